@@ -1,0 +1,17 @@
+// tessera-node: the contributor daemon and command-line tool.
+#include <CLI/CLI.hpp>
+
+#include "app/cli/commands.h"
+#include "app/cli/global_options.h"
+#include "app/cli/run_cli.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tessera contributor node: trains one stage of an open model and keeps your contribution log"};
+  app.name("tessera-node");
+  tessera::cli::GlobalOptions global;
+  tessera::cli::add_global_options(app, global, "tessera-node");
+  tessera::cli::add_doctor_command(app, global);
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+  return tessera::cli::run_cli(app, argc, argv);
+}

@@ -1,0 +1,43 @@
+// What libtorch can run on here: its version, CUDA devices, and a measured matmul rate.
+// Plain structs only; libtorch stays inside device_probe.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tessera::engine {
+
+struct TorchInfo {
+  std::string version;         // e.g. "1.13.1"
+  bool cuda_built = false;      // this libtorch was compiled with CUDA
+  bool cuda_available = false;  // ... and sees at least one device
+  int cuda_device_count = 0;
+  int intra_op_threads = 0;
+};
+
+TorchInfo probe_torch();
+
+// Parses "cpu", "cuda" or "cuda:N". Throws std::invalid_argument with a usable message for
+// anything else, and std::runtime_error when CUDA is asked for but not available.
+struct DeviceChoice {
+  bool cuda = false;
+  int index = 0;
+  std::string label() const;  // "cpu" or "cuda:N"
+};
+DeviceChoice parse_device(const std::string& text, const TorchInfo& info);
+// "cuda:0" when a CUDA device is visible, else "cpu".
+DeviceChoice default_device(const TorchInfo& info);
+
+struct MatmulRate {
+  double gflops = 0.0;  // achieved fp32 GFLOP/s
+  int size = 0;         // n of the n×n matrices
+  int iterations = 0;
+  double seconds = 0.0;
+};
+
+// Multiplies n×n fp32 matrices on the device for about `seconds` (after a warm-up) and
+// reports the achieved rate: 2n³ FLOPs per product.
+MatmulRate measure_matmul(const DeviceChoice& device, double seconds, int size = 1024);
+
+}  // namespace tessera::engine
