@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   tessera::cli::GlobalOptions global;
   tessera::cli::add_global_options(app, global, "tessera-node");
   tessera::cli::add_doctor_command(app, global);
+  [[maybe_unused]] CLI::App* bench = tessera::cli::add_bench_group(app);
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::help);
   return tessera::cli::run_cli(app, argc, argv);
