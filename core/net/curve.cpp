@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "core/protocol/hex.h"
+
 namespace tessera::net {
 
 CurveKeyPair curve_keys_from(const wallet::KeyPair& node_key) {
@@ -27,11 +29,6 @@ CurvePublicKey curve_public_from(const wallet::PublicKey& node_public_key) {
   return curve;
 }
 
-std::string to_hex(const CurvePublicKey& key) {
-  std::string hex(key.size() * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), key.data(), key.size());
-  hex.pop_back();
-  return hex;
-}
+std::string to_hex(const CurvePublicKey& key) { return protocol::to_hex(key); }
 
 }  // namespace tessera::net

@@ -1,0 +1,57 @@
+// Receipts: the receiver of a stage's forward or backward payload acknowledges it by signing
+// (run, step, micro-batch, direction, sender, receiver, stage, tokens, payload hash) with its
+// node key. A node's work counts only with its neighbour's receipt.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/wallet/signing.h"
+
+namespace tessera::protocol {
+
+enum class Direction : std::uint8_t { Forward = 1, Backward = 2 };
+
+struct Receipt {
+  std::string run_id;
+  std::uint64_t step = 0;
+  std::uint32_t micro_batch = 0;
+  Direction direction = Direction::Forward;
+  wallet::PublicKey sender{};    // node key of the stage that did the work and sent the payload
+  wallet::PublicKey receiver{};  // node key of the stage that received it and signs
+  std::uint16_t stage = 0;       // the sender's stage
+  std::uint32_t tokens = 0;
+  std::array<std::uint8_t, 32> payload_hash{};
+
+  // Fixed little-endian layout, the bytes that are signed.
+  std::vector<std::uint8_t> canonical_bytes() const;
+  bool operator==(const Receipt&) const = default;
+};
+
+struct SignedReceipt {
+  Receipt receipt;
+  wallet::Signature signature{};
+
+  // canonical bytes ‖ signature: what travels and what the contribution log stores raw.
+  std::vector<std::uint8_t> encode() const;
+  // Nothing for bytes that are not exactly one encoded receipt.
+  static std::optional<SignedReceipt> decode(std::span<const std::uint8_t> bytes);
+  // A stable id: hex of BLAKE2b-128 over encode().
+  std::string id() const;
+};
+
+SignedReceipt sign_receipt(const Receipt& receipt, const wallet::KeyPair& receiver_key);
+// True when the signature is the receiver's over this receipt.
+bool verify_receipt(const SignedReceipt& signed_receipt);
+
+nlohmann::json to_json(const SignedReceipt& signed_receipt);
+// Throws std::invalid_argument naming the bad field.
+SignedReceipt signed_receipt_from_json(const nlohmann::json& json);
+
+}  // namespace tessera::protocol
