@@ -14,5 +14,6 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global);
 // `tessera-node bench …`: the group each module's benchmark adds itself to (bench wallet, bench
 // log, bench engine). Benchmarks print JSON and compare two ways of doing the same work.
 CLI::App* add_bench_group(CLI::App& app);
+void add_bench_settle(CLI::App& bench);
 
 }  // namespace tessera::cli

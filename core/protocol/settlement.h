@@ -1,0 +1,53 @@
+// Epoch settlement, pure arithmetic: verified work becomes cumulative ownership units per owner,
+// and the epoch's inference revenue is split by the shares at the end of the previous epoch, in
+// integer micro-units that add up exactly to the revenue (largest remainder; ties go to the
+// smaller owner address). Revenue that no one can receive yet (no units before this epoch) is
+// carried to the next epoch: nothing is created or lost.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/protocol/merkle.h"
+
+namespace tessera::protocol {
+
+struct OwnerBalance {
+  std::uint64_t units = 0;    // cumulative ownership units
+  std::uint64_t revenue = 0;  // cumulative revenue, micro-units
+  bool operator==(const OwnerBalance&) const = default;
+};
+
+struct SettlementState {
+  std::uint64_t epoch = 0;                      // the last settled epoch (0: none yet)
+  std::map<std::string, OwnerBalance> owners;   // by owner address
+  std::uint64_t carried_revenue = 0;            // waiting for the first owner with units
+  std::uint64_t total_units() const;
+  std::uint64_t total_revenue() const;          // distributed so far
+};
+
+struct EpochSettlement {
+  SettlementState state;                                // after this epoch
+  std::map<std::string, std::uint64_t> revenue_parts;   // this epoch's revenue per owner
+  std::uint64_t epoch_revenue = 0;                      // revenue earned in the epoch (excl. carry)
+  std::uint64_t distributed = 0;                        // sum of revenue_parts
+};
+
+// `amount` split in proportion to `weights`, exactly (sum of parts == amount when any weight is
+// non-zero; all zeros otherwise). Remainder micro-units go to the largest fractional parts,
+// ties to the lower index. Throws std::overflow_error if the weights' sum overflows.
+std::vector<std::uint64_t> split_proportional(std::uint64_t amount, const std::vector<std::uint64_t>& weights);
+
+// Settles epoch `previous.epoch + 1`. Throws std::overflow_error on counter overflow.
+EpochSettlement settle_epoch(const SettlementState& previous, const std::map<std::string, std::uint64_t>& epoch_units,
+                             std::uint64_t epoch_revenue);
+
+// The statement leaves, sorted by owner address, and the position of each owner.
+std::vector<OwnerLeaf> statement_leaves(const SettlementState& state);
+
+// An owner's share of the run in parts per billion (display only; the units are authoritative).
+std::uint64_t share_ppb(const SettlementState& state, const std::string& owner);
+
+}  // namespace tessera::protocol

@@ -1,0 +1,96 @@
+// Settlement arithmetic: exact splits, rounding remainders, carry-over, many owners.
+#include <QtTest>
+
+#include <numeric>
+#include <random>
+
+#include "core/protocol/settlement.h"
+
+using namespace tessera::protocol;
+
+class TestSettlement : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void splitIsExactWithLargestRemainder() {
+    // 100 split 1:1:1 → 33.33 each; one remainder unit to the lowest index among equal remainders.
+    QCOMPARE(split_proportional(100, {1, 1, 1}), (std::vector<std::uint64_t>{34, 33, 33}));
+    // 10 split 1:2:3 → 1.67, 3.33, 5: the largest fraction (0.67) gets the unit.
+    QCOMPARE(split_proportional(10, {1, 2, 3}), (std::vector<std::uint64_t>{2, 3, 5}));
+    QCOMPARE(split_proportional(0, {5, 7}), (std::vector<std::uint64_t>{0, 0}));
+    QCOMPARE(split_proportional(7, {0, 0}), (std::vector<std::uint64_t>{0, 0}));
+    QCOMPARE(split_proportional(7, {0, 3}), (std::vector<std::uint64_t>{0, 7}));
+    QCOMPARE(split_proportional(7, {}), std::vector<std::uint64_t>{});
+  }
+
+  void splitHandlesHugeNumbers() {
+    const std::uint64_t big = std::numeric_limits<std::uint64_t>::max() / 2;
+    const auto parts = split_proportional(big, {big, big / 3, 1});
+    QCOMPARE(std::accumulate(parts.begin(), parts.end(), std::uint64_t(0)), big);
+    QVERIFY_THROWS_EXCEPTION(std::overflow_error, split_proportional(1, {big + 10, big + 10}));
+  }
+
+  void randomSplitsAlwaysSumExactly() {
+    std::mt19937_64 random(7);
+    for (int round = 0; round < 2000; ++round) {
+      std::vector<std::uint64_t> weights(1 + random() % 50);
+      for (auto& weight : weights) weight = random() % 4 == 0 ? 0 : random() % 1'000'000'007;
+      const std::uint64_t amount = random() % 10'000'000'000ull;
+      const auto parts = split_proportional(amount, weights);
+      const bool any = std::any_of(weights.begin(), weights.end(), [](auto w) { return w != 0; });
+      QCOMPARE(std::accumulate(parts.begin(), parts.end(), std::uint64_t(0)), any ? amount : 0);
+      for (std::size_t i = 0; i < weights.size(); ++i) {
+        if (weights[i] == 0) QCOMPARE(parts[i], std::uint64_t(0));
+      }
+    }
+  }
+
+  void firstEpochRevenueIsCarriedNotLost() {
+    SettlementState empty;
+    const auto first = settle_epoch(empty, {{"alice", 300}, {"bob", 100}}, 1000);
+    QCOMPARE(first.state.epoch, std::uint64_t(1));
+    QCOMPARE(first.distributed, std::uint64_t(0));
+    QCOMPARE(first.state.carried_revenue, std::uint64_t(1000));
+    QCOMPARE(first.state.owners.at("alice").units, std::uint64_t(300));
+    // Epoch 2: revenue 2000 plus the carried 1000, split 3:1 by the shares at the end of epoch 1.
+    const auto second = settle_epoch(first.state, {{"carol", 400}}, 2000);
+    QCOMPARE(second.state.carried_revenue, std::uint64_t(0));
+    QCOMPARE(second.revenue_parts.at("alice"), std::uint64_t(2250));
+    QCOMPARE(second.revenue_parts.at("bob"), std::uint64_t(750));
+    QVERIFY(!second.revenue_parts.count("carol"));  // carol's units count from the next epoch
+    QCOMPARE(second.state.owners.at("carol").units, std::uint64_t(400));
+    QCOMPARE(second.state.total_revenue(), std::uint64_t(3000));
+    QCOMPARE(second.state.total_units(), std::uint64_t(800));
+    QCOMPARE(share_ppb(second.state, "carol"), std::uint64_t(500'000'000));
+  }
+
+  void zeroRevenueAndOneOwner() {
+    SettlementState state;
+    state.epoch = 4;
+    state.owners["solo"] = {10, 5};
+    const auto quiet = settle_epoch(state, {}, 0);
+    QCOMPARE(quiet.state.epoch, std::uint64_t(5));
+    QCOMPARE(quiet.state.owners.at("solo"), (OwnerBalance{10, 5}));
+    const auto paid = settle_epoch(quiet.state, {{"solo", 1}}, 999);
+    QCOMPARE(paid.state.owners.at("solo"), (OwnerBalance{11, 1004}));
+    QCOMPARE(share_ppb(paid.state, "solo"), std::uint64_t(1'000'000'000));
+    QCOMPARE(share_ppb(paid.state, "nobody"), std::uint64_t(0));
+  }
+
+  void manyOwnersConserveRevenue() {
+    SettlementState state;
+    std::mt19937_64 random(11);
+    std::uint64_t earned = 0;
+    for (int epoch = 0; epoch < 20; ++epoch) {
+      std::map<std::string, std::uint64_t> units;
+      for (int i = 0; i < 300; ++i) units["owner" + std::to_string(random() % 1000)] += random() % 100000;
+      const std::uint64_t revenue = random() % 1'000'000;
+      earned += revenue;
+      state = settle_epoch(state, units, revenue).state;
+      QCOMPARE(state.total_revenue() + state.carried_revenue, earned);
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestSettlement)
+#include "test_settlement.moc"

@@ -1,0 +1,133 @@
+// Merkle proofs for every leaf; signed statements; any one-byte tampering of a leaf, proof, root
+// or signature is rejected.
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include "core/protocol/statement.h"
+
+using namespace tessera;
+using namespace tessera::protocol;
+
+namespace {
+
+EpochSettlement settled(int owners) {
+  SettlementState state;
+  std::map<std::string, std::uint64_t> units;
+  for (int i = 0; i < owners; ++i) units["owner-" + std::to_string(i)] = 1000 + 37 * i;
+  state = settle_epoch(state, units, 0).state;
+  return settle_epoch(state, units, 123457);
+}
+
+}  // namespace
+
+class TestStatement : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void everyLeafProvesForEveryTreeSize() {
+    for (std::uint64_t count = 1; count <= 33; ++count) {
+      std::vector<Hash> leaves;
+      for (std::uint64_t i = 0; i < count; ++i) leaves.push_back(leaf_hash({"o" + std::to_string(i), i, 2 * i}));
+      const MerkleTree tree(leaves);
+      for (std::uint64_t i = 0; i < count; ++i) {
+        const auto proof = tree.proof(i);
+        QVERIFY(verify_proof(leaves[i], proof, tree.root()));
+        // The same proof does not prove another leaf, nor at another position.
+        QVERIFY(!verify_proof(leaves[(i + 1) % count], proof, tree.root()) || count == 1);
+        auto moved = proof;
+        moved.index = (i + 1) % count;
+        QVERIFY(!verify_proof(leaves[i], moved, tree.root()) || count == 1);
+      }
+      QVERIFY_THROWS_EXCEPTION(std::out_of_range, tree.proof(count));
+    }
+    QCOMPARE(MerkleTree({}).root(), empty_root());
+  }
+
+  void leafIsNotANode() {
+    const Hash a = leaf_hash({"a", 1, 1});
+    const Hash b = leaf_hash({"b", 2, 2});
+    const MerkleTree tree({a, b});
+    QCOMPARE(tree.root(), node_hash(a, b));
+    QVERIFY(tree.root() != a && tree.root() != b);
+    // Leaves and nodes are hashed under different tags: the same bytes give different hashes.
+    QVERIFY(node_hash(a, b) != leaf_hash({"", 0, 0}));
+  }
+
+  void publishedStatementVerifies() {
+    const auto hub = wallet::KeyPair::generate();
+    const auto settlement = settled(25);
+    const PublishedEpoch published("demo-run", settlement, hub);
+    const auto& statement = published.statement();
+    QVERIFY(verify_statement(statement, hub.public_key()));
+    QVERIFY(!verify_statement(statement, wallet::KeyPair::generate().public_key()));
+    QCOMPARE(statement.owner_count, std::uint64_t(25));
+    QCOMPARE(statement.epoch, std::uint64_t(2));
+    QCOMPARE(statement.total_revenue, std::uint64_t(123457));
+    std::uint64_t revenue = 0;
+    for (int i = 0; i < 25; ++i) {
+      const auto proof = published.proof_for("owner-" + std::to_string(i));
+      QVERIFY(proof.has_value());
+      QVERIFY(verify_leaf(statement, *proof));
+      revenue += proof->leaf.revenue;
+    }
+    QCOMPARE(revenue, statement.total_revenue);
+    QVERIFY(!published.proof_for("stranger"));
+  }
+
+  void anyTamperingIsRejected() {
+    const auto hub = wallet::KeyPair::generate();
+    const PublishedEpoch published("demo-run", settled(9), hub);
+    const auto statement_json = to_json(published.statement());
+    const auto proof_json = to_json(*published.proof_for("owner-4"));
+
+    // One changed character anywhere in the root, signature or a sibling: rejected.
+    for (const char* field : {"root", "signature"}) {
+      auto changed = statement_json;
+      std::string value = changed[field];
+      value[5] = value[5] == '0' ? '1' : '0';
+      changed[field] = value;
+      const auto statement = statement_from_json(changed);
+      QVERIFY2(!verify_statement(statement, hub.public_key()) ||
+                   !verify_leaf(statement, leaf_proof_from_json(proof_json)),
+               field);
+    }
+    for (const char* field : {"total_units", "total_revenue", "epoch", "owner_count"}) {
+      auto changed = statement_json;
+      changed[field] = changed[field].get<std::uint64_t>() + 1;
+      QVERIFY2(!verify_statement(statement_from_json(changed), hub.public_key()), field);
+    }
+    const auto statement = published.statement();
+    for (const char* field : {"units", "revenue", "index", "leaf_count"}) {
+      auto changed = proof_json;
+      changed[field] = changed[field].get<std::uint64_t>() + 1;
+      QVERIFY2(!verify_leaf(statement, leaf_proof_from_json(changed)), field);
+    }
+    auto other_owner = proof_json;
+    other_owner["owner"] = "owner-5";
+    QVERIFY(!verify_leaf(statement, leaf_proof_from_json(other_owner)));
+    for (std::size_t s = 0; s < proof_json["siblings"].size(); ++s) {
+      auto changed = proof_json;
+      std::string sibling = changed["siblings"][s];
+      sibling[0] = sibling[0] == 'a' ? 'b' : 'a';
+      changed["siblings"][s] = sibling;
+      QVERIFY(!verify_leaf(statement, leaf_proof_from_json(changed)));
+    }
+    QVERIFY(verify_leaf(statement, leaf_proof_from_json(proof_json)));  // the untouched proof still holds
+  }
+
+  void badJsonIsNamed() {
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, statement_from_json(nlohmann::json::array()));
+    auto json = to_json(PublishedEpoch("r", settled(2), wallet::KeyPair::generate()).statement());
+    json["root"] = "abc";
+    try {
+      statement_from_json(json);
+      QFAIL("accepted a short root");
+    } catch (const std::invalid_argument& error) {
+      QVERIFY(QString::fromUtf8(error.what()).contains(QStringLiteral("root")));
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestStatement)
+#include "test_statement.moc"
