@@ -1,0 +1,86 @@
+// The node's control API (DESIGN.md "Control API"): HTTP + JSON on 127.0.0.1 only, a random port,
+// and a bearer token, for the desktop app and for scripts (curl). The server is generic over a
+// ControlHandler, which the node implements; the client is what the app's node client uses.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/node/event_bus.h"
+#include "core/wallet/secure_bytes.h"
+
+namespace httplib {
+class Server;
+class Client;
+}  // namespace httplib
+
+namespace tessera::node {
+
+// What the API can ask of the node. Calls come from the server's threads; implementations are
+// thread-safe. Throw std::invalid_argument for a request the user must correct (answered 400).
+class ControlHandler {
+ public:
+  virtual ~ControlHandler() = default;
+  virtual nlohmann::json status() = 0;
+  virtual void start() = 0;
+  virtual void pause(bool finish_step) = 0;  // finish_step: end the current step first
+  virtual void snooze(std::chrono::seconds duration) = 0;
+  virtual nlohmann::json settings() = 0;
+  virtual nlohmann::json update_settings(const nlohmann::json& patch) = 0;  // returns the new settings
+};
+
+class ControlServer {
+ public:
+  ControlServer(ControlHandler& handler, EventBus& events);
+  ~ControlServer();  // stops
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Binds 127.0.0.1 on `port` (0: a free one) and serves on a thread. Throws std::runtime_error
+  // when it cannot bind.
+  void start(int port = 0);
+  void stop();
+  int port() const { return port_; }
+  // 64 hex characters; goes to the 0600 control file and nowhere else.
+  const wallet::SecureBytes& token() const { return token_; }
+
+ private:
+  ControlHandler& handler_;
+  EventBus& events_;
+  wallet::SecureBytes token_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  int port_ = 0;
+};
+
+class ControlClient {
+ public:
+  ControlClient(int port, const wallet::SecureBytes& token,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  ~ControlClient();
+
+  nlohmann::json status();
+  nlohmann::json start();
+  nlohmann::json pause(bool finish_step = false);
+  nlohmann::json snooze(std::chrono::seconds duration);
+  nlohmann::json settings();
+  nlohmann::json update_settings(const nlohmann::json& patch);
+  // Streams events until `on_event` returns false or the connection ends.
+  void watch_events(const std::function<bool(const Event&)>& on_event);
+
+ private:
+  nlohmann::json call(const char* method, const std::string& path, const nlohmann::json* body);
+
+  int port_;
+  std::string authorization_;  // "Bearer …": httplib wants a std::string header value
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace tessera::node

@@ -1,0 +1,173 @@
+// The control API end to end on loopback: bearer-token auth, every command reaching the node,
+// 400s with the node's message, the event stream, and a clear error when the node is gone.
+#include <QtTest>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "core/node/control_api.h"
+
+using namespace tessera;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The node's side as far as the API sees it: records what it was asked and keeps settings.
+class RecordingNode : public node::ControlHandler {
+ public:
+  nlohmann::json status() override {
+    std::lock_guard lock(mutex_);
+    return {{"state", state_}, {"snoozed_seconds", snoozed_}};
+  }
+  void start() override {
+    std::lock_guard lock(mutex_);
+    state_ = "running";
+  }
+  void pause(bool finish_step) override {
+    std::lock_guard lock(mutex_);
+    state_ = finish_step ? "pausing" : "paused";
+  }
+  void snooze(std::chrono::seconds duration) override {
+    std::lock_guard lock(mutex_);
+    state_ = "snoozed";
+    snoozed_ = duration.count();
+  }
+  nlohmann::json settings() override {
+    std::lock_guard lock(mutex_);
+    return settings_;
+  }
+  nlohmann::json update_settings(const nlohmann::json& patch) override {
+    std::lock_guard lock(mutex_);
+    if (patch.contains("profile") && patch["profile"] != "light" && patch["profile"] != "balanced" &&
+        patch["profile"] != "full")
+      throw std::invalid_argument("profile must be light, balanced or full");
+    settings_.merge_patch(patch);
+    return settings_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string state_ = "paused";
+  std::int64_t snoozed_ = 0;
+  nlohmann::json settings_ = {{"profile", "balanced"}};
+};
+
+std::string token_text(const wallet::SecureBytes& token) {
+  return std::string(reinterpret_cast<const char*>(token.data()), token.size());
+}
+
+}  // namespace
+
+class TestControlApi : public QObject {
+  Q_OBJECT
+
+ private:
+  RecordingNode node_;
+  node::EventBus events_;
+  std::unique_ptr<node::ControlServer> server_;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    server_ = std::make_unique<node::ControlServer>(node_, events_);
+    server_->start();
+    QVERIFY(server_->port() > 0);
+    QCOMPARE(server_->token().size(), size_t(64));
+  }
+
+  void cleanupTestCase() { server_.reset(); }
+
+  void refusesWithoutTheToken() {
+    httplib::Client raw("127.0.0.1", server_->port());
+    auto result = raw.Get("/v1/status");
+    QVERIFY(result);
+    QCOMPARE(result->status, 401);
+    result = raw.Get("/v1/status", {{"Authorization", "Bearer " + std::string(64, '0')}});
+    QCOMPARE(result->status, 401);
+    result = raw.Post("/v1/start", {{"Authorization", "Bearer "}}, "", "application/json");
+    QCOMPARE(result->status, 401);
+    QCOMPARE(QString::fromStdString(node_.status()["state"].get<std::string>()), QStringLiteral("paused"));
+    result = raw.Get("/v1/status", {{"Authorization", "Bearer " + token_text(server_->token())}});
+    QCOMPARE(result->status, 200);
+  }
+
+  void commandsReachTheNode() {
+    node::ControlClient client(server_->port(), server_->token());
+    QCOMPARE(QString::fromStdString(client.start()["state"].get<std::string>()), QStringLiteral("running"));
+    QCOMPARE(QString::fromStdString(client.pause(true)["state"].get<std::string>()), QStringLiteral("pausing"));
+    QCOMPARE(QString::fromStdString(client.pause(false)["state"].get<std::string>()), QStringLiteral("paused"));
+    const auto snoozed = client.snooze(3h);
+    QCOMPARE(snoozed["snoozed_seconds"].get<int>(), 3 * 3600);
+    QCOMPARE(QString::fromStdString(client.status()["state"].get<std::string>()), QStringLiteral("snoozed"));
+    const auto settings = client.update_settings({{"profile", "full"}, {"gpu_temperature_cap", 80}});
+    QCOMPARE(QString::fromStdString(settings["profile"].get<std::string>()), QStringLiteral("full"));
+    QCOMPARE(client.settings()["gpu_temperature_cap"].get<int>(), 80);
+  }
+
+  void badRequestsCarryTheNodesMessage() {
+    node::ControlClient client(server_->port(), server_->token());
+    try {
+      client.update_settings({{"profile", "turbo"}});
+      QFAIL("accepted an unknown profile");
+    } catch (const std::invalid_argument& error) {
+      QCOMPARE(QString::fromUtf8(error.what()), QStringLiteral("profile must be light, balanced or full"));
+    }
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, client.snooze(std::chrono::seconds(0)));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, client.snooze(std::chrono::hours(24 * 8)));
+    httplib::Client raw("127.0.0.1", server_->port());
+    const auto result = raw.Post("/v1/pause", {{"Authorization", "Bearer " + token_text(server_->token())}},
+                                 "not json", "application/json");
+    QCOMPARE(result->status, 400);
+  }
+
+  void eventsStreamInOrder() {
+    node::ControlClient client(server_->port(), server_->token());
+    std::vector<node::Event> seen;
+    std::atomic<bool> connected{false};
+    std::thread watcher([&] {
+      client.watch_events([&](const node::Event& event) {
+        if (event.type == "hello") {
+          connected = true;
+          return true;
+        }
+        seen.push_back(event);
+        return seen.size() < 3;
+      });
+    });
+    // Publish "hello" until the watcher has subscribed, then the three events it must see.
+    for (int i = 0; i < 200 && !connected; ++i) {
+      events_.publish("hello", nullptr);
+      std::this_thread::sleep_for(20ms);
+    }
+    QVERIFY(connected);
+    events_.publish("joined", {{"stage", 2}});
+    events_.publish("step", {{"loss", 2.5}});
+    events_.publish("paused", nlohmann::json::object());
+    watcher.join();
+    QCOMPARE(seen.size(), size_t(3));
+    QCOMPARE(QString::fromStdString(seen[0].type), QStringLiteral("joined"));
+    QCOMPARE(seen[0].data["stage"].get<int>(), 2);
+    QCOMPARE(seen[1].data["loss"].get<double>(), 2.5);
+    QVERIFY(seen[1].id == seen[0].id + 1 && seen[2].id == seen[1].id + 1);
+  }
+
+  void goneNodeIsAClearError() {
+    node::ControlServer temporary(node_, events_);
+    temporary.start();
+    const int port = temporary.port();
+    wallet::SecureBytes token = wallet::SecureBytes::copy_of(temporary.token().span());
+    temporary.stop();
+    node::ControlClient client(port, token, 500ms);
+    try {
+      client.status();
+      QFAIL("a stopped node answered");
+    } catch (const std::runtime_error& error) {
+      QVERIFY(QString::fromUtf8(error.what()).contains(QStringLiteral("is tessera-node running?")));
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestControlApi)
+#include "test_control_api.moc"
