@@ -1,0 +1,65 @@
+// The hub's peer directory for one run: who serves which stage, where to reach them, and when
+// they last answered. Assigns a joining node the least-served stage that fits its memory and
+// forgets peers whose heartbeats stop. Thread-safe; time is passed in so tests control it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/wallet/signing.h"
+
+namespace tessera::hub {
+
+using Clock = std::chrono::steady_clock;
+
+struct DeviceReport {
+  std::string name;                  // "cpu" or the GPU's name
+  std::uint64_t memory_bytes = 0;    // memory the node offers for its stage
+  double tokens_per_s = 0.0;         // measured throughput
+};
+
+struct Peer {
+  wallet::PublicKey node_key{};
+  std::string owner;      // owner address the node works for (from its delegation)
+  std::string endpoint;   // where its stage server listens, e.g. tcp://127.0.0.1:5555
+  int stage = 0;
+  DeviceReport device;
+  Clock::time_point last_seen{};
+};
+
+class PeerDirectory {
+ public:
+  // `stage_memory_bytes[s]` is what serving stage s needs.
+  explicit PeerDirectory(std::vector<std::uint64_t> stage_memory_bytes);
+
+  // The stage a node with `device_memory` bytes should serve: the one with the fewest live
+  // replicas among those that fit (ties: the lowest index). Nothing when no stage fits.
+  std::optional<int> choose_stage(std::uint64_t device_memory) const;
+
+  // Adds or replaces the peer (a returning node rejoins under its key).
+  void upsert(Peer peer);
+  // Refreshes a peer; false when the hub does not know it (it must join again).
+  bool heartbeat(const wallet::PublicKey& node_key, Clock::time_point now);
+  // Drops peers not seen for longer than `timeout`; returns them.
+  std::vector<Peer> expire(Clock::time_point now, Clock::duration timeout);
+  bool remove(const wallet::PublicKey& node_key);
+
+  std::optional<Peer> find(const wallet::PublicKey& node_key) const;
+  std::vector<Peer> peers() const;
+  std::vector<Peer> replicas(int stage) const;
+  std::vector<int> replica_counts() const;
+  int stage_count() const { return static_cast<int>(stage_memory_.size()); }
+  bool complete() const;  // every stage has at least one live replica
+
+ private:
+  std::vector<std::uint64_t> stage_memory_;
+  mutable std::mutex mutex_;
+  std::map<wallet::PublicKey, Peer> peers_;
+};
+
+}  // namespace tessera::hub

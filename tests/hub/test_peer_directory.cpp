@@ -1,0 +1,85 @@
+// Stage assignment, heartbeats and expiry in the hub's peer directory; join challenges.
+#include <QtTest>
+
+#include "core/hub/challenges.h"
+#include "core/hub/peer_directory.h"
+
+using namespace tessera;
+using namespace std::chrono_literals;
+
+namespace {
+
+hub::Peer peer(const wallet::KeyPair& key, int stage, hub::Clock::time_point seen) {
+  hub::Peer p;
+  p.node_key = key.public_key();
+  p.owner = "owner";
+  p.endpoint = "tcp://127.0.0.1:1";
+  p.stage = stage;
+  p.last_seen = seen;
+  return p;
+}
+
+}  // namespace
+
+class TestPeerDirectory : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void assignsLeastServedStageThatFits() {
+    hub::PeerDirectory directory({100, 300, 100});
+    const auto now = hub::Clock::now();
+    QCOMPARE(directory.choose_stage(1000).value(), 0);
+    directory.upsert(peer(wallet::KeyPair::generate(), 0, now));
+    QCOMPARE(directory.choose_stage(1000).value(), 1);
+    QCOMPARE(directory.choose_stage(200).value(), 2);  // stage 1 needs 300
+    directory.upsert(peer(wallet::KeyPair::generate(), 2, now));
+    QCOMPARE(directory.choose_stage(200).value(), 0);  // 0 and 2 tie at one replica: lowest index
+    QVERIFY(!directory.choose_stage(50).has_value());
+    QVERIFY(!directory.complete());
+    directory.upsert(peer(wallet::KeyPair::generate(), 1, now));
+    QVERIFY(directory.complete());
+    QCOMPARE(directory.replica_counts(), (std::vector<int>{1, 1, 1}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, directory.upsert(peer(wallet::KeyPair::generate(), 3, now)));
+  }
+
+  void heartbeatsKeepPeersAndSilenceDropsThem() {
+    hub::PeerDirectory directory({1, 1});
+    const auto start = hub::Clock::now();
+    const auto a = wallet::KeyPair::generate();
+    const auto b = wallet::KeyPair::generate();
+    directory.upsert(peer(a, 0, start));
+    directory.upsert(peer(b, 1, start));
+    QVERIFY(directory.heartbeat(a.public_key(), start + 8s));
+    const auto dropped = directory.expire(start + 12s, 10s);
+    QCOMPARE(dropped.size(), size_t(1));
+    QVERIFY(dropped.front().node_key == b.public_key());
+    QVERIFY(directory.find(a.public_key()).has_value());
+    QVERIFY(!directory.heartbeat(b.public_key(), start + 13s));  // must join again
+    directory.upsert(peer(b, 1, start + 14s));                  // a returning peer rejoins
+    QCOMPARE(directory.replicas(1).size(), size_t(1));
+    QVERIFY(directory.remove(b.public_key()));
+    QVERIFY(!directory.remove(b.public_key()));
+  }
+
+  void challengesAreSingleUseAndExpire() {
+    hub::ChallengeBook book(30s);
+    const auto node = wallet::KeyPair::generate();
+    const auto now = hub::ChallengeBook::Clock::now();
+    const auto nonce = book.issue(now);
+    const auto signature = node.sign(wallet::SignatureDomain::Challenge, hub::challenge_message("run-a", nonce));
+    QVERIFY(!book.redeem(nonce, "run-b", node.public_key(), signature, now));  // wrong run spends it
+    const auto again = book.issue(now);
+    const auto good = node.sign(wallet::SignatureDomain::Challenge, hub::challenge_message("run-a", again));
+    QVERIFY(book.redeem(again, "run-a", node.public_key(), good, now + 1s));
+    QVERIFY(!book.redeem(again, "run-a", node.public_key(), good, now + 2s));  // replay
+    const auto late = book.issue(now);
+    const auto late_signature = node.sign(wallet::SignatureDomain::Challenge, hub::challenge_message("run-a", late));
+    QVERIFY(!book.redeem(late, "run-a", node.public_key(), late_signature, now + 31s));
+    const auto other = book.issue(now);
+    const auto wrong_domain = node.sign(wallet::SignatureDomain::Receipt, hub::challenge_message("run-a", other));
+    QVERIFY(!book.redeem(other, "run-a", node.public_key(), wrong_domain, now));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestPeerDirectory)
+#include "test_peer_directory.moc"
