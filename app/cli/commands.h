@@ -15,4 +15,9 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global);
 // log, bench engine). Benchmarks print JSON and compare two ways of doing the same work.
 CLI::App* add_bench_group(CLI::App& app);
 
+// `tessera-node wallet …` (app/cli/wallet_command.cpp).
+void add_wallet_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node bench wallet` (app/cli/bench_wallet.cpp).
+void add_bench_wallet(CLI::App& bench);
+
 }  // namespace tessera::cli
