@@ -169,7 +169,10 @@ Keystore Keystore::open(const fs::path& file) {
     throw WalletError("no wallet at " + file.string() +
                       ": create one with `tessera-node wallet create` or restore one with `tessera-node wallet restore`");
   warn_if_permissions_too_open(file);
-  const auto text = read_file_text(file, kMaxFileBytes);
+  return parse(read_file_text(file, kMaxFileBytes), file);
+}
+
+Keystore Keystore::parse(std::string_view text, const fs::path& file) {
   json document = json::parse(text, nullptr, false);
   if (document.is_discarded()) throw KeystoreDamaged("not valid JSON (truncated or corrupted)");
   if (!document.is_object()) throw KeystoreDamaged("not a JSON object");

@@ -61,6 +61,8 @@ class Keystore {
   // WalletError (missing, unreadable), KeystoreDamaged or UnsupportedKeystoreVersion. Warns when
   // the file's permissions are too open.
   static Keystore open(const std::filesystem::path& file);
+  // The same checks on a keystore's text already in memory; `file` is where it belongs.
+  static Keystore parse(std::string_view text, const std::filesystem::path& file);
 
   const std::filesystem::path& file() const { return file_; }
   KeystoreKind kind() const { return kind_; }
