@@ -213,6 +213,7 @@ void add_derive(CLI::App& wallet) {
     send_logs_to_stderr();
     const auto path = s->path.resolve();
     StdinLines lines;
+    if (::isatty(0)) std::cerr << "Type the words, separated by spaces, then Enter (they are not shown):\n";
     const auto text = lines.next("the wallet's words (one line)");
     const auto mnemonic = bip39::Mnemonic::parse(text.span());
     const auto passphrase = s->passphrase_stdin ? lines.next("the passphrase (the line after the words)") : SecureBytes();
