@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   tessera::cli::add_doctor_command(app, global);
   CLI::App* bench = tessera::cli::add_bench_group(app);
   tessera::cli::add_bench_settle(*bench);
+  tessera::cli::add_wallet_command(app, global);
+  CLI::App* bench = tessera::cli::add_bench_group(app);
+  tessera::cli::add_bench_wallet(*bench);
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::help);
   return tessera::cli::run_cli(app, argc, argv);

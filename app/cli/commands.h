@@ -16,4 +16,9 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global);
 CLI::App* add_bench_group(CLI::App& app);
 void add_bench_settle(CLI::App& bench);
 
+// `tessera-node wallet …` (app/cli/wallet_command.cpp).
+void add_wallet_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node bench wallet` (app/cli/bench_wallet.cpp).
+void add_bench_wallet(CLI::App& bench);
+
 }  // namespace tessera::cli
