@@ -10,9 +10,13 @@ namespace tessera::cli {
 struct GlobalOptions;
 
 void add_doctor_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node log summary|verify|export` (core/ledger).
+void add_log_command(CLI::App& app, const GlobalOptions& global);
 
 // `tessera-node bench …`: the group each module's benchmark adds itself to (bench wallet, bench
 // log, bench engine). Benchmarks print JSON and compare two ways of doing the same work.
 CLI::App* add_bench_group(CLI::App& app);
+// `tessera-node bench log`: append rate and roll-up vs raw dashboard queries.
+void add_log_bench(CLI::App& bench);
 
 }  // namespace tessera::cli

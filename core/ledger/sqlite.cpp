@@ -1,0 +1,146 @@
+// SQLite C API wrappers with user-facing error messages.
+#include "core/ledger/sqlite.h"
+
+#include <sqlite3.h>
+
+namespace tessera::ledger::detail {
+
+std::string describe(int rc, sqlite3* db, const std::filesystem::path& file, std::string_view action) {
+  const std::string where = "contribution log " + file.string();
+  const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return where + " is not a Tessera contribution log (the file is not an SQLite database); it was not "
+                     "modified: move it aside or pass --db with the right file";
+    case SQLITE_CORRUPT:
+      return where + " is damaged (" + detail + ") while trying to " + std::string(action) +
+             "; it was not modified: restore it from a backup, or move it aside to start a new log";
+    case SQLITE_FULL:
+      return "cannot " + std::string(action) + " in " + where +
+             ": the disk (or the log's size limit) is full; nothing already recorded was lost, free some space "
+             "and the node will record again";
+    case SQLITE_READONLY:
+      return "cannot " + std::string(action) + " in " + where +
+             ": the file or its folder is read-only (" + detail + "); make the folder writable or choose "
+             "another --data-dir";
+    case SQLITE_CANTOPEN:
+      return "cannot open " + where + " to " + std::string(action) + " (" + detail +
+             "): check that the folder exists and that you may write to it";
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return "permission denied to " + std::string(action) + " in " + where + " (" + detail + ")";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return where + " is busy (another program holds a lock) while trying to " + std::string(action) +
+             "; is another tessera-node writing to it?";
+    case SQLITE_IOERR:
+      return "input/output error while trying to " + std::string(action) + " in " + where + " (" + detail +
+             "); the disk may be failing or full";
+    default:
+      return "cannot " + std::string(action) + " in " + where + ": " + detail;
+  }
+}
+
+Connection::Connection(const std::filesystem::path& file, Mode mode) : file_(file) {
+  const int flags = mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY
+                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(file.string().c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message = describe(rc, db_, file, mode == Mode::ReadOnly ? "read it" : "open it for writing");
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw SqliteError(rc, message);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 10000);
+}
+
+Connection::~Connection() { sqlite3_close_v2(db_); }
+
+void Connection::fail(int rc, std::string_view action) const { throw SqliteError(rc & 0xff, describe(rc, db_, file_, action)); }
+
+void Connection::exec(std::string_view sql) {
+  char* error = nullptr;
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+  sqlite3_free(error);
+  if (rc != SQLITE_OK) fail(rc, "run `" + text.substr(0, 60) + "`");
+}
+
+Statement Connection::prepare(std::string_view sql) { return Statement(*this, sql); }
+
+std::int64_t Connection::pragma_int(std::string_view pragma) {
+  auto statement = prepare("PRAGMA " + std::string(pragma));
+  if (!statement.step()) return 0;
+  return statement.column_int(0);
+}
+
+Statement::Statement(Connection& connection, std::string_view sql) : connection_(&connection) {
+  const int rc = sqlite3_prepare_v3(connection.handle(), sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  if (rc != SQLITE_OK) connection.fail(rc, "prepare `" + std::string(sql.substr(0, 60)) + "`");
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement::Statement(Statement&& other) noexcept : connection_(other.connection_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    connection_ = other.connection_;
+    stmt_ = other.stmt_;
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+void Statement::bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+void Statement::bind(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+void Statement::bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+void Statement::bind_blob(int index, std::span<const std::uint8_t> bytes) {
+  // A zero-length blob must still be a blob, not NULL.
+  static const std::uint8_t empty = 0;
+  sqlite3_bind_blob(stmt_, index, bytes.empty() ? &empty : bytes.data(), static_cast<int>(bytes.size()),
+                    SQLITE_TRANSIENT);
+}
+void Statement::bind_null(int index) { sqlite3_bind_null(stmt_, index); }
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const char* sql = sqlite3_sql(stmt_);
+  connection_->fail(rc, "run `" + std::string(sql != nullptr ? sql : "").substr(0, 60) + "`");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+double Statement::column_double(int index) const { return sqlite3_column_double(stmt_, index); }
+std::string Statement::column_text(int index) const {
+  const auto* text = sqlite3_column_text(stmt_, index);
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return text != nullptr ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size)) : std::string();
+}
+std::span<const std::uint8_t> Statement::column_blob(int index) const {
+  const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, index));
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return {data, data != nullptr ? static_cast<std::size_t>(size) : 0};
+}
+bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+
+}  // namespace tessera::ledger::detail
