@@ -3,6 +3,7 @@
 
 #include <bit>
 #include <cmath>
+#include <string_view>
 #include <stdexcept>
 #include <string>
 
@@ -12,7 +13,9 @@ namespace tessera::ledger {
 namespace {
 
 void put_u64(std::uint64_t value, std::vector<std::uint8_t>& out) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
+  std::uint8_t bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (56 - 8 * i));
+  out.insert(out.end(), bytes, bytes + 8);
 }
 
 void put_u32(std::uint32_t value, std::vector<std::uint8_t>& out) {
@@ -57,6 +60,23 @@ void append_canonical(Table table, const std::vector<Value>& values, std::vector
       }
     }
   }
+}
+
+void append_canonical(const Record& record, std::vector<std::uint8_t>& out) {
+  struct Sink {
+    std::vector<std::uint8_t>& out;
+    void integer(std::int64_t value) { put_u64(static_cast<std::uint64_t>(value), out); }
+    void real(double value) {
+      if (value == 0.0) value = 0.0;
+      put_u64(std::bit_cast<std::uint64_t>(value), out);
+    }
+    void text(std::string_view value) {
+      put_bytes(reinterpret_cast<const std::uint8_t*>(value.data()), value.size(), out);
+    }
+    void blob(std::span<const std::uint8_t> value) { put_bytes(value.data(), value.size(), out); }
+  } sink{out};
+  out.push_back(static_cast<std::uint8_t>(table_of(record)));
+  for_each_field(record, sink);
 }
 
 Hash chain_hash(const Hash& previous, std::span<const std::uint8_t> canonical) {

@@ -20,6 +20,8 @@ namespace tessera::ledger {
 using Hash = std::array<std::uint8_t, 32>;
 
 void append_canonical(Table table, const std::vector<Value>& values, std::vector<std::uint8_t>& out);
+// The same bytes straight from a record (the writer's path).
+void append_canonical(const Record& record, std::vector<std::uint8_t>& out);
 Hash chain_hash(const Hash& previous, std::span<const std::uint8_t> canonical);
 std::array<std::uint8_t, 48> head_message(std::int64_t txn, std::int64_t last_seq, const Hash& head);
 

@@ -216,28 +216,24 @@ struct LedgerWriter::Impl {
     for (std::size_t r = 0; r < batch.size(); ++r) {
       for (const auto& record : batch[r]->records) {
         const Table table = table_of(record);
-        const auto values = to_values(record);
         canonical.clear();
-        append_canonical(table, values, canonical);
+        append_canonical(record, canonical);
         const Hash previous = hash;
         hash = chain_hash(previous, canonical);
         ++seq;
         auto& insert = inserts[static_cast<std::size_t>(table)];
         insert.bind(1, seq);
-        insert.bind_blob(2, previous);
-        insert.bind_blob(3, hash);
-        for (std::size_t i = 0; i < values.size(); ++i) {
-          const int index = static_cast<int>(i) + 4;
-          std::visit(
-              [&](const auto& value) {
-                using T = std::decay_t<decltype(value)>;
-                if constexpr (std::is_same_v<T, std::vector<std::uint8_t>>)
-                  insert.bind_blob(index, value);
-                else
-                  insert.bind(index, value);
-              },
-              values[i]);
-        }
+        insert.bind_blob_static(2, previous);
+        insert.bind_blob_static(3, hash);
+        struct Binder {
+          Statement& statement;
+          int index = 4;
+          void integer(std::int64_t value) { statement.bind(index++, value); }
+          void real(double value) { statement.bind(index++, value); }
+          void text(std::string_view value) { statement.bind_text_static(index++, value); }
+          void blob(std::span<const std::uint8_t> value) { statement.bind_blob_static(index++, value); }
+        } binder{insert};
+        for_each_field(record, binder);
         insert.run();
         seqs[r].push_back(seq);
         roll_up(record, seq, work_sums, revenue_sums);

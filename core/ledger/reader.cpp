@@ -366,6 +366,8 @@ VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& 
   std::int64_t first_unsigned_seq = 0;
   std::string first_unsigned_table;
   std::vector<std::uint8_t> canonical;
+  std::optional<VerifyProblem> deferred;
+  std::int64_t deferred_until = 0;
   for (;;) {
     Cursor* next = nullptr;
     for (auto& cursor : cursors)
@@ -405,26 +407,37 @@ VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& 
                       "recomputed, or a row after it was deleted and later rows renumbered");
     }
     if (head_index < heads.size() && heads[head_index].last_seq == seq) {
-      const auto& head = heads[head_index];
       const std::int64_t first_of_txn = head_index == 0 ? 1 : heads[head_index - 1].last_seq + 1;
+      const std::size_t position = head_index++;
+      const auto& head = heads[position];
       const std::string txn = "transaction " + std::to_string(head.txn);
-      if (head.txn != static_cast<std::int64_t>(head_index) + 1)
+      if (head.txn != static_cast<std::int64_t>(position) + 1)
         return fail(first_of_txn, "", "deleted",
-                    "the signed head of transaction " + std::to_string(head_index + 1) +
+                    "the signed head of transaction " + std::to_string(position + 1) +
                         " is missing: it was deleted from the heads table");
-      if (head.head_hash != stored_hash)
-        return fail(first_of_txn, "", "edited",
-                    "the rows of " + txn + " (seq " + std::to_string(first_of_txn) + " to " + std::to_string(seq) +
-                        ") no longer hash to the head it signed: one of them was changed and the chain rewritten");
-      if (expected_key && head.key != *expected_key)
-        return fail(first_of_txn, "", "bad signature",
-                    txn + " was signed by key " + short_key(head.key) + ", not by the expected node key");
-      if (!wallet::verify(wallet::SignatureDomain::LedgerHead, head_message(head.txn, head.last_seq, head.head_hash),
-                          head.signature, head.key))
-        return fail(first_of_txn, "", "bad signature",
-                    "the signature over " + txn + "'s head (seq " + std::to_string(seq) +
-                        ") is invalid: the head was forged or edited");
-      ++head_index;
+      if (head.head_hash != stored_hash) {
+        if (deferred) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
+        // The signed row may only have moved (rows inserted before it): then the chain links up
+        // to it name the inserted row precisely, and this is reported only if they do not.
+        const auto moved = find_hash(head.head_hash);
+        if (!moved || moved->second <= seq)
+          return fail(first_of_txn, "", "edited",
+                      "the rows of " + txn + " (seq " + std::to_string(first_of_txn) + " to " + std::to_string(seq) +
+                          ") no longer hash to the head it signed: one of them was changed and the chain rewritten");
+        deferred = VerifyProblem{first_of_txn, "", "inserted",
+                                 "the row " + txn + " signed at seq " + std::to_string(seq) + " is now at seq " +
+                                     std::to_string(moved->second) + ": rows were inserted before it"};
+        deferred_until = moved->second;
+      } else {
+        if (expected_key && head.key != *expected_key)
+          return fail(first_of_txn, "", "bad signature",
+                      txn + " was signed by key " + short_key(head.key) + ", not by the expected node key");
+        if (!wallet::verify(wallet::SignatureDomain::LedgerHead,
+                            head_message(head.txn, head.last_seq, head.head_hash), head.signature, head.key))
+          return fail(first_of_txn, "", "bad signature",
+                      "the signature over " + txn + "'s head (seq " + std::to_string(seq) +
+                          ") is invalid: the head was forged or edited");
+      }
     } else if (head_index < heads.size() && heads[head_index].last_seq < seq) {
       return fail(heads[head_index].last_seq, "", "bad signature",
                   "transaction " + std::to_string(heads[head_index].txn) + "'s head points at seq " +
@@ -436,6 +449,7 @@ VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& 
         first_unsigned_table = table;
       }
     }
+    if (deferred && seq >= deferred_until) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
     before_previous = previous;
     previous = stored_hash;
     previous_seq = seq;
@@ -443,6 +457,7 @@ VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& 
     expected_seq = seq + 1;
     ++report.rows;
   }
+  if (deferred) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
   if (head_index < heads.size())
     return fail(expected_seq, "", "deleted",
                 "rows from seq " + std::to_string(expected_seq) + " to " + std::to_string(heads.back().last_seq) +

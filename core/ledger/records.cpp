@@ -116,33 +116,15 @@ Table table_from_name(std::string_view name) {
 }
 
 std::vector<Value> to_values(const Record& record) {
-  struct Visitor {
-    std::vector<Value> operator()(const SessionRecord& r) const {
-      return {r.at_ms, r.session_id, r.kind, r.run, r.device, r.power_profile};
-    }
-    std::vector<Value> operator()(const WorkRecord& r) const {
-      return {r.at_ms, r.session_id, r.run, r.step, r.stage, r.micro_batches, r.tokens, r.flops,
-              r.device_seconds, r.energy_joules, r.codec, r.bytes_sent, r.bytes_received, r.receipt_ids};
-    }
-    std::vector<Value> operator()(const ReceiptRecord& r) const {
-      return {r.at_ms, r.receipt_id, r.run, r.step, r.micro_batch, r.stage, r.sender, r.receiver, r.tokens,
-              r.payload_hash, r.raw};
-    }
-    std::vector<Value> operator()(const StatementRecord& r) const {
-      return {r.at_ms, r.run, r.epoch, r.owner, r.units, r.run_units, r.cumulative_revenue, r.currency,
-              r.merkle_root, r.proof, r.hub_signature, std::int64_t{r.verified ? 1 : 0}};
-    }
-    std::vector<Value> operator()(const RevenueRecord& r) const {
-      return {r.at_ms, r.run, r.epoch, r.amount, r.currency, r.source};
-    }
-    std::vector<Value> operator()(const PayoutRecord& r) const {
-      return {r.at_ms, r.run, r.amount, r.currency, r.destination, r.transaction_id, r.status};
-    }
-    std::vector<Value> operator()(const EventRecord& r) const {
-      return {r.at_ms, r.kind, r.run, r.message, r.details};
-    }
-  };
-  return std::visit(Visitor{}, record);
+  struct Sink {
+    std::vector<Value> values;
+    void integer(std::int64_t value) { values.emplace_back(value); }
+    void real(double value) { values.emplace_back(value); }
+    void text(std::string_view value) { values.emplace_back(std::string(value)); }
+    void blob(std::span<const std::uint8_t> value) { values.emplace_back(Bytes(value.begin(), value.end())); }
+  } sink;
+  for_each_field(record, sink);
+  return std::move(sink.values);
 }
 
 Record from_values(Table table, const std::vector<Value>& values) {

@@ -137,4 +137,60 @@ using Value = std::variant<std::int64_t, double, std::string, std::vector<std::u
 std::vector<Value> to_values(const Record& record);
 Record from_values(Table table, const std::vector<Value>& values);
 
+// Calls sink.integer(std::int64_t), sink.real(double), sink.text(std::string_view) or
+// sink.blob(std::span<const std::uint8_t>) for each column of the record, in TableInfo order,
+// without copying (the writer's hot path; to_values is built on it).
+template <typename Sink>
+void for_each_field(const Record& record, Sink& sink) {
+  using Bytes = std::span<const std::uint8_t>;
+  switch (record.index()) {
+    case 0: {
+      const auto& r = std::get<SessionRecord>(record);
+      sink.integer(r.at_ms), sink.text(r.session_id), sink.text(r.kind), sink.text(r.run), sink.text(r.device);
+      sink.text(r.power_profile);
+      return;
+    }
+    case 1: {
+      const auto& r = std::get<WorkRecord>(record);
+      sink.integer(r.at_ms), sink.text(r.session_id), sink.text(r.run), sink.integer(r.step), sink.integer(r.stage);
+      sink.integer(r.micro_batches), sink.integer(r.tokens), sink.real(r.flops), sink.real(r.device_seconds);
+      sink.real(r.energy_joules), sink.text(r.codec), sink.integer(r.bytes_sent), sink.integer(r.bytes_received);
+      sink.text(r.receipt_ids);
+      return;
+    }
+    case 2: {
+      const auto& r = std::get<ReceiptRecord>(record);
+      sink.integer(r.at_ms), sink.text(r.receipt_id), sink.text(r.run), sink.integer(r.step);
+      sink.integer(r.micro_batch), sink.integer(r.stage), sink.text(r.sender), sink.text(r.receiver);
+      sink.integer(r.tokens), sink.blob(Bytes(r.payload_hash)), sink.blob(Bytes(r.raw));
+      return;
+    }
+    case 3: {
+      const auto& r = std::get<StatementRecord>(record);
+      sink.integer(r.at_ms), sink.text(r.run), sink.integer(r.epoch), sink.text(r.owner), sink.real(r.units);
+      sink.real(r.run_units), sink.integer(r.cumulative_revenue), sink.text(r.currency);
+      sink.blob(Bytes(r.merkle_root)), sink.blob(Bytes(r.proof)), sink.blob(Bytes(r.hub_signature));
+      sink.integer(std::int64_t{r.verified ? 1 : 0});
+      return;
+    }
+    case 4: {
+      const auto& r = std::get<RevenueRecord>(record);
+      sink.integer(r.at_ms), sink.text(r.run), sink.integer(r.epoch), sink.integer(r.amount), sink.text(r.currency);
+      sink.text(r.source);
+      return;
+    }
+    case 5: {
+      const auto& r = std::get<PayoutRecord>(record);
+      sink.integer(r.at_ms), sink.text(r.run), sink.integer(r.amount), sink.text(r.currency);
+      sink.text(r.destination), sink.text(r.transaction_id), sink.text(r.status);
+      return;
+    }
+    default: {
+      const auto& r = std::get<EventRecord>(record);
+      sink.integer(r.at_ms), sink.text(r.kind), sink.text(r.run), sink.text(r.message), sink.text(r.details);
+      return;
+    }
+  }
+}
+
 }  // namespace tessera::ledger

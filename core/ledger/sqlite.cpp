@@ -109,6 +109,14 @@ void Statement::bind_blob(int index, std::span<const std::uint8_t> bytes) {
                     SQLITE_TRANSIENT);
 }
 void Statement::bind_null(int index) { sqlite3_bind_null(stmt_, index); }
+void Statement::bind_text_static(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+void Statement::bind_blob_static(int index, std::span<const std::uint8_t> bytes) {
+  static const std::uint8_t empty = 0;
+  sqlite3_bind_blob(stmt_, index, bytes.empty() ? &empty : bytes.data(), static_cast<int>(bytes.size()),
+                    SQLITE_STATIC);
+}
 
 bool Statement::step() {
   const int rc = sqlite3_step(stmt_);

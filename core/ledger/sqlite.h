@@ -63,6 +63,9 @@ class Statement {
   void bind(int index, std::string_view text);
   void bind_blob(int index, std::span<const std::uint8_t> bytes);
   void bind_null(int index);
+  // Without a copy: the bytes must stay valid until the statement is stepped.
+  void bind_text_static(int index, std::string_view text);
+  void bind_blob_static(int index, std::span<const std::uint8_t> bytes);
 
   bool step();   // true while a row is available; throws on error
   void run();    // step to completion
