@@ -77,6 +77,8 @@ struct LedgerWriter::Impl {
         key(wallet::KeyPair::from_seed(node_key.seed())),
         options(writer_options) {
     detail::check_file(connection, /*allow_empty=*/true);
+    if (sqlite3_db_readonly(connection.handle(), "main") == 1)
+      throw SqliteError(SQLITE_READONLY, "read-only");
     {
       auto mode = connection.prepare("PRAGMA journal_mode = WAL");
       if (!mode.step() || mode.column_text(0) != "wal")
@@ -195,7 +197,7 @@ struct LedgerWriter::Impl {
       sqlite3_exec(connection.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
       std::string message = error.what();
       if (const auto* sql_error = dynamic_cast<const SqliteError*>(&error))
-        message = detail::describe(sql_error->code(), connection.handle(), connection.file(), "record new entries");
+        message = detail::describe(sql_error->code(), connection.handle(), connection.file(), "record new entries in");
       try {
         load_state();
       } catch (...) {
@@ -333,8 +335,14 @@ struct LedgerWriter::Impl {
   std::thread thread;
 };
 
-LedgerWriter::LedgerWriter(const std::filesystem::path& file, const wallet::KeyPair& node_key, WriterOptions options)
-    : impl_(std::make_unique<Impl>(file, node_key, options)) {}
+LedgerWriter::LedgerWriter(const std::filesystem::path& file, const wallet::KeyPair& node_key, WriterOptions options) {
+  try {
+    impl_ = std::make_unique<Impl>(file, node_key, options);
+  } catch (const SqliteError& error) {
+    // Name what the user tried, not the statement that failed.
+    throw std::runtime_error(detail::describe(error.code(), nullptr, file, "write to"));
+  }
+}
 
 LedgerWriter::~LedgerWriter() = default;
 

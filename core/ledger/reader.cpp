@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "core/ledger/chain.h"
 #include "core/ledger/schema.h"
@@ -169,19 +170,34 @@ std::string VerifyReport::to_text() const {
 }
 
 struct LedgerReader::Impl {
-  explicit Impl(const std::filesystem::path& path) : connection(open(path), Connection::Mode::ReadOnly) {
+  explicit Impl(const std::filesystem::path& path) : connection(open(path)) {
     version = detail::check_file(connection, /*allow_empty=*/false);
     has_rollups = version >= 2;
   }
 
-  static std::filesystem::path open(const std::filesystem::path& path) {
+  // A read-only connection; in a folder where the WAL index cannot be created (a read-only
+  // folder) and no writer is active (no -wal file), the file is read as immutable instead.
+  static Connection open(const std::filesystem::path& path) {
+    check_exists(path);
+    Connection connection(path, Connection::Mode::ReadOnly);
+    try {
+      connection.pragma_int("application_id");
+      return connection;
+    } catch (const detail::SqliteError& error) {
+      std::error_code ec;
+      const bool cannot_index = error.code() == SQLITE_READONLY || error.code() == SQLITE_CANTOPEN;
+      if (!cannot_index || std::filesystem::exists(path.string() + "-wal", ec)) throw;
+    }
+    return Connection(path, Connection::Mode::Immutable);
+  }
+
+  static void check_exists(const std::filesystem::path& path) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
       throw std::runtime_error("no contribution log at " + path.string() +
                                " (the node creates it when it first records work; pass --db to read another file)");
     if (std::filesystem::is_directory(path, ec))
       throw std::runtime_error("contribution log " + path.string() + " is a folder, not a file");
-    return path;
   }
 
   // Holds one read snapshot across several queries (nested uses share the outer one).
@@ -470,7 +486,13 @@ VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& 
   return report;
 }
 
-LedgerReader::LedgerReader(const std::filesystem::path& file) : impl_(std::make_unique<Impl>(file)) {}
+LedgerReader::LedgerReader(const std::filesystem::path& file) {
+  try {
+    impl_ = std::make_unique<Impl>(file);
+  } catch (const detail::SqliteError& error) {
+    throw std::runtime_error(detail::describe(error.code(), nullptr, file, "read"));
+  }
+}
 LedgerReader::~LedgerReader() = default;
 
 int LedgerReader::schema_version() const { return impl_->version; }

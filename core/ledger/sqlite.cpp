@@ -13,40 +13,69 @@ std::string describe(int rc, sqlite3* db, const std::filesystem::path& file, std
       return where + " is not a Tessera contribution log (the file is not an SQLite database); it was not "
                      "modified: move it aside or pass --db with the right file";
     case SQLITE_CORRUPT:
-      return where + " is damaged (" + detail + ") while trying to " + std::string(action) +
-             "; it was not modified: restore it from a backup, or move it aside to start a new log";
+      return where + " is damaged (" + detail + "); it was not modified: restore it from a backup, or move it "
+                     "aside to start a new log";
     case SQLITE_FULL:
-      return "cannot " + std::string(action) + " in " + where +
+      return "cannot " + std::string(action) + " " + where +
              ": the disk (or the log's size limit) is full; nothing already recorded was lost, free some space "
              "and the node will record again";
     case SQLITE_READONLY:
-      return "cannot " + std::string(action) + " in " + where +
+      return "cannot " + std::string(action) + " " + where +
              ": the file or its folder is read-only (" + detail + "); make the folder writable or choose "
              "another --data-dir";
     case SQLITE_CANTOPEN:
-      return "cannot open " + where + " to " + std::string(action) + " (" + detail +
+      return "cannot " + std::string(action) + " " + where + " (" + detail +
              "): check that the folder exists and that you may write to it";
     case SQLITE_PERM:
     case SQLITE_AUTH:
-      return "permission denied to " + std::string(action) + " in " + where + " (" + detail + ")";
+      return "cannot " + std::string(action) + " " + where + ": permission denied (" + detail + ")";
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return where + " is busy (another program holds a lock) while trying to " + std::string(action) +
-             "; is another tessera-node writing to it?";
+      return "cannot " + std::string(action) + " " + where +
+             ": it is busy (another program holds a lock); is another tessera-node writing to it?";
     case SQLITE_IOERR:
-      return "input/output error while trying to " + std::string(action) + " in " + where + " (" + detail +
+      return "cannot " + std::string(action) + " " + where + ": input/output error (" + detail +
              "); the disk may be failing or full";
     default:
-      return "cannot " + std::string(action) + " in " + where + ": " + detail;
+      return "cannot " + std::string(action) + " " + where + ": " + detail;
   }
 }
 
+namespace {
+
+// file: URI for sqlite3_open_v2 with SQLITE_OPEN_URI.
+std::string immutable_uri(const std::filesystem::path& file) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string uri = "file:";
+  for (unsigned char c : std::filesystem::absolute(file).string()) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c > 0x7e) {
+      uri += '%';
+      uri += hex[c >> 4];
+      uri += hex[c & 15];
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+}  // namespace
+
+Connection::Connection(Connection&& other) noexcept : db_(other.db_), file_(std::move(other.file_)) {
+  other.db_ = nullptr;
+}
+
 Connection::Connection(const std::filesystem::path& file, Mode mode) : file_(file) {
-  const int flags = mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY
-                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  const int rc = sqlite3_open_v2(file.string().c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  std::string name = file.string();
+  if (mode == Mode::ReadOnly) flags = SQLITE_OPEN_READONLY;
+  if (mode == Mode::Immutable) {
+    flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    name = immutable_uri(file);
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    const std::string message = describe(rc, db_, file, mode == Mode::ReadOnly ? "read it" : "open it for writing");
+    const std::string message = describe(rc, db_, file, mode == Mode::ReadWriteCreate ? "write to" : "read");
     sqlite3_close(db_);
     db_ = nullptr;
     throw SqliteError(rc, message);
@@ -64,7 +93,7 @@ void Connection::exec(std::string_view sql) {
   const std::string text(sql);
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
   sqlite3_free(error);
-  if (rc != SQLITE_OK) fail(rc, "run `" + text.substr(0, 60) + "`");
+  if (rc != SQLITE_OK) fail(rc, "run `" + text.substr(0, 60) + "` on");
 }
 
 Statement Connection::prepare(std::string_view sql) { return Statement(*this, sql); }
@@ -78,7 +107,7 @@ std::int64_t Connection::pragma_int(std::string_view pragma) {
 Statement::Statement(Connection& connection, std::string_view sql) : connection_(&connection) {
   const int rc = sqlite3_prepare_v3(connection.handle(), sql.data(), static_cast<int>(sql.size()),
                                     SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-  if (rc != SQLITE_OK) connection.fail(rc, "prepare `" + std::string(sql.substr(0, 60)) + "`");
+  if (rc != SQLITE_OK) connection.fail(rc, "prepare `" + std::string(sql.substr(0, 60)) + "` on");
 }
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
@@ -123,7 +152,7 @@ bool Statement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   const char* sql = sqlite3_sql(stmt_);
-  connection_->fail(rc, "run `" + std::string(sql != nullptr ? sql : "").substr(0, 60) + "`");
+  connection_->fail(rc, "run `" + std::string(sql != nullptr ? sql : "").substr(0, 60) + "` on");
 }
 
 void Statement::run() {

@@ -28,11 +28,14 @@ class Statement;
 
 class Connection {
  public:
-  enum class Mode { ReadWriteCreate, ReadOnly };
+  // Immutable: read-only without the WAL index (for a log in a folder nobody can write to).
+  enum class Mode { ReadWriteCreate, ReadOnly, Immutable };
   Connection(const std::filesystem::path& file, Mode mode);
   ~Connection();
+  Connection(Connection&& other) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+  Connection& operator=(Connection&&) = delete;
 
   sqlite3* handle() const { return db_; }
   const std::filesystem::path& file() const { return file_; }
