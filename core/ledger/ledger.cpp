@@ -188,16 +188,28 @@ struct LedgerWriter::Impl {
   }
 
   void commit(std::vector<std::unique_ptr<Request>>& batch) {
+    if (broken) {
+      for (auto& request : batch)
+        request->done.set_exception(std::make_exception_ptr(
+            std::runtime_error("the contribution log stopped recording after an error (" + *broken +
+                               "); restart the node to recover")));
+      return;
+    }
     std::vector<std::vector<std::int64_t>> seqs(batch.size());
     try {
       connection.exec("BEGIN IMMEDIATE");
       write_rows(batch, seqs);
       connection.exec("COMMIT");
     } catch (const std::exception& error) {
-      sqlite3_exec(connection.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
       std::string message = error.what();
       if (const auto* sql_error = dynamic_cast<const SqliteError*>(&error))
         message = detail::describe(sql_error->code(), connection.handle(), connection.file(), "record new entries in");
+      sqlite3_exec(connection.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      if (sqlite3_get_autocommit(connection.handle()) == 0) {
+        // The transaction could not be rolled back: refuse further appends rather than build on
+        // an unknown state. Reopening the log recovers (SQLite rolls back on open).
+        broken = message;
+      }
       try {
         load_state();
       } catch (...) {
@@ -332,6 +344,7 @@ struct LedgerWriter::Impl {
   std::condition_variable wake;
   std::deque<std::unique_ptr<Request>> queue;
   bool stopping = false;
+  std::optional<std::string> broken;  // set (by the writer thread only) when a rollback failed
   std::thread thread;
 };
 

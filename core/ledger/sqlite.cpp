@@ -152,7 +152,10 @@ bool Statement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   const char* sql = sqlite3_sql(stmt_);
-  connection_->fail(rc, "run `" + std::string(sql != nullptr ? sql : "").substr(0, 60) + "` on");
+  const std::string message =
+      describe(rc, connection_->handle(), connection_->file(), "run `" + std::string(sql != nullptr ? sql : "").substr(0, 60) + "` on");
+  sqlite3_reset(stmt_);  // leave the statement reusable and no longer active
+  throw SqliteError(rc & 0xff, message);
 }
 
 void Statement::run() {
