@@ -10,6 +10,8 @@ namespace tessera::cli {
 struct GlobalOptions;
 
 void add_doctor_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node log summary|verify|export` (core/ledger).
+void add_log_command(CLI::App& app, const GlobalOptions& global);
 
 // `tessera-node bench …`: the group each module's benchmark adds itself to (bench wallet, bench
 // log, bench engine). Benchmarks print JSON and compare two ways of doing the same work.
@@ -20,5 +22,7 @@ void add_bench_settle(CLI::App& bench);
 void add_wallet_command(CLI::App& app, const GlobalOptions& global);
 // `tessera-node bench wallet` (app/cli/bench_wallet.cpp).
 void add_bench_wallet(CLI::App& bench);
+// `tessera-node bench log`: append rate and roll-up vs raw dashboard queries.
+void add_log_bench(CLI::App& bench);
 
 }  // namespace tessera::cli

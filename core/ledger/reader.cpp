@@ -1,0 +1,575 @@
+// Read-only queries over the contribution log: roll-ups, raw equivalents, verify, export.
+#include "core/ledger/reader.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "core/ledger/chain.h"
+#include "core/ledger/schema.h"
+#include "core/ledger/sqlite.h"
+
+namespace tessera::ledger {
+namespace {
+
+using detail::Connection;
+using detail::Statement;
+
+Hash to_hash(std::span<const std::uint8_t> bytes) {
+  Hash hash{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), hash.size()), hash.begin());
+  return hash;
+}
+
+// Reads a row's values from `statement`, starting at column `first`, as the table declares them.
+std::vector<Value> read_values(const Statement& statement, const TableInfo& info, int first) {
+  std::vector<Value> values;
+  values.reserve(info.columns.size());
+  for (std::size_t i = 0; i < info.columns.size(); ++i) {
+    const int index = first + static_cast<int>(i);
+    switch (info.columns[i].type) {
+      case ColumnType::Integer: values.emplace_back(statement.column_int(index)); break;
+      case ColumnType::Real: values.emplace_back(statement.column_double(index)); break;
+      case ColumnType::Text: values.emplace_back(statement.column_text(index)); break;
+      case ColumnType::Blob: {
+        const auto blob = statement.column_blob(index);
+        values.emplace_back(std::vector<std::uint8_t>(blob.begin(), blob.end()));
+        break;
+      }
+    }
+  }
+  return values;
+}
+
+std::string column_list(const TableInfo& info) {
+  std::string list;
+  for (const auto& column : info.columns) list += ", " + std::string(column.name);
+  return list;
+}
+
+// One statement per (run, epoch): the precedence the roll-up keeps.
+struct Pick {
+  std::string run;
+  std::int64_t epoch = 0;
+  std::int64_t at_ms = 0;
+  double units = 0, run_units = 0;
+  std::int64_t cumulative_revenue = 0;
+  std::string currency;
+  bool verified = false;
+};
+
+struct Accrued {
+  std::string run;
+  std::int64_t epoch = 0;
+  std::string currency;
+  std::int64_t amount = 0;
+};
+
+std::vector<OwnershipPoint> to_ownership(const std::vector<Pick>& picks) {
+  std::vector<OwnershipPoint> points;
+  points.reserve(picks.size());
+  for (const auto& pick : picks)
+    points.push_back({pick.run, pick.epoch, pick.at_ms, pick.units, pick.run_units, pick.verified});
+  return points;
+}
+
+std::vector<EpochRevenue> combine(const std::vector<Pick>& picks, const std::vector<Accrued>& accrued) {
+  std::map<std::tuple<std::string, std::int64_t, std::string>, EpochRevenue> epochs;
+  for (const auto& row : accrued) {
+    auto& epoch = epochs[{row.run, row.epoch, row.currency}];
+    epoch.run = row.run, epoch.epoch = row.epoch, epoch.currency = row.currency;
+    epoch.accrued += row.amount;
+  }
+  // picks are ordered by run, epoch: verified revenue of an epoch is the growth of the cumulative
+  // figure since the run's previous verified statement.
+  std::map<std::pair<std::string, std::string>, std::int64_t> previous;
+  for (const auto& pick : picks) {
+    if (!pick.verified) continue;
+    auto& before = previous[{pick.run, pick.currency}];
+    auto& epoch = epochs[{pick.run, pick.epoch, pick.currency}];
+    epoch.run = pick.run, epoch.epoch = pick.epoch, epoch.currency = pick.currency;
+    epoch.verified = pick.cumulative_revenue - before;
+    before = pick.cumulative_revenue;
+  }
+  std::vector<EpochRevenue> result;
+  result.reserve(epochs.size());
+  for (auto& [key, epoch] : epochs) result.push_back(std::move(epoch));
+  return result;
+}
+
+struct Window {
+  std::int64_t start_ms;
+  int granularity;  // of the roll-up buckets that cover it
+};
+
+std::array<Window, 4> windows(std::int64_t now_ms) {
+  const std::int64_t hour = (now_ms / kHourMs) * kHourMs;
+  return {{{hour - 23 * kHourMs, 0},
+           {hour - 167 * kHourMs, 0},
+           {hour - 719 * kHourMs, 0},
+           {std::numeric_limits<std::int64_t>::min(), 1}}};
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string short_key(const wallet::PublicKey& key) { return to_hex(key); }
+
+}  // namespace
+
+std::string to_hex(std::span<const std::uint8_t> bytes) {
+  std::string hex(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
+  hex.pop_back();
+  return hex;
+}
+
+wallet::PublicKey parse_public_key(const std::string& text) {
+  wallet::ensure_sodium();
+  wallet::PublicKey key{};
+  std::size_t used = 0;
+  if (text.size() == 64 &&
+      sodium_hex2bin(key.data(), key.size(), text.data(), text.size(), nullptr, &used, nullptr) == 0 && used == 32)
+    return key;
+  for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+                      sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
+    std::array<std::uint8_t, 33> decoded{};
+    if (sodium_base642bin(decoded.data(), decoded.size(), text.data(), text.size(), nullptr, &used, nullptr,
+                          variant) == 0 &&
+        used == 32) {
+      std::copy_n(decoded.begin(), 32, key.begin());
+      return key;
+    }
+  }
+  throw std::invalid_argument("'" + text + "' is not an Ed25519 public key (expected 64 hex digits or base64 of 32 bytes)");
+}
+
+std::string VerifyReport::to_text() const {
+  if (intact)
+    return "intact: " + std::to_string(rows) + " rows in " + std::to_string(transactions) +
+           " signed transactions; signatures checked against " + key_source;
+  std::string text = "NOT INTACT: first bad row: seq " + std::to_string(problem ? problem->seq : 0);
+  if (problem && !problem->table.empty()) text += " (table " + problem->table + ")";
+  if (problem) text += ": " + problem->kind + ": " + problem->detail;
+  text += "\nrows before it are intact; signatures checked against " + key_source;
+  return text;
+}
+
+struct LedgerReader::Impl {
+  explicit Impl(const std::filesystem::path& path) : connection(open(path)) {
+    version = detail::check_file(connection, /*allow_empty=*/false);
+    has_rollups = version >= 2;
+  }
+
+  // A read-only connection; in a folder where the WAL index cannot be created (a read-only
+  // folder) and no writer is active (no -wal file), the file is read as immutable instead.
+  static Connection open(const std::filesystem::path& path) {
+    check_exists(path);
+    Connection connection(path, Connection::Mode::ReadOnly);
+    try {
+      connection.pragma_int("application_id");
+      return connection;
+    } catch (const detail::SqliteError& error) {
+      std::error_code ec;
+      const bool cannot_index = error.code() == SQLITE_READONLY || error.code() == SQLITE_CANTOPEN;
+      if (!cannot_index || std::filesystem::exists(path.string() + "-wal", ec)) throw;
+    }
+    return Connection(path, Connection::Mode::Immutable);
+  }
+
+  static void check_exists(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      throw std::runtime_error("no contribution log at " + path.string() +
+                               " (the node creates it when it first records work; pass --db to read another file)");
+    if (std::filesystem::is_directory(path, ec))
+      throw std::runtime_error("contribution log " + path.string() + " is a folder, not a file");
+  }
+
+  // Holds one read snapshot across several queries (nested uses share the outer one).
+  struct Snapshot {
+    explicit Snapshot(Impl& impl) : self(impl) {
+      if (self.snapshot_depth++ == 0) self.connection.exec("BEGIN");
+    }
+    ~Snapshot() {
+      if (--self.snapshot_depth == 0) {
+        try {
+          self.connection.exec("COMMIT");
+        } catch (...) {
+        }
+      }
+    }
+    Impl& self;
+  };
+
+  Donated sum_work(const char* sql, std::int64_t start, std::optional<int> granularity) {
+    auto query = connection.prepare(sql);
+    int index = 1;
+    if (granularity) query.bind(index++, std::int64_t{*granularity});
+    query.bind(index, start);
+    Donated donated;
+    if (query.step()) {
+      donated.steps = query.column_int(0);
+      donated.tokens = query.column_int(1);
+      donated.flops = query.column_double(2);
+      donated.device_seconds = query.column_double(3);
+      donated.energy_joules = query.column_double(4);
+    }
+    return donated;
+  }
+
+  Donated donated(std::int64_t now, Span span, bool raw) {
+    const auto window = windows(now)[static_cast<std::size_t>(span)];
+    if (raw || !has_rollups)
+      return sum_work(
+          "SELECT COUNT(*), COALESCE(SUM(tokens), 0), COALESCE(SUM(flops), 0.0), COALESCE(SUM(device_seconds), 0.0), "
+          "COALESCE(SUM(energy_joules), 0.0) FROM work WHERE at_ms >= ?",
+          window.start_ms, std::nullopt);
+    return sum_work(
+        "SELECT COALESCE(SUM(rows), 0), COALESCE(SUM(tokens), 0), COALESCE(SUM(flops), 0.0), "
+        "COALESCE(SUM(device_seconds), 0.0), COALESCE(SUM(energy_joules), 0.0) FROM rollup_work "
+        "WHERE granularity = ? AND bucket_ms >= ?",
+        window.start_ms, window.granularity);
+  }
+
+  DonatedSummary donated(std::int64_t now, bool raw) {
+    Snapshot snapshot(*this);
+    return {donated(now, Span::Last24h, raw), donated(now, Span::Last7d, raw), donated(now, Span::Last30d, raw),
+            donated(now, Span::AllTime, raw)};
+  }
+
+  std::vector<Pick> picks(bool raw) {
+    std::vector<Pick> result;
+    if (raw || !has_rollups) {
+      auto query = connection.prepare(
+          "SELECT run, epoch, at_ms, units, run_units, cumulative_revenue, currency, verified FROM statements "
+          "ORDER BY run, epoch, verified, seq");
+      while (query.step()) {
+        Pick pick{query.column_text(0), query.column_int(1), query.column_int(2), query.column_double(3),
+                  query.column_double(4), query.column_int(5), query.column_text(6), query.column_int(7) != 0};
+        if (!result.empty() && result.back().run == pick.run && result.back().epoch == pick.epoch)
+          result.back() = std::move(pick);
+        else
+          result.push_back(std::move(pick));
+      }
+      return result;
+    }
+    auto query = connection.prepare(
+        "SELECT run, epoch, at_ms, units, run_units, cumulative_revenue, currency, verified FROM rollup_ownership "
+        "ORDER BY run, epoch");
+    while (query.step())
+      result.push_back({query.column_text(0), query.column_int(1), query.column_int(2), query.column_double(3),
+                        query.column_double(4), query.column_int(5), query.column_text(6), query.column_int(7) != 0});
+    return result;
+  }
+
+  std::vector<Accrued> accrued(bool raw) {
+    auto query = connection.prepare(
+        raw || !has_rollups
+            ? "SELECT run, epoch, currency, SUM(amount) FROM revenue GROUP BY run, epoch, currency"
+            : "SELECT run, epoch, currency, accrued FROM rollup_revenue");
+    std::vector<Accrued> result;
+    while (query.step())
+      result.push_back({query.column_text(0), query.column_int(1), query.column_text(2), query.column_int(3)});
+    return result;
+  }
+
+  std::vector<EpochRevenue> revenue(bool raw) {
+    Snapshot snapshot(*this);
+    return combine(picks(raw), accrued(raw));
+  }
+
+  std::optional<std::pair<Table, Record>> row(std::int64_t seq) {
+    Snapshot snapshot(*this);
+    for (const auto& info : all_tables()) {
+      auto query = connection.prepare("SELECT 0" + column_list(info) + " FROM " + std::string(info.name) +
+                                      " WHERE seq = ?");
+      query.bind(1, seq);
+      if (query.step()) return std::make_pair(info.table, from_values(info.table, read_values(query, info, 1)));
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::pair<std::string, std::int64_t>> find_hash(const Hash& hash) {
+    for (const auto& info : all_tables()) {
+      auto query = connection.prepare("SELECT seq FROM " + std::string(info.name) + " WHERE hash = ?");
+      query.bind_blob(1, hash);
+      if (query.step()) return std::make_pair(std::string(info.name), query.column_int(0));
+    }
+    return std::nullopt;
+  }
+
+  VerifyReport verify(const std::optional<wallet::PublicKey>& expected_key);
+
+  Connection connection;
+  int version = 0;
+  bool has_rollups = false;
+  int snapshot_depth = 0;
+};
+
+VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& expected_key) {
+  Snapshot snapshot(*this);
+  VerifyReport report;
+
+  struct Head {
+    std::int64_t txn, last_seq;
+    Hash head_hash;
+    wallet::PublicKey key;
+    wallet::Signature signature;
+  };
+  std::vector<Head> heads;
+  {
+    auto query = connection.prepare("SELECT txn, last_seq, head_hash, public_key, signature FROM heads ORDER BY txn");
+    std::set<wallet::PublicKey> keys;
+    while (query.step()) {
+      Head head{query.column_int(0), query.column_int(1), to_hash(query.column_blob(2)), {}, {}};
+      const auto key = query.column_blob(3);
+      const auto signature = query.column_blob(4);
+      std::copy_n(key.begin(), std::min(key.size(), head.key.size()), head.key.begin());
+      std::copy_n(signature.begin(), std::min(signature.size(), head.signature.size()), head.signature.begin());
+      if (keys.insert(head.key).second) report.signer_keys.push_back(head.key);
+      heads.push_back(head);
+    }
+  }
+  report.transactions = static_cast<std::int64_t>(heads.size());
+  if (expected_key)
+    report.key_source = "the expected node key " + short_key(*expected_key);
+  else if (report.signer_keys.size() == 1)
+    report.key_source = "the key recorded in the file (" + short_key(report.signer_keys.front()) +
+                        "; pass --public-key to check it is your node key)";
+  else
+    report.key_source = "the " + std::to_string(report.signer_keys.size()) +
+                        " keys recorded in the file (pass --public-key to check them against your node key)";
+
+  auto fail = [&](std::int64_t seq, std::string table, std::string kind, std::string detail) {
+    report.intact = false;
+    report.problem = VerifyProblem{seq, std::move(table), std::move(kind), std::move(detail)};
+    return report;
+  };
+
+  // One cursor per table, merged by seq.
+  struct Cursor {
+    const TableInfo* info;
+    Statement query;
+    bool has_row = false;
+  };
+  std::vector<Cursor> cursors;
+  for (const auto& info : all_tables()) {
+    cursors.push_back({&info, connection.prepare("SELECT seq, prev_hash, hash" + column_list(info) + " FROM " +
+                                                 std::string(info.name) + " ORDER BY seq")});
+    cursors.back().has_row = cursors.back().query.step();
+  }
+
+  std::int64_t expected_seq = 1;
+  std::int64_t previous_seq = 0;
+  std::string previous_table;
+  Hash previous{}, before_previous{};
+  std::size_t head_index = 0;
+  std::int64_t first_unsigned_seq = 0;
+  std::string first_unsigned_table;
+  std::vector<std::uint8_t> canonical;
+  std::optional<VerifyProblem> deferred;
+  std::int64_t deferred_until = 0;
+  for (;;) {
+    Cursor* next = nullptr;
+    for (auto& cursor : cursors)
+      if (cursor.has_row && (next == nullptr || cursor.query.column_int(0) < next->query.column_int(0)))
+        next = &cursor;
+    if (next == nullptr) break;
+    const std::string table(next->info->name);
+    const std::int64_t seq = next->query.column_int(0);
+    const Hash stored_previous = to_hash(next->query.column_blob(1));
+    const Hash stored_hash = to_hash(next->query.column_blob(2));
+    const auto values = read_values(next->query, *next->info, 3);
+    next->has_row = next->query.step();
+
+    if (seq == previous_seq)
+      return fail(seq, table, "inserted",
+                  "tables " + previous_table + " and " + table + " both hold a row at seq " + std::to_string(seq) +
+                      ": one of them was added by hand");
+    if (seq != expected_seq)
+      return fail(expected_seq, "", "deleted",
+                  "row seq " + std::to_string(expected_seq) + (seq - expected_seq > 1 ? " (and the rows up to seq " + std::to_string(seq - 1) + ")" : std::string()) +
+                      " is missing: it was deleted");
+    canonical.clear();
+    append_canonical(next->info->table, values, canonical);
+    if (chain_hash(stored_previous, canonical) != stored_hash)
+      return fail(seq, table, "edited", "its values no longer match its hash: a value in this row was changed");
+    if (stored_previous != previous) {
+      if (seq >= 2 && stored_previous == before_previous)
+        return fail(seq - 1, previous_table, "inserted",
+                    "the next row (seq " + std::to_string(seq) + ") links past it: it was inserted into the chain");
+      if (const auto linked = find_hash(stored_previous); linked && linked->second > seq)
+        return fail(seq, table, "reordered",
+                    "it links to row seq " + std::to_string(linked->second) + " (table " + linked->first +
+                        "), which now comes after it: rows were reordered");
+      return fail(seq - 1, previous_table, "edited",
+                  "the next row (seq " + std::to_string(seq) +
+                      ") links to a row that is no longer in the log: this row was replaced or edited with its hash "
+                      "recomputed, or a row after it was deleted and later rows renumbered");
+    }
+    if (head_index < heads.size() && heads[head_index].last_seq == seq) {
+      const std::int64_t first_of_txn = head_index == 0 ? 1 : heads[head_index - 1].last_seq + 1;
+      const std::size_t position = head_index++;
+      const auto& head = heads[position];
+      const std::string txn = "transaction " + std::to_string(head.txn);
+      if (head.txn != static_cast<std::int64_t>(position) + 1)
+        return fail(first_of_txn, "", "deleted",
+                    "the signed head of transaction " + std::to_string(position + 1) +
+                        " is missing: it was deleted from the heads table");
+      if (head.head_hash != stored_hash) {
+        if (deferred) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
+        // The signed row may only have moved (rows inserted before it): then the chain links up
+        // to it name the inserted row precisely, and this is reported only if they do not.
+        const auto moved = find_hash(head.head_hash);
+        if (!moved || moved->second <= seq)
+          return fail(first_of_txn, "", "edited",
+                      "the rows of " + txn + " (seq " + std::to_string(first_of_txn) + " to " + std::to_string(seq) +
+                          ") no longer hash to the head it signed: one of them was changed and the chain rewritten");
+        deferred = VerifyProblem{first_of_txn, "", "inserted",
+                                 "the row " + txn + " signed at seq " + std::to_string(seq) + " is now at seq " +
+                                     std::to_string(moved->second) + ": rows were inserted before it"};
+        deferred_until = moved->second;
+      } else {
+        if (expected_key && head.key != *expected_key)
+          return fail(first_of_txn, "", "bad signature",
+                      txn + " was signed by key " + short_key(head.key) + ", not by the expected node key");
+        if (!wallet::verify(wallet::SignatureDomain::LedgerHead,
+                            head_message(head.txn, head.last_seq, head.head_hash), head.signature, head.key))
+          return fail(first_of_txn, "", "bad signature",
+                      "the signature over " + txn + "'s head (seq " + std::to_string(seq) +
+                          ") is invalid: the head was forged or edited");
+      }
+    } else if (head_index < heads.size() && heads[head_index].last_seq < seq) {
+      return fail(heads[head_index].last_seq, "", "bad signature",
+                  "transaction " + std::to_string(heads[head_index].txn) + "'s head points at seq " +
+                      std::to_string(heads[head_index].last_seq) + ", out of order: the heads table was edited");
+    }
+    if (head_index >= heads.size() && first_unsigned_seq == 0) {
+      if (heads.empty() || seq > heads.back().last_seq) {
+        first_unsigned_seq = seq;
+        first_unsigned_table = table;
+      }
+    }
+    if (deferred && seq >= deferred_until) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
+    before_previous = previous;
+    previous = stored_hash;
+    previous_seq = seq;
+    previous_table = table;
+    expected_seq = seq + 1;
+    ++report.rows;
+  }
+  if (deferred) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
+  if (head_index < heads.size())
+    return fail(expected_seq, "", "deleted",
+                "rows from seq " + std::to_string(expected_seq) + " to " + std::to_string(heads.back().last_seq) +
+                    " are missing: transaction " + std::to_string(heads[head_index].txn) +
+                    " signed them but they were deleted");
+  if (first_unsigned_seq != 0)
+    return fail(first_unsigned_seq, first_unsigned_table, "inserted",
+                "no signed transaction covers it: it was added by hand");
+  report.intact = true;
+  return report;
+}
+
+LedgerReader::LedgerReader(const std::filesystem::path& file) {
+  try {
+    impl_ = std::make_unique<Impl>(file);
+  } catch (const detail::SqliteError& error) {
+    throw std::runtime_error(detail::describe(error.code(), nullptr, file, "read"));
+  }
+}
+LedgerReader::~LedgerReader() = default;
+
+int LedgerReader::schema_version() const { return impl_->version; }
+const std::filesystem::path& LedgerReader::file() const { return impl_->connection.file(); }
+
+DonatedSummary LedgerReader::donated(std::int64_t now_ms) const { return impl_->donated(now_ms, false); }
+DonatedSummary LedgerReader::donated_from_raw(std::int64_t now_ms) const { return impl_->donated(now_ms, true); }
+Donated LedgerReader::donated(std::int64_t now_ms, Span span) const { return impl_->donated(now_ms, span, false); }
+Donated LedgerReader::donated_from_raw(std::int64_t now_ms, Span span) const {
+  return impl_->donated(now_ms, span, true);
+}
+
+std::vector<OwnershipPoint> LedgerReader::ownership_series() const { return to_ownership(impl_->picks(false)); }
+std::vector<OwnershipPoint> LedgerReader::ownership_series_from_raw() const { return to_ownership(impl_->picks(true)); }
+std::vector<EpochRevenue> LedgerReader::revenue_per_epoch() const { return impl_->revenue(false); }
+std::vector<EpochRevenue> LedgerReader::revenue_per_epoch_from_raw() const { return impl_->revenue(true); }
+
+Summary LedgerReader::summary(std::int64_t now_ms) const {
+  Impl::Snapshot snapshot(*impl_);
+  return {donated(now_ms), ownership_series(), revenue_per_epoch()};
+}
+
+std::int64_t LedgerReader::row_count(Table table) const {
+  auto query = impl_->connection.prepare("SELECT COUNT(*) FROM " + std::string(table_info(table).name));
+  query.step();
+  return query.column_int(0);
+}
+
+std::int64_t LedgerReader::row_count() const {
+  Impl::Snapshot snapshot(*impl_);
+  std::int64_t total = 0;
+  for (const auto& info : all_tables()) total += row_count(info.table);
+  return total;
+}
+
+std::optional<std::pair<Table, Record>> LedgerReader::row(std::int64_t seq) const { return impl_->row(seq); }
+
+VerifyReport LedgerReader::verify(const std::optional<wallet::PublicKey>& expected_key) const {
+  return impl_->verify(expected_key);
+}
+
+std::string LedgerReader::integrity_check() const {
+  auto query = impl_->connection.prepare("PRAGMA integrity_check");
+  return query.step() ? query.column_text(0) : std::string("no answer");
+}
+
+std::int64_t LedgerReader::export_csv(Table table, std::ostream& out) const {
+  const auto& info = table_info(table);
+  Impl::Snapshot snapshot(*impl_);
+  auto query = impl_->connection.prepare("SELECT seq, hash" + column_list(info) + " FROM " + std::string(info.name) +
+                                         " ORDER BY seq");
+  out << "seq,hash";
+  for (const auto& column : info.columns) out << ',' << column.name;
+  out << "\r\n";
+  std::int64_t rows = 0;
+  char number[32];
+  while (query.step()) {
+    out << query.column_int(0) << ',' << to_hex(query.column_blob(1));
+    const auto values = read_values(query, info, 2);
+    for (const auto& value : values) {
+      out << ',';
+      if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+        out << *integer;
+      } else if (const auto* real = std::get_if<double>(&value)) {
+        std::snprintf(number, sizeof number, "%.17g", *real);
+        out << number;
+      } else if (const auto* text = std::get_if<std::string>(&value)) {
+        out << csv_field(*text);
+      } else {
+        out << to_hex(std::get<std::vector<std::uint8_t>>(value));
+      }
+    }
+    out << "\r\n";
+    ++rows;
+  }
+  if (!out) throw std::runtime_error("cannot write the CSV export (disk full?)");
+  return rows;
+}
+
+}  // namespace tessera::ledger

@@ -1,0 +1,112 @@
+// Schema creation and migrations.
+#include "core/ledger/schema.h"
+
+#include <string>
+
+#include "core/ledger/records.h"
+
+namespace tessera::ledger::detail {
+namespace {
+
+std::string sql_type(ColumnType type) {
+  switch (type) {
+    case ColumnType::Integer: return "INTEGER";
+    case ColumnType::Real: return "REAL";
+    case ColumnType::Text: return "TEXT";
+    case ColumnType::Blob: return "BLOB";
+  }
+  return "BLOB";
+}
+
+// Version 1. The column lists come from records.cpp; a later change to a table's columns must
+// come with a new migration (and a copy of the old list here).
+std::string version_1_sql() {
+  std::string sql;
+  for (const auto& info : all_tables()) {
+    sql += "CREATE TABLE " + std::string(info.name) +
+           " (seq INTEGER PRIMARY KEY, prev_hash BLOB NOT NULL, hash BLOB NOT NULL";
+    for (const auto& column : info.columns)
+      sql += ", " + std::string(column.name) + " " + sql_type(column.type) + " NOT NULL";
+    sql += ");\n";
+  }
+  sql +=
+      "CREATE TABLE heads (txn INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, head_hash BLOB NOT NULL, "
+      "public_key BLOB NOT NULL, signature BLOB NOT NULL, committed_at_ms INTEGER NOT NULL);\n";
+  return sql;
+}
+
+// Version 2: roll-ups, maintained by the writer in the same transaction as the rows they sum.
+// granularity 0 = hour buckets, 1 = day buckets; bucket_ms is the bucket's start.
+constexpr const char* kVersion2Sql = R"sql(
+CREATE TABLE rollup_work (
+  granularity INTEGER NOT NULL, bucket_ms INTEGER NOT NULL, run TEXT NOT NULL,
+  rows INTEGER NOT NULL, micro_batches INTEGER NOT NULL, tokens INTEGER NOT NULL, flops REAL NOT NULL,
+  device_seconds REAL NOT NULL, energy_joules REAL NOT NULL, bytes_sent INTEGER NOT NULL,
+  bytes_received INTEGER NOT NULL,
+  PRIMARY KEY (granularity, bucket_ms, run)) WITHOUT ROWID;
+CREATE TABLE rollup_ownership (
+  run TEXT NOT NULL, epoch INTEGER NOT NULL, at_ms INTEGER NOT NULL, units REAL NOT NULL,
+  run_units REAL NOT NULL, cumulative_revenue INTEGER NOT NULL, currency TEXT NOT NULL,
+  verified INTEGER NOT NULL, statement_seq INTEGER NOT NULL,
+  PRIMARY KEY (run, epoch)) WITHOUT ROWID;
+CREATE TABLE rollup_revenue (
+  run TEXT NOT NULL, epoch INTEGER NOT NULL, currency TEXT NOT NULL, accrued INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  PRIMARY KEY (run, epoch, currency)) WITHOUT ROWID;
+INSERT INTO rollup_work
+  SELECT g.granularity, (w.at_ms / g.size) * g.size, w.run, COUNT(*), SUM(w.micro_batches), SUM(w.tokens),
+         SUM(w.flops), SUM(w.device_seconds), SUM(w.energy_joules), SUM(w.bytes_sent), SUM(w.bytes_received)
+  FROM work w, (SELECT 0 AS granularity, 3600000 AS size UNION ALL SELECT 1, 86400000) g
+  GROUP BY 1, 2, 3;
+INSERT INTO rollup_ownership
+  SELECT run, epoch, at_ms, units, run_units, cumulative_revenue, currency, verified, seq FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY run, epoch ORDER BY verified DESC, seq DESC) AS pick
+    FROM statements) WHERE pick = 1;
+INSERT INTO rollup_revenue
+  SELECT run, epoch, currency, SUM(amount), COUNT(*) FROM revenue GROUP BY run, epoch, currency;
+)sql";
+
+void apply(Connection& connection, int version) {
+  connection.exec("BEGIN IMMEDIATE");
+  try {
+    if (version == 1) connection.exec(version_1_sql());
+    if (version == 2) connection.exec(kVersion2Sql);
+    connection.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    connection.exec("PRAGMA user_version = " + std::to_string(version));
+    connection.exec("COMMIT");
+  } catch (...) {
+    connection.exec("ROLLBACK");
+    throw;
+  }
+}
+
+}  // namespace
+
+int check_file(Connection& connection, bool allow_empty) {
+  const auto application_id = connection.pragma_int("application_id");
+  const auto version = static_cast<int>(connection.pragma_int("user_version"));
+  const std::string where = "contribution log " + connection.file().string();
+  if (application_id != kApplicationId) {
+    auto count = connection.prepare("SELECT COUNT(*) FROM sqlite_schema");
+    count.step();
+    const bool empty = count.column_int(0) == 0 && application_id == 0 && version == 0;
+    if (!empty)
+      throw std::runtime_error(where + " is an SQLite database but not a Tessera contribution log; it was not "
+                                       "modified: pass --db with the right file");
+    if (!allow_empty)
+      throw std::runtime_error(where + " is empty: the node creates the log when it first records work");
+    return 0;
+  }
+  if (version > kSchemaVersion)
+    throw std::runtime_error(where + " has schema version " + std::to_string(version) +
+                             ", newer than this build of Tessera knows (" + std::to_string(kSchemaVersion) +
+                             "); it was not modified: update Tessera to read it");
+  return version;
+}
+
+void migrate(Connection& connection, int target) {
+  int version = static_cast<int>(connection.pragma_int("user_version"));
+  while (version < target) apply(connection, ++version);
+}
+
+}  // namespace tessera::ledger::detail
