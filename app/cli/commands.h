@@ -15,4 +15,9 @@ void add_doctor_command(CLI::App& app, const GlobalOptions& global);
 // log, bench engine). Benchmarks print JSON and compare two ways of doing the same work.
 CLI::App* add_bench_group(CLI::App& app);
 
+// `tessera-node train`: the shard-training engine as an in-process pipeline (core/engine).
+void add_train_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node bench engine`: pipeline ratios, model-FLOPs utilisation and codecs.
+void add_bench_engine_command(CLI::App& bench);
+
 }  // namespace tessera::cli

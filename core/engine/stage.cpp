@@ -52,7 +52,9 @@ torch::Tensor subspace_basis(const ModelConfig& config) {
 // The fixed token table of the subspace model, identical at every stage (seeded like the basis).
 torch::Tensor fixed_token_table(const ModelConfig& config) {
   auto gen = seeded_generator(mix(config.seed ^ 0x544f4b454e544142ULL));
-  return at::randn({config.vocab, config.width}, gen, torch::kFloat32);
+  // The scale of a trained GPT-2 token table at initialisation (std 0.02): a larger one would
+  // drown the blocks' writes after the LayerNorms.
+  return at::randn({config.vocab, config.width}, gen, torch::kFloat32) * 0.02;
 }
 
 std::uint64_t config_fingerprint(const ModelConfig& c) {
@@ -127,8 +129,11 @@ struct StageModuleImpl : torch::nn::Module {
       token_table = register_buffer("token_table", fixed_token_table(config));
     }
     if (plan.has_embedding()) {
-      if (config.subspace_rank == 0)
-        tok_emb = register_module("tok_emb", torch::nn::Embedding(config.vocab, config.width));
+      // Under the subspace constraint stage 0 learns each token's r subspace coefficients on top
+      // of the fixed table; both are recomputable, only the fixed one is needed past stage 0.
+      tok_emb = register_module("tok_emb", torch::nn::Embedding(config.vocab, config.subspace_rank > 0
+                                                                                  ? config.subspace_rank
+                                                                                  : config.width));
       const int position_width = config.subspace_rank > 0 ? config.subspace_rank : config.width;
       pos_emb = register_parameter("pos_emb", torch::empty({config.context, position_width}));
     }
@@ -170,7 +175,8 @@ struct StageModuleImpl : torch::nn::Module {
   torch::Tensor embed(const torch::Tensor& tokens) {
     const auto t = tokens.size(1);
     auto position = pos_emb.slice(0, 0, t);
-    if (config.subspace_rank > 0) return token_part(tokens) + torch::matmul(position, basis.t());
+    if (config.subspace_rank > 0)
+      return token_part(tokens) + torch::matmul(tok_emb->forward(tokens) + position, basis.t());
     return tok_emb->forward(tokens) + position;
   }
 
