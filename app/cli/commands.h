@@ -25,4 +25,9 @@ void add_bench_wallet(CLI::App& bench);
 // `tessera-node bench log`: append rate and roll-up vs raw dashboard queries.
 void add_log_bench(CLI::App& bench);
 
+// `tessera-node train`: the shard-training engine as an in-process pipeline (core/engine).
+void add_train_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node bench engine`: pipeline ratios, model-FLOPs utilisation and codecs.
+void add_bench_engine_command(CLI::App& bench);
+
 }  // namespace tessera::cli

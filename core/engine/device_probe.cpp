@@ -20,6 +20,11 @@ TorchInfo probe_torch() {
   return info;
 }
 
+void set_torch_threads(int n) {
+  if (n < 1) throw std::invalid_argument("thread count must be at least 1, got " + std::to_string(n));
+  at::set_num_threads(n);
+}
+
 DeviceChoice parse_device(const std::string& text, const TorchInfo& info) {
   DeviceChoice choice;
   if (text == "cpu") return choice;

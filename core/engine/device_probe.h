@@ -18,6 +18,9 @@ struct TorchInfo {
 
 TorchInfo probe_torch();
 
+// Sets libtorch's CPU intra-op thread count for this process (n >= 1).
+void set_torch_threads(int n);
+
 // Parses "cpu", "cuda" or "cuda:N". Throws std::invalid_argument with a usable message for
 // anything else, and std::runtime_error when CUDA is asked for but not available.
 struct DeviceChoice {

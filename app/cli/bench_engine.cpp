@@ -1,0 +1,231 @@
+// `tessera-node bench engine`: single-process vs in-process pipeline throughput, model-FLOPs
+// utilisation against the doctor's matmul rate, and each boundary codec's bytes and loss.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app/cli/commands.h"
+#include "core/engine/data.h"
+#include "core/engine/device_probe.h"
+#include "core/engine/pipeline.h"
+
+namespace tessera::cli {
+
+namespace {
+
+struct BenchSettings {
+  bool json = false;
+  std::string device = "auto";
+  int threads = 0;
+  double matmul_seconds = 2.0;
+  // Throughput model (the "width 512" of the utilisation target).
+  int layers = 4, width = 512, heads = 8, context = 128;
+  int micro_batch = 8, micro_batches = 2, steps = 4;
+  // Codec comparison model and budget.
+  int codec_layers = 4, codec_width = 512, codec_context = 64;
+  int codec_micro_batch = 8, codec_steps = 120, rank = 16, codec_stages = 2;
+};
+
+using clock = std::chrono::steady_clock;
+
+engine::ModelConfig throughput_model(const BenchSettings& s) {
+  engine::ModelConfig model;
+  model.layers = s.layers;
+  model.width = s.width;
+  model.heads = s.heads;
+  model.context = s.context;
+  return model;
+}
+
+engine::TrainConfig throughput_train(const BenchSettings& s) {
+  engine::TrainConfig train;
+  train.micro_batch_size = s.micro_batch;
+  train.micro_batches = s.micro_batches;
+  train.total_steps = s.steps + 1;
+  return train;
+}
+
+std::vector<std::vector<std::int32_t>> batches(const engine::DataSource& data, const engine::TrainConfig& train,
+                                               std::int64_t step) {
+  std::vector<std::vector<std::int32_t>> out;
+  for (int m = 0; m < train.micro_batches; ++m)
+    out.push_back(data.micro_batch(step, m, train.micro_batches, train.micro_batch_size));
+  return out;
+}
+
+struct Throughput {
+  double tokens_per_s = 0.0;
+  double flops_per_s = 0.0;
+};
+
+// One warm-up step, then `steps` timed steps.
+template <typename StepFunction>
+Throughput time_steps(int steps, StepFunction&& step) {
+  step(0);
+  double tokens = 0.0, flops = 0.0;
+  const auto start = clock::now();
+  for (int i = 1; i <= steps; ++i) {
+    const auto metrics = step(i);
+    tokens += metrics.at("tokens");
+    flops += metrics.at("flops");
+  }
+  const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+  return {tokens / seconds, flops / seconds};
+}
+
+void say(const BenchSettings& s, const std::string& text) {
+  if (!s.json) std::cerr << text << std::endl;
+}
+
+nlohmann::json run_bench(const BenchSettings& s) {
+  const auto info = engine::probe_torch();
+  const auto device = s.device == "auto" ? engine::default_device(info) : engine::parse_device(s.device, info);
+  const std::string device_label = device.label();
+  const int threads = s.threads > 0 ? s.threads : info.intra_op_threads;
+  engine::set_torch_threads(threads);  // before the matmul rate, so both sides use the same threads
+  nlohmann::json out;
+  out["device"] = device_label;
+  out["threads"] = threads;
+  out["torch_version"] = info.version;
+
+  say(s, "measuring the matmul rate...");
+  const auto rate = engine::measure_matmul(device, s.matmul_seconds);
+  out["matmul_gflops"] = rate.gflops;
+
+  const auto model = throughput_model(s);
+  const auto train = throughput_train(s);
+  const auto data = engine::DataSource::arithmetic(model.context, model.seed);
+  say(s, "single process, " + std::to_string(model.layers) + " layers, width " + std::to_string(model.width) + "...");
+  engine::SingleProcessTrainer single({model, train, device_label, threads});
+  const auto whole = time_steps(s.steps, [&](int step) { return single.train_step(batches(data, train, step), train.micro_batch_size); });
+  out["single_tokens_per_s"] = whole.tokens_per_s;
+  out["mfu"] = whole.flops_per_s / (rate.gflops * 1e9);
+  out["achieved_gflops"] = whole.flops_per_s / 1e9;
+  for (int stages : {2, 4}) {
+    if (stages > model.layers) continue;
+    say(s, "in-process pipeline, " + std::to_string(stages) + " stages...");
+    engine::Pipeline pipeline({model, train, stages, engine::CodecKind::none, device_label, threads, 0});
+    const auto piped = time_steps(s.steps, [&](int step) { return pipeline.train_step(batches(data, train, step)); });
+    out["pipeline_tokens_per_s_" + std::to_string(stages)] = piped.tokens_per_s;
+    out["pipeline_ratio_" + std::to_string(stages)] = piped.tokens_per_s / whole.tokens_per_s;
+  }
+  out["model"] = {{"layers", model.layers}, {"width", model.width}, {"heads", model.heads},
+                  {"context", model.context}, {"vocab", model.vocab},
+                  {"tokens_per_step", train.micro_batch_size * train.micro_batches * model.context}};
+
+  // Codecs: the same budget through a pipeline for each, loss on held-out arithmetic.
+  engine::ModelConfig codec_model;
+  codec_model.layers = s.codec_layers;
+  codec_model.width = s.codec_width;
+  codec_model.heads = std::max(1, s.codec_width / 64);
+  codec_model.context = s.codec_context;
+  engine::TrainConfig codec_train;
+  codec_train.micro_batch_size = s.codec_micro_batch;
+  codec_train.micro_batches = 1;
+  codec_train.warmup_steps = std::max(1, s.codec_steps / 10);
+  codec_train.total_steps = s.codec_steps;
+  codec_train.lr = 2e-3;
+  codec_train.min_lr = 2e-4;
+  const auto codec_data = engine::DataSource::arithmetic(codec_model.context, codec_model.seed);
+  const auto eval = engine::arithmetic_eval_set(codec_model.context, codec_model.seed, 256);
+  nlohmann::json codecs = nlohmann::json::object();
+  double none_loss = 0.0;
+  for (auto kind : engine::all_codecs()) {
+    auto m = codec_model;
+    if (kind == engine::CodecKind::subspace) m.subspace_rank = s.rank;
+    say(s, "codec " + engine::codec_name(kind) + ": " + std::to_string(s.codec_steps) + " steps...");
+    engine::Pipeline pipeline({m, codec_train, s.codec_stages, kind, device_label, threads, 0});
+    double bytes_per_token = 0.0, train_loss = 0.0;
+    for (int step = 0; step < s.codec_steps; ++step) {
+      auto metrics = pipeline.train_step(batches(codec_data, codec_train, step));
+      bytes_per_token = metrics["forward_bytes_per_token"];
+      train_loss = metrics["loss"];
+    }
+    const double loss = pipeline.evaluate(eval.tokens, eval.batch).loss;
+    if (kind == engine::CodecKind::none) none_loss = loss;
+    codecs[engine::codec_name(kind)] = {
+        {"bytes_per_token", bytes_per_token},
+        {"compression", 4.0 * codec_model.width / bytes_per_token},
+        {"loss", loss},
+        {"loss_gap", (loss - none_loss) / none_loss},
+        {"final_train_loss", train_loss},
+        {"values_per_token", kind == engine::CodecKind::subspace ? s.rank : codec_model.width}};
+  }
+  out["codecs"] = codecs;
+  out["codec_model"] = {{"layers", codec_model.layers}, {"width", codec_model.width}, {"heads", codec_model.heads},
+                        {"context", codec_model.context}, {"stages", s.codec_stages}, {"steps", s.codec_steps},
+                        {"tokens_per_step", s.codec_micro_batch * codec_model.context}, {"subspace_rank", s.rank},
+                        {"loss", "held-out arithmetic cross-entropy after the budget"}};
+  return out;
+}
+
+std::string text_report(const nlohmann::json& r) {
+  char line[256];
+  std::string text;
+  std::snprintf(line, sizeof line, "device %s, %d threads, matmul %.1f GFLOP/s\n", r["device"].get<std::string>().c_str(),
+                r["threads"].get<int>(), r["matmul_gflops"].get<double>());
+  text += line;
+  std::snprintf(line, sizeof line, "single process %.0f tokens/s, %.1f GFLOP/s, utilisation %.2f\n",
+                r["single_tokens_per_s"].get<double>(), r["achieved_gflops"].get<double>(), r["mfu"].get<double>());
+  text += line;
+  for (const char* key : {"pipeline_ratio_2", "pipeline_ratio_4"})
+    if (r.contains(key)) {
+      std::snprintf(line, sizeof line, "%s %.3f\n", key, r[key].get<double>());
+      text += line;
+    }
+  for (const auto& [name, c] : r["codecs"].items()) {
+    std::snprintf(line, sizeof line, "codec %-9s %8.1f bytes/token  %6.1fx  loss %.4f  gap %+.2f%%\n", name.c_str(),
+                  c["bytes_per_token"].get<double>(), c["compression"].get<double>(), c["loss"].get<double>(),
+                  100.0 * c["loss_gap"].get<double>());
+    text += line;
+  }
+  return text;
+}
+
+}  // namespace
+
+void add_bench_engine_command(CLI::App& bench) {
+  auto s = std::make_shared<BenchSettings>();
+  auto* command = bench.add_subcommand(
+      "engine",
+      "Shard-training engine: single-process vs in-process pipeline (2 and 4 stages) tokens/s, model-FLOPs "
+      "utilisation against the measured matmul rate, and each boundary codec's bytes per token and loss.");
+  command->footer(
+      "Model sizes (defaults):\n"
+      "  throughput: 4 layers, width 512, 8 heads, context 128, byte vocabulary 256 (12.6 M block\n"
+      "              parameters), 2 micro-batches of 8 sequences per step, 4 timed steps after a warm-up\n"
+      "  codecs:     4 layers, width 512, 8 heads, context 64, 2 stages, 120 steps of 8 sequences on the\n"
+      "              arithmetic corpus; subspace rank 16; loss = held-out cross-entropy after the budget\n"
+      "JSON keys: pipeline_ratio_2, pipeline_ratio_4, mfu, matmul_gflops, codecs.{none,fp16,int8,subspace}\n"
+      "           .{bytes_per_token, compression, loss, loss_gap}");
+  command->add_flag("--json", s->json, "Print one JSON object");
+  command->add_option("--device", s->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  command->add_option("--threads", s->threads, "CPU threads for libtorch (0: libtorch's default)")->capture_default_str();
+  command->add_option("--seconds", s->matmul_seconds, "Seconds to measure the matmul rate")->capture_default_str();
+  command->add_option("--layers", s->layers, "Throughput model layers")->capture_default_str();
+  command->add_option("--width", s->width, "Throughput model width")->capture_default_str();
+  command->add_option("--heads", s->heads, "Throughput model heads")->capture_default_str();
+  command->add_option("--context", s->context, "Throughput model context")->capture_default_str();
+  command->add_option("--micro-batch", s->micro_batch, "Sequences per micro-batch")->capture_default_str();
+  command->add_option("--micro-batches", s->micro_batches, "Micro-batches per step")->capture_default_str();
+  command->add_option("--steps", s->steps, "Timed steps per configuration")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--codec-layers", s->codec_layers, "Codec model layers")->capture_default_str();
+  command->add_option("--codec-width", s->codec_width, "Codec model width")->capture_default_str();
+  command->add_option("--codec-context", s->codec_context, "Codec model context")->capture_default_str();
+  command->add_option("--codec-micro-batch", s->codec_micro_batch, "Codec run sequences per step")->capture_default_str();
+  command->add_option("--codec-steps", s->codec_steps, "Training budget per codec")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--codec-stages", s->codec_stages, "Stages in the codec runs")->capture_default_str();
+  command->add_option("--rank", s->rank, "Subspace codec rank r (coefficients per token)")->capture_default_str();
+  command->callback([s] {
+    const auto report = run_bench(*s);
+    if (s->json)
+      std::cout << report.dump(2) << "\n";
+    else
+      std::cout << text_report(report);
+  });
+}
+
+}  // namespace tessera::cli

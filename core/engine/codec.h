@@ -1,0 +1,60 @@
+// Boundary codecs: how activations (forward) and their gradients (backward) cross a stage
+// boundary. A payload is exactly what the swarm puts on the wire: codec, logical shape, bytes.
+// Plain C++, no libtorch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tessera::engine {
+
+enum class DType : std::uint8_t { float32, float16, int8, int32, int64 };
+std::string dtype_name(DType dtype);
+std::size_t dtype_size(DType dtype);
+
+// A tensor as plain data: row-major, little-endian element bytes.
+struct HostTensor {
+  std::vector<std::int64_t> shape;
+  DType dtype = DType::float32;
+  std::vector<std::uint8_t> bytes;
+
+  std::int64_t numel() const;
+  static HostTensor from_floats(std::vector<std::int64_t> shape, const std::vector<float>& values);
+  std::vector<float> to_floats() const;  // float32 only; throws otherwise
+};
+
+// none: raw float32. fp16: IEEE half. int8: one float32 scale per token + int8 values.
+// subspace: the stage sends the rank-r subspace coefficients instead of the width-d residual
+// stream (ModelConfig::subspace_rank), quantised like int8.
+enum class CodecKind : std::uint8_t { none, fp16, int8, subspace };
+std::string codec_name(CodecKind kind);
+// Throws std::invalid_argument listing the valid names.
+CodecKind parse_codec(const std::string& name);
+std::vector<CodecKind> all_codecs();
+
+// Bytes per token of a payload carrying `values` numbers per token.
+std::size_t payload_bytes_per_token(CodecKind kind, std::int64_t values);
+// Worst relative error of a round trip, as a fraction of the token's largest magnitude
+// (0 for none).
+double codec_error_bound(CodecKind kind);
+
+struct Payload {
+  CodecKind codec = CodecKind::none;
+  std::vector<std::int64_t> shape;  // logical shape of the float32 tensor carried: [..., values]
+  std::vector<std::uint8_t> bytes;
+};
+
+// Encodes a float32 tensor whose last dimension is the per-token values. Throws
+// std::invalid_argument for another dtype, an empty shape or non-finite values.
+Payload encode(CodecKind kind, const HostTensor& tensor);
+// Decodes and validates: the codec must be `expected_codec`, the shape `expected_shape`, the
+// byte count must match, and every decoded value must be finite; otherwise throws
+// std::invalid_argument with a message saying what is wrong ("boundary input rejected: …").
+HostTensor decode(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape);
+// Decodes without an expected shape (still checks size consistency and finiteness).
+HostTensor decode(const Payload& payload);
+
+std::string shape_text(const std::vector<std::int64_t>& shape);  // "[2, 32, 64]"
+
+}  // namespace tessera::engine

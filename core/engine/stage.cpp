@@ -1,0 +1,689 @@
+// The GPT modules (pytorch/examples style), the stage worker, and the unsplit reference trainer.
+#include "core/engine/torch_pch.h"
+
+#include "core/engine/stage.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+
+#include "core/engine/device_probe.h"
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+namespace tessera::engine {
+
+namespace {
+
+constexpr std::int64_t checkpoint_format = 1;
+
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+at::Generator seeded_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
+// The subspace every stage shares: an orthonormal d×r basis derived from the run seed alone, so
+// no stage has to send it to another.
+torch::Tensor subspace_basis(const ModelConfig& config) {
+  auto gen = seeded_generator(mix(config.seed ^ 0x5355425350414345ULL));
+  const auto random = at::randn({config.width, config.subspace_rank}, gen, torch::kFloat32);
+  auto [q, r] = torch::linalg_qr(random);
+  return q.contiguous();
+}
+
+// The fixed token table of the subspace model, identical at every stage (seeded like the basis).
+torch::Tensor fixed_token_table(const ModelConfig& config) {
+  auto gen = seeded_generator(mix(config.seed ^ 0x544f4b454e544142ULL));
+  // The scale of a trained GPT-2 token table at initialisation (std 0.02): a larger one would
+  // drown the blocks' writes after the LayerNorms.
+  return at::randn({config.vocab, config.width}, gen, torch::kFloat32) * 0.02;
+}
+
+std::uint64_t config_fingerprint(const ModelConfig& c) {
+  std::uint64_t h = mix(c.seed);
+  for (std::int64_t v : {std::int64_t(c.layers), std::int64_t(c.width), std::int64_t(c.heads),
+                         std::int64_t(c.context), std::int64_t(c.vocab), std::int64_t(c.subspace_rank),
+                         std::int64_t(std::llround(c.dropout * 1e6))})
+    h = mix(h ^ static_cast<std::uint64_t>(v));
+  return h;
+}
+
+// Dropout from a stage-owned generator, so that a checkpoint can restore the exact stream.
+torch::Tensor dropout(const torch::Tensor& x, double p, bool training, at::Generator& gen) {
+  if (!training || p <= 0.0) return x;
+  // bernoulli_ takes the generator's lock itself.
+  const auto keep = at::empty(x.sizes(), torch::kFloat32).bernoulli_(1.0 - p, gen);
+  return x * keep.to(x.device()) / (1.0 - p);
+}
+
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(const ModelConfig& config, torch::Tensor shared_basis)
+      : heads(config.heads),
+        dropout_p(config.dropout),
+        basis(std::move(shared_basis)),
+        ln1(register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width})))),
+        qkv(register_module("qkv", torch::nn::Linear(config.width, 3 * config.width))),
+        proj(register_module("proj", torch::nn::Linear(config.width, out_width(config)))),
+        ln2(register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width})))),
+        fc(register_module("fc", torch::nn::Linear(config.width, 4 * config.width))),
+        down(register_module("down", torch::nn::Linear(4 * config.width, out_width(config)))) {}
+
+  static int out_width(const ModelConfig& config) {
+    return config.subspace_rank > 0 ? config.subspace_rank : config.width;
+  }
+
+  // Under the subspace constraint a block writes r coefficients that the shared basis lifts
+  // into the residual stream: the stream stays token table + span(basis).
+  torch::Tensor lift(const torch::Tensor& y) const { return basis.defined() ? torch::matmul(y, basis.t()) : y; }
+
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& causal_mask, at::Generator& gen) {
+    const auto b = x.size(0), t = x.size(1), d = x.size(2);
+    const auto head_dim = d / heads;
+    auto parts = qkv(ln1(x)).split(d, /*dim=*/2);
+    auto shape = [&](const torch::Tensor& z) { return z.view({b, t, heads, head_dim}).transpose(1, 2); };
+    auto q = shape(parts[0]), k = shape(parts[1]), v = shape(parts[2]);
+    auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+    scores = scores.masked_fill(causal_mask.slice(0, 0, t).slice(1, 0, t), -std::numeric_limits<float>::infinity());
+    auto attention = dropout(torch::softmax(scores, -1), dropout_p, is_training(), gen);
+    auto y = torch::matmul(attention, v).transpose(1, 2).contiguous().view({b, t, d});
+    x = x + dropout(lift(proj(y)), dropout_p, is_training(), gen);
+    auto h = down(torch::gelu(fc(ln2(x))));
+    return x + dropout(lift(h), dropout_p, is_training(), gen);
+  }
+
+  std::int64_t heads;
+  double dropout_p;
+  torch::Tensor basis;  // [d, r], undefined when unconstrained
+  torch::nn::LayerNorm ln1;
+  torch::nn::Linear qkv, proj;
+  torch::nn::LayerNorm ln2;
+  torch::nn::Linear fc, down;
+};
+TORCH_MODULE(Block);
+
+// The part of the GPT one stage holds. Parameter names are global ("block3.qkv.weight"), so the
+// same parameter gets the same name, seed and initial value in any partition.
+struct StageModuleImpl : torch::nn::Module {
+  StageModuleImpl(const ModelConfig& model_config, const StagePlan& stage_plan)
+      : config(model_config), plan(stage_plan) {
+    if (config.subspace_rank > 0) {
+      basis = register_buffer("basis", subspace_basis(config));
+      token_table = register_buffer("token_table", fixed_token_table(config));
+    }
+    if (plan.has_embedding()) {
+      // Under the subspace constraint stage 0 learns each token's r subspace coefficients on top
+      // of the fixed table; both are recomputable, only the fixed one is needed past stage 0.
+      tok_emb = register_module("tok_emb", torch::nn::Embedding(config.vocab, config.subspace_rank > 0
+                                                                                  ? config.subspace_rank
+                                                                                  : config.width));
+      const int position_width = config.subspace_rank > 0 ? config.subspace_rank : config.width;
+      pos_emb = register_parameter("pos_emb", torch::empty({config.context, position_width}));
+    }
+    for (int i = plan.first_block; i < plan.end_block; ++i)
+      blocks.push_back(register_module("block" + std::to_string(i), Block(config, basis)));
+    if (plan.has_head()) {
+      ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width})));
+      head = register_module("head", torch::nn::Linear(config.width, config.vocab));
+    }
+    initialise();
+  }
+
+  // GPT-2 initialisation, each parameter from its own generator seeded by (run seed, name).
+  void initialise() {
+    torch::NoGradGuard no_grad;
+    const double residual_std = 0.02 / std::sqrt(2.0 * config.layers);
+    for (auto& item : named_parameters()) {
+      const std::string& name = item.key();
+      auto& p = item.value();
+      auto gen = seeded_generator(mix(config.seed ^ fnv1a(name)));
+      const bool layer_norm = name.find("ln") != std::string::npos;
+      if (name.ends_with(".bias")) {
+        p.zero_();
+      } else if (layer_norm) {
+        p.fill_(1.0);
+      } else if (name.ends_with("proj.weight") || name.ends_with("down.weight")) {
+        p.normal_(0.0, residual_std, gen);
+      } else {
+        p.normal_(0.0, 0.02, gen);
+      }
+    }
+  }
+
+  torch::Tensor token_part(const torch::Tensor& tokens) const {
+    return torch::nn::functional::embedding(tokens, token_table);
+  }
+
+  // Stage 0: the residual stream from token ids.
+  torch::Tensor embed(const torch::Tensor& tokens) {
+    const auto t = tokens.size(1);
+    auto position = pos_emb.slice(0, 0, t);
+    if (config.subspace_rank > 0)
+      return token_part(tokens) + torch::matmul(tok_emb->forward(tokens) + position, basis.t());
+    return tok_emb->forward(tokens) + position;
+  }
+
+  // What goes on the wire for this stream, and back.
+  torch::Tensor to_boundary(const torch::Tensor& stream, const torch::Tensor& tokens) const {
+    if (config.subspace_rank == 0) return stream;
+    return torch::matmul(stream - token_part(tokens), basis);
+  }
+  torch::Tensor from_boundary(const torch::Tensor& received, const torch::Tensor& tokens) const {
+    if (config.subspace_rank == 0) return received;
+    return token_part(tokens) + torch::matmul(received, basis.t());
+  }
+
+  torch::Tensor run_blocks(torch::Tensor x, const torch::Tensor& causal_mask, at::Generator& gen) {
+    for (auto& block : blocks) x = block->forward(x, causal_mask, gen);
+    return x;
+  }
+
+  torch::Tensor logits(const torch::Tensor& x) { return head->forward(ln_f->forward(x)); }
+
+  ModelConfig config;
+  StagePlan plan;
+  torch::Tensor basis, token_table, pos_emb;
+  torch::nn::Embedding tok_emb = nullptr;
+  std::vector<Block> blocks;
+  torch::nn::LayerNorm ln_f = nullptr;
+  torch::nn::Linear head = nullptr;
+};
+TORCH_MODULE(StageModule);
+
+torch::Device choose_device(const std::string& text) {
+  const auto choice = parse_device(text, probe_torch());
+  return choice.cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(choice.index))
+                     : torch::Device(torch::kCPU);
+}
+
+// AdamW with decay on matrices only (GPT-2 practice): biases, LayerNorms, embeddings excluded.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(StageModule& module, const TrainConfig& train) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& item : module->named_parameters()) {
+    const bool is_matrix = item.value().dim() == 2 && item.key().find("emb") == std::string::npos;
+    (is_matrix ? decay : no_decay).push_back(item.value());
+  }
+  auto options = [&](double weight_decay) {
+    return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(train.lr)
+                                                            .betas({train.beta1, train.beta2})
+                                                            .eps(train.eps)
+                                                            .weight_decay(weight_decay));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(train.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(train.lr));
+}
+
+double sum_of_squared_grads(StageModule& module) {
+  torch::NoGradGuard no_grad;
+  double total = 0.0;
+  for (auto& p : module->parameters())
+    if (p.grad().defined()) total += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  return total;
+}
+
+// Clip by the global norm (torch's clip_grad_norm_ rule), step at the scheduled rate, zero grads.
+std::pair<double, bool> clip_and_step(StageModule& module, torch::optim::AdamW& optimizer, const TrainConfig& train,
+                                      std::int64_t step, double global_norm) {
+  torch::NoGradGuard no_grad;
+  bool clipped = false;
+  if (train.clip_norm > 0.0) {
+    const double coefficient = train.clip_norm / (global_norm + 1e-6);
+    if (coefficient < 1.0) {
+      clipped = true;
+      for (auto& p : module->parameters())
+        if (p.grad().defined()) p.grad().mul_(coefficient);
+    }
+  }
+  const double lr = learning_rate(train, step);
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  optimizer.step();
+  optimizer.zero_grad();
+  return {lr, clipped};
+}
+
+torch::Tensor tokens_tensor(const std::vector<std::int32_t>& tokens, int batch, int sequence_plus_one) {
+  return torch::from_blob(const_cast<std::int32_t*>(tokens.data()), {batch, sequence_plus_one}, torch::kInt32)
+      .to(torch::kInt64);
+}
+
+HostTensor to_host(const torch::Tensor& tensor) {
+  const auto cpu = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  HostTensor host;
+  host.shape.assign(cpu.sizes().begin(), cpu.sizes().end());
+  host.dtype = DType::float32;
+  host.bytes.resize(static_cast<std::size_t>(cpu.numel()) * sizeof(float));
+  if (!host.bytes.empty()) std::memcpy(host.bytes.data(), cpu.data_ptr<float>(), host.bytes.size());
+  return host;
+}
+
+torch::Tensor from_host(const HostTensor& host, const torch::Device& device) {
+  auto values = torch::empty(host.shape, torch::kFloat32);
+  if (!host.bytes.empty()) std::memcpy(values.data_ptr<float>(), host.bytes.data(), host.bytes.size());
+  return values.to(device);
+}
+
+using clock = std::chrono::steady_clock;
+double seconds_since(clock::time_point start) {
+  return std::chrono::duration<double>(clock::now() - start).count();
+}
+
+void write_atomically(const std::filesystem::path& file, const std::function<void(const std::string&)>& write) {
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  const auto temp = file.string() + ".tmp";
+  write(temp);
+#ifndef _WIN32
+  const int fd = ::open(temp.c_str(), O_RDONLY);
+  if (fd < 0) throw std::runtime_error("cannot reopen " + temp + " to flush it to disk");
+  const int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) throw std::runtime_error("cannot flush " + temp + " to disk");
+#endif
+  std::filesystem::rename(temp, file);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+struct Stage::Impl {
+  struct Stash {
+    torch::Tensor input;   // leaf that receives the incoming gradient (undefined on stage 0)
+    torch::Tensor output;  // boundary tensor, or the scaled loss on the last stage
+    std::int64_t tokens = 0;
+  };
+
+  StageOptions options;
+  StagePlan plan;
+  MemoryEstimate memory;
+  torch::Device device{torch::kCPU};
+  StageModule module{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  at::Generator generator;
+  torch::Tensor causal_mask;
+  std::map<std::int64_t, Stash> stash;
+  std::int64_t step = 0;
+  double forward_flops_per_token = 0.0;
+
+  std::int64_t boundary_width() const {
+    return options.model.subspace_rank > 0 ? options.model.subspace_rank : options.model.width;
+  }
+
+  void check_tokens(const ForwardMessage& input) const {
+    const auto bad = [](const std::string& what) { throw std::invalid_argument("boundary input rejected: " + what); };
+    if (input.batch < 1) bad("micro-batch " + std::to_string(input.micro_batch) + " has no sequences");
+    if (input.sequence < 1 || input.sequence > options.model.context)
+      bad("sequence length " + std::to_string(input.sequence) + " is outside 1.." + std::to_string(options.model.context));
+    const auto expected = static_cast<std::size_t>(input.batch) * static_cast<std::size_t>(input.sequence + 1);
+    if (input.tokens.size() != expected)
+      bad("expected " + std::to_string(expected) + " token ids, got " + std::to_string(input.tokens.size()));
+    for (auto token : input.tokens)
+      if (token < 0 || token >= options.model.vocab)
+        bad("token id " + std::to_string(token) + " is outside the vocabulary of " + std::to_string(options.model.vocab));
+  }
+
+  std::vector<std::int64_t> boundary_shape(const ForwardMessage& input) const {
+    return {input.batch, input.sequence, boundary_width()};
+  }
+
+  // Decoded input as a leaf on the device, or the embedding on stage 0.
+  std::pair<torch::Tensor, torch::Tensor> stream_in(const ForwardMessage& input, const torch::Tensor& inputs,
+                                                    bool need_grad) {
+    if (plan.has_embedding()) return {torch::Tensor(), module->embed(inputs)};
+    const auto host = decode(input.activations, options.codec, boundary_shape(input));
+    auto leaf = from_host(host, device);
+    if (need_grad) leaf.requires_grad_(true);
+    return {leaf, module->from_boundary(leaf, inputs)};
+  }
+
+  void sync() const {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
+  }
+};
+
+Stage::Stage(const StageOptions& options) : impl_(std::make_unique<Impl>()) {
+  auto& s = *impl_;
+  validate(options.model);
+  s.options = options;
+  s.plan = plan_stage(options.model, options.stage_count, options.stage_index);
+  if (options.codec == CodecKind::subspace && options.model.subspace_rank == 0)
+    throw std::invalid_argument("the subspace codec needs a subspace-constrained model (set subspace_rank > 0)");
+  if (options.codec != CodecKind::subspace && options.model.subspace_rank > 0 && options.stage_count > 1)
+    throw std::invalid_argument("a subspace-constrained model sends subspace coefficients: use the subspace codec");
+  if (options.train.micro_batches < 1 || options.train.micro_batch_size < 1)
+    throw std::invalid_argument("micro_batches and micro_batch_size must be at least 1");
+  const int in_flight = options.in_flight > 0 ? options.in_flight : options.train.micro_batches;
+  s.memory = estimate_stage_memory(options.model, s.plan, options.train.micro_batch_size, in_flight);
+  if (options.memory_limit_bytes > 0 && s.memory.total() > options.memory_limit_bytes)
+    throw std::runtime_error(
+        "stage " + std::to_string(s.plan.index) + " of " + std::to_string(s.plan.count) + " needs about " +
+        format_bytes(s.memory.total()) + " (weights " + format_bytes(s.memory.parameters) + ", gradients " +
+        format_bytes(s.memory.gradients) + ", optimizer " + format_bytes(s.memory.optimizer) + ", activations of " +
+        std::to_string(in_flight) + " micro-batches " + format_bytes(s.memory.activations) +
+        ") but the memory limit is " + format_bytes(options.memory_limit_bytes) +
+        ": use more stages, a smaller micro-batch or fewer micro-batches in flight, or raise the limit");
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  s.device = choose_device(options.device);
+  s.module = StageModule(options.model, s.plan);
+  s.module->to(s.device);
+  s.module->train();
+  s.optimizer = make_optimizer(s.module, options.train);
+  s.generator = seeded_generator(mix(options.model.seed ^ (0x44524f50ULL + static_cast<std::uint64_t>(s.plan.index))));
+  s.causal_mask = torch::ones({options.model.context, options.model.context}, torch::kBool).triu(1).to(s.device);
+  s.forward_flops_per_token = stage_training_flops_per_token(options.model, s.plan) / 3.0;
+}
+
+Stage::~Stage() = default;
+Stage::Stage(Stage&&) noexcept = default;
+Stage& Stage::operator=(Stage&&) noexcept = default;
+
+const StagePlan& Stage::plan() const { return impl_->plan; }
+const StageOptions& Stage::options() const { return impl_->options; }
+MemoryEstimate Stage::memory_estimate() const { return impl_->memory; }
+std::string Stage::device_label() const { return impl_->device.str(); }
+std::int64_t Stage::step_count() const { return impl_->step; }
+int Stage::in_flight() const { return static_cast<int>(impl_->stash.size()); }
+
+ForwardResult Stage::forward(const ForwardMessage& input) {
+  auto& s = *impl_;
+  const auto start = clock::now();
+  s.check_tokens(input);
+  if (s.stash.count(input.micro_batch))
+    throw std::invalid_argument("micro-batch " + std::to_string(input.micro_batch) + " is already in flight on stage " +
+                                std::to_string(s.plan.index));
+  const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(s.device);
+  const auto inputs = all.slice(1, 0, input.sequence);
+  auto [leaf, stream] = s.stream_in(input, inputs, /*need_grad=*/true);
+  stream = s.module->run_blocks(stream, s.causal_mask, s.generator);
+
+  ForwardResult result;
+  Impl::Stash entry;
+  entry.input = leaf;
+  entry.tokens = static_cast<std::int64_t>(input.batch) * input.sequence;
+  result.output.micro_batch = input.micro_batch;
+  result.output.batch = input.batch;
+  result.output.sequence = input.sequence;
+  result.output.tokens = input.tokens;
+  if (s.plan.has_head()) {
+    const auto targets = all.slice(1, 1, input.sequence + 1);
+    const auto logits = s.module->logits(stream);
+    const auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, s.options.model.vocab}),
+                                                           targets.reshape({-1}));
+    result.metrics["loss"] = loss.item<double>();
+    entry.output = loss / static_cast<double>(s.options.train.micro_batches);
+  } else {
+    entry.output = s.module->to_boundary(stream, inputs);
+    result.output.activations = encode(s.options.codec, to_host(entry.output));
+    result.metrics["payload_bytes"] = static_cast<double>(result.output.activations.bytes.size());
+  }
+  s.stash.emplace(input.micro_batch, std::move(entry));
+  s.sync();
+  const double tokens = static_cast<double>(input.batch) * input.sequence;
+  result.metrics["tokens"] = tokens;
+  result.metrics["flops"] = s.forward_flops_per_token * tokens;
+  result.metrics["device_seconds"] = seconds_since(start);
+  return result;
+}
+
+BackwardResult Stage::backward(std::int64_t micro_batch, const Payload& grad_output) {
+  auto& s = *impl_;
+  const auto start = clock::now();
+  const auto found = s.stash.find(micro_batch);
+  if (found == s.stash.end())
+    throw std::invalid_argument("micro-batch " + std::to_string(micro_batch) + " is not in flight on stage " +
+                                std::to_string(s.plan.index));
+  auto& entry = found->second;
+  if (s.plan.has_head()) {
+    entry.output.backward();
+  } else {
+    const auto shape = std::vector<std::int64_t>(entry.output.sizes().begin(), entry.output.sizes().end());
+    const auto host = decode(grad_output, s.options.codec, shape);  // throws before anything changes
+    entry.output.backward(from_host(host, s.device));
+  }
+  BackwardResult result;
+  if (entry.input.defined()) {
+    result.grad_input = encode(s.options.codec, to_host(entry.input.grad()));
+    result.metrics["payload_bytes"] = static_cast<double>(result.grad_input.bytes.size());
+  }
+  const double tokens = static_cast<double>(entry.tokens);
+  s.stash.erase(found);
+  s.sync();
+  result.metrics["tokens"] = tokens;
+  result.metrics["flops"] = 2.0 * s.forward_flops_per_token * tokens;
+  result.metrics["device_seconds"] = seconds_since(start);
+  return result;
+}
+
+double Stage::grad_norm_squared() const { return sum_of_squared_grads(impl_->module); }
+
+Metrics Stage::step(double global_grad_norm) {
+  auto& s = *impl_;
+  if (!std::isfinite(global_grad_norm) || global_grad_norm < 0.0)
+    throw std::invalid_argument("global gradient norm " + std::to_string(global_grad_norm) +
+                                " is not a finite non-negative number: step refused");
+  if (!s.stash.empty())
+    throw std::logic_error(std::to_string(s.stash.size()) + " micro-batches are still in flight on stage " +
+                           std::to_string(s.plan.index) + ": run their backward before step()");
+  const auto start = clock::now();
+  const auto [lr, clipped] = clip_and_step(s.module, *s.optimizer, s.options.train, s.step, global_grad_norm);
+  ++s.step;
+  s.sync();
+  return {{"lr", lr}, {"grad_norm", global_grad_norm}, {"clipped", clipped ? 1.0 : 0.0},
+          {"step", static_cast<double>(s.step)}, {"device_seconds", seconds_since(start)}};
+}
+
+EvalResult Stage::evaluate(const ForwardMessage& input) {
+  auto& s = *impl_;
+  s.check_tokens(input);
+  torch::NoGradGuard no_grad;
+  s.module->eval();
+  struct TrainAgain {
+    StageModule& module;
+    ~TrainAgain() { module->train(); }
+  } restore{s.module};
+  const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(s.device);
+  const auto inputs = all.slice(1, 0, input.sequence);
+  auto stream = s.stream_in(input, inputs, false).second;
+  stream = s.module->run_blocks(stream, s.causal_mask, s.generator);
+  EvalResult result;
+  result.output.micro_batch = input.micro_batch;
+  result.output.batch = input.batch;
+  result.output.sequence = input.sequence;
+  result.output.tokens = input.tokens;
+  if (s.plan.has_head()) {
+    const auto logits = s.module->logits(stream);
+    const auto targets = all.slice(1, 1, input.sequence + 1);
+    result.loss = torch::nn::functional::cross_entropy(logits.reshape({-1, s.options.model.vocab}), targets.reshape({-1}))
+                      .item<double>();
+    const auto predicted = logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
+    result.predictions.assign(predicted.data_ptr<std::int32_t>(), predicted.data_ptr<std::int32_t>() + predicted.numel());
+  } else {
+    result.output.activations = encode(s.options.codec, to_host(s.module->to_boundary(stream, inputs)));
+  }
+  return result;
+}
+
+namespace {
+std::vector<std::pair<std::string, std::vector<float>>> flatten(const StageModule& module) {
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  for (const auto& item : module->named_parameters()) {
+    const auto cpu = item.value().detach().to(torch::kCPU).contiguous();
+    out.emplace_back(item.key(), std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel()));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::vector<float>>> Stage::named_parameters() const {
+  return flatten(impl_->module);
+}
+
+std::int64_t Stage::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& p : impl_->module->parameters()) n += p.numel();
+  return n;
+}
+
+void Stage::save(const std::filesystem::path& file) const {
+  const auto& s = *impl_;
+  if (!s.stash.empty()) throw std::logic_error("cannot checkpoint stage with micro-batches in flight");
+  write_atomically(file, [&](const std::string& temp) {
+    torch::serialize::OutputArchive archive;
+    archive.write("format", torch::tensor(checkpoint_format, torch::kInt64));
+    archive.write("stage_index", torch::tensor(std::int64_t(s.plan.index), torch::kInt64));
+    archive.write("stage_count", torch::tensor(std::int64_t(s.plan.count), torch::kInt64));
+    archive.write("fingerprint",
+                  torch::tensor(static_cast<std::int64_t>(config_fingerprint(s.options.model)), torch::kInt64));
+    archive.write("step", torch::tensor(s.step, torch::kInt64));
+    torch::serialize::OutputArchive weights, optimizer;
+    s.module->save(weights);
+    s.optimizer->save(optimizer);
+    archive.write("module", weights);
+    archive.write("optimizer", optimizer);
+    at::Generator generator = s.generator;
+    {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      archive.write("rng", generator.get_state());
+    }
+    archive.save_to(temp);
+  });
+}
+
+void Stage::load(const std::filesystem::path& file) {
+  auto& s = *impl_;
+  if (!std::filesystem::exists(file)) throw std::runtime_error("no checkpoint at " + file.string());
+  if (!s.stash.empty()) throw std::logic_error("cannot restore a stage with micro-batches in flight");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(file.string(), s.device);
+  } catch (const c10::Error& error) {
+    throw std::runtime_error("checkpoint " + file.string() + " is damaged: " + error.what_without_backtrace());
+  }
+  const auto number = [&](const char* key) {
+    torch::Tensor value;
+    if (!archive.try_read(key, value)) throw std::runtime_error("checkpoint " + file.string() + " lacks '" + key + "'");
+    return value.item<std::int64_t>();
+  };
+  if (number("format") != checkpoint_format)
+    throw std::runtime_error("checkpoint " + file.string() + " has an unknown format version");
+  const auto index = number("stage_index"), count = number("stage_count");
+  if (index != s.plan.index || count != s.plan.count)
+    throw std::runtime_error("checkpoint " + file.string() + " is for stage " + std::to_string(index) + " of " +
+                             std::to_string(count) + ", this is stage " + std::to_string(s.plan.index) + " of " +
+                             std::to_string(s.plan.count));
+  if (number("fingerprint") != static_cast<std::int64_t>(config_fingerprint(s.options.model)))
+    throw std::runtime_error("checkpoint " + file.string() + " was written for a different model configuration");
+  torch::serialize::InputArchive weights, optimizer;
+  torch::Tensor rng;
+  try {
+    archive.read("module", weights);
+    archive.read("optimizer", optimizer);
+    archive.read("rng", rng);
+    s.module->load(weights);
+    s.optimizer->load(optimizer);
+  } catch (const c10::Error& error) {
+    throw std::runtime_error("checkpoint " + file.string() + " is damaged: " + error.what_without_backtrace());
+  }
+  s.module->to(s.device);
+  {
+    std::lock_guard<std::mutex> lock(s.generator.mutex());
+    s.generator.set_state(rng.to(torch::kCPU));
+  }
+  s.step = number("step");
+}
+
+// ---------------------------------------------------------------------------------------------
+struct SingleProcessTrainer::Impl {
+  TrainerOptions options;
+  torch::Device device{torch::kCPU};
+  StageModule module{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  at::Generator generator;
+  torch::Tensor causal_mask;
+  std::int64_t step = 0;
+  double flops_per_token = 0.0;
+};
+
+SingleProcessTrainer::SingleProcessTrainer(const TrainerOptions& options) : impl_(std::make_unique<Impl>()) {
+  auto& s = *impl_;
+  validate(options.model);
+  s.options = options;
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  s.device = choose_device(options.device);
+  const auto plan = plan_stage(options.model, 1, 0);
+  s.module = StageModule(options.model, plan);
+  s.module->to(s.device);
+  s.module->train();
+  s.optimizer = make_optimizer(s.module, options.train);
+  s.generator = seeded_generator(mix(options.model.seed ^ 0x44524f50ULL));
+  s.causal_mask = torch::ones({options.model.context, options.model.context}, torch::kBool).triu(1).to(s.device);
+  s.flops_per_token = stage_training_flops_per_token(options.model, plan);
+}
+
+SingleProcessTrainer::~SingleProcessTrainer() = default;
+std::int64_t SingleProcessTrainer::step_count() const { return impl_->step; }
+
+Metrics SingleProcessTrainer::train_step(const std::vector<std::vector<std::int32_t>>& micro_batches, int batch) {
+  auto& s = *impl_;
+  const auto start = clock::now();
+  const int micro = static_cast<int>(micro_batches.size());
+  double loss_sum = 0.0, tokens = 0.0;
+  for (const auto& tokens_host : micro_batches) {
+    const int columns = static_cast<int>(tokens_host.size()) / batch;
+    const auto all = tokens_tensor(tokens_host, batch, columns).to(s.device);
+    const auto inputs = all.slice(1, 0, columns - 1), targets = all.slice(1, 1, columns);
+    auto stream = s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator);
+    const auto loss = torch::nn::functional::cross_entropy(s.module->logits(stream).reshape({-1, s.options.model.vocab}),
+                                                           targets.reshape({-1}));
+    loss_sum += loss.item<double>();
+    (loss / static_cast<double>(s.options.train.micro_batches)).backward();
+    tokens += static_cast<double>(batch) * (columns - 1);
+  }
+  const double norm = std::sqrt(sum_of_squared_grads(s.module));
+  const auto [lr, clipped] = clip_and_step(s.module, *s.optimizer, s.options.train, s.step, norm);
+  ++s.step;
+  if (s.device.is_cuda()) torch::cuda::synchronize(s.device.index());
+  return {{"loss", loss_sum / micro}, {"tokens", tokens}, {"flops", s.flops_per_token * tokens},
+          {"lr", lr}, {"grad_norm", norm}, {"clipped", clipped ? 1.0 : 0.0},
+          {"device_seconds", seconds_since(start)}};
+}
+
+EvalResult SingleProcessTrainer::evaluate(const std::vector<std::int32_t>& tokens_host, int batch) {
+  auto& s = *impl_;
+  torch::NoGradGuard no_grad;
+  s.module->eval();
+  const int columns = static_cast<int>(tokens_host.size()) / batch;
+  const auto all = tokens_tensor(tokens_host, batch, columns).to(s.device);
+  const auto inputs = all.slice(1, 0, columns - 1), targets = all.slice(1, 1, columns);
+  const auto logits = s.module->logits(s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator));
+  s.module->train();
+  EvalResult result;
+  result.loss = torch::nn::functional::cross_entropy(logits.reshape({-1, s.options.model.vocab}), targets.reshape({-1}))
+                    .item<double>();
+  const auto predicted = logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
+  result.predictions.assign(predicted.data_ptr<std::int32_t>(), predicted.data_ptr<std::int32_t>() + predicted.numel());
+  return result;
+}
+
+std::vector<std::pair<std::string, std::vector<float>>> SingleProcessTrainer::named_parameters() const {
+  return flatten(impl_->module);
+}
+
+}  // namespace tessera::engine

@@ -1,0 +1,131 @@
+// A pipeline stage worker: one contiguous run of transformer blocks (plus the embeddings on stage
+// 0, the head and loss on the last stage) with its own AdamW optimizer. It is built and trained
+// without any other stage's weights existing in the process; what crosses its boundaries is a
+// codec Payload plus the micro-batch's token ids. libtorch stays inside stage.cpp.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/engine/codec.h"
+#include "core/engine/model_config.h"
+
+namespace tessera::engine {
+
+// Named numbers a call reports: "loss" (last stage), "tokens", "flops" (DESIGN.md formula),
+// "device_seconds", and per call "lr", "grad_norm", "payload_bytes", ...
+using Metrics = std::map<std::string, double>;
+
+struct StageOptions {
+  ModelConfig model;
+  TrainConfig train;
+  int stage_count = 1;
+  int stage_index = 0;
+  CodecKind codec = CodecKind::none;
+  std::string device = "cpu";  // cpu, cuda or cuda:N
+  int threads = 0;             // CPU intra-op threads; 0 keeps libtorch's choice
+  std::int64_t memory_limit_bytes = 0;  // 0: no limit
+  int in_flight = 0;  // micro-batches stashed at once; 0: train.micro_batches (all-forward-then-backward)
+};
+
+// What flows forward between stages for one micro-batch. Token ids travel with the activations:
+// the last stage needs the targets, and under the subspace codec every stage recomputes the
+// token embedding from them.
+struct ForwardMessage {
+  std::int64_t micro_batch = 0;
+  int batch = 0;                     // sequences
+  int sequence = 0;                  // tokens per sequence (T)
+  std::vector<std::int32_t> tokens;  // [batch, T + 1]: inputs are [:, :T], targets [:, 1:]
+  Payload activations;               // empty on the way into stage 0 and out of the last stage
+};
+
+struct ForwardResult {
+  ForwardMessage output;
+  Metrics metrics;
+};
+
+struct BackwardResult {
+  Payload grad_input;  // empty on stage 0
+  Metrics metrics;
+};
+
+struct EvalResult {
+  ForwardMessage output;               // towards the next stage (not on the last)
+  std::vector<std::int32_t> predictions;  // last stage: argmax next token, [batch, T]
+  double loss = 0.0;                   // last stage: mean cross-entropy
+};
+
+class Stage {
+ public:
+  // Throws std::runtime_error when the memory estimate exceeds options.memory_limit_bytes, and
+  // std::invalid_argument for a bad config, plan, codec/model mismatch or device.
+  explicit Stage(const StageOptions& options);
+  ~Stage();
+  Stage(Stage&&) noexcept;
+  Stage& operator=(Stage&&) noexcept;
+
+  const StagePlan& plan() const;
+  const StageOptions& options() const;
+  MemoryEstimate memory_estimate() const;
+  std::string device_label() const;
+
+  // Runs the stage's blocks on one micro-batch and stashes what backward needs. Rejects (throws
+  // std::invalid_argument) a payload with the wrong codec, shape or non-finite values, token ids
+  // outside the vocabulary, or a micro-batch id already in flight; nothing is changed then.
+  ForwardResult forward(const ForwardMessage& input);
+  // Back-propagates one stashed micro-batch. The last stage ignores grad_output (its loss is the
+  // origin, scaled by 1 / micro_batches); other stages require a valid gradient payload.
+  BackwardResult backward(std::int64_t micro_batch, const Payload& grad_output);
+  // This stage's sum of squared gradients: the one scalar each stage contributes to the global norm.
+  double grad_norm_squared() const;
+  // Clips by the agreed global norm, steps AdamW at the scheduled learning rate, zeroes gradients.
+  Metrics step(double global_grad_norm);
+  std::int64_t step_count() const;
+  int in_flight() const;
+
+  // A forward pass without gradients or stash (evaluation, inference).
+  EvalResult evaluate(const ForwardMessage& input);
+
+  std::vector<std::pair<std::string, std::vector<float>>> named_parameters() const;
+  std::int64_t parameter_count() const;
+
+  // Weights, optimizer state, step and RNG state, written atomically (temp file, fsync, rename).
+  void save(const std::filesystem::path& file) const;
+  // Throws std::runtime_error when the file is missing, damaged, or for another stage or model.
+  void load(const std::filesystem::path& file);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct TrainerOptions {
+  ModelConfig model;
+  TrainConfig train;
+  std::string device = "cpu";
+  int threads = 0;
+};
+
+// The unsplit model in one process with plain autograd: the reference the pipeline must equal,
+// and the single-process baseline of `bench engine`.
+class SingleProcessTrainer {
+ public:
+  explicit SingleProcessTrainer(const TrainerOptions& options);
+  ~SingleProcessTrainer();
+  // One optimizer step over the given micro-batches, each [batch, T + 1] token ids.
+  Metrics train_step(const std::vector<std::vector<std::int32_t>>& micro_batches, int batch);
+  EvalResult evaluate(const std::vector<std::int32_t>& tokens, int batch);
+  std::vector<std::pair<std::string, std::vector<float>>> named_parameters() const;
+  std::int64_t step_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::engine
