@@ -14,13 +14,10 @@ int main(int argc, char** argv) {
   CLI::App* bench = tessera::cli::add_bench_group(app);
   tessera::cli::add_bench_settle(*bench);
   tessera::cli::add_wallet_command(app, global);
-  CLI::App* bench = tessera::cli::add_bench_group(app);
   tessera::cli::add_bench_wallet(*bench);
   tessera::cli::add_log_command(app, global);
-  [[maybe_unused]] CLI::App* bench = tessera::cli::add_bench_group(app);
   tessera::cli::add_log_bench(*bench);
   tessera::cli::add_train_command(app, global);
-  [[maybe_unused]] CLI::App* bench = tessera::cli::add_bench_group(app);
   tessera::cli::add_bench_engine_command(*bench);
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::help);
