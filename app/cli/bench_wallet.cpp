@@ -72,9 +72,9 @@ void add_bench_wallet(CLI::App& bench) {
   cmd->callback([s] {
     send_logs_to_stderr();
     spdlog::set_level(spdlog::level::warn);
-    char pattern[] = "/tmp/tessera-bench-wallet-XXXXXX";
-    const char* made = ::mkdtemp(pattern);
-    if (made == nullptr) throw std::runtime_error("cannot create a temporary folder in /tmp");
+    std::string pattern = (fs::temp_directory_path() / "tessera-bench-wallet-XXXXXX").string();
+    const char* made = ::mkdtemp(pattern.data());
+    if (made == nullptr) throw std::runtime_error("cannot create a temporary folder in " + fs::temp_directory_path().string());
     const fs::path folder(made);
     struct Cleanup {
       fs::path folder;

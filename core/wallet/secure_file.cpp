@@ -72,7 +72,10 @@ Buffer read_whole(const fs::path& file, std::size_t max_bytes, Buffer (*make)(st
 
 void write_file_atomic(const fs::path& target, std::span<const std::uint8_t> bytes, const AtomicWriteHooks& hooks) {
   const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string pattern = (folder / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".tmp-XXXXXX";
+  std::string pattern = (folder / name).string();
   Fd fd(::mkstemp(pattern.data()));  // mode 0600
   if (fd.get() < 0) throw WalletError("cannot create a temporary file in " + folder.string() + ": " + error_text());
   const fs::path temp(pattern);

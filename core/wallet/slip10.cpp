@@ -51,7 +51,11 @@ DerivationPath DerivationPath::solana(std::uint32_t account) {
 
 std::string DerivationPath::to_string() const {
   std::string text = "m";
-  for (const auto index : indices) text += "/" + std::to_string(index & ~kHardened) + "'";
+  for (const auto index : indices) {
+    text += '/';
+    text += std::to_string(index & ~kHardened);
+    text += '\'';
+  }
   return text;
 }
 

@@ -68,7 +68,7 @@ class TestDelegation : public QObject {
     }
     {
       auto changed = original;
-      changed.run_id = kAnyRun;
+      changed.run_id = std::string(kAnyRun);
       QVERIFY(verify_delegation(changed, node.public_key(), "run-1", kNow) == DelegationStatus::BadSignature);
     }
     {

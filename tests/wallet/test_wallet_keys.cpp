@@ -182,8 +182,10 @@ class TestWalletKeys : public QObject {
 
     // solana-keygen's layout with spaces and a newline parses too.
     std::string spaced = " [";
-    for (std::size_t i = 0; i < 64; ++i)
-      spaced += (i ? ", " : "") + std::to_string(i < 32 ? key.seed()[i] : key.public_key()[i - 32]);
+    for (std::size_t i = 0; i < 64; ++i) {
+      if (i > 0) spaced += ", ";
+      spaced += std::to_string(i < 32 ? key.seed()[i] : key.public_key()[i - 32]);
+    }
     spaced += "]\n";
     QVERIFY(parse_solana_keypair(bytes(spaced)).public_key() == key.public_key());
   }
@@ -192,8 +194,10 @@ class TestWalletKeys : public QObject {
     const auto key = KeyPair::generate();
     const auto other = KeyPair::generate();
     std::string text = "[";
-    for (std::size_t i = 0; i < 64; ++i)
-      text += (i ? "," : "") + std::to_string(i < 32 ? key.seed()[i] : other.public_key()[i - 32]);
+    for (std::size_t i = 0; i < 64; ++i) {
+      if (i > 0) text += ',';
+      text += std::to_string(i < 32 ? key.seed()[i] : other.public_key()[i - 32]);
+    }
     text += "]";
     try {
       (void)parse_solana_keypair(bytes(text));
