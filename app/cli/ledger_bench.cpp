@@ -182,6 +182,12 @@ void add_log_bench(CLI::App& bench) {
         },
         [&] { (void)reader.revenue_per_epoch(); }, [&] { (void)reader.revenue_per_epoch_from_raw(); });
 
+    // Verifying the whole log (every hash and signature), for reference.
+    const auto verify_started = Clock::now();
+    const auto report = reader.verify(key.public_key());
+    const double verify_ms = elapsed_ms(verify_started);
+    if (!report.intact) throw std::runtime_error("the benchmark's log does not verify: " + report.to_text());
+
     std::error_code ec;
     const double append_rate = static_cast<double>(total_rows) / append_seconds;
     nlohmann::json out{{"append_rows_per_s", append_rate},
@@ -192,6 +198,7 @@ void add_log_bench(CLI::App& bench) {
                        {"queries", queries},
                        {"query_ms_max", query_ms_max},
                        {"figures_match", figures_match},
+                       {"verify_ms", verify_ms},
                        {"targets", {{"append_rows_per_s", 100000}, {"query_ms_max", 20}}},
                        {"meets_targets", append_rate >= 100000 && query_ms_max <= 20}};
     if (settings->json) {

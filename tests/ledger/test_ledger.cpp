@@ -101,7 +101,9 @@ class TestLedger : public QObject {
       QCOMPARE(seqs, (std::vector<std::int64_t>{2, 3}));
     }
     QCOMPARE(query_int(file, "PRAGMA user_version"), std::int64_t{kSchemaVersion});
+    QCOMPARE(query_int(file, "PRAGMA application_id"), std::int64_t{kApplicationId});
     QCOMPARE(query_int(file, "SELECT COUNT(*) FROM heads"), std::int64_t{2});
+    QCOMPARE(query_int(file, "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), std::int64_t{1});
     LedgerReader reader(file);
     QCOMPARE(reader.row_count(), std::int64_t{3});
     const auto report = reader.verify(key.public_key());

@@ -4,6 +4,8 @@
 #include <QtTest>
 
 #include <fstream>
+#include <csignal>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ledger_test_support.h"
@@ -157,6 +159,44 @@ class TestLedgerErrors : public QObject {
       QCOMPARE(writer.append(work(kNow, 1)), acknowledged.back() + 1);
     }
     QVERIFY(LedgerReader(file).verify(key.public_key()).intact);
+  }
+
+  void fileSizeLimitInAChild() {
+    // The other kind of full disk: the process may not grow any file past 192 KiB
+    // (RLIMIT_FSIZE, with SIGXFSZ ignored so writes fail instead of killing it).
+    QTemporaryDir dir;
+    const auto file = path_in(dir);
+    const auto seed_file = path_in(dir, "seed");
+    const auto key = tessera::wallet::KeyPair::generate();
+    {
+      QFile out(QString::fromStdString(seed_file.string()));
+      QVERIFY(out.open(QIODevice::WriteOnly));
+      out.write(reinterpret_cast<const char*>(key.seed().data()), 32);
+    }
+    write_ledger(file, key, 200);
+    const auto fill = [&](int rows) {
+      QProcess helper;
+      helper.setChildProcessModifier([] {
+        std::signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{192 * 1024, 192 * 1024};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+      });
+      helper.start(QStringLiteral(LEDGER_HELPER_BIN), {QStringLiteral("fill"), QString::fromStdString(file.string()),
+                                                       QString::fromStdString(seed_file.string()),
+                                                       QString::number(rows)});
+      helper.waitForFinished(60000);
+      return std::make_pair(helper.exitStatus() == QProcess::NormalExit ? helper.exitCode() : -1,
+                            QString::fromUtf8(helper.readAllStandardError()));
+    };
+    const auto [code, error] = fill(5000);
+    QCOMPARE(code, 1);
+    QVERIFY2(error.contains(QStringLiteral("is full")) || error.contains(QStringLiteral("input/output error")),
+             qPrintable(error));
+    QVERIFY2(error.contains(QString::fromStdString(file.string())), qPrintable(error));
+    LedgerReader reader(file);
+    QCOMPARE(reader.integrity_check(), std::string("ok"));
+    QVERIFY(reader.verify(key.public_key()).intact);
+    QCOMPARE(reader.row_count(Table::Work), std::int64_t{200});
   }
 
   void readOnlyFolder() {
