@@ -14,6 +14,8 @@
 #include "app/cli/global_options.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
+#include "core/wallet/delegation.h"
+#include "core/wallet/keypair_file.h"
 
 namespace tessera::cli {
 namespace {
@@ -151,12 +153,20 @@ void add_log_command(CLI::App& app, const GlobalOptions& global) {
                 "log was altered");
   verify->add_option("--db", settings->db, db_help);
   verify->add_option("--public-key", settings->public_key,
-                     "The node key the heads must be signed with (64 hex digits or base64); default: the keys "
-                     "recorded in the file");
+                     "The node key the heads must be signed with (64 hex digits or base64); default: this "
+                     "node's key (node_key.json in the data folder) for its own log, else the keys recorded in "
+                     "the file");
   verify->add_flag("--json", settings->json, "Print one JSON object");
   verify->callback([settings, &global] {
     std::optional<wallet::PublicKey> expected;
-    if (!settings->public_key.empty()) expected = ledger::parse_public_key(settings->public_key);
+    if (!settings->public_key.empty()) {
+      expected = ledger::parse_public_key(settings->public_key);
+    } else if (settings->db.empty()) {
+      // The node's own log is checked against the node's own key, so a log re-signed with
+      // another key fails. (Another file, given with --db, is checked against its recorded keys.)
+      const auto key_file = global.resolved_data_dir() / wallet::kNodeKeyFileName;
+      if (std::filesystem::exists(key_file)) expected = wallet::read_solana_keypair_file(key_file).public_key();
+    }
     const ledger::LedgerReader reader(log_file(*settings, global));
     const auto report = reader.verify(expected);
     if (settings->json) {

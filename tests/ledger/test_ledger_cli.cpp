@@ -7,6 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include "core/wallet/keypair_file.h"
 #include "ledger_test_support.h"
 
 using namespace ledger_test;
@@ -96,6 +97,22 @@ class TestLedgerCli : public QObject {
                              QStringLiteral("--public-key"), other});
     QCOMPARE(wrong.exit_code, 2);
     QVERIFY(wrong.err.contains(QStringLiteral("bad signature")));
+  }
+
+  void ownLogIsCheckedAgainstTheNodeKey() {
+    // In its data folder, the node's log must be signed with the node's own key (node_key.json).
+    const auto key_file = dir_.filePath(QStringLiteral("node_key.json")).toStdString();
+    std::filesystem::remove(key_file);
+    tessera::wallet::write_solana_keypair_file(key_file, *key_);
+    const auto own = node({QStringLiteral("--data-dir"), dir_.path(), QStringLiteral("log"), QStringLiteral("verify")});
+    QVERIFY2(own.exit_code == 0, qPrintable(own.err));
+    QVERIFY(own.out.contains(QStringLiteral("expected node key")));
+    std::filesystem::remove(key_file);
+    tessera::wallet::write_solana_keypair_file(key_file, tessera::wallet::KeyPair::generate());
+    const auto resigned = node({QStringLiteral("--data-dir"), dir_.path(), QStringLiteral("log"), QStringLiteral("verify")});
+    QCOMPARE(resigned.exit_code, 2);
+    QVERIFY(resigned.err.contains(QStringLiteral("bad signature")));
+    std::filesystem::remove(key_file);
   }
 
   void handEditWithSqliteShellFailsVerify() {
