@@ -15,6 +15,7 @@
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
 #include "core/wallet/delegation.h"
+#include "core/wallet/encoding.h"
 #include "core/wallet/keypair_file.h"
 
 namespace tessera::cli {
@@ -173,7 +174,7 @@ void add_log_command(CLI::App& app, const GlobalOptions& global) {
       nlohmann::json out{{"file", reader.file().string()}, {"intact", report.intact}, {"rows", report.rows},
                          {"transactions", report.transactions}, {"key_source", report.key_source}};
       out["signer_keys"] = nlohmann::json::array();
-      for (const auto& key : report.signer_keys) out["signer_keys"].push_back(ledger::to_hex(key));
+      for (const auto& key : report.signer_keys) out["signer_keys"].push_back(wallet::to_hex(key));
       if (report.problem)
         out["first_bad_row"] = {{"seq", report.problem->seq}, {"table", report.problem->table},
                                 {"kind", report.problem->kind}, {"detail", report.problem->detail}};

@@ -1,6 +1,8 @@
 // Read-only queries over the contribution log: roll-ups, raw equivalents, verify, export.
 #include "core/ledger/reader.h"
 
+#include "core/wallet/encoding.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <limits>
@@ -127,16 +129,9 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-std::string short_key(const wallet::PublicKey& key) { return to_hex(key); }
+std::string short_key(const wallet::PublicKey& key) { return wallet::to_hex(key); }
 
 }  // namespace
-
-std::string to_hex(std::span<const std::uint8_t> bytes) {
-  std::string hex(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
-  hex.pop_back();
-  return hex;
-}
 
 wallet::PublicKey parse_public_key(const std::string& text) {
   wallet::ensure_sodium();
@@ -550,7 +545,7 @@ std::int64_t LedgerReader::export_csv(Table table, std::ostream& out) const {
   std::int64_t rows = 0;
   char number[32];
   while (query.step()) {
-    out << query.column_int(0) << ',' << to_hex(query.column_blob(1));
+    out << query.column_int(0) << ',' << wallet::to_hex(query.column_blob(1));
     const auto values = read_values(query, info, 2);
     for (const auto& value : values) {
       out << ',';
@@ -562,7 +557,7 @@ std::int64_t LedgerReader::export_csv(Table table, std::ostream& out) const {
       } else if (const auto* text = std::get_if<std::string>(&value)) {
         out << csv_field(*text);
       } else {
-        out << to_hex(std::get<std::vector<std::uint8_t>>(value));
+        out << wallet::to_hex(std::get<std::vector<std::uint8_t>>(value));
       }
     }
     out << "\r\n";

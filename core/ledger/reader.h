@@ -123,7 +123,6 @@ class LedgerReader {
   std::unique_ptr<Impl> impl_;
 };
 
-std::string to_hex(std::span<const std::uint8_t> bytes);
 // A public key given as 64 hex digits or base64 (32 bytes); throws std::invalid_argument.
 wallet::PublicKey parse_public_key(const std::string& text);
 

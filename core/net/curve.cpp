@@ -5,7 +5,6 @@
 
 #include <sodium.h>
 
-#include "core/protocol/hex.h"
 
 namespace tessera::net {
 
@@ -29,6 +28,5 @@ CurvePublicKey curve_public_from(const wallet::PublicKey& node_public_key) {
   return curve;
 }
 
-std::string to_hex(const CurvePublicKey& key) { return protocol::to_hex(key); }
 
 }  // namespace tessera::net

@@ -22,6 +22,4 @@ CurveKeyPair curve_keys_from(const wallet::KeyPair& node_key);
 // Throws std::invalid_argument when the Ed25519 key is not a valid curve point.
 CurvePublicKey curve_public_from(const wallet::PublicKey& node_public_key);
 
-std::string to_hex(const CurvePublicKey& key);
-
 }  // namespace tessera::net

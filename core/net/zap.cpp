@@ -1,6 +1,8 @@
 // ZAP (ZeroMQ RFC 27) over a REP socket: admit CURVE clients on the allowlist, refuse the rest.
 #include "core/net/zap.h"
 
+#include "core/wallet/encoding.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -64,7 +66,7 @@ void ZapHandler::serve() {
       CurvePublicKey key{};
       std::copy_n(static_cast<const std::uint8_t*>(frames[6].data()), key.size(), key.begin());
       admit = allowlist_->contains(key);
-      user_id = to_hex(key);
+      user_id = wallet::to_hex(key);
     }
     if (admit) {
       ++admitted_;

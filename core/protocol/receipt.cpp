@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
-#include "core/protocol/hex.h"
+#include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
 namespace {
@@ -88,7 +88,7 @@ std::string SignedReceipt::id() const {
   const auto bytes = encode();
   std::array<std::uint8_t, 16> hash{};
   crypto_generichash(hash.data(), hash.size(), bytes.data(), bytes.size(), nullptr, 0);
-  return to_hex(hash);
+  return wallet::to_hex(hash);
 }
 
 SignedReceipt sign_receipt(const Receipt& receipt, const wallet::KeyPair& receiver_key) {
@@ -110,12 +110,12 @@ nlohmann::json to_json(const SignedReceipt& signed_receipt) {
           {"step", r.step},
           {"micro_batch", r.micro_batch},
           {"direction", r.direction == Direction::Forward ? "forward" : "backward"},
-          {"sender", to_hex(r.sender)},
-          {"receiver", to_hex(r.receiver)},
+          {"sender", wallet::to_hex(r.sender)},
+          {"receiver", wallet::to_hex(r.receiver)},
           {"stage", r.stage},
           {"tokens", r.tokens},
-          {"payload_hash", to_hex(r.payload_hash)},
-          {"signature", to_hex(signed_receipt.signature)}};
+          {"payload_hash", wallet::to_hex(r.payload_hash)},
+          {"signature", wallet::to_hex(signed_receipt.signature)}};
 }
 
 SignedReceipt signed_receipt_from_json(const nlohmann::json& json) {
@@ -126,7 +126,7 @@ SignedReceipt signed_receipt_from_json(const nlohmann::json& json) {
   const auto hex_field = [&]<std::size_t N>(const char* name, std::array<std::uint8_t, N>& out) {
     const auto& value = field(name);
     std::optional<std::array<std::uint8_t, N>> bytes;
-    if (value.is_string()) bytes = fixed_from_hex<N>(value.get<std::string>());
+    if (value.is_string()) bytes = wallet::fixed_from_hex<N>(value.get<std::string>());
     if (!bytes) throw std::invalid_argument(std::string("receipt: ") + name + " is not " + std::to_string(N) + " bytes of hex");
     out = *bytes;
   };

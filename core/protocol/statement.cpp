@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/protocol/hex.h"
+#include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
 namespace {
@@ -19,7 +19,7 @@ template <std::size_t N>
 std::array<std::uint8_t, N> hex_array(const nlohmann::json& json, const char* name) {
   if (!json.contains(name) || !json.at(name).is_string())
     throw std::invalid_argument(std::string("statement: missing ") + name);
-  auto bytes = fixed_from_hex<N>(json.at(name).get<std::string>());
+  auto bytes = wallet::fixed_from_hex<N>(json.at(name).get<std::string>());
   if (!bytes) throw std::invalid_argument(std::string("statement: ") + name + " is not " + std::to_string(N) + " bytes of hex");
   return *bytes;
 }
@@ -94,14 +94,14 @@ bool verify_leaf(const Statement& statement, const LeafProof& leaf_proof) {
 nlohmann::json to_json(const Statement& s) {
   return {{"run", s.run_id},
           {"epoch", s.epoch},
-          {"root", to_hex(s.root)},
+          {"root", wallet::to_hex(s.root)},
           {"owner_count", s.owner_count},
           {"total_units", s.total_units},
           {"total_revenue", s.total_revenue},
           {"epoch_revenue", s.epoch_revenue},
           {"carried_revenue", s.carried_revenue},
-          {"hub_key", to_hex(s.hub_key)},
-          {"signature", to_hex(s.signature)}};
+          {"hub_key", wallet::to_hex(s.hub_key)},
+          {"signature", wallet::to_hex(s.signature)}};
 }
 
 Statement statement_from_json(const nlohmann::json& json) {
@@ -123,7 +123,7 @@ Statement statement_from_json(const nlohmann::json& json) {
 
 nlohmann::json to_json(const LeafProof& p) {
   nlohmann::json siblings = nlohmann::json::array();
-  for (const auto& sibling : p.proof.siblings) siblings.push_back(to_hex(sibling));
+  for (const auto& sibling : p.proof.siblings) siblings.push_back(wallet::to_hex(sibling));
   return {{"owner", p.leaf.owner},
           {"units", p.leaf.units},
           {"revenue", p.leaf.revenue},
@@ -144,7 +144,7 @@ LeafProof leaf_proof_from_json(const nlohmann::json& json) {
   if (!json.contains("siblings") || !json.at("siblings").is_array() || json.at("siblings").size() > 64)
     throw std::invalid_argument("proof: siblings must be a list of at most 64 hashes");
   for (const auto& sibling : json.at("siblings")) {
-    auto hash = sibling.is_string() ? fixed_from_hex<32>(sibling.get<std::string>()) : std::nullopt;
+    auto hash = sibling.is_string() ? wallet::fixed_from_hex<32>(sibling.get<std::string>()) : std::nullopt;
     if (!hash) throw std::invalid_argument("proof: a sibling is not 32 bytes of hex");
     p.proof.siblings.push_back(*hash);
   }

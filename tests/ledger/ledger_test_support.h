@@ -11,12 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "core/wallet/encoding.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
 
 namespace ledger_test {
 
 using namespace tessera::ledger;
+using tessera::wallet::to_hex;
 
 inline constexpr std::int64_t kNow = 1'800'000'000'000;  // a fixed "now" (2027-01-15)
 
