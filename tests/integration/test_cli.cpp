@@ -7,26 +7,13 @@
 #include <QProcess>
 
 #include "tessera/version.h"
+#include "tests/support/run_process.h"
 
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  QString out;
-  QString err;
-};
+using Result = tessera::test::ProcessResult;
 
-Result run(const QString& program, const QStringList& arguments, int timeout_ms = 120000) {
-  QProcess process;
-  process.start(program, arguments);
-  if (!process.waitForFinished(timeout_ms)) {
-    process.kill();
-    process.waitForFinished();
-    return {};
-  }
-  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-          QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
-}
+Result run(const QString& program, const QStringList& arguments) { return tessera::test::run_process(program, arguments); }
 
 }  // namespace
 

@@ -8,29 +8,16 @@
 #include <QJsonObject>
 
 #include "core/wallet/keypair_file.h"
+#include "tests/support/run_process.h"
 #include "ledger_test_support.h"
 
 using namespace ledger_test;
 
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  QString out;
-  QString err;
-};
+using Result = tessera::test::ProcessResult;
 
-Result run(const QString& program, const QStringList& arguments) {
-  QProcess process;
-  process.start(program, arguments);
-  if (!process.waitForFinished(120000)) {
-    process.kill();
-    process.waitForFinished();
-    return {};
-  }
-  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-          QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
-}
+Result run(const QString& program, const QStringList& arguments) { return tessera::test::run_process(program, arguments); }
 
 Result node(const QStringList& arguments) { return run(QStringLiteral(TESSERA_NODE_BIN), arguments); }
 

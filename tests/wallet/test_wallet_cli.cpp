@@ -11,6 +11,8 @@
 
 #include <sys/stat.h>
 
+#include "tests/support/run_process.h"
+
 namespace {
 
 const QString kAbandon = QStringLiteral(
@@ -18,25 +20,10 @@ const QString kAbandon = QStringLiteral(
 // ebellocchia/py_crypto_hd_wallet issue #21: the address Phantom shows for these words.
 const QString kAbandonAddress = QStringLiteral("HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk");
 
-struct Result {
-  int exit_code = -1;
-  QString out;
-  QString err;
-};
+using Result = tessera::test::ProcessResult;
 
 Result run(const QStringList& arguments, const QString& input = {}) {
-  QProcess process;
-  process.start(QStringLiteral(TESSERA_NODE_BIN), arguments);
-  if (!process.waitForStarted()) return {};
-  process.write(input.toUtf8());
-  process.closeWriteChannel();
-  if (!process.waitForFinished(120000)) {
-    process.kill();
-    process.waitForFinished();
-    return {};
-  }
-  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-          QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+  return tessera::test::run_process(QStringLiteral(TESSERA_NODE_BIN), arguments, input);
 }
 
 unsigned mode_of(const QString& file) {
