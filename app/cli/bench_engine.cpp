@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -23,7 +24,8 @@ struct BenchSettings {
   double matmul_seconds = 2.0;
   // Throughput model (the "width 512" of the utilisation target).
   int layers = 4, width = 512, heads = 8, context = 128;
-  int micro_batch = 8, micro_batches = 2, steps = 4;
+  int micro_batch = 8, micro_batches = 2, steps = 6;
+  // (steps: timed rounds; each round runs one step of every configuration)
   // Codec comparison model and budget.
   int codec_layers = 4, codec_width = 512, codec_context = 64;
   int codec_micro_batch = 8, codec_steps = 120, rank = 16, codec_stages = 2;
@@ -56,25 +58,18 @@ std::vector<std::vector<std::int32_t>> batches(const engine::DataSource& data, c
   return out;
 }
 
-struct Throughput {
-  double tokens_per_s = 0.0;
-  double flops_per_s = 0.0;
-};
-
-// One warm-up step, then `steps` timed steps.
-template <typename StepFunction>
-Throughput time_steps(int steps, StepFunction&& step) {
-  step(0);
-  double tokens = 0.0, flops = 0.0;
-  const auto start = clock::now();
-  for (int i = 1; i <= steps; ++i) {
-    const auto metrics = step(i);
+// Timed steps of one configuration, accumulated over interleaved rounds.
+struct Timed {
+  double seconds = 0.0, tokens = 0.0, flops = 0.0;
+  template <typename F>
+  void run(F&& step, int index) {
+    const auto start = clock::now();
+    const auto metrics = step(index);
+    seconds += std::chrono::duration<double>(clock::now() - start).count();
     tokens += metrics.at("tokens");
     flops += metrics.at("flops");
   }
-  const double seconds = std::chrono::duration<double>(clock::now() - start).count();
-  return {tokens / seconds, flops / seconds};
-}
+};
 
 void say(const BenchSettings& s, const std::string& text) {
   if (!s.json) std::cerr << text << std::endl;
@@ -91,26 +86,44 @@ nlohmann::json run_bench(const BenchSettings& s) {
   out["threads"] = threads;
   out["torch_version"] = info.version;
 
-  say(s, "measuring the matmul rate...");
-  const auto rate = engine::measure_matmul(device, s.matmul_seconds);
-  out["matmul_gflops"] = rate.gflops;
-
   const auto model = throughput_model(s);
   const auto train = throughput_train(s);
   const auto data = engine::DataSource::arithmetic(model.context, model.seed);
-  say(s, "single process, " + std::to_string(model.layers) + " layers, width " + std::to_string(model.width) + "...");
+  say(s, "building the single-process model and the 2- and 4-stage pipelines (" + std::to_string(model.layers) +
+             " layers, width " + std::to_string(model.width) + ")...");
   engine::SingleProcessTrainer single({model, train, device_label, threads});
-  const auto whole = time_steps(s.steps, [&](int step) { return single.train_step(batches(data, train, step), train.micro_batch_size); });
-  out["single_tokens_per_s"] = whole.tokens_per_s;
-  out["mfu"] = whole.flops_per_s / (rate.gflops * 1e9);
-  out["achieved_gflops"] = whole.flops_per_s / 1e9;
-  for (int stages : {2, 4}) {
-    if (stages > model.layers) continue;
-    say(s, "in-process pipeline, " + std::to_string(stages) + " stages...");
-    engine::Pipeline pipeline({model, train, stages, engine::CodecKind::none, device_label, threads, 0});
-    const auto piped = time_steps(s.steps, [&](int step) { return pipeline.train_step(batches(data, train, step)); });
-    out["pipeline_tokens_per_s_" + std::to_string(stages)] = piped.tokens_per_s;
-    out["pipeline_ratio_" + std::to_string(stages)] = piped.tokens_per_s / whole.tokens_per_s;
+  std::vector<std::pair<int, std::unique_ptr<engine::Pipeline>>> pipelines;
+  for (int stages : {2, 4})
+    if (stages <= model.layers)
+      pipelines.emplace_back(stages, std::make_unique<engine::Pipeline>(engine::PipelineOptions{
+                                         model, train, stages, engine::CodecKind::none, device_label, threads, 0}));
+  const auto single_step = [&](int step) { return single.train_step(batches(data, train, step), train.micro_batch_size); };
+  // Warm-up, then rounds that interleave the matmul rate and every configuration, so that load
+  // from other processes on this machine spreads evenly over what is compared.
+  single_step(0);
+  for (auto& [stages, pipeline] : pipelines) pipeline->train_step(batches(data, train, 0));
+  engine::measure_matmul(device, 0.2);
+  Timed whole;
+  std::vector<Timed> piped(pipelines.size());
+  double matmul_flops = 0.0, matmul_seconds = 0.0;
+  for (int round = 1; round <= s.steps; ++round) {
+    say(s, "round " + std::to_string(round) + " of " + std::to_string(s.steps) + "...");
+    const auto rate = engine::measure_matmul(device, s.matmul_seconds / s.steps);
+    matmul_flops += rate.gflops * rate.seconds;
+    matmul_seconds += rate.seconds;
+    whole.run(single_step, round);
+    for (std::size_t i = 0; i < pipelines.size(); ++i)
+      piped[i].run([&](int step) { return pipelines[i].second->train_step(batches(data, train, step)); }, round);
+  }
+  const double matmul_gflops = matmul_flops / matmul_seconds;
+  out["matmul_gflops"] = matmul_gflops;
+  out["single_tokens_per_s"] = whole.tokens / whole.seconds;
+  out["achieved_gflops"] = whole.flops / whole.seconds / 1e9;
+  out["mfu"] = whole.flops / whole.seconds / (matmul_gflops * 1e9);
+  for (std::size_t i = 0; i < pipelines.size(); ++i) {
+    const auto key = std::to_string(pipelines[i].first);
+    out["pipeline_tokens_per_s_" + key] = piped[i].tokens / piped[i].seconds;
+    out["pipeline_ratio_" + key] = (piped[i].tokens / piped[i].seconds) / (whole.tokens / whole.seconds);
   }
   out["model"] = {{"layers", model.layers}, {"width", model.width}, {"heads", model.heads},
                   {"context", model.context}, {"vocab", model.vocab},
@@ -196,7 +209,7 @@ void add_bench_engine_command(CLI::App& bench) {
   command->footer(
       "Model sizes (defaults):\n"
       "  throughput: 4 layers, width 512, 8 heads, context 128, byte vocabulary 256 (12.6 M block\n"
-      "              parameters), 2 micro-batches of 8 sequences per step, 4 timed steps after a warm-up\n"
+      "              parameters), 2 micro-batches of 8 sequences per step, 6 timed rounds after a warm-up\n"
       "  codecs:     4 layers, width 512, 8 heads, context 64, 2 stages, 120 steps of 8 sequences on the\n"
       "              arithmetic corpus; subspace rank 16; loss = held-out cross-entropy after the budget\n"
       "JSON keys: pipeline_ratio_2, pipeline_ratio_4, mfu, matmul_gflops, codecs.{none,fp16,int8,subspace}\n"
@@ -211,7 +224,7 @@ void add_bench_engine_command(CLI::App& bench) {
   command->add_option("--context", s->context, "Throughput model context")->capture_default_str();
   command->add_option("--micro-batch", s->micro_batch, "Sequences per micro-batch")->capture_default_str();
   command->add_option("--micro-batches", s->micro_batches, "Micro-batches per step")->capture_default_str();
-  command->add_option("--steps", s->steps, "Timed steps per configuration")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--steps", s->steps, "Timed rounds (one step of each configuration per round)")->check(CLI::PositiveNumber)->capture_default_str();
   command->add_option("--codec-layers", s->codec_layers, "Codec model layers")->capture_default_str();
   command->add_option("--codec-width", s->codec_width, "Codec model width")->capture_default_str();
   command->add_option("--codec-context", s->codec_context, "Codec model context")->capture_default_str();

@@ -60,6 +60,16 @@ float half_to_float(std::uint16_t half) {
   return std::bit_cast<float>(bits);
 }
 
+bool all_finite(const std::uint8_t* bytes, std::size_t count) {
+  bool finite = true;
+  for (std::size_t i = 0; i < count; ++i) {
+    float v;
+    std::memcpy(&v, bytes + 4 * i, 4);
+    finite &= std::isfinite(v);
+  }
+  return finite;
+}
+
 [[noreturn]] void reject(const std::string& what) { throw std::invalid_argument("boundary input rejected: " + what); }
 
 std::int64_t product(const std::vector<std::int64_t>& shape) {
@@ -170,10 +180,19 @@ Payload encode(CodecKind kind, const HostTensor& tensor) {
   if (tensor.dtype != DType::float32)
     throw std::invalid_argument("codec " + codec_name(kind) + " encodes float32 tensors, got " + dtype_name(tensor.dtype));
   if (tensor.shape.empty()) throw std::invalid_argument("codec " + codec_name(kind) + ": tensor has no dimensions");
-  const auto values = tensor.to_floats();
-  for (float v : values)
-    if (!std::isfinite(v)) throw std::invalid_argument("codec " + codec_name(kind) + ": tensor holds NaN or Inf");
+  if (tensor.bytes.size() != static_cast<std::size_t>(tensor.numel()) * sizeof(float))
+    throw std::invalid_argument("codec " + codec_name(kind) + ": tensor " + shape_text(tensor.shape) + " has " +
+                                std::to_string(tensor.bytes.size()) + " bytes");
+  if (!all_finite(tensor.bytes.data(), tensor.bytes.size() / sizeof(float)))
+    throw std::invalid_argument("codec " + codec_name(kind) + ": tensor holds NaN or Inf");
   Payload payload;
+  if (kind == CodecKind::none) {  // the common in-datacentre case: one copy, no conversion
+    payload.codec = kind;
+    payload.shape = tensor.shape;
+    payload.bytes = tensor.bytes;
+    return payload;
+  }
+  const auto values = tensor.to_floats();
   payload.codec = kind;
   payload.shape = tensor.shape;
   const std::int64_t width = tensor.shape.back();
@@ -217,9 +236,16 @@ HostTensor decode(const Payload& payload) {
   if (payload.bytes.size() != expected_bytes)
     reject(codec_name(payload.codec) + " payload of shape " + shape_text(payload.shape) + " should have " +
            std::to_string(expected_bytes) + " bytes, got " + std::to_string(payload.bytes.size()));
+  if (payload.codec == CodecKind::none) {
+    if (!all_finite(payload.bytes.data(), static_cast<std::size_t>(count))) reject("a value is NaN or Inf");
+    HostTensor tensor;
+    tensor.shape = payload.shape;
+    tensor.bytes = payload.bytes;
+    return tensor;
+  }
   std::vector<float> values(static_cast<std::size_t>(count));
   switch (payload.codec) {
-    case CodecKind::none: std::memcpy(values.data(), payload.bytes.data(), payload.bytes.size()); break;
+    case CodecKind::none: break;
     case CodecKind::fp16:
       for (std::size_t i = 0; i < values.size(); ++i) {
         std::uint16_t h;

@@ -36,9 +36,9 @@ std::int64_t non_embedding_parameters(const ModelConfig& config) {
   return per_block * config.layers;
 }
 
-std::int64_t block_parameters(const ModelConfig& config) {
+std::int64_t block_parameters(const ModelConfig& config, bool constrained) {
   const std::int64_t d = config.width;
-  if (config.subspace_rank == 0) return 12 * d * d + 13 * d;
+  if (config.subspace_rank == 0 || !constrained) return 12 * d * d + 13 * d;
   const std::int64_t r = config.subspace_rank;
   // qkv 3d²+3d, projection d·r+r, MLP up 4d²+4d, MLP down 4d·r+r, two LayerNorms 4d.
   return 3 * d * d + 3 * d + d * r + r + 4 * d * d + 4 * d + 4 * d * r + r + 4 * d;
@@ -68,8 +68,16 @@ StagePlan plan_stage(const ModelConfig& config, int stages, int index) {
   return plan;
 }
 
+bool block_constrained(const ModelConfig& config, const StagePlan& plan, int block) {
+  if (config.subspace_rank == 0) return false;
+  return block < plan_stage(config, plan.count, plan.count - 1).first_block;
+}
+
 std::int64_t stage_non_embedding_parameters(const ModelConfig& config, const StagePlan& plan) {
-  return block_parameters(config) * plan.blocks();
+  std::int64_t total = 0;
+  for (int block = plan.first_block; block < plan.end_block; ++block)
+    total += block_parameters(config, block_constrained(config, plan, block));
+  return total;
 }
 
 std::int64_t stage_parameters(const ModelConfig& config, const StagePlan& plan) {

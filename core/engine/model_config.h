@@ -31,8 +31,9 @@ void validate(const ModelConfig& config);
 // Parameters outside the embeddings and the output head: 12·d² per block plus LayerNorms
 // (the unconstrained model; see block_parameters for the subspace-constrained one).
 std::int64_t non_embedding_parameters(const ModelConfig& config);
-// Parameters of one transformer block under `config` (subspace-aware).
-std::int64_t block_parameters(const ModelConfig& config);
+// Parameters of one transformer block; `constrained`: its output projections write into the
+// rank-r subspace (config.subspace_rank > 0 and the block's output crosses a stage boundary).
+std::int64_t block_parameters(const ModelConfig& config, bool constrained);
 
 // AdamW with linear warm-up then cosine decay to min_lr, gradients clipped by the global norm.
 struct TrainConfig {
@@ -67,6 +68,11 @@ struct StagePlan {
 // Splits config.layers blocks into `stages` contiguous runs as evenly as possible (earlier
 // stages take the remainder). Throws std::invalid_argument when stages < 1 or > layers.
 StagePlan plan_stage(const ModelConfig& config, int stages, int index);
+
+// Under the subspace constraint only writes that cross a boundary need to stay in the subspace:
+// blocks before the last stage are constrained, the last stage's blocks are not (their writes
+// reach only the head, in the same process). No block is constrained when subspace_rank is 0.
+bool block_constrained(const ModelConfig& config, const StagePlan& plan, int block);
 
 // Parameters a stage allocates (its blocks, plus embeddings on stage 0 and head on the last).
 std::int64_t stage_parameters(const ModelConfig& config, const StagePlan& plan);

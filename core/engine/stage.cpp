@@ -86,9 +86,7 @@ struct BlockImpl : torch::nn::Module {
         fc(register_module("fc", torch::nn::Linear(config.width, 4 * config.width))),
         down(register_module("down", torch::nn::Linear(4 * config.width, out_width(config)))) {}
 
-  static int out_width(const ModelConfig& config) {
-    return config.subspace_rank > 0 ? config.subspace_rank : config.width;
-  }
+  int out_width(const ModelConfig& config) const { return basis.defined() ? config.subspace_rank : config.width; }
 
   // Under the subspace constraint a block writes r coefficients that the shared basis lifts
   // into the residual stream: the stream stays token table + span(basis).
@@ -138,7 +136,8 @@ struct StageModuleImpl : torch::nn::Module {
       pos_emb = register_parameter("pos_emb", torch::empty({config.context, position_width}));
     }
     for (int i = plan.first_block; i < plan.end_block; ++i)
-      blocks.push_back(register_module("block" + std::to_string(i), Block(config, basis)));
+      blocks.push_back(register_module("block" + std::to_string(i),
+                                       Block(config, block_constrained(config, plan, i) ? basis : torch::Tensor())));
     if (plan.has_head()) {
       ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width})));
       head = register_module("head", torch::nn::Linear(config.width, config.vocab));

@@ -13,7 +13,7 @@
 
 namespace tessera::engine::testing {
 
-// Two torch threads per test: ctest runs two suites at once on a 2-core machine.
+// One torch thread per test: ctest runs two suites at once on a 2-core machine.
 constexpr int test_threads = 1;
 
 inline ModelConfig tiny_model(int layers = 4) {

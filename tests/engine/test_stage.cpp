@@ -174,6 +174,12 @@ class TestStage : public QObject {
     for (const auto& [name, values] : first.named_parameters())
       if (name.starts_with("tok_emb")) QCOMPARE(values.size(), std::size_t(256 * 8));
     QCOMPARE(first.parameter_count(), stage_parameters(options.model, first.plan()));
+    // Blocks whose writes cross a boundary are constrained; the last stage's are not.
+    const auto last = plan_stage(options.model, 2, 1);
+    QVERIFY(block_constrained(options.model, first.plan(), 0) && block_constrained(options.model, first.plan(), 1));
+    QVERIFY(!block_constrained(options.model, last, 2) && !block_constrained(options.model, last, 3));
+    QVERIFY(block_parameters(options.model, true) < block_parameters(options.model, false));
+    QCOMPARE(block_parameters(options.model, false), non_embedding_parameters(options.model) / options.model.layers);
   }
 
   void unknownDeviceIsRefused() {
