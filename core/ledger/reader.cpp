@@ -1,6 +1,9 @@
 // Read-only queries over the contribution log: roll-ups, raw equivalents, verify, export.
 #include "core/ledger/reader.h"
 
+#include <chrono>
+#include <cmath>
+
 #include "core/wallet/encoding.h"
 
 #include <algorithm>
@@ -31,11 +34,15 @@ Hash to_hash(std::span<const std::uint8_t> bytes) {
 }
 
 // Reads a row's values from `statement`, starting at column `first`, as the table declares them.
-std::vector<Value> read_values(const Statement& statement, const TableInfo& info, int first) {
+// `type_mismatch`, when given, is set if a value is stored with another type than declared (the
+// tables are not STRICT: 100.9 in an INTEGER column would read back as 100 and still hash right).
+std::vector<Value> read_values(const Statement& statement, const TableInfo& info, int first,
+                               bool* type_mismatch = nullptr) {
   std::vector<Value> values;
   values.reserve(info.columns.size());
   for (std::size_t i = 0; i < info.columns.size(); ++i) {
     const int index = first + static_cast<int>(i);
+    if (type_mismatch != nullptr && !statement.column_is(index, info.columns[i].type)) *type_mismatch = true;
     switch (info.columns[i].type) {
       case ColumnType::Integer: values.emplace_back(statement.column_int(index)); break;
       case ColumnType::Real: values.emplace_back(statement.column_double(index)); break;
@@ -157,6 +164,8 @@ std::string VerifyReport::to_text() const {
   if (intact)
     return "intact: " + std::to_string(rows) + " rows in " + std::to_string(transactions) +
            " signed transactions; signatures checked against " + key_source;
+  if (problem && problem->seq == 0)  // not a row of the chain: the roll-ups
+    return "NOT INTACT: " + problem->detail + "; signatures checked against " + key_source;
   std::string text = "NOT INTACT: first bad row: seq " + std::to_string(problem ? problem->seq : 0);
   if (problem && !problem->table.empty()) text += " (table " + problem->table + ")";
   if (problem) text += ": " + problem->kind + ": " + problem->detail;
@@ -389,7 +398,8 @@ VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& 
     const std::int64_t seq = next->query.column_int(0);
     const Hash stored_previous = to_hash(next->query.column_blob(1));
     const Hash stored_hash = to_hash(next->query.column_blob(2));
-    const auto values = read_values(next->query, *next->info, 3);
+    bool type_mismatch = false;
+    const auto values = read_values(next->query, *next->info, 3, &type_mismatch);
     next->has_row = next->query.step();
 
     if (seq == previous_seq)
@@ -402,7 +412,7 @@ VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& 
                       " is missing: it was deleted");
     canonical.clear();
     append_canonical(next->info->table, values, canonical);
-    if (chain_hash(stored_previous, canonical) != stored_hash)
+    if (chain_hash(stored_previous, canonical) != stored_hash || type_mismatch)
       return fail(seq, table, "edited", "its values no longer match its hash: a value in this row was changed");
     if (stored_previous != previous) {
       if (seq >= 2 && stored_previous == before_previous)
@@ -525,8 +535,57 @@ std::int64_t LedgerReader::row_count() const {
 
 std::optional<std::pair<Table, Record>> LedgerReader::row(std::int64_t seq) const { return impl_->row(seq); }
 
+namespace {
+
+bool same(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max({1.0, std::abs(a), std::abs(b)}); }
+
+bool same(const Donated& a, const Donated& b) {
+  return same(a.device_seconds, b.device_seconds) && same(a.flops, b.flops) && a.tokens == b.tokens &&
+         same(a.energy_joules, b.energy_joules) && a.steps == b.steps;
+}
+
+// Which dashboard figure the roll-ups get wrong, if any.
+std::optional<std::string> rollup_mismatch(const Summary& rollup, const Summary& raw) {
+  const std::pair<const Donated*, const Donated*> windows[] = {
+      {&rollup.donated.last_24h, &raw.donated.last_24h}, {&rollup.donated.last_7d, &raw.donated.last_7d},
+      {&rollup.donated.last_30d, &raw.donated.last_30d}, {&rollup.donated.all_time, &raw.donated.all_time}};
+  for (const auto& [from_rollup, from_raw] : windows)
+    if (!same(*from_rollup, *from_raw)) return "compute donated";
+  if (rollup.ownership.size() != raw.ownership.size()) return "ownership";
+  for (std::size_t i = 0; i < raw.ownership.size(); ++i) {
+    const auto &a = rollup.ownership[i], &b = raw.ownership[i];
+    if (a.run != b.run || a.epoch != b.epoch || !same(a.units, b.units) || !same(a.run_units, b.run_units) ||
+        a.verified != b.verified)
+      return "ownership";
+  }
+  if (rollup.revenue.size() != raw.revenue.size()) return "revenue";
+  for (std::size_t i = 0; i < raw.revenue.size(); ++i) {
+    const auto &a = rollup.revenue[i], &b = raw.revenue[i];
+    if (a.run != b.run || a.epoch != b.epoch || a.accrued != b.accrued || a.verified != b.verified) return "revenue";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 VerifyReport LedgerReader::verify(const std::optional<wallet::PublicKey>& expected_key) const {
-  return impl_->verify(expected_key);
+  // One snapshot: the chain and both ways of computing the dashboards see the same rows.
+  Impl::Snapshot snapshot(*impl_);
+  auto report = impl_->verify(expected_key);
+  if (!report.intact) return report;
+  // The roll-ups are not in the chain; they must equal what the signed rows add up to, or the
+  // dashboards (and `log summary`) would show figures the rows do not support.
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const Summary from_rollups{donated(now), ownership_series(), revenue_per_epoch()};
+  const Summary from_rows{donated_from_raw(now), ownership_series_from_raw(), revenue_per_epoch_from_raw()};
+  if (const auto figure = rollup_mismatch(from_rollups, from_rows)) {
+    report.intact = false;
+    report.problem = VerifyProblem{0, "roll-ups", "edited",
+                                   "the " + *figure + " roll-up tables disagree with the signed rows: they were "
+                                   "edited (the rows themselves are intact)"};
+  }
+  return report;
 }
 
 std::string LedgerReader::integrity_check() const {

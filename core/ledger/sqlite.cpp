@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include "core/ledger/records.h"
+
 namespace tessera::ledger::detail {
 
 std::string describe(int rc, sqlite3* db, const std::filesystem::path& file, std::string_view action) {
@@ -170,6 +172,16 @@ void Statement::reset() {
 }
 
 std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+bool Statement::column_is(int index, ColumnType type) const {
+  const int stored = sqlite3_column_type(stmt_, index);
+  switch (type) {
+    case ColumnType::Integer: return stored == SQLITE_INTEGER;
+    case ColumnType::Real: return stored == SQLITE_FLOAT || stored == SQLITE_INTEGER;  // REAL affinity may store whole numbers as integers
+    case ColumnType::Text: return stored == SQLITE_TEXT;
+    case ColumnType::Blob: return stored == SQLITE_BLOB;
+  }
+  return false;
+}
 double Statement::column_double(int index) const { return sqlite3_column_double(stmt_, index); }
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(stmt_, index);

@@ -12,6 +12,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
+namespace tessera::ledger {
+enum class ColumnType;  // records.h
+}
+
 namespace tessera::ledger::detail {
 
 // Thrown for every SQLite failure; `code()` is the primary SQLite result code.
@@ -75,6 +79,8 @@ class Statement {
   void reset();  // reset and clear bindings
 
   std::int64_t column_int(int index) const;
+  // True when the stored value has the declared type (NULL never does).
+  bool column_is(int index, ColumnType type) const;
   double column_double(int index) const;
   std::string column_text(int index) const;
   std::span<const std::uint8_t> column_blob(int index) const;

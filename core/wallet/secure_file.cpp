@@ -76,7 +76,7 @@ void write_file_atomic(const fs::path& target, std::span<const std::uint8_t> byt
   name += target.filename().string();
   name += ".tmp-XXXXXX";
   std::string pattern = (folder / name).string();
-  Fd fd(::mkstemp(pattern.data()));  // mode 0600
+  Fd fd(::mkostemp(pattern.data(), O_CLOEXEC));  // mode 0600; not inherited by child processes
   if (fd.get() < 0) throw WalletError("cannot create a temporary file in " + folder.string() + ": " + error_text());
   const fs::path temp(pattern);
   try {
@@ -93,7 +93,9 @@ void write_file_atomic(const fs::path& target, std::span<const std::uint8_t> byt
   }
   // The rename is durable only once the folder's entry is on disk.
   Fd dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) ::fsync(dir.get());
+  if (dir.get() < 0 || ::fsync(dir.get()) != 0)
+    throw WalletError("wrote " + target.string() + " but could not flush its folder to disk (" + error_text() +
+                      "); it may revert after a power cut");
 }
 
 SecureBytes read_file_secure(const fs::path& file, std::size_t max_bytes) {

@@ -79,6 +79,35 @@ class TestLedgerTamper : public QObject {
     QCOMPARE(report.problem->table, std::string("events"));
   }
 
+  void changedStorageTypeIsAnEdit() {
+    // 512.9 in the INTEGER column reads back as 512 and would hash right; its type gives it away.
+    hand_edit(file_, "UPDATE work SET tokens = tokens + 0.9 WHERE seq = 3");
+    const auto report = verify();
+    QVERIFY(!report.intact);
+    QCOMPARE(report.problem->seq, std::int64_t{3});
+    QCOMPARE(report.problem->kind, std::string("edited"));
+  }
+
+  void editedRollupsAreCaught() {
+    // The dashboards read the roll-ups, which are outside the chain: verify recomputes them.
+    hand_edit(file_, "UPDATE rollup_work SET tokens = tokens + 1000");
+    auto report = verify();
+    QVERIFY(!report.intact);
+    QCOMPARE(report.problem->table, std::string("roll-ups"));
+    QVERIFY2(QString::fromStdString(report.to_text()).contains(QStringLiteral("compute donated roll-up")),
+             report.to_text().c_str());
+    writeFresh();
+    {
+      LedgerWriter writer(file_, *key_);
+      writer.append(revenue("run-a", 1, 40));
+    }
+    QVERIFY(verify().intact);
+    hand_edit(file_, "UPDATE rollup_revenue SET accrued = accrued * 10");
+    report = verify();
+    QVERIFY(!report.intact);
+    QVERIFY(QString::fromStdString(report.to_text()).contains(QStringLiteral("revenue roll-up")));
+  }
+
   void deletedRowIsNamed() {
     hand_edit(file_, "DELETE FROM work WHERE seq = 4");
     const auto report = verify();
