@@ -126,7 +126,10 @@ std::array<Window, 4> windows(std::int64_t now_ms) {
            {std::numeric_limits<std::int64_t>::min(), 1}}};
 }
 
-std::string csv_field(const std::string& text) {
+std::string csv_field(const std::string& raw) {
+  // Text from peers or the hub must not run as a spreadsheet formula when the CSV is opened.
+  const bool formula = !raw.empty() && std::string_view("=+-@\t\r").find(raw.front()) != std::string_view::npos;
+  const std::string text = formula ? "'" + raw : raw;
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string quoted = "\"";
   for (char c : text) {

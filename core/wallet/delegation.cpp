@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/wallet/encoding.h"
+#include "core/wallet/errors.h"
+#include "core/wallet/secure_file.h"
 #include "core/wallet/keypair_file.h"
 #include "core/wallet/slip10.h"
 
@@ -36,7 +38,11 @@ KeyPair load_or_create_node_key(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::exists(file, ec)) return read_solana_keypair_file(file);
   auto key = KeyPair::generate();
-  write_solana_keypair_file(file, key);
+  try {
+    write_file_atomic(file, format_solana_keypair(key).span(), {}, IfExists::Keep);
+  } catch (const FileExists&) {
+    return read_solana_keypair_file(file);  // another process created it a moment ago: use that one
+  }
   spdlog::info("created the node key {} in {}", address_of(key.public_key()), file.string());
   return key;
 }

@@ -14,6 +14,12 @@ class WalletError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A file that is never overwritten (a wallet, a key) already exists.
+class FileExists : public WalletError {
+ public:
+  using WalletError::WalletError;
+};
+
 // The password does not open this keystore.
 class WrongPassword : public WalletError {
  public:

@@ -94,7 +94,11 @@ void write_solana_keypair_file(const std::filesystem::path& file, const KeyPair&
   if (!replace && std::filesystem::exists(file, ec))
     throw WalletError(file.string() + " already exists; choose another file name (it is not overwritten, so no key is lost)");
   const auto text = format_solana_keypair(key);
-  write_file_atomic(file, text.span());
+  try {
+    write_file_atomic(file, text.span(), {}, replace ? IfExists::Replace : IfExists::Keep);
+  } catch (const FileExists&) {
+    throw WalletError(file.string() + " already exists; choose another file name (it is not overwritten, so no key is lost)");
+  }
   spdlog::info("wrote the keypair of {} to {} (mode 0600)", address_of(key.public_key()), file.string());
 }
 

@@ -20,8 +20,10 @@ constexpr const char* kKdfName = "argon2id13";
 constexpr const char* kCipherName = "xchacha20poly1305-ietf";
 constexpr std::size_t kMaxFileBytes = 64 * 1024;
 constexpr std::size_t kDerivedBytes = 64;  // cipher key ‖ password-check key
-constexpr std::uint64_t kMaxOpslimit = 64;
-constexpr std::size_t kMaxMemlimit = std::size_t{4} << 30;
+// Limits read from a file are not yet authenticated: bounded so a doctored file cannot make
+// unlocking exhaust memory or run for minutes (libsodium's SENSITIVE is 4 passes over 1 GiB).
+constexpr std::uint64_t kMaxOpslimit = 16;
+constexpr std::size_t kMaxMemlimit = std::size_t{1} << 30;
 
 const char* kind_name(KeystoreKind kind) { return kind == KeystoreKind::Bip39Seed ? "bip39-seed" : "ed25519-seed"; }
 std::size_t secret_size(KeystoreKind kind) { return kind == KeystoreKind::Bip39Seed ? 64 : 32; }
@@ -144,7 +146,12 @@ Keystore Keystore::seal(const fs::path& file, KeystoreKind kind, std::span<const
   document["checksum"] = checksum_of(document);
 
   const auto text = document.dump(2) + "\n";
-  write_file_atomic(file, bytes_of(text), hooks);
+  try {
+    write_file_atomic(file, bytes_of(text), hooks, replace ? IfExists::Replace : IfExists::Keep);
+  } catch (const FileExists&) {
+    throw WalletError("a wallet already exists at " + file.string() +
+                      "; it is never overwritten: move it away first if you really mean to replace it");
+  }
   store.document_ = std::move(document);
   spdlog::info("wrote keystore {} for {} (Argon2id, {} MiB, {} passes)", file.string(), store.address_,
                limits.memlimit >> 20, limits.opslimit);

@@ -70,7 +70,8 @@ Buffer read_whole(const fs::path& file, std::size_t max_bytes, Buffer (*make)(st
 
 }  // namespace
 
-void write_file_atomic(const fs::path& target, std::span<const std::uint8_t> bytes, const AtomicWriteHooks& hooks) {
+void write_file_atomic(const fs::path& target, std::span<const std::uint8_t> bytes, const AtomicWriteHooks& hooks,
+                       IfExists if_exists) {
   const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string name = ".";
   name += target.filename().string();
@@ -85,8 +86,16 @@ void write_file_atomic(const fs::path& target, std::span<const std::uint8_t> byt
     if (::fsync(fd.get()) != 0) throw WalletError("cannot flush " + temp.string() + " to disk: " + error_text());
     if (::close(fd.release()) != 0) throw WalletError("cannot close " + temp.string() + ": " + error_text());
     if (hooks.before_rename) hooks.before_rename(temp);
-    if (::rename(temp.c_str(), target.c_str()) != 0)
+    if (if_exists == IfExists::Keep) {
+      // link() fails if the target exists: the check and the creation are one step.
+      if (::link(temp.c_str(), target.c_str()) != 0) {
+        if (errno == EEXIST) throw FileExists(target.string() + " already exists; it is not overwritten");
+        throw WalletError("cannot create " + target.string() + ": " + error_text());
+      }
+      ::unlink(temp.c_str());
+    } else if (::rename(temp.c_str(), target.c_str()) != 0) {
       throw WalletError("cannot replace " + target.string() + ": " + error_text());
+    }
   } catch (...) {
     ::unlink(temp.c_str());
     throw;

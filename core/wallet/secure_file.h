@@ -19,10 +19,14 @@ struct AtomicWriteHooks {
   std::function<void(const std::filesystem::path& temp_file)> before_rename;
 };
 
-// Writes `bytes` to `target` with mode 0600, replacing it atomically. Throws WalletError naming the
-// file on failure (the old file is then untouched).
+// What happens when the target exists: Replace it atomically, or Keep it and fail (decided
+// atomically, so two processes creating the same key file cannot both think they did).
+enum class IfExists { Replace, Keep };
+
+// Writes `bytes` to `target` with mode 0600, atomically. Throws WalletError naming the file on
+// failure (the old file is then untouched), and FileExists when `if_exists` is Keep and it exists.
 void write_file_atomic(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
-                       const AtomicWriteHooks& hooks = {});
+                       const AtomicWriteHooks& hooks = {}, IfExists if_exists = IfExists::Replace);
 
 // The whole file in secure memory; throws WalletError if missing, unreadable or over `max_bytes`.
 SecureBytes read_file_secure(const std::filesystem::path& file, std::size_t max_bytes);

@@ -279,11 +279,15 @@ class TestLedger : public QObject {
       LedgerWriter writer(file, key);
       writer.append(work(kNow, 1));
       writer.append(EventRecord{kNow, "error", "run-a", "peer said \"no\", retrying", ""});
+      writer.append(EventRecord{kNow, "error", "run-a", "=HYPERLINK(\"http://x\")", ""});
     }
     LedgerReader reader(file);
     std::ostringstream work_csv, events_csv;
     QCOMPARE(reader.export_csv(Table::Work, work_csv), std::int64_t{1});
-    QCOMPARE(reader.export_csv(Table::Events, events_csv), std::int64_t{1});
+    QCOMPARE(reader.export_csv(Table::Events, events_csv), std::int64_t{2});
+    // A peer's text never becomes a spreadsheet formula.
+    QVERIFY2(QString::fromStdString(events_csv.str()).contains(QStringLiteral("\"'=HYPERLINK(\"\"http://x\"\")\"")),
+             events_csv.str().c_str());
     const auto lines = QString::fromStdString(work_csv.str()).split(QStringLiteral("\r\n"), Qt::SkipEmptyParts);
     QCOMPARE(lines.size(), 2);
     QVERIFY(lines[0].startsWith(QStringLiteral("seq,hash,at_ms,session_id,run,step")));

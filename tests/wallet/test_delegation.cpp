@@ -9,6 +9,7 @@
 
 #include "core/wallet/delegation.h"
 #include "core/wallet/errors.h"
+#include "core/wallet/secure_file.h"
 #include "core/wallet/slip10.h"
 #include "wallet_test_util.h"
 
@@ -40,6 +41,21 @@ class TestDelegation : public QObject {
       out << "[1,2,3]";
     }
     QVERIFY_THROWS_EXCEPTION(InvalidKeypairFile, load_or_create_node_key(file));  // never silently replaced
+  }
+
+  void keyFilesAreCreatedAtomicallyNeverOverwritten() {
+    // Two creators racing for one key file: the loser gets FileExists, the winner's file stays.
+    QTemporaryDir dir;
+    const auto file = fs::path(dir.path().toStdString()) / "key.json";
+    const std::string first = "first", second = "second";
+    write_file_atomic(file, as_bytes(first), {}, IfExists::Keep);
+    QVERIFY_THROWS_EXCEPTION(FileExists, write_file_atomic(file, as_bytes(second), {}, IfExists::Keep));
+    QCOMPARE(QString::fromStdString(read_file_text(file, 100)), QStringLiteral("first"));
+    std::size_t leftovers = 0;
+    for (const auto& entry : fs::directory_iterator(file.parent_path())) leftovers += entry.path() != file;
+    QCOMPARE(leftovers, std::size_t(0));  // no temp file left behind
+    write_file_atomic(file, as_bytes(second));  // Replace is the default
+    QCOMPARE(QString::fromStdString(read_file_text(file, 100)), QStringLiteral("second"));
   }
 
   void validDelegationVerifies() {
