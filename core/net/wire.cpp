@@ -10,23 +10,13 @@
 
 #include <sodium.h>
 
+#include "core/protocol/little_endian.h"
+
 namespace tessera::net {
 namespace {
 
 constexpr std::array<std::uint8_t, 4> kMagic{'T', 'S', 'R', 'W'};
 constexpr std::size_t kFixedSize = 4 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 8 + 4 + 2 + 2 + 8 + 32;
-
-template <typename T>
-void put(std::uint8_t* out, T value) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
-}
-
-template <typename T>
-T get(const std::uint8_t* in) {
-  T value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) value |= static_cast<T>(static_cast<T>(in[i]) << (8 * i));
-  return value;
-}
 
 bool valid_run_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -115,22 +105,22 @@ std::vector<std::uint8_t> encode_header_frame(const MessageHeader& header) {
   std::vector<std::uint8_t> out(kFixedSize + header.run_id.size() + 8 * header.shape.size());
   std::uint8_t* p = out.data();
   std::memcpy(p, kMagic.data(), kMagic.size());
-  put<std::uint16_t>(p + 4, kWireVersion);
+  protocol::put_le<std::uint16_t>(p + 4, kWireVersion);
   p[6] = static_cast<std::uint8_t>(header.kind);
   p[7] = header.codec;
   p[8] = static_cast<std::uint8_t>(header.dtype);
   p[9] = static_cast<std::uint8_t>(header.shape.size());
   p[10] = static_cast<std::uint8_t>(header.run_id.size());
   p[11] = 0;
-  put<std::uint64_t>(p + 12, header.step);
-  put<std::uint32_t>(p + 20, header.micro_batch);
-  put<std::uint16_t>(p + 24, header.stage);
-  put<std::uint16_t>(p + 26, 0);
-  put<std::uint64_t>(p + 28, header.payload_bytes);
+  protocol::put_le<std::uint64_t>(p + 12, header.step);
+  protocol::put_le<std::uint32_t>(p + 20, header.micro_batch);
+  protocol::put_le<std::uint16_t>(p + 24, header.stage);
+  protocol::put_le<std::uint16_t>(p + 26, 0);
+  protocol::put_le<std::uint64_t>(p + 28, header.payload_bytes);
   std::memcpy(p + 36, header.payload_hash.data(), header.payload_hash.size());
   std::memcpy(p + kFixedSize, header.run_id.data(), header.run_id.size());
   for (std::size_t i = 0; i < header.shape.size(); ++i)
-    put<std::uint64_t>(p + kFixedSize + header.run_id.size() + 8 * i, header.shape[i]);
+    protocol::put_le<std::uint64_t>(p + kFixedSize + header.run_id.size() + 8 * i, header.shape[i]);
   return out;
 }
 
@@ -139,7 +129,7 @@ Decoded decode_header(std::span<const std::uint8_t> frame, const WireLimits& lim
   if (frame.size() < kFixedSize) return fail(WireError::TooShort);
   const std::uint8_t* p = frame.data();
   if (std::memcmp(p, kMagic.data(), kMagic.size()) != 0) return fail(WireError::BadMagic);
-  if (get<std::uint16_t>(p + 4) != kWireVersion) return fail(WireError::UnsupportedVersion);
+  if (protocol::get_le<std::uint16_t>(p + 4) != kWireVersion) return fail(WireError::UnsupportedVersion);
   const std::uint8_t kind = p[6], codec = p[7], dtype = p[8], dims = p[9], run_len = p[10];
   if (p[11] != 0 || p[26] != 0 || p[27] != 0) return fail(WireError::ReservedNotZero);
   if (!known_kind(kind)) return fail(WireError::UnknownKind);
@@ -152,10 +142,10 @@ Decoded decode_header(std::span<const std::uint8_t> frame, const WireLimits& lim
   header.kind = static_cast<MessageKind>(kind);
   header.codec = codec;
   header.dtype = static_cast<DType>(dtype);
-  header.step = get<std::uint64_t>(p + 12);
-  header.micro_batch = get<std::uint32_t>(p + 20);
-  header.stage = get<std::uint16_t>(p + 24);
-  header.payload_bytes = get<std::uint64_t>(p + 28);
+  header.step = protocol::get_le<std::uint64_t>(p + 12);
+  header.micro_batch = protocol::get_le<std::uint32_t>(p + 20);
+  header.stage = protocol::get_le<std::uint16_t>(p + 24);
+  header.payload_bytes = protocol::get_le<std::uint64_t>(p + 28);
   if (header.payload_bytes > limits.max_payload_bytes) return fail(WireError::PayloadTooLarge);
   std::memcpy(header.payload_hash.data(), p + 36, header.payload_hash.size());
 
@@ -168,7 +158,7 @@ Decoded decode_header(std::span<const std::uint8_t> frame, const WireLimits& lim
   std::uint64_t elements = 1;
   header.shape.reserve(dims);
   for (std::size_t i = 0; i < dims; ++i) {
-    const auto dim = get<std::uint64_t>(shape + 8 * i);
+    const auto dim = protocol::get_le<std::uint64_t>(shape + 8 * i);
     if (dim > limits.max_dim) return fail(WireError::DimTooLarge);
     if (__builtin_mul_overflow(elements, dim, &elements) || elements > limits.max_elements)
       return fail(WireError::TooManyElements);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include "core/protocol/little_endian.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
@@ -16,18 +17,6 @@ namespace {
 
 constexpr std::uint8_t kReceiptVersion = 1;
 constexpr std::size_t kFixed = 4 + 1 + 1 + 2 + 8 + 4 + 4 + 32 + 32 + 32 + 1;
-
-template <typename T>
-void put(std::uint8_t* out, T value) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
-}
-
-template <typename T>
-T get(const std::uint8_t* in) {
-  T value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) value |= static_cast<T>(static_cast<T>(in[i]) << (8 * i));
-  return value;
-}
 
 void check_run_id(const std::string& run_id) {
   if (run_id.empty() || run_id.size() > 64)
@@ -43,10 +32,10 @@ std::vector<std::uint8_t> Receipt::canonical_bytes() const {
   std::memcpy(p, "TSRC", 4);
   p[4] = kReceiptVersion;
   p[5] = static_cast<std::uint8_t>(direction);
-  put<std::uint16_t>(p + 6, stage);
-  put<std::uint64_t>(p + 8, step);
-  put<std::uint32_t>(p + 16, micro_batch);
-  put<std::uint32_t>(p + 20, tokens);
+  put_le<std::uint16_t>(p + 6, stage);
+  put_le<std::uint64_t>(p + 8, step);
+  put_le<std::uint32_t>(p + 16, micro_batch);
+  put_le<std::uint32_t>(p + 20, tokens);
   std::memcpy(p + 24, sender.data(), 32);
   std::memcpy(p + 56, receiver.data(), 32);
   std::memcpy(p + 88, payload_hash.data(), 32);
@@ -72,10 +61,10 @@ std::optional<SignedReceipt> SignedReceipt::decode(std::span<const std::uint8_t>
   SignedReceipt out;
   Receipt& r = out.receipt;
   r.direction = static_cast<Direction>(p[5]);
-  r.stage = get<std::uint16_t>(p + 6);
-  r.step = get<std::uint64_t>(p + 8);
-  r.micro_batch = get<std::uint32_t>(p + 16);
-  r.tokens = get<std::uint32_t>(p + 20);
+  r.stage = get_le<std::uint16_t>(p + 6);
+  r.step = get_le<std::uint64_t>(p + 8);
+  r.micro_batch = get_le<std::uint32_t>(p + 16);
+  r.tokens = get_le<std::uint32_t>(p + 20);
   std::memcpy(r.sender.data(), p + 24, 32);
   std::memcpy(r.receiver.data(), p + 56, 32);
   std::memcpy(r.payload_hash.data(), p + 88, 32);
