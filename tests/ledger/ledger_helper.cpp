@@ -43,11 +43,7 @@ WorkRecord work_row(std::int64_t marker) {
   r.codec = "fp16";
   r.bytes_sent = 100;
   r.bytes_received = 100;
-  // Built apart and moved in: GCC 12 at -O3 warns falsely (-Wrestrict, PR105329) on
-  // `r.receipt_ids = "r" + std::to_string(…)` here.
-  char id[32];
-  std::snprintf(id, sizeof id, "r%lld", static_cast<long long>(marker));
-  r.receipt_ids = std::string(id);
+  r.receipt_ids = "r" + std::to_string(marker);
   return r;
 }
 

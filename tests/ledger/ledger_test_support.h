@@ -37,11 +37,7 @@ inline WorkRecord work(std::int64_t at_ms, std::int64_t step, const std::string&
   r.codec = "int8";
   r.bytes_sent = 1000;
   r.bytes_received = 2000;
-  // Built apart and moved in: GCC 12 at -O3 warns falsely (-Wrestrict, PR105329) on
-  // `r.receipt_ids = "r" + std::to_string(…)` here.
-  char id[32];
-  std::snprintf(id, sizeof id, "r%lld", static_cast<long long>(step));
-  r.receipt_ids = std::string(id);
+  r.receipt_ids = "r" + std::to_string(step);
   return r;
 }
 
