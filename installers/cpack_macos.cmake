@@ -1,0 +1,52 @@
+# macOS: Tessera.app (Info.plist from installers/macos/Info.plist.in) in a DragNDrop disk image.
+# The bundle carries tessera-node and tessera-hub in Contents/MacOS (app/CMakeLists.txt);
+# macdeployqt, run through Qt's deploy script, copies the Qt frameworks and plugins and every
+# non-system dylib the three programs load (libtorch, libomp, Homebrew's libsodium, ZeroMQ, …)
+# into Contents/Frameworks and rewrites their load paths.
+# Built on a hosted runner by .github/workflows/desktop-installers.yml; steps in installers/README.md.
+set(CPACK_GENERATOR DragNDrop)
+set(CPACK_DMG_VOLUME_NAME "Tessera")
+set(CPACK_DMG_FORMAT UDBZ)
+set(CPACK_PACKAGE_FILE_NAME "Tessera-${PROJECT_VERSION}-macos-${CMAKE_SYSTEM_PROCESSOR}")
+
+if(TESSERA_BUILD_UI)
+  set(TESSERA_BUNDLE_ID "org.tessera.Tessera")
+  set_target_properties(tessera PROPERTIES
+    MACOSX_BUNDLE_INFO_PLIST "${CMAKE_CURRENT_LIST_DIR}/macos/Info.plist.in"
+    MACOSX_BUNDLE_GUI_IDENTIFIER "${TESSERA_BUNDLE_ID}"
+    MACOSX_BUNDLE_BUNDLE_NAME "Tessera"
+    MACOSX_BUNDLE_BUNDLE_VERSION "${PROJECT_VERSION}"
+    MACOSX_BUNDLE_SHORT_VERSION_STRING "${PROJECT_VERSION}"
+    MACOSX_BUNDLE_COPYRIGHT "Tessera maintainers")
+
+  # The icon: tessera.icns, made from resources/icons/tessera.svg by the workflow (rsvg-convert
+  # and iconutil, see installers/README.md) and passed in with -DTESSERA_MACOS_ICNS=…
+  if(TESSERA_MACOS_ICNS)
+    target_sources(tessera PRIVATE "${TESSERA_MACOS_ICNS}")
+    set_source_files_properties("${TESSERA_MACOS_ICNS}" PROPERTIES MACOSX_PACKAGE_LOCATION Resources)
+    get_filename_component(TESSERA_MACOS_ICON_NAME "${TESSERA_MACOS_ICNS}" NAME)
+    set_target_properties(tessera PROPERTIES MACOSX_BUNDLE_ICON_FILE "${TESSERA_MACOS_ICON_NAME}")
+  endif()
+
+  qt_generate_deploy_script(
+    TARGET tessera
+    OUTPUT_SCRIPT _tessera_qt_deploy
+    CONTENT "
+qt_deploy_runtime_dependencies(
+    EXECUTABLE \"Tessera.app\"
+    ADDITIONAL_EXECUTABLES \"Tessera.app/Contents/MacOS/tessera-node\" \"Tessera.app/Contents/MacOS/tessera-hub\"
+    GENERATE_QT_CONF
+    VERBOSE)
+")
+  install(SCRIPT "${_tessera_qt_deploy}")
+endif()
+
+# The programs find libtorch and the other dylibs in the bundle's Frameworks folder; the link-time
+# folders are kept as well so macdeployqt can resolve each @rpath/… reference before copying it.
+set(_tessera_bundled tessera-node tessera-hub)
+if(TESSERA_BUILD_UI)
+  list(APPEND _tessera_bundled tessera)
+endif()
+set_target_properties(${_tessera_bundled} PROPERTIES
+  INSTALL_RPATH "@executable_path/../Frameworks"
+  INSTALL_RPATH_USE_LINK_PATH ON)
