@@ -109,6 +109,8 @@ set(CPACK_RPM_PACKAGE_RELEASE 1)
 set(CPACK_RPM_PACKAGE_GROUP "Applications/Engineering")
 set(CPACK_RPM_PACKAGE_AUTOREQ ON)
 set(CPACK_RPM_COMPRESSION_TYPE xz)
+# No /usr/lib/.build-id links: they belong to debuginfo packages, which these are not.
+set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
 # Directories the base system owns: the package must not claim them.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/lib/systemd /usr/lib/systemd/user /usr/share/applications /usr/share/metainfo
