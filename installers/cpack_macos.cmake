@@ -1,8 +1,9 @@
 # macOS: Tessera.app (Info.plist from installers/macos/Info.plist.in) in a DragNDrop disk image.
 # The bundle carries tessera-node and tessera-hub in Contents/MacOS (app/CMakeLists.txt);
-# macdeployqt, run through Qt's deploy script, copies the Qt frameworks and plugins and every
-# non-system dylib the three programs load (libtorch, libomp, Homebrew's libsodium, ZeroMQ, …)
-# into Contents/Frameworks and rewrites their load paths.
+# macdeployqt copies the Qt frameworks and plugins and every non-system dylib the three programs
+# load (libtorch, libc10, libomp; vcpkg's arm64-osx libraries are static) into
+# Contents/Frameworks and rewrites their load paths. (qt_generate_deploy_app_script would deploy
+# the app alone; the bundled node and hub need macdeployqt's -executable, so it is called here.)
 # Built on a hosted runner by .github/workflows/desktop-installers.yml; steps in installers/README.md.
 set(CPACK_GENERATOR DragNDrop)
 set(CPACK_DMG_VOLUME_NAME "Tessera")
@@ -28,17 +29,32 @@ if(TESSERA_BUILD_UI)
     set_target_properties(tessera PROPERTIES MACOSX_BUNDLE_ICON_FILE "${TESSERA_MACOS_ICON_NAME}")
   endif()
 
-  qt_generate_deploy_script(
-    TARGET tessera
-    OUTPUT_SCRIPT _tessera_qt_deploy
-    CONTENT "
-qt_deploy_runtime_dependencies(
-    EXECUTABLE \"Tessera.app\"
-    ADDITIONAL_EXECUTABLES \"Tessera.app/Contents/MacOS/tessera-node\" \"Tessera.app/Contents/MacOS/tessera-hub\"
-    GENERATE_QT_CONF
-    VERBOSE)
-")
-  install(SCRIPT "${_tessera_qt_deploy}")
+  # macdeployqt, given the node and hub with -executable so their libraries are deployed and
+  # rewritten too, and libtorch's folder with -libpath so it can resolve libtorch's @rpath names.
+  # It reports a library it cannot find with "ERROR:" but exits 0: that output fails the install.
+  get_target_property(_tessera_qmake Qt6::qmake IMPORTED_LOCATION)
+  get_filename_component(_tessera_qt_bin "${_tessera_qmake}" DIRECTORY)
+  find_program(TESSERA_MACDEPLOYQT macdeployqt HINTS "${_tessera_qt_bin}" REQUIRED)
+  set(_tessera_libpaths "")
+  if(DEFINED TORCH_INSTALL_PREFIX)
+    list(APPEND _tessera_libpaths "-libpath=${TORCH_INSTALL_PREFIX}/lib")
+  endif()
+  install(CODE "
+    set(_macdeployqt \"${TESSERA_MACDEPLOYQT}\")
+    set(_libpaths \"${_tessera_libpaths}\")
+  ")
+  install(CODE [[
+    set(_app "${CMAKE_INSTALL_PREFIX}/Tessera.app")
+    execute_process(
+      COMMAND "${_macdeployqt}" "${_app}" -verbose=1
+              "-executable=${_app}/Contents/MacOS/tessera-node"
+              "-executable=${_app}/Contents/MacOS/tessera-hub" ${_libpaths}
+      RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
+    message(STATUS "macdeployqt: ${_out}")
+    if(NOT _rc EQUAL 0 OR _out MATCHES "ERROR:")
+      message(FATAL_ERROR "macdeployqt could not deploy Tessera.app (${_rc}): ${_out}")
+    endif()
+  ]])
 endif()
 
 # The programs find libtorch and the other dylibs in the bundle's Frameworks folder; the link-time
