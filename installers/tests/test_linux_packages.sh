@@ -16,17 +16,26 @@ command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || fail "needs a
 for tool in rpm appstreamcli desktop-file-validate python3; do
   command -v "$tool" >/dev/null || fail "'$tool' is missing: run scripts/setup (scripts/packages.txt lists it)"
 done
-if dpkg-query -W -f='${Status}' tessera 2>/dev/null | grep -q 'installed'; then
+# True when dpkg holds any trace of the package but a clean "not installed" or leftover config.
+package_present() {
+  case "$(dpkg-query -W -f='${Status}' tessera 2>/dev/null)" in
+    "" | *" not-installed" | *" config-files") return 1 ;;
+    *) return 0 ;;
+  esac
+}
+if package_present; then
   fail "a 'tessera' package is already installed here; this test would replace it. Remove it first: apt-get purge tessera"
 fi
 
 work="$(mktemp -d /tmp/tessera-packages.XXXXXX)"
 installed=0
+apt_wait=(-o DPkg::Lock::Timeout=300)  # another apt-get on the machine: wait for it, do not fail
 cleanup() {
   status=$?
   if [ "$installed" -eq 1 ]; then
     echo "cleanup: purging the tessera package this test installed"
-    dpkg --purge tessera >/dev/null 2>&1 || echo "cleanup: dpkg --purge tessera failed; run it by hand" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y "${apt_wait[@]}" tessera >/dev/null 2>&1 \
+      || dpkg --purge tessera >/dev/null 2>&1 || echo "cleanup: could not purge tessera; run: apt-get purge tessera" >&2
   fi
   rm -rf "$work"
   exit "$status"
@@ -81,7 +90,7 @@ done
 step "installing the .deb with apt-get (build tree off PATH)"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 installed=1
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${deb[0]}" > "$work/apt.log" 2>&1 \
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${apt_wait[@]}" "${deb[0]}" > "$work/apt.log" 2>&1 \
   || { cat "$work/apt.log"; fail "apt-get install failed"; }
 dpkg-query -W -f='${Status}\n' tessera | grep -qx 'install ok installed' || fail "dpkg does not list tessera as installed"
 for file in "${expected[@]}"; do [ -f "/$file" ] || fail "/$file is missing after install"; done
@@ -137,7 +146,15 @@ if has /usr/bin/tessera-node run; then
 else echo "SKIPPED: tessera-node run --help (the 'run' command is not on this branch yet)"; fi
 if has /usr/bin/tessera-node demo; then
   run /usr/bin/tessera-node demo --steps 5 --json > "$work/demo.json" || fail "tessera-node demo --steps 5 --json failed"
-  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/demo.json" || fail "demo --json printed no JSON"
+  python3 - "$work/demo.json" <<'PY' || fail "demo --json printed something other than JSON"
+import json, sys
+lines = [line for line in open(sys.argv[1]) if line.strip()]
+assert lines, "no output"
+try:
+    json.loads("".join(lines))          # one object
+except ValueError:
+    for line in lines: json.loads(line)  # or one object per line
+PY
 else echo "SKIPPED: tessera-node demo (not on this branch yet)"; fi
 if has /usr/bin/tessera --screenshots; then
   run /usr/bin/tessera --screenshots "$work/shots" || fail "tessera --screenshots failed"
@@ -145,10 +162,11 @@ if has /usr/bin/tessera --screenshots; then
 else echo "SKIPPED: tessera --screenshots (not on this branch yet)"; fi
 
 step "purging the package"
-DEBIAN_FRONTEND=noninteractive apt-get purge -y tessera > "$work/purge.log" 2>&1 \
+DEBIAN_FRONTEND=noninteractive apt-get purge -y "${apt_wait[@]}" tessera > "$work/purge.log" 2>&1 \
   || { cat "$work/purge.log"; fail "apt-get purge failed"; }
 installed=0
-dpkg-query -W -f='${Status}' tessera 2>/dev/null | grep -q 'installed' && fail "tessera is still installed after purge"
+package_present && fail "tessera is still installed after purge: $(dpkg-query -W -f='${Status}' tessera)"
+dpkg-query -W -f='${Status}' tessera 2>/dev/null | grep -q 'config-files' && fail "purge left tessera's config files registered"
 left=()
 for file in "${expected[@]}"; do [ -e "/$file" ] && left+=("/$file"); done
 [ ${#left[@]} -eq 0 ] || fail "left behind after purge: ${left[*]}"
