@@ -17,7 +17,7 @@ set(CPACK_NSIS_EXECUTABLES_DIRECTORY bin)
 if(TESSERA_BUILD_UI)
   # Start-menu shortcut "Tessera" to bin\tessera.exe, and "Run Tessera" on the last page.
   set(CPACK_PACKAGE_EXECUTABLES "tessera;Tessera")
-  set(CPACK_NSIS_INSTALLED_ICON_NAME "bin\\\\tessera.exe")
+  set(CPACK_NSIS_INSTALLED_ICON_NAME "bin\\tessera.exe")
   set(CPACK_NSIS_MUI_FINISHPAGE_RUN "tessera.exe")
 
   # Qt: windeployqt copies the Qt DLLs, the platform/style/image plugins and the MSVC runtime.
