@@ -113,6 +113,10 @@ for program in tessera tessera-node tessera-hub; do
   page="/usr/share/man/man1/$program.1.gz"
   gzip -cd "$page" | head -5 | grep -q "^\.TH \"*${program^^}" || fail "$page is not a man page for $program"
   gzip -cd "$page" | grep -qF -- '\-\-version' || fail "$page lacks the options of $program --help"
+  if command -v man >/dev/null; then  # renders without a groff warning
+    warnings="$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)"
+    [ -z "$warnings" ] || fail "$page renders with warnings: $warnings"
+  fi
 done
 gzip -cd /usr/share/man/man1/tessera-node.1.gz | grep -q '^\.SS tessera-node doctor' \
   || fail "tessera-node.1 lacks the doctor command"
