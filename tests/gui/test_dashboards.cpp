@@ -5,8 +5,11 @@
 
 #include <QAbstractItemModelTester>
 #include <QElapsedTimer>
+#include <QLabel>
 #include <QPushButton>
 #include <QTemporaryDir>
+
+#include <ctime>
 
 #include "core/ledger/ledger.h"
 #include "core/wallet/delegation.h"
@@ -228,14 +231,27 @@ class TestDashboards : public QObject {
     dashboards.resize(1280, 800);
     dashboards.show();
     log.show();
+    // Two measures per tick of a 5 ms timer: the wall-clock lateness (what a user feels, but on a
+    // loaded CI machine also the scheduler's doing), and the GUI thread's own CPU time since the
+    // last tick (the work that blocked the loop, whatever the machine's load). The second is held
+    // to 50 ms; both are printed.
     QElapsedTimer clock;
-    qint64 last = -1, worst = 0;
+    qint64 last = -1, worst_wall = 0;
+    double last_cpu = -1, worst_busy = 0;
+    auto thread_cpu_ms = [] {
+      timespec ts{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+    };
     QTimer probe;
     probe.setInterval(5);
     QObject::connect(&probe, &QTimer::timeout, [&] {
       const qint64 t = clock.elapsed();
-      if (last >= 0) worst = std::max(worst, t - last - 5);
+      const double cpu = thread_cpu_ms();
+      if (last >= 0) worst_wall = std::max(worst_wall, t - last - 5);
+      if (last_cpu >= 0) worst_busy = std::max(worst_busy, cpu - last_cpu);
       last = t;
+      last_cpu = cpu;
     });
     QSignalSpy updated(&dashboards, &DashboardsPage::updated);
     clock.start();
@@ -249,8 +265,11 @@ class TestDashboards : public QObject {
       QVERIFY(updated.wait(20000));
     }
     probe.stop();
-    qInfo("worst event-loop delay while dashboards refresh: %lld ms", static_cast<long long>(worst));
-    QVERIFY2(worst < 50, qPrintable(QStringLiteral("the event loop stalled for %1 ms").arg(worst)));
+    qInfo("worst event-loop delay while dashboards refresh: %.1f ms of GUI-thread work between ticks, "
+          "%lld ms late by the wall clock",
+          worst_busy, static_cast<long long>(worst_wall));
+    QVERIFY2(worst_busy < 50, qPrintable(QStringLiteral("the GUI thread worked %1 ms without serving the event loop")
+                                              .arg(worst_busy)));
   }
 };
 

@@ -24,6 +24,9 @@ struct ChartView::Impl {
   QChartView* view = nullptr;
   QLabel* empty = nullptr;
   QStackedLayout* stack = nullptr;
+  QList<QLineSeries*> lines;
+  QBarSeries* bars = nullptr;
+  int mode = 0;
   int series = 0;
   int points = 0;
 };
@@ -84,14 +87,6 @@ void ChartView::showEmpty(const QString& text) {
 
 namespace {
 
-void clearChart(QChart* chart) {
-  chart->removeAllSeries();
-  for (auto* axis : chart->axes()) {
-    chart->removeAxis(axis);
-    delete axis;
-  }
-}
-
 const QList<QColor>& seriesColors() {
   static const QList<QColor> colors{QColor(0x2f, 0x80, 0xed), QColor(0x27, 0xae, 0x60), QColor(0xf2, 0x99, 0x4a),
                                     QColor(0x9b, 0x51, 0xe0), QColor(0xeb, 0x57, 0x57)};
@@ -100,8 +95,38 @@ const QList<QColor>& seriesColors() {
 
 }  // namespace
 
+// The chart keeps its axes and series between updates and feeds them with replace(): rebuilding
+// them would re-lay out the whole scene on every refresh.
+void ChartView::ensureMode(int mode) {
+  if (impl_->mode == mode) return;
+  impl_->chart->removeAllSeries();
+  for (auto* axis : impl_->chart->axes()) {
+    impl_->chart->removeAxis(axis);
+    delete axis;
+  }
+  impl_->lines.clear();
+  impl_->bars = nullptr;
+  impl_->mode = mode;
+  if (mode == kLines) {
+    auto* x_axis = new QDateTimeAxis();
+    x_axis->setTickCount(6);
+    auto* y_axis = new QValueAxis();
+    impl_->chart->addAxis(x_axis, Qt::AlignBottom);
+    impl_->chart->addAxis(y_axis, Qt::AlignLeft);
+  } else if (mode == kBars) {
+    impl_->bars = new QBarSeries();
+    impl_->chart->addSeries(impl_->bars);
+    auto* x_axis = new QBarCategoryAxis();
+    auto* y_axis = new QValueAxis();
+    impl_->chart->addAxis(x_axis, Qt::AlignBottom);
+    impl_->chart->addAxis(y_axis, Qt::AlignLeft);
+    impl_->bars->attachAxis(x_axis);
+    impl_->bars->attachAxis(y_axis);
+  }
+  applyPalette();
+}
+
 void ChartView::showTimeSeries(const QList<TimeSeries>& series, const QString& y_title, bool step_bars) {
-  clearChart(impl_->chart);
   int points = 0;
   double min_x = std::numeric_limits<double>::max(), max_x = std::numeric_limits<double>::lowest(), max_y = 0;
   for (const auto& s : series) {
@@ -116,84 +141,86 @@ void ChartView::showTimeSeries(const QList<TimeSeries>& series, const QString& y
     showEmpty(tr("No data in this range yet"));
     return;
   }
-  auto* x_axis = new QDateTimeAxis();
+  ensureMode(kLines);
+  auto* x_axis = qobject_cast<QDateTimeAxis*>(impl_->chart->axes(Qt::Horizontal).value(0));
+  auto* y_axis = qobject_cast<QValueAxis*>(impl_->chart->axes(Qt::Vertical).value(0));
   const bool long_range = max_x - min_x > 2.0 * 86'400'000.0;
   x_axis->setFormat(long_range ? QStringLiteral("d MMM") : QStringLiteral("HH:mm"));
-  x_axis->setTickCount(6);
   if (max_x <= min_x) {
     min_x -= 3'600'000.0;
     max_x += 3'600'000.0;
   }
   x_axis->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(min_x)),
                    QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(max_x)));
-  auto* y_axis = new QValueAxis();
   y_axis->setTitleText(y_title);
   y_axis->setRange(0, max_y > 0 ? max_y * 1.15 : 1.0);
   y_axis->setLabelFormat(max_y >= 100 ? QStringLiteral("%.0f") : QStringLiteral("%.2f"));
-  impl_->chart->addAxis(x_axis, Qt::AlignBottom);
-  impl_->chart->addAxis(y_axis, Qt::AlignLeft);
-  int index = 0;
-  for (const auto& s : series) {
+  while (impl_->lines.size() > series.size()) {
+    auto* line = impl_->lines.takeLast();
+    impl_->chart->removeSeries(line);
+    delete line;
+  }
+  while (impl_->lines.size() < series.size()) {
     auto* line = new QLineSeries();
+    QPen pen(seriesColors()[impl_->lines.size() % seriesColors().size()]);
+    pen.setWidthF(2.0);
+    line->setPen(pen);
+    impl_->chart->addSeries(line);
+    line->attachAxis(x_axis);
+    line->attachAxis(y_axis);
+    impl_->lines.push_back(line);
+  }
+  for (qsizetype i = 0; i < series.size(); ++i) {
+    const auto& s = series[i];
+    auto* line = impl_->lines[i];
     line->setName(s.name);
     QList<QPointF> points_to_draw;
     if (step_bars && !s.points.isEmpty()) {
-      for (int i = 0; i < s.points.size(); ++i) {
-        points_to_draw.push_back(s.points[i]);
-        if (i + 1 < s.points.size()) points_to_draw.push_back({s.points[i + 1].x(), s.points[i].y()});
+      for (qsizetype k = 0; k < s.points.size(); ++k) {
+        points_to_draw.push_back(s.points[k]);
+        if (k + 1 < s.points.size()) points_to_draw.push_back({s.points[k + 1].x(), s.points[k].y()});
       }
     } else {
       points_to_draw = s.points;
     }
-    line->replace(points_to_draw);
-    QPen pen(seriesColors()[index++ % seriesColors().size()]);
-    pen.setWidthF(2.0);
-    line->setPen(pen);
     line->setPointsVisible(s.points.size() < 40);
-    impl_->chart->addSeries(line);
-    line->attachAxis(x_axis);
-    line->attachAxis(y_axis);
+    line->replace(points_to_draw);
   }
   impl_->chart->legend()->setVisible(series.size() > 1);
   impl_->series = static_cast<int>(series.size());
   impl_->points = points;
-  applyPalette();
   impl_->stack->setCurrentWidget(impl_->view);
 }
 
 void ChartView::showBars(const QStringList& categories, const QList<BarSet>& sets, const QString& y_title) {
-  clearChart(impl_->chart);
   if (categories.isEmpty()) {
     showEmpty(tr("No data in this range yet"));
     return;
   }
-  auto* bars = new QBarSeries();
+  ensureMode(kBars);
+  auto* x_axis = qobject_cast<QBarCategoryAxis*>(impl_->chart->axes(Qt::Horizontal).value(0));
+  auto* y_axis = qobject_cast<QValueAxis*>(impl_->chart->axes(Qt::Vertical).value(0));
   double max_y = 0;
-  int index = 0;
-  for (const auto& set : sets) {
-    auto* bar_set = new QBarSet(set.name);
-    for (double v : set.values) {
-      bar_set->append(v);
-      max_y = std::max(max_y, v);
-    }
-    bar_set->setColor(seriesColors()[index++ % seriesColors().size()]);
+  while (impl_->bars->count() > sets.size()) impl_->bars->remove(impl_->bars->barSets().last());
+  while (impl_->bars->count() < sets.size()) {
+    auto* bar_set = new QBarSet({});
+    bar_set->setColor(seriesColors()[impl_->bars->count() % seriesColors().size()]);
     bar_set->setBorderColor(Qt::transparent);
-    bars->append(bar_set);
+    impl_->bars->append(bar_set);
   }
-  impl_->chart->addSeries(bars);
-  auto* x_axis = new QBarCategoryAxis();
-  x_axis->append(categories);
-  auto* y_axis = new QValueAxis();
+  const auto bar_sets = impl_->bars->barSets();
+  for (qsizetype i = 0; i < sets.size(); ++i) {
+    bar_sets[i]->setLabel(sets[i].name);
+    for (double v : sets[i].values) max_y = std::max(max_y, v);
+    if (bar_sets[i]->count() > 0) bar_sets[i]->remove(0, bar_sets[i]->count());
+    bar_sets[i]->append(sets[i].values);
+  }
+  if (x_axis->categories() != categories) x_axis->setCategories(categories);
   y_axis->setTitleText(y_title);
   y_axis->setRange(0, max_y > 0 ? max_y * 1.15 : 1.0);
-  impl_->chart->addAxis(x_axis, Qt::AlignBottom);
-  impl_->chart->addAxis(y_axis, Qt::AlignLeft);
-  bars->attachAxis(x_axis);
-  bars->attachAxis(y_axis);
   impl_->chart->legend()->setVisible(true);
   impl_->series = static_cast<int>(sets.size());
   impl_->points = static_cast<int>(categories.size());
-  applyPalette();
   impl_->stack->setCurrentWidget(impl_->view);
 }
 

@@ -40,7 +40,10 @@ class ChartView : public QWidget {
   void changeEvent(QEvent* event) override;
 
  private:
+  static constexpr int kLines = 1;
+  static constexpr int kBars = 2;
   void applyPalette();
+  void ensureMode(int mode);
   struct Impl;
   Impl* impl_;
 };

@@ -139,6 +139,7 @@ void DashboardsPage::showUnavailable(const QString& why) {
 
 void DashboardsPage::showData(const DashboardSnapshot& snapshot) {
   if (!snapshot || snapshot->span != span_) return;  // an answer for a range no longer shown
+
   donated_model_->setSnapshot(snapshot);
   ownership_model_->setSnapshot(snapshot);
   revenue_model_->setSnapshot(snapshot);

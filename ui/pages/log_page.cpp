@@ -139,8 +139,9 @@ void LogPage::reload() {
 void LogPage::onPage(const PageSnapshot& page) {
   if (!page || page->table != table_ || page->offset != offset_) return;  // a stale answer
   empty_->hide();
+  const bool new_table = model_->columnCount() == 0 || model_->table() != page->table;
   model_->setPage(page);
-  view_->resizeColumnsToContents();
+  if (new_table) view_->resizeColumnsToContents();  // once per table: measuring every cell is not free
   const qint64 shown = static_cast<qint64>(page->rows.size());
   if (page->total == 0)
     range_->setText(tr("No rows yet"));

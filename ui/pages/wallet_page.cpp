@@ -145,8 +145,8 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, QWidget* pa
   auto_lock_timer_.setSingleShot(true);
   connect(&auto_lock_timer_, &QTimer::timeout, this, [this] {
     if (wallet_->isUnlocked()) {
+      locking_for_inactivity_ = true;
       wallet_->lock();
-      showMessage(tr("Locked after inactivity."), false);
     }
   });
   const int minutes = settings.value(QStringLiteral("wallet/autoLockMinutes"), 15).toInt();
@@ -164,7 +164,10 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, QWidget* pa
     showMessage(tr("Unlocked."), false);
     if (auto_lock_ms_ > 0) auto_lock_timer_.start();
   });
-  connect(wallet_, &WalletService::locked, this, [this] { showMessage(tr("Locked."), false); });
+  connect(wallet_, &WalletService::locked, this, [this] {
+    showMessage(locking_for_inactivity_ ? tr("Locked after inactivity.") : tr("Locked."), false);
+    locking_for_inactivity_ = false;
+  });
   connect(wallet_, &WalletService::failed, this, [this](const QString& operation, const QString& message, bool) {
     showMessage(tr("%1: %2").arg(operation, message), true);
   });

@@ -58,6 +58,7 @@ class WalletPage : public QWidget {
   QTableView* table_ = nullptr;
   QTimer auto_lock_timer_;
   int auto_lock_ms_ = 0;
+  bool locking_for_inactivity_ = false;
 };
 
 }  // namespace tessera::ui
