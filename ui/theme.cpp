@@ -81,8 +81,8 @@ void applyTheme(QApplication& app, Theme theme) {
     QListWidget#navigation { background: %6; border: none; border-right: 1px solid %2; padding-top: 12px; outline: 0; }
     QListWidget#navigation::item { padding: 10px 16px; border-radius: 6px; margin: 2px 8px; }
     QListWidget#navigation::item:selected { background: %1; color: white; }
-    QPushButton:checkable { padding: 5px 14px; border: 1px solid %2; border-radius: 6px; background: %3; }
-    QPushButton:checkable:checked { background: %1; color: white; border-color: %1; }
+    QPushButton[checkable="true"] { padding: 5px 14px; border: 1px solid %2; border-radius: 6px; background: %3; }
+    QPushButton[checkable="true"]:checked { background: %1; color: white; border-color: %1; }
     QFrame#card { background: %3; border: 1px solid %2; border-radius: 8px; }
     QLabel#pageTitle { font-size: 20pt; font-weight: 600; }
     QLabel#sectionTitle { font-size: 12pt; font-weight: 600; }

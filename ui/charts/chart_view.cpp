@@ -192,7 +192,8 @@ void ChartView::showTimeSeries(const QList<TimeSeries>& series, const QString& y
   impl_->stack->setCurrentWidget(impl_->view);
 }
 
-void ChartView::showBars(const QStringList& categories, const QList<BarSet>& sets, const QString& y_title) {
+void ChartView::showBars(const QStringList& categories, const QList<BarSet>& sets, const QString& y_title,
+                         const QString& x_title) {
   if (categories.isEmpty()) {
     showEmpty(tr("No data in this range yet"));
     return;
@@ -216,6 +217,7 @@ void ChartView::showBars(const QStringList& categories, const QList<BarSet>& set
     bar_sets[i]->append(sets[i].values);
   }
   if (x_axis->categories() != categories) x_axis->setCategories(categories);
+  x_axis->setTitleText(x_title);
   y_axis->setTitleText(y_title);
   y_axis->setRange(0, max_y > 0 ? max_y * 1.15 : 1.0);
   impl_->chart->legend()->setVisible(true);

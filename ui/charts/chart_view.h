@@ -31,7 +31,8 @@ class ChartView : public QWidget {
 
   // Replaces what is shown. `y_title` names the unit; an empty list shows `empty_text`.
   void showTimeSeries(const QList<TimeSeries>& series, const QString& y_title, bool step_bars = false);
-  void showBars(const QStringList& categories, const QList<BarSet>& sets, const QString& y_title);
+  void showBars(const QStringList& categories, const QList<BarSet>& sets, const QString& y_title,
+                const QString& x_title = {});
   void showEmpty(const QString& text);
   int seriesCount() const;  // for tests: what is drawn now
   int pointCount() const;

@@ -170,32 +170,34 @@ void DashboardsPage::showData(const DashboardSnapshot& snapshot) {
   else
     ownership_chart_->showTimeSeries(per_run.values(), tr("share (%)"));
 
-  // The latest epochs that earned something (at most 12 bars a set, so labels stay readable).
-  constexpr int kMaxEpochs = 12;
+  // The latest epochs that earned something (at most 8 bars a set, so labels stay readable).
+  constexpr int kMaxEpochs = 8;
   QStringList epochs;
   charts::BarSet accrued{tr("Accrued"), {}}, verified{tr("Verified"), {}};
   QString currency;
-  const bool many_runs = [&] {
-    for (int row = 1; row < revenue_model_->rowCount(); ++row)
-      if (revenue_model_->index(row, RevenueModel::Run).data() != revenue_model_->index(0, RevenueModel::Run).data())
-        return true;
-    return false;
-  }();
-  for (int row = revenue_model_->rowCount() - 1; row >= 0 && epochs.size() < kMaxEpochs; --row) {
-    const double a = revenue_model_->index(row, RevenueModel::Accrued).data(Qt::EditRole).toDouble() / 100.0;
-    const double v = revenue_model_->index(row, RevenueModel::Verified).data(Qt::EditRole).toDouble() / 100.0;
-    if (a == 0 && v == 0) continue;
+  std::vector<int> rows;  // the latest that earned, oldest first
+  for (int row = revenue_model_->rowCount() - 1; row >= 0 && static_cast<int>(rows.size()) < kMaxEpochs; --row) {
+    if (revenue_model_->index(row, RevenueModel::Accrued).data(Qt::EditRole).toLongLong() == 0 &&
+        revenue_model_->index(row, RevenueModel::Verified).data(Qt::EditRole).toLongLong() == 0)
+      continue;
+    rows.insert(rows.begin(), row);
+  }
+  bool many_runs = false;
+  for (int row : rows)
+    many_runs |= revenue_model_->index(row, RevenueModel::Run).data() !=
+                 revenue_model_->index(rows.front(), RevenueModel::Run).data();
+  for (int row : rows) {
     const QString epoch = revenue_model_->index(row, RevenueModel::Epoch).data().toString();
-    epochs.prepend(many_runs ? revenue_model_->index(row, RevenueModel::Run).data().toString() + QLatin1Char(' ') + epoch
-                             : epoch);
-    accrued.values.prepend(a);
-    verified.values.prepend(v);
+    epochs << (many_runs ? revenue_model_->index(row, RevenueModel::Run).data().toString() + QLatin1Char(' ') + epoch
+                         : epoch);
+    accrued.values << revenue_model_->index(row, RevenueModel::Accrued).data(Qt::EditRole).toDouble() / 100.0;
+    verified.values << revenue_model_->index(row, RevenueModel::Verified).data(Qt::EditRole).toDouble() / 100.0;
     if (currency.isEmpty()) currency = QString::fromStdString(snapshot->revenue[static_cast<std::size_t>(row)].currency);
   }
   if (epochs.isEmpty())
     revenue_chart_->showEmpty(tr("No inference revenue yet."));
   else
-    revenue_chart_->showBars(epochs, {accrued, verified}, currency);
+    revenue_chart_->showBars(epochs, {accrued, verified}, currency, tr("epoch"));
 
   const QString stamp = updatedText(snapshot->loaded_at);
   for (auto* label : {donated_updated_, ownership_updated_, revenue_updated_}) label->setText(stamp);

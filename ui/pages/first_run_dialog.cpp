@@ -29,6 +29,9 @@ QLabel* paragraph(const QString& text, QWidget* parent) {
   auto* label = new QLabel(text, parent);
   label->setWordWrap(true);
   label->setTextFormat(Qt::RichText);
+  QFont font = label->font();
+  font.setPointSizeF(font.pointSizeF() * 1.1);
+  label->setFont(font);
   return label;
 }
 
@@ -52,6 +55,7 @@ FirstRunDialog::FirstRunDialog(WalletService* wallet, QWidget* parent) : QDialog
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(32, 28, 32, 20);
   stack_ = new QStackedWidget(this);
+  stack_->setMaximumWidth(780);  // a readable line length, centred, however large the window
   stack_->addWidget(buildWelcome());
   stack_->addWidget(buildChoose());
   stack_->addWidget(buildWords());
@@ -60,7 +64,7 @@ FirstRunDialog::FirstRunDialog(WalletService* wallet, QWidget* parent) : QDialog
   stack_->addWidget(buildRestoreFile());
   stack_->addWidget(buildPassword());
   stack_->addWidget(buildDone());
-  layout->addWidget(stack_, 1);
+  layout->addWidget(stack_, 1, Qt::AlignHCenter);
   auto* buttons = new QHBoxLayout();
   back_ = new QPushButton(tr("Back"), this);
   back_->setObjectName(QStringLiteral("backButton"));

@@ -86,6 +86,8 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
   temperature_->setSuffix(QStringLiteral(" °C"));
   temperature_->setSpecialValueText(tr("no limit"));
   temperature_->setObjectName(QStringLiteral("temperatureCap"));
+  caps_form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
+  for (auto* spin : {memory_, power_, temperature_}) spin->setMinimumWidth(200);
   caps_form->addRow(tr("Device memory"), memory_);
   caps_form->addRow(tr("Pause above power draw"), power_);
   caps_form->addRow(tr("Pause above GPU temperature"), temperature_);
@@ -103,6 +105,7 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
   hub_ = new QLineEdit(app);
   hub_->setPlaceholderText(tr("empty: the local network on this computer"));
   hub_->setObjectName(QStringLiteral("hubUrl"));
+  hub_->setMaximumWidth(520);
   app_form->addRow(tr("Hub URL"), hub_);
   auto* folder_row = new QHBoxLayout();
   auto* folder = new QLabel(data_dir, app);
