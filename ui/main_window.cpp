@@ -61,7 +61,7 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
   const QString names[] = {tr("Home"), tr("Dashboards"), tr("Wallet"), tr("Contribution log"), tr("Settings")};
   for (const auto& name : names) navigation_->addItem(name);
   pages_ = new QStackedWidget(central);
-  home_ = new HomePage(services_.node, pages_);
+  home_ = new HomePage(services_.node, services_.settings, pages_);
   dashboards_ = new DashboardsPage(services_.ledger, pages_);
   wallet_page_ = new WalletPage(services_.wallet, services_.ledger, pages_);
   log_page_ = new LogPage(services_.ledger, services_.data_dir + QStringLiteral("/node_key.json"), pages_);

@@ -11,6 +11,7 @@
 
 #include <csignal>
 
+#include "ui/node_settings.h"
 #include "ui/node_supervisor.h"
 #include "ui/pages/home_page.h"
 
@@ -38,7 +39,8 @@ class TestGuiNode : public QObject {
   void startPauseAndProfile() {
     QTemporaryDir dir;
     NodeSupervisor node(QStringLiteral(TESSERA_NODE_BIN), dir.path());
-    HomePage home(&node);
+    tessera::ui::NodeSettings settings_store(&node, dir.path());
+    HomePage home(&node, &settings_store);
     home.show();
     QSignalSpy crashed(&node, &NodeSupervisor::crashed);
     node.launch(/*paused=*/true);
@@ -69,7 +71,6 @@ class TestGuiNode : public QObject {
   void restartsAKilledNode() {
     QTemporaryDir dir;
     NodeSupervisor node(QStringLiteral(TESSERA_NODE_BIN), dir.path());
-    HomePage home(&node);
     QSignalSpy crashed(&node, &NodeSupervisor::crashed);
     node.launch(true);
     QTRY_VERIFY_WITH_TIMEOUT(node.phase() == NodeSupervisor::Phase::Connected, 120000);

@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QLabel>
 #include <QListWidget>
+#include <QPushButton>
 #include <QTemporaryDir>
 
 #include "tessera/version.h"
@@ -59,6 +60,23 @@ class TestMainWindow : public QObject {
     QCOMPARE(reread.value(QStringLiteral("schedule")).toMap().value(QStringLiteral("enabled")).toBool(), true);
     QCOMPARE(reread.value(QStringLiteral("schedule")).toMap().value(QStringLiteral("start")).toString(),
              QStringLiteral("22:00"));  // the nested default survives a partial patch
+  }
+
+  void profileReachesTheSettingsFile() {
+    QTemporaryDir dir;
+    WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
+    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
+    NodeSettings settings(nullptr, dir.path());
+    MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
+    window.show();
+    auto* light = window.homePage()->findChild<QPushButton*>(QStringLiteral("profile_light"));
+    QVERIFY(light != nullptr && !light->isChecked());
+    QTest::mouseClick(light, Qt::LeftButton);
+    QVERIFY(light->isChecked());
+    QCOMPARE(settings.values().value(QStringLiteral("power_profile")).toString(), QStringLiteral("light"));
+    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("power_profile")) ==
+                                 QStringLiteral("light"),
+                             5000);
   }
 };
 

@@ -17,6 +17,7 @@
 
 #include "core/node/power_policy.h"
 #include "ui/ledger_models.h"
+#include "ui/node_settings.h"
 #include "ui/node_supervisor.h"
 #include "ui/pages/page_helpers.h"
 
@@ -51,7 +52,8 @@ QString capsText(node::PowerProfile profile) {
 
 }  // namespace
 
-HomePage::HomePage(NodeSupervisor* node, QWidget* parent) : QWidget(parent), node_(node) {
+HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent)
+    : QWidget(parent), node_(node), settings_(settings) {
   setObjectName(QStringLiteral("HomePage"));
   auto* layout = makePageLayout(this, tr("Home"));
 
@@ -206,7 +208,6 @@ HomePage::HomePage(NodeSupervisor* node, QWidget* parent) : QWidget(parent), nod
 
   if (node_ != nullptr) {
     connect(node_, &NodeSupervisor::statusChanged, this, &HomePage::showStatus);
-    connect(node_, &NodeSupervisor::settingsChanged, this, &HomePage::showSettings);
     connect(node_, &NodeSupervisor::crashed, this, &HomePage::showCrash);
     connect(node_, &NodeSupervisor::phaseChanged, this, [this](NodeSupervisor::Phase phase) {
       if (phase == NodeSupervisor::Phase::Connected || phase == NodeSupervisor::Phase::Launching)
@@ -221,6 +222,10 @@ HomePage::HomePage(NodeSupervisor* node, QWidget* parent) : QWidget(parent), nod
       }
       updateButton();
     });
+  }
+  if (settings_ != nullptr) {
+    connect(settings_, &NodeSettings::changed, this, &HomePage::showSettings);
+    showSettings(settings_->values());
   }
   updateButton();
 }
@@ -249,13 +254,13 @@ void HomePage::onStartPause() {
 void HomePage::onProfileChosen(int id) {
   if (id < 0 || id > 2) return;
   profile_caps_->setText(capsText(static_cast<node::PowerProfile>(id)));
-  if (updating_ || node_ == nullptr) return;
-  node_->updateSettings({{QStringLiteral("power_profile"), QString::fromLatin1(kProfileKeys[id])}});
+  if (updating_ || settings_ == nullptr) return;
+  settings_->apply({{QStringLiteral("power_profile"), QString::fromLatin1(kProfileKeys[id])}});
 }
 
 void HomePage::onAdvancedEdited() {
-  if (updating_ || node_ == nullptr) return;
-  node_->updateSettings({{QStringLiteral("threads"), threads_->value()},
+  if (updating_ || settings_ == nullptr) return;
+  settings_->apply({{QStringLiteral("threads"), threads_->value()},
                          {QStringLiteral("device_share"), device_share_->value() / 100.0},
                          {QStringLiteral("memory_limit_mib"), memory_->value()}});
 }

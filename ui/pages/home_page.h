@@ -18,6 +18,7 @@ class QToolButton;
 
 namespace tessera::ui {
 
+class NodeSettings;
 class NodeSupervisor;
 class Figure;
 
@@ -25,7 +26,9 @@ class HomePage : public QWidget {
   Q_OBJECT
 
  public:
-  explicit HomePage(NodeSupervisor* node, QWidget* parent = nullptr);
+  // Either may be null (screenshots); profile changes go through `settings`, which reaches the
+  // running node or, with none, its settings file.
+  HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent = nullptr);
 
   // What the page shows; public so --screenshots and tests can show a known status.
   void showStatus(const QVariantMap& status);
@@ -40,6 +43,7 @@ class HomePage : public QWidget {
   void updateButton();
 
   NodeSupervisor* node_;
+  NodeSettings* settings_;
   QPushButton* start_ = nullptr;
   QToolButton* pause_menu_ = nullptr;
   QLabel* state_ = nullptr;
