@@ -1,13 +1,16 @@
 // Keystore operations on a worker thread (see wallet_service.h).
 #include "ui/wallet_service.h"
 
+#include <QDateTime>
 #include <QSet>
 
 #include <sodium.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "core/wallet/bip39.h"
+#include "core/wallet/delegation.h"
 #include "core/wallet/errors.h"
 #include "core/wallet/keypair_file.h"
 #include "core/wallet/slip10.h"
@@ -46,7 +49,42 @@ void WalletWorker::probe() {
 
 void WalletWorker::created_store(wallet::Keystore store) {
   store_ = std::move(store);
+  ensureDelegation();  // before `created`, so whoever hears it finds the delegation written
   Q_EMIT created(QString::fromStdString(store_->address()));
+}
+
+void WalletWorker::ensureDelegation() {
+  constexpr std::int64_t kValidity = 90 * 86400;  // renewed on any unlock in its last week
+  constexpr std::int64_t kRenewWithin = 7 * 86400;
+  if (!store_ || !store_->is_unlocked()) return;
+  try {
+    const std::filesystem::path dir = std::filesystem::path(file_.toStdString()).parent_path();
+    const auto node = wallet::load_or_create_node_key(dir / wallet::kNodeKeyFileName);
+    const auto file = dir / "delegation.json";
+    const std::int64_t now = QDateTime::currentSecsSinceEpoch();
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec)) {
+      try {
+        std::ifstream in(file);
+        const auto current = wallet::Delegation::from_json(nlohmann::json::parse(in));
+        if (current.owner_address == store_->address() &&
+            wallet::verify_delegation(current, node.public_key(), wallet::kAnyRun, now + kRenewWithin) ==
+                wallet::DelegationStatus::Valid) {
+          Q_EMIT delegated(current.expires_at);
+          return;
+        }
+      } catch (const std::exception&) {
+        // Unreadable or for another wallet: replaced below.
+      }
+    }
+    const auto delegation = wallet::sign_delegation(store_->owner_key(), node.public_key(), wallet::kAnyRun,
+                                                    now + kValidity);
+    const auto text = delegation.to_json().dump(2) + "\n";
+    wallet::write_file_atomic(file, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    Q_EMIT delegated(delegation.expires_at);
+  } catch (const std::exception& error) {
+    Q_EMIT delegationFailed(QString::fromUtf8(error.what()));
+  }
 }
 
 void WalletWorker::createFromWords(const Secret& words, const Secret& password) {
@@ -84,6 +122,7 @@ void WalletWorker::unlock(const Secret& password) {
   try {
     if (!store_) store_ = wallet::Keystore::open(file_.toStdString());
     store_->unlock(password->span());
+    ensureDelegation();
     Q_EMIT unlocked(QString::fromStdString(store_->address()));
   } catch (const std::exception& error) {
     fail(tr("Unlock"), error);
@@ -166,6 +205,10 @@ WalletService::WalletService(QString file, wallet::KdfLimits limits, QObject* pa
   connect(worker_, &WalletWorker::exported, this, [this, done](const QString& path) {
     done();
     Q_EMIT exported(path);
+  });
+  connect(worker_, &WalletWorker::delegated, this, &WalletService::delegated);
+  connect(worker_, &WalletWorker::delegationFailed, this, [this](const QString& message) {
+    Q_EMIT failed(tr("Delegate this computer"), message, false);  // not an operation of its own: busy_ stays
   });
   connect(worker_, &WalletWorker::failed, this,
           [this, done](const QString& operation, const QString& message, bool wrong_password) {

@@ -36,6 +36,9 @@ class WalletWorker : public QObject {
   void exportKeypair(const QString& path, const Secret& password);
 
  Q_SIGNALS:
+  // This machine's node key works for the wallet (any run) until `expires_at` (Unix seconds).
+  void delegated(qint64 expires_at);
+  void delegationFailed(const QString& message);
   void present(const QString& address, bool unlocked);
   void absent();
   void created(const QString& address);
@@ -47,6 +50,9 @@ class WalletWorker : public QObject {
 
  private:
   void created_store(wallet::Keystore store);
+  // While unlocked: signs <data-dir>/delegation.json for this machine's node key unless a valid
+  // one for this wallet lasts at least another week. Failures are reported, never fatal.
+  void ensureDelegation();
   void fail(const QString& operation, const std::exception& error);
 
   QString file_;
@@ -85,6 +91,7 @@ class WalletService : public QObject {
   void locked();
   void passwordChanged();
   void exported(const QString& path);
+  void delegated(qint64 expires_at);
   void failed(const QString& operation, const QString& message, bool wrong_password);
 
  private:

@@ -7,6 +7,9 @@
 #include <QPushButton>
 #include <QTemporaryDir>
 
+#include <fstream>
+
+#include "core/wallet/delegation.h"
 #include "core/wallet/keypair_file.h"
 #include "core/wallet/slip10.h"
 #include "gui_support.h"
@@ -32,6 +35,7 @@ class TestWalletPage : public QObject {
   void init() {
     QVERIFY(dir_.isValid());
     QFile::remove(dir_.filePath(QStringLiteral("wallet.json")));
+    QFile::remove(dir_.filePath(QStringLiteral("delegation.json")));
     wallet_ = std::make_unique<WalletService>(dir_.filePath(QStringLiteral("wallet.json")),
                                               tessera::wallet::KdfLimits::insecure_for_tests_only());
     QSignalSpy created(wallet_.get(), &WalletService::created);
@@ -41,6 +45,19 @@ class TestWalletPage : public QObject {
     QVERIFY(created.wait(30000));
   }
   void cleanup() { wallet_.reset(); }
+
+  void delegatesThisComputer() {
+    // Creating the wallet signed a delegation for this machine's node key, for any run.
+    std::ifstream in(dir_.filePath(QStringLiteral("delegation.json")).toStdString());
+    QVERIFY(in.good());
+    const auto delegation = tessera::wallet::Delegation::from_json(nlohmann::json::parse(in));
+    const auto node = tessera::wallet::load_or_create_node_key(dir_.filePath(QStringLiteral("node_key.json")).toStdString());
+    QCOMPARE(QString::fromStdString(delegation.owner_address), wallet_->address());
+    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    QCOMPARE(tessera::wallet::verify_delegation(delegation, node.public_key(), "any-run", now),
+             tessera::wallet::DelegationStatus::Valid);
+    QVERIFY(delegation.expires_at > now + 80 * 86400);
+  }
 
   void lockAndUnlock() {
     WalletPage page(wallet_.get(), nullptr);

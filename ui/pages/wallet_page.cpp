@@ -5,6 +5,8 @@
 #include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
+#include <QDateTime>
+#include <QLocale>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QEvent>
@@ -57,6 +59,15 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, QWidget* pa
          "words."),
       top);
   address_hint->setWordWrap(true);
+  auto* delegation = makeMuted({}, top);
+  delegation->setObjectName(QStringLiteral("delegationLine"));
+  delegation->setWordWrap(true);
+  connect(wallet_, &WalletService::delegated, delegation, [delegation](qint64 expires_at) {
+    delegation->setText(tr("This computer's node works for this wallet until %1 (renewed when you unlock it in "
+                           "the last week).")
+                            .arg(QLocale().toString(QDateTime::fromSecsSinceEpoch(expires_at).date(),
+                                                    QLocale::LongFormat)));
+  });
   auto* buttons = new QHBoxLayout();
   copy_ = new QPushButton(tr("Copy address"), top);
   copy_->setObjectName(QStringLiteral("copyButton"));
@@ -71,6 +82,7 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, QWidget* pa
   info->addWidget(address_title);
   info->addWidget(address_);
   info->addWidget(address_hint);
+  info->addWidget(delegation);
   info->addStretch();
   info->addLayout(buttons);
   top_row->addLayout(info, 1);
