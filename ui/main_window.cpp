@@ -174,6 +174,8 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     return;
   }
   QMainWindow::closeEvent(event);
+  // Without a tray (or a node) nothing would be left to reopen the window: closing it quits.
+  if (!quitting_) QApplication::quit();
 }
 
 }  // namespace tessera::ui

@@ -122,6 +122,7 @@ NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* 
 
   connect(worker_, &NodeClientWorker::connected, this, [this](qint64) {
     connect_timer_.stop();
+    poll_pending_ = false;
     setPhase(Phase::Connected);
     QMetaObject::invokeMethod(worker_, &NodeClientWorker::fetchSettings, Qt::QueuedConnection);
     QMetaObject::invokeMethod(worker_, &NodeClientWorker::poll, Qt::QueuedConnection);
@@ -139,6 +140,7 @@ NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* 
     }
   });
   connect(worker_, &NodeClientWorker::status, this, [this](const QVariantMap& status) {
+    poll_pending_ = false;
     last_status_ = status;
     Q_EMIT statusChanged(status);
   });
@@ -146,11 +148,18 @@ NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* 
     last_settings_ = settings;
     Q_EMIT settingsChanged(settings);
   });
-  connect(worker_, &NodeClientWorker::failed, this, &NodeSupervisor::callFailed);
+  connect(worker_, &NodeClientWorker::failed, this, [this](const QString& what, const QString& why) {
+    if (what == NodeClientWorker::tr("Status")) poll_pending_ = false;
+    Q_EMIT callFailed(what, why);
+  });
 
   poll_timer_.setInterval(1000);
-  connect(&poll_timer_, &QTimer::timeout, this,
-          [this] { QMetaObject::invokeMethod(worker_, &NodeClientWorker::poll, Qt::QueuedConnection); });
+  connect(&poll_timer_, &QTimer::timeout, this, [this] {
+    // One poll in flight at most: a hung node (5 s timeout per call) must not pile up requests.
+    if (poll_pending_) return;
+    poll_pending_ = true;
+    QMetaObject::invokeMethod(worker_, &NodeClientWorker::poll, Qt::QueuedConnection);
+  });
   connect_timer_.setInterval(200);
   connect(&connect_timer_, &QTimer::timeout, this, &NodeSupervisor::tryConnect);
   restart_timer_.setSingleShot(true);
@@ -312,6 +321,7 @@ void NodeSupervisor::onFinished(int exit_code, QProcess::ExitStatus status) {
   poll_timer_.stop();
   connect_timer_.stop();
   QMetaObject::invokeMethod(worker_, &NodeClientWorker::disconnectFromNode, Qt::QueuedConnection);
+  poll_pending_ = false;
   if (user_stopped_) {
     setPhase(Phase::Stopped);
     return;

@@ -119,6 +119,7 @@ class NodeSupervisor : public QObject {
   int backoff_ms_ = 1000;
   int connect_attempts_ = 0;
   bool user_stopped_ = false;
+  bool poll_pending_ = false;
   bool start_when_connected_ = false;
   bool launched_paused_ = true;
 };
