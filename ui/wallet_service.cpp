@@ -206,7 +206,10 @@ WalletService::WalletService(QString file, wallet::KdfLimits limits, QObject* pa
     done();
     Q_EMIT exported(path);
   });
-  connect(worker_, &WalletWorker::delegated, this, &WalletService::delegated);
+  connect(worker_, &WalletWorker::delegated, this, [this](qint64 expires_at) {
+    delegation_expires_at_ = expires_at;
+    Q_EMIT delegated(expires_at);
+  });
   connect(worker_, &WalletWorker::delegationFailed, this, [this](const QString& message) {
     Q_EMIT failed(tr("Delegate this computer"), message, false);  // not an operation of its own: busy_ stays
   });

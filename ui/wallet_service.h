@@ -74,6 +74,7 @@ class WalletService : public QObject {
   bool isBusy() const { return busy_ > 0; }
   QString address() const { return address_; }
   QString file() const { return file_; }
+  qint64 delegationExpiresAt() const { return delegation_expires_at_; }  // 0: none signed in this session
 
   void probe();
   void createFromWords(Secret words, Secret password);
@@ -104,6 +105,7 @@ class WalletService : public QObject {
   QString address_;
   bool unlocked_ = false;
   int busy_ = 0;
+  qint64 delegation_expires_at_ = 0;
 };
 
 // A rough strength hint for a new password: 0 (too weak) to 4 (strong), and words for the user.

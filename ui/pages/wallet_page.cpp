@@ -62,12 +62,15 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, QWidget* pa
   auto* delegation = makeMuted({}, top);
   delegation->setObjectName(QStringLiteral("delegationLine"));
   delegation->setWordWrap(true);
-  connect(wallet_, &WalletService::delegated, delegation, [delegation](qint64 expires_at) {
+  auto show_delegation = [delegation](qint64 expires_at) {
+    if (expires_at <= 0) return;
     delegation->setText(tr("This computer's node works for this wallet until %1 (renewed when you unlock it in "
                            "the last week).")
                             .arg(QLocale().toString(QDateTime::fromSecsSinceEpoch(expires_at).date(),
                                                     QLocale::LongFormat)));
-  });
+  };
+  show_delegation(wallet_->delegationExpiresAt());
+  connect(wallet_, &WalletService::delegated, delegation, show_delegation);
   auto* buttons = new QHBoxLayout();
   copy_ = new QPushButton(tr("Copy address"), top);
   copy_->setObjectName(QStringLiteral("copyButton"));
