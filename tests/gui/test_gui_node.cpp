@@ -30,6 +30,21 @@ bool waitForState(NodeSupervisor& node, const QStringList& states, int timeout_m
   return false;
 }
 
+// Waits for the control API; a node that dies first fails the test with its own words.
+bool connectedOrExplained(NodeSupervisor& node, QSignalSpy& crashed, int timeout_ms) {
+  QElapsedTimer timer;
+  timer.start();
+  while (timer.elapsed() < timeout_ms && node.phase() != NodeSupervisor::Phase::Connected && crashed.isEmpty())
+    QTest::qWait(100);
+  if (!crashed.isEmpty()) {
+    qWarning("tessera-node died before its control API answered: %s\n%s",
+             qPrintable(crashed.at(0).at(0).toString()),
+             qPrintable(crashed.at(0).at(1).toStringList().join(QLatin1Char('\n'))));
+    return false;
+  }
+  return node.phase() == NodeSupervisor::Phase::Connected;
+}
+
 }  // namespace
 
 class TestGuiNode : public QObject {
@@ -44,7 +59,7 @@ class TestGuiNode : public QObject {
     home.show();
     QSignalSpy crashed(&node, &NodeSupervisor::crashed);
     node.launch(/*paused=*/true);
-    QTRY_VERIFY_WITH_TIMEOUT(node.phase() == NodeSupervisor::Phase::Connected, 120000);
+    QVERIFY(connectedOrExplained(node, crashed, 120000));
     QVERIFY(waitForState(node, {QStringLiteral("paused")}, 60000));
     QCOMPARE(node.lastStatus().value(QStringLiteral("network")).toString(), QStringLiteral("local"));
 
@@ -73,7 +88,7 @@ class TestGuiNode : public QObject {
     NodeSupervisor node(QStringLiteral(TESSERA_NODE_BIN), dir.path());
     QSignalSpy crashed(&node, &NodeSupervisor::crashed);
     node.launch(true);
-    QTRY_VERIFY_WITH_TIMEOUT(node.phase() == NodeSupervisor::Phase::Connected, 120000);
+    QVERIFY(connectedOrExplained(node, crashed, 120000));
     // Kill it as a crash would (SIGKILL: no clean exit, control.json left behind).
     QFile control(dir.filePath(QStringLiteral("control.json")));
     QVERIFY(control.open(QIODevice::ReadOnly));
