@@ -312,25 +312,24 @@ struct LedgerReader::Impl {
   }
 
   std::vector<DonatedBucket> donated_series(std::int64_t now, Span span) {
+    // The same rows as donated(now, span) (same window, same roll-up granularity), grouped into
+    // hours for the short windows and days for the long ones, so the buckets add up to the total.
     const auto window = windows(now)[static_cast<std::size_t>(span)];
     const bool by_day = span == Span::Last30d || span == Span::AllTime;
     const std::int64_t size = by_day ? kDayMs : kHourMs;
-    const std::int64_t start = window.start_ms == std::numeric_limits<std::int64_t>::min()
-                                   ? window.start_ms
-                                   : (window.start_ms / size) * size;
     const bool rollups = has_rollups;
     auto query = connection.prepare(
-        rollups ? "SELECT bucket_ms, SUM(rows), SUM(tokens), SUM(flops), SUM(device_seconds), SUM(energy_joules) "
-                  "FROM rollup_work WHERE granularity = ? AND bucket_ms >= ? GROUP BY bucket_ms ORDER BY bucket_ms"
+        rollups ? "SELECT (bucket_ms / ?) * ?, SUM(rows), SUM(tokens), SUM(flops), SUM(device_seconds), "
+                  "SUM(energy_joules) FROM rollup_work WHERE granularity = ? AND bucket_ms >= ? GROUP BY 1 ORDER BY 1"
                 : "SELECT (at_ms / ?) * ?, COUNT(*), SUM(tokens), SUM(flops), SUM(device_seconds), "
                   "SUM(energy_joules) FROM work WHERE at_ms >= ? GROUP BY 1 ORDER BY 1");
+    query.bind(1, size);
+    query.bind(2, size);
     if (rollups) {
-      query.bind(1, std::int64_t{by_day ? 1 : 0});
-      query.bind(2, start);
+      query.bind(3, std::int64_t{window.granularity});
+      query.bind(4, window.start_ms);
     } else {
-      query.bind(1, size);
-      query.bind(2, size);
-      query.bind(3, start);
+      query.bind(3, window.start_ms);
     }
     std::vector<DonatedBucket> result;
     while (query.step()) {
