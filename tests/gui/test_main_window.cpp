@@ -4,7 +4,9 @@
 
 #include <QApplication>
 #include <QLabel>
+#include <QCheckBox>
 #include <QListWidget>
+#include <QSpinBox>
 #include <QPushButton>
 #include <QTemporaryDir>
 
@@ -77,6 +79,30 @@ class TestMainWindow : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("power_profile")) ==
                                  QStringLiteral("light"),
                              5000);
+  }
+
+  void settingsPageAppliesAtOnce() {
+    QTemporaryDir dir;
+    WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
+    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
+    NodeSettings settings(nullptr, dir.path());
+    MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
+    window.show();
+    window.showPage(MainWindow::Settings);
+    auto* idle = window.findChild<QCheckBox*>(QStringLiteral("onlyWhenIdle"));
+    auto* minutes = window.findChild<QSpinBox*>(QStringLiteral("idleMinutes"));
+    auto* temperature = window.findChild<QSpinBox*>(QStringLiteral("temperatureCap"));
+    QVERIFY(idle && minutes && temperature);
+    idle->setChecked(true);
+    minutes->setValue(12);
+    temperature->setValue(75);
+    QTRY_VERIFY_WITH_TIMEOUT(settings.values().value(QStringLiteral("only_when_idle")).toBool(), 5000);
+    QCOMPARE(settings.values().value(QStringLiteral("idle_minutes")).toInt(), 12);
+    QCOMPARE(settings.values().value(QStringLiteral("max_temperature_c")).toDouble(), 75.0);
+    // A fresh reader (the node at its next start) sees the same.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("max_temperature_c")).toDouble() == 75.0, 5000);
+    QVERIFY(NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("only_when_idle")).toBool());
   }
 };
 
