@@ -311,6 +311,51 @@ struct LedgerReader::Impl {
     return std::nullopt;
   }
 
+  std::vector<DonatedBucket> donated_series(std::int64_t now, Span span) {
+    // The same rows as donated(now, span) (same window, same roll-up granularity), grouped into
+    // hours for the short windows and days for the long ones, so the buckets add up to the total.
+    const auto window = windows(now)[static_cast<std::size_t>(span)];
+    const bool by_day = span == Span::Last30d || span == Span::AllTime;
+    const std::int64_t size = by_day ? kDayMs : kHourMs;
+    const bool rollups = has_rollups;
+    auto query = connection.prepare(
+        rollups ? "SELECT (bucket_ms / ?) * ?, SUM(rows), SUM(tokens), SUM(flops), SUM(device_seconds), "
+                  "SUM(energy_joules) FROM rollup_work WHERE granularity = ? AND bucket_ms >= ? GROUP BY 1 ORDER BY 1"
+                : "SELECT (at_ms / ?) * ?, COUNT(*), SUM(tokens), SUM(flops), SUM(device_seconds), "
+                  "SUM(energy_joules) FROM work WHERE at_ms >= ? GROUP BY 1 ORDER BY 1");
+    query.bind(1, size);
+    query.bind(2, size);
+    if (rollups) {
+      query.bind(3, std::int64_t{window.granularity});
+      query.bind(4, window.start_ms);
+    } else {
+      query.bind(3, window.start_ms);
+    }
+    std::vector<DonatedBucket> result;
+    while (query.step()) {
+      DonatedBucket bucket;
+      bucket.start_ms = query.column_int(0);
+      bucket.donated.steps = query.column_int(1);
+      bucket.donated.tokens = query.column_int(2);
+      bucket.donated.flops = query.column_double(3);
+      bucket.donated.device_seconds = query.column_double(4);
+      bucket.donated.energy_joules = query.column_double(5);
+      result.push_back(bucket);
+    }
+    return result;
+  }
+
+  std::vector<PagedRow> page(Table table, std::int64_t offset, std::int64_t limit) {
+    const auto& info = table_info(table);
+    auto query = connection.prepare("SELECT seq" + column_list(info) + " FROM " + std::string(info.name) +
+                                    " ORDER BY seq DESC LIMIT ? OFFSET ?");
+    query.bind(1, std::max<std::int64_t>(limit, 0));
+    query.bind(2, std::max<std::int64_t>(offset, 0));
+    std::vector<PagedRow> rows;
+    while (query.step()) rows.push_back({query.column_int(0), from_values(table, read_values(query, info, 1))});
+    return rows;
+  }
+
   std::optional<std::pair<std::string, std::int64_t>> find_hash(const Hash& hash) {
     for (const auto& info : all_tables()) {
       auto query = connection.prepare("SELECT seq FROM " + std::string(info.name) + " WHERE hash = ?");
@@ -537,6 +582,14 @@ std::int64_t LedgerReader::row_count() const {
 }
 
 std::optional<std::pair<Table, Record>> LedgerReader::row(std::int64_t seq) const { return impl_->row(seq); }
+
+std::vector<DonatedBucket> LedgerReader::donated_series(std::int64_t now_ms, Span span) const {
+  return impl_->donated_series(now_ms, span);
+}
+
+std::vector<PagedRow> LedgerReader::page(Table table, std::int64_t offset, std::int64_t limit) const {
+  return impl_->page(table, offset, limit);
+}
 
 namespace {
 

@@ -62,6 +62,18 @@ struct Summary {
   std::vector<EpochRevenue> revenue;
 };
 
+// Compute donated in one time bucket (an hour for the 24 h and 7 d windows, a day otherwise).
+struct DonatedBucket {
+  std::int64_t start_ms = 0;
+  Donated donated;
+};
+
+// One row of a table, for paged views: its place in the chain and its fields.
+struct PagedRow {
+  std::int64_t seq = 0;
+  Record record;
+};
+
 struct VerifyProblem {
   std::int64_t seq = 0;  // the first bad row's place in the chain (or the transaction's last row)
   std::string table;     // the table holding it, empty when the row is missing
@@ -103,6 +115,12 @@ class LedgerReader {
   Donated donated_from_raw(std::int64_t now_ms, Span span) const;
   std::vector<OwnershipPoint> ownership_series_from_raw() const;
   std::vector<EpochRevenue> revenue_per_epoch_from_raw() const;
+
+  // Compute donated per bucket over the window, oldest first; only buckets with work appear.
+  std::vector<DonatedBucket> donated_series(std::int64_t now_ms, Span span) const;
+
+  // Rows of one table, newest first, for a paged view.
+  std::vector<PagedRow> page(Table table, std::int64_t offset, std::int64_t limit) const;
 
   std::int64_t row_count(Table table) const;
   std::int64_t row_count() const;  // all tables

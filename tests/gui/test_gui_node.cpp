@@ -1,0 +1,114 @@
+// The app against a real daemon: NodeSupervisor starts `tessera-node run --local` (embedded hub
+// and local peers), Start and Pause reach it through the control API, the power profile chosen on
+// Home arrives in the node's settings (and its settings.json), and a killed node is restarted.
+// Needs the daemon's `run` command (branch swarm).
+#include <QtTest>
+
+#include <QPushButton>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+
+#include <csignal>
+
+#include "ui/node_settings.h"
+#include "ui/node_supervisor.h"
+#include "ui/pages/home_page.h"
+
+using tessera::ui::HomePage;
+using tessera::ui::NodeSupervisor;
+
+namespace {
+
+bool waitForState(NodeSupervisor& node, const QStringList& states, int timeout_ms) {
+  QElapsedTimer timer;
+  timer.start();
+  while (timer.elapsed() < timeout_ms) {
+    if (states.contains(node.lastStatus().value(QStringLiteral("state")).toString())) return true;
+    QTest::qWait(100);
+  }
+  return false;
+}
+
+// Waits for the control API; a node that dies first fails the test with its own words.
+bool connectedOrExplained(NodeSupervisor& node, QSignalSpy& crashed, int timeout_ms) {
+  QElapsedTimer timer;
+  timer.start();
+  while (timer.elapsed() < timeout_ms && node.phase() != NodeSupervisor::Phase::Connected && crashed.isEmpty())
+    QTest::qWait(100);
+  if (!crashed.isEmpty()) {
+    qWarning("tessera-node died before its control API answered: %s\n%s",
+             qPrintable(crashed.at(0).at(0).toString()),
+             qPrintable(crashed.at(0).at(1).toStringList().join(QLatin1Char('\n'))));
+    return false;
+  }
+  return node.phase() == NodeSupervisor::Phase::Connected;
+}
+
+}  // namespace
+
+class TestGuiNode : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void startPauseAndProfile() {
+    QTemporaryDir dir;
+    NodeSupervisor node(QStringLiteral(TESSERA_NODE_BIN), dir.path());
+    tessera::ui::NodeSettings settings_store(&node, dir.path());
+    HomePage home(&node, &settings_store);
+    home.show();
+    QSignalSpy crashed(&node, &NodeSupervisor::crashed);
+    node.launch(/*paused=*/true);
+    QVERIFY(connectedOrExplained(node, crashed, 120000));
+    QVERIFY(waitForState(node, {QStringLiteral("paused")}, 60000));
+    QCOMPARE(node.lastStatus().value(QStringLiteral("network")).toString(), QStringLiteral("local"));
+
+    auto* start = home.findChild<QPushButton*>(QStringLiteral("startButton"));
+    QCOMPARE(start->text(), QStringLiteral("Start"));
+    QTest::mouseClick(start, Qt::LeftButton);
+    QVERIFY(waitForState(node, {QStringLiteral("joining"), QStringLiteral("running")}, 60000));
+    QVERIFY(waitForState(node, {QStringLiteral("running")}, 180000));
+    QCOMPARE(home.stateText(), QStringLiteral("Contributing"));
+    QCOMPARE(start->text(), QStringLiteral("Pause"));
+    QTest::mouseClick(start, Qt::LeftButton);
+    QVERIFY(waitForState(node, {QStringLiteral("paused")}, 60000));
+
+    QSignalSpy settings(&node, &NodeSupervisor::settingsChanged);
+    QTest::mouseClick(home.findChild<QPushButton*>(QStringLiteral("profile_light")), Qt::LeftButton);
+    QVERIFY(settings.wait(10000));
+    QCOMPARE(node.lastSettings().value(QStringLiteral("power_profile")).toString(), QStringLiteral("light"));
+    QFile file(dir.filePath(QStringLiteral("settings.json")));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QVERIFY(file.readAll().contains("\"light\""));
+    QCOMPARE(crashed.count(), 0);
+  }
+
+  void restartsAKilledNode() {
+    QTemporaryDir dir;
+    NodeSupervisor node(QStringLiteral(TESSERA_NODE_BIN), dir.path());
+    QSignalSpy crashed(&node, &NodeSupervisor::crashed);
+    node.launch(true);
+    QVERIFY(connectedOrExplained(node, crashed, 120000));
+    // Kill it as a crash would (SIGKILL: no clean exit, control.json left behind).
+    QFile control(dir.filePath(QStringLiteral("control.json")));
+    QVERIFY(control.open(QIODevice::ReadOnly));
+    const auto document = QJsonDocument::fromJson(control.readAll()).object();
+    QVERIFY(::kill(static_cast<pid_t>(document.value(QStringLiteral("pid")).toInteger()), SIGKILL) == 0);
+    QVERIFY(crashed.wait(20000));
+    QCOMPARE(crashed.at(0).at(2).toInt(), 1000);  // first restart after 1 s
+    QTRY_VERIFY_WITH_TIMEOUT(node.phase() == NodeSupervisor::Phase::Connected, 120000);
+  }
+
+  void missingProgramIsExplained() {
+    QTemporaryDir dir;
+    NodeSupervisor node(dir.filePath(QStringLiteral("no-such-node")), dir.path());
+    QSignalSpy crashed(&node, &NodeSupervisor::crashed);
+    node.launch(true);
+    QVERIFY(crashed.wait(10000));
+    QVERIFY(crashed.at(0).at(0).toString().contains(QStringLiteral("could not be started")));
+    QCOMPARE(crashed.at(0).at(2).toInt(), -1);  // no restart loop for a missing program
+  }
+};
+
+QTEST_MAIN(TestGuiNode)
+#include "test_gui_node.moc"

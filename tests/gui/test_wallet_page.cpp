@@ -1,0 +1,152 @@
+// The wallet page over a real keystore: lock/unlock (wrong password in words), auto-lock after
+// inactivity, change password, keypair export, hide balances, the address's QR code.
+#include <QtTest>
+
+#include <QAbstractItemModelTester>
+#include <QLabel>
+#include <QPushButton>
+#include <QTemporaryDir>
+
+#include <fstream>
+
+#include "core/wallet/delegation.h"
+#include "core/wallet/keypair_file.h"
+#include "core/wallet/slip10.h"
+#include "gui_support.h"
+#include "ui/ledger_models.h"
+#include "ui/ledger_service.h"
+#include "ui/pages/wallet_page.h"
+#include "ui/qr_code.h"
+#include "ui/sample_log.h"
+#include "ui/wallet_service.h"
+
+using tessera::ui::secretFrom;
+using tessera::ui::WalletPage;
+using tessera::ui::WalletService;
+
+class TestWalletPage : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir dir_;
+  std::unique_ptr<WalletService> wallet_;
+  const QString password_ = QStringLiteral("a long enough password");
+
+ private Q_SLOTS:
+  void init() {
+    QVERIFY(dir_.isValid());
+    QFile::remove(dir_.filePath(QStringLiteral("wallet.json")));
+    QFile::remove(dir_.filePath(QStringLiteral("delegation.json")));
+    wallet_ = std::make_unique<WalletService>(dir_.filePath(QStringLiteral("wallet.json")),
+                                              tessera::wallet::KdfLimits::insecure_for_tests_only());
+    QSignalSpy created(wallet_.get(), &WalletService::created);
+    wallet_->createFromWords(
+        secretFrom(QStringLiteral("legal winner thank year wave sausage worth useful legal winner thank yellow")),
+        secretFrom(password_));
+    QVERIFY(created.wait(30000));
+  }
+  void cleanup() { wallet_.reset(); }
+
+  void delegatesThisComputer() {
+    // Creating the wallet signed a delegation for this machine's node key, for any run.
+    std::ifstream in(dir_.filePath(QStringLiteral("delegation.json")).toStdString());
+    QVERIFY(in.good());
+    const auto delegation = tessera::wallet::Delegation::from_json(nlohmann::json::parse(in));
+    const auto node = tessera::wallet::load_or_create_node_key(dir_.filePath(QStringLiteral("node_key.json")).toStdString());
+    QCOMPARE(QString::fromStdString(delegation.owner_address), wallet_->address());
+    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    QCOMPARE(tessera::wallet::verify_delegation(delegation, node.public_key(), "any-run", now),
+             tessera::wallet::DelegationStatus::Valid);
+    QVERIFY(delegation.expires_at > now + 80 * 86400);
+  }
+
+  void lockAndUnlock() {
+    WalletPage page(wallet_.get(), nullptr);
+    page.show();
+    QVERIFY(page.findChild<QLabel*>(QStringLiteral("address"))->text() == wallet_->address());
+    QSignalSpy locked(wallet_.get(), &WalletService::locked);
+    auto* lock = page.findChild<QPushButton*>(QStringLiteral("lockButton"));
+    QCOMPARE(lock->text(), QStringLiteral("Lock"));
+    QTest::mouseClick(lock, Qt::LeftButton);
+    QVERIFY(locked.wait(10000));
+    QCOMPARE(page.lockStateText(), QStringLiteral("Locked"));
+    QVERIFY(!wallet_->isUnlocked());
+
+    QSignalSpy failed(wallet_.get(), &WalletService::failed);
+    page.unlockWith(QStringLiteral("not the password"));
+    QVERIFY(failed.wait(10000));
+    QVERIFY(failed.at(0).at(2).toBool());  // wrong_password
+    QVERIFY2(page.messageText().contains(QStringLiteral("Wrong password")), qPrintable(page.messageText()));
+    QVERIFY(!wallet_->isUnlocked());
+
+    QSignalSpy unlocked(wallet_.get(), &WalletService::unlocked);
+    page.unlockWith(password_);
+    QVERIFY(unlocked.wait(10000));
+    QCOMPARE(page.lockStateText(), QStringLiteral("Unlocked"));
+    QVERIFY(wallet_->isUnlocked());
+  }
+
+  void locksAfterInactivity() {
+    WalletPage page(wallet_.get(), nullptr);
+    page.show();
+    QVERIFY(wallet_->isUnlocked());
+    QSignalSpy locked(wallet_.get(), &WalletService::locked);
+    page.setAutoLockIntervalMs(150);
+    QVERIFY(locked.wait(10000));
+    QVERIFY(!wallet_->isUnlocked());
+    QCOMPARE(page.messageText(), QStringLiteral("Locked after inactivity."));
+    page.setAutoLockMinutes(0);
+  }
+
+  void changePasswordAndExport() {
+    QSignalSpy changed(wallet_.get(), &WalletService::passwordChanged);
+    QSignalSpy failed(wallet_.get(), &WalletService::failed);
+    wallet_->changePassword(secretFrom(QStringLiteral("wrong")), secretFrom(QStringLiteral("the new password")));
+    QVERIFY(failed.wait(10000));
+    wallet_->changePassword(secretFrom(password_), secretFrom(QStringLiteral("the new password")));
+    QVERIFY(changed.wait(10000));
+    wallet_->lock();
+    QSignalSpy unlocked(wallet_.get(), &WalletService::unlocked);
+    wallet_->unlock(secretFrom(QStringLiteral("the new password")));
+    QVERIFY(unlocked.wait(10000));
+
+    const QString file = dir_.filePath(QStringLiteral("exported.json"));
+    QSignalSpy exported(wallet_.get(), &WalletService::exported);
+    wallet_->exportKeypair(file, secretFrom(QStringLiteral("the new password")));
+    QVERIFY(exported.wait(10000));
+    const auto key = tessera::wallet::read_solana_keypair_file(file.toStdString());
+    QCOMPARE(QString::fromStdString(tessera::wallet::address_of(key.public_key())), wallet_->address());
+    QCOMPARE(QFileInfo(file).permissions() & (QFile::ReadGroup | QFile::ReadOther), QFileDevice::Permissions());
+  }
+
+  void balancesHideAndQr() {
+    tessera::ui::writeSampleLog(dir_.filePath(QStringLiteral("contributions.db")).toStdString(),
+                                dir_.filePath(QStringLiteral("node_key.json")).toStdString(),
+                                QDateTime::currentMSecsSinceEpoch(), 5, 60);
+    tessera::ui::LedgerService ledger(dir_.filePath(QStringLiteral("contributions.db")));
+    WalletPage page(wallet_.get(), &ledger);
+    QAbstractItemModelTester tester(page.balancesModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&ledger, &tessera::ui::LedgerService::dashboardLoaded);
+    page.show();  // asks for the all-time snapshot
+    QVERIFY(loaded.wait(10000));
+    auto* model = page.balancesModel();
+    QCOMPARE(model->rowCount(), 2);
+    const auto& first = model->balances().front();
+    QCOMPARE(first.run, QStringLiteral("tessera-1b"));
+    QVERIFY(first.verified > 0);
+    QVERIFY(first.pending > 0);  // the last epoch's statement is not verified yet
+    QCOMPARE(first.last_verified_epoch, qint64{3});
+    QVERIFY(!model->index(0, tessera::ui::BalancesModel::Verified).data().toString().contains(QStringLiteral("•")));
+    model->setHidden(true);
+    QVERIFY(model->index(0, tessera::ui::BalancesModel::Verified).data().toString().contains(QStringLiteral("•")));
+    QVERIFY(model->index(0, tessera::ui::BalancesModel::Share).data().toString().contains(QStringLiteral("•")));
+    model->setHidden(false);
+
+    const QImage qr = tessera::ui::qrCodeImage(wallet_->address(), 4);
+    QVERIFY(!qr.isNull());
+    QCOMPARE(qr.width(), qr.height());
+    QCOMPARE(qr.pixelColor(0, 0), QColor(Qt::white));  // the quiet zone
+  }
+};
+
+QTEST_MAIN(TestWalletPage)
+#include "test_wallet_page.moc"

@@ -1,0 +1,130 @@
+// Supervises the contributor daemon: starts `tessera-node run` as a child process, restarts it with
+// back-off when it dies (keeping the reason and its last log lines for the user), finds its control
+// API through <data-dir>/control.json and talks to it from a worker thread (NodeClientWorker), so
+// no HTTP call ever blocks the window. Status is polled once a second: the view is throttled by
+// construction.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QProcess>
+#include <QStringList>
+#include <QThread>
+#include <QTimer>
+#include <QVariantMap>
+
+#include <memory>
+
+namespace tessera::node {
+class ControlClient;
+}
+
+namespace tessera::ui {
+
+// Lives on the supervisor's worker thread; every call may block on HTTP (5 s timeout at most).
+class NodeClientWorker : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit NodeClientWorker(QString control_file);
+  ~NodeClientWorker() override;
+
+ public Q_SLOTS:
+  void connectToNode();  // (re)reads control.json; emits connected or connectFailed
+  void disconnectFromNode();
+  void poll();
+  void start();
+  void pause(bool finish_step);
+  void snooze(qint64 seconds);
+  void fetchSettings();
+  void updateSettings(const QVariantMap& patch);
+
+ Q_SIGNALS:
+  void connected(qint64 pid);
+  void connectFailed(const QString& why);
+  void status(const QVariantMap& status);
+  void settings(const QVariantMap& settings);
+  void failed(const QString& what, const QString& why);  // a call the node refused or did not answer
+
+ private:
+  template <typename Call>
+  bool guarded(const QString& what, Call&& call);
+
+  QString control_file_;
+  std::unique_ptr<node::ControlClient> client_;
+};
+
+class NodeSupervisor : public QObject {
+  Q_OBJECT
+
+ public:
+  enum class Phase { Stopped, Launching, Connected, Crashed };
+  Q_ENUM(Phase)
+
+  // `node_program`: the tessera-node binary; `data_dir`: passed as --data-dir; `hub_url` empty means
+  // the local network (--local).
+  NodeSupervisor(QString node_program, QString data_dir, QObject* parent = nullptr);
+  ~NodeSupervisor() override;  // stops the node (SIGTERM, then kill after 10 s) and the worker
+
+  static QString defaultNodeProgram();  // tessera-node next to this executable
+
+  Phase phase() const { return phase_; }
+  QString hubUrl() const { return hub_url_; }
+  void setHubUrl(const QString& url);  // restarts a running node on the new network
+  const QVariantMap& lastStatus() const { return last_status_; }
+  const QVariantMap& lastSettings() const { return last_settings_; }
+  QStringList lastLogLines() const { return log_lines_; }
+  QString dataDir() const { return data_dir_; }
+  bool isRunning() const;
+
+ public Q_SLOTS:
+  // Starts the daemon (paused: it joins but does no work until startContribution).
+  void launch(bool paused = true);
+  void stop();  // the user's choice: no restart
+  void restartNow();
+  void startContribution();  // launches the node if needed, then asks it to work
+  void pauseContribution(bool finish_step = false);
+  void snooze(qint64 seconds);
+  void updateSettings(const QVariantMap& patch);
+
+ Q_SIGNALS:
+  void phaseChanged(tessera::ui::NodeSupervisor::Phase phase);
+  void statusChanged(const QVariantMap& status);
+  void settingsChanged(const QVariantMap& settings);
+  // The node died unexpectedly; it is restarted in `restart_in_ms` (-1: gave up / not restarting).
+  void crashed(const QString& reason, const QStringList& last_lines, int restart_in_ms);
+  void callFailed(const QString& what, const QString& why);
+  void logLine(const QString& line);
+
+ private:
+  void setPhase(Phase phase);
+  void onFinished(int exit_code, QProcess::ExitStatus status);
+  void onOutput();
+  void tryConnect();
+
+  QString node_program_;
+  QString data_dir_;
+  QString hub_url_;
+  QProcess* process_ = nullptr;
+  QThread thread_;
+  NodeClientWorker* worker_ = nullptr;
+  QTimer poll_timer_;
+  QTimer connect_timer_;
+  QTimer restart_timer_;
+  QElapsedTimer running_since_;
+  QStringList log_lines_;
+  QVariantMap last_status_;
+  QVariantMap last_settings_;
+  Phase phase_ = Phase::Stopped;
+  int backoff_ms_ = 1000;
+  int connect_attempts_ = 0;
+  bool user_stopped_ = false;
+  bool poll_pending_ = false;
+  bool start_when_connected_ = false;
+  bool launched_paused_ = true;
+};
+
+// Why a child process ended, in words.
+QString describeExit(int exit_code, QProcess::ExitStatus status, QProcess::ProcessError error);
+
+}  // namespace tessera::ui

@@ -1,0 +1,77 @@
+// Home: the one big Start/Pause, the power profile (with its explicit caps under Advanced), the
+// pause-for menu, and the node's live status. Crashes show as a banner with the node's last log
+// lines and a Restart button.
+#pragma once
+
+#include <QWidget>
+
+#include <QVariantMap>
+
+class QButtonGroup;
+class QDoubleSpinBox;
+class QFrame;
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QSpinBox;
+class QToolButton;
+
+namespace tessera::ui {
+
+class NodeSettings;
+class NodeSupervisor;
+class Figure;
+
+class HomePage : public QWidget {
+  Q_OBJECT
+
+ public:
+  // Either may be null (screenshots); profile changes go through `settings`, which reaches the
+  // running node or, with none, its settings file.
+  HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent = nullptr);
+
+  // What the page shows; public so --screenshots and tests can show a known status.
+  void showStatus(const QVariantMap& status);
+  void showSettings(const QVariantMap& settings);
+  void showCrash(const QString& reason, const QStringList& last_lines, int restart_in_ms);
+  QString stateText() const;
+
+ private:
+  void onStartPause();
+  void onProfileChosen(int id);
+  void onAdvancedEdited();
+  void updateButton();
+
+  NodeSupervisor* node_;
+  NodeSettings* settings_;
+  QPushButton* start_ = nullptr;
+  QToolButton* pause_menu_ = nullptr;
+  QLabel* state_ = nullptr;
+  QLabel* reason_ = nullptr;
+  QLabel* network_ = nullptr;
+  QButtonGroup* profiles_ = nullptr;
+  QLabel* profile_caps_ = nullptr;
+  QToolButton* advanced_toggle_ = nullptr;
+  QWidget* advanced_ = nullptr;
+  QSpinBox* threads_ = nullptr;
+  QDoubleSpinBox* device_share_ = nullptr;
+  QSpinBox* memory_ = nullptr;
+  QFrame* crash_banner_ = nullptr;
+  QLabel* crash_reason_ = nullptr;
+  QPlainTextEdit* crash_log_ = nullptr;
+  Figure* run_ = nullptr;
+  Figure* stage_ = nullptr;
+  Figure* peers_ = nullptr;
+  Figure* step_rate_ = nullptr;
+  Figure* loss_ = nullptr;
+  Figure* tokens_ = nullptr;
+  Figure* device_ = nullptr;
+  Figure* temperature_ = nullptr;
+  QString state_key_;
+  bool updating_ = false;
+};
+
+// Human words for the node's state key.
+QString describeState(const QString& state);
+
+}  // namespace tessera::ui

@@ -1,0 +1,188 @@
+// Settings page (see settings_page.h).
+#include "ui/pages/settings_page.h"
+
+#include <QCheckBox>
+#include <QDesktopServices>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QTimeEdit>
+#include <QUrl>
+
+#include "ui/node_settings.h"
+#include "ui/pages/page_helpers.h"
+
+namespace tessera::ui {
+
+SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* parent)
+    : QWidget(parent), settings_(settings) {
+  setObjectName(QStringLiteral("SettingsPage"));
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  auto* content = new QWidget(scroll);
+  scroll->setWidget(content);
+  outer->addWidget(scroll);
+  auto* layout = makePageLayout(content, tr("Settings"),
+                                tr("Changes apply at once, and the node obeys them even when this window is closed."));
+
+  QVBoxLayout* when_layout = nullptr;
+  auto* when = makeCard(tr("When to contribute"), &when_layout, content);
+  auto* when_form = new QFormLayout();
+  when_form->setLabelAlignment(Qt::AlignLeft);
+  auto* idle_row = new QHBoxLayout();
+  only_idle_ = new QCheckBox(tr("Only when I'm away, after"), when);
+  only_idle_->setObjectName(QStringLiteral("onlyWhenIdle"));
+  idle_minutes_ = new QSpinBox(when);
+  idle_minutes_->setRange(1, 1440);
+  idle_minutes_->setSuffix(tr(" minutes without input"));
+  idle_minutes_->setObjectName(QStringLiteral("idleMinutes"));
+  idle_row->addWidget(only_idle_);
+  idle_row->addWidget(idle_minutes_);
+  idle_row->addStretch();
+  when_form->addRow(idle_row);
+  battery_ = new QCheckBox(tr("Also run on battery power"), when);
+  battery_->setObjectName(QStringLiteral("onBattery"));
+  when_form->addRow(battery_);
+  auto* schedule_row = new QHBoxLayout();
+  schedule_ = new QCheckBox(tr("Only between"), when);
+  schedule_->setObjectName(QStringLiteral("scheduleEnabled"));
+  start_ = new QTimeEdit(when);
+  end_ = new QTimeEdit(when);
+  start_->setDisplayFormat(QStringLiteral("HH:mm"));
+  end_->setDisplayFormat(QStringLiteral("HH:mm"));
+  schedule_row->addWidget(schedule_);
+  schedule_row->addWidget(start_);
+  schedule_row->addWidget(new QLabel(tr("and"), when));
+  schedule_row->addWidget(end_);
+  schedule_row->addStretch();
+  when_form->addRow(schedule_row);
+  when_layout->addLayout(when_form);
+  layout->addWidget(when);
+
+  QVBoxLayout* caps_layout = nullptr;
+  auto* caps = makeCard(tr("Device limits"), &caps_layout, content);
+  auto* caps_form = new QFormLayout();
+  memory_ = new QSpinBox(caps);
+  memory_->setRange(0, 1 << 20);
+  memory_->setSingleStep(512);
+  memory_->setSuffix(QStringLiteral(" MiB"));
+  memory_->setSpecialValueText(tr("from the power profile"));
+  memory_->setObjectName(QStringLiteral("memoryCap"));
+  power_ = new QSpinBox(caps);
+  power_->setRange(0, 5000);
+  power_->setSingleStep(10);
+  power_->setSuffix(QStringLiteral(" W"));
+  power_->setSpecialValueText(tr("no limit"));
+  power_->setObjectName(QStringLiteral("powerCap"));
+  temperature_ = new QSpinBox(caps);
+  temperature_->setRange(0, 110);
+  temperature_->setSuffix(QStringLiteral(" °C"));
+  temperature_->setSpecialValueText(tr("no limit"));
+  temperature_->setObjectName(QStringLiteral("temperatureCap"));
+  caps_form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
+  for (auto* spin : {memory_, power_, temperature_}) spin->setMinimumWidth(200);
+  caps_form->addRow(tr("Device memory"), memory_);
+  caps_form->addRow(tr("Pause above power draw"), power_);
+  caps_form->addRow(tr("Pause above GPU temperature"), temperature_);
+  caps_layout->addLayout(caps_form);
+  caps_layout->addWidget(makeMuted(tr("After a temperature pause, work resumes once the GPU is 5 °C cooler."), caps));
+  layout->addWidget(caps);
+
+  QVBoxLayout* app_layout = nullptr;
+  auto* app = makeCard(tr("App and network"), &app_layout, content);
+  auto* app_form = new QFormLayout();
+  login_ = new QCheckBox(tr("Start Tessera when I log in"), app);
+  login_->setObjectName(QStringLiteral("startAtLogin"));
+  login_->setChecked(startsAtLogin());
+  app_form->addRow(login_);
+  hub_ = new QLineEdit(app);
+  hub_->setPlaceholderText(tr("empty: the local network on this computer"));
+  hub_->setObjectName(QStringLiteral("hubUrl"));
+  hub_->setMaximumWidth(520);
+  app_form->addRow(tr("Hub URL"), hub_);
+  auto* folder_row = new QHBoxLayout();
+  auto* folder = new QLabel(data_dir, app);
+  folder->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* open_folder = new QPushButton(tr("Open"), app);
+  folder_row->addWidget(folder, 1);
+  folder_row->addWidget(open_folder);
+  app_form->addRow(tr("Data folder"), folder_row);
+  app_layout->addLayout(app_form);
+  app_layout->addWidget(makeMuted(tr("Another data folder: start Tessera with --data-dir FOLDER."), app));
+  layout->addWidget(app);
+  connect(open_folder, &QPushButton::clicked, this,
+          [data_dir] { QDesktopServices::openUrl(QUrl::fromLocalFile(data_dir)); });
+
+  message_ = new QLabel(content);
+  message_->setObjectName(QStringLiteral("settingsMessage"));
+  message_->setWordWrap(true);
+  layout->addWidget(message_);
+  layout->addStretch();
+
+  debounce_.setSingleShot(true);
+  debounce_.setInterval(400);
+  connect(&debounce_, &QTimer::timeout, this, &SettingsPage::collect);
+  auto changed = [this] {
+    if (!loading_) debounce_.start();
+  };
+  for (auto* box : {only_idle_, battery_, schedule_}) connect(box, &QCheckBox::toggled, this, changed);
+  for (auto* spin : {idle_minutes_, memory_, power_, temperature_})
+    connect(spin, &QSpinBox::valueChanged, this, changed);
+  for (auto* time : {start_, end_}) connect(time, &QTimeEdit::timeChanged, this, changed);
+  connect(hub_, &QLineEdit::editingFinished, this, changed);
+  connect(login_, &QCheckBox::toggled, this, [this](bool on) {
+    QString error;
+    if (!setStartAtLogin(on, &error)) message_->setText(tr("Start at login: %1").arg(error));
+  });
+  connect(settings_, &NodeSettings::changed, this, &SettingsPage::showValues);
+  connect(settings_, &NodeSettings::rejected, this, [this](const QString& why) {
+    message_->setStyleSheet(QStringLiteral("color: #d64541;"));
+    message_->setText(tr("Not saved: %1").arg(why));
+  });
+  showValues(settings_->values());
+}
+
+void SettingsPage::showValues(const QVariantMap& values) {
+  loading_ = true;
+  only_idle_->setChecked(values.value(QStringLiteral("only_when_idle")).toBool());
+  idle_minutes_->setValue(values.value(QStringLiteral("idle_minutes")).toInt());
+  battery_->setChecked(values.value(QStringLiteral("on_battery")).toBool());
+  const auto schedule = values.value(QStringLiteral("schedule")).toMap();
+  schedule_->setChecked(schedule.value(QStringLiteral("enabled")).toBool());
+  start_->setTime(QTime::fromString(schedule.value(QStringLiteral("start")).toString(), QStringLiteral("HH:mm")));
+  end_->setTime(QTime::fromString(schedule.value(QStringLiteral("end")).toString(), QStringLiteral("HH:mm")));
+  memory_->setValue(static_cast<int>(values.value(QStringLiteral("memory_limit_mib")).toLongLong()));
+  power_->setValue(static_cast<int>(values.value(QStringLiteral("max_power_w")).toDouble()));
+  temperature_->setValue(static_cast<int>(values.value(QStringLiteral("max_temperature_c")).toDouble()));
+  if (!hub_->hasFocus()) hub_->setText(values.value(QStringLiteral("hub_url")).toString());
+  loading_ = false;
+}
+
+void SettingsPage::collect() {
+  const QString previous_hub = settings_->values().value(QStringLiteral("hub_url")).toString();
+  QVariantMap patch{
+      {QStringLiteral("only_when_idle"), only_idle_->isChecked()},
+      {QStringLiteral("idle_minutes"), idle_minutes_->value()},
+      {QStringLiteral("on_battery"), battery_->isChecked()},
+      {QStringLiteral("schedule"),
+       QVariantMap{{QStringLiteral("enabled"), schedule_->isChecked()},
+                   {QStringLiteral("start"), start_->time().toString(QStringLiteral("HH:mm"))},
+                   {QStringLiteral("end"), end_->time().toString(QStringLiteral("HH:mm"))}}},
+      {QStringLiteral("memory_limit_mib"), memory_->value()},
+      {QStringLiteral("max_power_w"), power_->value()},
+      {QStringLiteral("max_temperature_c"), temperature_->value()},
+      {QStringLiteral("hub_url"), hub_->text().trimmed()}};
+  message_->setStyleSheet({});
+  message_->setText(tr("Saved."));
+  settings_->apply(patch);
+  if (hub_->text().trimmed() != previous_hub) Q_EMIT hubUrlChanged(hub_->text().trimmed());
+}
+
+}  // namespace tessera::ui

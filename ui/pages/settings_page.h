@@ -1,0 +1,51 @@
+// Settings: when the node may work (only when idle, not on battery, a daily schedule), device caps
+// (memory, power, temperature), start at login, hub URL and data folder. Each change applies at
+// once (NodeSettings: the running node, or its settings file).
+#pragma once
+
+#include <QTimer>
+#include <QVariantMap>
+#include <QWidget>
+
+class QCheckBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+class QTimeEdit;
+
+namespace tessera::ui {
+
+class NodeSettings;
+
+class SettingsPage : public QWidget {
+  Q_OBJECT
+
+ public:
+  SettingsPage(NodeSettings* settings, QString data_dir, QWidget* parent = nullptr);
+
+ Q_SIGNALS:
+  void hubUrlChanged(const QString& url);
+
+ private:
+  void showValues(const QVariantMap& values);
+  void collect();
+
+  NodeSettings* settings_;
+  QCheckBox* only_idle_ = nullptr;
+  QSpinBox* idle_minutes_ = nullptr;
+  QCheckBox* battery_ = nullptr;
+  QCheckBox* schedule_ = nullptr;
+  QTimeEdit* start_ = nullptr;
+  QTimeEdit* end_ = nullptr;
+  QSpinBox* memory_ = nullptr;
+  QSpinBox* power_ = nullptr;
+  QSpinBox* temperature_ = nullptr;
+  QCheckBox* login_ = nullptr;
+  QLineEdit* hub_ = nullptr;
+  QLabel* message_ = nullptr;
+  QTimer debounce_;
+  bool loading_ = false;
+};
+
+}  // namespace tessera::ui

@@ -1,0 +1,300 @@
+// Wallet page (see wallet_page.h).
+#include "ui/pages/wallet_page.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QClipboard>
+#include <QComboBox>
+#include <QDateTime>
+#include <QLocale>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QEvent>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QTableView>
+
+#include "ui/ledger_models.h"
+#include "ui/pages/page_helpers.h"
+#include "ui/qr_code.h"
+#include "ui/wallet_service.h"
+
+namespace tessera::ui {
+
+WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, QWidget* parent)
+    : QWidget(parent), wallet_(wallet), ledger_(ledger) {
+  setObjectName(QStringLiteral("WalletPage"));
+  balances_ = new BalancesModel(this);
+  auto* layout = makePageLayout(this, tr("Wallet"));
+
+  QVBoxLayout* top_layout = nullptr;
+  auto* top = makeCard({}, &top_layout, this);
+  auto* top_row = new QHBoxLayout();
+  top_row->setSpacing(20);
+  qr_ = new QLabel(top);
+  qr_->setFixedSize(156, 156);
+  qr_->setScaledContents(true);
+  qr_->setObjectName(QStringLiteral("qrCode"));
+  top_row->addWidget(qr_);
+  auto* info = new QVBoxLayout();
+  auto* address_title = new QLabel(tr("Your address"), top);
+  address_title->setObjectName(QStringLiteral("sectionTitle"));
+  address_ = new QLabel(top);
+  address_->setObjectName(QStringLiteral("address"));
+  address_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  QFont mono(QStringLiteral("monospace"));
+  mono.setStyleHint(QFont::Monospace);
+  address_->setFont(mono);
+  address_->setWordWrap(true);
+  auto* address_hint = makeMuted(
+      tr("A Solana address: the same words restore it in Phantom, Solflare or Backpack. Tessera never asks for your "
+         "words."),
+      top);
+  address_hint->setWordWrap(true);
+  auto* delegation = makeMuted({}, top);
+  delegation->setObjectName(QStringLiteral("delegationLine"));
+  delegation->setWordWrap(true);
+  auto show_delegation = [delegation](qint64 expires_at) {
+    if (expires_at <= 0) return;
+    delegation->setText(tr("This computer's node works for this wallet until %1 (renewed when you unlock it in "
+                           "the last week).")
+                            .arg(QLocale().toString(QDateTime::fromSecsSinceEpoch(expires_at).date(),
+                                                    QLocale::LongFormat)));
+  };
+  show_delegation(wallet_->delegationExpiresAt());
+  connect(wallet_, &WalletService::delegated, delegation, show_delegation);
+  auto* buttons = new QHBoxLayout();
+  copy_ = new QPushButton(tr("Copy address"), top);
+  copy_->setObjectName(QStringLiteral("copyButton"));
+  lock_button_ = new QPushButton(top);
+  lock_button_->setObjectName(QStringLiteral("lockButton"));
+  lock_state_ = new QLabel(top);
+  lock_state_->setObjectName(QStringLiteral("lockState"));
+  buttons->addWidget(copy_);
+  buttons->addWidget(lock_button_);
+  buttons->addWidget(lock_state_);
+  buttons->addStretch();
+  info->addWidget(address_title);
+  info->addWidget(address_);
+  info->addWidget(address_hint);
+  info->addWidget(delegation);
+  info->addStretch();
+  info->addLayout(buttons);
+  top_row->addLayout(info, 1);
+  top_layout->addLayout(top_row);
+  layout->addWidget(top);
+  connect(copy_, &QPushButton::clicked, this, [this] {
+    QApplication::clipboard()->setText(wallet_->address());
+    showMessage(tr("Address copied."), false);
+  });
+  connect(lock_button_, &QPushButton::clicked, this, &WalletPage::onUnlockClicked);
+
+  QVBoxLayout* balance_layout = nullptr;
+  auto* balance_card = makeCard({}, &balance_layout, this);
+  auto* balance_head = new QHBoxLayout();
+  auto* balance_title = new QLabel(tr("Balances"), balance_card);
+  balance_title->setObjectName(QStringLiteral("sectionTitle"));
+  hide_ = new QCheckBox(tr("Hide balances"), balance_card);
+  hide_->setObjectName(QStringLiteral("hideBalances"));
+  balance_head->addWidget(balance_title);
+  balance_head->addStretch();
+  balance_head->addWidget(hide_);
+  balance_layout->addLayout(balance_head);
+  table_ = new QTableView(balance_card);
+  table_->setModel(balances_);
+  table_->verticalHeader()->setVisible(false);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  table_->setSelectionMode(QAbstractItemView::NoSelection);
+  table_->setMinimumHeight(120);
+  table_->setMaximumHeight(220);
+  balance_layout->addWidget(table_);
+  balance_layout->addWidget(makeMuted(
+      tr("Verified revenue is confirmed by a signed hub statement and can be claimed; accrued revenue waits for the "
+         "next statement."),
+      balance_card));
+  layout->addWidget(balance_card);
+  QSettings settings;
+  hide_->setChecked(settings.value(QStringLiteral("wallet/hideBalances"), false).toBool());
+  balances_->setHidden(hide_->isChecked());
+  connect(hide_, &QCheckBox::toggled, this, [this](bool hidden) {
+    balances_->setHidden(hidden);
+    QSettings().setValue(QStringLiteral("wallet/hideBalances"), hidden);
+  });
+
+  QVBoxLayout* safety_layout = nullptr;
+  auto* safety = makeCard(tr("Keys"), &safety_layout, this);
+  auto* safety_row = new QHBoxLayout();
+  auto* export_button = new QPushButton(tr("Export keypair file…"), safety);
+  export_button->setObjectName(QStringLiteral("exportKeypair"));
+  export_button->setToolTip(tr("A Solana keypair file (solana-keygen format): anyone holding it controls the wallet"));
+  auto* change = new QPushButton(tr("Change password…"), safety);
+  change->setObjectName(QStringLiteral("changePassword"));
+  auto_lock_ = new QComboBox(safety);
+  auto_lock_->setObjectName(QStringLiteral("autoLock"));
+  auto_lock_->addItem(tr("Lock after 5 minutes idle"), 5);
+  auto_lock_->addItem(tr("Lock after 15 minutes idle"), 15);
+  auto_lock_->addItem(tr("Lock after 1 hour idle"), 60);
+  auto_lock_->addItem(tr("Never lock automatically"), 0);
+  safety_row->addWidget(export_button);
+  safety_row->addWidget(change);
+  safety_row->addStretch();
+  safety_row->addWidget(auto_lock_);
+  safety_layout->addLayout(safety_row);
+  message_ = new QLabel(safety);
+  message_->setObjectName(QStringLiteral("walletMessage"));
+  message_->setWordWrap(true);
+  safety_layout->addWidget(message_);
+  layout->addWidget(safety);
+  layout->addStretch();
+  connect(export_button, &QPushButton::clicked, this, &WalletPage::onExport);
+  connect(change, &QPushButton::clicked, this, &WalletPage::onChangePassword);
+
+  auto_lock_timer_.setSingleShot(true);
+  connect(&auto_lock_timer_, &QTimer::timeout, this, [this] {
+    if (wallet_->isUnlocked()) {
+      locking_for_inactivity_ = true;
+      wallet_->lock();
+    }
+  });
+  const int minutes = settings.value(QStringLiteral("wallet/autoLockMinutes"), 15).toInt();
+  auto_lock_->setCurrentIndex(std::max(0, auto_lock_->findData(minutes)));
+  setAutoLockMinutes(minutes);
+  connect(auto_lock_, &QComboBox::currentIndexChanged, this, [this](int) {
+    const int m = auto_lock_->currentData().toInt();
+    QSettings().setValue(QStringLiteral("wallet/autoLockMinutes"), m);
+    setAutoLockMinutes(m);
+  });
+  qApp->installEventFilter(this);
+
+  connect(wallet_, &WalletService::changed, this, &WalletPage::refresh);
+  connect(wallet_, &WalletService::unlocked, this, [this] {
+    showMessage(tr("Unlocked."), false);
+    if (auto_lock_ms_ > 0) auto_lock_timer_.start();
+  });
+  connect(wallet_, &WalletService::locked, this, [this] {
+    showMessage(locking_for_inactivity_ ? tr("Locked after inactivity.") : tr("Locked."), false);
+    locking_for_inactivity_ = false;
+  });
+  connect(wallet_, &WalletService::failed, this, [this](const QString& operation, const QString& message, bool) {
+    showMessage(tr("%1: %2").arg(operation, message), true);
+  });
+  connect(wallet_, &WalletService::passwordChanged, this, [this] { showMessage(tr("Password changed."), false); });
+  connect(wallet_, &WalletService::exported, this,
+          [this](const QString& path) { showMessage(tr("Keypair file written to %1. Keep it secret.").arg(path), false); });
+  if (ledger_ != nullptr)
+    connect(ledger_, &LedgerService::dashboardLoaded, this, [this](const DashboardSnapshot& snapshot) {
+      balances_->setSnapshot(snapshot);
+    });
+  refresh();
+}
+
+void WalletPage::showEvent(QShowEvent* event) {
+  if (ledger_ != nullptr) ledger_->loadDashboard(ledger::Span::AllTime);
+  QWidget::showEvent(event);
+}
+
+bool WalletPage::eventFilter(QObject* watched, QEvent* event) {
+  switch (event->type()) {
+    case QEvent::KeyPress:
+    case QEvent::MouseButtonPress:
+    case QEvent::MouseMove:
+    case QEvent::Wheel:
+      if (auto_lock_timer_.isActive()) auto_lock_timer_.start();  // restart the idle clock
+      break;
+    default: break;
+  }
+  return QWidget::eventFilter(watched, event);
+}
+
+void WalletPage::setAutoLockMinutes(int minutes) { setAutoLockIntervalMs(minutes * 60'000); }
+
+void WalletPage::setAutoLockIntervalMs(int ms) {
+  auto_lock_ms_ = ms;
+  if (ms <= 0) {
+    auto_lock_timer_.stop();
+    return;
+  }
+  auto_lock_timer_.setInterval(ms);
+  if (wallet_->isUnlocked()) auto_lock_timer_.start();
+}
+
+QString WalletPage::lockStateText() const { return lock_state_->text(); }
+QString WalletPage::messageText() const { return message_->text(); }
+
+void WalletPage::showMessage(const QString& text, bool error) {
+  message_->setText(text);
+  message_->setStyleSheet(error ? QStringLiteral("color: #d64541;") : QString());
+}
+
+void WalletPage::refresh() {
+  const bool exists = wallet_->exists();
+  address_->setText(exists ? wallet_->address() : tr("No wallet yet"));
+  qr_->setPixmap(exists ? QPixmap::fromImage(qrCodeImage(wallet_->address(), 4)) : QPixmap());
+  copy_->setEnabled(exists);
+  lock_button_->setEnabled(exists && !wallet_->isBusy());
+  lock_button_->setText(wallet_->isUnlocked() ? tr("Lock") : tr("Unlock…"));
+  lock_state_->setText(wallet_->isBusy() ? tr("Working…") : wallet_->isUnlocked() ? tr("Unlocked") : tr("Locked"));
+}
+
+void WalletPage::unlockWith(const QString& password) { wallet_->unlock(secretFrom(password)); }
+
+void WalletPage::onUnlockClicked() {
+  if (wallet_->isUnlocked()) {
+    wallet_->lock();
+    return;
+  }
+  bool ok = false;
+  const QString password =
+      QInputDialog::getText(this, tr("Unlock wallet"), tr("Wallet password:"), QLineEdit::Password, {}, &ok);
+  if (ok && !password.isEmpty()) unlockWith(password);
+}
+
+void WalletPage::onExport() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export Solana keypair file"),
+                                                    QStringLiteral("tessera-keypair.json"), tr("JSON (*.json)"));
+  if (path.isEmpty()) return;
+  bool ok = false;
+  const QString password = QInputDialog::getText(this, tr("Export keypair file"),
+                                                 tr("Wallet password (the file gives full control of the wallet):"),
+                                                 QLineEdit::Password, {}, &ok);
+  if (ok && !password.isEmpty()) wallet_->exportKeypair(path, secretFrom(password));
+}
+
+void WalletPage::onChangePassword() {
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("Change password"));
+  auto* form = new QFormLayout(&dialog);
+  auto* old_password = new QLineEdit(&dialog);
+  auto* new_password = new QLineEdit(&dialog);
+  auto* repeat = new QLineEdit(&dialog);
+  for (auto* edit : {old_password, new_password, repeat}) edit->setEchoMode(QLineEdit::Password);
+  auto* hint = makeMuted({}, &dialog);
+  form->addRow(tr("Current password"), old_password);
+  form->addRow(tr("New password"), new_password);
+  form->addRow(tr("Repeat"), repeat);
+  form->addRow({}, hint);
+  auto* box = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+  form->addRow(box);
+  auto check = [&] {
+    const auto strength = passwordStrength(new_password->text());
+    const bool match = new_password->text() == repeat->text();
+    hint->setText(match ? strength.hint : tr("The passwords differ."));
+    box->button(QDialogButtonBox::Ok)->setEnabled(match && strength.score >= 1 && !old_password->text().isEmpty());
+  };
+  for (auto* edit : {old_password, new_password, repeat}) connect(edit, &QLineEdit::textChanged, &dialog, check);
+  check();
+  connect(box, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(box, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  if (dialog.exec() == QDialog::Accepted)
+    wallet_->changePassword(secretFrom(old_password->text()), secretFrom(new_password->text()));
+}
+
+}  // namespace tessera::ui

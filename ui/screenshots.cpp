@@ -1,0 +1,138 @@
+// Screenshot rendering (see screenshots.h).
+#include "ui/screenshots.h"
+
+#include <QApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QTemporaryDir>
+#include <QThread>
+#include <QTimer>
+
+#include <functional>
+
+#include <cstdio>
+
+#include "core/wallet/keystore.h"
+#include "ui/ledger_service.h"
+#include "ui/main_window.h"
+#include "ui/node_settings.h"
+#include "ui/pages/first_run_dialog.h"
+#include "ui/pages/home_page.h"
+#include "ui/pages/log_page.h"
+#include "ui/sample_log.h"
+#include "ui/theme.h"
+#include "ui/wallet_service.h"
+
+namespace tessera::ui {
+
+namespace {
+
+// Lets queued work (worker answers, layouts) settle.
+void settle(int ms) {
+  QElapsedTimer timer;
+  timer.start();
+  while (timer.elapsed() < ms) {
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+    QThread::msleep(5);
+  }
+}
+
+bool waitFor(const std::function<bool()>& done, int timeout_ms) {
+  QElapsedTimer timer;
+  timer.start();
+  while (!done() && timer.elapsed() < timeout_ms) {
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+    QThread::msleep(5);
+  }
+  return done();
+}
+
+bool save(QWidget* widget, const QString& dir, const QString& name) {
+  const QString file = QDir(dir).filePath(name + QStringLiteral(".png"));
+  const bool ok = widget->grab().save(file, "PNG");
+  std::fprintf(stderr, "%s %s\n", ok ? "wrote" : "FAILED to write", qPrintable(file));
+  return ok;
+}
+
+QVariantMap sampleStatus() {
+  return {{QStringLiteral("state"), QStringLiteral("running")},
+          {QStringLiteral("reason"), QString()},
+          {QStringLiteral("network"), QStringLiteral("local")},
+          {QStringLiteral("run"), QStringLiteral("tessera-1b")},
+          {QStringLiteral("stage"), 2},
+          {QStringLiteral("stages"), 4},
+          {QStringLiteral("peers"), 3},
+          {QStringLiteral("step"), 18231},
+          {QStringLiteral("step_rate"), 0.42},
+          {QStringLiteral("loss"), 3.184},
+          {QStringLiteral("tokens_per_s"), 6880.0},
+          {QStringLiteral("device"), QStringLiteral("NVIDIA RTX 4070")},
+          {QStringLiteral("temperature_c"), 71}};
+}
+
+}  // namespace
+
+int renderScreenshots(QApplication& app, const QString& dir) {
+  if (!QDir().mkpath(dir)) {
+    std::fprintf(stderr, "cannot create %s\n", qPrintable(dir));
+    return 1;
+  }
+  QTemporaryDir data;
+  if (!data.isValid()) {
+    std::fprintf(stderr, "cannot create a temporary folder: %s\n", qPrintable(data.errorString()));
+    return 1;
+  }
+  const QString data_dir = data.path();
+  try {
+    writeSampleLog((data_dir + QStringLiteral("/contributions.db")).toStdString(),
+                   (data_dir + QStringLiteral("/node_key.json")).toStdString(), QDateTime::currentMSecsSinceEpoch());
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "cannot write the sample log: %s\n", error.what());
+    return 1;
+  }
+  // A throwaway wallet in the temporary folder: the cheapest KDF limits are fine for it.
+  WalletService wallet(data_dir + QStringLiteral("/wallet.json"), wallet::KdfLimits::insecure_for_tests_only());
+  wallet.createFromWords(secretFrom(QStringLiteral(
+                             "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+                             "abandon about")),
+                         secretFrom(QStringLiteral("screenshot password")));
+  if (!waitFor([&] { return wallet.exists() && !wallet.isBusy(); }, 20'000)) {
+    std::fprintf(stderr, "the sample wallet was not created\n");
+    return 1;
+  }
+  LedgerService ledger(data_dir + QStringLiteral("/contributions.db"));
+  NodeSettings settings(nullptr, data_dir);
+
+  bool ok = true;
+  for (const auto& [theme, suffix] : {std::pair{Theme::Light, QStringLiteral("light")},
+                                      std::pair{Theme::Dark, QStringLiteral("dark")}}) {
+    applyTheme(app, theme);
+    MainWindow window(AppServices{data_dir, nullptr, &wallet, &ledger, &settings});
+    window.setFixedSize(1280, 800);
+    window.homePage()->showStatus(sampleStatus());
+    window.show();
+    for (int page = 0; page < MainWindow::PageCount; ++page) {
+      window.showPage(static_cast<MainWindow::Page>(page));
+      settle(page == MainWindow::Home ? 100 : 700);  // the worker answers, charts lay out
+      ok = save(&window, dir, MainWindow::pageName(static_cast<MainWindow::Page>(page)) + QLatin1Char('-') + suffix) && ok;
+    }
+    window.hide();
+
+    FirstRunDialog first_run(&wallet);
+    first_run.setFixedSize(1280, 800);
+    first_run.show();
+    settle(50);
+    ok = save(&first_run, dir, QStringLiteral("first-run-") + suffix) && ok;
+    if (auto* create = first_run.findChild<QPushButton*>(QStringLiteral("createWallet"))) create->click();
+    settle(50);
+    ok = save(&first_run, dir, QStringLiteral("first-run-words-") + suffix) && ok;
+    first_run.hide();
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace tessera::ui
