@@ -659,6 +659,7 @@ void Stage::load(const std::filesystem::path& file) {
     s.generator.set_state(rng.to(torch::kCPU));
   }
   s.step = number("step");
+  s.shared_gradient_pending = false;
 }
 
 // ---------------------------------------------------------------------------------------------
