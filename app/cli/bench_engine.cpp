@@ -26,9 +26,10 @@ struct BenchSettings {
   int layers = 4, width = 512, heads = 8, context = 128;
   int micro_batch = 8, micro_batches = 2, steps = 6;
   // (steps: timed rounds; each round runs one step of every configuration)
-  // Codec comparison model and budget.
-  int codec_layers = 4, codec_width = 512, codec_context = 64;
-  int codec_micro_batch = 8, codec_steps = 120, rank = 16, codec_stages = 2;
+  // Codec comparison model and budget: every codec trains the same model on the same data for the
+  // same steps, long enough to be past the early phase where every run has the same loss.
+  int codec_layers = 4, codec_width = 256, codec_context = 64;
+  int codec_micro_batch = 8, codec_steps = 300, rank = 8, codec_stages = 2;
 };
 
 using clock = std::chrono::steady_clock;
@@ -143,7 +144,8 @@ nlohmann::json run_bench(const BenchSettings& s) {
   codec_train.lr = 2e-3;
   codec_train.min_lr = 2e-4;
   const auto codec_data = engine::DataSource::arithmetic(codec_model.context, codec_model.seed);
-  const auto eval = engine::arithmetic_eval_set(codec_model.context, codec_model.seed, 256);
+  // A large held-out set, so that the codecs are compared on the model, not on a few problems.
+  const auto eval = engine::arithmetic_eval_set(codec_model.context, codec_model.seed, 1024);
   nlohmann::json codecs = nlohmann::json::object();
   double none_loss = 0.0;
   for (auto kind : engine::all_codecs()) {
@@ -151,10 +153,11 @@ nlohmann::json run_bench(const BenchSettings& s) {
     if (kind == engine::CodecKind::subspace) m.subspace_rank = s.rank;
     say(s, "codec " + engine::codec_name(kind) + ": " + std::to_string(s.codec_steps) + " steps...");
     engine::Pipeline pipeline({m, codec_train, s.codec_stages, kind, device_label, threads, 0});
-    double bytes_per_token = 0.0, train_loss = 0.0;
+    double bytes_per_token = 0.0, train_loss = 0.0, shared_bytes = 0.0;
     for (int step = 0; step < s.codec_steps; ++step) {
       auto metrics = pipeline.train_step(batches(codec_data, codec_train, step));
       bytes_per_token = metrics["forward_bytes_per_token"];
+      shared_bytes = metrics["shared_embedding_bytes_per_stage"];
       train_loss = metrics["loss"];
     }
     const double loss = pipeline.evaluate(eval.tokens, eval.batch).loss;
@@ -166,6 +169,13 @@ nlohmann::json run_bench(const BenchSettings& s) {
         {"loss_gap", (loss - none_loss) / none_loss},
         {"final_train_loss", train_loss},
         {"values_per_token", kind == engine::CodecKind::subspace ? s.rank : codec_model.width}};
+    if (shared_bytes > 0.0) {
+      // Besides the boundary traffic, each stage sends its part of the shared embeddings' gradient
+      // once per step, whatever the batch: per token it shrinks as the step grows.
+      const double tokens_per_step = static_cast<double>(codec_train.micro_batch_size) * codec_model.context;
+      codecs[engine::codec_name(kind)]["shared_embedding_bytes_per_step"] = shared_bytes;
+      codecs[engine::codec_name(kind)]["shared_embedding_bytes_per_token_here"] = shared_bytes / tokens_per_step;
+    }
   }
   out["codecs"] = codecs;
   out["codec_model"] = {{"layers", codec_model.layers}, {"width", codec_model.width}, {"heads", codec_model.heads},
@@ -210,10 +220,12 @@ void add_bench_engine_command(CLI::App& bench) {
       "Model sizes (defaults):\n"
       "  throughput: 4 layers, width 512, 8 heads, context 128, byte vocabulary 256 (12.6 M block\n"
       "              parameters), 2 micro-batches of 8 sequences per step, 6 timed rounds after a warm-up\n"
-      "  codecs:     4 layers, width 512, 8 heads, context 64, 2 stages, 120 steps of 8 sequences on the\n"
-      "              arithmetic corpus; subspace rank 16; loss = held-out cross-entropy after the budget\n"
+      "  codecs:     4 layers, width 256, 4 heads, context 64, 2 stages, 300 steps of 8 sequences on the\n"
+      "              arithmetic corpus, the same for every codec; subspace rank 8 (12 bytes per token\n"
+      "              instead of 1024); loss = cross-entropy on 1024 held-out problems after the budget\n"
       "JSON keys: pipeline_ratio_2, pipeline_ratio_4, mfu, matmul_gflops, codecs.{none,fp16,int8,subspace}\n"
-      "           .{bytes_per_token, compression, loss, loss_gap}");
+      "           .{bytes_per_token, compression, loss, loss_gap}; codecs.subspace\n"
+      "           .shared_embedding_bytes_per_step (each stage's once-per-step embedding-gradient sum)");
   command->add_flag("--json", s->json, "Print one JSON object");
   command->add_option("--device", s->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   command->add_option("--threads", s->threads, "CPU threads for libtorch (0: libtorch's default)")->capture_default_str();

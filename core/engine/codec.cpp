@@ -176,7 +176,20 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return text + "]";
 }
 
-Payload encode(CodecKind kind, const HostTensor& tensor) {
+namespace {
+// A uniform number in [0, 1) from a value's bits and its position (splitmix64 finaliser).
+float dither(float value, std::uint64_t position) {
+  std::uint32_t bits = 0;
+  std::memcpy(&bits, &value, 4);
+  std::uint64_t x = (static_cast<std::uint64_t>(bits) << 32 ^ position) + 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return static_cast<float>(x >> 40) * (1.0f / 16777216.0f);
+}
+}  // namespace
+
+Payload encode(CodecKind kind, const HostTensor& tensor, Rounding rounding) {
   if (tensor.dtype != DType::float32)
     throw std::invalid_argument("codec " + codec_name(kind) + " encodes float32 tensors, got " + dtype_name(tensor.dtype));
   if (tensor.shape.empty()) throw std::invalid_argument("codec " + codec_name(kind) + ": tensor has no dimensions");
@@ -218,8 +231,14 @@ Payload encode(CodecKind kind, const HostTensor& tensor) {
         for (std::int64_t i = 0; i < width; ++i) largest = std::max(largest, std::abs(row[i]));
         const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
         std::memcpy(scales + 4 * t, &scale, 4);
-        for (std::int64_t i = 0; i < width; ++i)
-          q[t * width + i] = static_cast<std::int8_t>(std::clamp(std::lround(row[i] / scale), -127L, 127L));
+        for (std::int64_t i = 0; i < width; ++i) {
+          const float level = row[i] / scale;
+          const long rounded =
+              rounding == Rounding::stochastic
+                  ? static_cast<long>(std::floor(level + dither(row[i], static_cast<std::uint64_t>(t * width + i))))
+                  : std::lround(level);
+          q[t * width + i] = static_cast<std::int8_t>(std::clamp(rounded, -127L, 127L));
+        }
       }
       break;
     }

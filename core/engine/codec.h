@@ -45,9 +45,16 @@ struct Payload {
   std::vector<std::uint8_t> bytes;
 };
 
+// How int8 and subspace round to their 255 levels. nearest: error ≤ half a step
+// (codec_error_bound). stochastic: up or down with the probabilities that make the decoded value
+// equal the input on average (error < one step), so that gradients summed over many steps keep
+// their small components instead of losing them to rounding; the dither is a hash of each value
+// and its position, so the same tensor always encodes to the same bytes.
+enum class Rounding : std::uint8_t { nearest, stochastic };
+
 // Encodes a float32 tensor whose last dimension is the per-token values. Throws
 // std::invalid_argument for another dtype, an empty shape or non-finite values.
-Payload encode(CodecKind kind, const HostTensor& tensor);
+Payload encode(CodecKind kind, const HostTensor& tensor, Rounding rounding = Rounding::nearest);
 // Decodes and validates: the codec must be `expected_codec`, the shape `expected_shape`, the
 // byte count must match, and every decoded value must be finite; otherwise throws
 // std::invalid_argument with a message saying what is wrong ("boundary input rejected: …").

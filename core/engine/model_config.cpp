@@ -82,13 +82,10 @@ std::int64_t stage_non_embedding_parameters(const ModelConfig& config, const Sta
 
 std::int64_t stage_parameters(const ModelConfig& config, const StagePlan& plan) {
   const std::int64_t d = config.width;
-  const std::int64_t position = config.subspace_rank > 0 ? std::int64_t(config.context) * config.subspace_rank
-                                                         : std::int64_t(config.context) * d;
   std::int64_t total = stage_non_embedding_parameters(config, plan);
-  // Under the subspace constraint stage 0 trains r coefficients per token; the full-width token
-  // table is a fixed buffer every stage recomputes from the seed, not a trained parameter.
-  const std::int64_t token = std::int64_t(config.vocab) * (config.subspace_rank > 0 ? config.subspace_rank : d);
-  if (plan.has_embedding()) total += position + token;
+  // Under the subspace constraint every stage holds a copy of the embeddings (it recomputes them
+  // from the token ids to rebuild the stream); otherwise only stage 0 does.
+  if (plan.has_embedding() || config.subspace_rank > 0) total += (std::int64_t(config.vocab) + config.context) * d;
   if (plan.has_head()) total += 2 * d + d * config.vocab + config.vocab;
   return total;
 }

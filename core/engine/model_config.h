@@ -15,10 +15,11 @@ struct ModelConfig {
   int vocab = 256;    // byte-level tokenizer
   double dropout = 0.0;
   std::uint64_t seed = 1;
-  // > 0: the Protocol Models subspace constraint (arXiv 2506.01260). Every block's output
-  // projections and the position embedding write only into a fixed rank-r subspace of the
-  // residual stream shared by all stages; the token embedding is a fixed table every stage
-  // recomputes from token ids. Then only r coefficients per token cross a stage boundary.
+  // > 0: the Protocol Models subspace constraint (arXiv 2506.01260). The output projections of
+  // every block whose writes cross a stage boundary write only into a fixed rank-r subspace of
+  // the residual stream shared by all stages; every stage holds the learned token and position
+  // embeddings and recomputes them from the token ids. Then only r coefficients per token cross
+  // a stage boundary (plus, once per step, the sum of the embeddings' gradient; see Stage).
   int subspace_rank = 0;
 };
 
@@ -74,7 +75,8 @@ StagePlan plan_stage(const ModelConfig& config, int stages, int index);
 // reach only the head, in the same process). No block is constrained when subspace_rank is 0.
 bool block_constrained(const ModelConfig& config, const StagePlan& plan, int block);
 
-// Parameters a stage allocates (its blocks, plus embeddings on stage 0 and head on the last).
+// Parameters a stage allocates (its blocks, plus embeddings on stage 0, or on every stage under the
+// subspace constraint, and the head on the last).
 std::int64_t stage_parameters(const ModelConfig& config, const StagePlan& plan);
 // N in the DESIGN.md FLOP formula: the stage's block parameters (no embeddings, no head).
 std::int64_t stage_non_embedding_parameters(const ModelConfig& config, const StagePlan& plan);

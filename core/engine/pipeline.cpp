@@ -57,6 +57,17 @@ Metrics Pipeline::train_step(const std::vector<std::vector<std::int32_t>>& micro
     }
   }
   next_micro_batch_ += count;
+  // Subspace pipelines: every stage holds the token and position embeddings; their gradient is
+  // the sum of every stage's part (what the swarm does with one all-reduce per step).
+  if (stages_.front().shared_embedding_size() > 0) {
+    std::vector<float> summed = stages_.front().shared_embedding_gradient();
+    for (std::size_t i = 1; i < stages_.size(); ++i) {
+      const auto part = stages_[i].shared_embedding_gradient();
+      for (std::size_t k = 0; k < summed.size(); ++k) summed[k] += part[k];
+    }
+    for (auto& stage : stages_) stage.set_shared_embedding_gradient(summed);
+    total["shared_embedding_bytes_per_stage"] = 4.0 * static_cast<double>(summed.size());
+  }
   double squared = 0.0;
   for (const auto& stage : stages_) squared += stage.grad_norm_squared();
   const double norm = std::sqrt(squared);

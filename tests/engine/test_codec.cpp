@@ -64,6 +64,28 @@ class TestCodec : public QObject {
     QCOMPARE(back[7], 0.0f);
   }
 
+  // Stochastic rounding: within one step of the input, the same bytes for the same tensor, and
+  // unbiased: values far below half a step survive on average where nearest rounding drops them.
+  void stochasticRoundingIsUnbiased() {
+    constexpr int width = 4096;
+    std::vector<float> values(width, 0.1f);  // a tenth of a step: the first value sets the scale
+    values[0] = 127.0f;
+    const auto tensor = HostTensor::from_floats({1, width}, values);
+    const auto nearest = decode(encode(CodecKind::int8, tensor, Rounding::nearest)).to_floats();
+    const auto payload = encode(CodecKind::int8, tensor, Rounding::stochastic);
+    QCOMPARE(encode(CodecKind::int8, tensor, Rounding::stochastic).bytes, payload.bytes);
+    const auto stochastic = decode(payload).to_floats();
+    double nearest_mean = 0.0, stochastic_mean = 0.0;
+    for (int i = 1; i < width; ++i) {
+      QVERIFY(std::abs(stochastic[i] - values[i]) < 1.0f);  // one step is 1.0 here
+      nearest_mean += nearest[i] / (width - 1);
+      stochastic_mean += stochastic[i] / (width - 1);
+    }
+    QCOMPARE(nearest_mean, 0.0);
+    QVERIFY2(std::abs(stochastic_mean - 0.1) < 0.02, qPrintable(QString::number(stochastic_mean)));
+    QCOMPARE(stochastic[0], 127.0f);
+  }
+
   void bytesPerTokenAndCompression() {
     QCOMPARE(payload_bytes_per_token(CodecKind::none, 512), std::size_t(2048));
     QCOMPARE(payload_bytes_per_token(CodecKind::fp16, 512), std::size_t(1024));

@@ -1,5 +1,6 @@
 // Learning on the arithmetic corpus through a 2-stage pipeline: the loss falls and held-out
-// answer accuracy rises well above chance; int8 and subspace codecs end close to none's loss.
+// answer accuracy rises well above chance; the int8 codec ends close to none's loss (the subspace
+// codec's own check is test_subspace.cpp).
 #include <QtTest>
 
 #include "engine_test_util.h"
@@ -70,12 +71,10 @@ class TestLearning : public QObject {
     QVERIFY(after.exact >= before.exact);  // whole answers: reported, too few at this budget to assert more
   }
 
-  // Same budget for none, int8 and subspace through a 2-stage pipeline. int8 must stay within 2%
-  // of none. The subspace model (rank 32 of width 64, 7x fewer bytes than fp32) is held to 5%:
-  // at this CPU-sized budget its rank-constrained blocks learn more slowly (README, "subspace").
+  // Same budget for none and int8 through a 2-stage pipeline: int8 must stay within 2% of none.
   void codecsLoseLittle() {
     constexpr int steps = 100;
-    auto model = learning_model();
+    const auto model = learning_model();
     const auto train = learning_train(steps);
     const auto data = DataSource::arithmetic(model.context, model.seed, sums());
     const auto eval = arithmetic_eval_set(model.context, model.seed, 200, sums());
@@ -86,13 +85,9 @@ class TestLearning : public QObject {
     };
     const double none = held_out_loss(model, CodecKind::none);
     const double int8 = held_out_loss(model, CodecKind::int8);
-    model.subspace_rank = 32;
-    const double subspace = held_out_loss(model, CodecKind::subspace);
-    qInfo("held-out loss after %d steps: none %.4f, int8 %.4f (%+.2f%%), subspace r=32 %.4f (%+.2f%%)", steps, none, int8,
-          100 * (int8 / none - 1), subspace, 100 * (subspace / none - 1));
+    qInfo("held-out loss after %d steps: none %.4f, int8 %.4f (%+.2f%%)", steps, none, int8, 100 * (int8 / none - 1));
     QVERIFY2(int8 <= none * 1.02, qPrintable(QStringLiteral("int8 %1 vs none %2").arg(int8).arg(none)));
-    QVERIFY2(subspace <= none * 1.05, qPrintable(QStringLiteral("subspace %1 vs none %2").arg(subspace).arg(none)));
-    QVERIFY(subspace < 0.5 * std::log(256.0));  // and it did learn
+    QVERIFY(int8 < 0.5 * std::log(256.0));  // and it did learn
   }
 };
 

@@ -169,17 +169,75 @@ class TestStage : public QObject {
     // Only r coefficients per token cross the boundary.
     QCOMPARE(out.activations.shape, (std::vector<std::int64_t>{4, 32, 8}));
     QCOMPARE(out.activations.bytes.size(), std::size_t(4 * 32) * payload_bytes_per_token(CodecKind::subspace, 8));
-    // The full-width token table is a fixed buffer every stage recomputes; stage 0 trains only
-    // r coefficients per token.
-    for (const auto& [name, values] : first.named_parameters())
-      if (name.starts_with("tok_emb")) QCOMPARE(values.size(), std::size_t(256 * 8));
-    QCOMPARE(first.parameter_count(), stage_parameters(options.model, first.plan()));
+    // Every stage holds the full-width learned token and position embeddings.
+    auto last_options = options;
+    last_options.stage_index = 1;
+    Stage last(last_options);
+    for (const Stage* stage : {&first, &last}) {
+      const auto named = by_name(stage->named_parameters());
+      QCOMPARE(named.at("tok_emb.weight").size(), std::size_t(256 * 64));
+      QCOMPARE(named.at("pos_emb").size(), std::size_t(32 * 64));
+      QCOMPARE(stage->parameter_count(), stage_parameters(options.model, stage->plan()));
+      QCOMPARE(stage->shared_embedding_size(), std::int64_t((256 + 32) * 64));
+    }
+    QCOMPARE(by_name(first.named_parameters()).at("tok_emb.weight"), by_name(last.named_parameters()).at("tok_emb.weight"));
     // Blocks whose writes cross a boundary are constrained; the last stage's are not.
-    const auto last = plan_stage(options.model, 2, 1);
+    const auto last_plan = plan_stage(options.model, 2, 1);
     QVERIFY(block_constrained(options.model, first.plan(), 0) && block_constrained(options.model, first.plan(), 1));
-    QVERIFY(!block_constrained(options.model, last, 2) && !block_constrained(options.model, last, 3));
+    QVERIFY(!block_constrained(options.model, last_plan, 2) && !block_constrained(options.model, last_plan, 3));
     QVERIFY(block_parameters(options.model, true) < block_parameters(options.model, false));
     QCOMPARE(block_parameters(options.model, false), non_embedding_parameters(options.model) / options.model.layers);
+    // Nothing is shared without the constraint, or in a single stage.
+    QCOMPARE(Stage(stage_options(0, 2)).shared_embedding_size(), std::int64_t(0));
+    auto single = options;
+    single.stage_count = 1;
+    QCOMPARE(Stage(single).shared_embedding_size(), std::int64_t(0));
+  }
+
+  // The shared embeddings' gradient: each stage's part, summed, handed back to every stage; step()
+  // refuses without it, a bad sum is rejected without changing anything, and the copies stay equal.
+  void sharedEmbeddingGradientIsSummed() {
+    auto options = stage_options(0, 2, CodecKind::subspace);
+    options.model.subspace_rank = 8;
+    auto last_options = options;
+    last_options.stage_index = 1;
+    Stage first(options), last(last_options);
+    const auto data = DataSource::arithmetic(tiny_model().context, 1);
+    for (int step = 0; step < 3; ++step) {
+      auto message = first_message(data, step);
+      last.forward(first.forward(message).output);
+      first.backward(step, last.backward(step, {}).grad_input);
+      auto sum = first.shared_embedding_gradient();
+      const auto part = last.shared_embedding_gradient();
+      QCOMPARE(sum.size(), part.size());
+      double first_norm = 0.0, last_norm = 0.0;
+      for (std::size_t k = 0; k < sum.size(); ++k) {
+        first_norm += double(sum[k]) * sum[k];
+        last_norm += double(part[k]) * part[k];
+        sum[k] += part[k];
+      }
+      QVERIFY(first_norm > 0.0 && last_norm > 0.0);  // both stages contribute
+      QVERIFY_THROWS_EXCEPTION(std::logic_error, first.step(1.0));
+      QVERIFY_THROWS_EXCEPTION(std::invalid_argument, first.set_shared_embedding_gradient({1.0f, 2.0f}));
+      auto bad = sum;
+      bad[5] = std::numeric_limits<float>::quiet_NaN();
+      QVERIFY_THROWS_EXCEPTION(std::invalid_argument, last.set_shared_embedding_gradient(bad));
+      QVERIFY_THROWS_EXCEPTION(std::logic_error, last.step(1.0));
+      first.set_shared_embedding_gradient(sum);
+      last.set_shared_embedding_gradient(sum);
+      QCOMPARE(first.shared_embedding_gradient(), sum);
+      // The shared part is counted once, on stage 0.
+      double shared = 0.0;
+      for (float v : sum) shared += double(v) * v;
+      QVERIFY(first.grad_norm_squared() >= shared * (1 - 1e-6));
+      const double norm = std::sqrt(first.grad_norm_squared() + last.grad_norm_squared());
+      first.step(norm);
+      last.step(norm);
+    }
+    const auto a = by_name(first.named_parameters()), b = by_name(last.named_parameters());
+    QCOMPARE(a.at("tok_emb.weight"), b.at("tok_emb.weight"));
+    QCOMPARE(a.at("pos_emb"), b.at("pos_emb"));
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, Stage(stage_options(0, 2)).set_shared_embedding_gradient({}));
   }
 
   void unknownDeviceIsRefused() {
