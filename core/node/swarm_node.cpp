@@ -1058,6 +1058,11 @@ void SwarmNode::set_paused(bool paused, std::string reason) {
   if (paused) impl_->reason = std::move(reason);
 }
 
+void SwarmNode::snooze(std::chrono::seconds duration) {
+  std::lock_guard lock(impl_->status_mutex);
+  impl_->snoozed_until = Clock::now() + duration;
+}
+
 void SwarmNode::set_threads(int threads) { impl_->options.threads = threads; }
 
 void SwarmNode::run(const std::atomic<bool>& stop) {

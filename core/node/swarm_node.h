@@ -66,6 +66,7 @@ class SwarmNode {
   // Before each step the driver asks this (e.g. the power policy); a reason pauses training.
   void set_pause_reason(std::function<std::optional<std::string>()> hook);
   void set_paused(bool paused, std::string reason = {});
+  void snooze(std::chrono::seconds duration);
   void set_threads(int threads);
 
   // status() keys of the control API (see control_handler.h).
