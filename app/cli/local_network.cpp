@@ -103,7 +103,9 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
     }
     std::vector<std::string> args{self.string(), "--data-dir", peer.folder.string(), "run", "--hub", hub_->url(),
                                   "--device", options_.device, "--threads", std::to_string(options_.threads),
-                                  "--listen", "tcp://" + options_.listen_host + ":0", "--no-control"};
+                                  "--listen", "tcp://" + options_.listen_host + ":0", "--no-control",
+                                  "--wait-peers", std::to_string(options_.stages * options_.replicas),
+                                  "--hop-timeout-ms", "3000"};
     const auto log = peer.folder / "node.log";
     const pid_t parent = getpid();
     const pid_t pid = fork();

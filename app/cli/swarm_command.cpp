@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "app/cli/commands.h"
@@ -32,7 +33,19 @@ std::atomic<bool> g_stop{false};
 
 void on_signal(int) { g_stop = true; }
 
+// Log lines go to stderr: stdout carries only the command's result (--json).
+void log_to_stderr() {
+  static const auto logger = [] {
+    auto created = spdlog::stderr_color_mt("tessera-node");
+    spdlog::set_default_logger(created);
+    if (const char* level = std::getenv("TESSERA_LOG")) spdlog::set_level(spdlog::level::from_str(level));
+    return created;
+  }();
+  (void)logger;
+}
+
 void install_stop_signals() {
+  log_to_stderr();
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
@@ -74,6 +87,8 @@ struct RunSettings {
   int stages = 3;
   int replicas = 1;
   std::string codec = "none";
+  int wait_peers = 0;
+  int hop_timeout_ms = 8000;
 };
 
 void run_node(const RunSettings& s, const GlobalOptions& global) {
@@ -109,6 +124,8 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   options.listen = s.listen;
   options.device = s.device;
   options.threads = threads;
+  options.wait_for_peers = local ? s.stages * s.replicas : s.wait_peers;
+  options.hop_timeout = std::chrono::milliseconds(local ? 3000 : s.hop_timeout_ms);
   node::EventBus events;
   node::SwarmNode swarm(key, delegation, options, &events);
   if (s.paused) swarm.set_paused(true, "started paused");
@@ -294,6 +311,11 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
       {"ledgers_verified", ledgers_intact},
       {"peers", count},
       {"killed", killed.has_value()},
+      {"step_seconds", [&] {
+         auto list = nlohmann::json::array();
+         for (const auto& step : steps) list.push_back(step.value("seconds", 0.0));
+         return list;
+       }()},
       {"ledger", ledgers.front().string()},
       {"model", {{"layers", s.network.model.layers}, {"width", s.network.model.width}, {"heads", s.network.model.heads},
                  {"context", s.network.model.context}, {"seed", s.network.model.seed}}}};
@@ -340,6 +362,10 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
   command->add_option("--replicas", s->replicas, "Local network: replicas per stage")->capture_default_str();
   command->add_option("--codec", s->codec, "Local network: boundary codec")->capture_default_str();
   command->add_flag("--no-control", s->no_control, "Do not serve the control API (local peers)")->group("");
+  command->add_option("--hop-timeout-ms", s->hop_timeout_ms, "How long one stage and its link may take to answer")
+      ->capture_default_str();
+  command->add_option("--wait-peers", s->wait_peers, "Before the first step, wait up to a minute for this many ready peers")
+      ->group("");
   command->callback([s, &global] { run_node(*s, global); });
 }
 

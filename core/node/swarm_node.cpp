@@ -270,16 +270,27 @@ struct SwarmNode::Impl {
       spdlog::warn("cannot reach {} at {}: {}", short_key(hop.key), hop.endpoint, error.what());
       return std::nullopt;
     }
-    if (!client->send(h, payload, timeout)) return std::nullopt;
-    while (true) {
-      const auto left = std::chrono::duration_cast<net::Timeout>(deadline - Clock::now());
-      if (left <= 0ms) return std::nullopt;
-      auto message = client->receive(left);
-      if (!message) return std::nullopt;
-      auto envelope = unpack(message->payload);
-      if (!envelope || envelope->meta.value("request", std::uint64_t{0}) != request) continue;  // stale
-      pool->release(hop, std::move(client));
-      return Reply{std::move(message->header), std::move(*envelope)};
+    try {
+      if (!client->send(h, payload, timeout)) {
+        spdlog::debug("{} to {}: could not send", net::kind_name(h.kind), short_key(hop.key));
+        return std::nullopt;
+      }
+      while (true) {
+        const auto left = std::chrono::duration_cast<net::Timeout>(deadline - Clock::now());
+        if (left <= 0ms) return std::nullopt;
+        auto message = client->receive(left);
+        if (!message) {
+          spdlog::debug("{} to {}: no answer in time", net::kind_name(h.kind), short_key(hop.key));
+          return std::nullopt;
+        }
+        auto envelope = unpack(message->payload);
+        if (!envelope || envelope->meta.value("request", std::uint64_t{0}) != request) continue;  // stale
+        pool->release(hop, std::move(client));
+        return Reply{std::move(message->header), std::move(*envelope)};
+      }
+    } catch (const std::exception& error) {  // EINTR and the like: this call failed, the client goes
+      spdlog::debug("call to {} failed: {}", short_key(hop.key), error.what());
+      return std::nullopt;
     }
   }
 
@@ -745,10 +756,14 @@ struct SwarmNode::Impl {
 
   void serve() {
     while (serving) {
-      auto in = server->receive(200ms);
-      if (!in) continue;
-      const auto out = dispatch(*in);
-      server->reply(*in, out.header, pack(out.meta, out.blob), 5s);
+      try {
+        auto in = server->receive(200ms);
+        if (!in) continue;
+        const auto out = dispatch(*in);
+        server->reply(*in, out.header, pack(out.meta, out.blob), 5s);
+      } catch (const std::exception& error) {  // EINTR from a signal, a peer gone mid-reply
+        spdlog::debug("stage server: {}", error.what());
+      }
     }
   }
 
@@ -801,7 +816,7 @@ struct SwarmNode::Impl {
         spdlog::warn("hub: {}", error.what());
       }
       std::unique_lock lock(wake_mutex);
-      wake.wait_for(lock, options.heartbeat_every, [this] { return !serving; });
+      wake.wait_for(lock, std::min<std::chrono::milliseconds>(options.heartbeat_every, 500ms), [this] { return !serving; });
     }
   }
 
@@ -826,9 +841,12 @@ struct SwarmNode::Impl {
       std::uint64_t transfer = 0, total = 1;
       try {
         while (bytes.size() < total) {
+          // The replica admits us once its allowlist has caught up with the hub (about a second);
+          // a refused handshake is not retried by ZeroMQ, so the first request is short.
+          const auto timeout = transfer == 0 ? net::Timeout(3000) : options.hop_timeout * manifest.stages;
           auto reply = call_or_fail(hop, header(net::MessageKind::StateRequest, 0, 0, stage_index),
-                                    {{"transfer", transfer}, {"offset", bytes.size()}}, {},
-                                    options.hop_timeout * manifest.stages, net::MessageKind::StateChunk);
+                                    {{"transfer", transfer}, {"offset", bytes.size()}}, {}, timeout,
+                                    net::MessageKind::StateChunk);
           transfer = meta_u64(reply.envelope.meta, "transfer");
           total = meta_u64(reply.envelope.meta, "total");
           if (meta_u64(reply.envelope.meta, "offset") != bytes.size() || total > (8ull << 30))
@@ -903,6 +921,7 @@ struct SwarmNode::Impl {
 
   void abort_attempt(std::uint64_t attempt, std::uint64_t step_number, const std::vector<Hop>& participants) {
     for (const auto& hop : participants) {
+      spdlog::debug("abort to {}{}", short_key(hop.key), hop.key == key.public_key() ? " (self)" : "");
       try {
         send(hop, header(net::MessageKind::Abort, step_number, 0, 0), {{"attempt", attempt}}, {}, 2s,
              net::MessageKind::Ack);
@@ -915,6 +934,7 @@ struct SwarmNode::Impl {
 
   // One step attempt. Returns true when committed.
   bool drive_step(const std::vector<hub::PeerInfo>& list, std::uint64_t step_number) {
+    spdlog::debug("step {}: pinging {} peers", step_number, list.size());
     const int count = manifest.stages;
     const auto& train = manifest.train;
     // Who is alive and at this step?
@@ -941,6 +961,11 @@ struct SwarmNode::Impl {
                 [](const Hop& a, const Hop& b) { return a.key < b.key; });
     }
     set_state("running");
+    spdlog::debug("step {}: replicas per stage ready ({} in sync)", step_number, [&] {
+      std::size_t n = 0;
+      for (const auto& r : replicas) n += r.size();
+      return n;
+    }());
     std::vector<Hop> participants;
     for (const auto& stage_replicas : replicas) participants.insert(participants.end(), stage_replicas.begin(), stage_replicas.end());
     const auto attempt = next_attempt++;
@@ -963,6 +988,7 @@ struct SwarmNode::Impl {
         forward_bytes += reply.envelope.meta.value("forward_bytes", 0.0);
         tokens += static_cast<double>(train.micro_batch_size) * manifest.model.context;
       }
+      spdlog::debug("step {}: micro-batches done", step_number);
       // Replicas of each stage sum their gradients; every ready replica at this step takes part.
       std::vector<double> norms(static_cast<std::size_t>(count), 0.0);
       std::vector<Hop> committers;
@@ -992,6 +1018,7 @@ struct SwarmNode::Impl {
           }
         }
       }
+      spdlog::debug("step {}: reduced", step_number);
       double squared = 0;
       for (const double n : norms) squared += n;
       const double norm = std::sqrt(squared);
@@ -1099,14 +1126,25 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
   s.stage_index = index;
   s.ledger->append(ledger::SessionRecord{0, s.session_id, "start", s.manifest.run_id,
                                          s.options.device + " stage " + std::to_string(index), s.options.power_profile});
-  spdlog::info("joined run {} as stage {} of {}, serving at {}", s.manifest.run_id, index, s.manifest.stages,
-               join.endpoint);
+  spdlog::info("joined run {} as stage {} of {}, serving at {} (node {})", s.manifest.run_id, index, s.manifest.stages,
+               join.endpoint, short_key(s.key.public_key()));
   if (s.events) s.events->publish("peer", {{"event", "joined"}, {"stage", index}});
 
   s.serving = true;
   s.server_thread = std::thread([&s] { s.serve(); });
   s.refresh_peers();
-  s.fetch_state(stop);  // nothing to fetch when this is the stage's first replica
+  // A replica of a stage that already has live replicas starts from theirs (never from the hub,
+  // never another stage's); the first replica of a stage starts from the run's seed.
+  const auto has_replica = [&] {
+    for (const auto& peer : s.known_peers())
+      if (peer.ready() && peer.stage == index && peer.node_key != s.key.public_key()) return true;
+    return false;
+  };
+  if (has_replica()) std::this_thread::sleep_for(700ms);  // the replicas' allowlists refresh every 500 ms
+  while (!stop && has_replica() && !s.fetch_state(stop)) {
+    std::this_thread::sleep_for(500ms);
+    s.refresh_peers();
+  }
   s.hub->ready(s.key);
   s.refresh_peers();
   s.hub_thread = std::thread([&s] { s.hub_loop(); });
@@ -1115,6 +1153,7 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
     s.step = s.stage->step_count();
   }
   s.set_state("waiting", "looking for the other stages");
+  const auto joined_at = Clock::now();
 
   while (!stop) {
     if (s.rejoin.exchange(false)) {
@@ -1164,6 +1203,12 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
         s.set_state("running");
       else
         s.set_state("waiting", "waiting for the step driver and the other stages");
+      std::this_thread::sleep_for(100ms);
+      continue;
+    }
+    if (s.options.wait_for_peers > 0 && step_number == 0 && Clock::now() - joined_at < 60s &&
+        std::count_if(list.begin(), list.end(), [](const hub::PeerInfo& p) { return p.ready(); }) < s.options.wait_for_peers) {
+      s.set_state("waiting", "waiting for " + std::to_string(s.options.wait_for_peers) + " peers to be ready");
       std::this_thread::sleep_for(100ms);
       continue;
     }

@@ -37,6 +37,7 @@ struct SwarmNodeOptions {
   std::chrono::milliseconds hub_timeout{5000};
   std::chrono::milliseconds heartbeat_every{1000};
   std::chrono::milliseconds suspect_for{15000};     // a peer that failed is left out this long
+  int wait_for_peers = 0;                     // the driver's first step waits (up to a minute) for this many ready peers
   std::int64_t stop_after_steps = 0;          // 0: until stopped or the run's total_steps
   std::string power_profile = "balanced";     // recorded in the session rows
 };
