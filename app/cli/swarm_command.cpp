@@ -345,6 +345,7 @@ void add_model_options(CLI::App* command, LocalNetworkOptions& o) {
   command->add_option("--micro-batch", o.train.micro_batch_size, "Sequences per micro-batch")->capture_default_str();
   command->add_option("--micro-batches", o.train.micro_batches, "Micro-batches per step")->capture_default_str();
   command->add_option("--lr", o.train.lr, "Peak learning rate")->capture_default_str();
+  command->add_option("--warmup", o.train.warmup_steps, "Warm-up steps")->capture_default_str();
 }
 
 }  // namespace
