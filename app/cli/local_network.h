@@ -55,6 +55,7 @@ class LocalNetwork {
   hub::HubService& hub() { return *hub_; }
   std::string hub_url() const { return hub_->url(); }
   const std::vector<LocalPeer>& peers() const { return peers_; }
+  const wallet::KeyPair& hub_key() const { return hub_key_; }
   // A delegation from the network's demo owner for `node_key` (the local network's own owner).
   wallet::Delegation delegate(const wallet::PublicKey& node_key) const;
   // Writes a delegation from the network's demo owner for the node key in `folder` (creating it).

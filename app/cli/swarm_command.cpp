@@ -16,6 +16,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
 #include "app/cli/local_network.h"
+#include "core/hub/swarm_inference.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
 #include "core/node/control_api.h"
@@ -263,6 +264,18 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (!s.json) std::cerr << "\n";
+  // Ask the trained swarm for the next character after a sum (inference: forward only, no receipts).
+  nlohmann::json inference;
+  try {
+    hub::SwarmInference swarm(network.hub().directory(), network.hub().manifest(), network.hub_key());
+    const std::string prompt = "12+34=";
+    const std::vector<std::int32_t> ids(prompt.begin(), prompt.end());
+    const auto logits = swarm.next_token_logits(ids, std::chrono::seconds(10));
+    const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    inference = {{"prompt", prompt}, {"next_token", best}, {"vocab", logits.size()}};
+  } catch (const std::exception& error) {
+    inference = {{"error", error.what()}};
+  }
   network.stop();
   steps.resize(static_cast<std::size_t>(s.steps));
 
@@ -311,6 +324,7 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
       {"ledgers_verified", ledgers_intact},
       {"peers", count},
       {"killed", killed.has_value()},
+      {"inference", inference},
       {"step_seconds", [&] {
          auto list = nlohmann::json::array();
          for (const auto& step : steps) list.push_back(step.value("seconds", 0.0));

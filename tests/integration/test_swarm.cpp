@@ -53,6 +53,8 @@ class TestSwarm : public QObject {
     QCOMPARE(summary["work_rows"].toInt(), steps * 3);
     QCOMPARE(summary["ledgers_verified"].toInt(), 3);
     QVERIFY(QFileInfo::exists(summary["ledger"].toString()));
+    // Forward-only inference through the three stage processes (SwarmInference).
+    QCOMPARE(summary["inference"].toObject()["vocab"].toInt(), 256);
 
     // The same model, data and schedule in one process.
     engine::ModelConfig model;
