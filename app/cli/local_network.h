@@ -34,6 +34,8 @@ struct LocalNetworkOptions {
 // The model and settings `demo` uses by default: small enough for a step in well under a second
 // on two CPU cores, big enough to learn the arithmetic corpus visibly.
 LocalNetworkOptions demo_network_defaults();
+// Sends spdlog's lines to stderr (TESSERA_LOG=debug for more): stdout carries only results.
+void log_to_stderr();
 
 struct LocalPeer {
   pid_t pid = -1;

@@ -34,6 +34,8 @@ std::atomic<bool> g_stop{false};
 
 void on_signal(int) { g_stop = true; }
 
+}  // namespace
+
 // Log lines go to stderr: stdout carries only the command's result (--json).
 void log_to_stderr() {
   static const auto logger = [] {
@@ -44,6 +46,8 @@ void log_to_stderr() {
   }();
   (void)logger;
 }
+
+namespace {
 
 void install_stop_signals() {
   log_to_stderr();
