@@ -50,7 +50,7 @@ nlohmann::json run_child(const std::string& codec, int steps, bool limited) {
                         " bench swarm-once --codec " + shell_quote(codec) + " --steps " + std::to_string(steps);
   if (limited)
     command = "unshare -n sh -c " +
-              shell_quote("ip link set lo up && tc qdisc add dev lo root tbf rate 80mbit burst 64kb latency 100ms && " +
+              shell_quote("ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 80mbit burst 32kb latency 100ms && " +
                           command);
   command += " 2>/dev/null";
   FILE* pipe = popen(command.c_str(), "r");
