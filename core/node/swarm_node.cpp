@@ -8,6 +8,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -1026,13 +1027,19 @@ struct SwarmNode::Impl {
       const double per_token = count > 1 && tokens > 0 ? forward_bytes / (count - 1) / tokens : 0.0;
       json meta{{"attempt", attempt}, {"norm", norm}, {"loss", loss_mean}, {"bytes_per_token", per_token},
                 {"step_tokens", tokens}};
-      for (const auto& hop : committers) {
-        try {
-          send(hop, header(net::MessageKind::Step, step_number, 0, 0), meta, {}, options.hop_timeout, net::MessageKind::Ack);
-        } catch (const PeerFailure& failure) {
-          suspect(failure.peer, failure.what());  // it will find itself behind and fetch the state again
-        }
-      }
+      // Every participant steps and makes its log rows durable at the same time, not one after another.
+      std::vector<std::future<std::optional<PeerFailure>>> commits;
+      for (const auto& hop : committers)
+        commits.push_back(std::async(std::launch::async, [&, hop]() -> std::optional<PeerFailure> {
+          try {
+            send(hop, header(net::MessageKind::Step, step_number, 0, 0), meta, {}, options.hop_timeout, net::MessageKind::Ack);
+          } catch (const PeerFailure& failure) {
+            return failure;
+          }
+          return std::nullopt;
+        }));
+      for (auto& commit : commits)
+        if (auto failure = commit.get()) suspect(failure->peer, failure->what());  // it will resync
       const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
       try {
         hub->report_progress(key, {{"step", step_number + 1}, {"loss", loss_mean}, {"tokens", tokens},
