@@ -1,0 +1,166 @@
+// `tessera-node bench swarm`: in one run, tokens/s of the multi-process pipeline on loopback
+// against the in-process pipeline (the ratio), bytes per token per boundary and tokens/s for each
+// codec, and the same swarm with its links limited to 80 Mbit/s by a token bucket (tc tbf on the
+// loopback device of a network namespace the benchmark creates: every stage link shares it).
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app/cli/commands.h"
+#include "app/cli/global_options.h"
+#include "app/cli/local_network.h"
+#include "core/engine/codec.h"
+#include "core/engine/data.h"
+#include "core/engine/pipeline.h"
+
+namespace tessera::cli {
+namespace {
+
+constexpr int kWarmup = 2;  // steps left out of the rates (process start, first allocations)
+
+LocalNetworkOptions bench_network(const std::string& codec) {
+  auto o = demo_network_defaults();
+  o.model.layers = 3;
+  o.model.width = 128;
+  o.model.heads = 4;
+  o.model.context = 64;
+  o.train.micro_batch_size = 8;
+  o.train.micro_batches = 4;
+  o.codec = codec;
+  o.stages = 3;
+  o.replicas = 1;
+  o.threads = 1;
+  return o;
+}
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Runs `bench swarm-once` in a child (inside a rate-limited namespace when `limited`).
+nlohmann::json run_child(const std::string& codec, int steps, bool limited) {
+  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const auto folder = std::filesystem::temp_directory_path() / ("tessera-bench-swarm-" + std::to_string(getpid()));
+  std::string command = shell_quote(self) + " --data-dir " + shell_quote(folder.string()) +
+                        " bench swarm-once --codec " + shell_quote(codec) + " --steps " + std::to_string(steps);
+  if (limited)
+    command = "unshare -n sh -c " +
+              shell_quote("ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 80mbit burst 32kb latency 100ms && " +
+                          command);
+  command += " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {{"error", "cannot start the benchmark child"}};
+  std::string out;
+  char buffer[4096];
+  while (const auto n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = pclose(pipe);
+  std::filesystem::remove_all(folder);
+  auto parsed = nlohmann::json::parse(out, nullptr, false);
+  if (status != 0 || parsed.is_discarded())
+    return {{"error", limited ? "could not create a rate-limited network namespace (needs root: unshare -n, tc)"
+                              : "the swarm run failed"}};
+  return parsed;
+}
+
+void swarm_once(const std::string& codec, int steps, const GlobalOptions& global) {
+  log_to_stderr();
+  auto options = bench_network(codec);
+  options.train.total_steps = steps;
+  options.folder = global.resolved_data_dir();
+  LocalNetwork network(options);
+  network.start(options.stages * options.replicas);
+  std::vector<nlohmann::json> progress;
+  const auto started = std::chrono::steady_clock::now();
+  while (static_cast<int>(progress.size()) < steps) {
+    if (auto message = network.check_children()) throw std::runtime_error(*message);
+    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(10)) throw std::runtime_error("swarm stalled");
+    progress = network.hub().progress();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  network.stop();
+  double tokens = 0, seconds = 0, bytes = 0;
+  for (std::size_t i = kWarmup; i < progress.size(); ++i) {
+    tokens += progress[i].value("tokens", 0.0);
+    seconds += progress[i].value("seconds", 0.0);
+    bytes += progress[i].value("bytes_per_token", 0.0);
+  }
+  const double counted = static_cast<double>(progress.size() - kWarmup);
+  std::cout << nlohmann::json{{"tokens_per_s", seconds > 0 ? tokens / seconds : 0.0},
+                              {"bytes_per_token", counted > 0 ? bytes / counted : 0.0}}
+                   .dump()
+            << std::endl;
+}
+
+double in_process_tokens_per_s(int steps) {
+  const auto o = bench_network("none");
+  auto train = o.train;
+  train.total_steps = steps;
+  engine::Pipeline pipeline({o.model, train, o.stages, engine::CodecKind::none, "cpu", o.threads, 0});
+  const auto data = engine::DataSource::arithmetic(o.model.context, o.model.seed);
+  double tokens = 0, seconds = 0;
+  for (int step = 0; step < steps; ++step) {
+    std::vector<std::vector<std::int32_t>> batches;
+    for (int m = 0; m < train.micro_batches; ++m)
+      batches.push_back(data.micro_batch(step, m, train.micro_batches, train.micro_batch_size));
+    const auto start = std::chrono::steady_clock::now();
+    const auto metrics = pipeline.train_step(batches);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (step >= kWarmup) {
+      tokens += metrics.at("tokens");
+      seconds += elapsed;
+    }
+  }
+  return seconds > 0 ? tokens / seconds : 0.0;
+}
+
+}  // namespace
+
+void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
+  auto steps = std::make_shared<int>(12);
+  auto json = std::make_shared<bool>(false);
+  auto* command = bench.add_subcommand(
+      "swarm", "Multi-process swarm on loopback vs the in-process pipeline, codecs, and 80 Mbit/s links");
+  command->add_option("--steps", *steps, "Steps per configuration (the first 2 are not timed)")->capture_default_str();
+  command->add_flag("--json", *json, "Print JSON only");
+  command->callback([steps, json] {
+    log_to_stderr();
+    if (*steps <= kWarmup) throw std::invalid_argument("--steps must be more than 2");
+    const double in_process = in_process_tokens_per_s(*steps);
+    nlohmann::json codecs = nlohmann::json::object(), limited = nlohmann::json::object();
+    for (const auto kind : engine::all_codecs()) {
+      const auto name = engine::codec_name(kind);
+      codecs[name] = run_child(name, *steps, false);
+      if (!*json) std::cerr << "codec " << name << ": " << codecs[name].dump() << std::endl;
+    }
+    for (const std::string name : {"none", "subspace"}) {
+      const auto result = run_child(name, *steps, true);
+      limited[name] = result.contains("tokens_per_s") ? result["tokens_per_s"] : result;
+      if (!*json) std::cerr << "80 Mbit/s, codec " << name << ": " << result.dump() << std::endl;
+    }
+    const double multi = codecs["none"].value("tokens_per_s", 0.0);
+    nlohmann::json out{{"in_process_tokens_per_s", in_process},
+                       {"multiprocess_tokens_per_s", multi},
+                       {"multiprocess_ratio", in_process > 0 ? multi / in_process : 0.0},
+                       {"codecs", codecs},
+                       {"limited_link", limited},
+                       {"limited_link_rate_mbit", 80},
+                       {"model", {{"layers", 3}, {"width", 128}, {"context", 64}, {"stages", 3}, {"micro_batch", 8},
+                                  {"micro_batches", 4}}},
+                       {"steps_timed", *steps - kWarmup}};
+    std::cout << out.dump(*json ? -1 : 2) << std::endl;
+  });
+  auto* once = bench.add_subcommand("swarm-once", "One local swarm run for bench swarm (internal)");
+  once->group("");
+  auto codec = std::make_shared<std::string>("none");
+  auto once_steps = std::make_shared<int>(12);
+  once->add_option("--codec", *codec);
+  once->add_option("--steps", *once_steps);
+  once->callback([codec, once_steps, &global] { swarm_once(*codec, *once_steps, global); });
+}
+
+}  // namespace tessera::cli
