@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   tessera::cli::add_log_bench(*bench);
   tessera::cli::add_train_command(app, global);
   tessera::cli::add_bench_engine_command(*bench);
+  tessera::cli::add_run_command(app, global);
+  tessera::cli::add_demo_command(app, global);
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::help);
   return tessera::cli::run_cli(app, argc, argv);

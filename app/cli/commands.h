@@ -30,4 +30,11 @@ void add_train_command(CLI::App& app, const GlobalOptions& global);
 // `tessera-node bench engine`: pipeline ratios, model-FLOPs utilisation and codecs.
 void add_bench_engine_command(CLI::App& bench);
 
+// `tessera-node run`: the contributor daemon (core/node/swarm_node.h) with its control API.
+void add_run_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node demo`: an embedded hub and local peer processes train, then a summary.
+void add_demo_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node bench swarm`: multi-process vs in-process pipeline, codecs, limited links.
+void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global);
+
 }  // namespace tessera::cli

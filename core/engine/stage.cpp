@@ -681,6 +681,66 @@ EvalResult SingleProcessTrainer::evaluate(const std::vector<std::int32_t>& token
   return result;
 }
 
+// --- swarm support: abandon a step, move gradients between replicas, inference logits --------
+
+void Stage::discard_step() {
+  auto& s = *impl_;
+  s.stash.clear();
+  s.optimizer->zero_grad();
+}
+
+std::vector<float> Stage::gradient_vector() const {
+  const auto& s = *impl_;
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(static_cast<std::size_t>(parameter_count()));
+  for (const auto& p : s.module->parameters()) {
+    if (!p.grad().defined()) {
+      out.insert(out.end(), static_cast<std::size_t>(p.numel()), 0.0f);
+      continue;
+    }
+    const auto cpu = p.grad().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    out.insert(out.end(), cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+  }
+  return out;
+}
+
+void Stage::set_gradient_vector(const std::vector<float>& values) {
+  auto& s = *impl_;
+  if (static_cast<std::int64_t>(values.size()) != parameter_count())
+    throw std::invalid_argument("gradient vector has " + std::to_string(values.size()) + " values, stage " +
+                                std::to_string(s.plan.index) + " has " + std::to_string(parameter_count()) +
+                                " parameters");
+  for (const float value : values)
+    if (!std::isfinite(value)) throw std::invalid_argument("gradient vector holds a non-finite value");
+  torch::NoGradGuard no_grad;
+  std::size_t offset = 0;
+  for (auto& p : s.module->parameters()) {
+    const auto count = static_cast<std::size_t>(p.numel());
+    auto host = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
+    p.mutable_grad() = host.to(p.device()).clone();
+    offset += count;
+  }
+}
+
+std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
+  auto& s = *impl_;
+  if (!s.plan.has_head()) throw std::logic_error("only the last stage computes logits");
+  s.check_tokens(input);
+  torch::NoGradGuard no_grad;
+  s.module->eval();
+  struct TrainAgain {
+    StageModule& module;
+    ~TrainAgain() { module->train(); }
+  } restore{s.module};
+  const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(s.device);
+  const auto inputs = all.slice(1, 0, input.sequence);
+  auto stream = s.stream_in(input, inputs, false).second;
+  stream = s.module->run_blocks(stream, s.causal_mask, s.generator);
+  const auto last = s.module->logits(stream).select(1, input.sequence - 1).to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
+}
+
 std::vector<std::pair<std::string, std::vector<float>>> SingleProcessTrainer::named_parameters() const {
   return flatten(impl_->module);
 }

@@ -99,6 +99,18 @@ class Stage {
   // Throws std::runtime_error when the file is missing, damaged, or for another stage or model.
   void load(const std::filesystem::path& file);
 
+  // For the swarm (core/node): drops every stashed micro-batch and zeroes the gradients, so an
+  // abandoned step leaves no trace and can be retried.
+  void discard_step();
+  // All parameter gradients flattened in named_parameters() order (zeros where none), and the
+  // reverse: replicas of one stage sum these in a fixed order and all set the same sum.
+  std::vector<float> gradient_vector() const;
+  // Throws std::invalid_argument when the length is not the parameter count or a value is not finite.
+  void set_gradient_vector(const std::vector<float>& values);
+  // Last stage only: a forward pass without gradients or stash, returning the logits of every
+  // row's last position ([batch, vocab], row-major). Inference for the swarm's gateway.
+  std::vector<float> last_position_logits(const ForwardMessage& input);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

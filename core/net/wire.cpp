@@ -23,7 +23,7 @@ bool valid_run_char(char c) {
          c == '-';
 }
 
-bool known_kind(std::uint8_t value) { return value >= 1 && value <= 9; }
+bool known_kind(std::uint8_t value) { return value >= 1 && value <= 17; }
 
 }  // namespace
 
@@ -51,6 +51,14 @@ const char* kind_name(MessageKind kind) {
     case MessageKind::Pong: return "pong";
     case MessageKind::Error: return "error";
     case MessageKind::GradNorm: return "grad-norm";
+    case MessageKind::Reduce: return "reduce";
+    case MessageKind::GradFetch: return "grad-fetch";
+    case MessageKind::Gradient: return "gradient";
+    case MessageKind::Step: return "step";
+    case MessageKind::Abort: return "abort";
+    case MessageKind::Ack: return "ack";
+    case MessageKind::Infer: return "infer";
+    case MessageKind::Logits: return "logits";
   }
   return "unknown";
 }

@@ -24,6 +24,14 @@ enum class MessageKind : std::uint8_t {
   Pong = 7,
   Error = 8,          // the payload is a UTF-8 message
   GradNorm = 9,       // a stage's squared gradient norm for global clipping
+  Reduce = 10,        // the step driver asks a replica to sum its stage's gradients with its peers'
+  GradFetch = 11,     // a replica asks another for its raw gradient of this step
+  Gradient = 12,      // the answer: the gradient vector
+  Step = 13,          // the driver commits a step: the global norm; every participant steps
+  Abort = 14,         // the driver abandons a step attempt: discard stash and gradients
+  Ack = 15,           // a plain acknowledgement
+  Infer = 16,         // forward only, no receipts, no training state: returns the last logits
+  Logits = 17,        // the answer to Infer
 };
 
 enum class DType : std::uint8_t { U8 = 1, I8 = 2, F16 = 3, BF16 = 4, F32 = 5, I32 = 6, I64 = 7 };

@@ -1,0 +1,76 @@
+// Inference requests over the nodes' CurveZMQ servers (MessageKind::Infer), routed through one
+// replica per stage, rotating among replicas so no single one carries all requests.
+#include "core/hub/swarm_inference.h"
+
+#include <atomic>
+#include <mutex>
+
+#include <zmq.hpp>
+
+#include "core/net/endpoint.h"
+#include "core/node/envelope.h"
+#include "core/wallet/encoding.h"
+
+namespace tessera::hub {
+
+struct SwarmInference::Impl {
+  Impl(const PeerDirectory& peers, protocol::RunManifest run, const wallet::KeyPair& key)
+      : directory(peers), manifest(std::move(run)), identity(net::curve_keys_from(key)) {}
+  const PeerDirectory& directory;
+  protocol::RunManifest manifest;
+  net::CurveKeyPair identity;
+  zmq::context_t context{1};
+  std::mutex mutex;  // one request at a time per instance (the client socket is not thread-safe)
+  std::uint64_t turn = 0;
+};
+
+SwarmInference::SwarmInference(const PeerDirectory& directory, protocol::RunManifest manifest,
+                               const wallet::KeyPair& hub_key)
+    : impl_(std::make_unique<Impl>(directory, std::move(manifest), hub_key)) {}
+
+SwarmInference::~SwarmInference() = default;
+
+std::vector<float> SwarmInference::next_token_logits(const std::vector<std::int32_t>& tokens,
+                                                     std::chrono::milliseconds timeout) {
+  auto& s = *impl_;
+  if (tokens.empty()) throw std::invalid_argument("the prompt has no tokens");
+  for (const auto token : tokens)
+    if (token < 0 || token >= s.manifest.model.vocab)
+      throw std::invalid_argument("token id " + std::to_string(token) + " is outside the vocabulary");
+  std::lock_guard lock(s.mutex);
+  const auto turn = s.turn++;
+  std::vector<Peer> route;
+  for (int stage = 0; stage < s.manifest.stages; ++stage) {
+    const auto replicas = s.directory.replicas(stage);
+    if (replicas.empty()) throw SwarmUnavailable("stage " + std::to_string(stage) + " has no live replica");
+    route.push_back(replicas[turn % replicas.size()]);
+  }
+  const auto context = static_cast<std::size_t>(s.manifest.model.context);
+  std::vector<std::int32_t> window(tokens.end() - static_cast<std::ptrdiff_t>(std::min(context, tokens.size())), tokens.end());
+  const auto sequence = window.size();
+  window.push_back(0);  // the [batch, T + 1] layout's target column, unused by inference
+  std::vector<std::uint8_t> blob;
+  for (const auto token : window)
+    for (int b = 0; b < 4; ++b) blob.push_back(static_cast<std::uint8_t>(static_cast<std::uint32_t>(token) >> (8 * b)));
+  nlohmann::json meta{{"batch", 1}, {"sequence", sequence}, {"route", nlohmann::json::array()}, {"request", turn + 1}};
+  for (std::size_t i = 1; i < route.size(); ++i)
+    meta["route"].push_back(nlohmann::json::array({wallet::to_hex(route[i].node_key), route[i].endpoint}));
+  net::MessageHeader header;
+  header.kind = net::MessageKind::Infer;
+  header.run_id = s.manifest.run_id;
+  header.stage = 0;
+  net::Client client(s.context, s.identity, net::curve_public_from(route.front().node_key), route.front().endpoint);
+  const auto reply = client.request(header, node::pack(meta, blob), timeout);
+  if (!reply) throw SwarmUnavailable("the stage-0 replica did not answer within " + std::to_string(timeout.count()) + " ms");
+  const auto envelope = node::unpack(reply->payload);
+  if (!envelope) throw SwarmUnavailable("the swarm's answer is malformed");
+  if (reply->header.kind == net::MessageKind::Error)
+    throw SwarmUnavailable("the swarm could not answer: " + envelope->meta.value("message", std::string("error")));
+  auto logits = node::bytes_to_floats(envelope->blob);
+  if (reply->header.kind != net::MessageKind::Logits || !logits ||
+      logits->size() != static_cast<std::size_t>(s.manifest.model.vocab))
+    throw SwarmUnavailable("the swarm's answer is not a row of logits");
+  return std::move(*logits);
+}
+
+}  // namespace tessera::hub

@@ -1,0 +1,42 @@
+// Forward-only inference through the swarm, for the hub's gateway: token ids go to a live
+// replica of stage 0, every stage runs its blocks without gradients, stash or receipts, and the
+// last stage's logits for the last position come back. Each call has a deadline; a missing stage
+// or a peer that drops out is a clear exception (the gateway answers 503).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "core/hub/peer_directory.h"
+#include "core/protocol/manifest.h"
+#include "core/wallet/signing.h"
+
+namespace tessera::hub {
+
+// The swarm cannot answer now (a stage without replicas, a peer that did not answer in time).
+struct SwarmUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class SwarmInference {
+ public:
+  // `hub_key` is the manifest's hub key: the nodes admit it on their CurveZMQ sockets.
+  SwarmInference(const PeerDirectory& directory, protocol::RunManifest manifest, const wallet::KeyPair& hub_key);
+  ~SwarmInference();
+  SwarmInference(const SwarmInference&) = delete;
+  SwarmInference& operator=(const SwarmInference&) = delete;
+
+  // Logits over the vocabulary for the token after `tokens` (the last `context` of them are used).
+  // Throws std::invalid_argument for an empty prompt or ids outside the vocabulary, and
+  // SwarmUnavailable when a stage is missing or a peer does not answer within `timeout`.
+  std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens, std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::hub

@@ -1,0 +1,85 @@
+// The contributor daemon's swarm side (DESIGN.md "The protocol"): joins a run through its hub,
+// serves one stage over CurveZMQ, fetches the stage's state from a live replica of the same stage,
+// and, on the oldest ready replica of stage 0, drives the steps: micro-batch m goes through replica
+// m mod R of every stage as nested requests (forward down the chain, the gradient back up), the
+// replicas of each stage sum their gradients in key order, the driver sums one squared norm per
+// stage and commits the step. Every forward and backward payload is acknowledged with a receipt
+// signed by its receiver; receipts of committed steps go to the contribution log once and to the
+// hub in batches. A peer that stops answering makes the attempt abort everywhere (stash and
+// gradients discarded) and the step is retried without it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/node/event_bus.h"
+#include "core/wallet/delegation.h"
+#include "core/wallet/signing.h"
+
+namespace tessera::node {
+
+struct SwarmNodeOptions {
+  std::string hub_url;
+  std::filesystem::path data_dir;            // node_key.json, contributions.db
+  std::string listen = "tcp://127.0.0.1:0";  // where this node's stage server binds
+  std::string device = "cpu";
+  int threads = 0;                           // libtorch CPU threads; 0: libtorch's choice
+  std::chrono::milliseconds hop_timeout{8000};      // one stage's work plus one link, per hop
+  std::chrono::milliseconds hub_timeout{5000};
+  std::chrono::milliseconds heartbeat_every{1000};
+  std::chrono::milliseconds suspect_for{15000};     // a peer that failed is left out this long
+  int wait_for_peers = 0;                     // the driver's first step waits (up to a minute) for this many ready peers
+  std::int64_t stop_after_steps = 0;          // 0: until stopped or the run's total_steps
+  std::string power_profile = "balanced";     // recorded in the session rows
+};
+
+struct SwarmStats {
+  std::uint64_t malformed = 0;     // frames dropped by the wire decoder
+  std::uint64_t rejected = 0;      // well-formed requests refused (bad payload, wrong step …)
+  std::uint64_t aborted_steps = 0; // attempts abandoned (driver)
+  std::uint64_t committed_steps = 0;
+  std::uint64_t receipts_logged = 0;
+  std::uint64_t receipts_reported = 0;
+};
+
+class SwarmNode {
+ public:
+  SwarmNode(const wallet::KeyPair& node_key, wallet::Delegation delegation, SwarmNodeOptions options,
+            EventBus* events = nullptr);
+  ~SwarmNode();
+  SwarmNode(const SwarmNode&) = delete;
+  SwarmNode& operator=(const SwarmNode&) = delete;
+
+  // Joins, serves and (when driver) trains until `stop` is set, the run's steps are done or
+  // stop_after_steps steps were committed; leaves the hub cleanly. Throws std::runtime_error
+  // when joining fails for good (hub unreachable, refused).
+  void run(const std::atomic<bool>& stop);
+
+  // Before each step the driver asks this (e.g. the power policy); a reason pauses training.
+  void set_pause_reason(std::function<std::optional<std::string>()> hook);
+  void set_paused(bool paused, std::string reason = {});
+  void snooze(std::chrono::seconds duration);
+  void set_threads(int threads);
+
+  // status() keys of the control API (see control_handler.h).
+  nlohmann::json status() const;
+  SwarmStats stats() const;
+  std::string endpoint() const;  // empty until the server is bound
+  int stage() const;             // -1 until joined
+  std::filesystem::path ledger_path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::node
