@@ -3,10 +3,12 @@
 #include "core/hub/hub_service.h"
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
 #include "core/engine/model_config.h"
+#include "core/protocol/work_units.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::hub {
@@ -55,6 +57,18 @@ nlohmann::json parse_body(const httplib::Request& request) {
   return body;
 }
 
+// The gateway's view of the swarm.
+class SwarmTokens : public NextTokenSource {
+ public:
+  explicit SwarmTokens(SwarmInference& swarm) : swarm_(swarm) {}
+  std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens, std::chrono::milliseconds timeout) override {
+    return swarm_.next_token_logits(tokens, timeout);
+  }
+
+ private:
+  SwarmInference& swarm_;
+};
+
 }  // namespace
 
 std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest& manifest) {
@@ -81,6 +95,50 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
       directory_(stage_memory_requirements(manifest_)) {
   if (!protocol::verify_manifest(manifest_, manifest_.publisher_key))
     throw std::invalid_argument("the run manifest's signature does not verify");
+  if (options_.hub_key) {
+    if (options_.hub_key->public_key() != manifest_.hub_key)
+      throw std::invalid_argument("the hub key is not the one the run manifest names");
+    std::filesystem::path state_file;
+    if (!options_.state_dir.empty()) {
+      std::filesystem::create_directories(options_.state_dir);
+      state_file = options_.state_dir / ("settlement-" + manifest_.run_id + ".json");
+    }
+    book_ = std::make_unique<SettlementBook>(manifest_.run_id, *options_.hub_key, manifest_.price_per_1k_tokens,
+                                             manifest_.currency, state_file);
+    inference_ = std::make_unique<SwarmInference>(directory_, manifest_, *options_.hub_key);
+    token_source_ = std::make_unique<SwarmTokens>(*inference_);
+    GatewayOptions gateway;
+    gateway.limits.model_id = manifest_.run_id;
+    gateway.limits.context = manifest_.model.context;
+    gateway.limits.vocab = manifest_.model.vocab;
+    gateway.api_keys = options_.api_keys;
+    gateway_ = std::make_unique<Gateway>(gateway, *token_source_, [this](const Usage& usage) {
+      book_->credit_tokens(usage.total());
+    });
+  }
+}
+
+std::uint64_t HubService::close_epoch() {
+  if (!book_) throw std::logic_error("this hub has no hub key: it does not settle");
+  return book_->close_epoch();
+}
+
+void HubService::epoch_loop() {
+  const auto length = options_.epoch_length.count() > 0 ? options_.epoch_length
+                                                        : std::chrono::milliseconds(manifest_.epoch_seconds * 1000);
+  auto next = std::chrono::steady_clock::now() + length;
+  std::unique_lock lock(stop_mutex_);
+  while (!stop_signal_.wait_until(lock, next, [this] { return stopping_; })) {
+    next += length;
+    try {
+      const auto epoch = book_->close_epoch();
+      const auto statement = book_->latest()->statement();
+      spdlog::info("epoch {} settled: {} owners, {} units, revenue {} {}", epoch, statement.owner_count,
+                   statement.total_units, statement.total_revenue, manifest_.currency);
+    } catch (const std::exception& error) {
+      spdlog::error("settling the epoch failed: {}", error.what());
+    }
+  }
 }
 
 HubService::~HubService() { stop(); }
@@ -134,6 +192,7 @@ nlohmann::json HubService::handle_join(const nlohmann::json& body) {
   {
     std::lock_guard lock(mutex_);
     members_[key] = *stage;
+    owners_[key] = delegation.owner_address;
   }
   return {{"stage", *stage}, {"stages", manifest_.stages}, {"run", manifest_.run_id}};
 }
@@ -168,6 +227,12 @@ nlohmann::json HubService::handle_receipts(const nlohmann::json& body) {
         receipts_.push_back(receipt);
         ++accepted;
         ++tally_.verified;
+        if (book_) {
+          const auto owner = owners_.find(sender);
+          if (owner != owners_.end())
+            book_->credit_work(owner->second,
+                               protocol::receipt_flops(manifest_.model, manifest_.stages, r.direction, r.stage, r.tokens));
+        }
         continue;
       }
     } catch (const std::exception& error) {
@@ -293,6 +358,9 @@ void HubService::start() {
     reply_json(response, 200, {{"receipts", list}, {"total", receipts_.size()}});
   });
 
+  if (book_) book_->mount(server);
+  if (gateway_) gateway_->mount(server);
+
   port_ = options_.port == 0 ? server.bind_to_any_port(options_.host)
                              : (server.bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port_ <= 0) {
@@ -303,6 +371,7 @@ void HubService::start() {
   stopping_ = false;
   thread_ = std::thread([&server] { server.listen_after_bind(); });
   expiry_ = std::thread([this] { expire_loop(); });
+  if (book_) epochs_ = std::thread([this] { epoch_loop(); });
   for (int i = 0; i < 500 && !server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
@@ -325,6 +394,7 @@ void HubService::stop() {
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
   if (expiry_.joinable()) expiry_.join();
+  if (epochs_.joinable()) epochs_.join();
   server_.reset();
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hub/challenges.h"
+#include "core/hub/gateway.h"
+#include "core/hub/settlement_book.h"
+#include "core/hub/swarm_inference.h"
 #include "core/hub/peer_directory.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
@@ -37,6 +41,12 @@ struct HubOptions {
   int port = 0;  // 0: a free port
   std::chrono::milliseconds heartbeat_timeout{6000};  // a peer silent this long is dropped
   std::chrono::milliseconds request_skew{120000};     // accepted clock difference of signed requests
+  // The run's hub key (the manifest's hub_key): with it the hub settles epochs, publishes signed
+  // statements and serves the inference gateway. Must outlive the service.
+  const wallet::KeyPair* hub_key = nullptr;
+  std::chrono::milliseconds epoch_length{0};  // 0: the manifest's epoch_seconds
+  std::filesystem::path state_dir;            // settlement state across restarts (empty: memory only)
+  std::vector<std::string> api_keys;          // gateway client keys (empty: open, as in the demo)
 };
 
 struct ReceiptTally {
@@ -71,7 +81,14 @@ class HubService {
   // Steps the driver reported ({"step", "loss", "tokens", "seconds", "bytes_per_token", …}).
   std::vector<nlohmann::json> progress() const;
 
+  // Settlement and inference (only with HubOptions::hub_key; null otherwise).
+  SettlementBook* settlement() { return book_.get(); }
+  // Settles the open epoch now (the epoch timer does this every epoch length); returns its number.
+  std::uint64_t close_epoch();
+  std::string gateway_url() const { return url() + "/v1"; }
+
  private:
+  void epoch_loop();
   void expire_loop();
   nlohmann::json handle_join(const nlohmann::json& body);
   nlohmann::json handle_receipts(const nlohmann::json& body);
@@ -98,6 +115,13 @@ class HubService {
   std::vector<nlohmann::json> progress_;  // one entry per committed step, from the step driver
   std::vector<protocol::SignedReceipt> receipts_;
   ReceiptTally tally_;
+  std::map<wallet::PublicKey, std::string> owners_;  // node key → owner address (its delegation)
+
+  std::unique_ptr<SettlementBook> book_;
+  std::unique_ptr<SwarmInference> inference_;
+  std::unique_ptr<NextTokenSource> token_source_;
+  std::unique_ptr<Gateway> gateway_;
+  std::thread epochs_;
 };
 
 // The body a node signs for a hub request: `body` plus node_key and at_ms, signed over

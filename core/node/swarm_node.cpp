@@ -25,6 +25,7 @@
 #include "core/net/endpoint.h"
 #include "core/net/zap.h"
 #include "core/node/envelope.h"
+#include "core/node/statement_sync.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
 #include "core/wallet/encoding.h"
@@ -179,6 +180,8 @@ struct SwarmNode::Impl {
   protocol::RunManifest manifest;
   engine::CodecKind codec = engine::CodecKind::none;
   std::unique_ptr<ledger::LedgerWriter> ledger;
+  std::unique_ptr<StatementSync> statements;  // the owner's epoch statements, verified into the log
+  Clock::time_point next_statement_poll{};
   std::string session_id;
   std::filesystem::path ledger_file;
 
@@ -816,8 +819,29 @@ struct SwarmNode::Impl {
       } catch (const std::exception& error) {
         spdlog::warn("hub: {}", error.what());
       }
+      poll_statements();
       std::unique_lock lock(wake_mutex);
       wake.wait_for(lock, std::min<std::chrono::milliseconds>(options.heartbeat_every, 500ms), [this] { return !serving; });
+    }
+  }
+
+  // After each epoch: fetch the owner's statement and proof, verify, record (StatementSync).
+  void poll_statements() {
+    if (!statements || Clock::now() < next_statement_poll) return;
+    const auto epoch_ms = std::max<std::int64_t>(manifest.epoch_seconds, 1) * 1000;
+    next_statement_poll = Clock::now() + std::chrono::milliseconds(std::clamp<std::int64_t>(epoch_ms / 4, 500, 30000));
+    try {
+      const auto check = statements->poll();
+      using Outcome = StatementCheck::Outcome;
+      if (check.outcome == Outcome::Verified) {
+        spdlog::info("{}", check.message);
+        if (events) events->publish("statement", {{"epoch", check.epoch}, {"verified", true}, {"message", check.message}});
+      } else if (check.outcome == Outcome::Rejected) {
+        spdlog::error("{}", check.message);
+        if (events) events->publish("error", {{"message", check.message}});
+      }
+    } catch (const std::exception& error) {
+      spdlog::warn("statements: {}", error.what());
     }
   }
 
@@ -1114,6 +1138,8 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
   s.ledger_file = s.options.data_dir / std::string(ledger::kDefaultFileName);
   s.ledger = std::make_unique<ledger::LedgerWriter>(s.ledger_file, s.key);
   s.session_id = random_hex(8);
+  s.statements = std::make_unique<StatementSync>(s.options.hub_url, s.manifest.run_id, s.manifest.hub_key,
+                                                 s.delegation.owner_address, *s.ledger, s.options.hub_timeout);
 
   hub::JoinRequest join;
   join.delegation = s.delegation;

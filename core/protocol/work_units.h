@@ -20,3 +20,20 @@ double backward_flops_per_token(const StageShape& shape);
 double training_flops_per_token(const StageShape& shape);
 
 }  // namespace tessera::protocol
+
+namespace tessera::engine {
+struct ModelConfig;
+}
+
+namespace tessera::protocol {
+
+enum class Direction : std::uint8_t;
+
+// The FLOPs a receipt acknowledges for its sender: a Forward receipt the forward pass of the
+// sender's stage, a Backward receipt its backward pass. The two passes no neighbour receipts
+// (stage 0's backward, the last stage's forward) are credited with the receipt that does
+// exist, so each stage's whole training work per token is credited exactly once.
+double receipt_flops(const engine::ModelConfig& model, int stages, Direction direction, int stage,
+                     std::uint64_t tokens);
+
+}  // namespace tessera::protocol

@@ -1,0 +1,251 @@
+// Settlement from work and revenue to the node's log: receipts credit each stage's training work
+// exactly once; the hub's book settles epochs, splits metered revenue exactly, carries fractions
+// and survives a restart; the node fetches, verifies and records statements over HTTP, and a
+// forged or altered statement is rejected, logged as an event, and never recorded as earned.
+#include <QtTest>
+
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "core/engine/model_config.h"
+#include "core/hub/settlement_book.h"
+#include "core/ledger/ledger.h"
+#include "core/ledger/reader.h"
+#include "core/node/statement_sync.h"
+#include "core/protocol/receipt.h"
+#include "core/protocol/work_units.h"
+#include "core/wallet/encoding.h"
+
+using namespace tessera;
+
+namespace {
+
+std::string address_of(const wallet::KeyPair& key) { return wallet::base58_encode(key.public_key()); }
+
+// An HTTP server on 127.0.0.1 with a free port, stopped on destruction.
+struct LocalServer {
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+  void start() {
+    port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  ~LocalServer() {
+    server.stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+}  // namespace
+
+class TestSettlementFlow : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void receiptsCreditEachStagesWorkOnce() {
+    engine::ModelConfig model;
+    model.layers = 6;
+    model.width = 64;
+    model.heads = 4;
+    model.context = 32;
+    for (int stages : {2, 3, 4}) {
+      const std::uint64_t tokens = 256;
+      // One micro-batch: forward receipts from stages 0..S-2, backward receipts from 1..S-1.
+      double credited = 0;
+      for (int s = 0; s + 1 < stages; ++s)
+        credited += protocol::receipt_flops(model, stages, protocol::Direction::Forward, s, tokens);
+      for (int s = 1; s < stages; ++s)
+        credited += protocol::receipt_flops(model, stages, protocol::Direction::Backward, s, tokens);
+      double expected = 0;
+      for (int s = 0; s < stages; ++s)
+        expected += engine::stage_training_flops_per_token(model, engine::plan_stage(model, stages, s)) * tokens;
+      QVERIFY(std::abs(credited - expected) <= 1e-9 * expected);
+      QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                               protocol::receipt_flops(model, stages, protocol::Direction::Backward, 0, tokens));
+      QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                               protocol::receipt_flops(model, stages, protocol::Direction::Forward, stages - 1, tokens));
+      QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                               protocol::receipt_flops(model, stages, protocol::Direction::Forward, stages, tokens));
+    }
+  }
+
+  void revenueIsSplitExactlyByPreviousShares() {
+    const auto hub = wallet::KeyPair::generate();
+    const auto a = address_of(wallet::KeyPair::generate());
+    const auto b = address_of(wallet::KeyPair::generate());
+    hub::SettlementBook book("run-1", hub, /*price per 1k tokens*/ 2000, "USDC");
+    // Epoch 1: revenue before anyone owns units is carried, not lost.
+    book.credit_tokens(500);  // 1,000 micro-units
+    book.credit_work(a, 3e9);
+    book.credit_work(b, 1e9 + 0.5e6);  // half a unit is carried to the next epoch
+    QCOMPARE(book.close_epoch(), std::uint64_t(1));
+    auto statement = book.latest()->statement();
+    QCOMPARE(statement.total_units, std::uint64_t(4000));
+    QCOMPARE(statement.carried_revenue, std::uint64_t(1000));
+    QCOMPARE(statement.total_revenue, std::uint64_t(0));
+    // Epoch 2: 1,237 tokens at 2,000 per 1k = 2,474 micro-units, plus the 1,000 carried, split 3:1.
+    book.credit_tokens(1237);
+    book.credit_work(b, 0.5e6);
+    book.close_epoch();
+    statement = book.latest()->statement();
+    QCOMPARE(statement.epoch, std::uint64_t(2));
+    QCOMPARE(statement.total_units, std::uint64_t(4001));
+    QCOMPARE(statement.total_revenue, std::uint64_t(3474));
+    QCOMPARE(book.revenue_part(2, a) + book.revenue_part(2, b), std::uint64_t(3474));
+    // 3474 × 3/4 = 2605.5 and 3474 × 1/4 = 868.5: the one remainder micro-unit goes to the smaller address.
+    QCOMPARE(book.revenue_part(2, a), std::uint64_t(a < b ? 2606 : 2605));
+    QCOMPARE(book.latest()->proof_for(b)->leaf.units, std::uint64_t(1001));
+    // Fractions of a micro-unit are carried too: 3 tokens at 1 per 1k is 0.003.
+    hub::SettlementBook cheap("run-2", hub, 1, "USDC");
+    cheap.credit_work(a, 1e6);
+    cheap.close_epoch();
+    std::uint64_t paid = 0;
+    for (int epoch = 0; epoch < 10; ++epoch) {
+      cheap.credit_tokens(333);
+      cheap.close_epoch();
+      paid = cheap.latest()->statement().total_revenue;
+    }
+    QCOMPARE(paid, std::uint64_t(3));  // 3,330 tokens → 3.33 micro-units: 3 paid, 0.33 still carried
+    QCOMPARE(cheap.open_epoch_json()["revenue"].get<std::uint64_t>(), std::uint64_t(0));
+  }
+
+  void bookSurvivesARestart() {
+    QTemporaryDir dir;
+    const auto state = std::filesystem::path(dir.path().toStdString()) / "settlement.json";
+    const auto hub = wallet::KeyPair::generate();
+    const auto a = address_of(wallet::KeyPair::generate());
+    protocol::Statement before;
+    {
+      hub::SettlementBook book("run-1", hub, 1000, "USDC", state);
+      book.credit_work(a, 7e6);
+      book.close_epoch();
+      book.credit_tokens(10);
+      book.close_epoch();
+      before = book.latest()->statement();
+    }
+    hub::SettlementBook again("run-1", hub, 1000, "USDC", state);
+    QCOMPARE(again.open_epoch(), std::uint64_t(3));
+    QCOMPARE(again.latest()->statement().signature, before.signature);
+    QCOMPARE(again.latest()->statement().root, before.root);
+    again.credit_work(a, 1e6);
+    again.close_epoch();
+    QCOMPARE(again.latest()->proof_for(a)->leaf.units, std::uint64_t(8));
+    QCOMPARE(again.latest()->proof_for(a)->leaf.revenue, std::uint64_t(10));
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, hub::SettlementBook("other-run", hub, 1000, "USDC", state));
+  }
+
+  void nodeVerifiesAndRecordsStatements() {
+    QTemporaryDir dir;
+    const auto hub_key = wallet::KeyPair::generate();
+    const auto node_key = wallet::KeyPair::generate();
+    const auto owner = address_of(wallet::KeyPair::generate());
+    const auto other = address_of(wallet::KeyPair::generate());
+    hub::SettlementBook book("run-1", hub_key, 1000, "USDC");
+    LocalServer server;
+    book.mount(server.server);
+    server.start();
+    const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
+    {
+      ledger::LedgerWriter writer(log, node_key);
+      node::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
+      QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::NothingNew);
+      book.credit_work(owner, 2e6);
+      book.credit_work(other, 6e6);
+      book.close_epoch();
+      QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::Verified);
+      book.credit_tokens(4000);  // 4,000 micro-units: 1,000 to owner (1/4), 3,000 to other
+      book.close_epoch();
+      const auto check = sync.poll();
+      QCOMPARE(check.outcome, node::StatementCheck::Outcome::Verified);
+      QCOMPARE(check.epoch, std::uint64_t(2));
+      QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::NothingNew);
+    }
+    ledger::LedgerReader reader(log);
+    QCOMPARE(reader.row_count(ledger::Table::Statements), std::int64_t(2));
+    const auto ownership = reader.ownership_series();
+    QCOMPARE(ownership.size(), std::size_t(2));
+    QVERIFY(ownership.back().verified);
+    QCOMPARE(ownership.back().share(), 0.25);
+    const auto revenue = reader.revenue_per_epoch();
+    bool found = false;
+    for (const auto& epoch : revenue)
+      if (epoch.epoch == 2) {
+        found = true;
+        QCOMPARE(epoch.accrued, std::int64_t(1000));
+        QVERIFY(epoch.verified.has_value());
+        QCOMPARE(*epoch.verified, std::int64_t(1000));
+      }
+    QVERIFY(found);
+    QVERIFY(reader.verify(node_key.public_key()).intact);
+  }
+
+  void forgedOrAlteredStatementsAreRejected() {
+    const auto hub_key = wallet::KeyPair::generate();
+    const auto impostor = wallet::KeyPair::generate();
+    const auto node_key = wallet::KeyPair::generate();
+    const auto owner = address_of(wallet::KeyPair::generate());
+    hub::SettlementBook real("run-1", hub_key, 1000, "USDC");
+    hub::SettlementBook forged("run-1", impostor, 1000, "USDC");
+    for (auto* book : {&real, &forged}) {
+      book->credit_work(owner, 5e6);
+      book->close_epoch();
+    }
+    struct Case {
+      const char* name;
+      std::function<void(httplib::Server&)> mount;
+    };
+    const auto alter = [&](const char* field) {
+      return [&real, owner, field](httplib::Server& server) {
+        server.Get("/api/statements/latest", [&real](const httplib::Request&, httplib::Response& response) {
+          response.set_content(protocol::to_json(real.latest()->statement()).dump(), "application/json");
+        });
+        server.Get("/api/statements/1", [&real, field](const httplib::Request&, httplib::Response& response) {
+          auto body = protocol::to_json(real.latest()->statement());
+          if (std::string(field) == "total_units") body["total_units"] = body["total_units"].get<std::uint64_t>() + 1;
+          response.set_content(body.dump(), "application/json");
+        });
+        server.Get(R"(/api/statements/1/proof/(.+))", [&real, owner, field](const httplib::Request&, httplib::Response& response) {
+          auto body = protocol::to_json(*real.latest()->proof_for(owner));
+          if (std::string(field) == "units") body["units"] = 50;
+          response.set_content(body.dump(), "application/json");
+        });
+      };
+    };
+    const std::vector<Case> cases{
+        {"signed by another key", [&](httplib::Server& server) { forged.mount(server); }},
+        {"leaf units raised", alter("units")},
+        {"statement totals changed", alter("total_units")},
+    };
+    for (const auto& c : cases) {
+      QTemporaryDir dir;
+      LocalServer server;
+      c.mount(server.server);
+      server.start();
+      const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
+      {
+        ledger::LedgerWriter writer(log, node_key);
+        node::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
+        const auto check = sync.poll();
+        QVERIFY2(check.outcome == node::StatementCheck::Outcome::Rejected, (std::string(c.name) + ": " + check.message).c_str());
+        QVERIFY2(check.message.find("rejected") != std::string::npos, check.message.c_str());
+      }
+      ledger::LedgerReader reader(log);
+      QVERIFY2(reader.row_count(ledger::Table::Statements) == 0, c.name);
+      QVERIFY2(reader.row_count(ledger::Table::Events) == 1, c.name);
+    }
+    // An unreachable hub is reported as such, not as a rejection.
+    QTemporaryDir dir;
+    ledger::LedgerWriter writer(std::filesystem::path(dir.path().toStdString()) / "c.db", node_key);
+    node::StatementSync sync("http://127.0.0.1:1", "run-1", hub_key.public_key(), owner, writer,
+                             std::chrono::milliseconds(500));
+    QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::Unreachable);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestSettlementFlow)
+#include "test_settlement_flow.moc"
