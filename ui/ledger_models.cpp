@@ -28,8 +28,8 @@ QString formatFlops(double flops) {
 }
 
 QString formatAmount(qint64 amount, const QString& currency) {
-  // Currencies are recorded in their smallest unit with two decimals (cents) unless named otherwise.
-  return QStringLiteral("%1 %2").arg(formatNumber(static_cast<double>(amount) / 100.0, 2), currency);
+  // Amounts are recorded in micro-units (6 decimals, as USDC and the run manifest's price).
+  return QStringLiteral("%1 %2").arg(formatNumber(static_cast<double>(amount) / 1e6, 6), currency);
 }
 
 namespace {

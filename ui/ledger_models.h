@@ -16,7 +16,7 @@ namespace tessera::ui {
 QString formatTime(qint64 at_ms);
 QString formatNumber(double value, int decimals = 2);
 QString formatFlops(double flops);        // "3.2 PFLOP"
-QString formatAmount(qint64 amount, const QString& currency);  // smallest unit → "12.34 USDC"
+QString formatAmount(qint64 amount, const QString& currency);  // micro-units → "12.340000 USDC"
 
 // One page of one table, newest first.
 class LogTableModel : public QAbstractTableModel {

@@ -222,7 +222,7 @@ void NodeSupervisor::launch(bool paused) {
   connect(process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
     if (error == QProcess::FailedToStart) onFinished(-1, QProcess::CrashExit);
   });
-  QStringList arguments{QStringLiteral("run"), QStringLiteral("--data-dir"), data_dir_};
+  QStringList arguments{QStringLiteral("--data-dir"), data_dir_, QStringLiteral("run")};  // --data-dir is a global option
   if (hub_url_.isEmpty())
     arguments << QStringLiteral("--local");
   else

@@ -53,7 +53,7 @@ std::int64_t writeSampleLog(const std::filesystem::path& file, const std::filesy
     const std::int64_t at = start + static_cast<std::int64_t>(day + 1) * ledger::kDayMs - 60'000;
     units_1b += 5.1e17 * (1.0 + 0.02 * day);
     units_moe += 1.2e17;
-    const std::int64_t earned = 120 + 9 * day;
+    const std::int64_t earned = (120 + 9 * day) * 10'000;  // micro-units: 1.20 USDC and up
     revenue_1b += earned;
     const bool verified = day < days - 1;
     batch.push_back(ledger::RevenueRecord{at - 3'600'000, "tessera-1b", day, earned, "USDC", "inference"});

@@ -64,6 +64,14 @@ nlohmann::json donated_json(const ledger::Donated& donated) {
           {"energy_kwh", donated.kwh()}, {"steps", donated.steps}};
 }
 
+// Amounts are stored in the currency's smallest unit (micro-units: 6 decimals, as USDC).
+std::string money(std::int64_t micro, const std::string& currency) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%s%lld.%06lld %s", micro < 0 ? "-" : "", std::llabs(micro) / 1000000LL,
+                std::llabs(micro) % 1000000LL, currency.c_str());
+  return text;
+}
+
 void print_summary(const ledger::LedgerReader& reader, bool json) {
   const auto summary = reader.summary(ledger::now_ms());
   if (json) {
@@ -127,8 +135,8 @@ void print_summary(const ledger::LedgerReader& reader, bool json) {
   for (std::size_t i = first; i < summary.revenue.size(); ++i, ++shown) {
     const auto& epoch = summary.revenue[i];
     std::cout << "  " << pad(epoch.run, 18) << "epoch " << pad(std::to_string(epoch.epoch), 8) << "accrued "
-              << pad(std::to_string(epoch.accrued) + " " + epoch.currency, 18) << "verified "
-              << (epoch.verified ? std::to_string(*epoch.verified) + " " + epoch.currency : std::string("pending"))
+              << pad(money(epoch.accrued, epoch.currency), 18) << "verified "
+              << (epoch.verified ? money(*epoch.verified, epoch.currency) : std::string("pending"))
               << "\n";
   }
 }

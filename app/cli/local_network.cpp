@@ -67,7 +67,11 @@ wallet::Delegation LocalNetwork::delegate(const wallet::PublicKey& node_key) con
 wallet::PublicKey LocalNetwork::prepare_peer(const std::filesystem::path& folder) {
   std::filesystem::create_directories(folder);
   const auto node_key = wallet::load_or_create_node_key(folder / wallet::kNodeKeyFileName);
-  const auto delegation = delegate(node_key.public_key());
+  const auto expires =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      7 * 24 * 3600;
+  const auto peer_owner = wallet::KeyPair::generate();
+  const auto delegation = wallet::sign_delegation(peer_owner, node_key.public_key(), wallet::kAnyRun, expires);
   const auto text = delegation.to_json().dump(2) + "\n";
   wallet::write_file_atomic(folder / "delegation.json", wallet::as_bytes(text), {}, wallet::IfExists::Replace);
   return node_key.public_key();
@@ -83,11 +87,13 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
   manifest.stages = options_.stages;
   manifest.codec = options_.codec;
   manifest.dataset = {"arithmetic"};
-  manifest.epoch_seconds = 3600;
+  manifest.epoch_seconds = options_.epoch_seconds;
+  manifest.price_per_1k_tokens = options_.price_per_1k_tokens;
   manifest.hub_key = hub_key_.public_key();
   protocol::sign_manifest(manifest, hub_key_);
   hub::HubOptions hub_options;
   hub_options.host = options_.listen_host;
+  hub_options.hub_key = &hub_key_;  // settles epochs, signs statements, serves the gateway
   hub_ = std::make_unique<hub::HubService>(manifest, hub_options);
   hub_->start();
 

@@ -29,6 +29,8 @@ struct LocalNetworkOptions {
   int threads = 1;  // libtorch threads per peer process
   std::filesystem::path folder;  // peers live in folder/peer-K
   std::string listen_host = "127.0.0.1";
+  std::int64_t epoch_seconds = 3600;            // settlement epoch length of the run
+  std::uint64_t price_per_1k_tokens = 1000;     // inference price, micro-units per 1,000 tokens
 };
 
 // The model and settings `demo` uses by default: small enough for a step in well under a second
@@ -60,7 +62,8 @@ class LocalNetwork {
   const wallet::KeyPair& hub_key() const { return hub_key_; }
   // A delegation from the network's demo owner for `node_key` (the local network's own owner).
   wallet::Delegation delegate(const wallet::PublicKey& node_key) const;
-  // Writes a delegation from the network's demo owner for the node key in `folder` (creating it).
+  // Writes a delegation for the node key in `folder` (creating it) from an owner of its own, so the
+  // local peers are distinct owners and settlement splits between them as it would between people.
   wallet::PublicKey prepare_peer(const std::filesystem::path& folder);
   // A message naming a child that exited though nobody stopped it, with the end of its log.
   std::optional<std::string> check_children();

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -21,7 +22,9 @@
 #include "core/ledger/reader.h"
 #include "core/node/control_api.h"
 #include "core/node/node_control.h"
+#include "core/node/power_policy.h"
 #include "core/node/swarm_node.h"
+#include "core/sys/host_state.h"
 #include "core/sys/paths.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
@@ -113,6 +116,7 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
     options.codec = s.codec;
     options.train.total_steps = 1000000;
     options.folder = data_dir / "local";
+    options.epoch_seconds = 60;
     local = std::make_unique<LocalNetwork>(options);
     local->start(s.stages * s.replicas - 1);
     hub_url = local->hub_url();
@@ -135,6 +139,31 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   node::SwarmNode swarm(key, delegation, options, &events);
   if (s.paused) swarm.set_paused(true, "started paused");
   node::NodeControl control(swarm, data_dir, network);
+  // The power policy, enforced here so a headless node obeys it too: the settings' caps, only when
+  // idle, battery, schedule, GPU temperature and power (NVML, when an NVIDIA driver is present).
+  node::PowerPolicy policy;
+  sys::Nvml nvml;
+  swarm.set_pause_reason([&]() -> std::optional<std::string> {
+    node::PowerSettings settings;
+    try {
+      settings = node::PowerSettings::from_json(control.settings());
+    } catch (const std::exception& error) {
+      spdlog::warn("settings: {}; using the defaults", error.what());
+    }
+    node::HostState host;
+    if (settings.only_when_idle) host.idle_seconds = sys::input_idle_seconds();
+    host.on_battery = sys::on_battery();
+    const auto now = std::time(nullptr);
+    std::tm local_time{};
+    localtime_r(&now, &local_time);
+    host.local_minute_of_day = local_time.tm_hour * 60 + local_time.tm_min;
+    if (nvml.available()) {
+      const auto gpu = nvml.read(0);
+      host.gpu_temperature_c = gpu.temperature_c;
+      host.gpu_power_w = gpu.power_w;
+    }
+    return policy.pause_reason(settings, host);
+  });
   node::ControlServer server(control, events);
   const auto control_file = data_dir / "control.json";
   if (!s.no_control) {
@@ -177,6 +206,7 @@ struct DemoSettings {
   bool json = false;
   int kill_at = 0;
   double stall_seconds = 300;
+  bool serve = false;
 };
 
 std::int64_t count_rows(const std::filesystem::path& file, ledger::Table table) {
@@ -237,6 +267,8 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
     std::cerr << "local network: hub " << network.hub_url() << ", " << s.network.stages << " stages x "
               << s.network.replicas << " replicas, codec " << s.network.codec << ", run "
               << network.hub().manifest().run_id << "\n";
+  // The gateway line, on stdout for people and on stderr when stdout carries the JSON summary.
+  (s.json ? std::cerr : std::cout) << "gateway: " << network.hub().gateway_url() << std::endl;
   std::vector<nlohmann::json> steps;
   auto last_progress = std::chrono::steady_clock::now();
   std::optional<std::size_t> killed;
@@ -280,10 +312,10 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
   } catch (const std::exception& error) {
     inference = {{"error", error.what()}};
   }
-  network.stop();
+  if (!s.serve) network.stop();
   steps.resize(static_cast<std::size_t>(s.steps));
 
-  std::int64_t work_rows = 0, receipts_logged = 0, killed_receipts = 0;
+  std::int64_t work_rows = 0, receipts_logged = 0, killed_receipts = 0, statements_verified = 0;
   int ledgers_intact = 0;
   for (std::size_t i = 0; i < ledgers.size(); ++i) {
     const auto rows = count_rows(ledgers[i], ledger::Table::Receipts);
@@ -292,6 +324,7 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
     if (killed && *killed == i) killed_receipts = rows;
     if (std::filesystem::exists(ledgers[i]) && ledger::LedgerReader(ledgers[i]).verify(network.peers()[i].node_key).intact)
       ++ledgers_intact;
+    statements_verified += count_rows(ledgers[i], ledger::Table::Statements);
   }
   work_rows -= work_before;
   receipts_logged -= receipts_before;
@@ -335,10 +368,27 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
          return list;
        }()},
       {"ledger", ledgers.front().string()},
+      {"gateway", network.hub().gateway_url()},
+      {"epoch_seconds", s.network.epoch_seconds},
+      {"epochs_settled", network.hub().settlement()->open_epoch() - 1},
+      {"statements_verified", statements_verified},
       {"model", {{"layers", s.network.model.layers}, {"width", s.network.model.width}, {"heads", s.network.model.heads},
                  {"context", s.network.model.context}, {"seed", s.network.model.seed}}}};
+  // --serve: the swarm and its gateway stay up until interrupted; epochs keep settling.
+  const auto serve = [&] {
+    if (!s.serve) return;
+    std::cerr << "serving: the gateway " << network.hub().gateway_url() << " answers completions, an epoch settles every "
+              << s.network.epoch_seconds << " s; Ctrl+C stops the network\n";
+    while (!g_stop) {
+      if (auto message = network.check_children()) throw std::runtime_error(*message);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    network.stop();
+    std::cerr << "stopped after " << network.hub().settlement()->open_epoch() - 1 << " settled epochs\n";
+  };
   if (s.json) {
     std::cout << summary.dump() << std::endl;
+    serve();
     return;
   }
   std::cout << "loss curve:";
@@ -352,6 +402,7 @@ void run_demo(DemoSettings& s, const GlobalOptions& global) {
             << count << " logs verify\n";
   std::cout << "your log: " << ledgers.front().string() << " (tessera-node --data-dir "
             << ledgers.front().parent_path().string() << " log summary)\n";
+  serve();
 }
 
 void add_model_options(CLI::App* command, LocalNetworkOptions& o) {
@@ -390,6 +441,7 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
 
 void add_demo_command(CLI::App& app, const GlobalOptions& global) {
   auto s = std::make_shared<DemoSettings>();
+  s->network.epoch_seconds = 10;  // short epochs, so a demo sees statements settle
   auto* command = app.add_subcommand(
       "demo", "Train the arithmetic corpus on a local network (embedded hub, one process per peer) and summarise");
   command->add_option("--steps", s->steps, "Optimizer steps")->capture_default_str();
@@ -400,6 +452,14 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global) {
   command->add_option("--device", s->network.device, "cpu, cuda or cuda:N")->capture_default_str();
   add_model_options(command, s->network);
   command->add_flag("--json", s->json, "Print a machine-readable summary");
+  command->add_flag("--serve", s->serve,
+                    "After the steps, keep the network and its inference gateway up until interrupted");
+  command->add_option("--epoch-seconds", s->network.epoch_seconds, "Settlement epoch length")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400 * 30));
+  command->add_option("--price", s->network.price_per_1k_tokens,
+                      "Inference price in micro-units (USDC) per 1,000 tokens")
+      ->capture_default_str();
   command->add_option("--kill-replica-at", s->kill_at, "SIGKILL a replica of a later stage at this step (churn check)")
       ->group("");
   command->add_option("--stall-seconds", s->stall_seconds, "Give up after this long without progress")->group("");

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/hub/settlement_book.h"
 #include "core/ledger/ledger.h"
 #include "core/protocol/statement.h"
 
@@ -108,8 +109,9 @@ StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
   record.run = run_id_;
   record.epoch = static_cast<std::int64_t>(epoch);
   record.owner = owner_;
-  record.units = static_cast<double>(proof.leaf.units);
-  record.run_units = static_cast<double>(statement.total_units);
+  // The log keeps FLOPs (its dashboards' unit); a statement's unit is one verified MFLOP.
+  record.units = static_cast<double>(proof.leaf.units) * hub::kFlopsPerUnit;
+  record.run_units = static_cast<double>(statement.total_units) * hub::kFlopsPerUnit;
   record.cumulative_revenue = static_cast<std::int64_t>(proof.leaf.revenue);
   record.currency = proof_reply.body.value("currency", "");
   record.merkle_root.assign(statement.root.begin(), statement.root.end());

@@ -190,8 +190,8 @@ void DashboardsPage::showData(const DashboardSnapshot& snapshot) {
     const QString epoch = revenue_model_->index(row, RevenueModel::Epoch).data().toString();
     epochs << (many_runs ? revenue_model_->index(row, RevenueModel::Run).data().toString() + QLatin1Char(' ') + epoch
                          : epoch);
-    accrued.values << revenue_model_->index(row, RevenueModel::Accrued).data(Qt::EditRole).toDouble() / 100.0;
-    verified.values << revenue_model_->index(row, RevenueModel::Verified).data(Qt::EditRole).toDouble() / 100.0;
+    accrued.values << revenue_model_->index(row, RevenueModel::Accrued).data(Qt::EditRole).toDouble() / 1e6;
+    verified.values << revenue_model_->index(row, RevenueModel::Verified).data(Qt::EditRole).toDouble() / 1e6;
     if (currency.isEmpty()) currency = QString::fromStdString(snapshot->revenue[static_cast<std::size_t>(row)].currency);
   }
   if (epochs.isEmpty())

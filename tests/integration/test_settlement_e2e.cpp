@@ -1,0 +1,121 @@
+// Settlement end to end on loopback: `tessera-node demo --serve` trains a 3-stage swarm with
+// short epochs, a completion is bought through its OpenAI-compatible gateway, and every owner's
+// node records verified statements whose revenue adds up exactly to the price of the tokens
+// served; every log still verifies.
+#include <QtTest>
+
+#include <signal.h>
+
+#include <QProcess>
+#include <QRegularExpression>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "core/ledger/reader.h"
+
+using namespace tessera;
+
+namespace {
+
+// Reads the process's stderr until a line matches; returns the first capture.
+QString wait_for_line(QProcess& process, QString& buffer, const QRegularExpression& pattern, int timeout_ms) {
+  QElapsedTimer timer;
+  timer.start();
+  while (timer.elapsed() < timeout_ms && process.state() == QProcess::Running) {
+    process.waitForReadyRead(200);
+    buffer += QString::fromUtf8(process.readAllStandardError());
+    const auto match = pattern.match(buffer);
+    if (match.hasMatch()) return match.captured(1);
+  }
+  return {};
+}
+
+// Sum over the logs of the revenue that verified statements confirm.
+std::int64_t verified_revenue(const std::vector<std::filesystem::path>& logs, int* statements = nullptr) {
+  std::int64_t total = 0;
+  for (const auto& file : logs) {
+    if (!std::filesystem::exists(file)) continue;
+    try {
+      ledger::LedgerReader reader(file);
+      for (const auto& epoch : reader.revenue_per_epoch()) total += epoch.verified.value_or(0);
+      if (statements) *statements += static_cast<int>(reader.row_count(ledger::Table::Statements));
+    } catch (const std::exception&) {
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+class TestSettlementEndToEnd : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void completionRevenueIsVerifiedInEveryOwnersLog() {
+    QTemporaryDir dir;
+    QProcess demo;
+    demo.start(QStringLiteral(TESSERA_NODE_BIN),
+               {"--data-dir", dir.path(), "demo", "--json", "--steps", "4", "--stages", "3", "--epoch-seconds", "2",
+                "--price", "1000", "--serve"});
+    QVERIFY(demo.waitForStarted());
+    QString err;
+    const auto gateway = wait_for_line(demo, err, QRegularExpression("gateway: (http://127\\.0\\.0\\.1:\\d+/v1)"), 60000);
+    QVERIFY2(!gateway.isEmpty(), qPrintable(err.right(3000)));
+    // Training done: the summary is on stdout, then the network keeps serving.
+    QString out;
+    QElapsedTimer timer;
+    timer.start();
+    while (!out.contains('\n') && timer.elapsed() < 240000 && demo.state() == QProcess::Running) {
+      demo.waitForReadyRead(500);
+      out += QString::fromUtf8(demo.readAllStandardOutput());
+      err += QString::fromUtf8(demo.readAllStandardError());
+    }
+    QVERIFY2(out.contains('\n'), qPrintable(err.right(3000)));
+    const auto summary = nlohmann::json::parse(out.toStdString());
+    QVERIFY(summary["loss_last"].get<double>() < summary["loss_first"].get<double>());
+
+    const auto url = QUrl(gateway);
+    httplib::Client client(url.host().toStdString(), url.port());
+    client.set_read_timeout(std::chrono::seconds(60));
+    auto models = client.Get("/v1/models");
+    QVERIFY(models && models->status == 200);
+    const auto model = nlohmann::json::parse(models->body)["data"][0]["id"].get<std::string>();
+    const nlohmann::json request{{"model", model}, {"prompt", "12+34="}, {"max_tokens", 6}, {"temperature", 0}};
+    auto response = client.Post("/v1/completions", request.dump(), "application/json");
+    QVERIFY(response);
+    QVERIFY2(response->status == 200, response->body.c_str());
+    const auto usage = nlohmann::json::parse(response->body)["usage"];
+    // 1,000 micro-units per 1,000 tokens: the price of the request is its token count.
+    const auto price = usage["total_tokens"].get<std::int64_t>();
+    QCOMPARE(price, std::int64_t(6 + 6));
+
+    std::vector<std::filesystem::path> logs;
+    for (int i = 0; i < 3; ++i)
+      logs.push_back(std::filesystem::path(dir.path().toStdString()) / "demo" / ("peer-" + std::to_string(i)) /
+                     "contributions.db");
+    std::int64_t verified = 0;
+    timer.restart();
+    while (timer.elapsed() < 60000 && (verified = verified_revenue(logs)) < price) QTest::qWait(500);
+    QCOMPARE(verified, price);
+
+    ::kill(static_cast<pid_t>(demo.processId()), SIGINT);
+    QVERIFY(demo.waitForFinished(30000));
+    QCOMPARE(demo.exitCode(), 0);
+    int statements = 0;
+    QCOMPARE(verified_revenue(logs, &statements), price);  // nothing more, nothing twice
+    QVERIFY(statements >= 3);
+    int owners_paid = 0;
+    for (const auto& file : logs) {
+      ledger::LedgerReader reader(file);
+      QVERIFY2(reader.verify().intact, file.c_str());
+      std::int64_t mine = 0;
+      for (const auto& epoch : reader.revenue_per_epoch()) mine += epoch.verified.value_or(0);
+      owners_paid += mine > 0;
+    }
+    QVERIFY(owners_paid >= 2);  // split between the owners by their shares
+  }
+};
+
+QTEST_GUILESS_MAIN(TestSettlementEndToEnd)
+#include "test_settlement_e2e.moc"
