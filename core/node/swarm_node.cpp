@@ -1128,6 +1128,8 @@ struct SwarmNode::Impl {
         }
         if (fatal) throw *fatal;
         committers = std::move(installed);
+        spdlog::debug("step {}: shared embedding gradients summed over {} stages ({} bytes on the wire)", step_number,
+                      count, shared_bytes);
       }
       double squared = 0;
       for (const double n : norms) squared += n;
