@@ -747,6 +747,7 @@ void Stage::discard_step() {
   auto& s = *impl_;
   s.stash.clear();
   s.optimizer->zero_grad();
+  s.shared_gradient_pending = false;  // like load(): the abandoned step's shared part is gone too
 }
 
 std::vector<float> Stage::gradient_vector() const {

@@ -23,7 +23,7 @@ bool valid_run_char(char c) {
          c == '-';
 }
 
-bool known_kind(std::uint8_t value) { return value >= 1 && value <= 17; }
+bool known_kind(std::uint8_t value) { return value >= 1 && value <= 18; }
 
 }  // namespace
 
@@ -59,6 +59,7 @@ const char* kind_name(MessageKind kind) {
     case MessageKind::Ack: return "ack";
     case MessageKind::Infer: return "infer";
     case MessageKind::Logits: return "logits";
+    case MessageKind::SharedGradient: return "shared-gradient";
   }
   return "unknown";
 }

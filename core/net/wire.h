@@ -32,6 +32,8 @@ enum class MessageKind : std::uint8_t {
   Ack = 15,           // a plain acknowledgement
   Infer = 16,         // forward only, no receipts, no training state: returns the last logits
   Logits = 17,        // the answer to Infer
+  SharedGradient = 18,  // subspace runs: the driver sends the shared embedding gradient summed over
+                        // all stages; every replica installs it and answers GradNorm
 };
 
 enum class DType : std::uint8_t { U8 = 1, I8 = 2, F16 = 3, BF16 = 4, F32 = 5, I32 = 6, I64 = 7 };

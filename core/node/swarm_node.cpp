@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -504,6 +505,30 @@ struct SwarmNode::Impl {
     }
     Out out;
     out.header = header(net::MessageKind::GradNorm, h.step, 0, stage_index);
+    // In a subspace run this norm is final for stages > 0 only: stage 0 counts the shared
+    // embeddings, whose gradient is summed over all stages afterwards (handle_shared_gradient).
+    out.meta = {{"attempt", attempt}, {"norm_squared", stage->grad_norm_squared()}};
+    if (envelope.meta.value("send_shared", false)) {
+      if (stage->shared_embedding_size() == 0) throw std::invalid_argument("this stage holds no shared embeddings");
+      out.blob = floats_to_bytes(stage->shared_embedding_gradient());  // the replica sum's shared part
+      if (in.peer != curve.public_key) work.bytes_sent += static_cast<std::int64_t>(out.blob.size());
+    }
+    return out;
+  }
+
+  // Subspace runs: the shared embedding gradient summed over all stages (in stage order, by the
+  // driver) replaces this replica's part; the answer is the norm the driver clips by.
+  Out handle_shared_gradient(const net::Incoming& in, const Envelope& envelope) {
+    const auto& h = in.message.header;
+    const auto attempt = meta_u64(envelope.meta, "attempt");
+    if (attempt != active_attempt || h.step != active_step)
+      throw std::invalid_argument("shared embedding gradient for a step attempt this replica is not in");
+    auto values = bytes_to_floats(envelope.blob);
+    if (!values) throw std::invalid_argument("shared embedding gradient is not a float vector");
+    stage->set_shared_embedding_gradient(*values);  // checks the length and finiteness
+    if (in.peer != curve.public_key) work.bytes_received += static_cast<std::int64_t>(envelope.blob.size());
+    Out out;
+    out.header = header(net::MessageKind::GradNorm, h.step, 0, stage_index);
     out.meta = {{"attempt", attempt}, {"norm_squared", stage->grad_norm_squared()}};
     return out;
   }
@@ -711,6 +736,7 @@ struct SwarmNode::Impl {
         case net::MessageKind::Reduce: out = handle_reduce(in, *envelope); break;
         case net::MessageKind::GradFetch: out = handle_grad_fetch(in, *envelope); break;
         case net::MessageKind::Step: out = handle_step(in, *envelope); break;
+        case net::MessageKind::SharedGradient: out = handle_shared_gradient(in, *envelope); break;
         case net::MessageKind::Abort: out = handle_abort(in, *envelope); break;
         case net::MessageKind::Ping: out = handle_ping(in); break;
         case net::MessageKind::StateRequest: out = handle_state_request(in, *envelope); break;
@@ -1017,6 +1043,16 @@ struct SwarmNode::Impl {
       // Replicas of each stage sum their gradients; every ready replica at this step takes part.
       std::vector<double> norms(static_cast<std::size_t>(count), 0.0);
       std::vector<Hop> committers;
+      std::vector<int> committer_stages;
+      // Subspace runs: every stage holds the token and position embeddings, and their gradient is
+      // the sum of every stage's part. The first replica of each stage sends its (replica-summed)
+      // part with its norm; the driver sums the parts in stage order, as the in-process Pipeline does.
+      const std::int64_t shared_size = [&] {
+        std::lock_guard lock(stage_mutex);
+        return stage ? stage->shared_embedding_size() : 0;
+      }();
+      std::vector<float> shared_sum;
+      double shared_bytes = 0;
       for (int k = 0; k < count; ++k) {
         const auto& r = replicas[static_cast<std::size_t>(k)];
         std::vector<Hop> contributors(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(r.size(), static_cast<std::size_t>(train.micro_batches))));
@@ -1030,20 +1066,71 @@ struct SwarmNode::Impl {
         bool have_norm = false;
         for (const auto& hop : targets) {
           const bool contributor = std::any_of(contributors.begin(), contributors.end(), [&](const Hop& h) { return h.key == hop.key; });
+          const bool source = !have_norm && contributor;  // targets[0]: the first contributor
+          json request = meta;
+          if (source && shared_size > 0) request["send_shared"] = true;
           try {
-            auto reply = send(hop, header(net::MessageKind::Reduce, step_number, 0, k), meta, {},
+            auto reply = send(hop, header(net::MessageKind::Reduce, step_number, 0, k), request, {},
                               options.hop_timeout * 2, net::MessageKind::GradNorm);
-            if (!have_norm && contributor) {
+            if (source) {
               norms[static_cast<std::size_t>(k)] = reply.envelope.meta.value("norm_squared", 0.0);
               have_norm = true;
+              if (shared_size > 0) {
+                auto part = bytes_to_floats(reply.envelope.blob);
+                if (!part || part->size() != static_cast<std::size_t>(shared_size))
+                  throw PeerFailure(hop.key, "shared embedding gradient from " + short_key(hop.key) + " has the wrong size");
+                if (hop.key != key.public_key()) shared_bytes += static_cast<double>(reply.envelope.blob.size());
+                if (shared_sum.empty()) shared_sum = std::move(*part);
+                else
+                  for (std::size_t i = 0; i < shared_sum.size(); ++i) shared_sum[i] += (*part)[i];
+              }
             }
             committers.push_back(hop);
+            committer_stages.push_back(k);
           } catch (const PeerFailure&) {
             if (contributor) throw;  // a newcomer that is not in sync simply stays out
           }
         }
       }
       spdlog::debug("step {}: reduced", step_number);
+      if (shared_size > 0) {
+        // Every committer installs the sum; the first replica of each stage answers the norm to
+        // clip by (stage 0's now counts the summed shared part, the others' do not change).
+        const auto blob = floats_to_bytes(shared_sum);
+        const json shared_meta{{"attempt", attempt}};
+        std::vector<std::future<std::variant<double, PeerFailure>>> answers;
+        for (std::size_t i = 0; i < committers.size(); ++i)
+          answers.push_back(std::async(std::launch::async, [&, i]() -> std::variant<double, PeerFailure> {
+            try {
+              auto reply = send(committers[i], header(net::MessageKind::SharedGradient, step_number, 0, committer_stages[i]),
+                                shared_meta, blob, options.hop_timeout, net::MessageKind::GradNorm);
+              return reply.envelope.meta.value("norm_squared", 0.0);
+            } catch (const PeerFailure& failure) {
+              return failure;
+            }
+          }));
+        std::vector<Hop> installed;
+        std::vector<bool> norm_taken(static_cast<std::size_t>(count), false);
+        std::optional<PeerFailure> fatal;
+        for (std::size_t i = 0; i < committers.size(); ++i) {
+          const auto k = static_cast<std::size_t>(committer_stages[i]);
+          const bool source = !norm_taken[k];  // committers keep each stage's targets order
+          norm_taken[k] = true;
+          auto answer = answers[i].get();
+          if (auto* failure = std::get_if<PeerFailure>(&answer)) {
+            if (source && !fatal) fatal = *failure;  // the stage's norm is missing: abort the attempt
+            else if (!source) suspect(failure->peer, failure->what());  // it will resync
+            continue;
+          }
+          if (source) norms[k] = std::get<double>(answer);
+          if (committers[i].key != key.public_key()) shared_bytes += static_cast<double>(blob.size());
+          installed.push_back(committers[i]);
+        }
+        if (fatal) throw *fatal;
+        committers = std::move(installed);
+        spdlog::debug("step {}: shared embedding gradients summed over {} stages ({} bytes on the wire)", step_number,
+                      count, shared_bytes);
+      }
       double squared = 0;
       for (const double n : norms) squared += n;
       const double norm = std::sqrt(squared);
@@ -1068,7 +1155,7 @@ struct SwarmNode::Impl {
       try {
         hub->report_progress(key, {{"step", step_number + 1}, {"loss", loss_mean}, {"tokens", tokens},
                                    {"seconds", seconds}, {"bytes_per_token", per_token}, {"grad_norm", norm},
-                                   {"replicas", participants.size()}});
+                                   {"replicas", participants.size()}, {"shared_embedding_bytes", shared_bytes}});
       } catch (const std::exception& error) {
         spdlog::warn("progress report: {}", error.what());
       }

@@ -240,6 +240,27 @@ class TestStage : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::logic_error, Stage(stage_options(0, 2)).set_shared_embedding_gradient({}));
   }
 
+  // An abandoned step (the swarm's Abort) leaves no shared gradient owed: the next step can
+  // commit without a sum for the discarded one, and weights stay equal across stages.
+  void discardedStepOwesNoSharedGradient() {
+    auto options = stage_options(0, 2, CodecKind::subspace);
+    options.model.subspace_rank = 8;
+    auto last_options = options;
+    last_options.stage_index = 1;
+    Stage first(options), last(last_options);
+    const auto data = DataSource::arithmetic(tiny_model().context, 1);
+    auto message = first_message(data, 0);
+    last.forward(first.forward(message).output);
+    first.backward(0, last.backward(0, {}).grad_input);
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, first.step(1.0));
+    first.discard_step();
+    last.discard_step();
+    QCOMPARE(first.grad_norm_squared(), 0.0);
+    first.step(0.0);  // nothing owed any more
+    last.step(0.0);
+    QCOMPARE(first.step_count(), 1);
+  }
+
   void unknownDeviceIsRefused() {
     auto options = stage_options(0, 1);
     options.device = "tpu";

@@ -1,6 +1,6 @@
 // The swarm across real processes on loopback (`tessera-node demo` spawns one `tessera-node run`
-// per peer around an embedded hub): loss falls and, with codec none and one replica per stage,
-// equals the in-process pipeline's step by step; a replica killed with SIGKILL mid-run does not
+// per peer around an embedded hub): loss falls and, with codec none or subspace and one replica per
+// stage, equals the in-process pipeline's step by step; a replica killed with SIGKILL mid-run does not
 // stop training, and receipts and logs stay consistent.
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -55,21 +55,40 @@ class TestSwarm : public QObject {
     QVERIFY(QFileInfo::exists(summary["ledger"].toString()));
     // Forward-only inference through the three stage processes (SwarmInference).
     QCOMPARE(summary["inference"].toObject()["vocab"].toInt(), 256);
+    compareWithPipeline(summary, steps, engine::CodecKind::none, 0);
+  }
 
-    // The same model, data and schedule in one process.
+  // Subspace runs also sum the stages' shared embedding gradients each step (the swarm through its
+  // driver, the Pipeline in process): the losses still agree step by step.
+  void subspaceLossEqualsInProcessPipeline() {
+    QTemporaryDir dir;
+    const int steps = 6;
+    const auto summary = demo(dir.path(), {"--steps", QString::number(steps), "--stages", "3", "--replicas", "1",
+                                           "--codec", "subspace"});
+    QCOMPARE(summary["steps"].toInt(), steps);
+    QVERIFY(summary["loss_last"].toDouble() < summary["loss_first"].toDouble());
+    QCOMPARE(summary["receipts_rejected"].toInt(), 0);
+    QCOMPARE(summary["receipts_verified"].toInt(), summary["receipts_expected"].toInt());
+    compareWithPipeline(summary, steps, engine::CodecKind::subspace, 16);  // demo's default rank for subspace
+  }
+
+ private:
+  // The same model, data and schedule in one process, step by step.
+  static void compareWithPipeline(const QJsonObject& summary, int steps, engine::CodecKind codec, int rank) {
     engine::ModelConfig model;
     model.layers = 3;
     model.width = 64;
     model.heads = 4;
     model.context = 32;
     model.seed = 7;
+    model.subspace_rank = rank;
     engine::TrainConfig train;
     train.micro_batch_size = 4;
     train.micro_batches = 2;
     train.lr = 0.003;
     train.warmup_steps = 5;
     train.total_steps = steps;
-    engine::Pipeline pipeline({model, train, 3, engine::CodecKind::none, "cpu", 1, 0});
+    engine::Pipeline pipeline({model, train, 3, codec, "cpu", 1, 0});
     const auto data = engine::DataSource::arithmetic(model.context, model.seed);
     const auto losses = summary["losses"].toArray();
     QCOMPARE(losses.size(), steps);
@@ -84,6 +103,7 @@ class TestSwarm : public QObject {
     }
   }
 
+ private Q_SLOTS:
   void killedReplicaDoesNotStopTraining() {
     QTemporaryDir dir;
     const int steps = 12;
