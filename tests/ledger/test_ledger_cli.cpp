@@ -66,7 +66,7 @@ class TestLedgerCli : public QObject {
     QCOMPARE(text.exit_code, 0);
     QVERIFY(text.out.contains(QStringLiteral("Compute donated")));
     QVERIFY(text.out.contains(QStringLiteral("share 25 %")));
-    QVERIFY(text.out.contains(QStringLiteral("accrued 40 USDC")));
+    QVERIFY(text.out.contains(QStringLiteral("accrued 0.000040 USDC")));
   }
 
   void verifyIntact() {
