@@ -3,6 +3,7 @@
 #include "core/hub/swarm_inference.h"
 
 #include <atomic>
+#include <map>
 #include <mutex>
 
 #include <zmq.hpp>
@@ -22,6 +23,9 @@ struct SwarmInference::Impl {
   zmq::context_t context{1};
   std::mutex mutex;  // one request at a time per instance (the client socket is not thread-safe)
   std::uint64_t turn = 0;
+  // One connection per stage-0 replica, kept across tokens (a CurveZMQ handshake per token costs
+  // more than the forward pass); dropped when it fails, so no late reply can answer a later request.
+  std::map<std::string, std::unique_ptr<net::Client>> clients;
 };
 
 SwarmInference::SwarmInference(const PeerDirectory& directory, protocol::RunManifest manifest,
@@ -59,9 +63,16 @@ std::vector<float> SwarmInference::next_token_logits(const std::vector<std::int3
   header.kind = net::MessageKind::Infer;
   header.run_id = s.manifest.run_id;
   header.stage = 0;
-  net::Client client(s.context, s.identity, net::curve_public_from(route.front().node_key), route.front().endpoint);
-  const auto reply = client.request(header, node::pack(meta, blob), timeout);
-  if (!reply) throw SwarmUnavailable("the stage-0 replica did not answer within " + std::to_string(timeout.count()) + " ms");
+  const auto client_key = wallet::to_hex(route.front().node_key) + "@" + route.front().endpoint;
+  auto& client = s.clients[client_key];
+  if (!client)
+    client = std::make_unique<net::Client>(s.context, s.identity, net::curve_public_from(route.front().node_key),
+                                           route.front().endpoint);
+  const auto reply = client->request(header, node::pack(meta, blob), timeout);
+  if (!reply) {
+    s.clients.erase(client_key);
+    throw SwarmUnavailable("the stage-0 replica did not answer within " + std::to_string(timeout.count()) + " ms");
+  }
   const auto envelope = node::unpack(reply->payload);
   if (!envelope) throw SwarmUnavailable("the swarm's answer is malformed");
   if (reply->header.kind == net::MessageKind::Error)
