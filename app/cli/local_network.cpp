@@ -36,6 +36,14 @@ std::string tail_of(const std::filesystem::path& file, std::size_t bytes) {
   return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
+// A week-long delegation for any run: the local network's peers live as long as it does.
+wallet::Delegation week_long_delegation(const wallet::KeyPair& owner, const wallet::PublicKey& node_key) {
+  const auto expires =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      7 * 24 * 3600;
+  return wallet::sign_delegation(owner, node_key, wallet::kAnyRun, expires);
+}
+
 }  // namespace
 
 LocalNetworkOptions demo_network_defaults() {
@@ -58,20 +66,13 @@ LocalNetwork::LocalNetwork(LocalNetworkOptions options)
 LocalNetwork::~LocalNetwork() { stop(std::chrono::milliseconds(5000)); }
 
 wallet::Delegation LocalNetwork::delegate(const wallet::PublicKey& node_key) const {
-  const auto expires =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
-      7 * 24 * 3600;
-  return wallet::sign_delegation(owner_, node_key, wallet::kAnyRun, expires);
+  return week_long_delegation(owner_, node_key);
 }
 
 wallet::PublicKey LocalNetwork::prepare_peer(const std::filesystem::path& folder) {
   std::filesystem::create_directories(folder);
   const auto node_key = wallet::load_or_create_node_key(folder / wallet::kNodeKeyFileName);
-  const auto expires =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
-      7 * 24 * 3600;
-  const auto peer_owner = wallet::KeyPair::generate();
-  const auto delegation = wallet::sign_delegation(peer_owner, node_key.public_key(), wallet::kAnyRun, expires);
+  const auto delegation = week_long_delegation(wallet::KeyPair::generate(), node_key.public_key());
   const auto text = delegation.to_json().dump(2) + "\n";
   wallet::write_file_atomic(folder / "delegation.json", wallet::as_bytes(text), {}, wallet::IfExists::Replace);
   return node_key.public_key();

@@ -355,6 +355,25 @@ struct Stage::Impl {
   void sync() const {
     if (device.is_cuda()) torch::cuda::synchronize(device.index());
   }
+
+  // A forward pass without gradients, stash or dropout (evaluation, inference): `finish` gets the
+  // token ids [b, T + 1], the inputs [b, T] and the stream after this stage's blocks, still in
+  // eval mode and under no_grad.
+  template <typename Finish>
+  auto forward_without_grad(const ForwardMessage& input, Finish finish) {
+    check_tokens(input);
+    torch::NoGradGuard no_grad;
+    module->eval();
+    struct TrainAgain {
+      StageModule& module;
+      ~TrainAgain() { module->train(); }
+    } restore{module};
+    const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(device);
+    const auto inputs = all.slice(1, 0, input.sequence);
+    auto stream = stream_in(input, inputs, false).second;
+    stream = module->run_blocks(stream, causal_mask, generator);
+    return finish(all, inputs, stream);
+  }
 };
 
 Stage::Stage(const StageOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -549,33 +568,25 @@ Metrics Stage::step(double global_grad_norm) {
 
 EvalResult Stage::evaluate(const ForwardMessage& input) {
   auto& s = *impl_;
-  s.check_tokens(input);
-  torch::NoGradGuard no_grad;
-  s.module->eval();
-  struct TrainAgain {
-    StageModule& module;
-    ~TrainAgain() { module->train(); }
-  } restore{s.module};
-  const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(s.device);
-  const auto inputs = all.slice(1, 0, input.sequence);
-  auto stream = s.stream_in(input, inputs, false).second;
-  stream = s.module->run_blocks(stream, s.causal_mask, s.generator);
-  EvalResult result;
-  result.output.micro_batch = input.micro_batch;
-  result.output.batch = input.batch;
-  result.output.sequence = input.sequence;
-  result.output.tokens = input.tokens;
-  if (s.plan.has_head()) {
-    const auto logits = s.module->logits(stream);
-    const auto targets = all.slice(1, 1, input.sequence + 1);
-    result.loss = torch::nn::functional::cross_entropy(logits.reshape({-1, s.options.model.vocab}), targets.reshape({-1}))
-                      .item<double>();
-    const auto predicted = logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
-    result.predictions.assign(predicted.data_ptr<std::int32_t>(), predicted.data_ptr<std::int32_t>() + predicted.numel());
-  } else {
-    result.output.activations = encode(s.options.codec, to_host(s.module->to_boundary(stream, inputs)));
-  }
-  return result;
+  return s.forward_without_grad(input, [&](const torch::Tensor& all, const torch::Tensor& inputs,
+                                           const torch::Tensor& stream) {
+    EvalResult result;
+    result.output.micro_batch = input.micro_batch;
+    result.output.batch = input.batch;
+    result.output.sequence = input.sequence;
+    result.output.tokens = input.tokens;
+    if (s.plan.has_head()) {
+      const auto logits = s.module->logits(stream);
+      const auto targets = all.slice(1, 1, input.sequence + 1);
+      result.loss = torch::nn::functional::cross_entropy(logits.reshape({-1, s.options.model.vocab}), targets.reshape({-1}))
+                        .item<double>();
+      const auto predicted = logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
+      result.predictions.assign(predicted.data_ptr<std::int32_t>(), predicted.data_ptr<std::int32_t>() + predicted.numel());
+    } else {
+      result.output.activations = encode(s.options.codec, to_host(s.module->to_boundary(stream, inputs)));
+    }
+    return result;
+  });
 }
 
 namespace {
@@ -787,19 +798,10 @@ void Stage::set_gradient_vector(const std::vector<float>& values) {
 std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
   auto& s = *impl_;
   if (!s.plan.has_head()) throw std::logic_error("only the last stage computes logits");
-  s.check_tokens(input);
-  torch::NoGradGuard no_grad;
-  s.module->eval();
-  struct TrainAgain {
-    StageModule& module;
-    ~TrainAgain() { module->train(); }
-  } restore{s.module};
-  const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(s.device);
-  const auto inputs = all.slice(1, 0, input.sequence);
-  auto stream = s.stream_in(input, inputs, false).second;
-  stream = s.module->run_blocks(stream, s.causal_mask, s.generator);
-  const auto last = s.module->logits(stream).select(1, input.sequence - 1).to(torch::kCPU, torch::kFloat32).contiguous();
-  return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
+  return s.forward_without_grad(input, [&](const torch::Tensor&, const torch::Tensor&, const torch::Tensor& stream) {
+    const auto last = s.module->logits(stream).select(1, input.sequence - 1).to(torch::kCPU, torch::kFloat32).contiguous();
+    return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
+  });
 }
 
 std::vector<std::pair<std::string, std::vector<float>>> SingleProcessTrainer::named_parameters() const {

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include "core/wallet/encoding.h"
+
 namespace tessera::hub {
 
 namespace {
@@ -32,13 +34,7 @@ std::string completion_id() {
   static std::atomic<std::uint64_t> counter{0};
   std::array<std::uint8_t, 8> random{};
   randombytes_buf(random.data(), random.size());
-  std::string id = "cmpl-";
-  for (const auto byte : random) {
-    static const char* digits = "0123456789abcdef";
-    id += digits[byte >> 4];
-    id += digits[byte & 15];
-  }
-  return id + "-" + std::to_string(++counter);
+  return "cmpl-" + wallet::to_hex(random) + "-" + std::to_string(++counter);
 }
 
 nlohmann::json usage_json(const Usage& usage) {

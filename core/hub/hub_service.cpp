@@ -57,18 +57,6 @@ nlohmann::json parse_body(const httplib::Request& request) {
   return body;
 }
 
-// The gateway's view of the swarm.
-class SwarmTokens : public NextTokenSource {
- public:
-  explicit SwarmTokens(SwarmInference& swarm) : swarm_(swarm) {}
-  std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens, std::chrono::milliseconds timeout) override {
-    return swarm_.next_token_logits(tokens, timeout);
-  }
-
- private:
-  SwarmInference& swarm_;
-};
-
 }  // namespace
 
 std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest& manifest) {
@@ -106,13 +94,12 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     book_ = std::make_unique<SettlementBook>(manifest_.run_id, *options_.hub_key, manifest_.price_per_1k_tokens,
                                              manifest_.currency, state_file);
     inference_ = std::make_unique<SwarmInference>(directory_, manifest_, *options_.hub_key);
-    token_source_ = std::make_unique<SwarmTokens>(*inference_);
     GatewayOptions gateway;
     gateway.limits.model_id = manifest_.run_id;
     gateway.limits.context = manifest_.model.context;
     gateway.limits.vocab = manifest_.model.vocab;
     gateway.api_keys = options_.api_keys;
-    gateway_ = std::make_unique<Gateway>(gateway, *token_source_, [this](const Usage& usage) {
+    gateway_ = std::make_unique<Gateway>(gateway, *inference_, [this](const Usage& usage) {
       book_->credit_tokens(usage.total());
     });
   }

@@ -119,7 +119,6 @@ class HubService {
 
   std::unique_ptr<SettlementBook> book_;
   std::unique_ptr<SwarmInference> inference_;
-  std::unique_ptr<NextTokenSource> token_source_;
   std::unique_ptr<Gateway> gateway_;
   std::thread epochs_;
 };

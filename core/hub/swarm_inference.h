@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/hub/gateway.h"
 #include "core/hub/peer_directory.h"
 #include "core/protocol/manifest.h"
 #include "core/wallet/signing.h"
@@ -21,7 +22,7 @@ struct SwarmUnavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class SwarmInference {
+class SwarmInference : public NextTokenSource {
  public:
   // `hub_key` is the manifest's hub key: the nodes admit it on their CurveZMQ sockets.
   SwarmInference(const PeerDirectory& directory, protocol::RunManifest manifest, const wallet::KeyPair& hub_key);
@@ -32,7 +33,7 @@ class SwarmInference {
   // Logits over the vocabulary for the token after `tokens` (the last `context` of them are used).
   // Throws std::invalid_argument for an empty prompt or ids outside the vocabulary, and
   // SwarmUnavailable when a stage is missing or a peer does not answer within `timeout`.
-  std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens, std::chrono::milliseconds timeout);
+  std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens, std::chrono::milliseconds timeout) override;
 
  private:
   struct Impl;

@@ -363,6 +363,32 @@ struct SwarmNode::Impl {
     pending.push_back(*receipt);
   }
 
+  // The stage input a Forward or Infer request carries: token ids [batch, sequence + 1] at the end
+  // of the blob, this stage's boundary payload before them (nothing on stage 0). Sizes are checked
+  // before anything is sliced; shapes, codec and values are the Stage's to check.
+  engine::ForwardMessage forward_input(const net::MessageHeader& h, const Envelope& envelope, std::int64_t micro_batch,
+                                       const char* what) const {
+    const auto batch = static_cast<int>(meta_u64(envelope.meta, "batch"));
+    const auto sequence = static_cast<int>(meta_u64(envelope.meta, "sequence"));
+    const auto token_count = static_cast<std::size_t>(batch) * static_cast<std::size_t>(sequence + 1);
+    if (batch < 1 || sequence < 1 || token_count * 4 > envelope.blob.size())
+      throw std::invalid_argument(std::string(what) + " payload is smaller than its token ids");
+    const auto activation_bytes = envelope.blob.size() - token_count * 4;
+    engine::ForwardMessage input;
+    input.micro_batch = micro_batch;
+    input.batch = batch;
+    input.sequence = sequence;
+    input.tokens = tokens_from_bytes(std::span(envelope.blob).subspan(activation_bytes));
+    if (stage_index > 0) {
+      input.activations.codec = codec;
+      for (auto d : h.shape) input.activations.shape.push_back(static_cast<std::int64_t>(d));
+      input.activations.bytes.assign(envelope.blob.begin(), envelope.blob.begin() + static_cast<std::ptrdiff_t>(activation_bytes));
+    } else if (activation_bytes != 0) {
+      throw std::invalid_argument("stage 0 takes token ids only");
+    }
+    return input;
+  }
+
   Out handle_forward(const net::Incoming& in, const Envelope& envelope) {
     const auto& h = in.message.header;
     const auto& meta = envelope.meta;
@@ -374,29 +400,13 @@ struct SwarmNode::Impl {
     if (!from) throw std::invalid_argument("forward without a sender key");
     if (k > 0 && net::curve_public_from(*from) != in.peer)
       throw std::invalid_argument("the sender key does not match the connection's key");
-    const auto batch = static_cast<int>(meta_u64(meta, "batch"));
-    const auto sequence = static_cast<int>(meta_u64(meta, "sequence"));
-    const auto token_count = static_cast<std::size_t>(batch) * static_cast<std::size_t>(sequence + 1);
-    if (batch < 1 || sequence < 1 || token_count * 4 > envelope.blob.size())
-      throw std::invalid_argument("forward payload is smaller than its token ids");
+    const auto input = forward_input(h, envelope, h.micro_batch, "forward");
+    const int batch = input.batch, sequence = input.sequence;
     const auto route = hops_from(meta.value("route", json::array()));
     if (static_cast<int>(route.size()) != count - 1 - k) throw std::invalid_argument("route does not reach the last stage");
     if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
     enter_attempt(attempt, h.step);
 
-    const auto activation_bytes = envelope.blob.size() - token_count * 4;
-    engine::ForwardMessage input;
-    input.micro_batch = h.micro_batch;
-    input.batch = batch;
-    input.sequence = sequence;
-    input.tokens = tokens_from_bytes(std::span(envelope.blob).subspan(activation_bytes));
-    if (k > 0) {
-      input.activations.codec = codec;
-      for (auto d : h.shape) input.activations.shape.push_back(static_cast<std::int64_t>(d));
-      input.activations.bytes.assign(envelope.blob.begin(), envelope.blob.begin() + static_cast<std::ptrdiff_t>(activation_bytes));
-    } else if (activation_bytes != 0) {
-      throw std::invalid_argument("stage 0 takes token ids only");
-    }
     auto result = stage->forward(input);  // rejects bad shapes, codecs, non-finite values
     double chain_loss = result.metrics.count("loss") ? result.metrics["loss"] : 0.0;
     double forward_bytes = 0;
@@ -680,24 +690,10 @@ struct SwarmNode::Impl {
     const auto& h = in.message.header;
     const int k = stage_index;
     if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
-    const auto batch = static_cast<int>(meta_u64(envelope.meta, "batch"));
-    const auto sequence = static_cast<int>(meta_u64(envelope.meta, "sequence"));
-    const auto token_count = static_cast<std::size_t>(batch) * static_cast<std::size_t>(sequence + 1);
-    if (batch < 1 || sequence < 1 || token_count * 4 > envelope.blob.size())
-      throw std::invalid_argument("inference payload is smaller than its token ids");
+    const auto input = forward_input(h, envelope, -1, "inference");
+    const int batch = input.batch, sequence = input.sequence;
     const auto route = hops_from(envelope.meta.value("route", json::array()));
     if (static_cast<int>(route.size()) != manifest.stages - 1 - k) throw std::invalid_argument("route does not reach the last stage");
-    const auto activation_bytes = envelope.blob.size() - token_count * 4;
-    engine::ForwardMessage input;
-    input.micro_batch = -1;
-    input.batch = batch;
-    input.sequence = sequence;
-    input.tokens = tokens_from_bytes(std::span(envelope.blob).subspan(activation_bytes));
-    if (k > 0) {
-      input.activations.codec = codec;
-      for (auto d : h.shape) input.activations.shape.push_back(static_cast<std::int64_t>(d));
-      input.activations.bytes.assign(envelope.blob.begin(), envelope.blob.begin() + static_cast<std::ptrdiff_t>(activation_bytes));
-    }
     Out out;
     out.header = header(net::MessageKind::Logits, h.step, 0, k);
     if (k == manifest.stages - 1) {

@@ -30,14 +30,7 @@ DashboardsPage::DashboardsPage(LedgerService* ledger, QWidget* parent) : QWidget
   ownership_model_ = new OwnershipModel(this);
   revenue_model_ = new RevenueModel(this);
 
-  auto* outer = new QVBoxLayout(this);
-  outer->setContentsMargins(0, 0, 0, 0);
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  auto* content = new QWidget(scroll);
-  scroll->setWidget(content);
-  outer->addWidget(scroll);
+  auto* content = makeScrollingPage(this);
   auto* layout = makePageLayout(content, tr("Dashboards"));
 
   auto* range_row = new QHBoxLayout();

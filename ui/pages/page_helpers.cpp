@@ -1,6 +1,8 @@
 // Shared page building blocks (see page_helpers.h).
 #include "ui/pages/page_helpers.h"
 
+#include <QScrollArea>
+
 namespace tessera::ui {
 
 QVBoxLayout* makePageLayout(QWidget* page, const QString& title, const QString& subtitle) {
@@ -16,6 +18,18 @@ QVBoxLayout* makePageLayout(QWidget* page, const QString& title, const QString& 
     layout->addWidget(line);
   }
   return layout;
+}
+
+QWidget* makeScrollingPage(QWidget* page) {
+  auto* outer = new QVBoxLayout(page);
+  outer->setContentsMargins(0, 0, 0, 0);
+  auto* scroll = new QScrollArea(page);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  auto* content = new QWidget(scroll);
+  scroll->setWidget(content);
+  outer->addWidget(scroll);
+  return content;
 }
 
 QFrame* makeCard(const QString& title, QVBoxLayout** layout, QWidget* parent) {

@@ -21,14 +21,7 @@ namespace tessera::ui {
 SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* parent)
     : QWidget(parent), settings_(settings) {
   setObjectName(QStringLiteral("SettingsPage"));
-  auto* outer = new QVBoxLayout(this);
-  outer->setContentsMargins(0, 0, 0, 0);
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  auto* content = new QWidget(scroll);
-  scroll->setWidget(content);
-  outer->addWidget(scroll);
+  auto* content = makeScrollingPage(this);
   auto* layout = makePageLayout(content, tr("Settings"),
                                 tr("Changes apply at once, and the node obeys them even when this window is closed."));
 
