@@ -17,6 +17,7 @@
 #include "core/sys/paths.h"
 #include "tessera/version.h"
 #include "ui/ledger_service.h"
+#include "ui/login_item.h"
 #include "ui/main_window.h"
 #include "ui/node_settings.h"
 #include "ui/node_supervisor.h"
@@ -51,8 +52,9 @@ int main(int argc, char** argv) {
   const QCommandLineOption screenshots_option(
       QStringLiteral("screenshots"), QStringLiteral("Render every page (light and dark, 1280x800) to PNG files and exit."),
       QStringLiteral("folder"));
-  const QCommandLineOption hidden_option(QStringLiteral("hidden"),
-                                         QStringLiteral("Start in the tray, without opening the window."));
+  const QCommandLineOption hidden_option(QString::fromLatin1(tessera::ui::kStartHiddenOption),
+                                         QStringLiteral("Start in the tray, without opening the window (what "
+                                                        "Start at login uses)."));
   const QCommandLineOption no_node_option(QStringLiteral("no-node"),
                                           QStringLiteral("Do not start tessera-node (view the log and wallet only)."));
   const QCommandLineOption node_option(QStringLiteral("node"), QStringLiteral("The tessera-node program to run."),

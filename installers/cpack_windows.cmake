@@ -19,6 +19,11 @@ if(TESSERA_BUILD_UI)
   set(CPACK_PACKAGE_EXECUTABLES "tessera;Tessera")
   set(CPACK_NSIS_INSTALLED_ICON_NAME "bin\\tessera.exe")
   set(CPACK_NSIS_MUI_FINISHPAGE_RUN "tessera.exe")
+  # "Start at login" (ui/login_item.h) is a value under the user's Run key: the uninstaller removes
+  # it so Windows does not try to start a program that is gone. (Four backslashes: this string is
+  # parsed again from CPackConfig.cmake before it reaches the .nsi script.)
+  set(CPACK_NSIS_EXTRA_UNINSTALL_COMMANDS
+      "DeleteRegValue HKCU 'Software\\Microsoft\\Windows\\CurrentVersion\\Run' 'Tessera'")
 
   # Qt: windeployqt copies the Qt DLLs, the platform/style/image plugins and the MSVC runtime.
   qt_generate_deploy_app_script(TARGET tessera OUTPUT_SCRIPT _tessera_qt_deploy

@@ -1,12 +1,8 @@
 // Node settings: through the control API or the local file (see node_settings.h).
 #include "ui/node_settings.h"
 
-#include <QCoreApplication>
 #include <QDir>
-#include <QFile>
-#include <QFileInfo>
 #include <QJsonDocument>
-#include <QStandardPaths>
 #include <QThreadPool>
 
 #include <fstream>
@@ -91,40 +87,6 @@ void NodeSettings::apply(const QVariantMap& patch) {
       // The data folder is created with the wallet; a failure here shows when the node starts.
     }
   });
-}
-
-namespace {
-
-QString autostartFile() {
-  return QDir(QStandardPaths::writableLocation(QStandardPaths::ConfigLocation))
-      .filePath(QStringLiteral("autostart/tessera.desktop"));
-}
-
-}  // namespace
-
-bool startsAtLogin() { return QFile::exists(autostartFile()); }
-
-bool setStartAtLogin(bool enabled, QString* error) {
-  const QString path = autostartFile();
-  if (!enabled) {
-    if (QFile::exists(path) && !QFile::remove(path)) {
-      if (error != nullptr) *error = QObject::tr("could not remove %1").arg(path);
-      return false;
-    }
-    return true;
-  }
-  QDir().mkpath(QFileInfo(path).absolutePath());
-  QFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
-    if (error != nullptr) *error = QObject::tr("could not write %1: %2").arg(path, file.errorString());
-    return false;
-  }
-  const QString entry = QStringLiteral(
-                            "[Desktop Entry]\nType=Application\nName=Tessera\nExec=\"%1\" --hidden\nIcon=tessera\n"
-                            "X-GNOME-Autostart-enabled=true\n")
-                            .arg(QCoreApplication::applicationFilePath());
-  file.write(entry.toUtf8());
-  return true;
 }
 
 }  // namespace tessera::ui

@@ -36,8 +36,4 @@ class NodeSettings : public QObject {
   QVariantMap values_;
 };
 
-// "Start at login": an XDG autostart entry on Linux. Returns false with `error` set on failure.
-bool setStartAtLogin(bool enabled, QString* error);
-bool startsAtLogin();
-
 }  // namespace tessera::ui

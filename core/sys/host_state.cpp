@@ -8,9 +8,19 @@
 
 #if defined(__linux__)
 #include <dlfcn.h>
+#elif defined(_WIN32)
+#ifndef NOMINMAX
+#define NOMINMAX
 #endif
-#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
+#elif defined(__APPLE__)
+#include <CoreFoundation/CoreFoundation.h>
+#include <IOKit/IOKitLib.h>
+#include <IOKit/ps/IOPowerSources.h>
+#include <IOKit/pwr_mgt/IOPMLib.h>
 #endif
 
 namespace tessera::sys {
@@ -94,11 +104,64 @@ std::optional<double> input_idle_seconds() {
 std::optional<double> input_idle_seconds() {
   LASTINPUTINFO info{sizeof(LASTINPUTINFO), 0};
   if (!GetLastInputInfo(&info)) return std::nullopt;
-  return static_cast<double>(GetTickCount() - info.dwTime) / 1000.0;
+  return static_cast<double>(GetTickCount() - info.dwTime) / 1000.0;  // DWORD arithmetic wraps right
+}
+#elif defined(__APPLE__)
+std::optional<double> input_idle_seconds() {
+  // The HID system's time since the last keyboard, mouse or trackpad event, in nanoseconds.
+#if defined(__MAC_OS_X_VERSION_MIN_REQUIRED) && __MAC_OS_X_VERSION_MIN_REQUIRED >= 120000
+  const mach_port_t main_port = kIOMainPortDefault;
+#else
+  const mach_port_t main_port = kIOMasterPortDefault;  // renamed kIOMainPortDefault in macOS 12
+#endif
+  // IOServiceGetMatchingService consumes the matching dictionary.
+  const io_service_t service = IOServiceGetMatchingService(main_port, IOServiceMatching("IOHIDSystem"));
+  if (service == IO_OBJECT_NULL) return std::nullopt;
+  const CFTypeRef property = IORegistryEntryCreateCFProperty(service, CFSTR("HIDIdleTime"), kCFAllocatorDefault, 0);
+  IOObjectRelease(service);
+  if (property == nullptr) return std::nullopt;
+  std::optional<double> seconds;
+  SInt64 nanoseconds = 0;
+  if (CFGetTypeID(property) == CFNumberGetTypeID()) {
+    if (CFNumberGetValue(static_cast<CFNumberRef>(property), kCFNumberSInt64Type, &nanoseconds))
+      seconds = static_cast<double>(nanoseconds) / 1e9;
+  } else if (CFGetTypeID(property) == CFDataGetTypeID() &&
+             CFDataGetLength(static_cast<CFDataRef>(property)) == static_cast<CFIndex>(sizeof(nanoseconds))) {
+    // Some older systems publish the counter as 8 raw bytes.
+    CFDataGetBytes(static_cast<CFDataRef>(property), CFRangeMake(0, sizeof(nanoseconds)),
+                   reinterpret_cast<UInt8*>(&nanoseconds));
+    seconds = static_cast<double>(nanoseconds) / 1e9;
+  }
+  CFRelease(property);
+  return seconds;
 }
 #else
-// macOS: IOHIDSystem's HIDIdleTime needs IOKit, which this build does not link yet.
 std::optional<double> input_idle_seconds() { return std::nullopt; }
+#endif
+
+#if defined(_WIN32)
+std::optional<bool> on_battery() {
+  SYSTEM_POWER_STATUS status{};
+  if (!GetSystemPowerStatus(&status)) return std::nullopt;
+  if (status.ACLineStatus == 1) return false;  // on mains (charging or not, or no battery at all)
+  if (status.ACLineStatus == 0) return true;   // mains offline: the battery (or a UPS) powers it
+  return std::nullopt;                         // 255: unknown
+}
+#elif defined(__APPLE__)
+std::optional<bool> on_battery() {
+  // "AC Power", "Battery Power" or "UPS Power": the source the machine draws from right now.
+  const CFTypeRef info = IOPSCopyPowerSourcesInfo();
+  if (info == nullptr) return std::nullopt;
+  std::optional<bool> battery;
+  if (const CFStringRef type = IOPSGetProvidingPowerSourceType(info); type != nullptr) {  // not owned
+    battery = CFStringCompare(type, CFSTR(kIOPMBatteryPowerKey), 0) == kCFCompareEqualTo ||
+              CFStringCompare(type, CFSTR(kIOPMUPSPowerKey), 0) == kCFCompareEqualTo;
+  }
+  CFRelease(info);
+  return battery;
+}
+#else
+std::optional<bool> on_battery() { return on_battery("/sys/class/power_supply"); }
 #endif
 
 std::optional<bool> on_battery(const std::filesystem::path& root) {
@@ -135,19 +198,65 @@ struct Nvml::Impl {
   mutable std::mutex mutex;
 };
 
-Nvml::Nvml() : impl_(std::make_unique<Impl>()) {
+namespace {
+
 #if defined(__linux__)
-  void* library = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+using NvmlLibrary = void*;
+
+NvmlLibrary open_nvml() { return dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL); }
+
+template <typename Function>
+Function nvml_symbol(NvmlLibrary library, const char* name) {
+  return reinterpret_cast<Function>(dlsym(library, name));
+}
+
+constexpr const char* kNvmlMissing =
+    "no NVIDIA driver (libnvidia-ml.so.1 not found): GPU temperature and power unknown";
+#elif defined(_WIN32)
+using NvmlLibrary = HMODULE;
+
+// nvml.dll by full path only (never the DLL search path, which the current folder can hijack):
+// System32, where current drivers install it, then the NVSMI folder of older drivers.
+NvmlLibrary open_nvml() {
+  std::wstring candidates[2];
+  wchar_t buffer[MAX_PATH];
+  if (const UINT n = GetSystemDirectoryW(buffer, MAX_PATH); n > 0 && n < MAX_PATH)
+    candidates[0] = std::wstring(buffer, n) + L"\\nvml.dll";
+  if (const DWORD n = ExpandEnvironmentStringsW(L"%ProgramFiles%\\NVIDIA Corporation\\NVSMI\\nvml.dll", buffer, MAX_PATH);
+      n > 0 && n <= MAX_PATH)
+    candidates[1] = buffer;
+  for (const auto& path : candidates) {
+    if (path.empty()) continue;
+    // LOAD_WITH_ALTERED_SEARCH_PATH: nvml.dll's own dependencies resolve from its folder.
+    if (const HMODULE library = LoadLibraryExW(path.c_str(), nullptr, LOAD_WITH_ALTERED_SEARCH_PATH)) return library;
+  }
+  return nullptr;
+}
+
+template <typename Function>
+Function nvml_symbol(NvmlLibrary library, const char* name) {
+  return reinterpret_cast<Function>(reinterpret_cast<void*>(GetProcAddress(library, name)));
+}
+
+constexpr const char* kNvmlMissing =
+    "no NVIDIA driver (nvml.dll not found in System32 or NVIDIA Corporation\\NVSMI): GPU temperature and "
+    "power unknown";
+#endif
+
+}  // namespace
+
+Nvml::Nvml() : impl_(std::make_unique<Impl>()) {
+#if defined(__linux__) || defined(_WIN32)
+  const NvmlLibrary library = open_nvml();
   if (library == nullptr) {
-    impl_->error = "no NVIDIA driver (libnvidia-ml.so.1 not found): GPU temperature and power unknown";
+    impl_->error = kNvmlMissing;
     return;
   }
-  auto init = reinterpret_cast<Impl::Return (*)()>(dlsym(library, "nvmlInit_v2"));
-  impl_->get_handle = reinterpret_cast<decltype(impl_->get_handle)>(dlsym(library, "nvmlDeviceGetHandleByIndex_v2"));
-  impl_->get_temperature = reinterpret_cast<decltype(impl_->get_temperature)>(dlsym(library, "nvmlDeviceGetTemperature"));
-  impl_->get_power = reinterpret_cast<decltype(impl_->get_power)>(dlsym(library, "nvmlDeviceGetPowerUsage"));
-  impl_->get_utilization =
-      reinterpret_cast<decltype(impl_->get_utilization)>(dlsym(library, "nvmlDeviceGetUtilizationRates"));
+  auto init = nvml_symbol<Impl::Return (*)()>(library, "nvmlInit_v2");
+  impl_->get_handle = nvml_symbol<decltype(impl_->get_handle)>(library, "nvmlDeviceGetHandleByIndex_v2");
+  impl_->get_temperature = nvml_symbol<decltype(impl_->get_temperature)>(library, "nvmlDeviceGetTemperature");
+  impl_->get_power = nvml_symbol<decltype(impl_->get_power)>(library, "nvmlDeviceGetPowerUsage");
+  impl_->get_utilization = nvml_symbol<decltype(impl_->get_utilization)>(library, "nvmlDeviceGetUtilizationRates");
   if (!init || !impl_->get_handle || !impl_->get_temperature || !impl_->get_power || !impl_->get_utilization) {
     impl_->error = "the NVIDIA management library lacks the expected functions (driver too old?)";
     return;
@@ -157,8 +266,10 @@ Nvml::Nvml() : impl_(std::make_unique<Impl>()) {
     return;
   }
   impl_->ok = true;
+#elif defined(__APPLE__)
+  impl_->error = "NVIDIA GPUs are not supported on macOS: GPU temperature and power unknown";
 #else
-  impl_->error = "NVML is read on Linux only in this build";
+  impl_->error = "NVML is read on Linux and Windows only: GPU temperature and power unknown";
 #endif
 }
 

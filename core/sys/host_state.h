@@ -1,8 +1,9 @@
 // Host probes for the power policy (core/node/power_policy.h): seconds since the last keyboard or
 // mouse input, whether the machine runs on battery, and the GPU's temperature, power draw and
-// utilisation through NVML. Every library is loaded at run time (libXss/libX11, libnvidia-ml), so
-// nothing is needed to build and a headless box, Wayland or a machine without an NVIDIA driver
-// simply reads "unknown" (an empty optional).
+// utilisation through NVML. On Linux and Windows every optional library is loaded at run time
+// (libXss/libX11, libnvidia-ml / nvml.dll), so nothing is needed to build and a headless box,
+// Wayland or a machine without an NVIDIA driver simply reads "unknown" (an empty optional). macOS
+// uses IOKit, which every Mac has (linked as a framework).
 #pragma once
 
 #include <filesystem>
@@ -16,10 +17,15 @@ namespace tessera::sys {
 // on macOS. Empty without a display or on Wayland, where no portable query exists.
 std::optional<double> input_idle_seconds();
 
-// From the power supplies under `root` (Linux: /sys/class/power_supply): true when a battery
+// Whether the machine runs on battery now: the power supplies in /sys/class/power_supply on Linux,
+// GetSystemPowerStatus's AC line status on Windows, the providing power source on macOS ("Battery
+// Power" or "UPS Power" count as battery). Empty when the system cannot tell.
+std::optional<bool> on_battery();
+
+// The Linux reading from the power supplies under `root` (the sysfs layout): true when a battery
 // discharges and no mains supply is online; false on mains; empty when the machine has no battery
 // information (a desktop reads false: any online mains supply decides).
-std::optional<bool> on_battery(const std::filesystem::path& root = "/sys/class/power_supply");
+std::optional<bool> on_battery(const std::filesystem::path& root);
 
 struct GpuReadings {
   std::optional<double> temperature_c;
@@ -27,8 +33,9 @@ struct GpuReadings {
   std::optional<double> utilization;  // 0..1
 };
 
-// NVML through dlopen("libnvidia-ml.so.1"): loaded once, kept for the process's life (unloading a
-// driver library is unsafe). Thread-safe.
+// NVML loaded at run time: dlopen("libnvidia-ml.so.1") on Linux; on Windows nvml.dll from System32
+// or %ProgramFiles%\NVIDIA Corporation\NVSMI (full paths only). Loaded once, kept for the
+// process's life (unloading a driver library is unsafe). Absent on macOS. Thread-safe.
 class Nvml {
  public:
   Nvml();  // never throws: available() says whether it loaded

@@ -8,6 +8,7 @@
 #include <QListWidget>
 #include <QSpinBox>
 #include <QPushButton>
+#include <QFile>
 #include <QTemporaryDir>
 
 #include "tessera/version.h"
@@ -103,6 +104,56 @@ class TestMainWindow : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(
         NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("max_temperature_c")).toDouble() == 75.0, 5000);
     QVERIFY(NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("only_when_idle")).toBool());
+  }
+
+  // The "Start at login" box writes the XDG autostart entry off the GUI thread and removes it
+  // again; when the entry cannot be written it says why and shows the box unticked.
+  void settingsPageStartAtLogin() {
+    QTemporaryDir dir, config;
+    const QByteArray saved = qgetenv("XDG_CONFIG_HOME");
+    const auto restore = qScopeGuard([&] {
+      if (saved.isNull())
+        qunsetenv("XDG_CONFIG_HOME");
+      else
+        qputenv("XDG_CONFIG_HOME", saved);
+    });
+    qputenv("XDG_CONFIG_HOME", QFile::encodeName(config.path()));
+    const QString entry = config.filePath(QStringLiteral("autostart/tessera.desktop"));
+    {
+      WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
+      LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
+      NodeSettings settings(nullptr, dir.path());
+      MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
+      window.show();
+      window.showPage(MainWindow::Settings);
+      auto* login = window.findChild<QCheckBox*>(QStringLiteral("startAtLogin"));
+      QVERIFY(login != nullptr);
+      QVERIFY(!login->isChecked());
+      login->setChecked(true);
+      QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(entry), 5000);
+      QVERIFY(QFile(entry).open(QIODevice::ReadOnly));
+      login->setChecked(false);
+      QTRY_VERIFY_WITH_TIMEOUT(!QFile::exists(entry), 5000);
+    }
+    // A config home that is a file: the folder cannot be made.
+    const QString blocked = dir.filePath(QStringLiteral("not-a-folder"));
+    QFile file(blocked);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.close();
+    qputenv("XDG_CONFIG_HOME", QFile::encodeName(blocked));
+    WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
+    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
+    NodeSettings settings(nullptr, dir.path());
+    MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
+    window.show();
+    window.showPage(MainWindow::Settings);
+    auto* login = window.findChild<QCheckBox*>(QStringLiteral("startAtLogin"));
+    auto* message = window.findChild<QLabel*>(QStringLiteral("settingsMessage"));
+    QVERIFY(login && message);
+    login->setChecked(true);
+    QTRY_VERIFY_WITH_TIMEOUT(message->text().startsWith(QStringLiteral("Start at login: could not")), 5000);
+    QVERIFY2(message->text().contains(blocked), qPrintable(message->text()));
+    QVERIFY(!login->isChecked());
   }
 };
 

@@ -2,6 +2,7 @@
 #include "ui/pages/settings_page.h"
 
 #include <QCheckBox>
+#include <QCoreApplication>
 #include <QDesktopServices>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -9,10 +10,12 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QTimeEdit>
 #include <QUrl>
 
+#include "ui/login_item.h"
 #include "ui/node_settings.h"
 #include "ui/pages/page_helpers.h"
 
@@ -130,9 +133,21 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
     connect(spin, &QSpinBox::valueChanged, this, changed);
   for (auto* time : {start_, end_}) connect(time, &QTimeEdit::timeChanged, this, changed);
   connect(hub_, &QLineEdit::editingFinished, this, changed);
+  login_writer_.setMaxThreadCount(1);
   connect(login_, &QCheckBox::toggled, this, [this](bool on) {
-    QString error;
-    if (!setStartAtLogin(on, &error)) message_->setText(tr("Start at login: %1").arg(error));
+    const QString program = QCoreApplication::applicationFilePath();
+    login_writer_.start([this, program, on] {
+      QString error;
+      const bool written = setStartAtLogin(program, on, &error);
+      const bool now = startsAtLogin();
+      QMetaObject::invokeMethod(this, [this, written, error, now] {
+        if (written) return;
+        message_->setStyleSheet(QStringLiteral("color: #d64541;"));
+        message_->setText(tr("Start at login: %1").arg(error));
+        const QSignalBlocker blocker(login_);
+        login_->setChecked(now);  // show what is really set
+      });
+    });
   });
   connect(settings_, &NodeSettings::changed, this, &SettingsPage::showValues);
   connect(settings_, &NodeSettings::rejected, this, [this](const QString& why) {

@@ -3,6 +3,7 @@
 // once (NodeSettings: the running node, or its settings file).
 #pragma once
 
+#include <QThreadPool>
 #include <QTimer>
 #include <QVariantMap>
 #include <QWidget>
@@ -46,6 +47,7 @@ class SettingsPage : public QWidget {
   QLabel* message_ = nullptr;
   QTimer debounce_;
   bool loading_ = false;
+  QThreadPool login_writer_;  // one thread: the login entry is written off the GUI thread, in order
 };
 
 }  // namespace tessera::ui
