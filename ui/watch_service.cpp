@@ -179,7 +179,7 @@ int WatchModel::rowCount(const QModelIndex& parent) const {
 int WatchModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant WatchModel::data(const QModelIndex& index, int role) const {
-  if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+  if (!index.isValid() || !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
   const auto& entry = entries_[static_cast<std::size_t>(index.row())];
   const auto& last = entry.last;
   const bool verified = last.state == WatchCheck::State::Verified;
@@ -223,14 +223,14 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
 }
 
 bool WatchModel::setData(const QModelIndex& index, const QVariant& value, int role) {
-  if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return false;
+  if (!index.isValid() || !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return false;
   if (role != Qt::EditRole || index.column() != Label) return false;
   setLabel(index.row(), value.toString());
   return true;
 }
 
 Qt::ItemFlags WatchModel::flags(const QModelIndex& index) const {
-  if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return Qt::NoItemFlags;
+  if (!index.isValid() || !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return Qt::NoItemFlags;
   auto result = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
   if (index.column() == Label) result |= Qt::ItemIsEditable;
   return result;
