@@ -9,6 +9,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QTemporaryDir>
 #include <QThread>
 #include <QTimer>
@@ -160,10 +161,12 @@ int renderScreenshots(QApplication& app, const QString& dir) {
     window.showPage(MainWindow::Wallet);
     auto* wallet_page = static_cast<QWidget*>(window.walletPage());
     auto* scroll = wallet_page->findChild<QScrollArea*>();
-    auto* card = wallet_page->findChild<QWidget*>(QStringLiteral("watchingCard"));
+    auto* table = wallet_page->findChild<QWidget*>(QStringLiteral("watchTable"));
+    auto* card = table != nullptr ? table->parentWidget() : nullptr;
     if (scroll != nullptr && card != nullptr) {
       settle(100);
       scroll->ensureWidgetVisible(card, 0, 0);
+      scroll->horizontalScrollBar()->setValue(0);
       settle(200);
       ok = save(&window, dir, QStringLiteral("wallet-watching-") + suffix) && ok;
     }

@@ -245,11 +245,12 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
   if (watch_ != nullptr) {
     QVBoxLayout* watch_layout = nullptr;
     auto* watching = makeCard(tr("Watching"), &watch_layout, this);
-    watching->setObjectName(QStringLiteral("watchingCard"));
-    watch_layout->addWidget(makeMuted(
+    auto* watch_hint = makeMuted(
         tr("Follow any address's verified ownership and revenue from the hub's signed statements, without its keys. "
            "Figures are shown only when the hub's signature and the address's Merkle proof verify."),
-        watching));
+        watching);
+    watch_hint->setWordWrap(true);
+    watch_layout->addWidget(watch_hint);
     auto* add_row = new QHBoxLayout();
     watch_address_ = new QLineEdit(watching);
     watch_address_->setObjectName(QStringLiteral("watchAddress"));
