@@ -9,11 +9,15 @@
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <fstream>
+
 #include <sys/stat.h>
 
 #include "core/wallet/keypair_file.h"
 #include "core/wallet/signing.h"
+#include "core/wallet/bip39.h"
 #include "tests/support/run_process.h"
+#include "wallet_test_util.h"
 
 namespace {
 
@@ -228,6 +232,44 @@ class TestWalletCli : public QObject {
     QCOMPARE(none.exit_code, 1);
     QVERIFY2(none.err.contains(QStringLiteral("no words")), qPrintable(none.err));
     QVERIFY2(none.err.contains(QStringLiteral("export-keypair")), qPrintable(none.err));
+  }
+
+  void restoreUpgradesAVersion1Wallet() {
+    // A wallet from before words could be shown again (keystore version 1, the seed only).
+    QTemporaryDir data;
+    const auto words = kAbandon.toStdString();
+    const auto seed = tessera::wallet::bip39::Mnemonic::parse(wallet_test::bytes(words)).to_seed({});
+    {
+      std::ofstream out(data.filePath(QStringLiteral("wallet.json")).toStdString());
+      out << wallet_test::version1_keystore(seed.span(), "old password",
+                                            tessera::wallet::KdfLimits::insecure_for_tests_only());
+    }
+    const QStringList base{QStringLiteral("--data-dir"), data.path(), QStringLiteral("wallet")};
+    const QStringList show{QStringLiteral("show-words"), QStringLiteral("--password-stdin"), QStringLiteral("--force")};
+    const auto before = run(base + show, QStringLiteral("old password\n"));
+    QCOMPARE(before.exit_code, 1);
+    QVERIFY2(before.err.contains(QStringLiteral("created before")), qPrintable(before.err));
+    QVERIFY2(before.err.contains(QStringLiteral("export-keypair")), qPrintable(before.err));
+
+    // Other words are not this wallet's: refused, the file untouched.
+    const auto other = run(base + QStringList{QStringLiteral("restore"), QStringLiteral("--password-stdin")},
+                           QStringLiteral("legal winner thank year wave sausage worth useful legal winner thank "
+                                          "yellow\nold password\n"));
+    QCOMPARE(other.exit_code, 1);
+    QVERIFY2(other.err.contains(QStringLiteral("already exists")), qPrintable(other.err));
+
+    // Its own words, then its current password: upgraded in place, the words shown from then on.
+    const auto restore = run(base + QStringList{QStringLiteral("restore"), QStringLiteral("--password-stdin")},
+                             kAbandon + QStringLiteral("\nold password\n"));
+    QVERIFY2(restore.exit_code == 0, qPrintable(restore.err));
+    QVERIFY2(restore.out.contains(QStringLiteral("now keeps its words")), qPrintable(restore.out));
+    QVERIFY(restore.out.contains(kAbandonAddress));
+    const auto after = run(base + show, QStringLiteral("old password\n"));
+    QVERIFY2(after.exit_code == 0, qPrintable(after.err));
+    QStringList shown;
+    const QRegularExpression numbered(QStringLiteral("\\b(\\d+)\\. ([a-z]+)"));
+    for (auto it = numbered.globalMatch(after.out); it.hasNext();) shown << it.next().captured(2);
+    QCOMPARE(shown.join(QLatin1Char(' ')), kAbandon);
   }
 
   void benchWalletReportsJson() {
