@@ -178,6 +178,18 @@ void WalletWorker::revealWords(const Secret& password) {
   }
 }
 
+void WalletWorker::addWords(const Secret& words, const Secret& password) {
+  try {
+    if (!store_) store_ = wallet::Keystore::open(file_.toStdString());
+    const auto mnemonic = wallet::bip39::Mnemonic::parse(words->span());
+    store_->add_words(mnemonic, {}, password->span());
+    reportWords();
+    Q_EMIT wordsAdded();
+  } catch (const std::exception& error) {
+    fail(tr("Add words"), error);
+  }
+}
+
 WalletService::WalletService(QString file, wallet::KdfLimits limits, QObject* parent)
     : QObject(parent), file_(std::move(file)) {
   worker_ = new WalletWorker(file_, limits);
@@ -234,6 +246,10 @@ WalletService::WalletService(QString file, wallet::KdfLimits limits, QObject* pa
             done();
             Q_EMIT wordsRevealed(sentence, needs_passphrase);
           });
+  connect(worker_, &WalletWorker::wordsAdded, this, [this, done] {
+    done();
+    Q_EMIT wordsAdded();
+  });
   connect(worker_, &WalletWorker::delegated, this, [this](qint64 expires_at) {
     delegation_expires_at_ = expires_at;
     Q_EMIT delegated(expires_at);
@@ -286,6 +302,9 @@ void WalletService::exportKeypair(const QString& path, Secret password) {
 }
 void WalletService::revealWords(Secret password) {
   run([w = worker_, password] { w->revealWords(password); });
+}
+void WalletService::addWords(Secret words, Secret password) {
+  run([w = worker_, words, password] { w->addWords(words, password); });
 }
 
 PasswordStrength passwordStrength(const QString& password) {

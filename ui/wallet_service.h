@@ -35,6 +35,7 @@ class WalletWorker : public QObject {
   void changePassword(const Secret& old_password, const Secret& new_password);
   void exportKeypair(const QString& path, const Secret& password);
   void revealWords(const Secret& password);
+  void addWords(const Secret& words, const Secret& password);
 
  Q_SIGNALS:
   // This machine's node key works for the wallet (any run) until `expires_at` (Unix seconds).
@@ -51,6 +52,7 @@ class WalletWorker : public QObject {
   void wordsRevealed(const tessera::ui::Secret& sentence, bool needs_passphrase);
   // Whether the keystore can show its words again (wallet::WordsAvailability) and, if not, why.
   void wordsInfo(int availability, int word_count, const QString& why_not);
+  void wordsAdded();
   void failed(const QString& operation, const QString& message, bool wrong_password);
 
  private:
@@ -96,6 +98,9 @@ class WalletService : public QObject {
   void exportKeypair(const QString& path, Secret password);
   // Decrypts the words with `password` (always asked, even when unlocked): wordsRevealed or failed.
   void revealWords(Secret password);
+  // A wallet created before words could be shown again keeps them from now on: `words` must be
+  // this wallet's (no passphrase), `password` its current one. wordsAdded or failed.
+  void addWords(Secret words, Secret password);
 
  Q_SIGNALS:
   void changed();  // address, lock state or busy state
@@ -106,6 +111,7 @@ class WalletService : public QObject {
   void exported(const QString& path);
   void delegated(qint64 expires_at);
   void wordsRevealed(const tessera::ui::Secret& sentence, bool needs_passphrase);
+  void wordsAdded();
   void failed(const QString& operation, const QString& message, bool wrong_password);
 
  private:

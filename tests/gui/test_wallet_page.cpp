@@ -26,6 +26,7 @@
 #include "ui/qr_code.h"
 #include "ui/sample_log.h"
 #include "ui/wallet_service.h"
+#include "tests/wallet/wallet_test_util.h"
 
 using tessera::ui::secretFrom;
 using tessera::ui::WordsDialog;
@@ -210,13 +211,65 @@ class TestWalletPage : public QObject {
       auto* box = qobject_cast<QMessageBox*>(modal);
       QVERIFY(box != nullptr);
       shown = box->text();
-      QVERIFY(box->findChild<QPushButton*>() != nullptr);
+      for (auto* button : box->buttons()) QVERIFY(!button->text().contains(QStringLiteral("words")));
       box->reject();
     });
     QTest::mouseClick(page.findChild<QPushButton*>(QStringLiteral("backupWords")), Qt::LeftButton);
     QVERIFY2(shown.contains(QStringLiteral("no words")), qPrintable(shown));
     QVERIFY2(shown.contains(QStringLiteral("keypair file")), qPrintable(shown));
     QVERIFY(page.wordsDialog() == nullptr);
+  }
+
+  void version1WalletKeepsItsWordsOnceTyped() {
+    // A wallet created before words could be shown again: Back up says so and offers the keypair
+    // export or "I have my words…"; its own words (not others) make it keep them from then on.
+    QTemporaryDir other;
+    const std::string words = kWords.toStdString();
+    const auto seed = tessera::wallet::bip39::Mnemonic::parse(wallet_test::bytes(words)).to_seed({});
+    {
+      std::ofstream out(other.filePath(QStringLiteral("wallet.json")).toStdString());
+      out << wallet_test::version1_keystore(seed.span(), password_.toStdString(),
+                                            tessera::wallet::KdfLimits::insecure_for_tests_only());
+    }
+    WalletService old(other.filePath(QStringLiteral("wallet.json")), tessera::wallet::KdfLimits::insecure_for_tests_only());
+    QSignalSpy changed(&old, &WalletService::changed);
+    old.probe();
+    QTRY_VERIFY(old.exists() && !old.isBusy());
+    QVERIFY(old.wordsAvailability() == tessera::wallet::WordsAvailability::SeedOnly);
+    WalletPage page(&old, nullptr);
+    page.show();
+    QStringList buttons;
+    QString shown;
+    answerNextModal([&](QWidget* modal) {
+      auto* box = qobject_cast<QMessageBox*>(modal);
+      QVERIFY(box != nullptr);
+      shown = box->text();
+      for (auto* button : box->buttons()) buttons << button->text();
+      box->reject();
+    });
+    QTest::mouseClick(page.findChild<QPushButton*>(QStringLiteral("backupWords")), Qt::LeftButton);
+    QVERIFY2(shown.contains(QStringLiteral("created before")), qPrintable(shown));
+    QVERIFY2(buttons.contains(QStringLiteral("Export keypair file…")), qPrintable(buttons.join(QLatin1Char('|'))));
+    QVERIFY2(buttons.contains(QStringLiteral("I have my words…")), qPrintable(buttons.join(QLatin1Char('|'))));
+
+    QSignalSpy failed(&old, &WalletService::failed);
+    page.addWordsWith(QStringLiteral("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+                                     "abandon about"),
+                      password_);
+    QVERIFY(failed.wait(10000));
+    QVERIFY2(page.messageText().contains(QStringLiteral("not this wallet's")), qPrintable(page.messageText()));
+    QVERIFY(old.wordsAvailability() == tessera::wallet::WordsAvailability::SeedOnly);
+
+    QSignalSpy added(&old, &WalletService::wordsAdded);
+    page.addWordsWith(kWords, password_);
+    QVERIFY(added.wait(10000));
+    QVERIFY(old.wordsAvailability() == tessera::wallet::WordsAvailability::Stored);
+    QSignalSpy revealed(&old, &WalletService::wordsRevealed);
+    page.backupWith(password_);
+    QVERIFY(revealed.wait(10000));
+    QVERIFY(page.wordsDialog() != nullptr);
+    QCOMPARE(page.wordsDialog()->shownWords().join(QLatin1Char(' ')), kWords);
+    page.wordsDialog()->close();
   }
 
   void balancesHideAndQr() {

@@ -357,6 +357,10 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
   connect(wallet_, &WalletService::failed, this, [this](const QString& operation, const QString& message, bool) {
     showMessage(tr("%1: %2").arg(operation, message), true);
   });
+  connect(wallet_, &WalletService::wordsAdded, this, [this] {
+    showMessage(tr("Tessera now keeps this wallet's words, encrypted: Back up words… shows them after the password."),
+                false);
+  });
   connect(wallet_, &WalletService::passwordChanged, this, [this] { showMessage(tr("Password changed."), false); });
   connect(wallet_, &WalletService::exported, this,
           [this](const QString& path) { showMessage(tr("Keypair file written to %1. Keep it secret.").arg(path), false); });
@@ -444,8 +448,12 @@ void WalletPage::onBackup() {
     QMessageBox box(QMessageBox::Information, tr("Back up"), wallet_->whyNoWords(), QMessageBox::Close, this);
     box.setObjectName(QStringLiteral("noWordsBox"));
     auto* export_instead = box.addButton(tr("Export keypair file…"), QMessageBox::AcceptRole);
+    QAbstractButton* have_words = nullptr;
+    if (wallet_->wordsAvailability() == wallet::WordsAvailability::SeedOnly)
+      have_words = box.addButton(tr("I have my words…"), QMessageBox::ActionRole);
     box.exec();
     if (box.clickedButton() == export_instead) onExport();
+    if (have_words != nullptr && box.clickedButton() == have_words) onAddWords();
     return;
   }
   bool ok = false;
@@ -453,6 +461,36 @@ void WalletPage::onBackup() {
       this, tr("Back up words"), tr("Wallet password (the words give full control of the wallet):"),
       QLineEdit::Password, {}, &ok);
   if (ok && !password.isEmpty()) backupWith(password);
+}
+
+void WalletPage::addWordsWith(const QString& words, const QString& password) {
+  wallet_->addWords(secretFrom(words), secretFrom(password));
+}
+
+void WalletPage::onAddWords() {
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("Keep your words"));
+  auto* form = new QFormLayout(&dialog);
+  auto* intro = new QLabel(tr("Type this wallet's words (in order, separated by spaces) and its password. Tessera then "
+                              "keeps them encrypted with the key, and Back up words… can show them again."),
+                           &dialog);
+  intro->setWordWrap(true);
+  form->addRow(intro);
+  auto* words = new QLineEdit(&dialog);
+  words->setObjectName(QStringLiteral("wordsInput"));
+  words->setEchoMode(QLineEdit::Password);
+  auto* password = new QLineEdit(&dialog);
+  password->setObjectName(QStringLiteral("passwordInput"));
+  password->setEchoMode(QLineEdit::Password);
+  form->addRow(tr("Words"), words);
+  form->addRow(tr("Wallet password"), password);
+  auto* box = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+  form->addRow(box);
+  connect(box, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(box, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  if (dialog.exec() == QDialog::Accepted && !words->text().isEmpty() && !password->text().isEmpty())
+    addWordsWith(words->text(), password->text());
+  words->clear();
 }
 
 void WalletPage::showWords(const QStringList& words, bool needs_passphrase) {

@@ -59,6 +59,7 @@ class WalletPage : public QWidget {
   void unlockWith(const QString& password);
   void backupWith(const QString& password);  // reveals the words into wordsDialog()
   WordsDialog* wordsDialog() const { return words_dialog_; }
+  void addWordsWith(const QString& words, const QString& password);  // upgrades a wallet without words
   // Adds a watched address from the Watching section's fields; false (message shown) when invalid.
   bool addWatched(const QString& address, const QString& label);
   QString watchMessageText() const;
@@ -76,6 +77,7 @@ class WalletPage : public QWidget {
   void onUnlockClicked();
   void onExport();
   void onBackup();
+  void onAddWords();
   void showWords(const QStringList& words, bool needs_passphrase);
   void onChangePassword();
   void showMessage(const QString& text, bool error);
