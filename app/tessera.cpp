@@ -25,6 +25,7 @@
 #include "ui/screenshots.h"
 #include "ui/theme.h"
 #include "ui/wallet_service.h"
+#include "ui/watch_service.h"
 
 int main(int argc, char** argv) {
   QElapsedTimer started;
@@ -93,7 +94,8 @@ int main(int argc, char** argv) {
   if (node) node->setHubUrl(settings.values().value(QStringLiteral("hub_url")).toString());
   wallet.probe();
 
-  MainWindow window(AppServices{data_dir, node.get(), &wallet, &ledger, &settings});
+  WatchService watch;  // the watched addresses live in the app's settings
+  MainWindow window(AppServices{data_dir, node.get(), &wallet, &ledger, &settings, &watch});
   QObject::connect(&app, &QApplication::aboutToQuit, [&node] { node.reset(); });  // stops the node cleanly
 
   // Remember whether the user left Tessera contributing; it resumes so after a restart.

@@ -16,6 +16,7 @@
 
 #include "tessera/version.h"
 #include "ui/node_settings.h"
+#include "ui/watch_service.h"
 #include "ui/node_supervisor.h"
 #include "ui/pages/dashboards_page.h"
 #include "ui/pages/home_page.h"
@@ -63,7 +64,15 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
   pages_ = new QStackedWidget(central);
   home_ = new HomePage(services_.node, services_.settings, pages_);
   dashboards_ = new DashboardsPage(services_.ledger, pages_);
-  wallet_page_ = new WalletPage(services_.wallet, services_.ledger, pages_);
+  wallet_page_ = new WalletPage(services_.wallet, services_.ledger, services_.watch, pages_);
+  if (services_.watch != nullptr && services_.settings != nullptr) {
+    auto* watch = services_.watch;
+    const auto follow = [watch](const QVariantMap& values) {
+      watch->setHubUrl(values.value(QStringLiteral("hub_url")).toString());
+    };
+    follow(services_.settings->values());
+    connect(services_.settings, &NodeSettings::changed, watch, follow);
+  }
   log_page_ = new LogPage(services_.ledger, services_.data_dir + QStringLiteral("/node_key.json"), pages_);
   settings_page_ = new SettingsPage(services_.settings, services_.data_dir, pages_);
   for (QWidget* page : std::initializer_list<QWidget*>{home_, dashboards_, wallet_page_, log_page_, settings_page_})

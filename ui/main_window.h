@@ -23,15 +23,18 @@ class NodeSupervisor;
 class SettingsPage;
 class WalletPage;
 class WalletService;
+class WatchService;
 
 // What the window works with; owned by the caller (app/tessera.cpp or a test). `node` may be null
-// (screenshots, tests without a daemon).
+// (screenshots, tests without a daemon); so may `watch` (no Watching section). The watch service
+// follows the hub URL of `settings`.
 struct AppServices {
   QString data_dir;
   NodeSupervisor* node = nullptr;
   WalletService* wallet = nullptr;
   LedgerService* ledger = nullptr;
   NodeSettings* settings = nullptr;
+  WatchService* watch = nullptr;
 };
 
 class MainWindow : public QMainWindow {

@@ -8,6 +8,8 @@
 #include <QEventLoop>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QTemporaryDir>
 #include <QThread>
 #include <QTimer>
@@ -23,9 +25,13 @@
 #include "ui/pages/first_run_dialog.h"
 #include "ui/pages/home_page.h"
 #include "ui/pages/log_page.h"
+#include "ui/pages/wallet_page.h"
 #include "ui/sample_log.h"
 #include "ui/theme.h"
 #include "ui/wallet_service.h"
+#include "ui/watch_service.h"
+#include "ui/ledger_models.h"
+#include "core/wallet/slip10.h"
 
 namespace tessera::ui {
 
@@ -74,6 +80,34 @@ QVariantMap sampleStatus() {
           {QStringLiteral("temperature_c"), 71}};
 }
 
+// Two watched addresses as a hub's verified statements would show them.
+WatchSnapshot sampleWatch(WatchModel& model) {
+  const char* labels[] = {"Lab cluster", "Friend's GPU"};
+  const quint64 units[] = {18'400'000'000ull, 2'350'000'000ull};
+  const quint64 revenue[] = {412'530'000ull, 51'220'000ull};
+  WatchSnapshot snapshot;
+  snapshot.hub_url = QStringLiteral("https://hub.tessera.example");
+  snapshot.checked_at = QDateTime::currentDateTime();
+  for (int i = 0; i < 2; ++i) {
+    std::array<std::uint8_t, 32> seed{};
+    seed.fill(static_cast<std::uint8_t>(0x41 + i));
+    const auto address =
+        QString::fromStdString(wallet::address_of(wallet::KeyPair::from_seed(seed).public_key()));
+    model.add(address, QString::fromLatin1(labels[i]));
+    WatchCheck check;
+    check.address = address;
+    check.state = WatchCheck::State::Verified;
+    check.run = QStringLiteral("tessera-1b");
+    check.currency = QStringLiteral("USDC");
+    check.units = units[i];
+    check.run_units = 96'000'000'000ull;
+    check.revenue = revenue[i];
+    check.epoch = 41;
+    snapshot.checks.push_back(check);
+  }
+  return snapshot;
+}
+
 }  // namespace
 
 int renderScreenshots(QApplication& app, const QString& dir) {
@@ -106,12 +140,15 @@ int renderScreenshots(QApplication& app, const QString& dir) {
   }
   LedgerService ledger(data_dir + QStringLiteral("/contributions.db"));
   NodeSettings settings(nullptr, data_dir);
+  WatchService watch(data_dir + QStringLiteral("/watching.ini"));  // never the user's own list
+  const auto watched = sampleWatch(*watch.model());
 
   bool ok = true;
   for (const auto& [theme, suffix] : {std::pair{Theme::Light, QStringLiteral("light")},
                                       std::pair{Theme::Dark, QStringLiteral("dark")}}) {
     applyTheme(app, theme);
-    MainWindow window(AppServices{data_dir, nullptr, &wallet, &ledger, &settings});
+    MainWindow window(AppServices{data_dir, nullptr, &wallet, &ledger, &settings, &watch});
+    watch.showSample(watched);
     window.setFixedSize(1280, 800);
     window.homePage()->showStatus(sampleStatus());
     window.show();
@@ -119,6 +156,19 @@ int renderScreenshots(QApplication& app, const QString& dir) {
       window.showPage(static_cast<MainWindow::Page>(page));
       settle(page == MainWindow::Home ? 100 : 700);  // the worker answers, charts lay out
       ok = save(&window, dir, MainWindow::pageName(static_cast<MainWindow::Page>(page)) + QLatin1Char('-') + suffix) && ok;
+    }
+    // The Watching section sits below the keys on the Wallet page: one more shot scrolled to it.
+    window.showPage(MainWindow::Wallet);
+    auto* wallet_page = static_cast<QWidget*>(window.walletPage());
+    auto* scroll = wallet_page->findChild<QScrollArea*>();
+    auto* table = wallet_page->findChild<QWidget*>(QStringLiteral("watchTable"));
+    auto* card = table != nullptr ? table->parentWidget() : nullptr;
+    if (scroll != nullptr && card != nullptr) {
+      settle(100);
+      scroll->ensureWidgetVisible(card, 0, 0);
+      scroll->horizontalScrollBar()->setValue(0);
+      settle(200);
+      ok = save(&window, dir, QStringLiteral("wallet-watching-") + suffix) && ok;
     }
     window.hide();
 

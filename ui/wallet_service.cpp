@@ -34,6 +34,7 @@ void WalletWorker::fail(const QString& operation, const std::exception& error) {
 void WalletWorker::probe() {
   try {
     if (!store_) store_ = wallet::Keystore::open(file_.toStdString());
+    reportWords();
     Q_EMIT present(QString::fromStdString(store_->address()), store_->is_unlocked());
   } catch (const wallet::WalletError& error) {
     std::error_code ec;
@@ -47,8 +48,15 @@ void WalletWorker::probe() {
   }
 }
 
+void WalletWorker::reportWords() {
+  if (!store_) return;
+  Q_EMIT wordsInfo(static_cast<int>(store_->words_availability()), static_cast<int>(store_->word_count().value_or(0)),
+                   QString::fromStdString(store_->why_no_words()));
+}
+
 void WalletWorker::created_store(wallet::Keystore store) {
   store_ = std::move(store);
+  reportWords();
   ensureDelegation();  // before `created`, so whoever hears it finds the delegation written
   Q_EMIT created(QString::fromStdString(store_->address()));
 }
@@ -90,9 +98,8 @@ void WalletWorker::ensureDelegation() {
 void WalletWorker::createFromWords(const Secret& words, const Secret& password) {
   try {
     const auto mnemonic = wallet::bip39::Mnemonic::parse(words->span());
-    const auto seed = mnemonic.to_seed({});
-    created_store(wallet::Keystore::create_from_seed(file_.toStdString(), seed.span(),
-                                                     wallet::DerivationPath::solana(0), password->span(), limits_));
+    created_store(wallet::Keystore::create_from_mnemonic(file_.toStdString(), mnemonic, {},
+                                                         wallet::DerivationPath::solana(0), password->span(), limits_));
   } catch (const std::exception& error) {
     fail(tr("Create wallet"), error);
   }
@@ -101,9 +108,8 @@ void WalletWorker::createFromWords(const Secret& words, const Secret& password) 
 void WalletWorker::restoreFromWords(const Secret& words, const Secret& passphrase, const Secret& password) {
   try {
     const auto mnemonic = wallet::bip39::Mnemonic::parse(words->span());
-    const auto seed = mnemonic.to_seed(passphrase->span());
-    created_store(wallet::Keystore::create_from_seed(file_.toStdString(), seed.span(),
-                                                     wallet::DerivationPath::solana(0), password->span(), limits_));
+    created_store(wallet::Keystore::create_from_mnemonic(file_.toStdString(), mnemonic, passphrase->span(),
+                                                         wallet::DerivationPath::solana(0), password->span(), limits_));
   } catch (const std::exception& error) {
     fail(tr("Restore wallet"), error);
   }
@@ -122,6 +128,7 @@ void WalletWorker::unlock(const Secret& password) {
   try {
     if (!store_) store_ = wallet::Keystore::open(file_.toStdString());
     store_->unlock(password->span());
+    reportWords();
     ensureDelegation();
     Q_EMIT unlocked(QString::fromStdString(store_->address()));
   } catch (const std::exception& error) {
@@ -157,6 +164,29 @@ void WalletWorker::exportKeypair(const QString& path, const Secret& password) {
     Q_EMIT exported(path);
   } catch (const std::exception& error) {
     fail(tr("Export keypair file"), error);
+  }
+}
+
+void WalletWorker::revealWords(const Secret& password) {
+  try {
+    if (!store_) store_ = wallet::Keystore::open(file_.toStdString());
+    reportWords();
+    const auto revealed = store_->reveal_words(password->span());
+    Q_EMIT wordsRevealed(std::make_shared<wallet::SecureBytes>(revealed.mnemonic.sentence()), revealed.needs_passphrase);
+  } catch (const std::exception& error) {
+    fail(tr("Back up"), error);
+  }
+}
+
+void WalletWorker::addWords(const Secret& words, const Secret& password) {
+  try {
+    if (!store_) store_ = wallet::Keystore::open(file_.toStdString());
+    const auto mnemonic = wallet::bip39::Mnemonic::parse(words->span());
+    store_->add_words(mnemonic, {}, password->span());
+    reportWords();
+    Q_EMIT wordsAdded();
+  } catch (const std::exception& error) {
+    fail(tr("Add words"), error);
   }
 }
 
@@ -205,6 +235,20 @@ WalletService::WalletService(QString file, wallet::KdfLimits limits, QObject* pa
   connect(worker_, &WalletWorker::exported, this, [this, done](const QString& path) {
     done();
     Q_EMIT exported(path);
+  });
+  connect(worker_, &WalletWorker::wordsInfo, this, [this](int availability, int word_count, const QString& why_not) {
+    words_availability_ = static_cast<wallet::WordsAvailability>(availability);
+    word_count_ = word_count;
+    why_no_words_ = why_not;
+  });
+  connect(worker_, &WalletWorker::wordsRevealed, this,
+          [this, done](const Secret& sentence, bool needs_passphrase) {
+            done();
+            Q_EMIT wordsRevealed(sentence, needs_passphrase);
+          });
+  connect(worker_, &WalletWorker::wordsAdded, this, [this, done] {
+    done();
+    Q_EMIT wordsAdded();
   });
   connect(worker_, &WalletWorker::delegated, this, [this](qint64 expires_at) {
     delegation_expires_at_ = expires_at;
@@ -255,6 +299,12 @@ void WalletService::changePassword(Secret old_password, Secret new_password) {
 }
 void WalletService::exportKeypair(const QString& path, Secret password) {
   run([w = worker_, path, password] { w->exportKeypair(path, password); });
+}
+void WalletService::revealWords(Secret password) {
+  run([w = worker_, password] { w->revealWords(password); });
+}
+void WalletService::addWords(Secret words, Secret password) {
+  run([w = worker_, words, password] { w->addWords(words, password); });
 }
 
 PasswordStrength passwordStrength(const QString& password) {

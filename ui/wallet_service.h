@@ -34,6 +34,8 @@ class WalletWorker : public QObject {
   void lock();
   void changePassword(const Secret& old_password, const Secret& new_password);
   void exportKeypair(const QString& path, const Secret& password);
+  void revealWords(const Secret& password);
+  void addWords(const Secret& words, const Secret& password);
 
  Q_SIGNALS:
   // This machine's node key works for the wallet (any run) until `expires_at` (Unix seconds).
@@ -46,9 +48,15 @@ class WalletWorker : public QObject {
   void locked();
   void passwordChanged();
   void exported(const QString& path);
+  // The words as one sentence (secure memory); `needs_passphrase`: a BIP-39 passphrase is needed too.
+  void wordsRevealed(const tessera::ui::Secret& sentence, bool needs_passphrase);
+  // Whether the keystore can show its words again (wallet::WordsAvailability) and, if not, why.
+  void wordsInfo(int availability, int word_count, const QString& why_not);
+  void wordsAdded();
   void failed(const QString& operation, const QString& message, bool wrong_password);
 
  private:
+  void reportWords();
   void created_store(wallet::Keystore store);
   // While unlocked: signs <data-dir>/delegation.json for this machine's node key unless a valid
   // one for this wallet lasts at least another week. Failures are reported, never fatal.
@@ -75,6 +83,10 @@ class WalletService : public QObject {
   QString address() const { return address_; }
   QString file() const { return file_; }
   qint64 delegationExpiresAt() const { return delegation_expires_at_; }  // 0: none signed in this session
+  // Known once the keystore was opened (probe, create, unlock).
+  wallet::WordsAvailability wordsAvailability() const { return words_availability_; }
+  int wordCount() const { return word_count_; }
+  QString whyNoWords() const { return why_no_words_; }
 
   void probe();
   void createFromWords(Secret words, Secret password);
@@ -84,6 +96,11 @@ class WalletService : public QObject {
   void lock();
   void changePassword(Secret old_password, Secret new_password);
   void exportKeypair(const QString& path, Secret password);
+  // Decrypts the words with `password` (always asked, even when unlocked): wordsRevealed or failed.
+  void revealWords(Secret password);
+  // A wallet created before words could be shown again keeps them from now on: `words` must be
+  // this wallet's (no passphrase), `password` its current one. wordsAdded or failed.
+  void addWords(Secret words, Secret password);
 
  Q_SIGNALS:
   void changed();  // address, lock state or busy state
@@ -93,6 +110,8 @@ class WalletService : public QObject {
   void passwordChanged();
   void exported(const QString& path);
   void delegated(qint64 expires_at);
+  void wordsRevealed(const tessera::ui::Secret& sentence, bool needs_passphrase);
+  void wordsAdded();
   void failed(const QString& operation, const QString& message, bool wrong_password);
 
  private:
@@ -106,6 +125,9 @@ class WalletService : public QObject {
   bool unlocked_ = false;
   int busy_ = 0;
   qint64 delegation_expires_at_ = 0;
+  wallet::WordsAvailability words_availability_ = wallet::WordsAvailability::SeedOnly;
+  int word_count_ = 0;
+  QString why_no_words_;
 };
 
 // A rough strength hint for a new password: 0 (too weak) to 4 (strong), and words for the user.

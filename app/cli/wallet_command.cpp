@@ -1,5 +1,5 @@
-// `tessera-node wallet …`: create, restore, show, derive, export-keypair, import-keypair,
-// change-password, sign, verify, delegate. Passwords come from the terminal (echo off) or, with
+// `tessera-node wallet …`: create, restore, show, show-words, derive, export-keypair,
+// import-keypair, change-password, sign, verify, delegate. Passwords come from the terminal (echo off) or, with
 // --password-stdin, as lines on standard input; never from argv.
 #include <chrono>
 #include <iostream>
@@ -61,10 +61,7 @@ void refuse_existing_wallet(const fs::path& file) {
                       "; it is never overwritten: move it away (after checking you have its words) to make another");
 }
 
-void print_words(const bip39::Mnemonic& mnemonic) {
-  std::cout << "Write down these " << mnemonic.word_count()
-            << " words, in order, on paper. They are the only way to restore this wallet, and anyone who sees "
-               "them owns it. They are shown only this once.\n\n";
+void print_word_grid(const bip39::Mnemonic& mnemonic) {
   for (std::size_t i = 0; i < mnemonic.word_count(); ++i) {
     std::cout << (i + 1 < 10 ? "   " : "  ") << i + 1 << ". " << mnemonic.word(i);
     const auto width = mnemonic.word(i).size();
@@ -72,6 +69,13 @@ void print_words(const bip39::Mnemonic& mnemonic) {
     if (i % 4 == 3) std::cout << "\n";
   }
   std::cout << "\n" << std::flush;
+}
+
+void print_words(const bip39::Mnemonic& mnemonic) {
+  std::cout << "Write down these " << mnemonic.word_count()
+            << " words, in order, on paper. They are the only way to restore this wallet, and anyone who sees "
+               "them owns it. Tessera will never ask you for them.\n\n";
+  print_word_grid(mnemonic);
 }
 
 // The typed word, trimmed and lowercased, equals the word at `position`.
@@ -131,8 +135,7 @@ void add_create(CLI::App& wallet, const GlobalOptions& global) {
     const auto mnemonic = bip39::Mnemonic::generate(s->words);
     print_words(mnemonic);
     if (!s->no_confirm) confirm_words(mnemonic, s->password_stdin, lines);
-    const auto seed = mnemonic.to_seed({});
-    const auto store = Keystore::create_from_seed(file, seed.span(), path, password.span());
+    const auto store = Keystore::create_from_mnemonic(file, mnemonic, {}, path, password.span());
     print_created(store);
   });
 }
@@ -144,7 +147,9 @@ void add_restore(CLI::App& wallet, const GlobalOptions& global) {
     bool passphrase_stdin = false;
   };
   auto s = std::make_shared<Settings>();
-  auto* cmd = wallet.add_subcommand("restore", "Restore a wallet from its words, read from standard input");
+  auto* cmd = wallet.add_subcommand(
+      "restore", "Restore a wallet from its words, read from standard input (for a wallet made before words could be "
+                 "shown again: lets it show them, after its current password)");
   add_path_options(*cmd, s->path);
   cmd->add_flag("--passphrase-stdin", s->passphrase_stdin,
                 "Read a BIP-39 passphrase (the \"25th word\") as the line after the words");
@@ -153,16 +158,33 @@ void add_restore(CLI::App& wallet, const GlobalOptions& global) {
     send_logs_to_stderr();
     const auto path = s->path.resolve();
     const auto file = prepare_data_dir(global) / Keystore::kFileName;
-    refuse_existing_wallet(file);
+    std::error_code ec;
+    std::optional<Keystore> existing;
+    if (fs::exists(file, ec)) {
+      existing = Keystore::open(file);
+      // Only a wallet without its words, restored from those same words, is upgraded in place.
+      if (existing->words_availability() != WordsAvailability::SeedOnly) refuse_existing_wallet(file);
+    }
     StdinLines lines;
     if (::isatty(0)) std::cerr << "Type your words, separated by spaces, then Enter (they are not shown):\n";
     const auto text = lines.next("the wallet's words (one line)");
     const auto mnemonic = bip39::Mnemonic::parse(text.span());
     const auto passphrase = s->passphrase_stdin ? lines.next("the passphrase (the line after the words)") : SecureBytes();
     PasswordSource passwords(s->password_stdin, lines);
+    if (existing) {
+      const auto seed = mnemonic.to_seed(passphrase.span());
+      if (address_of(derive_keypair(seed.span(), *existing->path()).public_key()) != existing->address())
+        refuse_existing_wallet(file);
+      const auto password = passwords.current("Current wallet password for " + existing->address());
+      existing->add_words(mnemonic, passphrase.span(), password.span());
+      std::cout << "The wallet at " << file.string()
+                << " now keeps its words (encrypted): `tessera-node wallet show-words` shows them after the "
+                   "password.\n";
+      print_created(*existing);
+      return;
+    }
     const auto password = passwords.fresh("Choose a wallet password");
-    const auto seed = mnemonic.to_seed(passphrase.span());
-    const auto store = Keystore::create_from_seed(file, seed.span(), path, password.span());
+    const auto store = Keystore::create_from_mnemonic(file, mnemonic, passphrase.span(), path, password.span());
     print_created(store);
   });
 }
@@ -184,6 +206,9 @@ void add_show(CLI::App& wallet, const GlobalOptions& global) {
         {"path", store.path() ? nlohmann::json(store.path()->to_string()) : nlohmann::json(nullptr)},
         {"account", store.account() ? nlohmann::json(*store.account()) : nlohmann::json(nullptr)},
         {"keystore", store.file().string()},
+        {"keystore_version", store.version()},
+        {"words", store.words_availability() == WordsAvailability::Stored ? nlohmann::json(*store.word_count())
+                                                                           : nlohmann::json(nullptr)},
         {"node_key", node_key ? nlohmann::json(*node_key) : nlohmann::json(nullptr)},
         {"node_key_file", node_file.string()},
     };
@@ -193,8 +218,50 @@ void add_show(CLI::App& wallet, const GlobalOptions& global) {
     }
     std::cout << "Address:  " << store.address() << "\n";
     std::cout << "Path:     " << (store.path() ? store.path()->to_string() : "(imported keypair, no path)") << "\n";
-    std::cout << "Keystore: " << store.file().string() << "\n";
+    std::cout << "Keystore: " << store.file().string() << " (version " << store.version() << ")\n";
+    std::cout << "Words:    "
+              << (store.words_availability() == WordsAvailability::Stored
+                      ? std::to_string(*store.word_count()) + ", encrypted: `wallet show-words` shows them"
+                      : store.words_availability() == WordsAvailability::ImportedKeypair
+                            ? std::string("none (an imported keypair)")
+                            : std::string("not kept (created before words could be shown again)"))
+              << "\n";
     std::cout << "Node key: " << (node_key ? *node_key + " (" + node_file.string() + ")" : "not created yet") << "\n";
+  });
+}
+
+void add_show_words(CLI::App& wallet, const GlobalOptions& global) {
+  struct Settings {
+    bool password_stdin = false;
+    bool force = false;
+  };
+  auto s = std::make_shared<Settings>();
+  auto* cmd = wallet.add_subcommand("show-words",
+                                    "Show the wallet's words again after its password (a backup on paper); prints "
+                                    "only to a terminal");
+  cmd->add_flag("--password-stdin", s->password_stdin, "Read the password as a line on standard input");
+  cmd->add_flag("--force", s->force,
+                "Print the words even when standard output is not a terminal (a file or a pipe would keep them)");
+  cmd->callback([s, &global] {
+    send_logs_to_stderr();
+    const auto store = Keystore::open(keystore_file(global));
+    if (store.words_availability() != WordsAvailability::Stored) throw NoWordsStored(store.why_no_words());
+    if (!s->force && ::isatty(1) == 0)
+      throw WalletError("refusing to print the words to a file or a pipe: anything that stores them there owns the "
+                        "wallet. Run this in a terminal and write them on paper, or add --force if you really mean it");
+    StdinLines lines;
+    PasswordSource passwords(s->password_stdin, lines);
+    const auto password = passwords.current("Wallet password for " + store.address());
+    const auto revealed = store.reveal_words(password.span());
+    std::cout << "The " << revealed.mnemonic.word_count() << " words of " << store.address()
+              << ", in order. Anyone who sees them owns the wallet: write them on paper, never in a file, a photo "
+                 "or a message. Tessera will never ask you for them.\n\n";
+    print_word_grid(revealed.mnemonic);
+    if (store.path()) std::cout << "\nPath: " << store.path()->to_string() << "\n";
+    if (revealed.needs_passphrase)
+      std::cout << "\nThis wallet was restored with a BIP-39 passphrase: the words alone give another address. "
+                   "Keep the passphrase with them.\n";
+    std::cout << std::flush;
   });
 }
 
@@ -378,6 +445,7 @@ void add_wallet_command(CLI::App& app, const GlobalOptions& global) {
   add_create(*wallet, global);
   add_restore(*wallet, global);
   add_show(*wallet, global);
+  add_show_words(*wallet, global);
   add_derive(*wallet);
   add_export(*wallet, global);
   add_import(*wallet, global);

@@ -1,4 +1,4 @@
-// Fetch, verify, record: epoch statements on the node.
+// Fetch and verify epoch statements for any owner; record the node's own (see statement_sync.h).
 #include "core/node/statement_sync.h"
 
 #include <httplib.h>
@@ -6,6 +6,7 @@
 
 #include "core/hub/settlement_book.h"
 #include "core/ledger/ledger.h"
+#include "core/protocol/manifest.h"
 #include "core/protocol/statement.h"
 
 namespace tessera::node {
@@ -17,7 +18,7 @@ struct Fetched {
   nlohmann::json body;
 };
 
-Fetched fetch(const std::string& hub_url, const std::string& path, std::chrono::milliseconds timeout) {
+Fetched http_get(const std::string& hub_url, const std::string& path, std::chrono::milliseconds timeout) {
   httplib::Client client(hub_url);
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
@@ -32,25 +33,76 @@ std::vector<std::uint8_t> bytes_of(const std::string& text) { return {text.begin
 
 }  // namespace
 
+StatementFetcher::StatementFetcher(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
+                                   std::chrono::milliseconds timeout)
+    : hub_url_(std::move(hub_url)), run_id_(std::move(run_id)), hub_key_(hub_key), timeout_(timeout) {}
+
+StatementCheck StatementFetcher::latest_epoch() const {
+  using Outcome = StatementCheck::Outcome;
+  const auto latest = http_get(hub_url_, "/api/statements/latest", timeout_);
+  if (latest.status == 0) return {Outcome::Unreachable, 0, "the hub " + hub_url_ + " did not answer"};
+  if (latest.status == 404) return {Outcome::NothingNew, 0, "no epoch has been settled yet"};
+  try {
+    const auto epoch = latest.body.at("epoch").get<std::uint64_t>();
+    return {Outcome::Verified, epoch, "epoch " + std::to_string(epoch) + " is the latest"};
+  } catch (const std::exception&) {
+    return {Outcome::Rejected, 0, "the hub's latest statement is not readable"};
+  }
+}
+
+OwnerStatement StatementFetcher::fetch(std::uint64_t epoch, const std::string& owner) const {
+  using Outcome = StatementCheck::Outcome;
+  OwnerStatement out;
+  out.check.epoch = epoch;
+  const auto number = std::to_string(epoch);
+  const auto result = [&](Outcome outcome, std::string message) {
+    out.check.outcome = outcome;
+    out.check.message = std::move(message);
+    return out;
+  };
+  const auto statement_reply = http_get(hub_url_, "/api/statements/" + number, timeout_);
+  if (statement_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
+  if (statement_reply.status == 404) return result(Outcome::NothingNew, "epoch " + number + " is no longer served");
+  const auto proof_reply = http_get(hub_url_, "/api/statements/" + number + "/proof/" + owner, timeout_);
+  if (proof_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
+  if (proof_reply.status == 404) return result(Outcome::NotAnOwner, owner + " owns nothing yet in epoch " + number);
+
+  const auto reject = [&](const std::string& why) {
+    return result(Outcome::Rejected, "statement for epoch " + number + " rejected: " + why);
+  };
+  try {
+    out.statement = protocol::statement_from_json(statement_reply.body);
+    out.proof = protocol::leaf_proof_from_json(proof_reply.body);
+  } catch (const std::exception& error) {
+    return reject(std::string("unreadable (") + error.what() + ")");
+  }
+  if (proof_reply.body.contains("epoch_revenue_part") && proof_reply.body["epoch_revenue_part"].is_number_unsigned())
+    out.epoch_revenue_part = proof_reply.body["epoch_revenue_part"].get<std::uint64_t>();
+  out.currency = proof_reply.body.value("currency", "");
+  if (out.statement.run_id != run_id_) return reject("it is for run " + out.statement.run_id);
+  if (out.statement.epoch != epoch) return reject("it is for epoch " + std::to_string(out.statement.epoch));
+  if (!protocol::verify_statement(out.statement, hub_key_)) return reject("the hub signature does not verify");
+  if (out.proof.leaf.owner != owner) return reject("the proof is for another owner");
+  if (!protocol::verify_leaf(out.statement, out.proof)) return reject("the Merkle proof does not lead to the signed root");
+  return result(Outcome::Verified, "epoch " + number + " verified: " + std::to_string(out.proof.leaf.units) + " of " +
+                                       std::to_string(out.statement.total_units) + " units, revenue " +
+                                       std::to_string(out.proof.leaf.revenue));
+}
+
+OwnerStatement StatementFetcher::fetch_latest(const std::string& owner) const {
+  const auto latest = latest_epoch();
+  if (latest.outcome != StatementCheck::Outcome::Verified) return OwnerStatement{latest, {}, {}, {}, {}};
+  return fetch(latest.epoch, owner);
+}
+
 StatementSync::StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
                              std::string owner, ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout)
-    : hub_url_(std::move(hub_url)),
-      run_id_(std::move(run_id)),
-      hub_key_(hub_key),
-      owner_(std::move(owner)),
-      ledger_(ledger),
-      timeout_(timeout) {}
+    : fetcher_(std::move(hub_url), std::move(run_id), hub_key, timeout), owner_(std::move(owner)), ledger_(ledger) {}
 
 StatementCheck StatementSync::poll() {
-  const auto latest = fetch(hub_url_, "/api/statements/latest", timeout_);
-  if (latest.status == 0) return {StatementCheck::Outcome::Unreachable, 0, "the hub " + hub_url_ + " did not answer"};
-  if (latest.status == 404) return {StatementCheck::Outcome::NothingNew, 0, "no epoch has been settled yet"};
-  std::uint64_t newest = 0;
-  try {
-    newest = latest.body.at("epoch").get<std::uint64_t>();
-  } catch (const std::exception&) {
-    return {StatementCheck::Outcome::Rejected, 0, "the hub's latest statement is not readable"};
-  }
+  const auto latest = fetcher_.latest_epoch();
+  if (latest.outcome != StatementCheck::Outcome::Verified) return latest;
+  const auto newest = latest.epoch;
   StatementCheck last{StatementCheck::Outcome::NothingNew, last_epoch_, "no new statement"};
   // Only the latest statement is guaranteed to be served; older ones are checked when available.
   for (auto epoch = std::max(last_epoch_ + 1, newest > 16 ? newest - 16 : 1); epoch <= newest; ++epoch) {
@@ -63,65 +115,89 @@ StatementCheck StatementSync::poll() {
 
 StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
   using Outcome = StatementCheck::Outcome;
-  const auto number = std::to_string(epoch);
-  const auto statement_reply = fetch(hub_url_, "/api/statements/" + number, timeout_);
-  if (statement_reply.status == 0) return {Outcome::Unreachable, epoch, "the hub " + hub_url_ + " did not answer"};
-  if (statement_reply.status == 404) return {Outcome::NothingNew, epoch, "epoch " + number + " is no longer served"};
-  const auto proof_reply = fetch(hub_url_, "/api/statements/" + number + "/proof/" + owner_, timeout_);
-  if (proof_reply.status == 0) return {Outcome::Unreachable, epoch, "the hub " + hub_url_ + " did not answer"};
-  if (proof_reply.status == 404) return {Outcome::NotAnOwner, epoch, owner_ + " owns nothing yet in epoch " + number};
-
-  const auto reject = [&](const std::string& why) {
-    const std::string message = "statement for epoch " + number + " rejected: " + why;
+  const auto fetched = fetcher_.fetch(epoch, owner_);
+  // What the hub says accrued this epoch is recorded before the proof decides what is verified.
+  if (fetched.epoch_revenue_part && *fetched.epoch_revenue_part > 0) {
+    ledger::RevenueRecord revenue;
+    revenue.run = fetcher_.run_id();
+    revenue.epoch = static_cast<std::int64_t>(epoch);
+    revenue.amount = static_cast<std::int64_t>(*fetched.epoch_revenue_part);
+    revenue.currency = fetched.currency;
+    revenue.source = "inference";
+    ledger_.append(revenue);
+  }
+  if (fetched.check.outcome == Outcome::Rejected) {
     ledger::EventRecord event;
     event.kind = "statement_rejected";
-    event.run = run_id_;
-    event.message = message;
-    event.details = nlohmann::json{{"epoch", epoch}, {"hub", hub_url_}}.dump();
+    event.run = fetcher_.run_id();
+    event.message = fetched.check.message;
+    event.details = nlohmann::json{{"epoch", epoch}, {"hub", fetcher_.hub_url()}}.dump();
     ledger_.append(event);
-    return StatementCheck{Outcome::Rejected, epoch, message};
-  };
-  protocol::Statement statement;
-  protocol::LeafProof proof;
-  try {
-    statement = protocol::statement_from_json(statement_reply.body);
-    proof = protocol::leaf_proof_from_json(proof_reply.body);
-  } catch (const std::exception& error) {
-    return reject(std::string("unreadable (") + error.what() + ")");
+    return fetched.check;
   }
-  // What the hub says accrued this epoch is recorded before the proof decides what is verified.
-  if (proof_reply.body.contains("epoch_revenue_part") && proof_reply.body["epoch_revenue_part"].is_number_unsigned()) {
-    ledger::RevenueRecord revenue;
-    revenue.run = run_id_;
-    revenue.epoch = static_cast<std::int64_t>(epoch);
-    revenue.amount = proof_reply.body["epoch_revenue_part"].get<std::int64_t>();
-    revenue.currency = proof_reply.body.value("currency", "");
-    revenue.source = "inference";
-    if (revenue.amount > 0) ledger_.append(revenue);
-  }
-  if (statement.run_id != run_id_) return reject("it is for run " + statement.run_id);
-  if (statement.epoch != epoch) return reject("it is for epoch " + std::to_string(statement.epoch));
-  if (!protocol::verify_statement(statement, hub_key_)) return reject("the hub signature does not verify");
-  if (proof.leaf.owner != owner_) return reject("the proof is for another owner");
-  if (!protocol::verify_leaf(statement, proof)) return reject("the Merkle proof does not lead to the signed root");
+  if (fetched.check.outcome != Outcome::Verified) return fetched.check;
 
+  const auto& statement = fetched.statement;
+  const auto& proof = fetched.proof;
   ledger::StatementRecord record;
-  record.run = run_id_;
+  record.run = fetcher_.run_id();
   record.epoch = static_cast<std::int64_t>(epoch);
   record.owner = owner_;
   // The log keeps FLOPs (its dashboards' unit); a statement's unit is one verified MFLOP.
   record.units = static_cast<double>(proof.leaf.units) * hub::kFlopsPerUnit;
   record.run_units = static_cast<double>(statement.total_units) * hub::kFlopsPerUnit;
   record.cumulative_revenue = static_cast<std::int64_t>(proof.leaf.revenue);
-  record.currency = proof_reply.body.value("currency", "");
+  record.currency = fetched.currency;
   record.merkle_root.assign(statement.root.begin(), statement.root.end());
   record.proof = bytes_of(protocol::to_json(proof).dump());
   record.hub_signature.assign(statement.signature.begin(), statement.signature.end());
   record.verified = true;
   ledger_.append(record);
-  return {Outcome::Verified, epoch,
-          "epoch " + number + " verified: " + std::to_string(proof.leaf.units) + " of " +
-              std::to_string(statement.total_units) + " units, revenue " + std::to_string(proof.leaf.revenue)};
+  return fetched.check;
+}
+
+WatchReport watch_owners(const std::string& hub_url, const std::vector<std::string>& owners,
+                         std::chrono::milliseconds timeout) {
+  WatchReport report;
+  report.hub_url = hub_url;
+  const auto reply = http_get(hub_url, "/api/manifest", timeout);
+  if (reply.status == 0) {
+    report.unreachable = true;
+    report.error = "the hub " + hub_url + " did not answer";
+    return report;
+  }
+  protocol::RunManifest manifest;
+  try {
+    if (reply.status != 200) throw std::invalid_argument("HTTP status " + std::to_string(reply.status));
+    manifest = protocol::manifest_from_json(reply.body);
+  } catch (const std::exception& error) {
+    report.error = "the hub " + hub_url + " did not serve a valid run manifest (" + error.what() + ")";
+    return report;
+  }
+  if (!protocol::verify_manifest(manifest, manifest.publisher_key)) {
+    report.error = "the hub's run manifest is not signed by its publisher: nothing it says can be checked";
+    return report;
+  }
+  report.run_id = manifest.run_id;
+  report.currency = manifest.currency;
+  const StatementFetcher fetcher(hub_url, manifest.run_id, manifest.hub_key, timeout);
+  const auto latest = fetcher.latest_epoch();
+  for (const auto& owner : owners) {
+    if (latest.outcome != StatementCheck::Outcome::Verified) {
+      report.owners.push_back(OwnerStatement{latest, {}, {}, {}, {}});
+      continue;
+    }
+    report.owners.push_back(fetcher.fetch(latest.epoch, owner));
+    if (report.owners.back().check.outcome == StatementCheck::Outcome::Unreachable) {
+      report.unreachable = true;
+      report.error = report.owners.back().check.message;
+    }
+  }
+  if (latest.outcome == StatementCheck::Outcome::Unreachable) {
+    report.unreachable = true;
+    report.error = latest.message;
+  }
+  return report;
 }
 
 }  // namespace tessera::node

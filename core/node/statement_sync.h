@@ -1,14 +1,20 @@
-// The node's side of settlement: after each epoch it fetches the hub's statement and its owner's
-// leaf and proof, checks the signature against the hub key named in the (already verified) run
-// manifest and the proof against the signed root, and only then records the statement in the
-// contribution log as verified. What the hub merely says (this epoch's revenue part) is recorded
-// as accrued revenue; a forged or altered statement is logged as an event and never as earned.
+// Epoch statements from the hub, checked. StatementFetcher fetches the statement of an epoch and
+// any owner's leaf and proof, and checks the signature against the hub key named in the (already
+// verified) run manifest and the proof against the signed root: the node uses it for its own
+// owner, the desktop app for watch-only addresses (whose keys it does not hold).
+// StatementSync is the node's side of settlement: after each epoch it records the statement in the
+// contribution log as verified only once it checks out. What the hub merely says (this epoch's
+// revenue part) is recorded as accrued revenue; a forged or altered statement is logged as an
+// event and never as earned.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "core/protocol/statement.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::ledger {
@@ -24,9 +30,45 @@ struct StatementCheck {
   std::string message;  // for the user and the event log
 };
 
+// One owner's statement for one epoch as fetched. `statement` and `proof` are meaningful when
+// check.outcome is Verified; `epoch_revenue_part` (unsigned: only what the hub says) whenever the
+// hub's answers were readable.
+struct OwnerStatement {
+  StatementCheck check;
+  protocol::Statement statement;
+  protocol::LeafProof proof;
+  std::optional<std::uint64_t> epoch_revenue_part;
+  std::string currency;
+};
+
+class StatementFetcher {
+ public:
+  // `hub_url` like http://127.0.0.1:8080; `hub_key` the run manifest's hub_key. Every request
+  // waits at most `timeout` to connect and `timeout` for the answer.
+  StatementFetcher(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // The newest settled epoch: outcome Verified with its number (nothing checked yet), NothingNew
+  // (none settled: epoch 0), Unreachable or Rejected (unreadable answer).
+  StatementCheck latest_epoch() const;
+  // Fetches and checks epoch `epoch`'s statement and `owner`'s proof.
+  OwnerStatement fetch(std::uint64_t epoch, const std::string& owner) const;
+  // The latest settled epoch's statement for `owner`, checked.
+  OwnerStatement fetch_latest(const std::string& owner) const;
+
+  const std::string& hub_url() const { return hub_url_; }
+  const std::string& run_id() const { return run_id_; }
+
+ private:
+  std::string hub_url_;
+  std::string run_id_;
+  wallet::PublicKey hub_key_;
+  std::chrono::milliseconds timeout_;
+};
+
 class StatementSync {
  public:
-  // `hub_url` like http://127.0.0.1:8080; `owner` the owner address this node works for.
+  // `owner` the owner address this node works for.
   StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key, std::string owner,
                 ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
@@ -37,13 +79,25 @@ class StatementSync {
  private:
   StatementCheck check_epoch(std::uint64_t epoch);
 
-  std::string hub_url_;
-  std::string run_id_;
-  wallet::PublicKey hub_key_;
+  StatementFetcher fetcher_;
   std::string owner_;
   ledger::LedgerWriter& ledger_;
-  std::chrono::milliseconds timeout_;
   std::uint64_t last_epoch_ = 0;
 };
+
+// A watch-only view of some owners in the run a hub serves, without their keys: the hub's run
+// manifest (checked against its publisher's signature) names the hub key, then each owner's latest
+// statement is checked against it. `error` is set (and `owners` empty) when the hub cannot be
+// asked at all: unreachable, or no valid manifest.
+struct WatchReport {
+  std::string hub_url;
+  std::string run_id;
+  std::string currency;
+  bool unreachable = false;
+  std::string error;
+  std::vector<OwnerStatement> owners;  // in the order asked
+};
+WatchReport watch_owners(const std::string& hub_url, const std::vector<std::string>& owners,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace tessera::node

@@ -182,6 +182,18 @@ SecureBytes Mnemonic::sentence() const {
   return text;
 }
 
+SecureBytes Mnemonic::entropy() const {
+  const std::size_t n = word_count();
+  const std::size_t entropy_bytes = (n * 11 - n * 11 / 33) / 8;
+  SecureBytes bits((n * 11 + 7) / 8);
+  for (std::size_t w = 0; w < n; ++w) {
+    const unsigned index = (unsigned{indices_.data()[2 * w]} << 8) | indices_.data()[2 * w + 1];
+    for (std::size_t b = 0; b < 11; ++b)
+      if ((index >> (10 - b)) & 1u) set_bit(bits.span(), w * 11 + b);
+  }
+  return SecureBytes::copy_of(bits.span().first(entropy_bytes));
+}
+
 SecureBytes Mnemonic::to_seed(std::span<const std::uint8_t> passphrase_utf8) const {
   const auto text = sentence();
   return mnemonic_to_seed(text.span(), passphrase_utf8);

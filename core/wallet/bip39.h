@@ -36,6 +36,8 @@ class Mnemonic {
   std::string_view word(std::size_t position) const;  // 0-based; the public list's storage
   // The normalised sentence: lowercase words joined by single spaces.
   SecureBytes sentence() const;
+  // The entropy the words encode (16 to 32 bytes): what a keystore keeps to show the words again.
+  SecureBytes entropy() const;
   // The 64-byte BIP-39 seed.
   SecureBytes to_seed(std::span<const std::uint8_t> passphrase_utf8) const;
 

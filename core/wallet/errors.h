@@ -61,6 +61,13 @@ class InvalidMnemonic : public WalletError {
   std::vector<std::string> suggestions_;
 };
 
+// The keystore holds no words to show (a version-1 file, or an imported keypair); the message
+// says why and what to back up instead.
+class NoWordsStored : public WalletError {
+ public:
+  using WalletError::WalletError;
+};
+
 // A Solana keypair file that cannot be used (format, or halves that do not match).
 class InvalidKeypairFile : public WalletError {
  public:

@@ -26,7 +26,13 @@ constexpr std::uint64_t kMaxOpslimit = 16;
 constexpr std::size_t kMaxMemlimit = std::size_t{1} << 30;
 
 const char* kind_name(KeystoreKind kind) { return kind == KeystoreKind::Bip39Seed ? "bip39-seed" : "ed25519-seed"; }
-std::size_t secret_size(KeystoreKind kind) { return kind == KeystoreKind::Bip39Seed ? 64 : 32; }
+constexpr std::size_t kSeedBytes = 64;
+std::size_t entropy_bytes(std::size_t words) { return words * 4 / 3; }  // 12 words: 16 bytes … 24: 32
+bool valid_word_count(std::size_t words) { return words >= 12 && words <= 24 && words % 3 == 0; }
+std::size_t secret_size(KeystoreKind kind, std::optional<std::size_t> words) {
+  if (kind == KeystoreKind::Ed25519Seed) return 32;
+  return kSeedBytes + (words ? entropy_bytes(*words) : 0);
+}
 
 std::string blake2b_hex(std::span<const std::uint8_t> bytes) {
   std::array<std::uint8_t, 32> hash{};
@@ -66,7 +72,7 @@ std::optional<std::uint32_t> account_of(const DerivationPath& path) {
 }
 
 KeyPair key_from_secret(KeystoreKind kind, std::span<const std::uint8_t> secret, const std::optional<DerivationPath>& path) {
-  if (kind == KeystoreKind::Bip39Seed) return derive_keypair(secret, *path);
+  if (kind == KeystoreKind::Bip39Seed) return derive_keypair(secret.first(kSeedBytes), *path);
   return KeyPair::from_seed(secret);
 }
 
@@ -99,10 +105,13 @@ std::string Keystore::checksum_of(const json& document) {
 }
 
 Keystore Keystore::seal(const fs::path& file, KeystoreKind kind, std::span<const std::uint8_t> secret,
-                        const std::optional<DerivationPath>& path, std::span<const std::uint8_t> password,
-                        const KdfLimits& limits, bool replace, const AtomicWriteHooks& hooks) {
+                        std::optional<std::size_t> words, const std::optional<DerivationPath>& path,
+                        std::span<const std::uint8_t> password, const KdfLimits& limits, bool replace,
+                        const AtomicWriteHooks& hooks) {
   ensure_sodium();
-  if (secret.size() != secret_size(kind)) throw std::invalid_argument("wrong secret size for this keystore kind");
+  if (words && (kind != KeystoreKind::Bip39Seed || !valid_word_count(*words)))
+    throw std::invalid_argument("words are stored only with a BIP-39 seed, 12 to 24 of them");
+  if (secret.size() != secret_size(kind, words)) throw std::invalid_argument("wrong secret size for this keystore kind");
   if (password.empty()) throw WalletError("the wallet password must not be empty");
   std::error_code ec;
   if (!replace && fs::exists(file, ec))
@@ -115,6 +124,8 @@ Keystore Keystore::seal(const fs::path& file, KeystoreKind kind, std::span<const
   store.path_ = path;
   store.account_ = path ? account_of(*path) : std::nullopt;
   store.limits_ = limits;
+  store.version_ = kVersion;
+  store.word_count_ = words;
   store.secret_ = SecureBytes::copy_of(secret);
   store.owner_ = key_from_secret(kind, secret, path);
   store.address_ = address_of(store.owner_->public_key());
@@ -135,6 +146,7 @@ Keystore Keystore::seal(const fs::path& file, KeystoreKind kind, std::span<const
       {"kdf", {{"name", kKdfName}, {"opslimit", limits.opslimit}, {"memlimit", limits.memlimit}, {"salt", to_hex(salt)}}},
       {"cipher", {{"name", kCipherName}, {"nonce", to_hex(nonce)}}},
       {"password_check", password_check(derived)},
+      {"words", words ? json(*words) : json(nullptr)},
   };
   const auto aad = associated_data(document);
   std::vector<std::uint8_t> ciphertext(secret.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
@@ -162,12 +174,23 @@ Keystore Keystore::create_from_seed(const fs::path& file, std::span<const std::u
                                     const DerivationPath& path, std::span<const std::uint8_t> password,
                                     const KdfLimits& limits) {
   if (bip39_seed.size() != 64) throw std::invalid_argument("a BIP-39 seed is 64 bytes");
-  return seal(file, KeystoreKind::Bip39Seed, bip39_seed, path, password, limits, false, {});
+  return seal(file, KeystoreKind::Bip39Seed, bip39_seed, std::nullopt, path, password, limits, false, {});
+}
+
+Keystore Keystore::create_from_mnemonic(const fs::path& file, const bip39::Mnemonic& mnemonic,
+                                        std::span<const std::uint8_t> passphrase, const DerivationPath& path,
+                                        std::span<const std::uint8_t> password, const KdfLimits& limits) {
+  const auto seed = mnemonic.to_seed(passphrase);
+  const auto entropy = mnemonic.entropy();
+  SecureBytes secret(seed.size() + entropy.size());
+  std::copy(seed.span().begin(), seed.span().end(), secret.data());
+  std::copy(entropy.span().begin(), entropy.span().end(), secret.data() + seed.size());
+  return seal(file, KeystoreKind::Bip39Seed, secret.span(), mnemonic.word_count(), path, password, limits, false, {});
 }
 
 Keystore Keystore::create_from_keypair(const fs::path& file, const KeyPair& key, std::span<const std::uint8_t> password,
                                        const KdfLimits& limits) {
-  return seal(file, KeystoreKind::Ed25519Seed, key.seed(), std::nullopt, password, limits, false, {});
+  return seal(file, KeystoreKind::Ed25519Seed, key.seed(), std::nullopt, std::nullopt, password, limits, false, {});
 }
 
 Keystore Keystore::open(const fs::path& file) {
@@ -198,6 +221,7 @@ Keystore Keystore::parse(std::string_view text, const fs::path& file) {
 
   Keystore store;
   store.file_ = file;
+  store.version_ = static_cast<int>(number);
   const auto kind = field(document, "kind", json::value_t::string).get<std::string>();
   if (kind == "bip39-seed")
     store.kind_ = KeystoreKind::Bip39Seed;
@@ -237,13 +261,24 @@ Keystore Keystore::parse(std::string_view text, const fs::path& file) {
   if (field(cipher, "name", json::value_t::string).get<std::string>() != kCipherName)
     throw KeystoreDamaged("unknown cipher");
   hex_field(cipher, "nonce", crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-  hex_field(cipher, "ciphertext", secret_size(store.kind_) + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  const auto words = document.find("words");
+  if (store.version_ == 1) {
+    if (words != document.end()) throw KeystoreDamaged("a version-1 keystore has no field 'words'");
+  } else if (words == document.end() || !(words->is_null() || words->is_number_unsigned())) {
+    throw KeystoreDamaged("field 'words' is missing or has the wrong type");
+  } else if (!words->is_null()) {
+    const auto count = words->get<std::uint64_t>();
+    if (store.kind_ != KeystoreKind::Bip39Seed || !valid_word_count(count))
+      throw KeystoreDamaged("field 'words' is not 12, 15, 18, 21 or 24 with a BIP-39 seed");
+    store.word_count_ = static_cast<std::size_t>(count);
+  }
+  hex_field(cipher, "ciphertext", secret_size(store.kind_, store.word_count_) + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   hex_field(document, "password_check", 32);
   store.document_ = std::move(document);
   return store;
 }
 
-void Keystore::unlock(std::span<const std::uint8_t> password) {
+SecureBytes Keystore::open_secret(std::span<const std::uint8_t> password) const {
   ensure_sodium();
   const auto& kdf = document_.at("kdf");
   const auto salt = hex_field(kdf, "salt", crypto_pwhash_SALTBYTES);
@@ -255,19 +290,77 @@ void Keystore::unlock(std::span<const std::uint8_t> password) {
   if (sodium_memcmp(expected.data(), actual.data(), actual.size()) != 0) throw WrongPassword();
 
   const auto aad = associated_data(document_);
-  SecureBytes secret(secret_size(kind_));
+  SecureBytes secret(secret_size(kind_, word_count_));
   unsigned long long length = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(secret.data(), &length, nullptr, ciphertext.data(), ciphertext.size(),
                                                  reinterpret_cast<const unsigned char*>(aad.data()), aad.size(),
                                                  nonce.data(), derived.data()) != 0 ||
       length != secret.size())
     throw KeystoreDamaged("authentication failed (the encrypted key or its clear fields were changed)");
-  auto key = key_from_secret(kind_, secret.span(), path_);
+  const auto key = key_from_secret(kind_, secret.span(), path_);
   if (address_of(key.public_key()) != address_)
     throw KeystoreDamaged("the decrypted key does not give the address written in the file");
+  return secret;
+}
+
+void Keystore::unlock(std::span<const std::uint8_t> password) {
+  auto secret = open_secret(password);
+  auto key = key_from_secret(kind_, secret.span(), path_);
   secret_ = std::move(secret);
   owner_ = std::move(key);
   spdlog::debug("unlocked wallet {}", address_);
+}
+
+WordsAvailability Keystore::words_availability() const {
+  if (kind_ == KeystoreKind::Ed25519Seed) return WordsAvailability::ImportedKeypair;
+  return word_count_ ? WordsAvailability::Stored : WordsAvailability::SeedOnly;
+}
+
+std::string Keystore::why_no_words() const {
+  switch (words_availability()) {
+    case WordsAvailability::Stored: return {};
+    case WordsAvailability::SeedOnly:
+      return "this wallet was created before Tessera could show its words again: the keystore holds only the seed. "
+             "Keep your paper copy of the words; to back up the key itself, export a Solana keypair file "
+             "(`tessera-node wallet export-keypair`, or Export keypair file in the app). Restoring from your words "
+             "(`tessera-node wallet restore`) lets Tessera show them from then on";
+    case WordsAvailability::ImportedKeypair:
+      return "this wallet was imported from a Solana keypair file, so it has no words: back it up by exporting the "
+             "keypair file again (`tessera-node wallet export-keypair`, or Export keypair file in the app)";
+  }
+  return {};
+}
+
+RevealedWords Keystore::reveal_words(std::span<const std::uint8_t> password) const {
+  if (words_availability() != WordsAvailability::Stored) throw NoWordsStored(why_no_words());
+  const auto secret = open_secret(password);
+  const auto seed = secret.span().first(kSeedBytes);
+  RevealedWords revealed{bip39::Mnemonic::from_entropy(secret.span().subspan(kSeedBytes)), false};
+  if (revealed.mnemonic.word_count() != *word_count_)
+    throw KeystoreDamaged("the stored words do not match the word count written in the file");
+  // Without a passphrase the words must give the stored seed; otherwise one was used at restore.
+  const auto plain_seed = revealed.mnemonic.to_seed({});
+  revealed.needs_passphrase = !plain_seed.equals(seed);
+  spdlog::info("showed the words of wallet {}", address_);
+  return revealed;
+}
+
+void Keystore::add_words(const bip39::Mnemonic& mnemonic, std::span<const std::uint8_t> passphrase,
+                         std::span<const std::uint8_t> password, const AtomicWriteHooks& hooks) {
+  if (kind_ != KeystoreKind::Bip39Seed) throw WalletError(why_no_words());
+  const auto secret = open_secret(password);
+  const auto seed = mnemonic.to_seed(passphrase);
+  if (!seed.equals(secret.span().first(kSeedBytes)))
+    throw WalletError("these words (with this passphrase) are not this wallet's: its keystore was left unchanged");
+  const auto entropy = mnemonic.entropy();
+  SecureBytes full(kSeedBytes + entropy.size());
+  std::copy(seed.span().begin(), seed.span().end(), full.data());
+  std::copy(entropy.span().begin(), entropy.span().end(), full.data() + kSeedBytes);
+  const bool was_unlocked = is_unlocked();
+  auto resealed = seal(file_, kind_, full.span(), mnemonic.word_count(), path_, password, limits_, true, hooks);
+  if (!was_unlocked) resealed.lock();
+  *this = std::move(resealed);
+  spdlog::info("wallet {} can now show its words again (keystore version {})", address_, kVersion);
 }
 
 void Keystore::lock() {
@@ -283,7 +376,7 @@ const KeyPair& Keystore::owner_key() const {
 void Keystore::change_password(std::span<const std::uint8_t> new_password, const KdfLimits& limits,
                                const AtomicWriteHooks& hooks) {
   if (!is_unlocked()) throw std::logic_error("unlock the wallet with its current password before changing it");
-  auto resealed = seal(file_, kind_, secret_.span(), path_, new_password, limits, true, hooks);
+  auto resealed = seal(file_, kind_, secret_.span(), word_count_, path_, new_password, limits, true, hooks);
   *this = std::move(resealed);
   spdlog::info("changed the password of wallet {}", address_);
 }

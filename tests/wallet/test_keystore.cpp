@@ -1,6 +1,9 @@
 // The keystore: round trip, a wrong password and a damaged file told apart, every single-byte flip
 // detected, truncation, a future version, an interrupted write that leaves the old file usable,
 // mode 0600, lock wiping the key, and MODERATE Argon2id limits unless a test asks otherwise.
+// Version 2 shows the same words again after the password; a version-1 file (written here with
+// libsodium directly, as Tessera 0.1 wrote it) still opens, says it has no words, and can be
+// upgraded from its words.
 #include <QtTest>
 
 #include <QTemporaryDir>
@@ -8,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "core/wallet/bip39.h"
 #include "core/wallet/errors.h"
@@ -46,9 +51,17 @@ unsigned mode_of(const fs::path& file) {
 }
 
 Keystore make(const fs::path& file, const std::string& password, std::uint32_t account = 0) {
-  const auto seed = bip39::Mnemonic::parse(bytes(kWords)).to_seed({});
-  return Keystore::create_from_seed(file, seed.span(), DerivationPath::solana(account), bytes(password), kTestLimits);
+  const auto mnemonic = bip39::Mnemonic::parse(bytes(kWords));
+  return Keystore::create_from_mnemonic(file, mnemonic, {}, DerivationPath::solana(account), bytes(password),
+                                        kTestLimits);
 }
+
+std::string sentence_of(const bip39::Mnemonic& mnemonic) {
+  const auto sentence = mnemonic.sentence();
+  return {reinterpret_cast<const char*>(sentence.data()), sentence.size()};
+}
+
+
 
 // Opening and unlocking the keystore `text` with `password` fails with a wallet error; returns its
 // message.
@@ -91,7 +104,8 @@ class TestKeystore : public QObject {
     const auto again = make(file("round0.json"), "correct horse");
     QCOMPARE(again.address(), kAddressOfWords);
     const auto document = nlohmann::json::parse(read(path));
-    QCOMPARE(document["version"].get<int>(), 1);
+    QCOMPARE(document["version"].get<int>(), 2);
+    QCOMPARE(document["words"].get<int>(), 12);
     QCOMPARE(document["address"].get<std::string>(), store.address());
     QCOMPARE(document["account"].get<int>(), 3);
     QCOMPARE(document["kdf"]["name"].get<std::string>(), std::string("argon2id13"));
@@ -107,6 +121,92 @@ class TestKeystore : public QObject {
     QVERIFY(!store.path().has_value());
     store.unlock(bytes("pw"));
     QVERIFY(store.owner_key().public_key() == key.public_key());
+    QVERIFY(store.words_availability() == WordsAvailability::ImportedKeypair);
+    try {
+      (void)store.reveal_words(bytes("pw"));
+      QFAIL("an imported keypair showed words");
+    } catch (const NoWordsStored& error) {
+      QVERIFY2(std::string(error.what()).find("keypair file") != std::string::npos, error.what());
+    }
+  }
+
+  void version2ShowsTheSameWords() {
+    for (const auto& words : {kWords, std::string("void come effort suffer camp survey warrior heavy shoot primary "
+                                                  "clutch crush open amazing screen patrol group space point ten "
+                                                  "exist slush involve unfold")}) {
+      const auto path = file(words == kWords ? "words12.json" : "words24.json");
+      const auto mnemonic = bip39::Mnemonic::parse(bytes(words));
+      (void)Keystore::create_from_mnemonic(path, mnemonic, {}, DerivationPath::solana(0), bytes("pw"), kTestLimits);
+      const auto store = Keystore::open(path);
+      QCOMPARE(store.version(), 2);
+      QVERIFY(store.words_availability() == WordsAvailability::Stored);
+      QCOMPARE(store.word_count().value(), mnemonic.word_count());
+      QVERIFY(store.why_no_words().empty());
+      QVERIFY_THROWS_EXCEPTION(WrongPassword, (void)store.reveal_words(bytes("not pw")));
+      const auto revealed = store.reveal_words(bytes("pw"));
+      QCOMPARE(sentence_of(revealed.mnemonic), words);
+      QVERIFY(!revealed.needs_passphrase);
+      QVERIFY(!store.is_unlocked());  // showing the words does not unlock
+      // The entropy is inside the AEAD secret: neither the words nor the entropy are in the file.
+      const auto text = read(path);
+      QVERIFY(text.find(std::string(mnemonic.word(0)) + " " + std::string(mnemonic.word(1))) == std::string::npos);
+      QVERIFY(text.find(to_hex(mnemonic.entropy().span())) == std::string::npos);
+    }
+    // With a passphrase the words are the same, and the backup says the passphrase is needed too.
+    const auto path = file("passphrase.json");
+    const auto mnemonic = bip39::Mnemonic::parse(bytes(kWords));
+    (void)Keystore::create_from_mnemonic(path, mnemonic, bytes("TREZOR"), DerivationPath::solana(0), bytes("pw"),
+                                         kTestLimits);
+    auto store = Keystore::open(path);
+    QVERIFY(store.address() != kAddressOfWords);
+    const auto revealed = store.reveal_words(bytes("pw"));
+    QCOMPARE(sentence_of(revealed.mnemonic), kWords);
+    QVERIFY(revealed.needs_passphrase);
+    // A password change keeps the words.
+    store.unlock(bytes("pw"));
+    store.change_password(bytes("new pw"), kTestLimits);
+    QCOMPARE(sentence_of(Keystore::open(path).reveal_words(bytes("new pw")).mnemonic), kWords);
+  }
+
+  void version1StillOpensWithoutWords() {
+    const auto mnemonic = bip39::Mnemonic::parse(bytes(kWords));
+    const auto seed = mnemonic.to_seed({});
+    const auto path = file("version1.json");
+    write(path, version1_keystore(seed.span(), "old pw", kTestLimits));
+    auto store = Keystore::open(path);
+    QCOMPARE(store.version(), 1);
+    QCOMPARE(store.address(), kAddressOfWords);
+    QVERIFY(store.words_availability() == WordsAvailability::SeedOnly);
+    QVERIFY2(store.why_no_words().find("created before") != std::string::npos, store.why_no_words().c_str());
+    QVERIFY2(store.why_no_words().find("export") != std::string::npos, store.why_no_words().c_str());
+    QVERIFY_THROWS_EXCEPTION(NoWordsStored, (void)store.reveal_words(bytes("old pw")));
+    QVERIFY_THROWS_EXCEPTION(WrongPassword, store.unlock(bytes("wrong")));
+    store.unlock(bytes("old pw"));
+    QCOMPARE(address_of(store.owner_key().public_key()), kAddressOfWords);
+    store.lock();
+
+    // Every single-byte flip of the version-1 file is still rejected.
+    const auto original = read(path);
+    for (std::size_t i = 0; i < original.size(); ++i) {
+      auto text = original;
+      text[i] = static_cast<char>(static_cast<unsigned char>(text[i]) ^ 0x01);
+      if (failure(text, "old pw").empty()) QFAIL(qPrintable(QStringLiteral("flip of byte %1 went unnoticed").arg(i)));
+    }
+
+    // Other words, or the right words with a passphrase, do not upgrade it; the file is unchanged.
+    const auto other = bip39::Mnemonic::parse(bytes("abandon abandon abandon abandon abandon abandon abandon abandon "
+                                                    "abandon abandon abandon about"));
+    QVERIFY_THROWS_EXCEPTION(WalletError, store.add_words(other, {}, bytes("old pw")));
+    QVERIFY_THROWS_EXCEPTION(WalletError, store.add_words(mnemonic, bytes("TREZOR"), bytes("old pw")));
+    QVERIFY_THROWS_EXCEPTION(WrongPassword, store.add_words(mnemonic, {}, bytes("wrong")));
+    QCOMPARE(read(path), original);
+    // The right words upgrade it to version 2 under the same password.
+    store.add_words(mnemonic, {}, bytes("old pw"));
+    QVERIFY(!store.is_unlocked());
+    const auto upgraded = Keystore::open(path);
+    QCOMPARE(upgraded.version(), 2);
+    QCOMPARE(upgraded.address(), kAddressOfWords);
+    QCOMPARE(sentence_of(upgraded.reveal_words(bytes("old pw")).mnemonic), kWords);
   }
 
   void wrongPasswordIsNotDamage() {
@@ -191,6 +291,12 @@ class TestKeystore : public QObject {
       document["account"] = 1;
       expect_damaged(document, "a changed path was accepted");
     }
+    for (const auto& words : {nlohmann::json(nullptr), nlohmann::json(24)}) {
+      auto document = original;  // claiming no words, or another count, does not fit the ciphertext
+      document["words"] = words;
+      document["checksum"] = Keystore::checksum_of(document);
+      QVERIFY_THROWS_EXCEPTION(KeystoreDamaged, (void)Keystore::parse(document.dump(), "forged.json"));
+    }
     {
       auto document = original;
       std::string salt = document["kdf"]["salt"];
@@ -220,14 +326,14 @@ class TestKeystore : public QObject {
     const auto path = file("future.json");
     (void)make(path, "pw");
     auto document = nlohmann::json::parse(read(path));
-    document["version"] = 2;
+    document["version"] = 3;
     document["cipher"] = {{"name", "post-quantum-something"}};
     write(path, document.dump());
     try {
       (void)Keystore::open(path);
-      QFAIL("a version 2 keystore was opened");
+      QFAIL("a version 3 keystore was opened");
     } catch (const UnsupportedKeystoreVersion& error) {
-      QCOMPARE(error.version(), 2LL);
+      QCOMPARE(error.version(), 3LL);
       QVERIFY2(std::string(error.what()).find("upgrade") != std::string::npos, error.what());
     }
   }

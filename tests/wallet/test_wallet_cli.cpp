@@ -9,9 +9,15 @@
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <fstream>
+
 #include <sys/stat.h>
 
+#include "core/wallet/keypair_file.h"
+#include "core/wallet/signing.h"
+#include "core/wallet/bip39.h"
 #include "tests/support/run_process.h"
+#include "wallet_test_util.h"
 
 namespace {
 
@@ -170,6 +176,100 @@ class TestWalletCli : public QObject {
     QCOMPARE(confirm.exit_code, 1);
     QVERIFY2(confirm.err.contains(QStringLiteral("does not match")), qPrintable(confirm.err));
     QVERIFY(!QFile::exists(refused.filePath(QStringLiteral("wallet.json"))));
+  }
+
+  void showWordsAfterThePassword() {
+    QTemporaryDir data;
+    const QStringList base{QStringLiteral("--data-dir"), data.path(), QStringLiteral("wallet")};
+    const auto create = run(base + QStringList{QStringLiteral("create"), QStringLiteral("--no-confirm"),
+                                               QStringLiteral("--password-stdin"), QStringLiteral("--words"),
+                                               QStringLiteral("24")},
+                            QStringLiteral("a good password\n"));
+    QVERIFY2(create.exit_code == 0, qPrintable(create.err));
+    QStringList created;
+    const QRegularExpression numbered(QStringLiteral("\\b(\\d+)\\. ([a-z]+)"));
+    for (auto it = numbered.globalMatch(create.out); it.hasNext();) created << it.next().captured(2);
+    QCOMPARE(created.size(), 24);
+
+    // Standard output is a pipe here: refused without --force, before any password is asked.
+    const QStringList show = base + QStringList{QStringLiteral("show-words"), QStringLiteral("--password-stdin")};
+    const auto refused = run(show, QStringLiteral("a good password\n"));
+    QCOMPARE(refused.exit_code, 1);
+    QVERIFY(refused.out.isEmpty());
+    QVERIFY2(refused.err.contains(QStringLiteral("refusing to print the words")), qPrintable(refused.err));
+    QVERIFY2(refused.err.contains(QStringLiteral("--force")), qPrintable(refused.err));
+
+    const auto wrong = run(show + QStringList{QStringLiteral("--force")}, QStringLiteral("not the password\n"));
+    QCOMPARE(wrong.exit_code, 1);
+    QVERIFY(wrong.out.isEmpty());
+    QVERIFY2(wrong.err.contains(QStringLiteral("wrong password")), qPrintable(wrong.err));
+
+    const auto shown = run(show + QStringList{QStringLiteral("--force")}, QStringLiteral("a good password\n"));
+    QVERIFY2(shown.exit_code == 0, qPrintable(shown.err));
+    QStringList words;
+    for (auto it = numbered.globalMatch(shown.out); it.hasNext();) words << it.next().captured(2);
+    QCOMPARE(words, created);
+    QVERIFY(shown.out.contains(QStringLiteral("Anyone who sees them owns the wallet")));
+    for (const auto& word : created) QVERIFY2(!shown.err.contains(word + QLatin1Char(' ')), qPrintable(shown.err));
+
+    const auto info = run(base + QStringList{QStringLiteral("show"), QStringLiteral("--json")});
+    const auto object = QJsonDocument::fromJson(info.out.toUtf8()).object();
+    QCOMPARE(object.value(QStringLiteral("keystore_version")).toInt(), 2);
+    QCOMPARE(object.value(QStringLiteral("words")).toInt(), 24);
+
+    // An imported keypair has no words, and says what to back up instead.
+    QTemporaryDir imported;
+    const QString keypair = imported.filePath(QStringLiteral("key.json"));
+    tessera::wallet::write_solana_keypair_file(keypair.toStdString(), tessera::wallet::KeyPair::generate());
+    const QStringList other{QStringLiteral("--data-dir"), imported.path(), QStringLiteral("wallet")};
+    const auto import = run(other + QStringList{QStringLiteral("import-keypair"), keypair,
+                                                QStringLiteral("--password-stdin")},
+                            QStringLiteral("a good password\n"));
+    QVERIFY2(import.exit_code == 0, qPrintable(import.err));
+    const auto none = run(other + QStringList{QStringLiteral("show-words"), QStringLiteral("--password-stdin"),
+                                              QStringLiteral("--force")},
+                          QStringLiteral("a good password\n"));
+    QCOMPARE(none.exit_code, 1);
+    QVERIFY2(none.err.contains(QStringLiteral("no words")), qPrintable(none.err));
+    QVERIFY2(none.err.contains(QStringLiteral("export-keypair")), qPrintable(none.err));
+  }
+
+  void restoreUpgradesAVersion1Wallet() {
+    // A wallet from before words could be shown again (keystore version 1, the seed only).
+    QTemporaryDir data;
+    const auto words = kAbandon.toStdString();
+    const auto seed = tessera::wallet::bip39::Mnemonic::parse(wallet_test::bytes(words)).to_seed({});
+    {
+      std::ofstream out(data.filePath(QStringLiteral("wallet.json")).toStdString());
+      out << wallet_test::version1_keystore(seed.span(), "old password",
+                                            tessera::wallet::KdfLimits::insecure_for_tests_only());
+    }
+    const QStringList base{QStringLiteral("--data-dir"), data.path(), QStringLiteral("wallet")};
+    const QStringList show{QStringLiteral("show-words"), QStringLiteral("--password-stdin"), QStringLiteral("--force")};
+    const auto before = run(base + show, QStringLiteral("old password\n"));
+    QCOMPARE(before.exit_code, 1);
+    QVERIFY2(before.err.contains(QStringLiteral("created before")), qPrintable(before.err));
+    QVERIFY2(before.err.contains(QStringLiteral("export-keypair")), qPrintable(before.err));
+
+    // Other words are not this wallet's: refused, the file untouched.
+    const auto other = run(base + QStringList{QStringLiteral("restore"), QStringLiteral("--password-stdin")},
+                           QStringLiteral("legal winner thank year wave sausage worth useful legal winner thank "
+                                          "yellow\nold password\n"));
+    QCOMPARE(other.exit_code, 1);
+    QVERIFY2(other.err.contains(QStringLiteral("already exists")), qPrintable(other.err));
+
+    // Its own words, then its current password: upgraded in place, the words shown from then on.
+    const auto restore = run(base + QStringList{QStringLiteral("restore"), QStringLiteral("--password-stdin")},
+                             kAbandon + QStringLiteral("\nold password\n"));
+    QVERIFY2(restore.exit_code == 0, qPrintable(restore.err));
+    QVERIFY2(restore.out.contains(QStringLiteral("now keeps its words")), qPrintable(restore.out));
+    QVERIFY(restore.out.contains(kAbandonAddress));
+    const auto after = run(base + show, QStringLiteral("old password\n"));
+    QVERIFY2(after.exit_code == 0, qPrintable(after.err));
+    QStringList shown;
+    const QRegularExpression numbered(QStringLiteral("\\b(\\d+)\\. ([a-z]+)"));
+    for (auto it = numbered.globalMatch(after.out); it.hasNext();) shown << it.next().captured(2);
+    QCOMPARE(shown.join(QLatin1Char(' ')), kAbandon);
   }
 
   void benchWalletReportsJson() {

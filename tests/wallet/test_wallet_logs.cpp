@@ -1,4 +1,5 @@
-// Log hygiene: while a wallet is created, unlocked, exported, re-encrypted and used to delegate,
+// Log hygiene: while a wallet is created, unlocked, its words shown again, exported, re-encrypted
+// and used to delegate,
 // everything logged (every level) is captured; it must mention what happened (the address, the
 // files) and contain none of the words, the seed, the secret key (hex or base58) or the password.
 #include <QtTest>
@@ -42,9 +43,11 @@ class TestWalletLogs : public QObject {
     const auto owner = derive_keypair(seed.span(), DerivationPath::solana(0));
 
     // Create, unlock, export, import, change the password, delegate; then open a too-open file.
-    (void)Keystore::create_from_seed(folder / "wallet.json", seed.span(), DerivationPath::solana(0), bytes(password),
-                                     KdfLimits::insecure_for_tests_only());
+    (void)Keystore::create_from_mnemonic(folder / "wallet.json", mnemonic, {}, DerivationPath::solana(0),
+                                         bytes(password), KdfLimits::insecure_for_tests_only());
     auto store = Keystore::open(folder / "wallet.json");
+    const auto revealed = store.reveal_words(bytes(password));
+    QCOMPARE(revealed.mnemonic.word_count(), mnemonic.word_count());
     store.unlock(bytes(password));
     write_solana_keypair_file(folder / "exported.json", store.owner_key());
     const auto imported = read_solana_keypair_file(folder / "exported.json");
@@ -71,6 +74,7 @@ class TestWalletLogs : public QObject {
     QVERIFY2(log.find(lower(address)) != std::string::npos, log.c_str());
     QVERIFY2(log.find("exported.json") != std::string::npos, log.c_str());
     QVERIFY2(log.find("permissions too open") != std::string::npos, log.c_str());
+    QVERIFY2(log.find("showed the words") != std::string::npos, log.c_str());
     QVERIFY2(log.find(lower(address_of(node.public_key()))) != std::string::npos, log.c_str());
 
     for (std::size_t i = 0; i < mnemonic.word_count(); ++i) {
@@ -83,6 +87,7 @@ class TestWalletLogs : public QObject {
     const auto keypair_text = format_solana_keypair(owner);
     const std::vector<std::string> secrets = {
         hex_of(seed),
+        hex_of(mnemonic.entropy()),
         lower(base58_encode(seed.span())),
         to_hex(owner.seed()),
         lower(base58_encode(owner.seed())),

@@ -1,6 +1,7 @@
 // Wallet: address with QR code and copy, balances per run (hide-balances toggle), lock/unlock,
-// export of the Solana keypair file, change password, auto-lock after inactivity. Every keystore
-// call runs on WalletService's worker.
+// backup (the words shown again after the password), export of the Solana keypair file, change
+// password, auto-lock after inactivity, and watch-only addresses (WatchService). Every keystore
+// call runs on WalletService's worker, every hub request on WatchService's.
 #pragma once
 
 #include <QTimer>
@@ -10,7 +11,9 @@
 
 class QCheckBox;
 class QComboBox;
+class QDialog;
 class QLabel;
+class QLineEdit;
 class QPushButton;
 class QTableView;
 
@@ -18,16 +21,48 @@ namespace tessera::ui {
 
 class BalancesModel;
 class WalletService;
+class WatchModel;
+class WatchService;
+
+// The words shown again: a warning, the numbered words (not selectable, no copy), Hide/Show, Close.
+// The labels are emptied when it closes.
+class WordsDialog : public QWidget {
+  Q_OBJECT
+
+ public:
+  WordsDialog(const QStringList& words, bool needs_passphrase, QWidget* parent = nullptr);
+  ~WordsDialog() override;
+  QStringList shownWords() const;  // empty while hidden
+  bool wordsHidden() const;
+  void setWordsHidden(bool hidden);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void wipe();
+  QList<QLabel*> labels_;
+  QWidget* grid_ = nullptr;
+  QPushButton* hide_ = nullptr;
+};
 
 class WalletPage : public QWidget {
   Q_OBJECT
 
  public:
-  WalletPage(WalletService* wallet, LedgerService* ledger, QWidget* parent = nullptr);
+  // `watch` may be null (no Watching section).
+  WalletPage(WalletService* wallet, LedgerService* ledger, WatchService* watch = nullptr, QWidget* parent = nullptr);
 
   BalancesModel* balancesModel() const { return balances_; }
+  WatchModel* watchModel() const;
   // Driven by the dialogs, and by tests directly.
   void unlockWith(const QString& password);
+  void backupWith(const QString& password);  // reveals the words into wordsDialog()
+  WordsDialog* wordsDialog() const { return words_dialog_; }
+  void addWordsWith(const QString& words, const QString& password);  // upgrades a wallet without words
+  // Adds a watched address from the Watching section's fields; false (message shown) when invalid.
+  bool addWatched(const QString& address, const QString& label);
+  QString watchMessageText() const;
   void setAutoLockMinutes(int minutes);  // 0: never
   void setAutoLockIntervalMs(int ms);     // the same at a finer grain (tests)
   QString lockStateText() const;
@@ -41,11 +76,21 @@ class WalletPage : public QWidget {
   void refresh();
   void onUnlockClicked();
   void onExport();
+  void onBackup();
+  void onAddWords();
+  void showWords(const QStringList& words, bool needs_passphrase);
   void onChangePassword();
   void showMessage(const QString& text, bool error);
 
   WalletService* wallet_;
   LedgerService* ledger_;
+  WatchService* watch_;
+  WordsDialog* words_dialog_ = nullptr;
+  QPushButton* backup_ = nullptr;
+  QLineEdit* watch_address_ = nullptr;
+  QLineEdit* watch_label_ = nullptr;
+  QLabel* watch_message_ = nullptr;
+  QTableView* watch_table_ = nullptr;
   BalancesModel* balances_ = nullptr;
   QLabel* address_ = nullptr;
   QLabel* qr_ = nullptr;
