@@ -407,7 +407,10 @@ struct SwarmNode::Impl {
     if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
     enter_attempt(attempt, h.step);
 
+    const auto t0 = Clock::now();
     auto result = stage->forward(input);  // rejects bad shapes, codecs, non-finite values
+    const auto t_forward = Clock::now();
+    auto t_down = t_forward, t_check = t_forward, t_back = t_forward;
     double chain_loss = result.metrics.count("loss") ? result.metrics["loss"] : 0.0;
     double forward_bytes = 0;
     engine::BackwardResult back;
@@ -431,17 +434,20 @@ struct SwarmNode::Impl {
       std::vector<std::uint8_t> sent;
       const auto timeout = options.hop_timeout * (count - 1 - k);
       auto reply = call_or_fail(next, down, down_meta, blob, timeout, net::MessageKind::Backward, &sent);
+      t_down = Clock::now();
       work.bytes_sent += static_cast<std::int64_t>(sent.size());
       work.bytes_received += static_cast<std::int64_t>(reply.envelope.blob.size());
       check_receipt(reply.envelope.meta, next, down, protocol::Direction::Forward, k, sent);
       chain_loss = reply.envelope.meta.value("loss", 0.0);
       forward_bytes = reply.envelope.meta.value("forward_bytes", 0.0) + static_cast<double>(result.output.activations.bytes.size());
       engine::Payload gradient{codec, result.output.activations.shape, reply.envelope.blob};
+      t_check = Clock::now();
       try {
         back = stage->backward(h.micro_batch, gradient);
       } catch (const std::invalid_argument& bad) {
         throw PeerFailure(next.key, std::string("gradient from ") + short_key(next.key) + " rejected: " + bad.what());
       }
+      t_back = Clock::now();
       // Acknowledge the gradient payload we received: the receipt goes to its sender.
       const auto ack = sign(reply.header, protocol::Direction::Backward, next.key, k + 1, result.metrics["tokens"]);
       const auto encoded = ack.encode();
@@ -449,6 +455,10 @@ struct SwarmNode::Impl {
                    {{"attempt", attempt}, {"receipt", wallet::to_hex(encoded)}}, {}, options.hop_timeout,
                    net::MessageKind::Ack);
     }
+    const auto t_end = Clock::now();
+    const auto us = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
+    spdlog::debug("timing forward mb {}: forward {} us, downstream {} us, receipt check {} us, backward {} us, ack {} us",
+                  h.micro_batch, us(t0, t_forward), us(t_forward, t_down), us(t_down, t_check), us(t_check, t_back), us(t_back, t_end));
     work.flops += back.metrics["flops"];
     work.device_seconds += back.metrics["device_seconds"];
     Out out;
@@ -558,8 +568,13 @@ struct SwarmNode::Impl {
     if (attempt != active_attempt || h.step != active_step || stage->step_count() != static_cast<std::int64_t>(h.step))
       throw std::invalid_argument("step commit for an attempt this replica is not in");
     const double norm = envelope.meta.value("norm", -1.0);
+    const auto t0 = Clock::now();
     auto metrics = stage->step(norm);
+    const auto t1 = Clock::now();
     commit(h.step, envelope.meta);
+    spdlog::debug("timing step {}: optimizer {} us, log commit {} us", h.step,
+                  std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
+                  std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t1).count());
     Out out;
     out.header = header(net::MessageKind::Ack, h.step, 0, stage_index);
     out.meta = {{"lr", metrics["lr"]}};
@@ -1035,6 +1050,7 @@ struct SwarmNode::Impl {
         forward_bytes += reply.envelope.meta.value("forward_bytes", 0.0);
         tokens += static_cast<double>(train.micro_batch_size) * manifest.model.context;
       }
+      const auto t_micro = Clock::now();
       spdlog::debug("step {}: micro-batches done", step_number);
       // Replicas of each stage sum their gradients; every ready replica at this step takes part.
       std::vector<double> norms(static_cast<std::size_t>(count), 0.0);
@@ -1148,6 +1164,9 @@ struct SwarmNode::Impl {
       for (auto& commit : commits)
         if (auto failure = commit.get()) suspect(failure->peer, failure->what());  // it will resync
       const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      const auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+      spdlog::debug("timing step {}: {:.1f} ms: micro-batches {:.1f}, reduce and commit {:.1f}", step_number, seconds * 1000,
+                    ms(started, t_micro), ms(t_micro, Clock::now()));
       try {
         hub->report_progress(key, {{"step", step_number + 1}, {"loss", loss_mean}, {"tokens", tokens},
                                    {"seconds", seconds}, {"bytes_per_token", per_token}, {"grad_norm", norm},
