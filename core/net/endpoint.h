@@ -68,7 +68,10 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  bool send(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout);
+  // `hash`, when given, receives the payload's BLAKE2b-256 as the header carries it (computed
+  // once, so a caller that needs it for a receipt does not hash the payload again).
+  bool send(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout,
+            PayloadHash* hash = nullptr);
   std::optional<Message> receive(Timeout timeout);
   // send + receive; nothing when either times out.
   std::optional<Message> request(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout);

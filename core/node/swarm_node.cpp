@@ -151,6 +151,12 @@ struct Out {
   std::vector<std::uint8_t> blob;
 };
 
+// What a call sent: its size and the BLAKE2b-256 the header carried (the hash a receipt must sign).
+struct Sent {
+  std::size_t bytes = 0;
+  net::PayloadHash hash{};
+};
+
 struct WorkTally {
   std::int64_t micro_batches = 0;
   double tokens = 0, flops = 0, device_seconds = 0;
@@ -194,6 +200,7 @@ struct SwarmNode::Impl {
   std::uint64_t active_step = 0;
   std::set<std::uint64_t> aborted;
   std::vector<protocol::SignedReceipt> pending;
+  std::map<std::uint32_t, wallet::PublicKey> owed_receipts;  // micro-batch → who got our gradient
   WorkTally work;
   std::optional<std::vector<float>> snapshot;
   std::uint64_t transfer_id = 0;
@@ -262,11 +269,11 @@ struct SwarmNode::Impl {
 
   // One request to a peer, with a deadline; nothing when it did not answer in time.
   std::optional<Reply> call(const Hop& hop, net::MessageHeader h, json meta, std::span<const std::uint8_t> blob,
-                            net::Timeout timeout, std::vector<std::uint8_t>* sent = nullptr) {
+                            net::Timeout timeout, Sent* sent = nullptr) {
     const auto request = request_counter++;
     meta["request"] = request;
     const auto payload = pack(meta, blob);
-    if (sent) *sent = payload;
+    if (sent) sent->bytes = payload.size();
     const auto deadline = Clock::now() + timeout;
     std::unique_ptr<net::Client> client;
     try {
@@ -276,7 +283,7 @@ struct SwarmNode::Impl {
       return std::nullopt;
     }
     try {
-      if (!client->send(h, payload, timeout)) {
+      if (!client->send(h, payload, timeout, sent ? &sent->hash : nullptr)) {
         spdlog::debug("{} to {}: could not send", net::kind_name(h.kind), short_key(hop.key));
         return std::nullopt;
       }
@@ -301,7 +308,7 @@ struct SwarmNode::Impl {
 
   // A call whose failure (silence, an error reply, the wrong kind) names the peer.
   Reply call_or_fail(const Hop& hop, net::MessageHeader h, json meta, std::span<const std::uint8_t> blob,
-                     net::Timeout timeout, net::MessageKind expected, std::vector<std::uint8_t>* sent = nullptr) {
+                     net::Timeout timeout, net::MessageKind expected, Sent* sent = nullptr) {
     auto reply = call(hop, h, std::move(meta), blob, timeout, sent);
     if (!reply) throw PeerFailure(hop.key, "peer " + short_key(hop.key) + " did not answer");
     if (reply->header.kind == net::MessageKind::Error) {
@@ -328,6 +335,7 @@ struct SwarmNode::Impl {
     if (attempt != active_attempt) {
       stage->discard_step();
       pending.clear();
+      owed_receipts.clear();
       work = {};
       snapshot.reset();
       active_attempt = attempt;
@@ -351,14 +359,14 @@ struct SwarmNode::Impl {
   }
 
   void check_receipt(const json& meta, const Hop& receiver, const net::MessageHeader& about,
-                     protocol::Direction direction, int sender_stage, std::span<const std::uint8_t> payload) {
+                     protocol::Direction direction, int sender_stage, const net::PayloadHash& payload_hash) {
     const auto raw = wallet::from_hex(meta.value("receipt", std::string()));
     const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
     if (!receipt) throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent no valid receipt");
     const auto& r = receipt->receipt;
     if (r.run_id != manifest.run_id || r.step != about.step || r.micro_batch != about.micro_batch ||
         r.direction != direction || r.sender != key.public_key() || r.receiver != receiver.key ||
-        r.stage != sender_stage || r.payload_hash != net::payload_hash(payload) || !protocol::verify_receipt(*receipt))
+        r.stage != sender_stage || r.payload_hash != payload_hash || !protocol::verify_receipt(*receipt))
       throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent a receipt that does not match");
     pending.push_back(*receipt);
   }
@@ -414,6 +422,7 @@ struct SwarmNode::Impl {
     double chain_loss = result.metrics.count("loss") ? result.metrics["loss"] : 0.0;
     double forward_bytes = 0;
     engine::BackwardResult back;
+    json receipts = json::array();  // Backward receipts signed on this route, for the driver to deliver
     work.micro_batches += 1;
     work.tokens += result.metrics["tokens"];
     work.flops += result.metrics["flops"];
@@ -431,13 +440,18 @@ struct SwarmNode::Impl {
       json down_meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", batch},
                      {"sequence", sequence}, {"route", json::array()}};
       for (std::size_t i = 1; i < route.size(); ++i) down_meta["route"].push_back(hop_json(route[i]));
-      std::vector<std::uint8_t> sent;
+      Sent sent;
       const auto timeout = options.hop_timeout * (count - 1 - k);
       auto reply = call_or_fail(next, down, down_meta, blob, timeout, net::MessageKind::Backward, &sent);
       t_down = Clock::now();
-      work.bytes_sent += static_cast<std::int64_t>(sent.size());
+      work.bytes_sent += static_cast<std::int64_t>(sent.bytes);
       work.bytes_received += static_cast<std::int64_t>(reply.envelope.blob.size());
-      check_receipt(reply.envelope.meta, next, down, protocol::Direction::Forward, k, sent);
+      check_receipt(reply.envelope.meta, next, down, protocol::Direction::Forward, k, sent.hash);
+      if (const auto found = reply.envelope.meta.find("receipts"); found != reply.envelope.meta.end()) {
+        if (!found->is_array() || found->size() > static_cast<std::size_t>(count))
+          throw PeerFailure(next.key, "peer " + short_key(next.key) + " relayed malformed receipts");
+        receipts = *found;
+      }
       chain_loss = reply.envelope.meta.value("loss", 0.0);
       forward_bytes = reply.envelope.meta.value("forward_bytes", 0.0) + static_cast<double>(result.output.activations.bytes.size());
       engine::Payload gradient{codec, result.output.activations.shape, reply.envelope.blob};
@@ -448,13 +462,12 @@ struct SwarmNode::Impl {
         throw PeerFailure(next.key, std::string("gradient from ") + short_key(next.key) + " rejected: " + bad.what());
       }
       t_back = Clock::now();
-      // Acknowledge the gradient payload we received: the receipt goes to its sender.
-      const auto ack = sign(reply.header, protocol::Direction::Backward, next.key, k + 1, result.metrics["tokens"]);
-      const auto encoded = ack.encode();
-      call_or_fail(next, header(net::MessageKind::Receipt, h.step, h.micro_batch, k + 1),
-                   {{"attempt", attempt}, {"receipt", wallet::to_hex(encoded)}}, {}, options.hop_timeout,
-                   net::MessageKind::Ack);
+      // Acknowledge the gradient payload we received. The receipt goes to its sender by way of the
+      // driver, which hands each replica its receipts with the step's Reduce: no round trip here.
+      receipts.push_back(wallet::to_hex(
+          sign(reply.header, protocol::Direction::Backward, next.key, k + 1, result.metrics["tokens"]).encode()));
     }
+    if (k > 0) owed_receipts[h.micro_batch] = *from;  // our gradient goes back to `from`, who owes a receipt
     const auto t_end = Clock::now();
     const auto us = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
     spdlog::debug("timing forward mb {}: forward {} us, downstream {} us, receipt check {} us, backward {} us, ack {} us",
@@ -465,25 +478,40 @@ struct SwarmNode::Impl {
     out.header = header(net::MessageKind::Backward, h.step, h.micro_batch, k);
     for (auto d : back.grad_input.shape) out.header.shape.push_back(static_cast<std::uint64_t>(d));
     out.meta = {{"attempt", attempt}, {"loss", chain_loss}, {"forward_bytes", forward_bytes}};
+    if (!receipts.empty()) out.meta["receipts"] = std::move(receipts);
     if (k > 0) out.meta["receipt"] = wallet::to_hex(sign(h, protocol::Direction::Forward, *from, k - 1, result.metrics["tokens"]).encode());
     out.blob = std::move(back.grad_input.bytes);
     return out;
   }
 
-  Out handle_receipt(const net::Incoming& in, const Envelope& envelope) {
-    const auto raw = wallet::from_hex(envelope.meta.value("receipt", std::string()));
-    const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
-    if (!receipt) throw std::invalid_argument("malformed receipt");
-    const auto& r = receipt->receipt;
-    if (meta_u64(envelope.meta, "attempt") != active_attempt || r.step != active_step)
-      throw std::invalid_argument("receipt for a step attempt that is not in progress");
-    if (r.run_id != manifest.run_id || r.direction != protocol::Direction::Backward || r.sender != key.public_key() ||
-        r.stage != stage_index || net::curve_public_from(r.receiver) != in.peer || !protocol::verify_receipt(*receipt))
-      throw std::invalid_argument("receipt does not match this node's work");
-    pending.push_back(*receipt);
-    Out out;
-    out.header = header(net::MessageKind::Ack, in.message.header.step, in.message.header.micro_batch, stage_index);
-    return out;
+  // The Backward receipts this replica is owed for the gradients it sent this attempt, delivered
+  // by the driver with Reduce: exactly one per micro-batch, signed by the node the gradient went
+  // to. A missing or wrong one fails the attempt (blaming that node), so no receipt is lost.
+  void accept_backward_receipts(const json& meta) {
+    const auto found = meta.find("receipts");
+    const json none = json::array();
+    const json& list = found == meta.end() ? none : *found;
+    if (!list.is_array()) throw std::invalid_argument("malformed receipts");
+    std::map<std::uint32_t, protocol::SignedReceipt> got;
+    for (const auto& item : list) {
+      const auto raw = item.is_string() ? wallet::from_hex(item.get<std::string>()) : std::nullopt;
+      const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
+      if (!receipt) throw std::invalid_argument("malformed receipt");
+      const auto& r = receipt->receipt;
+      const auto owed = owed_receipts.find(r.micro_batch);
+      if (owed == owed_receipts.end() || got.count(r.micro_batch))
+        throw std::invalid_argument("a receipt for micro-batch " + std::to_string(r.micro_batch) + " this replica is not owed");
+      if (r.run_id != manifest.run_id || r.step != active_step || r.direction != protocol::Direction::Backward ||
+          r.sender != key.public_key() || r.stage != stage_index || r.receiver != owed->second ||
+          !protocol::verify_receipt(*receipt))
+        throw PeerFailure(owed->second, "peer " + short_key(owed->second) + " signed a receipt that does not match this node's work");
+      got.emplace(r.micro_batch, *receipt);
+    }
+    for (const auto& [micro_batch, peer] : owed_receipts)
+      if (!got.count(micro_batch))
+        throw PeerFailure(peer, "no receipt from " + short_key(peer) + " for micro-batch " + std::to_string(micro_batch));
+    for (auto& [micro_batch, receipt] : got) pending.push_back(std::move(receipt));
+    owed_receipts.clear();
   }
 
   const std::vector<float>& take_snapshot() {
@@ -497,6 +525,7 @@ struct SwarmNode::Impl {
     const auto contributors = hops_from(envelope.meta.value("contributors", json::array()));
     if (contributors.empty()) throw std::invalid_argument("reduce without contributors");
     enter_attempt(attempt, h.step);
+    accept_backward_receipts(envelope.meta);
     const auto me = key.public_key();
     if (!(contributors.size() == 1 && contributors.front().key == me)) {
       std::vector<float> total;
@@ -643,6 +672,7 @@ struct SwarmNode::Impl {
       events->publish("step", {{"step", step_number + 1}, {"loss", meta.value("loss", 0.0)}});
     }
     pending.clear();
+    owed_receipts.clear();
     work = {};
     snapshot.reset();
     active_attempt = 0;
@@ -655,6 +685,7 @@ struct SwarmNode::Impl {
     if (attempt == active_attempt) {
       stage->discard_step();
       pending.clear();
+      owed_receipts.clear();
       work = {};
       snapshot.reset();
       active_attempt = 0;
@@ -743,7 +774,6 @@ struct SwarmNode::Impl {
       Out out;
       switch (h.kind) {
         case net::MessageKind::Forward: out = handle_forward(in, *envelope); break;
-        case net::MessageKind::Receipt: out = handle_receipt(in, *envelope); break;
         case net::MessageKind::Reduce: out = handle_reduce(in, *envelope); break;
         case net::MessageKind::GradFetch: out = handle_grad_fetch(in, *envelope); break;
         case net::MessageKind::Step: out = handle_step(in, *envelope); break;
@@ -927,6 +957,7 @@ struct SwarmNode::Impl {
           stage->discard_step();
           active_attempt = 0;
           pending.clear();
+          owed_receipts.clear();
           stage->load(file);  // checks stage, model and format
         }
         std::filesystem::remove(file);
@@ -1033,6 +1064,7 @@ struct SwarmNode::Impl {
     const auto attempt = next_attempt++;
     const auto started = Clock::now();
     double loss_sum = 0, forward_bytes = 0, tokens = 0;
+    std::map<wallet::PublicKey, json> receipts_for;  // Backward receipts to hand to their senders
     try {
       for (int m = 0; m < train.micro_batches; ++m) {
         const auto tokens_ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
@@ -1047,6 +1079,17 @@ struct SwarmNode::Impl {
         auto reply = send(first, header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), meta,
                           tokens_to_bytes(tokens_ids), options.hop_timeout * count, net::MessageKind::Backward);
         loss_sum += reply.envelope.meta.value("loss", 0.0);
+        for (const auto& item : reply.envelope.meta.value("receipts", json::array())) {
+          const auto raw = item.is_string() ? wallet::from_hex(item.get<std::string>()) : std::nullopt;
+          const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
+          if (!receipt) {
+            const auto& r1 = replicas[count > 1 ? 1 : 0];
+            throw PeerFailure(r1[static_cast<std::size_t>(m) % r1.size()].key, "malformed receipt on micro-batch " + std::to_string(m));
+          }
+          auto& owed = receipts_for[receipt->receipt.sender];
+          if (owed.is_null()) owed = json::array();
+          owed.push_back(item);
+        }
         forward_bytes += reply.envelope.meta.value("forward_bytes", 0.0);
         tokens += static_cast<double>(train.micro_batch_size) * manifest.model.context;
       }
@@ -1081,6 +1124,7 @@ struct SwarmNode::Impl {
           const bool source = !have_norm && contributor;  // targets[0]: the first contributor
           json request = meta;
           if (source && shared_size > 0) request["send_shared"] = true;
+          if (const auto found = receipts_for.find(hop.key); found != receipts_for.end()) request["receipts"] = found->second;
           try {
             auto reply = send(hop, header(net::MessageKind::Reduce, step_number, 0, k), request, {},
                               options.hop_timeout * 2, net::MessageKind::GradNorm);
