@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <future>
 #include <map>
@@ -311,15 +312,69 @@ struct SwarmNode::Impl {
                      net::Timeout timeout, net::MessageKind expected, Sent* sent = nullptr) {
     auto reply = call(hop, h, std::move(meta), blob, timeout, sent);
     if (!reply) throw PeerFailure(hop.key, "peer " + short_key(hop.key) + " did not answer");
-    if (reply->header.kind == net::MessageKind::Error) {
+    return expect(hop, std::move(*reply), expected);
+  }
+
+  // An answer that is an Error or of the wrong kind names the peer that failed.
+  static Reply expect(const Hop& hop, Reply reply, net::MessageKind expected) {
+    if (reply.header.kind == net::MessageKind::Error) {
       wallet::PublicKey failed = hop.key;
-      if (reply->envelope.meta.contains("failed_peer") && reply->envelope.meta["failed_peer"].is_string())
-        if (auto named = wallet::fixed_from_hex<32>(reply->envelope.meta["failed_peer"].get<std::string>())) failed = *named;
-      throw PeerFailure(failed, reply->envelope.meta.value("message", std::string("error")));
+      if (reply.envelope.meta.contains("failed_peer") && reply.envelope.meta["failed_peer"].is_string())
+        if (auto named = wallet::fixed_from_hex<32>(reply.envelope.meta["failed_peer"].get<std::string>())) failed = *named;
+      throw PeerFailure(failed, reply.envelope.meta.value("message", std::string("error")));
     }
-    if (reply->header.kind != expected)
-      throw PeerFailure(hop.key, std::string("peer answered ") + net::kind_name(reply->header.kind));
-    return std::move(*reply);
+    if (reply.header.kind != expected)
+      throw PeerFailure(hop.key, std::string("peer answered ") + net::kind_name(reply.header.kind));
+    return reply;
+  }
+
+  // A connection the driver keeps for a step, with several requests in flight on it: they are sent
+  // in order on one socket, so the peer takes them in order; replies are matched by request id.
+  struct Link {
+    Hop hop;
+    std::unique_ptr<net::Client> client;
+    std::map<std::uint64_t, Reply> early;  // replies that overtook an older request's (not expected)
+  };
+
+  std::uint64_t post(Link& link, const net::MessageHeader& h, json meta, std::span<const std::uint8_t> blob,
+                     net::Timeout timeout, Sent& sent) {
+    const auto request = request_counter++;
+    meta["request"] = request;
+    const auto payload = pack(meta, blob);
+    sent.bytes = payload.size();
+    try {
+      if (link.client->send(h, payload, timeout, &sent.hash)) return request;
+    } catch (const std::exception& error) {
+      spdlog::debug("{} to {} failed: {}", net::kind_name(h.kind), short_key(link.hop.key), error.what());
+    }
+    throw PeerFailure(link.hop.key, "peer " + short_key(link.hop.key) + " did not take the request");
+  }
+
+  Reply await(Link& link, std::uint64_t request, Clock::time_point deadline, net::MessageKind expected) {
+    if (const auto found = link.early.find(request); found != link.early.end()) {
+      auto reply = std::move(found->second);
+      link.early.erase(found);
+      return expect(link.hop, std::move(reply), expected);
+    }
+    try {
+      while (true) {
+        const auto left = std::chrono::duration_cast<net::Timeout>(deadline - Clock::now());
+        if (left <= 0ms) break;
+        auto message = link.client->receive(left);
+        if (!message) break;
+        auto envelope = unpack(message->payload);
+        if (!envelope) continue;
+        const auto id = envelope->meta.value("request", std::uint64_t{0});
+        Reply reply{std::move(message->header), std::move(*envelope)};
+        if (id == request) return expect(link.hop, std::move(reply), expected);
+        if (id > request) link.early.emplace(id, std::move(reply));  // older ids are stale
+      }
+    } catch (const PeerFailure&) {
+      throw;
+    } catch (const std::exception& error) {
+      spdlog::debug("waiting on {} failed: {}", short_key(link.hop.key), error.what());
+    }
+    throw PeerFailure(link.hop.key, "peer " + short_key(link.hop.key) + " did not answer");
   }
 
   // --- handlers (stage mutex held) ---------------------------------------------------------
@@ -397,11 +452,122 @@ struct SwarmNode::Impl {
     return input;
   }
 
+  // One micro-batch on this stage, split where it waits for the next stage: forward_begin (forward,
+  // and on the last stage the backward too), the downstream call, forward_land (receipt checks and
+  // the backward), forward_reply. handle_forward runs the three in a row; the driver runs them for
+  // its own stage 0 with two micro-batches in flight (drive_micro_batches_pipelined).
+  struct ForwardJob {
+    net::MessageHeader h;
+    std::uint64_t attempt = 0;
+    wallet::PublicKey from{};
+    engine::ForwardResult result;
+    double chain_loss = 0, forward_bytes = 0;
+    engine::BackwardResult back;
+    json receipts = json::array();  // Backward receipts signed on this route, for the driver to deliver
+    std::optional<Hop> next;        // empty on the last stage
+    net::MessageHeader down;
+    json down_meta;
+    std::vector<std::uint8_t> blob;
+    Clock::time_point t0, t_forward, t_down, t_check, t_back;
+  };
+
+  // Stage mutex held.
+  ForwardJob forward_begin(const net::MessageHeader& h, std::uint64_t attempt, const wallet::PublicKey& from,
+                           const engine::ForwardMessage& input, const std::vector<Hop>& route, std::size_t received_bytes) {
+    const int k = stage_index;
+    const int count = manifest.stages;
+    if (static_cast<int>(route.size()) != count - 1 - k) throw std::invalid_argument("route does not reach the last stage");
+    enter_attempt(attempt, h.step);
+    ForwardJob job;
+    job.h = h;
+    job.attempt = attempt;
+    job.from = from;
+    job.t0 = Clock::now();
+    job.result = stage->forward(input);  // rejects bad shapes, codecs, non-finite values
+    job.t_forward = job.t_down = job.t_check = job.t_back = Clock::now();
+    auto& result = job.result;
+    job.chain_loss = result.metrics.count("loss") ? result.metrics["loss"] : 0.0;
+    work.micro_batches += 1;
+    work.tokens += result.metrics["tokens"];
+    work.flops += result.metrics["flops"];
+    work.device_seconds += result.metrics["device_seconds"];
+    work.bytes_received += static_cast<std::int64_t>(received_bytes);
+    if (k == count - 1) {
+      job.back = stage->backward(h.micro_batch, {});
+      return job;
+    }
+    job.next = route.front();
+    job.down = header(net::MessageKind::Forward, h.step, h.micro_batch, k + 1);
+    for (auto d : result.output.activations.shape) job.down.shape.push_back(static_cast<std::uint64_t>(d));
+    job.blob = result.output.activations.bytes;
+    const auto token_bytes = tokens_to_bytes(input.tokens);
+    job.blob.insert(job.blob.end(), token_bytes.begin(), token_bytes.end());
+    job.down_meta = {{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", input.batch},
+                     {"sequence", input.sequence}, {"route", json::array()}};
+    for (std::size_t i = 1; i < route.size(); ++i) job.down_meta["route"].push_back(hop_json(route[i]));
+    return job;
+  }
+
+  // The next stage's Backward reply to job.down. Stage mutex held.
+  void forward_land(ForwardJob& job, const Reply& reply, const Sent& sent) {
+    const int k = stage_index;
+    const auto& next = *job.next;
+    job.t_down = Clock::now();
+    if (job.attempt != active_attempt) throw std::invalid_argument("step attempt was abandoned");
+    work.bytes_sent += static_cast<std::int64_t>(sent.bytes);
+    work.bytes_received += static_cast<std::int64_t>(reply.envelope.blob.size());
+    check_receipt(reply.envelope.meta, next, job.down, protocol::Direction::Forward, k, sent.hash);
+    if (const auto found = reply.envelope.meta.find("receipts"); found != reply.envelope.meta.end()) {
+      if (!found->is_array() || found->size() > static_cast<std::size_t>(manifest.stages))
+        throw PeerFailure(next.key, "peer " + short_key(next.key) + " relayed malformed receipts");
+      job.receipts = *found;
+    }
+    job.chain_loss = reply.envelope.meta.value("loss", 0.0);
+    job.forward_bytes =
+        reply.envelope.meta.value("forward_bytes", 0.0) + static_cast<double>(job.result.output.activations.bytes.size());
+    engine::Payload gradient{codec, job.result.output.activations.shape, reply.envelope.blob};
+    job.t_check = Clock::now();
+    try {
+      job.back = stage->backward(job.h.micro_batch, gradient);
+    } catch (const std::invalid_argument& bad) {
+      throw PeerFailure(next.key, std::string("gradient from ") + short_key(next.key) + " rejected: " + bad.what());
+    }
+    job.t_back = Clock::now();
+    // Acknowledge the gradient payload we received. The receipt goes to its sender by way of the
+    // driver, which hands each replica its receipts with the step's Reduce: no round trip here.
+    job.receipts.push_back(wallet::to_hex(
+        sign(reply.header, protocol::Direction::Backward, next.key, k + 1, job.result.metrics["tokens"]).encode()));
+  }
+
+  // Stage mutex held.
+  Out forward_reply(ForwardJob& job) {
+    const int k = stage_index;
+    const auto& h = job.h;
+    if (k > 0) owed_receipts[h.micro_batch] = job.from;  // our gradient goes back to `from`, who owes a receipt
+    const auto us = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count();
+    };
+    spdlog::debug("timing forward mb {}: forward {} us, downstream {} us, receipt check {} us, backward {} us, reply {} us",
+                  h.micro_batch, us(job.t0, job.t_forward), us(job.t_forward, job.t_down), us(job.t_down, job.t_check),
+                  us(job.t_check, job.t_back), us(job.t_back, Clock::now()));
+    work.flops += job.back.metrics["flops"];
+    work.device_seconds += job.back.metrics["device_seconds"];
+    Out out;
+    out.header = header(net::MessageKind::Backward, h.step, h.micro_batch, k);
+    for (auto d : job.back.grad_input.shape) out.header.shape.push_back(static_cast<std::uint64_t>(d));
+    out.meta = {{"attempt", job.attempt}, {"loss", job.chain_loss}, {"forward_bytes", job.forward_bytes}};
+    if (!job.receipts.empty()) out.meta["receipts"] = std::move(job.receipts);
+    if (k > 0)
+      out.meta["receipt"] =
+          wallet::to_hex(sign(h, protocol::Direction::Forward, job.from, k - 1, job.result.metrics["tokens"]).encode());
+    out.blob = std::move(job.back.grad_input.bytes);
+    return out;
+  }
+
   Out handle_forward(const net::Incoming& in, const Envelope& envelope) {
     const auto& h = in.message.header;
     const auto& meta = envelope.meta;
     const int k = stage_index;
-    const int count = manifest.stages;
     if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
     const auto attempt = meta_u64(meta, "attempt");
     const auto from = wallet::fixed_from_hex<32>(meta.value("from", std::string()));
@@ -409,79 +575,16 @@ struct SwarmNode::Impl {
     if (k > 0 && net::curve_public_from(*from) != in.peer)
       throw std::invalid_argument("the sender key does not match the connection's key");
     const auto input = forward_input(h, envelope, h.micro_batch, "forward");
-    const int batch = input.batch, sequence = input.sequence;
     const auto route = hops_from(meta.value("route", json::array()));
-    if (static_cast<int>(route.size()) != count - 1 - k) throw std::invalid_argument("route does not reach the last stage");
     if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
-    enter_attempt(attempt, h.step);
-
-    const auto t0 = Clock::now();
-    auto result = stage->forward(input);  // rejects bad shapes, codecs, non-finite values
-    const auto t_forward = Clock::now();
-    auto t_down = t_forward, t_check = t_forward, t_back = t_forward;
-    double chain_loss = result.metrics.count("loss") ? result.metrics["loss"] : 0.0;
-    double forward_bytes = 0;
-    engine::BackwardResult back;
-    json receipts = json::array();  // Backward receipts signed on this route, for the driver to deliver
-    work.micro_batches += 1;
-    work.tokens += result.metrics["tokens"];
-    work.flops += result.metrics["flops"];
-    work.device_seconds += result.metrics["device_seconds"];
-    work.bytes_received += static_cast<std::int64_t>(in.message.payload.size());
-    if (k == count - 1) {
-      back = stage->backward(h.micro_batch, {});
-    } else {
-      const auto& next = route.front();
-      auto down = header(net::MessageKind::Forward, h.step, h.micro_batch, k + 1);
-      for (auto d : result.output.activations.shape) down.shape.push_back(static_cast<std::uint64_t>(d));
-      std::vector<std::uint8_t> blob = result.output.activations.bytes;
-      const auto token_bytes = tokens_to_bytes(input.tokens);
-      blob.insert(blob.end(), token_bytes.begin(), token_bytes.end());
-      json down_meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", batch},
-                     {"sequence", sequence}, {"route", json::array()}};
-      for (std::size_t i = 1; i < route.size(); ++i) down_meta["route"].push_back(hop_json(route[i]));
+    auto job = forward_begin(h, attempt, *from, input, route, in.message.payload.size());
+    if (job.next) {
       Sent sent;
-      const auto timeout = options.hop_timeout * (count - 1 - k);
-      auto reply = call_or_fail(next, down, down_meta, blob, timeout, net::MessageKind::Backward, &sent);
-      t_down = Clock::now();
-      work.bytes_sent += static_cast<std::int64_t>(sent.bytes);
-      work.bytes_received += static_cast<std::int64_t>(reply.envelope.blob.size());
-      check_receipt(reply.envelope.meta, next, down, protocol::Direction::Forward, k, sent.hash);
-      if (const auto found = reply.envelope.meta.find("receipts"); found != reply.envelope.meta.end()) {
-        if (!found->is_array() || found->size() > static_cast<std::size_t>(count))
-          throw PeerFailure(next.key, "peer " + short_key(next.key) + " relayed malformed receipts");
-        receipts = *found;
-      }
-      chain_loss = reply.envelope.meta.value("loss", 0.0);
-      forward_bytes = reply.envelope.meta.value("forward_bytes", 0.0) + static_cast<double>(result.output.activations.bytes.size());
-      engine::Payload gradient{codec, result.output.activations.shape, reply.envelope.blob};
-      t_check = Clock::now();
-      try {
-        back = stage->backward(h.micro_batch, gradient);
-      } catch (const std::invalid_argument& bad) {
-        throw PeerFailure(next.key, std::string("gradient from ") + short_key(next.key) + " rejected: " + bad.what());
-      }
-      t_back = Clock::now();
-      // Acknowledge the gradient payload we received. The receipt goes to its sender by way of the
-      // driver, which hands each replica its receipts with the step's Reduce: no round trip here.
-      receipts.push_back(wallet::to_hex(
-          sign(reply.header, protocol::Direction::Backward, next.key, k + 1, result.metrics["tokens"]).encode()));
+      const auto timeout = options.hop_timeout * (manifest.stages - 1 - k);
+      const auto reply = call_or_fail(*job.next, job.down, job.down_meta, job.blob, timeout, net::MessageKind::Backward, &sent);
+      forward_land(job, reply, sent);
     }
-    if (k > 0) owed_receipts[h.micro_batch] = *from;  // our gradient goes back to `from`, who owes a receipt
-    const auto t_end = Clock::now();
-    const auto us = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
-    spdlog::debug("timing forward mb {}: forward {} us, downstream {} us, receipt check {} us, backward {} us, ack {} us",
-                  h.micro_batch, us(t0, t_forward), us(t_forward, t_down), us(t_down, t_check), us(t_check, t_back), us(t_back, t_end));
-    work.flops += back.metrics["flops"];
-    work.device_seconds += back.metrics["device_seconds"];
-    Out out;
-    out.header = header(net::MessageKind::Backward, h.step, h.micro_batch, k);
-    for (auto d : back.grad_input.shape) out.header.shape.push_back(static_cast<std::uint64_t>(d));
-    out.meta = {{"attempt", attempt}, {"loss", chain_loss}, {"forward_bytes", forward_bytes}};
-    if (!receipts.empty()) out.meta["receipts"] = std::move(receipts);
-    if (k > 0) out.meta["receipt"] = wallet::to_hex(sign(h, protocol::Direction::Forward, *from, k - 1, result.metrics["tokens"]).encode());
-    out.blob = std::move(back.grad_input.bytes);
-    return out;
+    return forward_reply(job);
   }
 
   // The Backward receipts this replica is owed for the gradients it sent this attempt, delivered
@@ -1025,6 +1128,82 @@ struct SwarmNode::Impl {
     ++counters.aborted_steps;
   }
 
+  // The step's micro-batches when the driver is stage 0's only replica: a pipeline schedule with
+  // two micro-batches in flight. Stage 0 (this process) runs its forward of micro-batch m+1 and its
+  // backward of m while the later stages work on the other one, instead of waiting for each
+  // micro-batch's round trip: F0 F1 B0 F2 B1 F3 B2 B3 here, and the next micro-batch is already
+  // queued at stage 1 when it finishes one. Every stage still runs its forwards and its backwards
+  // in micro-batch order (requests on one connection arrive in order, and stages > 0 take one
+  // request at a time), so gradients are summed in the same order as in the in-process pipeline.
+  template <typename RouteOf, typename Absorb>
+  void drive_micro_batches_pipelined(std::uint64_t step_number, std::uint64_t attempt, const RouteOf& route_of,
+                                     const Absorb& absorb) {
+    const auto& train = manifest.train;
+    const int count = manifest.stages;
+    struct Flight {
+      ForwardJob job;
+      Sent sent;
+      std::uint64_t request = 0;
+      Clock::time_point deadline;
+      Link* link = nullptr;
+    };
+    std::map<wallet::PublicKey, Link> links;
+    std::deque<Flight> flights;
+    const auto launch = [&](int m) {
+      const auto ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
+      engine::ForwardMessage input;
+      input.micro_batch = m;
+      input.batch = train.micro_batch_size;
+      input.sequence = manifest.model.context;
+      input.tokens = ids;
+      Flight flight;
+      {
+        std::lock_guard lock(stage_mutex);
+        flight.job = forward_begin(header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), attempt,
+                                   key.public_key(), input, route_of(m), 0);
+      }
+      const auto& next = *flight.job.next;
+      auto& link = links[next.key];
+      if (!link.client) {
+        link.hop = next;
+        try {
+          link.client = pool->acquire(next);
+        } catch (const std::exception& error) {
+          throw PeerFailure(next.key, "cannot reach " + short_key(next.key) + ": " + error.what());
+        }
+      }
+      const auto timeout = options.hop_timeout * (count - 1);
+      flight.request = post(link, flight.job.down, flight.job.down_meta, flight.job.blob, timeout, flight.sent);
+      flight.deadline = Clock::now() + timeout;
+      flight.link = &link;
+      flights.push_back(std::move(flight));
+    };
+    const auto land = [&] {
+      auto flight = std::move(flights.front());
+      flights.pop_front();
+      const auto reply = await(*flight.link, flight.request, flight.deadline, net::MessageKind::Backward);
+      Out out;
+      {
+        std::lock_guard lock(stage_mutex);
+        forward_land(flight.job, reply, flight.sent);
+        out = forward_reply(flight.job);
+      }
+      absorb(static_cast<int>(flight.job.h.micro_batch), out.meta);
+    };
+    try {
+      for (int m = 0; m < train.micro_batches; ++m) {
+        launch(m);
+        if (flights.size() > 1) land();
+      }
+      while (!flights.empty()) land();
+    } catch (const PeerFailure&) {
+      throw;  // the links go with their late replies
+    } catch (const std::exception& error) {  // this stage refused its own work: the attempt fails
+      throw PeerFailure(key.public_key(), error.what());
+    }
+    for (auto& [peer, link] : links) pool->release(link.hop, std::move(link.client));  // only when all answered
+  }
+
   // One step attempt. Returns true when committed.
   bool drive_step(const std::vector<hub::PeerInfo>& list, std::uint64_t step_number) {
     spdlog::debug("step {}: pinging {} peers", step_number, list.size());
@@ -1066,20 +1245,13 @@ struct SwarmNode::Impl {
     double loss_sum = 0, forward_bytes = 0, tokens = 0;
     std::map<wallet::PublicKey, json> receipts_for;  // Backward receipts to hand to their senders
     try {
-      for (int m = 0; m < train.micro_batches; ++m) {
-        const auto tokens_ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
-        json meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", train.micro_batch_size},
-                  {"sequence", manifest.model.context}, {"route", json::array()}};
-        for (int k = 1; k < count; ++k) {
-          const auto& r = replicas[static_cast<std::size_t>(k)];
-          meta["route"].push_back(hop_json(r[static_cast<std::size_t>(m) % r.size()]));
-        }
-        const auto& r0 = replicas[0];
-        const auto& first = r0[static_cast<std::size_t>(m) % r0.size()];
-        auto reply = send(first, header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), meta,
-                          tokens_to_bytes(tokens_ids), options.hop_timeout * count, net::MessageKind::Backward);
-        loss_sum += reply.envelope.meta.value("loss", 0.0);
-        for (const auto& item : reply.envelope.meta.value("receipts", json::array())) {
+      // What every micro-batch's answer brings back: its loss, boundary bytes and the Backward
+      // receipts signed along its route, which go to their senders with Reduce.
+      const auto absorb = [&](int m, const json& answer) {
+        loss_sum += answer.value("loss", 0.0);
+        forward_bytes += answer.value("forward_bytes", 0.0);
+        tokens += static_cast<double>(train.micro_batch_size) * manifest.model.context;
+        for (const auto& item : answer.value("receipts", json::array())) {
           const auto raw = item.is_string() ? wallet::from_hex(item.get<std::string>()) : std::nullopt;
           const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
           if (!receipt) {
@@ -1090,8 +1262,29 @@ struct SwarmNode::Impl {
           if (owed.is_null()) owed = json::array();
           owed.push_back(item);
         }
-        forward_bytes += reply.envelope.meta.value("forward_bytes", 0.0);
-        tokens += static_cast<double>(train.micro_batch_size) * manifest.model.context;
+      };
+      const auto route_of = [&](int m) {
+        std::vector<Hop> route;
+        for (int k = 1; k < count; ++k) {
+          const auto& r = replicas[static_cast<std::size_t>(k)];
+          route.push_back(r[static_cast<std::size_t>(m) % r.size()]);
+        }
+        return route;
+      };
+      if (count > 1 && replicas[0].size() == 1 && replicas[0].front().key == key.public_key()) {
+        drive_micro_batches_pipelined(step_number, attempt, route_of, absorb);
+      } else {
+        for (int m = 0; m < train.micro_batches; ++m) {
+          const auto tokens_ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
+          json meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", train.micro_batch_size},
+                    {"sequence", manifest.model.context}, {"route", json::array()}};
+          for (const auto& hop : route_of(m)) meta["route"].push_back(hop_json(hop));
+          const auto& r0 = replicas[0];
+          const auto& first = r0[static_cast<std::size_t>(m) % r0.size()];
+          auto reply = send(first, header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), meta,
+                            tokens_to_bytes(tokens_ids), options.hop_timeout * count, net::MessageKind::Backward);
+          absorb(m, reply.envelope.meta);
+        }
       }
       const auto t_micro = Clock::now();
       spdlog::debug("step {}: micro-batches done", step_number);
