@@ -1144,7 +1144,6 @@ struct SwarmNode::Impl {
       ForwardJob job;
       Sent sent;
       std::uint64_t request = 0;
-      Clock::time_point deadline;
       Link* link = nullptr;
     };
     std::map<wallet::PublicKey, Link> links;
@@ -1174,14 +1173,16 @@ struct SwarmNode::Impl {
       }
       const auto timeout = options.hop_timeout * (count - 1);
       flight.request = post(link, flight.job.down, flight.job.down_meta, flight.job.blob, timeout, flight.sent);
-      flight.deadline = Clock::now() + timeout;
       flight.link = &link;
       flights.push_back(std::move(flight));
     };
     const auto land = [&] {
       auto flight = std::move(flights.front());
       flights.pop_front();
-      const auto reply = await(*flight.link, flight.request, flight.deadline, net::MessageKind::Backward);
+      // From now: the micro-batch ahead of this one has just come back, so the later stages have
+      // had this one for at most that long.
+      const auto deadline = Clock::now() + options.hop_timeout * (count - 1);
+      const auto reply = await(*flight.link, flight.request, deadline, net::MessageKind::Backward);
       Out out;
       {
         std::lock_guard lock(stage_mutex);
