@@ -104,6 +104,10 @@ Server::Server(zmq::context_t& context, const CurveKeyPair& identity, const std:
 
 Server::~Server() = default;
 
+void* Server::poll_handle() const { return socket_->handle(); }
+
+void* Client::poll_handle() const { return socket_->handle(); }
+
 std::string Server::endpoint() const { return socket_->get(zmq::sockopt::last_endpoint); }
 
 std::optional<Incoming> Server::receive(Timeout timeout) {

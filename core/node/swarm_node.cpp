@@ -928,13 +928,206 @@ struct SwarmNode::Impl {
     return reply;
   }
 
+  // --- the stage server --------------------------------------------------------------------
+
+  // A Forward this stage (not the last) has passed on to the next stage and not yet answered. The
+  // server does not wait for the answer: it takes the next request meanwhile (the next micro-batch
+  // is already queued when the driver keeps two in flight), so this stage's work overlaps the next
+  // stage's. Answers are landed strictly in the order the Forwards came in, so every stage runs its
+  // backwards in the order of its forwards: the gradients are the in-process pipeline's.
+  struct Passed {
+    net::Incoming in;  // the routing id and header the answer goes back with (payload dropped)
+    std::optional<json> request;
+    ForwardJob job;
+    Sent sent;
+    std::uint64_t downstream_request = 0;
+    Link* link = nullptr;
+    net::Timeout timeout{0};
+    Clock::time_point deadline;
+  };
+  struct ServerState {
+    std::deque<Passed> passed;
+    std::map<wallet::PublicKey, Link> links;  // to the next stage's replicas
+  };
+
+  void answer(const net::Incoming& in, Out out, const std::optional<json>& request) {
+    if (request) out.meta["request"] = *request;
+    server->reply(in, out.header, pack(out.meta, out.blob), 5s);
+  }
+
+  // Answers (with an error) and forgets the passed Forwards `which` selects.
+  template <typename Which>
+  void fail_passed(ServerState& relay, const Which& which, const std::string& message, const wallet::PublicKey* failed) {
+    for (auto it = relay.passed.begin(); it != relay.passed.end();) {
+      if (!which(*it)) {
+        ++it;
+        continue;
+      }
+      try {
+        answer(it->in, error_out(it->in.message.header, message, failed, it->request), it->request);
+      } catch (const std::exception& error) {
+        spdlog::debug("stage server: {}", error.what());
+      }
+      it = relay.passed.erase(it);
+    }
+  }
+
+  void drop_link(ServerState& relay, Link* link) {
+    link->client.reset();  // late answers go with it
+    link->early.clear();
+    (void)relay;
+  }
+
+  // A Forward to a stage that has a next stage: forward, pass it on, answer later (land_passed).
+  void begin_passed(ServerState& relay, net::Incoming in) {
+    const auto h = in.message.header;
+    std::optional<json> request;
+    try {
+      auto envelope = unpack(in.message.payload);
+      if (!envelope) throw std::invalid_argument("malformed payload envelope");
+      if (envelope->meta.contains("request")) request = envelope->meta["request"];
+      if (h.run_id != manifest.run_id) throw std::invalid_argument("this node serves run " + manifest.run_id);
+      const auto& meta = envelope->meta;
+      const auto attempt = meta_u64(meta, "attempt");
+      // Forwards of an attempt the driver has given up on are answered now, so they do not hold
+      // up the new attempt's answers.
+      fail_passed(relay, [&](const Passed& p) { return p.job.attempt != attempt; }, "step attempt was superseded", nullptr);
+      Passed passed;
+      {
+        std::lock_guard lock(stage_mutex);
+        if (!stage) throw std::invalid_argument("this node has no stage yet");
+        const int k = stage_index;
+        if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
+        const auto from = wallet::fixed_from_hex<32>(meta.value("from", std::string()));
+        if (!from) throw std::invalid_argument("forward without a sender key");
+        if (k > 0 && net::curve_public_from(*from) != in.peer)
+          throw std::invalid_argument("the sender key does not match the connection's key");
+        const auto input = forward_input(h, *envelope, h.micro_batch, "forward");
+        const auto route = hops_from(meta.value("route", json::array()));
+        if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
+        passed.job = forward_begin(h, attempt, *from, input, route, in.message.payload.size());
+      }
+      const auto& next = *passed.job.next;
+      auto& link = relay.links[next.key];
+      if (!link.client) {
+        link.hop = next;
+        link.early.clear();
+        try {
+          link.client = pool->acquire(next);
+        } catch (const std::exception& error) {
+          throw PeerFailure(next.key, "cannot reach " + short_key(next.key) + ": " + error.what());
+        }
+      }
+      passed.timeout = options.hop_timeout * (manifest.stages - 1 - stage_index);
+      passed.downstream_request = post(link, passed.job.down, passed.job.down_meta, passed.job.blob, passed.timeout, passed.sent);
+      passed.deadline = Clock::now() + passed.timeout;
+      passed.link = &link;
+      passed.request = request;
+      in.message.payload.clear();
+      in.message.payload.shrink_to_fit();
+      passed.in = std::move(in);
+      relay.passed.push_back(std::move(passed));
+    } catch (const PeerFailure& failure) {
+      answer(in, error_out(h, failure.what(), &failure.peer, request), request);
+    } catch (const std::exception& error) {
+      {
+        std::lock_guard lock(status_mutex);
+        ++counters.rejected;
+      }
+      spdlog::warn("refused a {} request: {}", net::kind_name(h.kind), error.what());
+      answer(in, error_out(h, error.what(), nullptr, request), request);
+    }
+  }
+
+  // Lands the oldest passed Forwards whose answers are in, in order; fails the oldest when its
+  // next stage is past the deadline.
+  void land_passed(ServerState& relay) {
+    while (!relay.passed.empty()) {
+      auto& front = relay.passed.front();
+      Link* link = front.link;
+      const auto found = link->client ? link->early.find(front.downstream_request) : link->early.end();
+      if (found == link->early.end()) {
+        if (link->client && Clock::now() < front.deadline) return;
+        const auto peer = link->hop.key;
+        fail_passed(relay, [&](const Passed& p) { return p.link == link; }, "peer " + short_key(peer) + " did not answer", &peer);
+        drop_link(relay, link);
+        continue;
+      }
+      Reply reply = std::move(found->second);
+      link->early.erase(link->early.begin(), std::next(found));  // and anything older: stale
+      Out out;
+      try {
+        reply = expect(link->hop, std::move(reply), net::MessageKind::Backward);
+        std::lock_guard lock(stage_mutex);
+        forward_land(front.job, reply, front.sent);
+        out = forward_reply(front.job);
+      } catch (const PeerFailure& failure) {
+        out = error_out(front.in.message.header, failure.what(), &failure.peer, front.request);
+      } catch (const std::exception& error) {
+        {
+          std::lock_guard lock(status_mutex);
+          ++counters.rejected;
+        }
+        spdlog::warn("refused a forward answer: {}", error.what());
+        out = error_out(front.in.message.header, error.what(), nullptr, front.request);
+      }
+      try {
+        answer(front.in, std::move(out), front.request);
+      } catch (const std::exception& error) {
+        spdlog::debug("stage server: {}", error.what());
+      }
+      relay.passed.pop_front();
+      // The next one has been at the next stage at most since this one came back.
+      if (!relay.passed.empty()) {
+        auto& next = relay.passed.front();
+        next.deadline = std::max(next.deadline, Clock::now() + next.timeout);
+      }
+    }
+  }
+
   void serve() {
+    ServerState relay;
     while (serving) {
       try {
-        auto in = server->receive(200ms);
+        std::vector<zmq::pollitem_t> items{{server->poll_handle(), 0, ZMQ_POLLIN, 0}};
+        std::vector<Link*> polled;
+        for (auto& [peer, link] : relay.links)
+          if (link.client) {
+            items.push_back({link.client->poll_handle(), 0, ZMQ_POLLIN, 0});
+            polled.push_back(&link);
+          }
+        auto wait = std::chrono::milliseconds(200);
+        if (!relay.passed.empty())
+          wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(relay.passed.front().deadline - Clock::now()) +
+                                1ms,
+                            0ms, wait);
+        zmq::poll(items.data(), items.size(), wait);
+        for (std::size_t i = 0; i < polled.size(); ++i) {
+          if (!(items[i + 1].revents & ZMQ_POLLIN)) continue;
+          auto& link = *polled[i];
+          while (auto message = link.client->receive(0ms)) {
+            auto envelope = unpack(message->payload);
+            if (!envelope) continue;
+            const auto id = envelope->meta.value("request", std::uint64_t{0});
+            link.early.insert_or_assign(id, Reply{std::move(message->header), std::move(*envelope)});
+          }
+        }
+        land_passed(relay);
+        if (!(items[0].revents & ZMQ_POLLIN)) continue;
+        auto in = server->receive(0ms);
         if (!in) continue;
+        const auto kind = in->message.header.kind;
+        if (kind == net::MessageKind::Forward && stage_index >= 0 && stage_index < manifest.stages - 1) {
+          begin_passed(relay, std::move(*in));
+          continue;
+        }
         const auto out = dispatch(*in);
         server->reply(*in, out.header, pack(out.meta, out.blob), 5s);
+        if (kind == net::MessageKind::Abort) {  // its passed Forwards are answered now
+          const auto envelope = unpack(in->message.payload);
+          const auto attempt = envelope ? envelope->meta.value("attempt", std::uint64_t{0}) : 0;
+          fail_passed(relay, [&](const Passed& p) { return p.job.attempt == attempt; }, "step attempt was abandoned", nullptr);
+        }
       } catch (const std::exception& error) {  // EINTR from a signal, a peer gone mid-reply
         spdlog::debug("stage server: {}", error.what());
       }
