@@ -1,7 +1,9 @@
 // The swarm node: a stage server thread (CurveZMQ ROUTER), a hub thread (heartbeats, peer list →
 // ZAP allowlist, receipt reports) and the caller's thread (state sync, and the step loop when this
-// node is the driver). Handlers run one at a time under the stage mutex; a handler that waits on a
-// downstream peer never waits on anything that needs this node's mutex, so there is no deadlock.
+// node is the driver). The stage server passes a Forward on to the next stage without waiting and
+// lands the answers in arrival order, so consecutive micro-batches overlap across stages; other
+// requests are handled one at a time under the stage mutex, and nothing that waits on a downstream
+// peer holds this node's mutex while a request it needs could be waiting for it: no deadlock.
 #include "core/node/swarm_node.h"
 
 #include <algorithm>
@@ -454,8 +456,9 @@ struct SwarmNode::Impl {
 
   // One micro-batch on this stage, split where it waits for the next stage: forward_begin (forward,
   // and on the last stage the backward too), the downstream call, forward_land (receipt checks and
-  // the backward), forward_reply. handle_forward runs the three in a row; the driver runs them for
-  // its own stage 0 with two micro-batches in flight (drive_micro_batches_pipelined).
+  // the backward), forward_reply. handle_forward runs them in a row (the last stage; the driver's
+  // own stage when stage 0 has several replicas); the stage server (begin_passed / land_passed) and
+  // the driver's pipeline schedule (drive_micro_batches_pipelined) run them apart.
   struct ForwardJob {
     net::MessageHeader h;
     std::uint64_t attempt = 0;
