@@ -214,6 +214,11 @@ struct SwarmNode::Impl {
   // Shared with the hub thread.
   std::mutex outbox_mutex;
   std::vector<protocol::SignedReceipt> outbox;
+  // The last committed step's log rows, being made durable while the next step runs, and its
+  // receipts, which go to the outbox (and so to the hub) only once the rows are durable.
+  std::mutex log_mutex;
+  std::optional<std::future<std::vector<std::int64_t>>> log_in_flight;
+  std::vector<protocol::SignedReceipt> log_in_flight_receipts;
   mutable std::mutex peers_mutex;
   std::vector<hub::PeerInfo> peers;
   std::atomic<bool> rejoin{false};
@@ -702,6 +707,7 @@ struct SwarmNode::Impl {
     const auto attempt = meta_u64(envelope.meta, "attempt");
     if (attempt != active_attempt || h.step != active_step || stage->step_count() != static_cast<std::int64_t>(h.step))
       throw std::invalid_argument("step commit for an attempt this replica is not in");
+    settle_log(true);  // the previous step's rows are durable before this step is acknowledged
     const double norm = envelope.meta.value("norm", -1.0);
     const auto t0 = Clock::now();
     auto metrics = stage->step(norm);
@@ -752,15 +758,17 @@ struct SwarmNode::Impl {
       row.receipt_ids = ids;
       records.push_back(std::move(row));
     }
-    if (!records.empty()) ledger->append(std::move(records));  // durable before the step counts
-    {
-      std::lock_guard lock(outbox_mutex);
-      outbox.insert(outbox.end(), pending.begin(), pending.end());
+    // Made durable while the next step runs (its micro-batches do not wait on the fsync): the rows
+    // are durable before this node acknowledges the next Step or leaves, and the receipts reach the
+    // hub only once they are. A crash before that loses this step's rows and nothing the hub has.
+    if (!records.empty()) {
+      std::lock_guard lock(log_mutex);
+      log_in_flight = ledger->submit(std::move(records));
+      log_in_flight_receipts = pending;
     }
     const auto now = Clock::now();
     {
       std::lock_guard lock(status_mutex);
-      counters.receipts_logged += pending.size();
       ++counters.committed_steps;
       step = static_cast<std::int64_t>(step_number) + 1;
       if (meta.contains("loss") && meta["loss"].is_number()) loss = meta["loss"].get<double>();
@@ -782,6 +790,26 @@ struct SwarmNode::Impl {
     work = {};
     snapshot.reset();
     active_attempt = 0;
+  }
+
+  // Finishes the last committed step's log append: waits for it when `wait`, else only if it is
+  // done; then hands its receipts to the outbox. Throws when the append failed (the receipts are
+  // dropped with the rows: neither the log nor the hub has them).
+  void settle_log(bool wait) {
+    std::lock_guard lock(log_mutex);
+    if (!log_in_flight) return;
+    if (!wait && log_in_flight->wait_for(0ms) != std::future_status::ready) return;
+    auto done = std::move(*log_in_flight);
+    log_in_flight.reset();
+    auto receipts = std::move(log_in_flight_receipts);
+    log_in_flight_receipts.clear();
+    done.get();
+    {
+      std::lock_guard outbox_lock(outbox_mutex);
+      outbox.insert(outbox.end(), receipts.begin(), receipts.end());
+    }
+    std::lock_guard status_lock(status_mutex);
+    counters.receipts_logged += receipts.size();
   }
 
   Out handle_abort(const net::Incoming& in, const Envelope& envelope) {
@@ -1158,6 +1186,11 @@ struct SwarmNode::Impl {
   }
 
   void report_receipts() {
+    try {
+      settle_log(false);
+    } catch (const std::exception& error) {
+      spdlog::error("could not log a step's work: {}", error.what());
+    }
     std::vector<protocol::SignedReceipt> batch;
     {
       std::lock_guard lock(outbox_mutex);
@@ -1786,8 +1819,13 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
     if (!s.drive_step(list, step_number)) std::this_thread::sleep_for(100ms);
   }
 
-  // Leave cleanly: report what is left, tell the hub, stop the threads.
+  // Leave cleanly: make the last step's rows durable, report what is left, tell the hub, stop.
   s.set_state("waiting", "stopping");
+  try {
+    s.settle_log(true);
+  } catch (const std::exception& error) {
+    spdlog::error("could not log the last step's work: {}", error.what());
+  }
   try {
     s.report_receipts();
     s.hub->leave(s.key);
@@ -1799,8 +1837,10 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
   if (s.server_thread.joinable()) s.server_thread.join();
   if (s.hub_thread.joinable()) s.hub_thread.join();
   try {
+    s.settle_log(true);  // a Step the server took while we were leaving
     s.report_receipts();
-  } catch (const std::exception&) {
+  } catch (const std::exception& error) {
+    spdlog::warn("last receipts: {}", error.what());
   }
   s.ledger->append(ledger::SessionRecord{0, s.session_id, "stop", s.manifest.run_id, s.options.device, s.options.power_profile});
 }
