@@ -4,6 +4,7 @@
 // loopback device of a network namespace the benchmark creates: every stage link shares it), and
 // inference: completion tokens/s through the hub's gateway vs the same stages chained in one
 // process (`inference.ratio`).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "app/cli/local_network.h"
 #include "core/engine/codec.h"
 #include "core/engine/data.h"
+#include "core/engine/device_probe.h"
 #include "core/engine/pipeline.h"
 #include "core/engine/stage.h"
 
@@ -162,11 +164,14 @@ void swarm_once(const std::string& codec, int steps, const GlobalOptions& global
   std::cout << result.dump() << std::endl;
 }
 
-double in_process_tokens_per_s(int steps) {
+// The in-process pipeline (same model, stages and data) with `blas_threads` in OpenBLAS's pool
+// (libtorch itself always has the nodes' one thread).
+double in_process_tokens_per_s(int steps, int blas_threads) {
   const auto o = bench_network("none");
   auto train = o.train;
   train.total_steps = steps;
   engine::Pipeline pipeline({o.model, train, o.stages, engine::CodecKind::none, "cpu", o.threads, 0});
+  if (blas_threads > 0) engine::set_blas_threads(blas_threads);  // after the stages set theirs
   const auto data = engine::DataSource::arithmetic(o.model.context, o.model.seed);
   double tokens = 0, seconds = 0;
   for (int step = 0; step < steps; ++step) {
@@ -196,7 +201,20 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
   command->callback([steps, json] {
     log_to_stderr();
     if (*steps <= kWarmup) throw std::invalid_argument("--steps must be more than 2");
-    const double in_process = in_process_tokens_per_s(*steps);
+    // The baseline is the faster of two in-process runs: every thread count at 1 (what each node
+    // process runs with), and libtorch at 1 with OpenBLAS's pool at its default (one thread per
+    // core: what the in-process baseline had before nodes set their BLAS pool too).
+    const int blas_default = engine::blas_threads();
+    const int node_threads = bench_network("none").threads;
+    // Both are measured before and after the swarm runs and the better figure is kept, so load
+    // from other programs during one of them does not flatter the swarm.
+    double one_thread = 0, blas_pool = 0;
+    const auto measure_baselines = [&] {
+      one_thread = std::max(one_thread, in_process_tokens_per_s(*steps, node_threads));
+      if (blas_default > node_threads) blas_pool = std::max(blas_pool, in_process_tokens_per_s(*steps, blas_default));
+      if (blas_default > 0) engine::set_blas_threads(blas_default);
+    };
+    measure_baselines();
     nlohmann::json codecs = nlohmann::json::object(), limited = nlohmann::json::object();
     for (const auto kind : engine::all_codecs()) {
       const auto name = engine::codec_name(kind);
@@ -208,6 +226,8 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
       limited[name] = result.contains("tokens_per_s") ? result["tokens_per_s"] : result;
       if (!*json) std::cerr << "80 Mbit/s, codec " << name << ": " << result.dump() << std::endl;
     }
+    measure_baselines();
+    const double in_process = std::max(one_thread, blas_pool);
     auto inference = codecs["none"].value("inference", nlohmann::json::object());
     if (codecs["none"].contains("inference")) codecs["none"].erase("inference");
     const double gateway = inference.value("gateway_tokens_per_s", 0.0);
@@ -215,7 +235,21 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
     inference["ratio"] = local > 0 ? gateway / local : 0.0;
     inference["generated_tokens"] = kInferenceTokens;
     const double multi = codecs["none"].value("tokens_per_s", 0.0);
+    nlohmann::json baselines{{"torch_threads_" + std::to_string(node_threads) + "_blas_threads_" + std::to_string(node_threads), one_thread}};
+    if (blas_pool > 0)
+      baselines["torch_threads_" + std::to_string(node_threads) + "_blas_threads_" + std::to_string(blas_default)] = blas_pool;
     nlohmann::json out{{"in_process_tokens_per_s", in_process},
+                       {"in_process_runs", baselines},
+                       {"threads", {{"cores", std::thread::hardware_concurrency()},
+                                    {"processes", bench_network("none").stages},
+                                    {"per_process", {{"torch", node_threads}, {"blas", node_threads}}},
+                                    {"in_process", "the faster of in_process_runs, each the best of a run before and after the swarm's"}}},
+                       {"schedule",
+                        {{"in_process", "all forwards, then all backwards, one stage after another (one thread of control)"},
+                         {"multiprocess",
+                          "stage 0 keeps two micro-batches in flight (F0 F1 B0 F2 B1 F3 B2 B3), so it works while stages 1..S-1 "
+                          "work on the other one; each later stage takes one micro-batch at a time, forward then backward; "
+                          "same micro-batch order on every stage, hence the same gradients as in process"}}},
                        {"multiprocess_tokens_per_s", multi},
                        {"multiprocess_ratio", in_process > 0 ? multi / in_process : 0.0},
                        {"codecs", codecs},

@@ -4,6 +4,10 @@
 #include <chrono>
 #include <stdexcept>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <dlfcn.h>
+#endif
+
 #include "core/engine/torch_pch.h"
 
 namespace tessera::engine {
@@ -20,9 +24,38 @@ TorchInfo probe_torch() {
   return info;
 }
 
+namespace {
+
+// OpenBLAS's C entry points, when the BLAS libtorch loaded is OpenBLAS (null otherwise).
+template <typename Function>
+Function openblas_function(const char* name) {
+#if defined(__unix__) || defined(__APPLE__)
+  return reinterpret_cast<Function>(dlsym(RTLD_DEFAULT, name));
+#else
+  (void)name;
+  return nullptr;
+#endif
+}
+
+}  // namespace
+
+int blas_threads() {
+  static const auto get = openblas_function<int (*)()>("openblas_get_num_threads");
+  return get ? get() : 0;
+}
+
+bool set_blas_threads(int n) {
+  if (n < 1) throw std::invalid_argument("thread count must be at least 1, got " + std::to_string(n));
+  static const auto set = openblas_function<void (*)(int)>("openblas_set_num_threads");
+  if (!set) return false;
+  set(n);
+  return true;
+}
+
 void set_torch_threads(int n) {
   if (n < 1) throw std::invalid_argument("thread count must be at least 1, got " + std::to_string(n));
   at::set_num_threads(n);
+  set_blas_threads(n);
 }
 
 DeviceChoice parse_device(const std::string& text, const TorchInfo& info) {

@@ -18,8 +18,16 @@ struct TorchInfo {
 
 TorchInfo probe_torch();
 
-// Sets libtorch's CPU intra-op thread count for this process (n >= 1).
+// Sets libtorch's CPU intra-op thread count for this process (n >= 1), and the BLAS's own
+// thread pool to the same count: OpenBLAS (what Debian's libtorch calls for matrix products)
+// keeps one thread per core that at::set_num_threads does not reach and that spins between
+// calls, so without this "one thread" meant one torch thread plus a BLAS pool per process.
 void set_torch_threads(int n);
+
+// The BLAS thread pool alone (OpenBLAS, looked up at run time): its size, 0 when the loaded BLAS
+// does not say; setting it returns false when the BLAS has no such control.
+int blas_threads();
+bool set_blas_threads(int n);
 
 // Parses "cpu", "cuda" or "cuda:N". Throws std::invalid_argument with a usable message for
 // anything else, and std::runtime_error when CUDA is asked for but not available.

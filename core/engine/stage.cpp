@@ -397,7 +397,7 @@ Stage::Stage(const StageOptions& options) : impl_(std::make_unique<Impl>()) {
         std::to_string(in_flight) + " micro-batches " + format_bytes(s.memory.activations) +
         ") but the memory limit is " + format_bytes(options.memory_limit_bytes) +
         ": use more stages, a smaller micro-batch or fewer micro-batches in flight, or raise the limit");
-  if (options.threads > 0) at::set_num_threads(options.threads);
+  if (options.threads > 0) set_torch_threads(options.threads);
   s.device = choose_device(options.device);
   s.module = StageModule(options.model, s.plan);
   s.module->to(s.device);
@@ -695,7 +695,7 @@ SingleProcessTrainer::SingleProcessTrainer(const TrainerOptions& options) : impl
   auto& s = *impl_;
   validate(options.model);
   s.options = options;
-  if (options.threads > 0) at::set_num_threads(options.threads);
+  if (options.threads > 0) set_torch_threads(options.threads);
   s.device = choose_device(options.device);
   const auto plan = plan_stage(options.model, 1, 0);
   s.module = StageModule(options.model, plan);

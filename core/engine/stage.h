@@ -28,7 +28,7 @@ struct StageOptions {
   int stage_index = 0;
   CodecKind codec = CodecKind::none;
   std::string device = "cpu";  // cpu, cuda or cuda:N
-  int threads = 0;             // CPU intra-op threads; 0 keeps libtorch's choice
+  int threads = 0;             // CPU threads, libtorch intra-op and the BLAS pool; 0 keeps their choice
   std::int64_t memory_limit_bytes = 0;  // 0: no limit
   int in_flight = 0;  // micro-batches stashed at once; 0: train.micro_batches (all-forward-then-backward)
 };

@@ -31,10 +31,14 @@ bool wait_for(zmq::socket_t& socket, short events, Clock::time_point deadline) {
 }
 
 bool send_frames(zmq::socket_t& socket, const std::string* routing_id, const MessageHeader& header,
-                 std::span<const std::uint8_t> payload, Timeout timeout, LinkStats& stats) {
+                 std::span<const std::uint8_t> payload, Timeout timeout, LinkStats& stats, PayloadHash* hash) {
   const auto deadline = Clock::now() + timeout;
   if (!wait_for(socket, ZMQ_POLLOUT, deadline)) return false;
-  const auto frame = encode_header(header, payload);
+  MessageHeader sealed = header;
+  sealed.payload_bytes = payload.size();
+  sealed.payload_hash = payload_hash(payload);
+  if (hash) *hash = sealed.payload_hash;
+  const auto frame = encode_header_frame(sealed);
   try {
     if (routing_id && !socket.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
       return false;
@@ -100,6 +104,10 @@ Server::Server(zmq::context_t& context, const CurveKeyPair& identity, const std:
 
 Server::~Server() = default;
 
+void* Server::poll_handle() const { return socket_->handle(); }
+
+void* Client::poll_handle() const { return socket_->handle(); }
+
 std::string Server::endpoint() const { return socket_->get(zmq::sockopt::last_endpoint); }
 
 std::optional<Incoming> Server::receive(Timeout timeout) {
@@ -132,7 +140,7 @@ std::optional<Incoming> Server::receive(Timeout timeout) {
 
 bool Server::reply(const Incoming& to, const MessageHeader& header, std::span<const std::uint8_t> payload,
                    Timeout timeout) {
-  return send_frames(*socket_, &to.routing_id, header, payload, timeout, stats_);
+  return send_frames(*socket_, &to.routing_id, header, payload, timeout, stats_, nullptr);
 }
 
 Client::Client(zmq::context_t& context, const CurveKeyPair& identity, const CurvePublicKey& server_key,
@@ -146,8 +154,9 @@ Client::Client(zmq::context_t& context, const CurveKeyPair& identity, const Curv
 
 Client::~Client() = default;
 
-bool Client::send(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout) {
-  return send_frames(*socket_, nullptr, header, payload, timeout, stats_);
+bool Client::send(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout,
+                  PayloadHash* hash) {
+  return send_frames(*socket_, nullptr, header, payload, timeout, stats_, hash);
 }
 
 std::optional<Message> Client::receive(Timeout timeout) {

@@ -53,6 +53,8 @@ class Server {
   std::optional<Incoming> receive(Timeout timeout);
   bool reply(const Incoming& to, const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout);
   const LinkStats& stats() const { return stats_; }
+  // The ZeroMQ socket, for zmq_poll together with other sockets (then receive with a zero timeout).
+  void* poll_handle() const;
 
  private:
   std::unique_ptr<zmq::socket_t> socket_;
@@ -68,11 +70,15 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  bool send(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout);
+  // `hash`, when given, receives the payload's BLAKE2b-256 as the header carries it (computed
+  // once, so a caller that needs it for a receipt does not hash the payload again).
+  bool send(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout,
+            PayloadHash* hash = nullptr);
   std::optional<Message> receive(Timeout timeout);
   // send + receive; nothing when either times out.
   std::optional<Message> request(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout);
   const LinkStats& stats() const { return stats_; }
+  void* poll_handle() const;  // as Server::poll_handle
 
  private:
   std::unique_ptr<zmq::socket_t> socket_;

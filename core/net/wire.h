@@ -49,6 +49,8 @@ struct WireLimits {
   std::size_t max_run_id = 64;
 };
 
+using PayloadHash = std::array<std::uint8_t, 32>;  // BLAKE2b-256
+
 struct MessageHeader {
   MessageKind kind = MessageKind::Ping;
   std::string run_id;  // [A-Za-z0-9._-], at most WireLimits::max_run_id bytes
@@ -59,7 +61,7 @@ struct MessageHeader {
   DType dtype = DType::U8;
   std::vector<std::uint64_t> shape;  // logical tensor shape (empty for scalars or no tensor)
   std::uint64_t payload_bytes = 0;
-  std::array<std::uint8_t, 32> payload_hash{};  // BLAKE2b-256 of the payload frame
+  PayloadHash payload_hash{};  // BLAKE2b-256 of the payload frame
 
   std::uint64_t element_count() const;  // product of shape; 1 for an empty shape
 };

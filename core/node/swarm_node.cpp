@@ -1,12 +1,15 @@
 // The swarm node: a stage server thread (CurveZMQ ROUTER), a hub thread (heartbeats, peer list →
 // ZAP allowlist, receipt reports) and the caller's thread (state sync, and the step loop when this
-// node is the driver). Handlers run one at a time under the stage mutex; a handler that waits on a
-// downstream peer never waits on anything that needs this node's mutex, so there is no deadlock.
+// node is the driver). The stage server passes a Forward on to the next stage without waiting and
+// lands the answers in arrival order, so consecutive micro-batches overlap across stages; other
+// requests are handled one at a time under the stage mutex, and nothing that waits on a downstream
+// peer holds this node's mutex while a request it needs could be waiting for it: no deadlock.
 #include "core/node/swarm_node.h"
 
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <future>
 #include <map>
@@ -151,6 +154,12 @@ struct Out {
   std::vector<std::uint8_t> blob;
 };
 
+// What a call sent: its size and the BLAKE2b-256 the header carried (the hash a receipt must sign).
+struct Sent {
+  std::size_t bytes = 0;
+  net::PayloadHash hash{};
+};
+
 struct WorkTally {
   std::int64_t micro_batches = 0;
   double tokens = 0, flops = 0, device_seconds = 0;
@@ -194,6 +203,7 @@ struct SwarmNode::Impl {
   std::uint64_t active_step = 0;
   std::set<std::uint64_t> aborted;
   std::vector<protocol::SignedReceipt> pending;
+  std::map<std::uint32_t, wallet::PublicKey> owed_receipts;  // micro-batch → who got our gradient
   WorkTally work;
   std::optional<std::vector<float>> snapshot;
   std::uint64_t transfer_id = 0;
@@ -204,6 +214,11 @@ struct SwarmNode::Impl {
   // Shared with the hub thread.
   std::mutex outbox_mutex;
   std::vector<protocol::SignedReceipt> outbox;
+  // The last committed step's log rows, being made durable while the next step runs, and its
+  // receipts, which go to the outbox (and so to the hub) only once the rows are durable.
+  std::mutex log_mutex;
+  std::optional<std::future<std::vector<std::int64_t>>> log_in_flight;
+  std::vector<protocol::SignedReceipt> log_in_flight_receipts;
   mutable std::mutex peers_mutex;
   std::vector<hub::PeerInfo> peers;
   std::atomic<bool> rejoin{false};
@@ -262,11 +277,11 @@ struct SwarmNode::Impl {
 
   // One request to a peer, with a deadline; nothing when it did not answer in time.
   std::optional<Reply> call(const Hop& hop, net::MessageHeader h, json meta, std::span<const std::uint8_t> blob,
-                            net::Timeout timeout, std::vector<std::uint8_t>* sent = nullptr) {
+                            net::Timeout timeout, Sent* sent = nullptr) {
     const auto request = request_counter++;
     meta["request"] = request;
     const auto payload = pack(meta, blob);
-    if (sent) *sent = payload;
+    if (sent) sent->bytes = payload.size();
     const auto deadline = Clock::now() + timeout;
     std::unique_ptr<net::Client> client;
     try {
@@ -276,7 +291,7 @@ struct SwarmNode::Impl {
       return std::nullopt;
     }
     try {
-      if (!client->send(h, payload, timeout)) {
+      if (!client->send(h, payload, timeout, sent ? &sent->hash : nullptr)) {
         spdlog::debug("{} to {}: could not send", net::kind_name(h.kind), short_key(hop.key));
         return std::nullopt;
       }
@@ -301,18 +316,72 @@ struct SwarmNode::Impl {
 
   // A call whose failure (silence, an error reply, the wrong kind) names the peer.
   Reply call_or_fail(const Hop& hop, net::MessageHeader h, json meta, std::span<const std::uint8_t> blob,
-                     net::Timeout timeout, net::MessageKind expected, std::vector<std::uint8_t>* sent = nullptr) {
+                     net::Timeout timeout, net::MessageKind expected, Sent* sent = nullptr) {
     auto reply = call(hop, h, std::move(meta), blob, timeout, sent);
     if (!reply) throw PeerFailure(hop.key, "peer " + short_key(hop.key) + " did not answer");
-    if (reply->header.kind == net::MessageKind::Error) {
+    return expect(hop, std::move(*reply), expected);
+  }
+
+  // An answer that is an Error or of the wrong kind names the peer that failed.
+  static Reply expect(const Hop& hop, Reply reply, net::MessageKind expected) {
+    if (reply.header.kind == net::MessageKind::Error) {
       wallet::PublicKey failed = hop.key;
-      if (reply->envelope.meta.contains("failed_peer") && reply->envelope.meta["failed_peer"].is_string())
-        if (auto named = wallet::fixed_from_hex<32>(reply->envelope.meta["failed_peer"].get<std::string>())) failed = *named;
-      throw PeerFailure(failed, reply->envelope.meta.value("message", std::string("error")));
+      if (reply.envelope.meta.contains("failed_peer") && reply.envelope.meta["failed_peer"].is_string())
+        if (auto named = wallet::fixed_from_hex<32>(reply.envelope.meta["failed_peer"].get<std::string>())) failed = *named;
+      throw PeerFailure(failed, reply.envelope.meta.value("message", std::string("error")));
     }
-    if (reply->header.kind != expected)
-      throw PeerFailure(hop.key, std::string("peer answered ") + net::kind_name(reply->header.kind));
-    return std::move(*reply);
+    if (reply.header.kind != expected)
+      throw PeerFailure(hop.key, std::string("peer answered ") + net::kind_name(reply.header.kind));
+    return reply;
+  }
+
+  // A connection the driver keeps for a step, with several requests in flight on it: they are sent
+  // in order on one socket, so the peer takes them in order; replies are matched by request id.
+  struct Link {
+    Hop hop;
+    std::unique_ptr<net::Client> client;
+    std::map<std::uint64_t, Reply> early;  // replies that overtook an older request's (not expected)
+  };
+
+  std::uint64_t post(Link& link, const net::MessageHeader& h, json meta, std::span<const std::uint8_t> blob,
+                     net::Timeout timeout, Sent& sent) {
+    const auto request = request_counter++;
+    meta["request"] = request;
+    const auto payload = pack(meta, blob);
+    sent.bytes = payload.size();
+    try {
+      if (link.client->send(h, payload, timeout, &sent.hash)) return request;
+    } catch (const std::exception& error) {
+      spdlog::debug("{} to {} failed: {}", net::kind_name(h.kind), short_key(link.hop.key), error.what());
+    }
+    throw PeerFailure(link.hop.key, "peer " + short_key(link.hop.key) + " did not take the request");
+  }
+
+  Reply await(Link& link, std::uint64_t request, Clock::time_point deadline, net::MessageKind expected) {
+    if (const auto found = link.early.find(request); found != link.early.end()) {
+      auto reply = std::move(found->second);
+      link.early.erase(found);
+      return expect(link.hop, std::move(reply), expected);
+    }
+    try {
+      while (true) {
+        const auto left = std::chrono::duration_cast<net::Timeout>(deadline - Clock::now());
+        if (left <= 0ms) break;
+        auto message = link.client->receive(left);
+        if (!message) break;
+        auto envelope = unpack(message->payload);
+        if (!envelope) continue;
+        const auto id = envelope->meta.value("request", std::uint64_t{0});
+        Reply reply{std::move(message->header), std::move(*envelope)};
+        if (id == request) return expect(link.hop, std::move(reply), expected);
+        if (id > request) link.early.emplace(id, std::move(reply));  // older ids are stale
+      }
+    } catch (const PeerFailure&) {
+      throw;
+    } catch (const std::exception& error) {
+      spdlog::debug("waiting on {} failed: {}", short_key(link.hop.key), error.what());
+    }
+    throw PeerFailure(link.hop.key, "peer " + short_key(link.hop.key) + " did not answer");
   }
 
   // --- handlers (stage mutex held) ---------------------------------------------------------
@@ -328,6 +397,7 @@ struct SwarmNode::Impl {
     if (attempt != active_attempt) {
       stage->discard_step();
       pending.clear();
+      owed_receipts.clear();
       work = {};
       snapshot.reset();
       active_attempt = attempt;
@@ -351,14 +421,14 @@ struct SwarmNode::Impl {
   }
 
   void check_receipt(const json& meta, const Hop& receiver, const net::MessageHeader& about,
-                     protocol::Direction direction, int sender_stage, std::span<const std::uint8_t> payload) {
+                     protocol::Direction direction, int sender_stage, const net::PayloadHash& payload_hash) {
     const auto raw = wallet::from_hex(meta.value("receipt", std::string()));
     const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
     if (!receipt) throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent no valid receipt");
     const auto& r = receipt->receipt;
     if (r.run_id != manifest.run_id || r.step != about.step || r.micro_batch != about.micro_batch ||
         r.direction != direction || r.sender != key.public_key() || r.receiver != receiver.key ||
-        r.stage != sender_stage || r.payload_hash != net::payload_hash(payload) || !protocol::verify_receipt(*receipt))
+        r.stage != sender_stage || r.payload_hash != payload_hash || !protocol::verify_receipt(*receipt))
       throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent a receipt that does not match");
     pending.push_back(*receipt);
   }
@@ -389,11 +459,123 @@ struct SwarmNode::Impl {
     return input;
   }
 
+  // One micro-batch on this stage, split where it waits for the next stage: forward_begin (forward,
+  // and on the last stage the backward too), the downstream call, forward_land (receipt checks and
+  // the backward), forward_reply. handle_forward runs them in a row (the last stage; the driver's
+  // own stage when stage 0 has several replicas); the stage server (begin_passed / land_passed) and
+  // the driver's pipeline schedule (drive_micro_batches_pipelined) run them apart.
+  struct ForwardJob {
+    net::MessageHeader h;
+    std::uint64_t attempt = 0;
+    wallet::PublicKey from{};
+    engine::ForwardResult result;
+    double chain_loss = 0, forward_bytes = 0;
+    engine::BackwardResult back;
+    json receipts = json::array();  // Backward receipts signed on this route, for the driver to deliver
+    std::optional<Hop> next;        // empty on the last stage
+    net::MessageHeader down;
+    json down_meta;
+    std::vector<std::uint8_t> blob;
+    Clock::time_point t0, t_forward, t_down, t_check, t_back;
+  };
+
+  // Stage mutex held.
+  ForwardJob forward_begin(const net::MessageHeader& h, std::uint64_t attempt, const wallet::PublicKey& from,
+                           const engine::ForwardMessage& input, const std::vector<Hop>& route, std::size_t received_bytes) {
+    const int k = stage_index;
+    const int count = manifest.stages;
+    if (static_cast<int>(route.size()) != count - 1 - k) throw std::invalid_argument("route does not reach the last stage");
+    enter_attempt(attempt, h.step);
+    ForwardJob job;
+    job.h = h;
+    job.attempt = attempt;
+    job.from = from;
+    job.t0 = Clock::now();
+    job.result = stage->forward(input);  // rejects bad shapes, codecs, non-finite values
+    job.t_forward = job.t_down = job.t_check = job.t_back = Clock::now();
+    auto& result = job.result;
+    job.chain_loss = result.metrics.count("loss") ? result.metrics["loss"] : 0.0;
+    work.micro_batches += 1;
+    work.tokens += result.metrics["tokens"];
+    work.flops += result.metrics["flops"];
+    work.device_seconds += result.metrics["device_seconds"];
+    work.bytes_received += static_cast<std::int64_t>(received_bytes);
+    if (k == count - 1) {
+      job.back = stage->backward(h.micro_batch, {});
+      return job;
+    }
+    job.next = route.front();
+    job.down = header(net::MessageKind::Forward, h.step, h.micro_batch, k + 1);
+    for (auto d : result.output.activations.shape) job.down.shape.push_back(static_cast<std::uint64_t>(d));
+    job.blob = result.output.activations.bytes;
+    const auto token_bytes = tokens_to_bytes(input.tokens);
+    job.blob.insert(job.blob.end(), token_bytes.begin(), token_bytes.end());
+    job.down_meta = {{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", input.batch},
+                     {"sequence", input.sequence}, {"route", json::array()}};
+    for (std::size_t i = 1; i < route.size(); ++i) job.down_meta["route"].push_back(hop_json(route[i]));
+    return job;
+  }
+
+  // The next stage's Backward reply to job.down. Stage mutex held.
+  void forward_land(ForwardJob& job, const Reply& reply, const Sent& sent) {
+    const int k = stage_index;
+    const auto& next = *job.next;
+    job.t_down = Clock::now();
+    if (job.attempt != active_attempt) throw std::invalid_argument("step attempt was abandoned");
+    work.bytes_sent += static_cast<std::int64_t>(sent.bytes);
+    work.bytes_received += static_cast<std::int64_t>(reply.envelope.blob.size());
+    check_receipt(reply.envelope.meta, next, job.down, protocol::Direction::Forward, k, sent.hash);
+    if (const auto found = reply.envelope.meta.find("receipts"); found != reply.envelope.meta.end()) {
+      if (!found->is_array() || found->size() > static_cast<std::size_t>(manifest.stages))
+        throw PeerFailure(next.key, "peer " + short_key(next.key) + " relayed malformed receipts");
+      job.receipts = *found;
+    }
+    job.chain_loss = reply.envelope.meta.value("loss", 0.0);
+    job.forward_bytes =
+        reply.envelope.meta.value("forward_bytes", 0.0) + static_cast<double>(job.result.output.activations.bytes.size());
+    engine::Payload gradient{codec, job.result.output.activations.shape, reply.envelope.blob};
+    job.t_check = Clock::now();
+    try {
+      job.back = stage->backward(job.h.micro_batch, gradient);
+    } catch (const std::invalid_argument& bad) {
+      throw PeerFailure(next.key, std::string("gradient from ") + short_key(next.key) + " rejected: " + bad.what());
+    }
+    job.t_back = Clock::now();
+    // Acknowledge the gradient payload we received. The receipt goes to its sender by way of the
+    // driver, which hands each replica its receipts with the step's Reduce: no round trip here.
+    job.receipts.push_back(wallet::to_hex(
+        sign(reply.header, protocol::Direction::Backward, next.key, k + 1, job.result.metrics["tokens"]).encode()));
+  }
+
+  // Stage mutex held.
+  Out forward_reply(ForwardJob& job) {
+    const int k = stage_index;
+    const auto& h = job.h;
+    if (k > 0) owed_receipts[h.micro_batch] = job.from;  // our gradient goes back to `from`, who owes a receipt
+    const auto us = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count();
+    };
+    spdlog::debug("timing forward mb {}: forward {} us, downstream {} us, receipt check {} us, backward {} us, reply {} us",
+                  h.micro_batch, us(job.t0, job.t_forward), us(job.t_forward, job.t_down), us(job.t_down, job.t_check),
+                  us(job.t_check, job.t_back), us(job.t_back, Clock::now()));
+    work.flops += job.back.metrics["flops"];
+    work.device_seconds += job.back.metrics["device_seconds"];
+    Out out;
+    out.header = header(net::MessageKind::Backward, h.step, h.micro_batch, k);
+    for (auto d : job.back.grad_input.shape) out.header.shape.push_back(static_cast<std::uint64_t>(d));
+    out.meta = {{"attempt", job.attempt}, {"loss", job.chain_loss}, {"forward_bytes", job.forward_bytes}};
+    if (!job.receipts.empty()) out.meta["receipts"] = std::move(job.receipts);
+    if (k > 0)
+      out.meta["receipt"] =
+          wallet::to_hex(sign(h, protocol::Direction::Forward, job.from, k - 1, job.result.metrics["tokens"]).encode());
+    out.blob = std::move(job.back.grad_input.bytes);
+    return out;
+  }
+
   Out handle_forward(const net::Incoming& in, const Envelope& envelope) {
     const auto& h = in.message.header;
     const auto& meta = envelope.meta;
     const int k = stage_index;
-    const int count = manifest.stages;
     if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
     const auto attempt = meta_u64(meta, "attempt");
     const auto from = wallet::fixed_from_hex<32>(meta.value("from", std::string()));
@@ -401,79 +583,46 @@ struct SwarmNode::Impl {
     if (k > 0 && net::curve_public_from(*from) != in.peer)
       throw std::invalid_argument("the sender key does not match the connection's key");
     const auto input = forward_input(h, envelope, h.micro_batch, "forward");
-    const int batch = input.batch, sequence = input.sequence;
     const auto route = hops_from(meta.value("route", json::array()));
-    if (static_cast<int>(route.size()) != count - 1 - k) throw std::invalid_argument("route does not reach the last stage");
     if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
-    enter_attempt(attempt, h.step);
-
-    auto result = stage->forward(input);  // rejects bad shapes, codecs, non-finite values
-    double chain_loss = result.metrics.count("loss") ? result.metrics["loss"] : 0.0;
-    double forward_bytes = 0;
-    engine::BackwardResult back;
-    work.micro_batches += 1;
-    work.tokens += result.metrics["tokens"];
-    work.flops += result.metrics["flops"];
-    work.device_seconds += result.metrics["device_seconds"];
-    work.bytes_received += static_cast<std::int64_t>(in.message.payload.size());
-    if (k == count - 1) {
-      back = stage->backward(h.micro_batch, {});
-    } else {
-      const auto& next = route.front();
-      auto down = header(net::MessageKind::Forward, h.step, h.micro_batch, k + 1);
-      for (auto d : result.output.activations.shape) down.shape.push_back(static_cast<std::uint64_t>(d));
-      std::vector<std::uint8_t> blob = result.output.activations.bytes;
-      const auto token_bytes = tokens_to_bytes(input.tokens);
-      blob.insert(blob.end(), token_bytes.begin(), token_bytes.end());
-      json down_meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", batch},
-                     {"sequence", sequence}, {"route", json::array()}};
-      for (std::size_t i = 1; i < route.size(); ++i) down_meta["route"].push_back(hop_json(route[i]));
-      std::vector<std::uint8_t> sent;
-      const auto timeout = options.hop_timeout * (count - 1 - k);
-      auto reply = call_or_fail(next, down, down_meta, blob, timeout, net::MessageKind::Backward, &sent);
-      work.bytes_sent += static_cast<std::int64_t>(sent.size());
-      work.bytes_received += static_cast<std::int64_t>(reply.envelope.blob.size());
-      check_receipt(reply.envelope.meta, next, down, protocol::Direction::Forward, k, sent);
-      chain_loss = reply.envelope.meta.value("loss", 0.0);
-      forward_bytes = reply.envelope.meta.value("forward_bytes", 0.0) + static_cast<double>(result.output.activations.bytes.size());
-      engine::Payload gradient{codec, result.output.activations.shape, reply.envelope.blob};
-      try {
-        back = stage->backward(h.micro_batch, gradient);
-      } catch (const std::invalid_argument& bad) {
-        throw PeerFailure(next.key, std::string("gradient from ") + short_key(next.key) + " rejected: " + bad.what());
-      }
-      // Acknowledge the gradient payload we received: the receipt goes to its sender.
-      const auto ack = sign(reply.header, protocol::Direction::Backward, next.key, k + 1, result.metrics["tokens"]);
-      const auto encoded = ack.encode();
-      call_or_fail(next, header(net::MessageKind::Receipt, h.step, h.micro_batch, k + 1),
-                   {{"attempt", attempt}, {"receipt", wallet::to_hex(encoded)}}, {}, options.hop_timeout,
-                   net::MessageKind::Ack);
+    auto job = forward_begin(h, attempt, *from, input, route, in.message.payload.size());
+    if (job.next) {
+      Sent sent;
+      const auto timeout = options.hop_timeout * (manifest.stages - 1 - k);
+      const auto reply = call_or_fail(*job.next, job.down, job.down_meta, job.blob, timeout, net::MessageKind::Backward, &sent);
+      forward_land(job, reply, sent);
     }
-    work.flops += back.metrics["flops"];
-    work.device_seconds += back.metrics["device_seconds"];
-    Out out;
-    out.header = header(net::MessageKind::Backward, h.step, h.micro_batch, k);
-    for (auto d : back.grad_input.shape) out.header.shape.push_back(static_cast<std::uint64_t>(d));
-    out.meta = {{"attempt", attempt}, {"loss", chain_loss}, {"forward_bytes", forward_bytes}};
-    if (k > 0) out.meta["receipt"] = wallet::to_hex(sign(h, protocol::Direction::Forward, *from, k - 1, result.metrics["tokens"]).encode());
-    out.blob = std::move(back.grad_input.bytes);
-    return out;
+    return forward_reply(job);
   }
 
-  Out handle_receipt(const net::Incoming& in, const Envelope& envelope) {
-    const auto raw = wallet::from_hex(envelope.meta.value("receipt", std::string()));
-    const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
-    if (!receipt) throw std::invalid_argument("malformed receipt");
-    const auto& r = receipt->receipt;
-    if (meta_u64(envelope.meta, "attempt") != active_attempt || r.step != active_step)
-      throw std::invalid_argument("receipt for a step attempt that is not in progress");
-    if (r.run_id != manifest.run_id || r.direction != protocol::Direction::Backward || r.sender != key.public_key() ||
-        r.stage != stage_index || net::curve_public_from(r.receiver) != in.peer || !protocol::verify_receipt(*receipt))
-      throw std::invalid_argument("receipt does not match this node's work");
-    pending.push_back(*receipt);
-    Out out;
-    out.header = header(net::MessageKind::Ack, in.message.header.step, in.message.header.micro_batch, stage_index);
-    return out;
+  // The Backward receipts this replica is owed for the gradients it sent this attempt, delivered
+  // by the driver with Reduce: exactly one per micro-batch, signed by the node the gradient went
+  // to. A missing or wrong one fails the attempt (blaming that node), so no receipt is lost.
+  void accept_backward_receipts(const json& meta) {
+    const auto found = meta.find("receipts");
+    const json none = json::array();
+    const json& list = found == meta.end() ? none : *found;
+    if (!list.is_array()) throw std::invalid_argument("malformed receipts");
+    std::map<std::uint32_t, protocol::SignedReceipt> got;
+    for (const auto& item : list) {
+      const auto raw = item.is_string() ? wallet::from_hex(item.get<std::string>()) : std::nullopt;
+      const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
+      if (!receipt) throw std::invalid_argument("malformed receipt");
+      const auto& r = receipt->receipt;
+      const auto owed = owed_receipts.find(r.micro_batch);
+      if (owed == owed_receipts.end() || got.count(r.micro_batch))
+        throw std::invalid_argument("a receipt for micro-batch " + std::to_string(r.micro_batch) + " this replica is not owed");
+      if (r.run_id != manifest.run_id || r.step != active_step || r.direction != protocol::Direction::Backward ||
+          r.sender != key.public_key() || r.stage != stage_index || r.receiver != owed->second ||
+          !protocol::verify_receipt(*receipt))
+        throw PeerFailure(owed->second, "peer " + short_key(owed->second) + " signed a receipt that does not match this node's work");
+      got.emplace(r.micro_batch, *receipt);
+    }
+    for (const auto& [micro_batch, peer] : owed_receipts)
+      if (!got.count(micro_batch))
+        throw PeerFailure(peer, "no receipt from " + short_key(peer) + " for micro-batch " + std::to_string(micro_batch));
+    for (auto& [micro_batch, receipt] : got) pending.push_back(std::move(receipt));
+    owed_receipts.clear();
   }
 
   const std::vector<float>& take_snapshot() {
@@ -487,6 +636,7 @@ struct SwarmNode::Impl {
     const auto contributors = hops_from(envelope.meta.value("contributors", json::array()));
     if (contributors.empty()) throw std::invalid_argument("reduce without contributors");
     enter_attempt(attempt, h.step);
+    accept_backward_receipts(envelope.meta);
     const auto me = key.public_key();
     if (!(contributors.size() == 1 && contributors.front().key == me)) {
       std::vector<float> total;
@@ -557,9 +707,15 @@ struct SwarmNode::Impl {
     const auto attempt = meta_u64(envelope.meta, "attempt");
     if (attempt != active_attempt || h.step != active_step || stage->step_count() != static_cast<std::int64_t>(h.step))
       throw std::invalid_argument("step commit for an attempt this replica is not in");
+    settle_log(true);  // the previous step's rows are durable before this step is acknowledged
     const double norm = envelope.meta.value("norm", -1.0);
+    const auto t0 = Clock::now();
     auto metrics = stage->step(norm);
+    const auto t1 = Clock::now();
     commit(h.step, envelope.meta);
+    spdlog::debug("timing step {}: optimizer {} us, log commit {} us", h.step,
+                  std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
+                  std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t1).count());
     Out out;
     out.header = header(net::MessageKind::Ack, h.step, 0, stage_index);
     out.meta = {{"lr", metrics["lr"]}};
@@ -602,15 +758,17 @@ struct SwarmNode::Impl {
       row.receipt_ids = ids;
       records.push_back(std::move(row));
     }
-    if (!records.empty()) ledger->append(std::move(records));  // durable before the step counts
-    {
-      std::lock_guard lock(outbox_mutex);
-      outbox.insert(outbox.end(), pending.begin(), pending.end());
+    // Made durable while the next step runs (its micro-batches do not wait on the fsync): the rows
+    // are durable before this node acknowledges the next Step or leaves, and the receipts reach the
+    // hub only once they are. A crash before that loses this step's rows and nothing the hub has.
+    if (!records.empty()) {
+      std::lock_guard lock(log_mutex);
+      log_in_flight = ledger->submit(std::move(records));
+      log_in_flight_receipts = pending;
     }
     const auto now = Clock::now();
     {
       std::lock_guard lock(status_mutex);
-      counters.receipts_logged += pending.size();
       ++counters.committed_steps;
       step = static_cast<std::int64_t>(step_number) + 1;
       if (meta.contains("loss") && meta["loss"].is_number()) loss = meta["loss"].get<double>();
@@ -628,9 +786,30 @@ struct SwarmNode::Impl {
       events->publish("step", {{"step", step_number + 1}, {"loss", meta.value("loss", 0.0)}});
     }
     pending.clear();
+    owed_receipts.clear();
     work = {};
     snapshot.reset();
     active_attempt = 0;
+  }
+
+  // Finishes the last committed step's log append: waits for it when `wait`, else only if it is
+  // done; then hands its receipts to the outbox. Throws when the append failed (the receipts are
+  // dropped with the rows: neither the log nor the hub has them).
+  void settle_log(bool wait) {
+    std::lock_guard lock(log_mutex);
+    if (!log_in_flight) return;
+    if (!wait && log_in_flight->wait_for(0ms) != std::future_status::ready) return;
+    auto done = std::move(*log_in_flight);
+    log_in_flight.reset();
+    auto receipts = std::move(log_in_flight_receipts);
+    log_in_flight_receipts.clear();
+    done.get();
+    {
+      std::lock_guard outbox_lock(outbox_mutex);
+      outbox.insert(outbox.end(), receipts.begin(), receipts.end());
+    }
+    std::lock_guard status_lock(status_mutex);
+    counters.receipts_logged += receipts.size();
   }
 
   Out handle_abort(const net::Incoming& in, const Envelope& envelope) {
@@ -640,6 +819,7 @@ struct SwarmNode::Impl {
     if (attempt == active_attempt) {
       stage->discard_step();
       pending.clear();
+      owed_receipts.clear();
       work = {};
       snapshot.reset();
       active_attempt = 0;
@@ -728,7 +908,6 @@ struct SwarmNode::Impl {
       Out out;
       switch (h.kind) {
         case net::MessageKind::Forward: out = handle_forward(in, *envelope); break;
-        case net::MessageKind::Receipt: out = handle_receipt(in, *envelope); break;
         case net::MessageKind::Reduce: out = handle_reduce(in, *envelope); break;
         case net::MessageKind::GradFetch: out = handle_grad_fetch(in, *envelope); break;
         case net::MessageKind::Step: out = handle_step(in, *envelope); break;
@@ -780,13 +959,206 @@ struct SwarmNode::Impl {
     return reply;
   }
 
+  // --- the stage server --------------------------------------------------------------------
+
+  // A Forward this stage (not the last) has passed on to the next stage and not yet answered. The
+  // server does not wait for the answer: it takes the next request meanwhile (the next micro-batch
+  // is already queued when the driver keeps two in flight), so this stage's work overlaps the next
+  // stage's. Answers are landed strictly in the order the Forwards came in, so every stage runs its
+  // backwards in the order of its forwards: the gradients are the in-process pipeline's.
+  struct Passed {
+    net::Incoming in;  // the routing id and header the answer goes back with (payload dropped)
+    std::optional<json> request;
+    ForwardJob job;
+    Sent sent;
+    std::uint64_t downstream_request = 0;
+    Link* link = nullptr;
+    net::Timeout timeout{0};
+    Clock::time_point deadline;
+  };
+  struct ServerState {
+    std::deque<Passed> passed;
+    std::map<wallet::PublicKey, Link> links;  // to the next stage's replicas
+  };
+
+  void answer(const net::Incoming& in, Out out, const std::optional<json>& request) {
+    if (request) out.meta["request"] = *request;
+    server->reply(in, out.header, pack(out.meta, out.blob), 5s);
+  }
+
+  // Answers (with an error) and forgets the passed Forwards `which` selects.
+  template <typename Which>
+  void fail_passed(ServerState& relay, const Which& which, const std::string& message, const wallet::PublicKey* failed) {
+    for (auto it = relay.passed.begin(); it != relay.passed.end();) {
+      if (!which(*it)) {
+        ++it;
+        continue;
+      }
+      try {
+        answer(it->in, error_out(it->in.message.header, message, failed, it->request), it->request);
+      } catch (const std::exception& error) {
+        spdlog::debug("stage server: {}", error.what());
+      }
+      it = relay.passed.erase(it);
+    }
+  }
+
+  void drop_link(ServerState& relay, Link* link) {
+    link->client.reset();  // late answers go with it
+    link->early.clear();
+    (void)relay;
+  }
+
+  // A Forward to a stage that has a next stage: forward, pass it on, answer later (land_passed).
+  void begin_passed(ServerState& relay, net::Incoming in) {
+    const auto h = in.message.header;
+    std::optional<json> request;
+    try {
+      auto envelope = unpack(in.message.payload);
+      if (!envelope) throw std::invalid_argument("malformed payload envelope");
+      if (envelope->meta.contains("request")) request = envelope->meta["request"];
+      if (h.run_id != manifest.run_id) throw std::invalid_argument("this node serves run " + manifest.run_id);
+      const auto& meta = envelope->meta;
+      const auto attempt = meta_u64(meta, "attempt");
+      // Forwards of an attempt the driver has given up on are answered now, so they do not hold
+      // up the new attempt's answers.
+      fail_passed(relay, [&](const Passed& p) { return p.job.attempt != attempt; }, "step attempt was superseded", nullptr);
+      Passed passed;
+      {
+        std::lock_guard lock(stage_mutex);
+        if (!stage) throw std::invalid_argument("this node has no stage yet");
+        const int k = stage_index;
+        if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
+        const auto from = wallet::fixed_from_hex<32>(meta.value("from", std::string()));
+        if (!from) throw std::invalid_argument("forward without a sender key");
+        if (k > 0 && net::curve_public_from(*from) != in.peer)
+          throw std::invalid_argument("the sender key does not match the connection's key");
+        const auto input = forward_input(h, *envelope, h.micro_batch, "forward");
+        const auto route = hops_from(meta.value("route", json::array()));
+        if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
+        passed.job = forward_begin(h, attempt, *from, input, route, in.message.payload.size());
+      }
+      const auto& next = *passed.job.next;
+      auto& link = relay.links[next.key];
+      if (!link.client) {
+        link.hop = next;
+        link.early.clear();
+        try {
+          link.client = pool->acquire(next);
+        } catch (const std::exception& error) {
+          throw PeerFailure(next.key, "cannot reach " + short_key(next.key) + ": " + error.what());
+        }
+      }
+      passed.timeout = options.hop_timeout * (manifest.stages - 1 - stage_index);
+      passed.downstream_request = post(link, passed.job.down, passed.job.down_meta, passed.job.blob, passed.timeout, passed.sent);
+      passed.deadline = Clock::now() + passed.timeout;
+      passed.link = &link;
+      passed.request = request;
+      in.message.payload.clear();
+      in.message.payload.shrink_to_fit();
+      passed.in = std::move(in);
+      relay.passed.push_back(std::move(passed));
+    } catch (const PeerFailure& failure) {
+      answer(in, error_out(h, failure.what(), &failure.peer, request), request);
+    } catch (const std::exception& error) {
+      {
+        std::lock_guard lock(status_mutex);
+        ++counters.rejected;
+      }
+      spdlog::warn("refused a {} request: {}", net::kind_name(h.kind), error.what());
+      answer(in, error_out(h, error.what(), nullptr, request), request);
+    }
+  }
+
+  // Lands the oldest passed Forwards whose answers are in, in order; fails the oldest when its
+  // next stage is past the deadline.
+  void land_passed(ServerState& relay) {
+    while (!relay.passed.empty()) {
+      auto& front = relay.passed.front();
+      Link* link = front.link;
+      const auto found = link->client ? link->early.find(front.downstream_request) : link->early.end();
+      if (found == link->early.end()) {
+        if (link->client && Clock::now() < front.deadline) return;
+        const auto peer = link->hop.key;
+        fail_passed(relay, [&](const Passed& p) { return p.link == link; }, "peer " + short_key(peer) + " did not answer", &peer);
+        drop_link(relay, link);
+        continue;
+      }
+      Reply reply = std::move(found->second);
+      link->early.erase(link->early.begin(), std::next(found));  // and anything older: stale
+      Out out;
+      try {
+        reply = expect(link->hop, std::move(reply), net::MessageKind::Backward);
+        std::lock_guard lock(stage_mutex);
+        forward_land(front.job, reply, front.sent);
+        out = forward_reply(front.job);
+      } catch (const PeerFailure& failure) {
+        out = error_out(front.in.message.header, failure.what(), &failure.peer, front.request);
+      } catch (const std::exception& error) {
+        {
+          std::lock_guard lock(status_mutex);
+          ++counters.rejected;
+        }
+        spdlog::warn("refused a forward answer: {}", error.what());
+        out = error_out(front.in.message.header, error.what(), nullptr, front.request);
+      }
+      try {
+        answer(front.in, std::move(out), front.request);
+      } catch (const std::exception& error) {
+        spdlog::debug("stage server: {}", error.what());
+      }
+      relay.passed.pop_front();
+      // The next one has been at the next stage at most since this one came back.
+      if (!relay.passed.empty()) {
+        auto& next = relay.passed.front();
+        next.deadline = std::max(next.deadline, Clock::now() + next.timeout);
+      }
+    }
+  }
+
   void serve() {
+    ServerState relay;
     while (serving) {
       try {
-        auto in = server->receive(200ms);
+        std::vector<zmq::pollitem_t> items{{server->poll_handle(), 0, ZMQ_POLLIN, 0}};
+        std::vector<Link*> polled;
+        for (auto& [peer, link] : relay.links)
+          if (link.client) {
+            items.push_back({link.client->poll_handle(), 0, ZMQ_POLLIN, 0});
+            polled.push_back(&link);
+          }
+        auto wait = std::chrono::milliseconds(200);
+        if (!relay.passed.empty())
+          wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(relay.passed.front().deadline - Clock::now()) +
+                                1ms,
+                            0ms, wait);
+        zmq::poll(items.data(), items.size(), wait);
+        for (std::size_t i = 0; i < polled.size(); ++i) {
+          if (!(items[i + 1].revents & ZMQ_POLLIN)) continue;
+          auto& link = *polled[i];
+          while (auto message = link.client->receive(0ms)) {
+            auto envelope = unpack(message->payload);
+            if (!envelope) continue;
+            const auto id = envelope->meta.value("request", std::uint64_t{0});
+            link.early.insert_or_assign(id, Reply{std::move(message->header), std::move(*envelope)});
+          }
+        }
+        land_passed(relay);
+        if (!(items[0].revents & ZMQ_POLLIN)) continue;
+        auto in = server->receive(0ms);
         if (!in) continue;
+        const auto kind = in->message.header.kind;
+        if (kind == net::MessageKind::Forward && stage_index >= 0 && stage_index < manifest.stages - 1) {
+          begin_passed(relay, std::move(*in));
+          continue;
+        }
         const auto out = dispatch(*in);
         server->reply(*in, out.header, pack(out.meta, out.blob), 5s);
+        if (kind == net::MessageKind::Abort) {  // its passed Forwards are answered now
+          const auto envelope = unpack(in->message.payload);
+          const auto attempt = envelope ? envelope->meta.value("attempt", std::uint64_t{0}) : 0;
+          fail_passed(relay, [&](const Passed& p) { return p.job.attempt == attempt; }, "step attempt was abandoned", nullptr);
+        }
       } catch (const std::exception& error) {  // EINTR from a signal, a peer gone mid-reply
         spdlog::debug("stage server: {}", error.what());
       }
@@ -814,6 +1186,11 @@ struct SwarmNode::Impl {
   }
 
   void report_receipts() {
+    try {
+      settle_log(false);
+    } catch (const std::exception& error) {
+      spdlog::error("could not log a step's work: {}", error.what());
+    }
     std::vector<protocol::SignedReceipt> batch;
     {
       std::lock_guard lock(outbox_mutex);
@@ -912,6 +1289,7 @@ struct SwarmNode::Impl {
           stage->discard_step();
           active_attempt = 0;
           pending.clear();
+          owed_receipts.clear();
           stage->load(file);  // checks stage, model and format
         }
         std::filesystem::remove(file);
@@ -979,6 +1357,83 @@ struct SwarmNode::Impl {
     ++counters.aborted_steps;
   }
 
+  // The step's micro-batches when the driver is stage 0's only replica: a pipeline schedule with
+  // two micro-batches in flight. Stage 0 (this process) runs its forward of micro-batch m+1 and its
+  // backward of m while the later stages work on the other one, instead of waiting for each
+  // micro-batch's round trip: F0 F1 B0 F2 B1 F3 B2 B3 here, and the next micro-batch is already
+  // queued at stage 1 when it finishes one. Every stage still runs its forwards and its backwards
+  // in micro-batch order (requests on one connection arrive in order, and stages > 0 take one
+  // request at a time), so gradients are summed in the same order as in the in-process pipeline.
+  template <typename RouteOf, typename Absorb>
+  void drive_micro_batches_pipelined(std::uint64_t step_number, std::uint64_t attempt, const RouteOf& route_of,
+                                     const Absorb& absorb) {
+    const auto& train = manifest.train;
+    const int count = manifest.stages;
+    struct Flight {
+      ForwardJob job;
+      Sent sent;
+      std::uint64_t request = 0;
+      Link* link = nullptr;
+    };
+    std::map<wallet::PublicKey, Link> links;
+    std::deque<Flight> flights;
+    const auto launch = [&](int m) {
+      const auto ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
+      engine::ForwardMessage input;
+      input.micro_batch = m;
+      input.batch = train.micro_batch_size;
+      input.sequence = manifest.model.context;
+      input.tokens = ids;
+      Flight flight;
+      {
+        std::lock_guard lock(stage_mutex);
+        flight.job = forward_begin(header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), attempt,
+                                   key.public_key(), input, route_of(m), 0);
+      }
+      const auto& next = *flight.job.next;
+      auto& link = links[next.key];
+      if (!link.client) {
+        link.hop = next;
+        try {
+          link.client = pool->acquire(next);
+        } catch (const std::exception& error) {
+          throw PeerFailure(next.key, "cannot reach " + short_key(next.key) + ": " + error.what());
+        }
+      }
+      const auto timeout = options.hop_timeout * (count - 1);
+      flight.request = post(link, flight.job.down, flight.job.down_meta, flight.job.blob, timeout, flight.sent);
+      flight.link = &link;
+      flights.push_back(std::move(flight));
+    };
+    const auto land = [&] {
+      auto flight = std::move(flights.front());
+      flights.pop_front();
+      // From now: the micro-batch ahead of this one has just come back, so the later stages have
+      // had this one for at most that long.
+      const auto deadline = Clock::now() + options.hop_timeout * (count - 1);
+      const auto reply = await(*flight.link, flight.request, deadline, net::MessageKind::Backward);
+      Out out;
+      {
+        std::lock_guard lock(stage_mutex);
+        forward_land(flight.job, reply, flight.sent);
+        out = forward_reply(flight.job);
+      }
+      absorb(static_cast<int>(flight.job.h.micro_batch), out.meta);
+    };
+    try {
+      for (int m = 0; m < train.micro_batches; ++m) {
+        launch(m);
+        if (flights.size() > 1) land();
+      }
+      while (!flights.empty()) land();
+    } catch (const PeerFailure&) {
+      throw;  // the links go with their late replies
+    } catch (const std::exception& error) {  // this stage refused its own work: the attempt fails
+      throw PeerFailure(key.public_key(), error.what());
+    }
+    for (auto& [peer, link] : links) pool->release(link.hop, std::move(link.client));  // only when all answered
+  }
+
   // One step attempt. Returns true when committed.
   bool drive_step(const std::vector<hub::PeerInfo>& list, std::uint64_t step_number) {
     spdlog::debug("step {}: pinging {} peers", step_number, list.size());
@@ -1018,23 +1473,50 @@ struct SwarmNode::Impl {
     const auto attempt = next_attempt++;
     const auto started = Clock::now();
     double loss_sum = 0, forward_bytes = 0, tokens = 0;
+    std::map<wallet::PublicKey, json> receipts_for;  // Backward receipts to hand to their senders
     try {
-      for (int m = 0; m < train.micro_batches; ++m) {
-        const auto tokens_ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
-        json meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", train.micro_batch_size},
-                  {"sequence", manifest.model.context}, {"route", json::array()}};
+      // What every micro-batch's answer brings back: its loss, boundary bytes and the Backward
+      // receipts signed along its route, which go to their senders with Reduce.
+      const auto absorb = [&](int m, const json& answer) {
+        loss_sum += answer.value("loss", 0.0);
+        forward_bytes += answer.value("forward_bytes", 0.0);
+        tokens += static_cast<double>(train.micro_batch_size) * manifest.model.context;
+        for (const auto& item : answer.value("receipts", json::array())) {
+          const auto raw = item.is_string() ? wallet::from_hex(item.get<std::string>()) : std::nullopt;
+          const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
+          if (!receipt) {
+            const auto& r1 = replicas[count > 1 ? 1 : 0];
+            throw PeerFailure(r1[static_cast<std::size_t>(m) % r1.size()].key, "malformed receipt on micro-batch " + std::to_string(m));
+          }
+          auto& owed = receipts_for[receipt->receipt.sender];
+          if (owed.is_null()) owed = json::array();
+          owed.push_back(item);
+        }
+      };
+      const auto route_of = [&](int m) {
+        std::vector<Hop> route;
         for (int k = 1; k < count; ++k) {
           const auto& r = replicas[static_cast<std::size_t>(k)];
-          meta["route"].push_back(hop_json(r[static_cast<std::size_t>(m) % r.size()]));
+          route.push_back(r[static_cast<std::size_t>(m) % r.size()]);
         }
-        const auto& r0 = replicas[0];
-        const auto& first = r0[static_cast<std::size_t>(m) % r0.size()];
-        auto reply = send(first, header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), meta,
-                          tokens_to_bytes(tokens_ids), options.hop_timeout * count, net::MessageKind::Backward);
-        loss_sum += reply.envelope.meta.value("loss", 0.0);
-        forward_bytes += reply.envelope.meta.value("forward_bytes", 0.0);
-        tokens += static_cast<double>(train.micro_batch_size) * manifest.model.context;
+        return route;
+      };
+      if (count > 1 && replicas[0].size() == 1 && replicas[0].front().key == key.public_key()) {
+        drive_micro_batches_pipelined(step_number, attempt, route_of, absorb);
+      } else {
+        for (int m = 0; m < train.micro_batches; ++m) {
+          const auto tokens_ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
+          json meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", train.micro_batch_size},
+                    {"sequence", manifest.model.context}, {"route", json::array()}};
+          for (const auto& hop : route_of(m)) meta["route"].push_back(hop_json(hop));
+          const auto& r0 = replicas[0];
+          const auto& first = r0[static_cast<std::size_t>(m) % r0.size()];
+          auto reply = send(first, header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), meta,
+                            tokens_to_bytes(tokens_ids), options.hop_timeout * count, net::MessageKind::Backward);
+          absorb(m, reply.envelope.meta);
+        }
       }
+      const auto t_micro = Clock::now();
       spdlog::debug("step {}: micro-batches done", step_number);
       // Replicas of each stage sum their gradients; every ready replica at this step takes part.
       std::vector<double> norms(static_cast<std::size_t>(count), 0.0);
@@ -1065,6 +1547,7 @@ struct SwarmNode::Impl {
           const bool source = !have_norm && contributor;  // targets[0]: the first contributor
           json request = meta;
           if (source && shared_size > 0) request["send_shared"] = true;
+          if (const auto found = receipts_for.find(hop.key); found != receipts_for.end()) request["receipts"] = found->second;
           try {
             auto reply = send(hop, header(net::MessageKind::Reduce, step_number, 0, k), request, {},
                               options.hop_timeout * 2, net::MessageKind::GradNorm);
@@ -1148,6 +1631,9 @@ struct SwarmNode::Impl {
       for (auto& commit : commits)
         if (auto failure = commit.get()) suspect(failure->peer, failure->what());  // it will resync
       const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      const auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+      spdlog::debug("timing step {}: {:.1f} ms: micro-batches {:.1f}, reduce and commit {:.1f}", step_number, seconds * 1000,
+                    ms(started, t_micro), ms(t_micro, Clock::now()));
       try {
         hub->report_progress(key, {{"step", step_number + 1}, {"loss", loss_mean}, {"tokens", tokens},
                                    {"seconds", seconds}, {"bytes_per_token", per_token}, {"grad_norm", norm},
@@ -1333,8 +1819,13 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
     if (!s.drive_step(list, step_number)) std::this_thread::sleep_for(100ms);
   }
 
-  // Leave cleanly: report what is left, tell the hub, stop the threads.
+  // Leave cleanly: make the last step's rows durable, report what is left, tell the hub, stop.
   s.set_state("waiting", "stopping");
+  try {
+    s.settle_log(true);
+  } catch (const std::exception& error) {
+    spdlog::error("could not log the last step's work: {}", error.what());
+  }
   try {
     s.report_receipts();
     s.hub->leave(s.key);
@@ -1346,8 +1837,10 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
   if (s.server_thread.joinable()) s.server_thread.join();
   if (s.hub_thread.joinable()) s.hub_thread.join();
   try {
+    s.settle_log(true);  // a Step the server took while we were leaving
     s.report_receipts();
-  } catch (const std::exception&) {
+  } catch (const std::exception& error) {
+    spdlog::warn("last receipts: {}", error.what());
   }
   s.ledger->append(ledger::SessionRecord{0, s.session_id, "stop", s.manifest.run_id, s.options.device, s.options.power_profile});
 }

@@ -78,6 +78,19 @@ class TestSettlementEndToEnd : public QObject {
     const auto url = QUrl(gateway);
     httplib::Client client(url.host().toStdString(), url.port());
     client.set_read_timeout(std::chrono::seconds(60));
+    // Revenue is split by the shares at the end of the epoch before the one it is earned in. The
+    // summary comes once the hub has verified every receipt of the run; when training is fast those
+    // can all land in the open epoch, so the purchase waits for the next one: then every owner's
+    // work is in the shares that split it.
+    const auto open_epoch = [&] {
+      const auto reply = client.Get("/api/epoch");
+      return reply && reply->status == 200 ? nlohmann::json::parse(reply->body)["epoch"].get<std::int64_t>() : -1;
+    };
+    const auto trained_in = open_epoch();
+    QVERIFY(trained_in >= 0);
+    timer.restart();
+    while (open_epoch() <= trained_in && timer.elapsed() < 30000) QTest::qWait(200);
+    QVERIFY(open_epoch() > trained_in);
     auto models = client.Get("/v1/models");
     QVERIFY(models && models->status == 200);
     const auto model = nlohmann::json::parse(models->body)["data"][0]["id"].get<std::string>();
