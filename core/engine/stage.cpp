@@ -262,19 +262,19 @@ torch::Tensor tokens_tensor(const std::vector<std::int32_t>& tokens, int batch, 
       .to(torch::kInt64);
 }
 
-HostTensor to_host(const torch::Tensor& tensor) {
+// A tensor onto the wire, encoded straight from its CPU float32 buffer (no intermediate copy).
+Payload encode_tensor(CodecKind codec, const torch::Tensor& tensor, Rounding rounding = Rounding::nearest) {
   const auto cpu = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  HostTensor host;
-  host.shape.assign(cpu.sizes().begin(), cpu.sizes().end());
-  host.dtype = DType::float32;
-  host.bytes.resize(static_cast<std::size_t>(cpu.numel()) * sizeof(float));
-  if (!host.bytes.empty()) std::memcpy(host.bytes.data(), cpu.data_ptr<float>(), host.bytes.size());
-  return host;
+  return encode(codec, std::vector<std::int64_t>(cpu.sizes().begin(), cpu.sizes().end()), cpu.data_ptr<float>(),
+                rounding);
 }
 
-torch::Tensor from_host(const HostTensor& host, const torch::Device& device) {
-  auto values = torch::empty(host.shape, torch::kFloat32);
-  if (!host.bytes.empty()) std::memcpy(values.data_ptr<float>(), host.bytes.data(), host.bytes.size());
+// A payload off the wire, checked against the codec and shape this stage expects and decoded
+// straight into a new tensor's buffer; throws before anything else is touched.
+torch::Tensor decode_tensor(const Payload& payload, CodecKind codec, const std::vector<std::int64_t>& shape,
+                            const torch::Device& device) {
+  auto values = torch::empty(shape, torch::kFloat32);
+  decode(payload, codec, shape, values.data_ptr<float>());
   return values.to(device);
 }
 
@@ -346,8 +346,7 @@ struct Stage::Impl {
   std::pair<torch::Tensor, torch::Tensor> stream_in(const ForwardMessage& input, const torch::Tensor& inputs,
                                                     bool need_grad) {
     if (plan.has_embedding()) return {torch::Tensor(), module->embed(inputs)};
-    const auto host = decode(input.activations, options.codec, boundary_shape(input));
-    auto leaf = from_host(host, device);
+    auto leaf = decode_tensor(input.activations, options.codec, boundary_shape(input), device);
     if (need_grad) leaf.requires_grad_(true);
     return {leaf, module->from_boundary(leaf, inputs)};
   }
@@ -448,7 +447,7 @@ ForwardResult Stage::forward(const ForwardMessage& input) {
     entry.output = loss / static_cast<double>(s.options.train.micro_batches);
   } else {
     entry.output = s.module->to_boundary(stream, inputs);
-    result.output.activations = encode(s.options.codec, to_host(entry.output));
+    result.output.activations = encode_tensor(s.options.codec, entry.output);
     result.metrics["payload_bytes"] = static_cast<double>(result.output.activations.bytes.size());
   }
   s.stash.emplace(input.micro_batch, std::move(entry));
@@ -472,8 +471,8 @@ BackwardResult Stage::backward(std::int64_t micro_batch, const Payload& grad_out
     entry.output.backward();
   } else {
     const auto shape = std::vector<std::int64_t>(entry.output.sizes().begin(), entry.output.sizes().end());
-    const auto host = decode(grad_output, s.options.codec, shape);  // throws before anything changes
-    entry.output.backward(from_host(host, s.device));
+    // Decoding throws before anything changes.
+    entry.output.backward(decode_tensor(grad_output, s.options.codec, shape, s.device));
   }
   if (!s.module->shared_parameters().empty()) s.shared_gradient_pending = true;
   BackwardResult result;
@@ -484,7 +483,7 @@ BackwardResult Stage::backward(std::int64_t micro_batch, const Payload& grad_out
     // +1.15% to +0.16%). The subspace codec's r coefficients per token are few and of similar
     // size, so it keeps the lower-variance nearest rounding.
     const auto rounding = s.options.codec == CodecKind::int8 ? Rounding::stochastic : Rounding::nearest;
-    result.grad_input = encode(s.options.codec, to_host(entry.input.grad()), rounding);
+    result.grad_input = encode_tensor(s.options.codec, entry.input.grad(), rounding);
     result.metrics["payload_bytes"] = static_cast<double>(result.grad_input.bytes.size());
   }
   const double tokens = static_cast<double>(entry.tokens);
@@ -583,7 +582,7 @@ EvalResult Stage::evaluate(const ForwardMessage& input) {
       const auto predicted = logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
       result.predictions.assign(predicted.data_ptr<std::int32_t>(), predicted.data_ptr<std::int32_t>() + predicted.numel());
     } else {
-      result.output.activations = encode(s.options.codec, to_host(s.module->to_boundary(stream, inputs)));
+      result.output.activations = encode_tensor(s.options.codec, s.module->to_boundary(stream, inputs));
     }
     return result;
   });
