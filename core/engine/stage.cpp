@@ -423,8 +423,8 @@ Stage::Stage(const StageOptions& options) : impl_(std::make_unique<Impl>()) {
         "stage " + std::to_string(s.plan.index) + " of " + std::to_string(s.plan.count) + " needs about " +
         format_bytes(s.memory.total()) + " (weights " + format_bytes(s.memory.parameters) + ", gradients " +
         format_bytes(s.memory.gradients) + ", optimizer " + format_bytes(s.memory.optimizer) + ", activations of " +
-        std::to_string(in_flight) + " micro-batches " + format_bytes(s.memory.activations) +
-        ") but the memory limit is " + format_bytes(options.memory_limit_bytes) +
+        std::to_string(in_flight) + (in_flight == 1 ? " micro-batch " : " micro-batches ") +
+        format_bytes(s.memory.activations) + ") but the memory limit is " + format_bytes(options.memory_limit_bytes) +
         ": use more stages, a smaller micro-batch or fewer micro-batches in flight, or raise the limit");
   if (options.threads > 0) at::set_num_threads(options.threads);
   s.device = choose_device(options.device);
