@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace tessera::engine {
@@ -60,14 +61,25 @@ float half_to_float(std::uint16_t half) {
   return std::bit_cast<float>(bits);
 }
 
+// True when none of `count` float32 values at `bytes` is NaN or Inf (exponent bits all ones). Two
+// values per 64-bit word, branch-free: adding 2^23 to a lane's exponent field carries into the
+// lane's top bit only when the field is all ones, and a lane's sum never carries into the next.
 bool all_finite(const std::uint8_t* bytes, std::size_t count) {
-  bool finite = true;
-  for (std::size_t i = 0; i < count; ++i) {
-    float v;
-    std::memcpy(&v, bytes + 4 * i, 4);
-    finite &= std::isfinite(v);
+  constexpr std::uint64_t exponents = 0x7f8000007f800000ULL, one = 0x0080000000800000ULL,
+                          tops = 0x8000000080000000ULL;
+  std::uint64_t bad = 0;
+  std::size_t i = 0;
+  for (; i + 2 <= count; i += 2) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes + 4 * i, 8);
+    bad |= ((word & exponents) + one) & tops;
   }
-  return finite;
+  if (i < count) {
+    std::uint32_t last;
+    std::memcpy(&last, bytes + 4 * i, 4);
+    bad |= ((last & 0x7f800000u) + 0x00800000u) & 0x80000000u;
+  }
+  return bad == 0;
 }
 
 [[noreturn]] void reject(const std::string& what) { throw std::invalid_argument("boundary input rejected: " + what); }
@@ -76,6 +88,7 @@ std::int64_t product(const std::vector<std::int64_t>& shape) {
   std::int64_t n = 1;
   for (auto extent : shape) {
     if (extent < 0) reject("negative extent in shape " + shape_text(shape));
+    if (extent > 0 && n > std::numeric_limits<std::int64_t>::max() / extent) reject("shape " + shape_text(shape) + " is too large");
     n *= extent;
   }
   return n;
@@ -187,35 +200,30 @@ float dither(float value, std::uint64_t position) {
   x ^= x >> 31;
   return static_cast<float>(x >> 40) * (1.0f / 16777216.0f);
 }
-}  // namespace
 
-Payload encode(CodecKind kind, const HostTensor& tensor, Rounding rounding) {
-  if (tensor.dtype != DType::float32)
-    throw std::invalid_argument("codec " + codec_name(kind) + " encodes float32 tensors, got " + dtype_name(tensor.dtype));
-  if (tensor.shape.empty()) throw std::invalid_argument("codec " + codec_name(kind) + ": tensor has no dimensions");
-  if (tensor.bytes.size() != static_cast<std::size_t>(tensor.numel()) * sizeof(float))
-    throw std::invalid_argument("codec " + codec_name(kind) + ": tensor " + shape_text(tensor.shape) + " has " +
-                                std::to_string(tensor.bytes.size()) + " bytes");
-  if (!all_finite(tensor.bytes.data(), tensor.bytes.size() / sizeof(float)))
-    throw std::invalid_argument("codec " + codec_name(kind) + ": tensor holds NaN or Inf");
+float load_float(const std::uint8_t* bytes, std::size_t index) {
+  float value;
+  std::memcpy(&value, bytes + 4 * index, 4);
+  return value;
+}
+
+// Encodes float32 values given as raw bytes (`count` of them, shape already checked).
+Payload encode_bytes(CodecKind kind, const std::vector<std::int64_t>& shape, const std::uint8_t* bytes,
+                     std::size_t count, Rounding rounding) {
+  if (!all_finite(bytes, count)) throw std::invalid_argument("codec " + codec_name(kind) + ": tensor holds NaN or Inf");
   Payload payload;
-  if (kind == CodecKind::none) {  // the common in-datacentre case: one copy, no conversion
-    payload.codec = kind;
-    payload.shape = tensor.shape;
-    payload.bytes = tensor.bytes;
-    return payload;
-  }
-  const auto values = tensor.to_floats();
   payload.codec = kind;
-  payload.shape = tensor.shape;
-  const std::int64_t width = tensor.shape.back();
-  const std::int64_t tokens = width == 0 ? 0 : tensor.numel() / width;
+  payload.shape = shape;
+  const std::int64_t width = shape.back();
+  const std::int64_t tokens = width == 0 ? 0 : static_cast<std::int64_t>(count) / width;
   switch (kind) {
-    case CodecKind::none: payload.bytes = tensor.bytes; break;
+    case CodecKind::none:  // the common in-datacentre case: one copy, no conversion
+      payload.bytes.assign(bytes, bytes + 4 * count);
+      break;
     case CodecKind::fp16: {
-      payload.bytes.resize(values.size() * 2);
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        const std::uint16_t h = float_to_half(values[i]);
+      payload.bytes.resize(count * 2);
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::uint16_t h = float_to_half(load_float(bytes, i));
         std::memcpy(payload.bytes.data() + 2 * i, &h, 2);
       }
       break;
@@ -226,16 +234,18 @@ Payload encode(CodecKind kind, const HostTensor& tensor, Rounding rounding) {
       std::uint8_t* scales = payload.bytes.data();
       auto* q = reinterpret_cast<std::int8_t*>(payload.bytes.data() + 4 * tokens);
       for (std::int64_t t = 0; t < tokens; ++t) {
-        const float* row = values.data() + t * width;
+        const auto row = static_cast<std::size_t>(t * width);
         float largest = 0.0f;
-        for (std::int64_t i = 0; i < width; ++i) largest = std::max(largest, std::abs(row[i]));
+        for (std::int64_t i = 0; i < width; ++i)
+          largest = std::max(largest, std::abs(load_float(bytes, row + static_cast<std::size_t>(i))));
         const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
         std::memcpy(scales + 4 * t, &scale, 4);
         for (std::int64_t i = 0; i < width; ++i) {
-          const float level = row[i] / scale;
+          const float value = load_float(bytes, row + static_cast<std::size_t>(i));
+          const float level = value / scale;
           const long rounded =
               rounding == Rounding::stochastic
-                  ? static_cast<long>(std::floor(level + dither(row[i], static_cast<std::uint64_t>(t * width + i))))
+                  ? static_cast<long>(std::floor(level + dither(value, static_cast<std::uint64_t>(t * width + i))))
                   : std::lround(level);
           q[t * width + i] = static_cast<std::int8_t>(std::clamp(rounded, -127L, 127L));
         }
@@ -246,7 +256,15 @@ Payload encode(CodecKind kind, const HostTensor& tensor, Rounding rounding) {
   return payload;
 }
 
-HostTensor decode(const Payload& payload) {
+void check_encodable(CodecKind kind, const std::vector<std::int64_t>& shape) {
+  if (shape.empty()) throw std::invalid_argument("codec " + codec_name(kind) + ": tensor has no dimensions");
+  for (auto extent : shape)
+    if (extent < 0) throw std::invalid_argument("codec " + codec_name(kind) + ": negative extent in " + shape_text(shape));
+}
+
+// The number of float32 values a payload decodes to, after checking that its bytes match its shape
+// (before anything is allocated for it).
+std::size_t checked_count(const Payload& payload) {
   if (payload.shape.empty()) reject("payload has no shape");
   const std::int64_t count = product(payload.shape);
   const std::int64_t width = payload.shape.back();
@@ -255,21 +273,24 @@ HostTensor decode(const Payload& payload) {
   if (payload.bytes.size() != expected_bytes)
     reject(codec_name(payload.codec) + " payload of shape " + shape_text(payload.shape) + " should have " +
            std::to_string(expected_bytes) + " bytes, got " + std::to_string(payload.bytes.size()));
-  if (payload.codec == CodecKind::none) {
-    if (!all_finite(payload.bytes.data(), static_cast<std::size_t>(count))) reject("a value is NaN or Inf");
-    HostTensor tensor;
-    tensor.shape = payload.shape;
-    tensor.bytes = payload.bytes;
-    return tensor;
-  }
-  std::vector<float> values(static_cast<std::size_t>(count));
+  return static_cast<std::size_t>(count);
+}
+
+// Decodes a checked payload of `n` values into `destination` (room for n float32 values); every
+// value written is checked finite.
+void decode_checked(const Payload& payload, std::size_t n, std::uint8_t* destination) {
+  const std::int64_t width = payload.shape.back();
+  const std::int64_t tokens = width == 0 ? 0 : static_cast<std::int64_t>(n) / width;
   switch (payload.codec) {
-    case CodecKind::none: break;
+    case CodecKind::none:
+      if (n > 0) std::memcpy(destination, payload.bytes.data(), 4 * n);
+      break;
     case CodecKind::fp16:
-      for (std::size_t i = 0; i < values.size(); ++i) {
+      for (std::size_t i = 0; i < n; ++i) {
         std::uint16_t h;
         std::memcpy(&h, payload.bytes.data() + 2 * i, 2);
-        values[i] = half_to_float(h);
+        const float value = half_to_float(h);
+        std::memcpy(destination + 4 * i, &value, 4);
       }
       break;
     case CodecKind::int8:
@@ -279,23 +300,68 @@ HostTensor decode(const Payload& payload) {
         float scale;
         std::memcpy(&scale, payload.bytes.data() + 4 * t, 4);
         if (!std::isfinite(scale) || scale < 0.0f) reject("int8 scale of token " + std::to_string(t) + " is not finite");
-        for (std::int64_t i = 0; i < width; ++i) values[static_cast<std::size_t>(t * width + i)] = scale * q[t * width + i];
+        for (std::int64_t i = 0; i < width; ++i) {
+          const float value = scale * q[t * width + i];
+          std::memcpy(destination + 4 * static_cast<std::size_t>(t * width + i), &value, 4);
+        }
       }
       break;
     }
     default: reject("unknown codec id " + std::to_string(static_cast<int>(payload.codec)));
   }
-  for (std::size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i])) reject("value " + std::to_string(i) + " is NaN or Inf");
-  return HostTensor::from_floats(payload.shape, values);
+  // One scan of what was written (cache-warm): NaN/Inf arriving raw, from half infinities, or
+  // from a finite scale times a level overflowing.
+  if (!all_finite(destination, n)) {
+    std::size_t i = 0;
+    while (i < n && std::isfinite(load_float(destination, i))) ++i;
+    reject("value " + std::to_string(i) + " is NaN or Inf");
+  }
 }
 
-HostTensor decode(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape) {
+void check_expected(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape) {
   if (payload.codec != expected_codec)
     reject("expected codec " + codec_name(expected_codec) + ", got " + codec_name(payload.codec));
   if (payload.shape != expected_shape)
     reject("expected shape " + shape_text(expected_shape) + ", got " + shape_text(payload.shape));
+}
+
+}  // namespace
+
+Payload encode(CodecKind kind, const HostTensor& tensor, Rounding rounding) {
+  if (tensor.dtype != DType::float32)
+    throw std::invalid_argument("codec " + codec_name(kind) + " encodes float32 tensors, got " + dtype_name(tensor.dtype));
+  check_encodable(kind, tensor.shape);
+  if (tensor.bytes.size() != static_cast<std::size_t>(tensor.numel()) * sizeof(float))
+    throw std::invalid_argument("codec " + codec_name(kind) + ": tensor " + shape_text(tensor.shape) + " has " +
+                                std::to_string(tensor.bytes.size()) + " bytes");
+  return encode_bytes(kind, tensor.shape, tensor.bytes.data(), tensor.bytes.size() / sizeof(float), rounding);
+}
+
+Payload encode(CodecKind kind, const std::vector<std::int64_t>& shape, const float* values, Rounding rounding) {
+  check_encodable(kind, shape);
+  std::size_t count = 1;
+  for (auto extent : shape) count *= static_cast<std::size_t>(extent);
+  return encode_bytes(kind, shape, reinterpret_cast<const std::uint8_t*>(values), count, rounding);
+}
+
+HostTensor decode(const Payload& payload) {
+  const auto count = checked_count(payload);
+  HostTensor tensor;
+  tensor.shape = payload.shape;
+  tensor.bytes.resize(count * sizeof(float));
+  decode_checked(payload, count, tensor.bytes.data());
+  return tensor;
+}
+
+HostTensor decode(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape) {
+  check_expected(payload, expected_codec, expected_shape);
   return decode(payload);
+}
+
+void decode(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape,
+            float* destination) {
+  check_expected(payload, expected_codec, expected_shape);
+  decode_checked(payload, checked_count(payload), reinterpret_cast<std::uint8_t*>(destination));
 }
 
 }  // namespace tessera::engine

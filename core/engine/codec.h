@@ -55,12 +55,20 @@ enum class Rounding : std::uint8_t { nearest, stochastic };
 // Encodes a float32 tensor whose last dimension is the per-token values. Throws
 // std::invalid_argument for another dtype, an empty shape or non-finite values.
 Payload encode(CodecKind kind, const HostTensor& tensor, Rounding rounding = Rounding::nearest);
+// The same, reading the float32 values of `shape` (row-major) straight from memory, so that a
+// tensor library's buffer is encoded without first copying it into a HostTensor.
+Payload encode(CodecKind kind, const std::vector<std::int64_t>& shape, const float* values,
+               Rounding rounding = Rounding::nearest);
 // Decodes and validates: the codec must be `expected_codec`, the shape `expected_shape`, the
 // byte count must match, and every decoded value must be finite; otherwise throws
 // std::invalid_argument with a message saying what is wrong ("boundary input rejected: …").
 HostTensor decode(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape);
 // Decodes without an expected shape (still checks size consistency and finiteness).
 HostTensor decode(const Payload& payload);
+// Decodes with the same checks straight into `destination`, which has room for the expected
+// shape's float32 values (a tensor library's buffer). On a throw its contents are unspecified.
+void decode(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape,
+            float* destination);
 
 std::string shape_text(const std::vector<std::int64_t>& shape);  // "[2, 32, 64]"
 

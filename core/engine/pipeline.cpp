@@ -17,6 +17,7 @@ Pipeline::Pipeline(const PipelineOptions& options) : options_(options) {
     stage.device = options.device;
     stage.threads = options.threads;
     stage.memory_limit_bytes = options.memory_limit_bytes;
+    stage.in_flight = 1;  // train_step runs each micro-batch's backward before the next forward
     stages_.emplace_back(stage);
   }
 }
@@ -30,6 +31,11 @@ Metrics Pipeline::train_step(const std::vector<std::vector<std::int32_t>>& micro
   Metrics total;
   double loss = 0.0, forward_bytes = 0.0, backward_bytes = 0.0;
   const std::int64_t first = next_micro_batch_;
+  // One micro-batch at a time: forward through every stage, then straight back. Run in one
+  // process the stages cannot overlap, so stashing every micro-batch's activations before the
+  // first backward (all-forward-then-all-backward) would only multiply the memory in use; this
+  // order gives the same gradients (each stage accumulates the micro-batches in the same order)
+  // and keeps one micro-batch in flight, like the unsplit trainer.
   for (int m = 0; m < count; ++m) {
     ForwardMessage message;
     message.micro_batch = first + m;
@@ -45,8 +51,6 @@ Metrics Pipeline::train_step(const std::vector<std::vector<std::int32_t>>& micro
       total["device_seconds"] += result.metrics["device_seconds"];
       message = std::move(result.output);
     }
-  }
-  for (int m = 0; m < count; ++m) {
     Payload gradient;
     for (auto stage = stages_.rbegin(); stage != stages_.rend(); ++stage) {
       auto result = stage->backward(first + m, gradient);

@@ -1,6 +1,6 @@
-// An in-process pipeline: S stage workers connected through their codecs, driven with the
-// all-forward-then-all-backward schedule, agreeing on the global gradient norm by summing one
-// scalar per stage. It uses only the Stage API, exactly as stages on different machines would.
+// An in-process pipeline: S stage workers connected through their codecs, driven one micro-batch
+// at a time (forward through every stage, then backward), agreeing on the global gradient norm by
+// summing one scalar per stage. It uses only the Stage API, exactly as stages on different machines would.
 #pragma once
 
 #include <cstdint>

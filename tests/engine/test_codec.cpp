@@ -127,6 +127,58 @@ class TestCodec : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, decode(int8, CodecKind::int8, {1, 2, 4}));
   }
 
+  // The buffer forms (what Stage uses: encode from a tensor's memory, decode into one) give the
+  // same bytes and values as the HostTensor forms, for every codec.
+  void bufferFormsMatchHostTensorForms() {
+    const std::vector<std::int64_t> shape{3, 7, 33};  // odd counts: the finiteness scan's tail
+    const auto tensor = random_tensor(shape, 21);
+    const auto values = tensor.to_floats();
+    for (auto kind : all_codecs())
+      for (auto rounding : {Rounding::nearest, Rounding::stochastic}) {
+        const auto payload = encode(kind, shape, values.data(), rounding);
+        QCOMPARE(payload.bytes, encode(kind, tensor, rounding).bytes);
+        QCOMPARE(payload.shape, shape);
+        std::vector<float> decoded(values.size(), -1.0f);
+        decode(payload, kind, shape, decoded.data());
+        QCOMPARE(decoded, decode(payload, kind, shape).to_floats());
+      }
+  }
+
+  // NaN and Inf are found wherever they sit (the scan takes two values at a time, then a tail),
+  // on the way out and on the way in, and the message says which value.
+  void findsNonFiniteAtEveryPosition() {
+    const std::vector<std::int64_t> shape{1, 5};
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                      -std::numeric_limits<float>::infinity()})
+      for (int position = 0; position < 5; ++position) {
+        std::vector<float> values{1.0f, -2.0f, 3.0e38f, -0.0f, 1e-40f};  // finite extremes pass
+        QCOMPARE(encode(CodecKind::none, shape, values.data()).bytes.size(), std::size_t(20));
+        values[static_cast<std::size_t>(position)] = bad;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, encode(CodecKind::none, shape, values.data()));
+        Payload smuggled = encode(CodecKind::none, shape, std::vector<float>(5, 1.0f).data());
+        std::memcpy(smuggled.bytes.data() + 4 * position, &bad, 4);
+        std::vector<float> out(5);
+        try {
+          decode(smuggled, CodecKind::none, shape, out.data());
+          QFAIL("non-finite value accepted");
+        } catch (const std::invalid_argument& error) {
+          QVERIFY2(QString(error.what()).contains(QStringLiteral("value %1 is NaN or Inf").arg(position)), error.what());
+        }
+      }
+  }
+
+  // A payload whose shape promises far more values than its bytes hold is refused before
+  // anything is allocated for it (no attempt at terabytes, no overflow).
+  void refusesOversizedShapesBeforeAllocating() {
+    Payload huge;
+    huge.codec = CodecKind::none;
+    huge.shape = {1 << 20, 1 << 20, 1 << 20};
+    huge.bytes.resize(16);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, decode(huge));
+    huge.shape = {std::int64_t{1} << 40, 4};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, decode(huge));
+  }
+
   void rejectsOtherDtypes() {
     HostTensor ints;
     ints.shape = {2};
