@@ -245,7 +245,7 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
                                     {"per_process", {{"torch", node_threads}, {"blas", node_threads}}},
                                     {"in_process", "the faster of in_process_runs, each the best of a run before and after the swarm's"}}},
                        {"schedule",
-                        {{"in_process", "all forwards, then all backwards, one stage after another (one thread of control)"},
+                        {{"in_process", "one micro-batch at a time, forward through every stage then backward (one thread of control)"},
                          {"multiprocess",
                           "stage 0 keeps two micro-batches in flight (F0 F1 B0 F2 B1 F3 B2 B3), so it works while stages 1..S-1 "
                           "work on the other one; each later stage takes one micro-batch at a time, forward then backward; "
