@@ -19,6 +19,7 @@
 #include "ui/pages/dashboards_page.h"
 #include "ui/pages/log_page.h"
 #include "ui/sample_log.h"
+#include "tests/gui/event_loop_probe.h"
 
 using namespace tessera;
 using ui::DashboardsPage;
@@ -231,30 +232,8 @@ class TestDashboards : public QObject {
     dashboards.resize(1280, 800);
     dashboards.show();
     log.show();
-    // Two measures per tick of a 5 ms timer: the wall-clock lateness (what a user feels, but on a
-    // loaded CI machine also the scheduler's doing), and the GUI thread's own CPU time since the
-    // last tick (the work that blocked the loop, whatever the machine's load). The second is held
-    // to 50 ms; both are printed.
-    QElapsedTimer clock;
-    qint64 last = -1, worst_wall = 0;
-    double last_cpu = -1, worst_busy = 0;
-    auto thread_cpu_ms = [] {
-      timespec ts{};
-      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-      return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-    };
-    QTimer probe;
-    probe.setInterval(5);
-    QObject::connect(&probe, &QTimer::timeout, [&] {
-      const qint64 t = clock.elapsed();
-      const double cpu = thread_cpu_ms();
-      if (last >= 0) worst_wall = std::max(worst_wall, t - last - 5);
-      if (last_cpu >= 0) worst_busy = std::max(worst_busy, cpu - last_cpu);
-      last = t;
-      last_cpu = cpu;
-    });
+    tessera::test::EventLoopProbe probe;
     QSignalSpy updated(&dashboards, &DashboardsPage::updated);
-    clock.start();
     probe.start();
     const ledger::Span spans[] = {ledger::Span::Last24h, ledger::Span::Last7d, ledger::Span::Last30d,
                                   ledger::Span::AllTime};
@@ -267,9 +246,9 @@ class TestDashboards : public QObject {
     probe.stop();
     qInfo("worst event-loop delay while dashboards refresh: %.1f ms of GUI-thread work between ticks, "
           "%lld ms late by the wall clock",
-          worst_busy, static_cast<long long>(worst_wall));
-    QVERIFY2(worst_busy < 50, qPrintable(QStringLiteral("the GUI thread worked %1 ms without serving the event loop")
-                                              .arg(worst_busy)));
+          probe.worstBusyMs(), static_cast<long long>(probe.worstLateMs()));
+    QVERIFY2(probe.worstBusyMs() < 50,
+             qPrintable(QStringLiteral("the GUI thread worked %1 ms without serving the event loop").arg(probe.worstBusyMs())));
   }
 };
 

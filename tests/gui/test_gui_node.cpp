@@ -1,6 +1,7 @@
 // The app against a real daemon: NodeSupervisor starts `tessera-node run --local` (embedded hub
 // and local peers), Start and Pause reach it through the control API, the power profile chosen on
-// Home arrives in the node's settings (and its settings.json), and a killed node is restarted.
+// Home arrives in the node's settings (and its settings.json), a killed node is restarted, and the
+// event loop stays responsive while the node trains and the dashboards refresh.
 // Needs the daemon's `run` command (branch swarm).
 #include <QtTest>
 
@@ -11,11 +12,17 @@
 
 #include <csignal>
 
+#include "tests/gui/event_loop_probe.h"
+#include "ui/ledger_service.h"
 #include "ui/node_settings.h"
 #include "ui/node_supervisor.h"
+#include "ui/pages/dashboards_page.h"
 #include "ui/pages/home_page.h"
+#include "ui/pages/log_page.h"
 
+using tessera::ui::DashboardsPage;
 using tessera::ui::HomePage;
+using tessera::ui::LedgerService;
 using tessera::ui::NodeSupervisor;
 
 namespace {
@@ -81,6 +88,47 @@ class TestGuiNode : public QObject {
     QVERIFY(file.open(QIODevice::ReadOnly));
     QVERIFY(file.readAll().contains("\"light\""));
     QCOMPARE(crashed.count(), 0);
+  }
+
+  // The responsiveness measure: the GUI thread's worst stretch without serving its event
+  // loop while the node trains (its processes compete for the same cores) and the dashboards and
+  // the log page refresh from the node's own, growing contribution log.
+  void eventLoopWhileTheNodeTrains() {
+    QTemporaryDir dir;
+    NodeSupervisor node(QStringLiteral(TESSERA_NODE_BIN), dir.path());
+    tessera::ui::NodeSettings settings_store(&node, dir.path());
+    HomePage home(&node, &settings_store);
+    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
+    DashboardsPage dashboards(&ledger);
+    tessera::ui::LogPage log(&ledger, dir.filePath(QStringLiteral("node_key.json")));
+    home.show();
+    dashboards.resize(1280, 800);
+    dashboards.show();
+    log.show();
+    QSignalSpy crashed(&node, &NodeSupervisor::crashed);
+    node.launch(/*paused=*/false);
+    QVERIFY(connectedOrExplained(node, crashed, 120000));
+    QVERIFY(waitForState(node, {QStringLiteral("running")}, 180000));
+
+    tessera::test::EventLoopProbe probe;
+    QSignalSpy updated(&dashboards, &DashboardsPage::updated);
+    probe.start();
+    const tessera::ledger::Span spans[] = {tessera::ledger::Span::Last24h, tessera::ledger::Span::AllTime};
+    for (int round = 0; round < 8; ++round) {
+      dashboards.setSpan(spans[round % 2]);
+      log.reload();
+      QVERIFY(updated.wait(20000));
+      QTest::qWait(250);  // the node keeps training and status polls keep arriving meanwhile
+    }
+    probe.stop();
+    QCOMPARE(node.lastStatus().value(QStringLiteral("state")).toString(), QStringLiteral("running"));
+    QCOMPARE(crashed.count(), 0);
+    qInfo("worst event-loop delay while the node trains and the dashboards refresh: %.1f ms of GUI-thread "
+          "work between ticks, %lld ms late by the wall clock (%d ticks)",
+          probe.worstBusyMs(), static_cast<long long>(probe.worstLateMs()), probe.ticks());
+    QVERIFY(probe.ticks() > 100);
+    QVERIFY2(probe.worstBusyMs() < 50,
+             qPrintable(QStringLiteral("the GUI thread worked %1 ms without serving the event loop").arg(probe.worstBusyMs())));
   }
 
   void restartsAKilledNode() {
