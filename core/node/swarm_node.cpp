@@ -894,28 +894,35 @@ struct SwarmNode::Impl {
     return out;
   }
 
+  // A request's envelope, checked to be for this run; `request` gets its id as soon as it is known,
+  // so that even a refusal is answered to the right request.
+  Envelope open_request(const net::Incoming& in, std::optional<json>& request) const {
+    auto envelope = unpack(in.message.payload);
+    if (!envelope) throw std::invalid_argument("malformed payload envelope");
+    if (envelope->meta.contains("request")) request = envelope->meta["request"];
+    if (in.message.header.run_id != manifest.run_id) throw std::invalid_argument("this node serves run " + manifest.run_id);
+    return std::move(*envelope);
+  }
+
   // Runs one request and always produces a reply (an Error on any failure).
   Out dispatch(const net::Incoming& in) {
     const auto& h = in.message.header;
     std::optional<json> request;
     try {
-      auto envelope = unpack(in.message.payload);
-      if (!envelope) throw std::invalid_argument("malformed payload envelope");
-      if (envelope->meta.contains("request")) request = envelope->meta["request"];
-      if (h.run_id != manifest.run_id) throw std::invalid_argument("this node serves run " + manifest.run_id);
+      auto envelope = open_request(in, request);
       std::lock_guard lock(stage_mutex);
       if (!stage) throw std::invalid_argument("this node has no stage yet");
       Out out;
       switch (h.kind) {
-        case net::MessageKind::Forward: out = handle_forward(in, *envelope); break;
-        case net::MessageKind::Reduce: out = handle_reduce(in, *envelope); break;
-        case net::MessageKind::GradFetch: out = handle_grad_fetch(in, *envelope); break;
-        case net::MessageKind::Step: out = handle_step(in, *envelope); break;
-        case net::MessageKind::SharedGradient: out = handle_shared_gradient(in, *envelope); break;
-        case net::MessageKind::Abort: out = handle_abort(in, *envelope); break;
+        case net::MessageKind::Forward: out = handle_forward(in, envelope); break;
+        case net::MessageKind::Reduce: out = handle_reduce(in, envelope); break;
+        case net::MessageKind::GradFetch: out = handle_grad_fetch(in, envelope); break;
+        case net::MessageKind::Step: out = handle_step(in, envelope); break;
+        case net::MessageKind::SharedGradient: out = handle_shared_gradient(in, envelope); break;
+        case net::MessageKind::Abort: out = handle_abort(in, envelope); break;
         case net::MessageKind::Ping: out = handle_ping(in); break;
-        case net::MessageKind::StateRequest: out = handle_state_request(in, *envelope); break;
-        case net::MessageKind::Infer: out = handle_infer(in, *envelope); break;
+        case net::MessageKind::StateRequest: out = handle_state_request(in, envelope); break;
+        case net::MessageKind::Infer: out = handle_infer(in, envelope); break;
         default: throw std::invalid_argument(std::string("unexpected message kind ") + net::kind_name(h.kind));
       }
       if (request) out.meta["request"] = *request;
@@ -1003,10 +1010,9 @@ struct SwarmNode::Impl {
     }
   }
 
-  void drop_link(ServerState& relay, Link* link) {
+  static void drop_link(Link* link) {
     link->client.reset();  // late answers go with it
     link->early.clear();
-    (void)relay;
   }
 
   // A Forward to a stage that has a next stage: forward, pass it on, answer later (land_passed).
@@ -1014,11 +1020,8 @@ struct SwarmNode::Impl {
     const auto h = in.message.header;
     std::optional<json> request;
     try {
-      auto envelope = unpack(in.message.payload);
-      if (!envelope) throw std::invalid_argument("malformed payload envelope");
-      if (envelope->meta.contains("request")) request = envelope->meta["request"];
-      if (h.run_id != manifest.run_id) throw std::invalid_argument("this node serves run " + manifest.run_id);
-      const auto& meta = envelope->meta;
+      auto envelope = open_request(in, request);
+      const auto& meta = envelope.meta;
       const auto attempt = meta_u64(meta, "attempt");
       // Forwards of an attempt the driver has given up on are answered now, so they do not hold
       // up the new attempt's answers.
@@ -1033,7 +1036,7 @@ struct SwarmNode::Impl {
         if (!from) throw std::invalid_argument("forward without a sender key");
         if (k > 0 && net::curve_public_from(*from) != in.peer)
           throw std::invalid_argument("the sender key does not match the connection's key");
-        const auto input = forward_input(h, *envelope, h.micro_batch, "forward");
+        const auto input = forward_input(h, envelope, h.micro_batch, "forward");
         const auto route = hops_from(meta.value("route", json::array()));
         if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
         passed.job = forward_begin(h, attempt, *from, input, route, in.message.payload.size());
@@ -1081,7 +1084,7 @@ struct SwarmNode::Impl {
         if (link->client && Clock::now() < front.deadline) return;
         const auto peer = link->hop.key;
         fail_passed(relay, [&](const Passed& p) { return p.link == link; }, "peer " + short_key(peer) + " did not answer", &peer);
-        drop_link(relay, link);
+        drop_link(link);
         continue;
       }
       Reply reply = std::move(found->second);
