@@ -414,7 +414,7 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   client.set_write_timeout(timeout_);
   auto result = method == "GET" ? client.Get(path) : client.Post(path, body ? body->dump() : "{}", "application/json");
   if (!result)
-    throw std::runtime_error("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
+    throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
   auto reply = nlohmann::json::parse(result->body, nullptr, false);
   if (result->status != 200) {
     std::string message = "HTTP " + std::to_string(result->status);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -142,8 +143,14 @@ struct JoinRequest {
   DeviceReport device;
 };
 
+// A hub that did not answer at all (as opposed to one that answered with an error).
+struct HubUnreachable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // The node's side of the hub API. Every call has a timeout and throws std::runtime_error with a
-// message that says what failed ("hub http://… did not answer: …", "join refused: …").
+// message that says what failed ("hub http://… did not answer: …", "join refused: …"); a hub that
+// did not answer throws HubUnreachable.
 class HubClient {
  public:
   explicit HubClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));

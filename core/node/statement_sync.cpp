@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/hub/hub_service.h"
 #include "core/hub/settlement_book.h"
 #include "core/ledger/ledger.h"
 #include "core/protocol/manifest.h"
@@ -160,22 +161,16 @@ WatchReport watch_owners(const std::string& hub_url, const std::vector<std::stri
                          std::chrono::milliseconds timeout) {
   WatchReport report;
   report.hub_url = hub_url;
-  const auto reply = http_get(hub_url, "/api/manifest", timeout);
-  if (reply.status == 0) {
+  protocol::RunManifest manifest;
+  try {
+    manifest = hub::HubClient(hub_url, timeout).manifest();  // checked against its publisher's signature
+  } catch (const hub::HubUnreachable&) {
     report.unreachable = true;
     report.error = "the hub " + hub_url + " did not answer";
     return report;
-  }
-  protocol::RunManifest manifest;
-  try {
-    if (reply.status != 200) throw std::invalid_argument("HTTP status " + std::to_string(reply.status));
-    manifest = protocol::manifest_from_json(reply.body);
   } catch (const std::exception& error) {
-    report.error = "the hub " + hub_url + " did not serve a valid run manifest (" + error.what() + ")";
-    return report;
-  }
-  if (!protocol::verify_manifest(manifest, manifest.publisher_key)) {
-    report.error = "the hub's run manifest is not signed by its publisher: nothing it says can be checked";
+    report.error = "the hub " + hub_url + " did not serve a valid, publisher-signed run manifest (" + error.what() +
+                   "): nothing it says can be checked";
     return report;
   }
   report.run_id = manifest.run_id;
