@@ -247,9 +247,9 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
                        {"schedule",
                         {{"in_process", "one micro-batch at a time, forward through every stage then backward (one thread of control)"},
                          {"multiprocess",
-                          "stage 0 keeps two micro-batches in flight (F0 F1 B0 F2 B1 F3 B2 B3), so it works while stages 1..S-1 "
-                          "work on the other one; each later stage takes one micro-batch at a time, forward then backward; "
-                          "same micro-batch order on every stage, hence the same gradients as in process"}}},
+                          "stage 0 keeps every micro-batch of the step in flight (F0 F1 F2 F3 B0 B1 B2 B3), passing each "
+                          "forward on at once, so the stages work on different micro-batches at the same time; each stage "
+                          "runs its forwards and backwards in micro-batch order, hence the same gradients as in process"}}},
                        {"multiprocess_tokens_per_s", multi},
                        {"multiprocess_ratio", in_process > 0 ? multi / in_process : 0.0},
                        {"codecs", codecs},

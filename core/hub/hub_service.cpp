@@ -64,7 +64,8 @@ std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest
   for (int i = 0; i < manifest.stages; ++i) {
     const auto plan = engine::plan_stage(manifest.model, manifest.stages, i);
     out.push_back(static_cast<std::uint64_t>(
-        engine::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size, 1).total()));
+        engine::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size,
+                                      manifest.train.micro_batches).total()));
   }
   return out;
 }

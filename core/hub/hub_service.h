@@ -56,7 +56,8 @@ struct ReceiptTally {
   std::uint64_t duplicates = 0;
 };
 
-// What a stage needs in memory to be served (fp32 training, one micro-batch in flight).
+// What a stage needs in memory to be served: fp32 training with every micro-batch of a step in
+// flight, as the swarm's pipeline schedule keeps them (and as a node's Stage budgets).
 std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest& manifest);
 
 class HubService {

@@ -1361,12 +1361,14 @@ struct SwarmNode::Impl {
   }
 
   // The step's micro-batches when the driver is stage 0's only replica: a pipeline schedule with
-  // two micro-batches in flight. Stage 0 (this process) runs its forward of micro-batch m+1 and its
-  // backward of m while the later stages work on the other one, instead of waiting for each
-  // micro-batch's round trip: F0 F1 B0 F2 B1 F3 B2 B3 here, and the next micro-batch is already
-  // queued at stage 1 when it finishes one. Every stage still runs its forwards and its backwards
-  // in micro-batch order (requests on one connection arrive in order, and stages > 0 take one
-  // request at a time), so gradients are summed in the same order as in the in-process pipeline.
+  // every micro-batch of the step in flight. Stage 0 (this process) runs its forwards one after
+  // another and passes each on at once (F0 F1 F2 F3 B0 B1 B2 B3 here), so the later stages always
+  // have the next micro-batch queued and stage 0 is never waiting on a round trip while there is
+  // forward work left. Every stage holds at most the step's micro-batches at once, which is what a
+  // Stage budgets its memory for (StageOptions::in_flight 0) and what the hub's memory fit counts.
+  // Every stage still runs its forwards and its backwards in micro-batch order (requests on one
+  // connection arrive in order, and stage servers land answers in the order the forwards came),
+  // so gradients are summed in the same order as in the in-process pipeline.
   template <typename RouteOf, typename Absorb>
   void drive_micro_batches_pipelined(std::uint64_t step_number, std::uint64_t attempt, const RouteOf& route_of,
                                      const Absorb& absorb) {
@@ -1411,8 +1413,8 @@ struct SwarmNode::Impl {
     const auto land = [&] {
       auto flight = std::move(flights.front());
       flights.pop_front();
-      // From now: the micro-batch ahead of this one has just come back, so the later stages have
-      // had this one for at most that long.
+      // From now: the micro-batch ahead of this one has just come back (or, for the first, the
+      // last forward was just passed on), so the later stages have owed this one for at most that long.
       const auto deadline = Clock::now() + options.hop_timeout * (count - 1);
       const auto reply = await(*flight.link, flight.request, deadline, net::MessageKind::Backward);
       Out out;
@@ -1424,10 +1426,7 @@ struct SwarmNode::Impl {
       absorb(static_cast<int>(flight.job.h.micro_batch), out.meta);
     };
     try {
-      for (int m = 0; m < train.micro_batches; ++m) {
-        launch(m);
-        if (flights.size() > 1) land();
-      }
+      for (int m = 0; m < train.micro_batches; ++m) launch(m);
       while (!flights.empty()) land();
     } catch (const PeerFailure&) {
       throw;  // the links go with their late replies

@@ -1,7 +1,9 @@
 // Stage assignment, heartbeats and expiry in the hub's peer directory; join challenges.
 #include <QtTest>
 
+#include "core/engine/model_config.h"
 #include "core/hub/challenges.h"
+#include "core/hub/hub_service.h"
 #include "core/hub/peer_directory.h"
 
 using namespace tessera;
@@ -25,6 +27,25 @@ class TestPeerDirectory : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
+  // The swarm keeps every micro-batch of a step in flight, so a stage's memory need (what the hub
+  // fits peers against) counts all of their activations, not one micro-batch's.
+  void stageMemoryCountsEveryMicroBatchInFlight() {
+    protocol::RunManifest manifest;
+    manifest.stages = 3;
+    manifest.train.micro_batches = 4;
+    const auto needs = hub::stage_memory_requirements(manifest);
+    QCOMPARE(needs.size(), std::size_t{3});
+    for (int k = 0; k < 3; ++k) {
+      const auto plan = engine::plan_stage(manifest.model, 3, k);
+      const auto four = engine::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size, 4);
+      const auto one = engine::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size, 1);
+      QCOMPARE(needs[static_cast<std::size_t>(k)], static_cast<std::uint64_t>(four.total()));
+      QVERIFY(four.total() > one.total());
+    }
+    manifest.train.micro_batches = 8;
+    QVERIFY(hub::stage_memory_requirements(manifest)[0] > needs[0]);
+  }
+
   void assignsLeastServedStageThatFits() {
     hub::PeerDirectory directory({100, 300, 100});
     const auto now = hub::Clock::now();
