@@ -461,9 +461,9 @@ struct SwarmNode::Impl {
 
   // One micro-batch on this stage, split where it waits for the next stage: forward_begin (forward,
   // and on the last stage the backward too), the downstream call, forward_land (receipt checks and
-  // the backward), forward_reply. handle_forward runs them in a row (the last stage; the driver's
-  // own stage when stage 0 has several replicas); the stage server (begin_passed / land_passed) and
-  // the driver's pipeline schedule (drive_micro_batches_pipelined) run them apart.
+  // the backward), forward_reply. handle_forward runs them in a row (the last stage's server); the
+  // stage server of the other stages (begin_passed / land_passed) and the driver's pipeline
+  // schedule (drive_micro_batches) run them apart.
   struct ForwardJob {
     net::MessageHeader h;
     std::uint64_t attempt = 0;
@@ -1360,70 +1360,101 @@ struct SwarmNode::Impl {
     ++counters.aborted_steps;
   }
 
-  // The step's micro-batches when the driver is stage 0's only replica: a pipeline schedule with
-  // every micro-batch of the step in flight. Stage 0 (this process) runs its forwards one after
-  // another and passes each on at once (F0 F1 F2 F3 B0 B1 B2 B3 here), so the later stages always
-  // have the next micro-batch queued and stage 0 is never waiting on a round trip while there is
-  // forward work left. Every stage holds at most the step's micro-batches at once, which is what a
-  // Stage budgets its memory for (StageOptions::in_flight 0) and what the hub's memory fit counts.
-  // Every stage still runs its forwards and its backwards in micro-batch order (requests on one
-  // connection arrive in order, and stage servers land answers in the order the forwards came),
-  // so gradients are summed in the same order as in the in-process pipeline.
+  // The step's micro-batches, as a pipeline schedule with every micro-batch of the step in flight.
+  // Micro-batch m goes to stage 0's replica m mod R: this node runs its own ones' forwards one
+  // after another and passes each on at once, and sends the others to their stage-0 replica, whose
+  // stage server does the same. So the later stages always have their next micro-batch queued and
+  // stage 0 never waits on a round trip while there is forward work left (F0 F1 F2 F3 B0 B1 B2 B3
+  // with one replica per stage). A stage holds at most the step's micro-batches at once, which is
+  // what a Stage budgets its memory for (StageOptions::in_flight 0) and what the hub's memory fit
+  // counts. Every stage runs its forwards and its backwards in the order the forwards reach it
+  // (requests on one connection arrive in order, and stage servers land answers in that order): with
+  // one replica per stage that is micro-batch order, so the gradients are the in-process pipeline's.
+  // The answers are absorbed in micro-batch order.
   template <typename RouteOf, typename Absorb>
-  void drive_micro_batches_pipelined(std::uint64_t step_number, std::uint64_t attempt, const RouteOf& route_of,
-                                     const Absorb& absorb) {
+  void drive_micro_batches(std::uint64_t step_number, std::uint64_t attempt, const std::vector<Hop>& first_stage,
+                           const RouteOf& route_of, const Absorb& absorb) {
     const auto& train = manifest.train;
     const int count = manifest.stages;
     struct Flight {
+      int m = 0;
+      bool here = false;  // this node's stage 0 ran the forward (job); else a stage-0 replica did
       ForwardJob job;
+      std::optional<json> answered;  // a one-stage run: this node's job is done at once
       Sent sent;
       std::uint64_t request = 0;
       Link* link = nullptr;
     };
     std::map<wallet::PublicKey, Link> links;
     std::deque<Flight> flights;
-    const auto launch = [&](int m) {
-      const auto ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
-      engine::ForwardMessage input;
-      input.micro_batch = m;
-      input.batch = train.micro_batch_size;
-      input.sequence = manifest.model.context;
-      input.tokens = ids;
-      Flight flight;
-      {
-        std::lock_guard lock(stage_mutex);
-        flight.job = forward_begin(header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), attempt,
-                                   key.public_key(), input, route_of(m), 0);
-      }
-      const auto& next = *flight.job.next;
-      auto& link = links[next.key];
+    const auto link_to = [&](const Hop& hop) -> Link& {
+      auto& link = links[hop.key];
       if (!link.client) {
-        link.hop = next;
+        link.hop = hop;
         try {
-          link.client = pool->acquire(next);
+          link.client = pool->acquire(hop);
         } catch (const std::exception& error) {
-          throw PeerFailure(next.key, "cannot reach " + short_key(next.key) + ": " + error.what());
+          throw PeerFailure(hop.key, "cannot reach " + short_key(hop.key) + ": " + error.what());
         }
       }
-      const auto timeout = options.hop_timeout * (count - 1);
-      flight.request = post(link, flight.job.down, flight.job.down_meta, flight.job.blob, timeout, flight.sent);
-      flight.link = &link;
+      return link;
+    };
+    const auto launch = [&](int m) {
+      const auto ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
+      const auto h = header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0);
+      const auto& first = first_stage[static_cast<std::size_t>(m) % first_stage.size()];
+      Flight flight;
+      flight.m = m;
+      flight.here = first.key == key.public_key();
+      if (flight.here) {
+        engine::ForwardMessage input;
+        input.micro_batch = m;
+        input.batch = train.micro_batch_size;
+        input.sequence = manifest.model.context;
+        input.tokens = ids;
+        {
+          std::lock_guard lock(stage_mutex);
+          flight.job = forward_begin(h, attempt, key.public_key(), input, route_of(m), 0);
+          if (!flight.job.next) flight.answered = forward_reply(flight.job).meta;
+        }
+        if (flight.answered) {
+          flights.push_back(std::move(flight));
+          return;
+        }
+        flight.link = &link_to(*flight.job.next);
+        flight.request = post(*flight.link, flight.job.down, flight.job.down_meta, flight.job.blob,
+                              options.hop_timeout * (count - 1), flight.sent);
+      } else {
+        json meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", train.micro_batch_size},
+                  {"sequence", manifest.model.context}, {"route", json::array()}};
+        for (const auto& hop : route_of(m)) meta["route"].push_back(hop_json(hop));
+        flight.link = &link_to(first);
+        flight.request = post(*flight.link, h, meta, tokens_to_bytes(ids), options.hop_timeout * count, flight.sent);
+      }
       flights.push_back(std::move(flight));
     };
     const auto land = [&] {
       auto flight = std::move(flights.front());
       flights.pop_front();
+      if (flight.answered) {
+        absorb(flight.m, *flight.answered);
+        return;
+      }
       // From now: the micro-batch ahead of this one has just come back (or, for the first, the
-      // last forward was just passed on), so the later stages have owed this one for at most that long.
-      const auto deadline = Clock::now() + options.hop_timeout * (count - 1);
+      // last one was just sent), so the stages have owed this one for at most that long.
+      const auto deadline = Clock::now() + options.hop_timeout * (flight.here ? count - 1 : count);
       const auto reply = await(*flight.link, flight.request, deadline, net::MessageKind::Backward);
+      if (!flight.here) {
+        absorb(flight.m, reply.envelope.meta);
+        return;
+      }
       Out out;
       {
         std::lock_guard lock(stage_mutex);
         forward_land(flight.job, reply, flight.sent);
         out = forward_reply(flight.job);
       }
-      absorb(static_cast<int>(flight.job.h.micro_batch), out.meta);
+      absorb(flight.m, out.meta);
     };
     try {
       for (int m = 0; m < train.micro_batches; ++m) launch(m);
@@ -1503,21 +1534,7 @@ struct SwarmNode::Impl {
         }
         return route;
       };
-      if (count > 1 && replicas[0].size() == 1 && replicas[0].front().key == key.public_key()) {
-        drive_micro_batches_pipelined(step_number, attempt, route_of, absorb);
-      } else {
-        for (int m = 0; m < train.micro_batches; ++m) {
-          const auto tokens_ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
-          json meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", train.micro_batch_size},
-                    {"sequence", manifest.model.context}, {"route", json::array()}};
-          for (const auto& hop : route_of(m)) meta["route"].push_back(hop_json(hop));
-          const auto& r0 = replicas[0];
-          const auto& first = r0[static_cast<std::size_t>(m) % r0.size()];
-          auto reply = send(first, header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0), meta,
-                            tokens_to_bytes(tokens_ids), options.hop_timeout * count, net::MessageKind::Backward);
-          absorb(m, reply.envelope.meta);
-        }
-      }
+      drive_micro_batches(step_number, attempt, replicas[0], route_of, absorb);
       const auto t_micro = Clock::now();
       spdlog::debug("step {}: micro-batches done", step_number);
       // Replicas of each stage sum their gradients; every ready replica at this step takes part.

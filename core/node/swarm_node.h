@@ -1,9 +1,9 @@
 // The contributor daemon's swarm side (DESIGN.md "The protocol"): joins a run through its hub,
 // serves one stage over CurveZMQ, fetches the stage's state from a live replica of the same stage,
 // and, on the oldest ready replica of stage 0, drives the steps: micro-batch m goes through replica
-// m mod R of every stage (forward down the chain, the gradient back up the same route; with two
-// micro-batches in flight when the driver is stage 0's only replica, each stage passing the next
-// micro-batch on while its neighbours work, backwards in micro-batch order everywhere), the
+// m mod R of every stage (forward down the chain, the gradient back up the same route; every
+// micro-batch of the step in flight, each stage passing the next one on while its neighbours work
+// and running its backwards in the order of its forwards), the
 // replicas of each stage sum their gradients in key order, the driver sums one squared norm per
 // stage and commits the step. Every forward and backward payload is acknowledged with a receipt
 // signed by its receiver; receipts of committed steps go to the contribution log once and to the
