@@ -1469,6 +1469,7 @@ struct SwarmNode::Impl {
 
   // One step attempt. Returns true when committed.
   bool drive_step(const std::vector<hub::PeerInfo>& list, std::uint64_t step_number) {
+    const auto started = Clock::now();  // the step's time counts the pings too
     spdlog::debug("step {}: pinging {} peers", step_number, list.size());
     const int count = manifest.stages;
     const auto& train = manifest.train;
@@ -1504,7 +1505,7 @@ struct SwarmNode::Impl {
     std::vector<Hop> participants;
     for (const auto& stage_replicas : replicas) participants.insert(participants.end(), stage_replicas.begin(), stage_replicas.end());
     const auto attempt = next_attempt++;
-    const auto started = Clock::now();
+    const auto t_pinged = Clock::now();
     double loss_sum = 0, forward_bytes = 0, tokens = 0;
     std::map<wallet::PublicKey, json> receipts_for;  // Backward receipts to hand to their senders
     try {
@@ -1550,6 +1551,16 @@ struct SwarmNode::Impl {
       }();
       std::vector<float> shared_sum;
       double shared_bytes = 0;
+      // The stages reduce at the same time (each stage's replicas only fetch from each other); within
+      // a stage the replicas are asked one after another, so that two of them never wait on each
+      // other's GradFetch. The answers are taken in stage order.
+      struct StageReduce {
+        double norm = 0;
+        std::optional<std::vector<float>> shared;  // the stage's part of the shared embeddings' gradient
+        bool shared_remote = false;
+        std::vector<Hop> committers;
+      };
+      std::vector<std::future<StageReduce>> reductions;
       for (int k = 0; k < count; ++k) {
         const auto& r = replicas[static_cast<std::size_t>(k)];
         std::vector<Hop> contributors(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(r.size(), static_cast<std::size_t>(train.micro_batches))));
@@ -1560,36 +1571,59 @@ struct SwarmNode::Impl {
           if (peer.ready() && peer.stage == k && !suspected(peer.node_key) &&
               std::none_of(r.begin(), r.end(), [&](const Hop& h) { return h.key == peer.node_key; }))
             targets.push_back({peer.node_key, peer.endpoint});
-        bool have_norm = false;
-        for (const auto& hop : targets) {
-          const bool contributor = std::any_of(contributors.begin(), contributors.end(), [&](const Hop& h) { return h.key == hop.key; });
-          const bool source = !have_norm && contributor;  // targets[0]: the first contributor
-          json request = meta;
-          if (source && shared_size > 0) request["send_shared"] = true;
-          if (const auto found = receipts_for.find(hop.key); found != receipts_for.end()) request["receipts"] = found->second;
-          try {
-            auto reply = send(hop, header(net::MessageKind::Reduce, step_number, 0, k), request, {},
-                              options.hop_timeout * 2, net::MessageKind::GradNorm);
-            if (source) {
-              norms[static_cast<std::size_t>(k)] = reply.envelope.meta.value("norm_squared", 0.0);
-              have_norm = true;
-              if (shared_size > 0) {
-                auto part = bytes_to_floats(reply.envelope.blob);
-                if (!part || part->size() != static_cast<std::size_t>(shared_size))
-                  throw PeerFailure(hop.key, "shared embedding gradient from " + short_key(hop.key) + " has the wrong size");
-                if (hop.key != key.public_key()) shared_bytes += static_cast<double>(reply.envelope.blob.size());
-                if (shared_sum.empty()) shared_sum = std::move(*part);
-                else
-                  for (std::size_t i = 0; i < shared_sum.size(); ++i) shared_sum[i] += (*part)[i];
+        reductions.push_back(std::async(std::launch::async, [&, k, contributors, meta, targets]() {
+          StageReduce result;
+          bool have_norm = false;
+          for (const auto& hop : targets) {
+            const bool contributor = std::any_of(contributors.begin(), contributors.end(), [&](const Hop& h) { return h.key == hop.key; });
+            const bool source = !have_norm && contributor;  // targets[0]: the first contributor
+            json request = meta;
+            if (source && shared_size > 0) request["send_shared"] = true;
+            if (const auto found = receipts_for.find(hop.key); found != receipts_for.end()) request["receipts"] = found->second;
+            try {
+              auto reply = send(hop, header(net::MessageKind::Reduce, step_number, 0, k), request, {},
+                                options.hop_timeout * 2, net::MessageKind::GradNorm);
+              if (source) {
+                result.norm = reply.envelope.meta.value("norm_squared", 0.0);
+                have_norm = true;
+                if (shared_size > 0) {
+                  result.shared = bytes_to_floats(reply.envelope.blob);
+                  if (!result.shared || result.shared->size() != static_cast<std::size_t>(shared_size))
+                    throw PeerFailure(hop.key, "shared embedding gradient from " + short_key(hop.key) + " has the wrong size");
+                  result.shared_remote = hop.key != key.public_key();
+                }
               }
+              result.committers.push_back(hop);
+            } catch (const PeerFailure&) {
+              if (contributor) throw;  // a newcomer that is not in sync simply stays out
             }
-            committers.push_back(hop);
-            committer_stages.push_back(k);
-          } catch (const PeerFailure&) {
-            if (contributor) throw;  // a newcomer that is not in sync simply stays out
           }
+          return result;
+        }));
+      }
+      std::optional<PeerFailure> reduce_failure;
+      for (int k = 0; k < count; ++k) {
+        StageReduce result;
+        try {
+          result = reductions[static_cast<std::size_t>(k)].get();  // every task is waited for
+        } catch (const PeerFailure& failure) {
+          if (!reduce_failure) reduce_failure = failure;
+          continue;
+        }
+        norms[static_cast<std::size_t>(k)] = result.norm;
+        if (result.shared) {
+          if (result.shared_remote) shared_bytes += static_cast<double>(result.shared->size() * sizeof(float));
+          if (shared_sum.empty()) shared_sum = std::move(*result.shared);
+          else
+            for (std::size_t i = 0; i < shared_sum.size(); ++i) shared_sum[i] += (*result.shared)[i];
+        }
+        for (auto& hop : result.committers) {
+          committers.push_back(std::move(hop));
+          committer_stages.push_back(k);
         }
       }
+      if (reduce_failure) throw *reduce_failure;
+      const auto t_reduced = Clock::now();
       spdlog::debug("step {}: reduced", step_number);
       if (shared_size > 0) {
         // Every committer installs the sum; the first replica of each stage answers the norm to
@@ -1651,8 +1685,8 @@ struct SwarmNode::Impl {
         if (auto failure = commit.get()) suspect(failure->peer, failure->what());  // it will resync
       const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
       const auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-      spdlog::debug("timing step {}: {:.1f} ms: micro-batches {:.1f}, reduce and commit {:.1f}", step_number, seconds * 1000,
-                    ms(started, t_micro), ms(t_micro, Clock::now()));
+      spdlog::debug("timing step {}: {:.1f} ms: pings {:.1f}, micro-batches {:.1f}, reduce {:.1f}, commit {:.1f}", step_number,
+                    seconds * 1000, ms(started, t_pinged), ms(t_pinged, t_micro), ms(t_micro, t_reduced), ms(t_reduced, Clock::now()));
       try {
         hub->report_progress(key, {{"step", step_number + 1}, {"loss", loss_mean}, {"tokens", tokens},
                                    {"seconds", seconds}, {"bytes_per_token", per_token}, {"grad_norm", norm},
