@@ -238,6 +238,7 @@ struct SwarmNode::Impl {
   // Driver.
   std::map<wallet::PublicKey, Clock::time_point> suspects;
   std::uint64_t next_attempt = (random_u64() & 0xFFFFFFFFull) << 20;
+  Clock::time_point last_step_end{};  // when the last committed step was reported (reset by a failed one)
   std::optional<engine::DataSource> data;
 
   std::atomic<bool> serving{false};
@@ -433,6 +434,15 @@ struct SwarmNode::Impl {
     pending.push_back(*receipt);
   }
 
+  // How many micro-batches may be ahead of this one at a later stage (the driver's "queue", sent
+  // when a stage can receive from several replicas of the one before it and so take micro-batches
+  // out of order): each of them may take a hop's time before this one is answered.
+  int queue_of(const json& meta) const {
+    const auto queue = meta.value("queue", std::int64_t{0});
+    if (queue < 0 || queue >= manifest.train.micro_batches) throw std::invalid_argument("queue out of range");
+    return static_cast<int>(queue);
+  }
+
   // The stage input a Forward or Infer request carries: token ids [batch, sequence + 1] at the end
   // of the blob, this stage's boundary payload before them (nothing on stage 0). Sizes are checked
   // before anything is sliced; shapes, codec and values are the Stage's to check.
@@ -473,6 +483,7 @@ struct SwarmNode::Impl {
     engine::BackwardResult back;
     json receipts = json::array();  // Backward receipts signed on this route, for the driver to deliver
     std::optional<Hop> next;        // empty on the last stage
+    int queue = 0;                  // micro-batches that may be ahead of this one at a later stage
     net::MessageHeader down;
     json down_meta;
     std::vector<std::uint8_t> blob;
@@ -481,7 +492,8 @@ struct SwarmNode::Impl {
 
   // Stage mutex held.
   ForwardJob forward_begin(const net::MessageHeader& h, std::uint64_t attempt, const wallet::PublicKey& from,
-                           const engine::ForwardMessage& input, const std::vector<Hop>& route, std::size_t received_bytes) {
+                           const engine::ForwardMessage& input, const std::vector<Hop>& route, std::size_t received_bytes,
+                           int queue) {
     const int k = stage_index;
     const int count = manifest.stages;
     if (static_cast<int>(route.size()) != count - 1 - k) throw std::invalid_argument("route does not reach the last stage");
@@ -490,6 +502,7 @@ struct SwarmNode::Impl {
     job.h = h;
     job.attempt = attempt;
     job.from = from;
+    job.queue = queue;
     job.t0 = Clock::now();
     job.result = stage->forward(input);  // rejects bad shapes, codecs, non-finite values
     job.t_forward = job.t_down = job.t_check = job.t_back = Clock::now();
@@ -513,6 +526,7 @@ struct SwarmNode::Impl {
     job.down_meta = {{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", input.batch},
                      {"sequence", input.sequence}, {"route", json::array()}};
     for (std::size_t i = 1; i < route.size(); ++i) job.down_meta["route"].push_back(hop_json(route[i]));
+    if (queue > 0) job.down_meta["queue"] = queue;
     return job;
   }
 
@@ -585,10 +599,10 @@ struct SwarmNode::Impl {
     const auto input = forward_input(h, envelope, h.micro_batch, "forward");
     const auto route = hops_from(meta.value("route", json::array()));
     if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
-    auto job = forward_begin(h, attempt, *from, input, route, in.message.payload.size());
+    auto job = forward_begin(h, attempt, *from, input, route, in.message.payload.size(), queue_of(meta));
     if (job.next) {
       Sent sent;
-      const auto timeout = options.hop_timeout * (manifest.stages - 1 - k);
+      const auto timeout = options.hop_timeout * (manifest.stages - 1 - k + job.queue);
       const auto reply = call_or_fail(*job.next, job.down, job.down_meta, job.blob, timeout, net::MessageKind::Backward, &sent);
       forward_land(job, reply, sent);
     }
@@ -969,10 +983,11 @@ struct SwarmNode::Impl {
   // --- the stage server --------------------------------------------------------------------
 
   // A Forward this stage (not the last) has passed on to the next stage and not yet answered. The
-  // server does not wait for the answer: it takes the next request meanwhile (the next micro-batch
-  // is already queued when the driver keeps two in flight), so this stage's work overlaps the next
-  // stage's. Answers are landed strictly in the order the Forwards came in, so every stage runs its
-  // backwards in the order of its forwards: the gradients are the in-process pipeline's.
+  // server does not wait for the answer: it takes the next request meanwhile (the driver keeps every
+  // micro-batch of the step in flight, so the next one is usually queued), so this stage's work
+  // overlaps the next stage's. Answers are landed strictly in the order the Forwards came in, so
+  // every stage runs its backwards in the order of its forwards; with one replica per stage that is
+  // micro-batch order, and the gradients are the in-process pipeline's.
   struct Passed {
     net::Incoming in;  // the routing id and header the answer goes back with (payload dropped)
     std::optional<json> request;
@@ -1039,7 +1054,7 @@ struct SwarmNode::Impl {
         const auto input = forward_input(h, envelope, h.micro_batch, "forward");
         const auto route = hops_from(meta.value("route", json::array()));
         if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
-        passed.job = forward_begin(h, attempt, *from, input, route, in.message.payload.size());
+        passed.job = forward_begin(h, attempt, *from, input, route, in.message.payload.size(), queue_of(meta));
       }
       const auto& next = *passed.job.next;
       auto& link = relay.links[next.key];
@@ -1052,7 +1067,7 @@ struct SwarmNode::Impl {
           throw PeerFailure(next.key, "cannot reach " + short_key(next.key) + ": " + error.what());
         }
       }
-      passed.timeout = options.hop_timeout * (manifest.stages - 1 - stage_index);
+      passed.timeout = options.hop_timeout * (manifest.stages - 1 - stage_index + passed.job.queue);
       passed.downstream_request = post(link, passed.job.down, passed.job.down_meta, passed.job.blob, passed.timeout, passed.sent);
       passed.deadline = Clock::now() + passed.timeout;
       passed.link = &link;
@@ -1361,24 +1376,25 @@ struct SwarmNode::Impl {
   }
 
   // The step's micro-batches, as a pipeline schedule with every micro-batch of the step in flight.
-  // Micro-batch m goes to stage 0's replica m mod R: this node runs its own ones' forwards one
-  // after another and passes each on at once, and sends the others to their stage-0 replica, whose
-  // stage server does the same. So the later stages always have their next micro-batch queued and
-  // stage 0 never waits on a round trip while there is forward work left (F0 F1 F2 F3 B0 B1 B2 B3
-  // with one replica per stage). A stage holds at most the step's micro-batches at once, which is
-  // what a Stage budgets its memory for (StageOptions::in_flight 0) and what the hub's memory fit
-  // counts. Every stage runs its forwards and its backwards in the order the forwards reach it
-  // (requests on one connection arrive in order, and stage servers land answers in that order): with
-  // one replica per stage that is micro-batch order, so the gradients are the in-process pipeline's.
-  // The answers are absorbed in micro-batch order.
+  // Micro-batch m goes to stage 0's replica m mod R. The driver first sends the others' micro-batches
+  // to their stage-0 replicas, whose stage servers pass each on at once, then runs its own forwards
+  // one after another and passes each on as soon as it is computed. So the later stages always have
+  // their next micro-batch queued and stage 0 never waits on a round trip while there is forward work
+  // left (F0 F1 F2 F3 B0 B1 B2 B3 with one replica per stage). A stage holds at most the step's
+  // micro-batches at once, which is what a Stage budgets its memory for (StageOptions::in_flight 0)
+  // and what the hub's memory fit counts. Every stage runs its forwards and its backwards in the order
+  // the forwards reach it (requests on one connection arrive in order, and stage servers land answers
+  // in that order): with one replica per stage that is micro-batch order, so the gradients are the
+  // in-process pipeline's. With several replicas of a stage before the last, a later stage can take
+  // micro-batches out of order, so a micro-batch may wait there for up to `queue` others: each of
+  // its hops gets that many more hop times. The answers are absorbed in micro-batch order.
   template <typename RouteOf, typename Absorb>
   void drive_micro_batches(std::uint64_t step_number, std::uint64_t attempt, const std::vector<Hop>& first_stage,
-                           const RouteOf& route_of, const Absorb& absorb) {
+                           int queue, const RouteOf& route_of, const Absorb& absorb) {
     const auto& train = manifest.train;
     const int count = manifest.stages;
     struct Flight {
-      int m = 0;
-      bool here = false;  // this node's stage 0 ran the forward (job); else a stage-0 replica did
+      bool here = false;  // this node's stage 0 runs the forward (job); else a stage-0 replica does
       ForwardJob job;
       std::optional<json> answered;  // a one-stage run: this node's job is done at once
       Sent sent;
@@ -1386,7 +1402,7 @@ struct SwarmNode::Impl {
       Link* link = nullptr;
     };
     std::map<wallet::PublicKey, Link> links;
-    std::deque<Flight> flights;
+    std::vector<Flight> flights(static_cast<std::size_t>(train.micro_batches));
     const auto link_to = [&](const Hop& hop) -> Link& {
       auto& link = links[hop.key];
       if (!link.client) {
@@ -1399,53 +1415,49 @@ struct SwarmNode::Impl {
       }
       return link;
     };
-    const auto launch = [&](int m) {
+    const auto launch = [&](int m, bool here) {
+      const auto& first = first_stage[static_cast<std::size_t>(m) % first_stage.size()];
+      if ((first.key == key.public_key()) != here) return;
       const auto ids = data->micro_batch(static_cast<std::int64_t>(step_number), m, train.micro_batches, train.micro_batch_size);
       const auto h = header(net::MessageKind::Forward, step_number, static_cast<std::uint32_t>(m), 0);
-      const auto& first = first_stage[static_cast<std::size_t>(m) % first_stage.size()];
-      Flight flight;
-      flight.m = m;
-      flight.here = first.key == key.public_key();
-      if (flight.here) {
-        engine::ForwardMessage input;
-        input.micro_batch = m;
-        input.batch = train.micro_batch_size;
-        input.sequence = manifest.model.context;
-        input.tokens = ids;
-        {
-          std::lock_guard lock(stage_mutex);
-          flight.job = forward_begin(h, attempt, key.public_key(), input, route_of(m), 0);
-          if (!flight.job.next) flight.answered = forward_reply(flight.job).meta;
-        }
-        if (flight.answered) {
-          flights.push_back(std::move(flight));
-          return;
-        }
-        flight.link = &link_to(*flight.job.next);
-        flight.request = post(*flight.link, flight.job.down, flight.job.down_meta, flight.job.blob,
-                              options.hop_timeout * (count - 1), flight.sent);
-      } else {
+      auto& flight = flights[static_cast<std::size_t>(m)];
+      flight.here = here;
+      if (!here) {
         json meta{{"attempt", attempt}, {"from", wallet::to_hex(key.public_key())}, {"batch", train.micro_batch_size},
                   {"sequence", manifest.model.context}, {"route", json::array()}};
         for (const auto& hop : route_of(m)) meta["route"].push_back(hop_json(hop));
+        if (queue > 0) meta["queue"] = queue;
         flight.link = &link_to(first);
-        flight.request = post(*flight.link, h, meta, tokens_to_bytes(ids), options.hop_timeout * count, flight.sent);
+        flight.request = post(*flight.link, h, meta, tokens_to_bytes(ids), options.hop_timeout * (count + queue), flight.sent);
+        return;
       }
-      flights.push_back(std::move(flight));
+      engine::ForwardMessage input;
+      input.micro_batch = m;
+      input.batch = train.micro_batch_size;
+      input.sequence = manifest.model.context;
+      input.tokens = ids;
+      {
+        std::lock_guard lock(stage_mutex);
+        flight.job = forward_begin(h, attempt, key.public_key(), input, route_of(m), 0, queue);
+        if (!flight.job.next) flight.answered = forward_reply(flight.job).meta;
+      }
+      if (flight.answered) return;
+      flight.link = &link_to(*flight.job.next);
+      flight.request = post(*flight.link, flight.job.down, flight.job.down_meta, flight.job.blob,
+                            options.hop_timeout * (count - 1 + queue), flight.sent);
     };
-    const auto land = [&] {
-      auto flight = std::move(flights.front());
-      flights.pop_front();
+    const auto land = [&](int m) {
+      auto& flight = flights[static_cast<std::size_t>(m)];
       if (flight.answered) {
-        absorb(flight.m, *flight.answered);
+        absorb(m, *flight.answered);
         return;
       }
       // From now: the micro-batch ahead of this one has just come back (or, for the first, the
       // last one was just sent), so the stages have owed this one for at most that long.
-      const auto deadline = Clock::now() + options.hop_timeout * (flight.here ? count - 1 : count);
+      const auto deadline = Clock::now() + options.hop_timeout * ((flight.here ? count - 1 : count) + queue);
       const auto reply = await(*flight.link, flight.request, deadline, net::MessageKind::Backward);
       if (!flight.here) {
-        absorb(flight.m, reply.envelope.meta);
+        absorb(m, reply.envelope.meta);
         return;
       }
       Out out;
@@ -1454,11 +1466,12 @@ struct SwarmNode::Impl {
         forward_land(flight.job, reply, flight.sent);
         out = forward_reply(flight.job);
       }
-      absorb(flight.m, out.meta);
+      absorb(m, out.meta);
     };
     try {
-      for (int m = 0; m < train.micro_batches; ++m) launch(m);
-      while (!flights.empty()) land();
+      for (const bool here : {false, true})
+        for (int m = 0; m < train.micro_batches; ++m) launch(m, here);
+      for (int m = 0; m < train.micro_batches; ++m) land(m);
     } catch (const PeerFailure&) {
       throw;  // the links go with their late replies
     } catch (const std::exception& error) {  // this stage refused its own work: the attempt fails
@@ -1469,7 +1482,10 @@ struct SwarmNode::Impl {
 
   // One step attempt. Returns true when committed.
   bool drive_step(const std::vector<hub::PeerInfo>& list, std::uint64_t step_number) {
-    const auto started = Clock::now();  // the step's time counts the pings too
+    // A step's time counts its pings, and when it follows a committed step straight away also the
+    // time since that one was reported (the report itself, the loop between steps).
+    const auto started = last_step_end != Clock::time_point{} && Clock::now() - last_step_end < 1s ? last_step_end : Clock::now();
+    last_step_end = {};
     spdlog::debug("step {}: pinging {} peers", step_number, list.size());
     const int count = manifest.stages;
     const auto& train = manifest.train;
@@ -1535,7 +1551,15 @@ struct SwarmNode::Impl {
         }
         return route;
       };
-      drive_micro_batches(step_number, attempt, replicas[0], route_of, absorb);
+      // A stage after one with several replicas can take its micro-batches out of order: a micro-batch
+      // may wait there for the others that replica serves (ceil(M / R) of the step's M).
+      int queue = 0;
+      for (int k = 1; k < count; ++k)
+        if (replicas[static_cast<std::size_t>(k - 1)].size() > 1) {
+          const auto r = static_cast<int>(replicas[static_cast<std::size_t>(k)].size());
+          queue = std::max(queue, (train.micro_batches + r - 1) / r - 1);
+        }
+      drive_micro_batches(step_number, attempt, replicas[0], queue, route_of, absorb);
       const auto t_micro = Clock::now();
       spdlog::debug("step {}: micro-batches done", step_number);
       // Replicas of each stage sum their gradients; every ready replica at this step takes part.
@@ -1596,6 +1620,8 @@ struct SwarmNode::Impl {
               result.committers.push_back(hop);
             } catch (const PeerFailure&) {
               if (contributor) throw;  // a newcomer that is not in sync simply stays out
+            } catch (const std::exception& error) {  // a malformed answer (a norm that is not a number…)
+              if (contributor) throw PeerFailure(hop.key, "peer " + short_key(hop.key) + " answered Reduce wrongly: " + error.what());
             }
           }
           return result;
@@ -1607,7 +1633,8 @@ struct SwarmNode::Impl {
         try {
           result = reductions[static_cast<std::size_t>(k)].get();  // every task is waited for
         } catch (const PeerFailure& failure) {
-          if (!reduce_failure) reduce_failure = failure;
+          if (!reduce_failure) reduce_failure = failure;  // suspected where the attempt is abandoned
+          else suspect(failure.peer, failure.what());
           continue;
         }
         norms[static_cast<std::size_t>(k)] = result.norm;
@@ -1685,7 +1712,7 @@ struct SwarmNode::Impl {
         if (auto failure = commit.get()) suspect(failure->peer, failure->what());  // it will resync
       const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
       const auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-      spdlog::debug("timing step {}: {:.1f} ms: pings {:.1f}, micro-batches {:.1f}, reduce {:.1f}, commit {:.1f}", step_number,
+      spdlog::debug("timing step {}: {:.1f} ms: since the last step and pings {:.1f}, micro-batches {:.1f}, reduce {:.1f}, shared and commit {:.1f}", step_number,
                     seconds * 1000, ms(started, t_pinged), ms(t_pinged, t_micro), ms(t_micro, t_reduced), ms(t_reduced, Clock::now()));
       try {
         hub->report_progress(key, {{"step", step_number + 1}, {"loss", loss_mean}, {"tokens", tokens},
@@ -1694,6 +1721,7 @@ struct SwarmNode::Impl {
       } catch (const std::exception& error) {
         spdlog::warn("progress report: {}", error.what());
       }
+      last_step_end = Clock::now();
       return true;
     } catch (const PeerFailure& failure) {
       suspect(failure.peer, failure.what());
