@@ -225,6 +225,13 @@ class TestLedgerErrors : public QObject {
     std::filesystem::permissions(file, std::filesystem::perms::all & ~(std::filesystem::perms::owner_exec |
                                                                       std::filesystem::perms::group_exec |
                                                                       std::filesystem::perms::others_exec));
+    // The unprivileged user may not reach the build folder (a clone under /root): it runs a copy
+    // of the helper (linked only to system libraries) from the temporary folder, which it can reach.
+    const auto helper_copy = root / "ledger_helper";
+    std::filesystem::copy_file(LEDGER_HELPER_BIN, helper_copy);
+    std::filesystem::permissions(helper_copy, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                                  std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                                  std::filesystem::perms::others_exec);
     auto run_helper = [&](const std::filesystem::path& target) {
       QProcess helper;
       // Root ignores permissions: the child drops to an unprivileged user first.
@@ -233,7 +240,7 @@ class TestLedgerErrors : public QObject {
           if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
         }
       });
-      helper.start(QStringLiteral(LEDGER_HELPER_BIN),
+      helper.start(QString::fromStdString(helper_copy.string()),
                    {QStringLiteral("open"), QString::fromStdString(target.string()),
                     QString::fromStdString(seed_file.string())});
       helper.waitForFinished(60000);
