@@ -75,12 +75,14 @@ class TestSwarmNode : public QObject {
     return h;
   }
 
-  std::vector<std::uint8_t> forward_payload(const engine::ForwardMessage& message, std::uint64_t request) const {
+  std::vector<std::uint8_t> forward_payload(const engine::ForwardMessage& message, std::uint64_t request,
+                                            const nlohmann::json& extra = nlohmann::json::object()) const {
     std::vector<std::uint8_t> blob = message.activations.bytes;
     for (const auto token : message.tokens)
       for (int b = 0; b < 4; ++b) blob.push_back(static_cast<std::uint8_t>(static_cast<std::uint32_t>(token) >> (8 * b)));
-    const nlohmann::json meta{{"attempt", 77}, {"from", wallet::to_hex(neighbour_.public_key())}, {"batch", message.batch},
-                              {"sequence", message.sequence}, {"route", nlohmann::json::array()}, {"request", request}};
+    nlohmann::json meta{{"attempt", 77}, {"from", wallet::to_hex(neighbour_.public_key())}, {"batch", message.batch},
+                        {"sequence", message.sequence}, {"route", nlohmann::json::array()}, {"request", request}};
+    meta.update(extra);
     return node::pack(meta, blob);
   }
 
@@ -187,6 +189,22 @@ class TestSwarmNode : public QObject {
     QVERIFY2(envelope->meta.value("message", std::string()).find("NaN") != std::string::npos,
              envelope->meta.dump().c_str());
     QCOMPARE(node_->stats().rejected, before + 1);
+  }
+
+  // The driver's "queue" (micro-batches that may be ahead of this one) stretches deadlines; a value
+  // outside 0..micro_batches-1, or not a number, is refused before any work, and the node goes on.
+  void forwardWithQueueOutOfRangeIsRefused() {
+    const auto output = stage0_output();
+    const auto micro_batches = two_stage_manifest(publisher_).train.micro_batches;
+    std::uint64_t request = 20;
+    for (const nlohmann::json& queue : {nlohmann::json(micro_batches), nlohmann::json(-1), nlohmann::json("soon")}) {
+      const auto before = node_->stats().rejected;
+      const auto reply =
+          client_->request(forward_header(output.activations), forward_payload(output, ++request, {{"queue", queue}}), 10s);
+      QVERIFY(reply.has_value());
+      QCOMPARE(reply->header.kind, net::MessageKind::Error);
+      QCOMPARE(node_->stats().rejected, before + 1);
+    }
   }
 
   void goodForwardIsAnsweredWithGradientAndReceipt() {
