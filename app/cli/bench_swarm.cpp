@@ -106,6 +106,11 @@ std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
+// A child's tokens/s, or the child's result as it is when it failed (it then says why).
+nlohmann::json tokens_per_s_or_error(const nlohmann::json& result) {
+  return result.contains("tokens_per_s") ? result["tokens_per_s"] : result;
+}
+
 // Runs `bench swarm-once` in a child (inside a rate-limited namespace when `limited`).
 nlohmann::json run_child(const std::string& codec, int steps, bool limited) {
   const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
@@ -224,7 +229,7 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
     }
     for (const std::string name : {"none", "subspace"}) {
       const auto result = run_child(name, *steps, true);
-      limited[name] = result.contains("tokens_per_s") ? result["tokens_per_s"] : result;
+      limited[name] = tokens_per_s_or_error(result);
       if (!*json) std::cerr << "80 Mbit/s, codec " << name << ": " << result.dump() << std::endl;
     }
     // The swarm with codec none runs twice too, first and last, like the baseline: the ratio is
@@ -232,12 +237,8 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
     // (codecs.none stays the first run, a single run like every other codec's.)
     const auto again = run_child("none", *steps, false);
     if (!*json) std::cerr << "codec none, second run: " << again.dump() << std::endl;
-    nlohmann::json multiprocess_runs = nlohmann::json::array();
-    double multi = 0;
-    for (const nlohmann::json* run : {static_cast<const nlohmann::json*>(&codecs["none"]), &again}) {
-      multiprocess_runs.push_back(run->contains("tokens_per_s") ? (*run)["tokens_per_s"] : *run);  // or its error
-      multi = std::max(multi, run->value("tokens_per_s", 0.0));
-    }
+    const auto multiprocess_runs = nlohmann::json::array({tokens_per_s_or_error(codecs["none"]), tokens_per_s_or_error(again)});
+    const double multi = std::max(codecs["none"].value("tokens_per_s", 0.0), again.value("tokens_per_s", 0.0));
     measure_baselines();
     const double in_process = std::max(one_thread, blas_pool);
     auto inference = codecs["none"].value("inference", nlohmann::json::object());

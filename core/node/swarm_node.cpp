@@ -344,6 +344,21 @@ struct SwarmNode::Impl {
     std::map<std::uint64_t, Reply> early;  // replies that overtook an older request's (not expected)
   };
 
+  // The link to `hop` in `links`, connected if it is not (a dropped one starts afresh).
+  Link& open_link(std::map<wallet::PublicKey, Link>& links, const Hop& hop) {
+    auto& link = links[hop.key];
+    if (!link.client) {
+      link.hop = hop;
+      link.early.clear();
+      try {
+        link.client = pool->acquire(hop);
+      } catch (const std::exception& error) {
+        throw PeerFailure(hop.key, "cannot reach " + short_key(hop.key) + ": " + error.what());
+      }
+    }
+    return link;
+  }
+
   std::uint64_t post(Link& link, const net::MessageHeader& h, json meta, std::span<const std::uint8_t> blob,
                      net::Timeout timeout, Sent& sent) {
     const auto request = request_counter++;
@@ -586,7 +601,9 @@ struct SwarmNode::Impl {
     return out;
   }
 
-  Out handle_forward(const net::Incoming& in, const Envelope& envelope) {
+  // A Forward request, checked (stage, sender key against the connection, input, route, codec,
+  // queue) and begun. Stage mutex held.
+  ForwardJob begin_forward_request(const net::Incoming& in, const Envelope& envelope) {
     const auto& h = in.message.header;
     const auto& meta = envelope.meta;
     const int k = stage_index;
@@ -599,10 +616,14 @@ struct SwarmNode::Impl {
     const auto input = forward_input(h, envelope, h.micro_batch, "forward");
     const auto route = hops_from(meta.value("route", json::array()));
     if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
-    auto job = forward_begin(h, attempt, *from, input, route, in.message.payload.size(), queue_of(meta));
+    return forward_begin(h, attempt, *from, input, route, in.message.payload.size(), queue_of(meta));
+  }
+
+  Out handle_forward(const net::Incoming& in, const Envelope& envelope) {
+    auto job = begin_forward_request(in, envelope);
     if (job.next) {
       Sent sent;
-      const auto timeout = options.hop_timeout * (manifest.stages - 1 - k + job.queue);
+      const auto timeout = options.hop_timeout * (manifest.stages - 1 - stage_index + job.queue);
       const auto reply = call_or_fail(*job.next, job.down, job.down_meta, job.blob, timeout, net::MessageKind::Backward, &sent);
       forward_land(job, reply, sent);
     }
@@ -1036,8 +1057,7 @@ struct SwarmNode::Impl {
     std::optional<json> request;
     try {
       auto envelope = open_request(in, request);
-      const auto& meta = envelope.meta;
-      const auto attempt = meta_u64(meta, "attempt");
+      const auto attempt = meta_u64(envelope.meta, "attempt");
       // Forwards of an attempt the driver has given up on are answered now, so they do not hold
       // up the new attempt's answers.
       fail_passed(relay, [&](const Passed& p) { return p.job.attempt != attempt; }, "step attempt was superseded", nullptr);
@@ -1045,28 +1065,9 @@ struct SwarmNode::Impl {
       {
         std::lock_guard lock(stage_mutex);
         if (!stage) throw std::invalid_argument("this node has no stage yet");
-        const int k = stage_index;
-        if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
-        const auto from = wallet::fixed_from_hex<32>(meta.value("from", std::string()));
-        if (!from) throw std::invalid_argument("forward without a sender key");
-        if (k > 0 && net::curve_public_from(*from) != in.peer)
-          throw std::invalid_argument("the sender key does not match the connection's key");
-        const auto input = forward_input(h, envelope, h.micro_batch, "forward");
-        const auto route = hops_from(meta.value("route", json::array()));
-        if (h.codec != static_cast<std::uint8_t>(codec)) throw std::invalid_argument("payload codec differs from the run's");
-        passed.job = forward_begin(h, attempt, *from, input, route, in.message.payload.size(), queue_of(meta));
+        passed.job = begin_forward_request(in, envelope);
       }
-      const auto& next = *passed.job.next;
-      auto& link = relay.links[next.key];
-      if (!link.client) {
-        link.hop = next;
-        link.early.clear();
-        try {
-          link.client = pool->acquire(next);
-        } catch (const std::exception& error) {
-          throw PeerFailure(next.key, "cannot reach " + short_key(next.key) + ": " + error.what());
-        }
-      }
+      auto& link = open_link(relay.links, *passed.job.next);
       passed.timeout = options.hop_timeout * (manifest.stages - 1 - stage_index + passed.job.queue);
       passed.downstream_request = post(link, passed.job.down, passed.job.down_meta, passed.job.blob, passed.timeout, passed.sent);
       passed.deadline = Clock::now() + passed.timeout;
@@ -1403,18 +1404,6 @@ struct SwarmNode::Impl {
     };
     std::map<wallet::PublicKey, Link> links;
     std::vector<Flight> flights(static_cast<std::size_t>(train.micro_batches));
-    const auto link_to = [&](const Hop& hop) -> Link& {
-      auto& link = links[hop.key];
-      if (!link.client) {
-        link.hop = hop;
-        try {
-          link.client = pool->acquire(hop);
-        } catch (const std::exception& error) {
-          throw PeerFailure(hop.key, "cannot reach " + short_key(hop.key) + ": " + error.what());
-        }
-      }
-      return link;
-    };
     const auto launch = [&](int m, bool here) {
       const auto& first = first_stage[static_cast<std::size_t>(m) % first_stage.size()];
       if ((first.key == key.public_key()) != here) return;
@@ -1427,7 +1416,7 @@ struct SwarmNode::Impl {
                   {"sequence", manifest.model.context}, {"route", json::array()}};
         for (const auto& hop : route_of(m)) meta["route"].push_back(hop_json(hop));
         if (queue > 0) meta["queue"] = queue;
-        flight.link = &link_to(first);
+        flight.link = &open_link(links, first);
         flight.request = post(*flight.link, h, meta, tokens_to_bytes(ids), options.hop_timeout * (count + queue), flight.sent);
         return;
       }
@@ -1442,7 +1431,7 @@ struct SwarmNode::Impl {
         if (!flight.job.next) flight.answered = forward_reply(flight.job).meta;
       }
       if (flight.answered) return;
-      flight.link = &link_to(*flight.job.next);
+      flight.link = &open_link(links, *flight.job.next);
       flight.request = post(*flight.link, flight.job.down, flight.job.down_meta, flight.job.blob,
                             options.hop_timeout * (count - 1 + queue), flight.sent);
     };

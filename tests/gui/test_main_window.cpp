@@ -20,17 +20,33 @@
 
 using namespace tessera::ui;
 
+namespace {
+
+// The main window over services kept in `folder`, shown, with no node.
+struct ShownWindow {
+  explicit ShownWindow(const QString& folder)
+      : wallet(folder + QStringLiteral("/wallet.json")),
+        ledger(folder + QStringLiteral("/contributions.db")),
+        settings(nullptr, folder),
+        window(AppServices{folder, nullptr, &wallet, &ledger, &settings}) {
+    window.show();
+  }
+  WalletService wallet;
+  LedgerService ledger;
+  NodeSettings settings;
+  MainWindow window;
+};
+
+}  // namespace
+
 class TestMainWindow : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
   void opensWithEveryPage() {
     QTemporaryDir dir;
-    WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
-    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
-    NodeSettings settings(nullptr, dir.path());
-    MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
-    window.show();
+    ShownWindow shown(dir.path());
+    auto& window = shown.window;
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QCOMPARE(window.windowTitle(), QStringLiteral("Tessera"));
     auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));
@@ -67,11 +83,9 @@ class TestMainWindow : public QObject {
 
   void profileReachesTheSettingsFile() {
     QTemporaryDir dir;
-    WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
-    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
-    NodeSettings settings(nullptr, dir.path());
-    MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
-    window.show();
+    ShownWindow shown(dir.path());
+    auto& window = shown.window;
+    auto& settings = shown.settings;
     auto* light = window.homePage()->findChild<QPushButton*>(QStringLiteral("profile_light"));
     QVERIFY(light != nullptr && !light->isChecked());
     QTest::mouseClick(light, Qt::LeftButton);
@@ -84,11 +98,9 @@ class TestMainWindow : public QObject {
 
   void settingsPageAppliesAtOnce() {
     QTemporaryDir dir;
-    WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
-    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
-    NodeSettings settings(nullptr, dir.path());
-    MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
-    window.show();
+    ShownWindow shown(dir.path());
+    auto& window = shown.window;
+    auto& settings = shown.settings;
     window.showPage(MainWindow::Settings);
     auto* idle = window.findChild<QCheckBox*>(QStringLiteral("onlyWhenIdle"));
     auto* minutes = window.findChild<QSpinBox*>(QStringLiteral("idleMinutes"));
@@ -120,11 +132,8 @@ class TestMainWindow : public QObject {
     qputenv("XDG_CONFIG_HOME", QFile::encodeName(config.path()));
     const QString entry = config.filePath(QStringLiteral("autostart/tessera.desktop"));
     {
-      WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
-      LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
-      NodeSettings settings(nullptr, dir.path());
-      MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
-      window.show();
+      ShownWindow shown(dir.path());
+      auto& window = shown.window;
       window.showPage(MainWindow::Settings);
       auto* login = window.findChild<QCheckBox*>(QStringLiteral("startAtLogin"));
       QVERIFY(login != nullptr);
@@ -141,11 +150,8 @@ class TestMainWindow : public QObject {
     QVERIFY(file.open(QIODevice::WriteOnly));
     file.close();
     qputenv("XDG_CONFIG_HOME", QFile::encodeName(blocked));
-    WalletService wallet(dir.filePath(QStringLiteral("wallet.json")));
-    LedgerService ledger(dir.filePath(QStringLiteral("contributions.db")));
-    NodeSettings settings(nullptr, dir.path());
-    MainWindow window(AppServices{dir.path(), nullptr, &wallet, &ledger, &settings});
-    window.show();
+    ShownWindow shown(dir.path());
+    auto& window = shown.window;
     window.showPage(MainWindow::Settings);
     auto* login = window.findChild<QCheckBox*>(QStringLiteral("startAtLogin"));
     auto* message = window.findChild<QLabel*>(QStringLiteral("settingsMessage"));

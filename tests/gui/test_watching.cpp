@@ -24,6 +24,7 @@
 #include "core/wallet/slip10.h"
 #include "ui/pages/wallet_page.h"
 #include "ui/wallet_service.h"
+#include "tests/support/tiny_manifest.h"
 #include "ui/watch_service.h"
 
 using namespace tessera;
@@ -34,16 +35,7 @@ using ui::WatchService;
 namespace {
 
 protocol::RunManifest manifest_for(const wallet::KeyPair& publisher, const wallet::PublicKey& hub_key) {
-  protocol::RunManifest manifest;
-  manifest.run_id = "watch-run";
-  manifest.model.layers = 2;
-  manifest.model.width = 32;
-  manifest.model.heads = 2;
-  manifest.model.context = 8;
-  manifest.train.micro_batch_size = 2;
-  manifest.train.micro_batches = 1;
-  manifest.stages = 2;
-  manifest.dataset = {"arithmetic"};
+  auto manifest = test::tiny_two_stage_manifest("watch-run");
   manifest.epoch_seconds = 3600;  // epochs are closed by the test
   manifest.price_per_1k_tokens = 2000;
   manifest.currency = "USDC";

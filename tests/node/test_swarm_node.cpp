@@ -17,6 +17,7 @@
 #include "core/node/swarm_node.h"
 #include "core/protocol/receipt.h"
 #include "core/wallet/encoding.h"
+#include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
 using namespace std::chrono_literals;
@@ -24,17 +25,8 @@ using namespace std::chrono_literals;
 namespace {
 
 protocol::RunManifest two_stage_manifest(const wallet::KeyPair& publisher) {
-  protocol::RunManifest manifest;
-  manifest.run_id = "node-test";
-  manifest.model.layers = 2;
-  manifest.model.width = 32;
-  manifest.model.heads = 2;
-  manifest.model.context = 8;
-  manifest.train.micro_batch_size = 2;
-  manifest.train.micro_batches = 1;
-  manifest.stages = 2;
+  auto manifest = test::tiny_two_stage_manifest("node-test");
   manifest.codec = "none";
-  manifest.dataset = {"arithmetic"};
   manifest.hub_key = publisher.public_key();
   protocol::sign_manifest(manifest, publisher);
   return manifest;
