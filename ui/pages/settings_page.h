@@ -30,6 +30,9 @@ class SettingsPage : public QWidget {
   void hubUrlChanged(const QString& url);
 
  private:
+  void showValues(const QVariantMap& values);
+  void collect();
+
   // Construction steps, in the order the constructor takes them.
   void buildWhenCard(QWidget* content, QVBoxLayout* layout);
   void buildLimitsCard(QWidget* content, QVBoxLayout* layout);
@@ -37,9 +40,6 @@ class SettingsPage : public QWidget {
   void connectEdits();
   void connectLogin();
   void connectSettings();
-
-  void showValues(const QVariantMap& values);
-  void collect();
 
   NodeSettings* settings_;
   QCheckBox* only_idle_ = nullptr;
