@@ -22,6 +22,19 @@ QString updatedText(const QDateTime& at) {
   return QObject::tr("Last updated %1").arg(QLocale().toString(at.time(), QLocale::ShortFormat));
 }
 
+// A card's title with its "last updated" label at the right.
+void addHeading(QWidget* content, QVBoxLayout* card_layout, const QString& title, QLabel** updated) {
+  auto* row = new QHBoxLayout();
+  auto* label = new QLabel(title, content);
+  label->setObjectName(QStringLiteral("sectionTitle"));
+  *updated = new QLabel(content);
+  (*updated)->setObjectName(QStringLiteral("lastUpdated"));
+  row->addWidget(label);
+  row->addStretch();
+  row->addWidget(*updated);
+  card_layout->addLayout(row);
+}
+
 }  // namespace
 
 DashboardsPage::DashboardsPage(LedgerService* ledger, QWidget* parent) : QWidget(parent), ledger_(ledger) {
@@ -32,7 +45,14 @@ DashboardsPage::DashboardsPage(LedgerService* ledger, QWidget* parent) : QWidget
 
   auto* content = makeScrollingPage(this);
   auto* layout = makePageLayout(content, tr("Dashboards"));
+  buildRangeRow(content, layout);
+  buildDonatedCard(content, layout);
+  buildLowerCards(content, layout);
+  layout->addStretch();
+  connectLedger();
+}
 
+void DashboardsPage::buildRangeRow(QWidget* content, QVBoxLayout* layout) {
   auto* range_row = new QHBoxLayout();
   ranges_ = new QButtonGroup(this);
   const QString names[] = {tr("24 hours"), tr("7 days"), tr("30 days"), tr("All time")};
@@ -47,22 +67,12 @@ DashboardsPage::DashboardsPage(LedgerService* ledger, QWidget* parent) : QWidget
   range_row->addStretch();
   layout->addLayout(range_row);
   connect(ranges_, &QButtonGroup::idClicked, this, [this](int id) { setSpan(static_cast<ledger::Span>(id)); });
+}
 
-  auto heading = [content](QVBoxLayout* card_layout, const QString& title, QLabel** updated) {
-    auto* row = new QHBoxLayout();
-    auto* label = new QLabel(title, content);
-    label->setObjectName(QStringLiteral("sectionTitle"));
-    *updated = new QLabel(content);
-    (*updated)->setObjectName(QStringLiteral("lastUpdated"));
-    row->addWidget(label);
-    row->addStretch();
-    row->addWidget(*updated);
-    card_layout->addLayout(row);
-  };
-
+void DashboardsPage::buildDonatedCard(QWidget* content, QVBoxLayout* layout) {
   QVBoxLayout* donated_layout = nullptr;
   auto* donated_card = makeCard({}, &donated_layout, content);
-  heading(donated_layout, tr("Compute donated"), &donated_updated_);
+  addHeading(content, donated_layout, tr("Compute donated"), &donated_updated_);
   auto* figures = new QHBoxLayout();
   device_hours_ = new Figure(tr("Device-hours"), donated_card);
   flops_ = new Figure(tr("Work (FLOPs)"), donated_card);
@@ -74,12 +84,15 @@ DashboardsPage::DashboardsPage(LedgerService* ledger, QWidget* parent) : QWidget
   donated_chart_->setObjectName(QStringLiteral("donatedChart"));
   donated_layout->addWidget(donated_chart_);
   layout->addWidget(donated_card);
+}
 
+// Ownership earned and inference revenue, side by side.
+void DashboardsPage::buildLowerCards(QWidget* content, QVBoxLayout* layout) {
   auto* lower = new QHBoxLayout();
   lower->setSpacing(14);
   QVBoxLayout* ownership_layout = nullptr;
   auto* ownership_card = makeCard({}, &ownership_layout, content);
-  heading(ownership_layout, tr("Ownership earned"), &ownership_updated_);
+  addHeading(content, ownership_layout, tr("Ownership earned"), &ownership_updated_);
   ownership_chart_ = new charts::ChartView(ownership_card);
   ownership_chart_->setObjectName(QStringLiteral("ownershipChart"));
   ownership_layout->addWidget(ownership_chart_);
@@ -87,14 +100,16 @@ DashboardsPage::DashboardsPage(LedgerService* ledger, QWidget* parent) : QWidget
 
   QVBoxLayout* revenue_layout = nullptr;
   auto* revenue_card = makeCard({}, &revenue_layout, content);
-  heading(revenue_layout, tr("Inference revenue"), &revenue_updated_);
+  addHeading(content, revenue_layout, tr("Inference revenue"), &revenue_updated_);
   revenue_chart_ = new charts::ChartView(revenue_card);
   revenue_chart_->setObjectName(QStringLiteral("revenueChart"));
   revenue_layout->addWidget(revenue_chart_);
   lower->addWidget(revenue_card, 1);
   layout->addLayout(lower);
-  layout->addStretch();
+}
 
+// The ledger's answers, and a refresh every 30 s while the page shows.
+void DashboardsPage::connectLedger() {
   if (ledger_ != nullptr) {
     connect(ledger_, &LedgerService::dashboardLoaded, this, &DashboardsPage::showData);
     connect(ledger_, &LedgerService::unavailable, this, &DashboardsPage::showUnavailable);

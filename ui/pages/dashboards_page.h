@@ -9,6 +9,7 @@
 
 class QButtonGroup;
 class QLabel;
+class QVBoxLayout;
 
 namespace tessera::ui {
 
@@ -45,6 +46,12 @@ class DashboardsPage : public QWidget {
   void hideEvent(QHideEvent* event) override;
 
  private:
+  // Construction steps, in the order the constructor takes them.
+  void buildRangeRow(QWidget* content, QVBoxLayout* layout);
+  void buildDonatedCard(QWidget* content, QVBoxLayout* layout);
+  void buildLowerCards(QWidget* content, QVBoxLayout* layout);
+  void connectLedger();
+
   void showData(const DashboardSnapshot& snapshot);
   void showUnavailable(const QString& why);
 

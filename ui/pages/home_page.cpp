@@ -56,8 +56,17 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
     : QWidget(parent), node_(node), settings_(settings) {
   setObjectName(QStringLiteral("HomePage"));
   auto* layout = makePageLayout(this, tr("Home"));
+  buildCrashBanner(layout);
+  buildHero(layout);
+  buildPowerCard(layout);
+  buildLiveCard(layout);
+  layout->addStretch();
+  connectServices();
+  updateButton();
+}
 
-  // Crash banner, hidden until the node dies.
+// The crash banner, hidden until the node dies.
+void HomePage::buildCrashBanner(QVBoxLayout* layout) {
   crash_banner_ = new QFrame(this);
   crash_banner_->setObjectName(QStringLiteral("banner"));
   auto* banner_layout = new QVBoxLayout(crash_banner_);
@@ -78,8 +87,10 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
   crash_banner_->hide();
   layout->addWidget(crash_banner_);
   if (node_ != nullptr) connect(restart, &QPushButton::clicked, node_, &NodeSupervisor::restartNow);
+}
 
-  // The big button with the state beside it.
+// The big button with the state beside it.
+void HomePage::buildHero(QVBoxLayout* layout) {
   QVBoxLayout* hero_layout = nullptr;
   auto* hero = makeCard({}, &hero_layout, this);
   auto* hero_row = new QHBoxLayout();
@@ -104,6 +115,13 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
   state_column->addWidget(network_);
   state_column->addStretch();
   hero_row->addLayout(state_column, 1);
+  buildPauseMenu(hero);
+  hero_row->addWidget(pause_menu_, 0, Qt::AlignTop);
+  hero_layout->addLayout(hero_row);
+  layout->addWidget(hero);
+}
+
+void HomePage::buildPauseMenu(QWidget* hero) {
   pause_menu_ = new QToolButton(hero);
   pause_menu_->setText(tr("Pause options"));
   pause_menu_->setObjectName(QStringLiteral("pauseMenu"));
@@ -119,11 +137,9 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
     if (node_ != nullptr) node_->pauseContribution(/*finish_step=*/true);
   });
   pause_menu_->setMenu(menu);
-  hero_row->addWidget(pause_menu_, 0, Qt::AlignTop);
-  hero_layout->addLayout(hero_row);
-  layout->addWidget(hero);
+}
 
-  // Power profile.
+void HomePage::buildPowerCard(QVBoxLayout* layout) {
   QVBoxLayout* profile_layout = nullptr;
   auto* profile_card = makeCard(tr("Power"), &profile_layout, this);
   auto* profile_row = new QHBoxLayout();
@@ -151,7 +167,11 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
   profile_caps_->setWordWrap(true);
   profile_layout->addWidget(profile_caps_);
   connect(profiles_, &QButtonGroup::idClicked, this, &HomePage::onProfileChosen);
+  buildAdvanced(profile_card, profile_layout);
+  layout->addWidget(profile_card);
+}
 
+void HomePage::buildAdvanced(QWidget* profile_card, QVBoxLayout* profile_layout) {
   advanced_ = new QWidget(profile_card);
   auto* advanced_form = new QFormLayout(advanced_);
   advanced_form->setContentsMargins(0, 4, 0, 0);
@@ -183,9 +203,9 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
   for (auto* box : {threads_, memory_})
     connect(box, &QSpinBox::editingFinished, this, &HomePage::onAdvancedEdited);
   connect(device_share_, &QDoubleSpinBox::editingFinished, this, &HomePage::onAdvancedEdited);
-  layout->addWidget(profile_card);
+}
 
-  // Live status.
+void HomePage::buildLiveCard(QVBoxLayout* layout) {
   QVBoxLayout* status_layout = nullptr;
   auto* status_card = makeCard(tr("Live"), &status_layout, this);
   auto* grid = new QGridLayout();
@@ -204,8 +224,10 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
   for (int c = 0; c < 4; ++c) grid->setColumnStretch(c, 1);
   status_layout->addLayout(grid);
   layout->addWidget(status_card);
-  layout->addStretch();
+}
 
+// The node's and the settings' signals; shows the current settings.
+void HomePage::connectServices() {
   if (node_ != nullptr) {
     connect(node_, &NodeSupervisor::statusChanged, this, &HomePage::showStatus);
     connect(node_, &NodeSupervisor::crashed, this, &HomePage::showCrash);
@@ -227,7 +249,6 @@ HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent
     connect(settings_, &NodeSettings::changed, this, &HomePage::showSettings);
     showSettings(settings_->values());
   }
-  updateButton();
 }
 
 QString HomePage::stateText() const { return state_->text(); }

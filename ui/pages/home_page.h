@@ -15,6 +15,7 @@ class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
 class QToolButton;
+class QVBoxLayout;
 
 namespace tessera::ui {
 
@@ -37,6 +38,15 @@ class HomePage : public QWidget {
   QString stateText() const;
 
  private:
+  // Construction steps, in the order the constructor takes them.
+  void buildCrashBanner(QVBoxLayout* layout);
+  void buildHero(QVBoxLayout* layout);
+  void buildPauseMenu(QWidget* hero);
+  void buildPowerCard(QVBoxLayout* layout);
+  void buildAdvanced(QWidget* profile_card, QVBoxLayout* profile_layout);
+  void buildLiveCard(QVBoxLayout* layout);
+  void connectServices();
+
   void onStartPause();
   void onProfileChosen(int id);
   void onAdvancedEdited();

@@ -24,6 +24,14 @@ LogPage::LogPage(LedgerService* ledger, QString node_key_file, QWidget* parent)
   auto* layout = makePageLayout(this, tr("Contribution log"),
                                 tr("Every step your node worked, every receipt its neighbours signed, every statement "
                                    "the hub sent, chained and signed so that any change shows."));
+  buildToolbar(layout);
+  buildTable(layout);
+  buildPager(layout);
+  connectLedger();
+}
+
+// The table choice, Verify and Export CSV.
+void LogPage::buildToolbar(QVBoxLayout* layout) {
   auto* tools = new QHBoxLayout();
   table_choice_ = new QComboBox(this);
   table_choice_->setObjectName(QStringLiteral("tableChoice"));
@@ -47,7 +55,10 @@ LogPage::LogPage(LedgerService* ledger, QString node_key_file, QWidget* parent)
   layout->addLayout(tools);
   connect(verify_, &QPushButton::clicked, this, &LogPage::verify);
   connect(export_csv, &QPushButton::clicked, this, &LogPage::exportCsv);
+}
 
+// The verify result above the table, and the empty-log note under it.
+void LogPage::buildTable(QVBoxLayout* layout) {
   verify_result_ = new QLabel(this);
   verify_result_->setObjectName(QStringLiteral("verifyResult"));
   verify_result_->setWordWrap(true);
@@ -69,7 +80,9 @@ LogPage::LogPage(LedgerService* ledger, QString node_key_file, QWidget* parent)
   empty_->setWordWrap(true);
   empty_->hide();
   layout->addWidget(empty_);
+}
 
+void LogPage::buildPager(QVBoxLayout* layout) {
   auto* pager = new QHBoxLayout();
   range_ = makeMuted({}, this);
   previous_ = new QPushButton(tr("Newer"), this);
@@ -89,7 +102,9 @@ LogPage::LogPage(LedgerService* ledger, QString node_key_file, QWidget* parent)
     offset_ += kPageSize;
     reload();
   });
+}
 
+void LogPage::connectLedger() {
   if (ledger_ != nullptr) {
     connect(ledger_, &LedgerService::pageLoaded, this, &LogPage::onPage);
     connect(ledger_, &LedgerService::unavailable, this, [this](const QString& why) {

@@ -10,6 +10,7 @@ class QComboBox;
 class QLabel;
 class QPushButton;
 class QTableView;
+class QVBoxLayout;
 
 namespace tessera::ui {
 
@@ -36,6 +37,12 @@ class LogPage : public QWidget {
   void showEvent(QShowEvent* event) override;
 
  private:
+  // Construction steps, in the order the constructor takes them.
+  void buildToolbar(QVBoxLayout* layout);
+  void buildTable(QVBoxLayout* layout);
+  void buildPager(QVBoxLayout* layout);
+  void connectLedger();
+
   void onPage(const PageSnapshot& page);
   void exportCsv();
 

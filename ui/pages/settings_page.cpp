@@ -27,7 +27,20 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
   auto* content = makeScrollingPage(this);
   auto* layout = makePageLayout(content, tr("Settings"),
                                 tr("Changes apply at once, and the node obeys them even when this window is closed."));
+  buildWhenCard(content, layout);
+  buildLimitsCard(content, layout);
+  buildAppCard(content, layout, data_dir);
+  message_ = new QLabel(content);
+  message_->setObjectName(QStringLiteral("settingsMessage"));
+  message_->setWordWrap(true);
+  layout->addWidget(message_);
+  layout->addStretch();
+  connectEdits();
+  connectLogin();
+  connectSettings();
+}
 
+void SettingsPage::buildWhenCard(QWidget* content, QVBoxLayout* layout) {
   QVBoxLayout* when_layout = nullptr;
   auto* when = makeCard(tr("When to contribute"), &when_layout, content);
   auto* when_form = new QFormLayout();
@@ -61,7 +74,9 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
   when_form->addRow(schedule_row);
   when_layout->addLayout(when_form);
   layout->addWidget(when);
+}
 
+void SettingsPage::buildLimitsCard(QWidget* content, QVBoxLayout* layout) {
   QVBoxLayout* caps_layout = nullptr;
   auto* caps = makeCard(tr("Device limits"), &caps_layout, content);
   auto* caps_form = new QFormLayout();
@@ -90,7 +105,9 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
   caps_layout->addLayout(caps_form);
   caps_layout->addWidget(makeMuted(tr("After a temperature pause, work resumes once the GPU is 5 °C cooler."), caps));
   layout->addWidget(caps);
+}
 
+void SettingsPage::buildAppCard(QWidget* content, QVBoxLayout* layout, const QString& data_dir) {
   QVBoxLayout* app_layout = nullptr;
   auto* app = makeCard(tr("App and network"), &app_layout, content);
   auto* app_form = new QFormLayout();
@@ -115,13 +132,10 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
   layout->addWidget(app);
   connect(open_folder, &QPushButton::clicked, this,
           [data_dir] { QDesktopServices::openUrl(QUrl::fromLocalFile(data_dir)); });
+}
 
-  message_ = new QLabel(content);
-  message_->setObjectName(QStringLiteral("settingsMessage"));
-  message_->setWordWrap(true);
-  layout->addWidget(message_);
-  layout->addStretch();
-
+// Every edit saves, 400 ms after the last one.
+void SettingsPage::connectEdits() {
   debounce_.setSingleShot(true);
   debounce_.setInterval(400);
   connect(&debounce_, &QTimer::timeout, this, &SettingsPage::collect);
@@ -133,6 +147,9 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
     connect(spin, &QSpinBox::valueChanged, this, changed);
   for (auto* time : {start_, end_}) connect(time, &QTimeEdit::timeChanged, this, changed);
   connect(hub_, &QLineEdit::editingFinished, this, changed);
+}
+
+void SettingsPage::connectLogin() {
   login_writer_.setMaxThreadCount(1);
   connect(login_, &QCheckBox::toggled, this, [this](bool on) {
     const QString program = QCoreApplication::applicationFilePath();
@@ -149,6 +166,9 @@ SettingsPage::SettingsPage(NodeSettings* settings, QString data_dir, QWidget* pa
       });
     });
   });
+}
+
+void SettingsPage::connectSettings() {
   connect(settings_, &NodeSettings::changed, this, &SettingsPage::showValues);
   connect(settings_, &NodeSettings::rejected, this, [this](const QString& why) {
     message_->setStyleSheet(QStringLiteral("color: #d64541;"));

@@ -14,6 +14,7 @@ class QLabel;
 class QLineEdit;
 class QSpinBox;
 class QTimeEdit;
+class QVBoxLayout;
 
 namespace tessera::ui {
 
@@ -31,6 +32,14 @@ class SettingsPage : public QWidget {
  private:
   void showValues(const QVariantMap& values);
   void collect();
+
+  // Construction steps, in the order the constructor takes them.
+  void buildWhenCard(QWidget* content, QVBoxLayout* layout);
+  void buildLimitsCard(QWidget* content, QVBoxLayout* layout);
+  void buildAppCard(QWidget* content, QVBoxLayout* layout, const QString& data_dir);
+  void connectEdits();
+  void connectLogin();
+  void connectSettings();
 
   NodeSettings* settings_;
   QCheckBox* only_idle_ = nullptr;

@@ -117,7 +117,17 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
   balances_ = new BalancesModel(this);
   auto* content = makeScrollingPage(this);
   auto* layout = makePageLayout(content, tr("Wallet"));
+  buildAddressCard(layout);
+  buildBalancesCard(layout);
+  buildKeysCard(layout);
+  if (watch_ != nullptr) buildWatchingCard(layout);
+  layout->addStretch();
+  setUpAutoLock();
+  connectWallet();
+  refresh();
+}
 
+void WalletPage::buildAddressCard(QVBoxLayout* page_layout) {
   QVBoxLayout* top_layout = nullptr;
   auto* top = makeCard({}, &top_layout, this);
   auto* top_row = new QHBoxLayout();
@@ -142,7 +152,21 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
          "words."),
       top);
   address_hint->setWordWrap(true);
-  auto* delegation = makeMuted({}, top);
+  auto* delegation = buildDelegationLine(top);
+  auto* buttons = buildAddressButtons(top);
+  info->addWidget(address_title);
+  info->addWidget(address_);
+  info->addWidget(address_hint);
+  info->addWidget(delegation);
+  info->addStretch();
+  info->addLayout(buttons);
+  top_row->addLayout(info, 1);
+  top_layout->addLayout(top_row);
+  page_layout->addWidget(top);
+}
+
+QLabel* WalletPage::buildDelegationLine(QWidget* card) {
+  auto* delegation = makeMuted({}, card);
   delegation->setObjectName(QStringLiteral("delegationLine"));
   delegation->setWordWrap(true);
   auto show_delegation = [delegation](qint64 expires_at) {
@@ -154,32 +178,30 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
   };
   show_delegation(wallet_->delegationExpiresAt());
   connect(wallet_, &WalletService::delegated, delegation, show_delegation);
+  return delegation;
+}
+
+QHBoxLayout* WalletPage::buildAddressButtons(QWidget* card) {
   auto* buttons = new QHBoxLayout();
-  copy_ = new QPushButton(tr("Copy address"), top);
+  copy_ = new QPushButton(tr("Copy address"), card);
   copy_->setObjectName(QStringLiteral("copyButton"));
-  lock_button_ = new QPushButton(top);
+  lock_button_ = new QPushButton(card);
   lock_button_->setObjectName(QStringLiteral("lockButton"));
-  lock_state_ = new QLabel(top);
+  lock_state_ = new QLabel(card);
   lock_state_->setObjectName(QStringLiteral("lockState"));
   buttons->addWidget(copy_);
   buttons->addWidget(lock_button_);
   buttons->addWidget(lock_state_);
   buttons->addStretch();
-  info->addWidget(address_title);
-  info->addWidget(address_);
-  info->addWidget(address_hint);
-  info->addWidget(delegation);
-  info->addStretch();
-  info->addLayout(buttons);
-  top_row->addLayout(info, 1);
-  top_layout->addLayout(top_row);
-  layout->addWidget(top);
   connect(copy_, &QPushButton::clicked, this, [this] {
     QApplication::clipboard()->setText(wallet_->address());
     showMessage(tr("Address copied."), false);
   });
   connect(lock_button_, &QPushButton::clicked, this, &WalletPage::onUnlockClicked);
+  return buttons;
+}
 
+void WalletPage::buildBalancesCard(QVBoxLayout* page_layout) {
   QVBoxLayout* balance_layout = nullptr;
   auto* balance_card = makeCard({}, &balance_layout, this);
   auto* balance_head = new QHBoxLayout();
@@ -203,7 +225,7 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
       tr("Verified revenue is confirmed by a signed hub statement and can be claimed; accrued revenue waits for the "
          "next statement."),
       balance_card));
-  layout->addWidget(balance_card);
+  page_layout->addWidget(balance_card);
   QSettings settings;
   hide_->setChecked(settings.value(QStringLiteral("wallet/hideBalances"), false).toBool());
   balances_->setHidden(hide_->isChecked());
@@ -212,7 +234,9 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
     if (watch_ != nullptr) watch_->model()->setHidden(hidden);
     QSettings().setValue(QStringLiteral("wallet/hideBalances"), hidden);
   });
+}
 
+void WalletPage::buildKeysCard(QVBoxLayout* page_layout) {
   QVBoxLayout* safety_layout = nullptr;
   auto* safety = makeCard(tr("Keys"), &safety_layout, this);
   auto* safety_row = new QHBoxLayout();
@@ -240,82 +264,109 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
   message_->setObjectName(QStringLiteral("walletMessage"));
   message_->setWordWrap(true);
   safety_layout->addWidget(message_);
-  layout->addWidget(safety);
-
-  if (watch_ != nullptr) {
-    QVBoxLayout* watch_layout = nullptr;
-    auto* watching = makeCard(tr("Watching"), &watch_layout, this);
-    auto* watch_hint = makeMuted(
-        tr("Follow any address's verified ownership and revenue from the hub's signed statements, without its keys. "
-           "Figures are shown only when the hub's signature and the address's Merkle proof verify."),
-        watching);
-    watch_hint->setWordWrap(true);
-    watch_layout->addWidget(watch_hint);
-    auto* add_row = new QHBoxLayout();
-    watch_address_ = new QLineEdit(watching);
-    watch_address_->setObjectName(QStringLiteral("watchAddress"));
-    watch_address_->setPlaceholderText(tr("Solana address to watch"));
-    watch_label_ = new QLineEdit(watching);
-    watch_label_->setObjectName(QStringLiteral("watchLabel"));
-    watch_label_->setPlaceholderText(tr("Label (optional)"));
-    watch_label_->setMaximumWidth(220);
-    auto* add = new QPushButton(tr("Watch"), watching);
-    add->setObjectName(QStringLiteral("watchAdd"));
-    auto* remove = new QPushButton(tr("Remove"), watching);
-    remove->setObjectName(QStringLiteral("watchRemove"));
-    auto* check = new QPushButton(tr("Check now"), watching);
-    check->setObjectName(QStringLiteral("watchRefresh"));
-    add_row->addWidget(watch_address_, 2);
-    add_row->addWidget(watch_label_, 1);
-    add_row->addWidget(add);
-    add_row->addWidget(remove);
-    add_row->addWidget(check);
-    watch_layout->addLayout(add_row);
-    watch_table_ = new QTableView(watching);
-    watch_table_->setObjectName(QStringLiteral("watchTable"));
-    watch_table_->setModel(watch_->model());
-    watch_table_->verticalHeader()->setVisible(false);
-    watch_table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    watch_table_->horizontalHeader()->setStretchLastSection(true);
-    watch_table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    watch_table_->setSelectionMode(QAbstractItemView::SingleSelection);
-    watch_table_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
-    watch_table_->setMinimumHeight(120);
-    watch_table_->setMaximumHeight(240);
-    watch_layout->addWidget(watch_table_);
-    watch_message_ = new QLabel(watching);
-    watch_message_->setObjectName(QStringLiteral("watchMessage"));
-    watch_message_->setWordWrap(true);
-    watch_layout->addWidget(watch_message_);
-    layout->addWidget(watching);
-    watch_->model()->setHidden(hide_->isChecked());
-    const auto add_current = [this] {
-      if (addWatched(watch_address_->text(), watch_label_->text())) {
-        watch_address_->clear();
-        watch_label_->clear();
-      }
-    };
-    connect(add, &QPushButton::clicked, this, add_current);
-    connect(watch_address_, &QLineEdit::returnPressed, this, add_current);
-    connect(remove, &QPushButton::clicked, this, [this] {
-      const auto rows = watch_table_->selectionModel()->selectedRows();
-      if (rows.isEmpty()) {
-        watch_message_->setText(tr("Select an address in the list to remove it."));
-        return;
-      }
-      watch_->model()->remove(rows.front().row());
-      watch_message_->clear();
-    });
-    connect(check, &QPushButton::clicked, watch_, &WatchService::refresh);
-    connect(watch_, &WatchService::checked, this, [this](const WatchSnapshot& snapshot) {
-      if (snapshot.checks.isEmpty()) return;
-      const QString at = QLocale().toString(snapshot.checked_at.time(), QLocale::ShortFormat);
-      watch_message_->setText(snapshot.hub_url.isEmpty() ? snapshot.checks.front().message
-                                                         : tr("Checked with %1 at %2.").arg(snapshot.hub_url, at));
-    });
-  }
-  layout->addStretch();
+  page_layout->addWidget(safety);
   connect(backup_, &QPushButton::clicked, this, &WalletPage::onBackup);
+  connect(export_button, &QPushButton::clicked, this, &WalletPage::onExport);
+  connect(change, &QPushButton::clicked, this, &WalletPage::onChangePassword);
+}
+
+void WalletPage::buildWatchingCard(QVBoxLayout* page_layout) {
+  QVBoxLayout* watch_layout = nullptr;
+  auto* watching = makeCard(tr("Watching"), &watch_layout, this);
+  auto* watch_hint = makeMuted(
+      tr("Follow any address's verified ownership and revenue from the hub's signed statements, without its keys. "
+         "Figures are shown only when the hub's signature and the address's Merkle proof verify."),
+      watching);
+  watch_hint->setWordWrap(true);
+  watch_layout->addWidget(watch_hint);
+  watch_layout->addLayout(buildWatchInputs(watching));
+  watch_table_ = new QTableView(watching);
+  watch_table_->setObjectName(QStringLiteral("watchTable"));
+  watch_table_->setModel(watch_->model());
+  watch_table_->verticalHeader()->setVisible(false);
+  watch_table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  watch_table_->horizontalHeader()->setStretchLastSection(true);
+  watch_table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  watch_table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  watch_table_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
+  watch_table_->setMinimumHeight(120);
+  watch_table_->setMaximumHeight(240);
+  watch_layout->addWidget(watch_table_);
+  watch_message_ = new QLabel(watching);
+  watch_message_->setObjectName(QStringLiteral("watchMessage"));
+  watch_message_->setWordWrap(true);
+  watch_layout->addWidget(watch_message_);
+  page_layout->addWidget(watching);
+  watch_->model()->setHidden(hide_->isChecked());
+  connect(watch_, &WatchService::checked, this, [this](const WatchSnapshot& snapshot) {
+    if (snapshot.checks.isEmpty()) return;
+    const QString at = QLocale().toString(snapshot.checked_at.time(), QLocale::ShortFormat);
+    watch_message_->setText(snapshot.hub_url.isEmpty() ? snapshot.checks.front().message
+                                                       : tr("Checked with %1 at %2.").arg(snapshot.hub_url, at));
+  });
+}
+
+QHBoxLayout* WalletPage::buildWatchInputs(QWidget* card) {
+  auto* add_row = new QHBoxLayout();
+  watch_address_ = new QLineEdit(card);
+  watch_address_->setObjectName(QStringLiteral("watchAddress"));
+  watch_address_->setPlaceholderText(tr("Solana address to watch"));
+  watch_label_ = new QLineEdit(card);
+  watch_label_->setObjectName(QStringLiteral("watchLabel"));
+  watch_label_->setPlaceholderText(tr("Label (optional)"));
+  watch_label_->setMaximumWidth(220);
+  auto* add = new QPushButton(tr("Watch"), card);
+  add->setObjectName(QStringLiteral("watchAdd"));
+  auto* remove = new QPushButton(tr("Remove"), card);
+  remove->setObjectName(QStringLiteral("watchRemove"));
+  auto* check = new QPushButton(tr("Check now"), card);
+  check->setObjectName(QStringLiteral("watchRefresh"));
+  add_row->addWidget(watch_address_, 2);
+  add_row->addWidget(watch_label_, 1);
+  add_row->addWidget(add);
+  add_row->addWidget(remove);
+  add_row->addWidget(check);
+  const auto add_current = [this] {
+    if (addWatched(watch_address_->text(), watch_label_->text())) {
+      watch_address_->clear();
+      watch_label_->clear();
+    }
+  };
+  connect(add, &QPushButton::clicked, this, add_current);
+  connect(watch_address_, &QLineEdit::returnPressed, this, add_current);
+  connect(remove, &QPushButton::clicked, this, [this] {
+    const auto rows = watch_table_->selectionModel()->selectedRows();
+    if (rows.isEmpty()) {
+      watch_message_->setText(tr("Select an address in the list to remove it."));
+      return;
+    }
+    watch_->model()->remove(rows.front().row());
+    watch_message_->clear();
+  });
+  connect(check, &QPushButton::clicked, watch_, &WatchService::refresh);
+  return add_row;
+}
+
+void WalletPage::setUpAutoLock() {
+  auto_lock_timer_.setSingleShot(true);
+  connect(&auto_lock_timer_, &QTimer::timeout, this, [this] {
+    if (wallet_->isUnlocked()) {
+      locking_for_inactivity_ = true;
+      wallet_->lock();
+    }
+  });
+  const int minutes = QSettings().value(QStringLiteral("wallet/autoLockMinutes"), 15).toInt();
+  auto_lock_->setCurrentIndex(std::max(0, auto_lock_->findData(minutes)));
+  setAutoLockMinutes(minutes);
+  connect(auto_lock_, &QComboBox::currentIndexChanged, this, [this](int) {
+    const int m = auto_lock_->currentData().toInt();
+    QSettings().setValue(QStringLiteral("wallet/autoLockMinutes"), m);
+    setAutoLockMinutes(m);
+  });
+  qApp->installEventFilter(this);
+}
+
+void WalletPage::connectWallet() {
   connect(wallet_, &WalletService::wordsRevealed, this, [this](const Secret& sentence, bool needs_passphrase) {
     // The words become label text only for as long as the dialog shows them.
     QStringList words = QString::fromUtf8(reinterpret_cast<const char*>(sentence->data()),
@@ -325,26 +376,6 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
     for (auto& word : words) word.fill(QLatin1Char(' '));
     sentence->wipe();
   });
-  connect(export_button, &QPushButton::clicked, this, &WalletPage::onExport);
-  connect(change, &QPushButton::clicked, this, &WalletPage::onChangePassword);
-
-  auto_lock_timer_.setSingleShot(true);
-  connect(&auto_lock_timer_, &QTimer::timeout, this, [this] {
-    if (wallet_->isUnlocked()) {
-      locking_for_inactivity_ = true;
-      wallet_->lock();
-    }
-  });
-  const int minutes = settings.value(QStringLiteral("wallet/autoLockMinutes"), 15).toInt();
-  auto_lock_->setCurrentIndex(std::max(0, auto_lock_->findData(minutes)));
-  setAutoLockMinutes(minutes);
-  connect(auto_lock_, &QComboBox::currentIndexChanged, this, [this](int) {
-    const int m = auto_lock_->currentData().toInt();
-    QSettings().setValue(QStringLiteral("wallet/autoLockMinutes"), m);
-    setAutoLockMinutes(m);
-  });
-  qApp->installEventFilter(this);
-
   connect(wallet_, &WalletService::changed, this, &WalletPage::refresh);
   connect(wallet_, &WalletService::unlocked, this, [this] {
     showMessage(tr("Unlocked."), false);
@@ -368,7 +399,6 @@ WalletPage::WalletPage(WalletService* wallet, LedgerService* ledger, WatchServic
     connect(ledger_, &LedgerService::dashboardLoaded, this, [this](const DashboardSnapshot& snapshot) {
       balances_->setSnapshot(snapshot);
     });
-  refresh();
 }
 
 void WalletPage::showEvent(QShowEvent* event) {

@@ -12,10 +12,12 @@
 class QCheckBox;
 class QComboBox;
 class QDialog;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
 class QTableView;
+class QVBoxLayout;
 
 namespace tessera::ui {
 
@@ -73,6 +75,17 @@ class WalletPage : public QWidget {
   bool eventFilter(QObject* watched, QEvent* event) override;
 
  private:
+  // Construction steps, in the order the constructor takes them.
+  void buildAddressCard(QVBoxLayout* page_layout);
+  QLabel* buildDelegationLine(QWidget* card);
+  QHBoxLayout* buildAddressButtons(QWidget* card);
+  void buildBalancesCard(QVBoxLayout* page_layout);
+  void buildKeysCard(QVBoxLayout* page_layout);
+  void buildWatchingCard(QVBoxLayout* page_layout);
+  QHBoxLayout* buildWatchInputs(QWidget* card);
+  void setUpAutoLock();
+  void connectWallet();
+
   void refresh();
   void onUnlockClicked();
   void onExport();
