@@ -3,8 +3,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <cmath>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <thread>
