@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   WalletService wallet(QDir(data_dir).filePath(QStringLiteral("wallet.json")));
   LedgerService ledger(QDir(data_dir).filePath(QStringLiteral("contributions.db")));
   NodeSettings settings(node.get(), data_dir);
-  if (node) node->setHubUrl(settings.values().value(QStringLiteral("hub_url")).toString());
+  if (node) node->setHubUrl(QString::fromStdString(settings.values().hub_url));
   wallet.probe();
 
   WatchService watch;  // the watched addresses live in the app's settings
@@ -101,10 +101,9 @@ int main(int argc, char** argv) {
   // Remember whether the user left Tessera contributing; it resumes so after a restart.
   QSettings preferences;
   if (node) {
-    QObject::connect(node.get(), &NodeSupervisor::statusChanged, [&preferences](const QVariantMap& status) {
-      const QString state = status.value(QStringLiteral("state")).toString();
-      if (state == QStringLiteral("running")) preferences.setValue(QStringLiteral("node/contributing"), true);
-      if (state == QStringLiteral("paused")) preferences.setValue(QStringLiteral("node/contributing"), false);
+    QObject::connect(node.get(), &NodeSupervisor::statusChanged, [&preferences](const tessera::control::NodeStatus& status) {
+      if (status.state == "running") preferences.setValue(QStringLiteral("node/contributing"), true);
+      if (status.state == "paused") preferences.setValue(QStringLiteral("node/contributing"), false);
     });
   }
 

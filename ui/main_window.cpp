@@ -67,8 +67,8 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
   wallet_page_ = new WalletPage(services_.wallet, services_.ledger, services_.watch, pages_);
   if (services_.watch != nullptr && services_.settings != nullptr) {
     auto* watch = services_.watch;
-    const auto follow = [watch](const QVariantMap& values) {
-      watch->setHubUrl(values.value(QStringLiteral("hub_url")).toString());
+    const auto follow = [watch](const control::NodeSettings& values) {
+      watch->setHubUrl(QString::fromStdString(values.hub_url));
     };
     follow(services_.settings->values());
     connect(services_.settings, &NodeSettings::changed, watch, follow);
@@ -148,14 +148,14 @@ void MainWindow::setupTray() {
   tray_->show();
 }
 
-void MainWindow::onStatus(const QVariantMap& status) {
-  const QString state = status.value(QStringLiteral("state")).toString();
+void MainWindow::onStatus(const control::NodeStatus& status) {
+  const QString state = QString::fromStdString(status.state);
   running_ = state == QStringLiteral("running") || state == QStringLiteral("joining") ||
              state == QStringLiteral("waiting");
   QString line = describeState(state);
-  const QString run = status.value(QStringLiteral("run")).toString();
+  const QString run = QString::fromStdString(status.run);
   if (!run.isEmpty()) line += tr(" · run %1").arg(run);
-  const QString reason = status.value(QStringLiteral("reason")).toString();
+  const QString reason = QString::fromStdString(status.reason);
   if (!reason.isEmpty()) line += QStringLiteral(" · ") + reason;
   node_line_->setText(line);
   if (tray_ != nullptr) {

@@ -6,6 +6,8 @@
 #include <QMainWindow>
 #include <QString>
 
+#include "core/control/node_status.h"
+
 class QLabel;
 class QListWidget;
 class QStackedWidget;
@@ -65,7 +67,7 @@ class MainWindow : public QMainWindow {
 
  private:
   void setupTray();
-  void onStatus(const QVariantMap& status);
+  void onStatus(const tessera::control::NodeStatus& status);
 
   AppServices services_;
   QListWidget* navigation_ = nullptr;

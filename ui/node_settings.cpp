@@ -2,45 +2,22 @@
 #include "ui/node_settings.h"
 
 #include <QDir>
-#include <QJsonDocument>
 #include <QThreadPool>
 
 #include <fstream>
 #include <iterator>
 
-#include "core/node/power_policy.h"
 #include "core/wallet/secure_file.h"
-#include "ui/json_convert.h"
 #include "ui/node_supervisor.h"
 
 namespace tessera::ui {
-
-namespace {
-
-QVariantMap merged(QVariantMap base, const QVariantMap& patch) {
-  for (auto it = patch.begin(); it != patch.end(); ++it) {
-    if (it.value().typeId() == QMetaType::QVariantMap && base.value(it.key()).typeId() == QMetaType::QVariantMap)
-      base.insert(it.key(), merged(base.value(it.key()).toMap(), it.value().toMap()));
-    else
-      base.insert(it.key(), it.value());
-  }
-  return base;
-}
-
-}  // namespace
-
-QVariantMap NodeSettings::defaults() {
-  auto json = node::PowerSettings{}.to_json();
-  json["hub_url"] = "";
-  return toVariant(json).toMap();
-}
 
 NodeSettings::NodeSettings(NodeSupervisor* node, QString data_dir, QObject* parent)
     : QObject(parent), node_(node), data_dir_(std::move(data_dir)) {
   load();
   if (node_ != nullptr) {
-    connect(node_, &NodeSupervisor::settingsChanged, this, [this](const QVariantMap& settings) {
-      values_ = merged(values_, settings);
+    connect(node_, &NodeSupervisor::settingsChanged, this, [this](const control::NodeSettings& settings) {
+      values_ = settings;
       Q_EMIT changed(values_);
     });
     connect(node_, &NodeSupervisor::callFailed, this, [this](const QString& what, const QString& why) {
@@ -52,33 +29,32 @@ NodeSettings::NodeSettings(NodeSupervisor* node, QString data_dir, QObject* pare
 QString NodeSettings::file() const { return QDir(data_dir_).filePath(QStringLiteral("settings.json")); }
 
 void NodeSettings::load() {
-  values_ = defaults();
+  values_ = {};
   // A small file read once at start-up, before the window shows.
   std::ifstream in(file().toStdString(), std::ios::binary);
   if (!in) return;
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
-    values_ = merged(values_, toVariant(nlohmann::json::parse(text)).toMap());
+    values_ = control::NodeSettings::from_json(nlohmann::json::parse(text));
   } catch (const std::exception&) {
-    // A damaged file: the defaults stand, and the next change rewrites it.
+    // A damaged file: the defaults stand, as they do for the node, and the next change rewrites it.
   }
 }
 
-void NodeSettings::apply(const QVariantMap& patch) {
-  const QVariantMap next = merged(values_, patch);
+bool NodeSettings::apply(const control::NodeSettings& next) {
+  const auto patch = control::settings_patch(values_, next);
   try {
-    node::PowerSettings::from_json(toJson(next));  // the node's own rules
+    values_ = values_.merged(patch);  // what the node does with the same patch
   } catch (const std::exception& error) {
     Q_EMIT rejected(QString::fromUtf8(error.what()));
-    return;
+    return false;
   }
-  values_ = next;
   Q_EMIT changed(values_);
   if (node_ != nullptr && node_->phase() == NodeSupervisor::Phase::Connected) {
     node_->updateSettings(patch);
-    return;
+    return true;
   }
-  const std::string text = toJson(values_).dump(2) + "\n";
+  const std::string text = values_.to_json().dump(2) + "\n";
   const std::string path = file().toStdString();
   QThreadPool::globalInstance()->start([text, path] {
     try {
@@ -87,6 +63,7 @@ void NodeSettings::apply(const QVariantMap& patch) {
       // The data folder is created with the wallet; a failure here shows when the node starts.
     }
   });
+  return true;
 }
 
 }  // namespace tessera::ui

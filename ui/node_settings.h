@@ -1,11 +1,12 @@
 // The node's settings as the app edits them: sent to the running node through the control API
-// (which validates, persists in <data-dir>/settings.json and applies at once), or, with no node
-// running, validated with the same rules (core/node/power_policy.h) and written to that file for
-// the node to read when it starts. File writes happen on the thread pool, never the GUI thread.
+// (which checks them, persists them in <data-dir>/settings.json and applies them at once), or, with
+// no node running, checked by the node's own rules (control::NodeSettings) and written to that file
+// for the node to read when it starts. File writes happen on the thread pool, never the GUI thread.
 #pragma once
 
 #include <QObject>
-#include <QVariantMap>
+
+#include "core/control/node_settings.h"
 
 namespace tessera::ui {
 
@@ -17,15 +18,14 @@ class NodeSettings : public QObject {
  public:
   NodeSettings(NodeSupervisor* node, QString data_dir, QObject* parent = nullptr);
 
-  const QVariantMap& values() const { return values_; }
-  // Merges `patch` (nested objects merge too); reports a validation error instead of applying it.
-  void apply(const QVariantMap& patch);
+  const control::NodeSettings& values() const { return values_; }
+  // `next`: values() with the user's edits. Checks the change as the node would (the same merge
+  // and rules) and applies it, or reports why not (rejected) and returns false.
+  bool apply(const control::NodeSettings& next);
   QString file() const;
 
-  static QVariantMap defaults();
-
  Q_SIGNALS:
-  void changed(const QVariantMap& values);
+  void changed(const tessera::control::NodeSettings& values);
   void rejected(const QString& why);
 
  private:
@@ -33,7 +33,7 @@ class NodeSettings : public QObject {
 
   NodeSupervisor* node_;
   QString data_dir_;
-  QVariantMap values_;
+  control::NodeSettings values_;
 };
 
 }  // namespace tessera::ui

@@ -6,15 +6,10 @@
 #include <QFileInfo>
 #include <QMetaObject>
 
-#include <sodium.h>
-
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 
-#include "core/node/control_api.h"
-#include "core/wallet/secure_bytes.h"
-#include "ui/json_convert.h"
+#include "core/control/control_api.h"
+#include "core/control/control_file.h"
 
 namespace tessera::ui {
 
@@ -50,21 +45,10 @@ bool NodeClientWorker::guarded(const QString& what, Call&& call) {
 void NodeClientWorker::connectToNode() {
   client_.reset();
   try {
-    // The token is read into secure memory; the parsed copy nlohmann made is wiped at once.
-    std::ifstream in(control_file_.toStdString(), std::ios::binary);
-    if (!in) throw std::runtime_error("no control file yet");
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto document = nlohmann::json::parse(text);
-    auto& token_text = document.at("token").get_ref<std::string&>();
-    if (token_text.size() != 64) throw std::runtime_error("control file has no valid token");
-    auto token = wallet::SecureBytes::copy_of(
-        {reinterpret_cast<const std::uint8_t*>(token_text.data()), token_text.size()});
-    sodium_memzero(token_text.data(), token_text.size());
-    const int port = document.at("port").get<int>();
-    const qint64 pid = document.value("pid", qint64{0});
-    client_ = std::make_unique<node::ControlClient>(port, token, std::chrono::milliseconds(5000));
+    auto endpoint = control::read_control_file(control_file_.toStdString());
+    client_ = std::make_unique<control::ControlClient>(endpoint.port, endpoint.token, std::chrono::milliseconds(5000));
     client_->status();  // proves the port and token
-    Q_EMIT connected(pid);
+    Q_EMIT connected(endpoint.pid);
   } catch (const std::exception& error) {
     client_.reset();
     Q_EMIT connectFailed(errorText(error));
@@ -76,7 +60,7 @@ void NodeClientWorker::disconnectFromNode() { client_.reset(); }
 void NodeClientWorker::poll() {
   if (!client_) return;
   try {
-    Q_EMIT status(toVariant(client_->status()).toMap());
+    Q_EMIT status(client_->status());
   } catch (const std::exception& error) {
     Q_EMIT failed(tr("Status"), errorText(error));
   }
@@ -98,11 +82,11 @@ void NodeClientWorker::snooze(qint64 seconds) {
 }
 
 void NodeClientWorker::fetchSettings() {
-  guarded(tr("Settings"), [&] { Q_EMIT settings(toVariant(client_->settings()).toMap()); });
+  guarded(tr("Settings"), [&] { Q_EMIT settings(client_->settings()); });
 }
 
-void NodeClientWorker::updateSettings(const QVariantMap& patch) {
-  guarded(tr("Settings"), [&] { Q_EMIT settings(toVariant(client_->update_settings(toJson(patch))).toMap()); });
+void NodeClientWorker::updateSettings(const nlohmann::json& patch) {
+  guarded(tr("Settings"), [&] { Q_EMIT settings(client_->update_settings(patch)); });
 }
 
 QString describeExit(int exit_code, QProcess::ExitStatus status, QProcess::ProcessError error) {
@@ -114,7 +98,7 @@ QString describeExit(int exit_code, QProcess::ExitStatus status, QProcess::Proce
 
 NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* parent)
     : QObject(parent), node_program_(std::move(node_program)), data_dir_(std::move(data_dir)) {
-  worker_ = new NodeClientWorker(QDir(data_dir_).filePath(QStringLiteral("control.json")));
+  worker_ = new NodeClientWorker(QDir(data_dir_).filePath(QString::fromLatin1(control::kControlFileName)));
   worker_->moveToThread(&thread_);
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
   thread_.setObjectName(QStringLiteral("node-client"));
@@ -139,12 +123,12 @@ NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* 
       Q_EMIT callFailed(tr("Connect"), tr("the node did not open its control API: %1").arg(why));
     }
   });
-  connect(worker_, &NodeClientWorker::status, this, [this](const QVariantMap& status) {
+  connect(worker_, &NodeClientWorker::status, this, [this](const control::NodeStatus& status) {
     poll_pending_ = false;
     last_status_ = status;
     Q_EMIT statusChanged(status);
   });
-  connect(worker_, &NodeClientWorker::settings, this, [this](const QVariantMap& settings) {
+  connect(worker_, &NodeClientWorker::settings, this, [this](const control::NodeSettings& settings) {
     last_settings_ = settings;
     Q_EMIT settingsChanged(settings);
   });
@@ -197,7 +181,7 @@ void NodeSupervisor::setHubUrl(const QString& url) {
   if (url == hub_url_) return;
   hub_url_ = url;
   if (isRunning()) {
-    const bool paused = last_status_.value(QStringLiteral("state")).toString() == QStringLiteral("paused");
+    const bool paused = last_status_.state == "paused";
     stop();
     launch(paused);
   }
@@ -229,7 +213,7 @@ void NodeSupervisor::launch(bool paused) {
     arguments << QStringLiteral("--hub") << hub_url_;
   if (paused) arguments << QStringLiteral("--paused");
   // A stale control file from a node that did not exit cleanly must not be mistaken for this one.
-  QFile::remove(QDir(data_dir_).filePath(QStringLiteral("control.json")));
+  QFile::remove(QDir(data_dir_).filePath(QString::fromLatin1(control::kControlFileName)));
   connect_attempts_ = 0;
   setPhase(Phase::Launching);
   running_since_.start();
@@ -239,7 +223,7 @@ void NodeSupervisor::launch(bool paused) {
 
 void NodeSupervisor::tryConnect() {
   if (!isRunning()) return;
-  if (!QFileInfo::exists(QDir(data_dir_).filePath(QStringLiteral("control.json")))) {
+  if (!QFileInfo::exists(QDir(data_dir_).filePath(QString::fromLatin1(control::kControlFileName)))) {
     if (++connect_attempts_ >= kConnectTries) {
       connect_timer_.stop();
       Q_EMIT callFailed(tr("Connect"), tr("the node has not opened its control API after 30 s"));
@@ -297,8 +281,8 @@ void NodeSupervisor::snooze(qint64 seconds) {
   QMetaObject::invokeMethod(worker_, "snooze", Qt::QueuedConnection, Q_ARG(qint64, seconds));
 }
 
-void NodeSupervisor::updateSettings(const QVariantMap& patch) {
-  QMetaObject::invokeMethod(worker_, "updateSettings", Qt::QueuedConnection, Q_ARG(QVariantMap, patch));
+void NodeSupervisor::updateSettings(const nlohmann::json& patch) {
+  QMetaObject::invokeMethod(worker_, [worker = worker_, patch] { worker->updateSettings(patch); }, Qt::QueuedConnection);
 }
 
 void NodeSupervisor::onOutput() {

@@ -11,11 +11,13 @@
 #include <QStringList>
 #include <QThread>
 #include <QTimer>
-#include <QVariantMap>
 
 #include <memory>
 
-namespace tessera::node {
+#include "core/control/node_settings.h"
+#include "core/control/node_status.h"
+
+namespace tessera::control {
 class ControlClient;
 }
 
@@ -37,13 +39,13 @@ class NodeClientWorker : public QObject {
   void pause(bool finish_step);
   void snooze(qint64 seconds);
   void fetchSettings();
-  void updateSettings(const QVariantMap& patch);
+  void updateSettings(const nlohmann::json& patch);
 
  Q_SIGNALS:
   void connected(qint64 pid);
   void connectFailed(const QString& why);
-  void status(const QVariantMap& status);
-  void settings(const QVariantMap& settings);
+  void status(const tessera::control::NodeStatus& status);
+  void settings(const tessera::control::NodeSettings& settings);
   void failed(const QString& what, const QString& why);  // a call the node refused or did not answer
 
  private:
@@ -51,7 +53,7 @@ class NodeClientWorker : public QObject {
   bool guarded(const QString& what, Call&& call);
 
   QString control_file_;
-  std::unique_ptr<node::ControlClient> client_;
+  std::unique_ptr<control::ControlClient> client_;
 };
 
 class NodeSupervisor : public QObject {
@@ -71,8 +73,8 @@ class NodeSupervisor : public QObject {
   Phase phase() const { return phase_; }
   QString hubUrl() const { return hub_url_; }
   void setHubUrl(const QString& url);  // restarts a running node on the new network
-  const QVariantMap& lastStatus() const { return last_status_; }
-  const QVariantMap& lastSettings() const { return last_settings_; }
+  const control::NodeStatus& lastStatus() const { return last_status_; }
+  const control::NodeSettings& lastSettings() const { return last_settings_; }
   QStringList lastLogLines() const { return log_lines_; }
   QString dataDir() const { return data_dir_; }
   bool isRunning() const;
@@ -85,12 +87,13 @@ class NodeSupervisor : public QObject {
   void startContribution();  // launches the node if needed, then asks it to work
   void pauseContribution(bool finish_step = false);
   void snooze(qint64 seconds);
-  void updateSettings(const QVariantMap& patch);
+  // `patch`: a JSON merge patch of the settings (control::settings_patch).
+  void updateSettings(const nlohmann::json& patch);
 
  Q_SIGNALS:
   void phaseChanged(tessera::ui::NodeSupervisor::Phase phase);
-  void statusChanged(const QVariantMap& status);
-  void settingsChanged(const QVariantMap& settings);
+  void statusChanged(const tessera::control::NodeStatus& status);
+  void settingsChanged(const tessera::control::NodeSettings& settings);
   // The node died unexpectedly; it is restarted in `restart_in_ms` (-1: gave up / not restarting).
   void crashed(const QString& reason, const QStringList& last_lines, int restart_in_ms);
   void callFailed(const QString& what, const QString& why);
@@ -113,8 +116,8 @@ class NodeSupervisor : public QObject {
   QTimer restart_timer_;
   QElapsedTimer running_since_;
   QStringList log_lines_;
-  QVariantMap last_status_;
-  QVariantMap last_settings_;
+  control::NodeStatus last_status_;
+  control::NodeSettings last_settings_;
   Phase phase_ = Phase::Stopped;
   int backoff_ms_ = 1000;
   int connect_attempts_ = 0;

@@ -64,20 +64,21 @@ bool save(QWidget* widget, const QString& dir, const QString& name) {
   return ok;
 }
 
-QVariantMap sampleStatus() {
-  return {{QStringLiteral("state"), QStringLiteral("running")},
-          {QStringLiteral("reason"), QString()},
-          {QStringLiteral("network"), QStringLiteral("local")},
-          {QStringLiteral("run"), QStringLiteral("tessera-1b")},
-          {QStringLiteral("stage"), 2},
-          {QStringLiteral("stages"), 4},
-          {QStringLiteral("peers"), 3},
-          {QStringLiteral("step"), 18231},
-          {QStringLiteral("step_rate"), 0.42},
-          {QStringLiteral("loss"), 3.184},
-          {QStringLiteral("tokens_per_s"), 6880.0},
-          {QStringLiteral("device"), QStringLiteral("NVIDIA RTX 4070")},
-          {QStringLiteral("temperature_c"), 71}};
+control::NodeStatus sampleStatus() {
+  control::NodeStatus status;
+  status.state = "running";
+  status.network = "local";
+  status.run = "tessera-1b";
+  status.stage = 2;
+  status.stages = 4;
+  status.peers = 3;
+  status.step = 18231;
+  status.step_rate = 0.42;
+  status.loss = 3.184;
+  status.tokens_per_s = 6880.0;
+  status.device = "NVIDIA RTX 4070";
+  status.temperature_c = 71;
+  return status;
 }
 
 // Two watched addresses as a hub's verified statements would show them.

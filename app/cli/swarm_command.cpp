@@ -3,8 +3,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <cmath>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -20,11 +18,7 @@
 #include "core/hub/swarm_inference.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
-#include "core/node/control_api.h"
-#include "core/node/node_control.h"
-#include "core/node/power_policy.h"
-#include "core/node/swarm_node.h"
-#include "core/sys/host_state.h"
+#include "core/node/node_daemon.h"
 #include "core/sys/paths.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
@@ -72,18 +66,6 @@ wallet::Delegation read_delegation(const std::filesystem::path& file) {
   }
 }
 
-// control.json: {"port": P, "token": "<64 hex>", "pid": N}, written 0600, the token never held
-// in a std::string.
-void write_control_file(const std::filesystem::path& file, int port, const wallet::SecureBytes& token) {
-  const std::string head = "{\"pid\": " + std::to_string(getpid()) + ", \"port\": " + std::to_string(port) + ", \"token\": \"";
-  const std::string tail = "\"}\n";
-  wallet::SecureBytes bytes(head.size() + token.size() + tail.size());
-  std::copy(head.begin(), head.end(), bytes.data());
-  std::copy_n(token.data(), token.size(), bytes.data() + head.size());
-  std::copy(tail.begin(), tail.end(), bytes.data() + head.size() + token.size());
-  wallet::write_file_atomic(file, bytes.span(), {}, wallet::IfExists::Replace);
-}
-
 struct RunSettings {
   std::string hub;
   bool local = false;
@@ -127,76 +109,21 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   } else {
     delegation = read_delegation(data_dir / "delegation.json");
   }
-  node::SwarmNodeOptions options;
-  options.hub_url = hub_url;
-  options.data_dir = data_dir;
-  options.listen = s.listen;
-  options.device = s.device;
-  options.threads = threads;
-  options.wait_for_peers = local ? s.stages * s.replicas : s.wait_peers;
-  options.hop_timeout = std::chrono::milliseconds(local ? 3000 : s.hop_timeout_ms);
-  node::EventBus events;
-  node::SwarmNode swarm(key, delegation, options, &events);
-  if (s.paused) swarm.set_paused(true, "started paused");
-  node::NodeControl control(swarm, data_dir, network);
-  // The power policy, enforced here so a headless node obeys it too: the settings' caps, only when
-  // idle, battery, schedule, GPU temperature and power (NVML, when an NVIDIA driver is present).
-  node::PowerPolicy policy;
-  sys::Nvml nvml;
-  swarm.set_pause_reason([&]() -> std::optional<std::string> {
-    node::PowerSettings settings;
-    try {
-      settings = node::PowerSettings::from_json(control.settings());
-    } catch (const std::exception& error) {
-      spdlog::warn("settings: {}; using the defaults", error.what());
-    }
-    node::HostState host;
-    if (settings.only_when_idle) host.idle_seconds = sys::input_idle_seconds();
-    host.on_battery = sys::on_battery();
-    const auto now = std::time(nullptr);
-    std::tm local_time{};
-    localtime_r(&now, &local_time);
-    host.local_minute_of_day = local_time.tm_hour * 60 + local_time.tm_min;
-    if (nvml.available()) {
-      const auto gpu = nvml.read(0);
-      host.gpu_temperature_c = gpu.temperature_c;
-      host.gpu_power_w = gpu.power_w;
-    }
-    return policy.pause_reason(settings, host);
-  });
-  node::ControlServer server(control, events);
-  const auto control_file = data_dir / "control.json";
-  if (!s.no_control) {
-    server.start();
-    write_control_file(control_file, server.port(), server.token());
-  }
-  struct Cleanup {
-    const std::filesystem::path& file;
-    bool active;
-    ~Cleanup() {
-      if (active) std::filesystem::remove(file);
-    }
-  } cleanup{control_file, !s.no_control};
-  std::thread watchdog;
-  std::atomic<bool> done{false};
+  node::NodeDaemonOptions options;
+  options.swarm.hub_url = hub_url;
+  options.swarm.data_dir = data_dir;
+  options.swarm.listen = s.listen;
+  options.swarm.device = s.device;
+  options.swarm.threads = threads;
+  options.swarm.wait_for_peers = local ? s.stages * s.replicas : s.wait_peers;
+  options.swarm.hop_timeout = std::chrono::milliseconds(local ? 3000 : s.hop_timeout_ms);
+  options.network = network;
+  options.paused = s.paused;
+  options.serve_control = !s.no_control;
   if (local)  // a local peer that dies takes the network down with it: say so
-    watchdog = std::thread([&] {
-      while (!done && !g_stop) {
-        if (auto message = local->check_children()) spdlog::error("{}", *message);
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
-    });
-  try {
-    swarm.run(g_stop);
-  } catch (...) {
-    done = true;
-    if (watchdog.joinable()) watchdog.join();
-    throw;
-  }
-  done = true;
-  if (watchdog.joinable()) watchdog.join();
-  server.stop();
-  events.close();
+    options.check_peers = [&local] { return local->check_children(); };
+  node::NodeDaemon daemon(key, delegation, std::move(options));
+  daemon.run(g_stop);
   if (local) local->stop();
 }
 

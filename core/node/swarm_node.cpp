@@ -1915,27 +1915,27 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
   s.ledger->append(ledger::SessionRecord{0, s.session_id, "stop", s.manifest.run_id, s.options.device, s.options.power_profile});
 }
 
-nlohmann::json SwarmNode::status() const {
+control::NodeStatus SwarmNode::status() const {
   const auto& s = *impl_;
   std::lock_guard lock(s.status_mutex);
-  json out{{"state", s.state},
-           {"reason", s.reason},
-           {"network", s.options.hub_url},
-           {"run", s.manifest.run_id},
-           {"stage", s.stage_index.load()},
-           {"stages", s.manifest.stages},
-           {"step", s.step},
-           {"step_rate", s.step_rate},
-           {"loss", std::isnan(s.loss) ? json(nullptr) : json(s.loss)},
-           {"tokens_per_s", s.tokens_per_s},
-           {"device", s.options.device},
-           {"temperature_c", nullptr},
-           {"codec", s.manifest.codec},
-           {"bytes_per_token", s.bytes_per_token},
-           {"ledger", s.ledger_file.string()}};
+  control::NodeStatus out;
+  out.state = s.state;
+  out.reason = s.reason;
+  out.network = s.options.hub_url;
+  out.run = s.manifest.run_id;
+  out.stage = s.stage_index.load();
+  out.stages = s.manifest.stages;
+  out.step = s.step;
+  out.step_rate = s.step_rate;
+  if (!std::isnan(s.loss)) out.loss = s.loss;
+  out.tokens_per_s = s.tokens_per_s;
+  out.device = s.options.device;
+  out.codec = s.manifest.codec;
+  out.bytes_per_token = s.bytes_per_token;
+  out.ledger = s.ledger_file.string();
   {
     std::lock_guard peers_lock(s.peers_mutex);
-    out["peers"] = s.peers.size();
+    out.peers = static_cast<int>(s.peers.size());
   }
   return out;
 }

@@ -23,11 +23,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/node/event_bus.h"
+#include "core/control/event_bus.h"
+#include "core/control/node_status.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::node {
+
+using control::EventBus;  // the node publishes its events on the control API's bus
 
 struct SwarmNodeOptions {
   std::string hub_url;
@@ -72,8 +75,8 @@ class SwarmNode {
   void snooze(std::chrono::seconds duration);
   void set_threads(int threads);
 
-  // status() keys of the control API (see control_handler.h).
-  nlohmann::json status() const;
+  // What the control API reports (network: this node's hub URL).
+  control::NodeStatus status() const;
   SwarmStats stats() const;
   std::string endpoint() const;  // empty until the server is bound
   int stage() const;             // -1 until joined

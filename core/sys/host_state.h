@@ -1,4 +1,4 @@
-// Host probes for the power policy (core/node/power_policy.h): seconds since the last keyboard or
+// Host probes for the power policy (core/control/power_policy.h): seconds since the last keyboard or
 // mouse input, whether the machine runs on battery, and the GPU's temperature, power draw and
 // utilisation through NVML. On Linux and Windows every optional library is loaded at run time
 // (libXss/libX11, libnvidia-ml / nvml.dll), so nothing is needed to build and a headless box,

@@ -6,12 +6,11 @@
 #include <QtTest>
 
 #include <QPushButton>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QTemporaryDir>
 
 #include <csignal>
 
+#include "core/control/control_file.h"
 #include "tests/gui/event_loop_probe.h"
 #include "ui/ledger_service.h"
 #include "ui/node_settings.h"
@@ -31,7 +30,7 @@ bool waitForState(NodeSupervisor& node, const QStringList& states, int timeout_m
   QElapsedTimer timer;
   timer.start();
   while (timer.elapsed() < timeout_ms) {
-    if (states.contains(node.lastStatus().value(QStringLiteral("state")).toString())) return true;
+    if (states.contains(QString::fromStdString(node.lastStatus().state))) return true;
     QTest::qWait(100);
   }
   return false;
@@ -68,7 +67,7 @@ class TestGuiNode : public QObject {
     node.launch(/*paused=*/true);
     QVERIFY(connectedOrExplained(node, crashed, 120000));
     QVERIFY(waitForState(node, {QStringLiteral("paused")}, 60000));
-    QCOMPARE(node.lastStatus().value(QStringLiteral("network")).toString(), QStringLiteral("local"));
+    QCOMPARE(QString::fromStdString(node.lastStatus().network), QStringLiteral("local"));
 
     auto* start = home.findChild<QPushButton*>(QStringLiteral("startButton"));
     QCOMPARE(start->text(), QStringLiteral("Start"));
@@ -83,7 +82,7 @@ class TestGuiNode : public QObject {
     QSignalSpy settings(&node, &NodeSupervisor::settingsChanged);
     QTest::mouseClick(home.findChild<QPushButton*>(QStringLiteral("profile_light")), Qt::LeftButton);
     QVERIFY(settings.wait(10000));
-    QCOMPARE(node.lastSettings().value(QStringLiteral("power_profile")).toString(), QStringLiteral("light"));
+    QVERIFY(node.lastSettings().profile == tessera::control::PowerProfile::Light);
     QFile file(dir.filePath(QStringLiteral("settings.json")));
     QVERIFY(file.open(QIODevice::ReadOnly));
     QVERIFY(file.readAll().contains("\"light\""));
@@ -121,7 +120,7 @@ class TestGuiNode : public QObject {
       QTest::qWait(250);  // the node keeps training and status polls keep arriving meanwhile
     }
     probe.stop();
-    QCOMPARE(node.lastStatus().value(QStringLiteral("state")).toString(), QStringLiteral("running"));
+    QCOMPARE(QString::fromStdString(node.lastStatus().state), QStringLiteral("running"));
     QCOMPARE(crashed.count(), 0);
     qInfo("worst event-loop delay while the node trains and the dashboards refresh: %.1f ms of GUI-thread "
           "work between ticks, %lld ms late by the wall clock (%d ticks)",
@@ -138,10 +137,9 @@ class TestGuiNode : public QObject {
     node.launch(true);
     QVERIFY(connectedOrExplained(node, crashed, 120000));
     // Kill it as a crash would (SIGKILL: no clean exit, control.json left behind).
-    QFile control(dir.filePath(QStringLiteral("control.json")));
-    QVERIFY(control.open(QIODevice::ReadOnly));
-    const auto document = QJsonDocument::fromJson(control.readAll()).object();
-    QVERIFY(::kill(static_cast<pid_t>(document.value(QStringLiteral("pid")).toInteger()), SIGKILL) == 0);
+    const auto endpoint =
+        tessera::control::read_control_file(dir.filePath(QString::fromLatin1(tessera::control::kControlFileName)).toStdString());
+    QVERIFY(::kill(static_cast<pid_t>(endpoint.pid), SIGKILL) == 0);
     QVERIFY(crashed.wait(20000));
     QCOMPARE(crashed.at(0).at(2).toInt(), 1000);  // first restart after 1 s
     QTRY_VERIFY_WITH_TIMEOUT(node.phase() == NodeSupervisor::Phase::Connected, 120000);

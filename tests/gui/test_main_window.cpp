@@ -4,6 +4,7 @@
 
 #include <QApplication>
 #include <QLabel>
+#include <QLineEdit>
 #include <QCheckBox>
 #include <QListWidget>
 #include <QSpinBox>
@@ -16,9 +17,12 @@
 #include "ui/main_window.h"
 #include "ui/node_settings.h"
 #include "ui/pages/home_page.h"
+#include "ui/pages/settings_page.h"
 #include "ui/wallet_service.h"
 
 using namespace tessera::ui;
+using tessera::control::format_clock;
+using tessera::control::PowerProfile;
 
 namespace {
 
@@ -66,19 +70,61 @@ class TestMainWindow : public QObject {
     QTemporaryDir dir;
     NodeSettings settings(nullptr, dir.path());
     QSignalSpy rejected(&settings, &NodeSettings::rejected);
-    settings.apply({{QStringLiteral("idle_minutes"), 0}});
+    auto next = settings.values();
+    next.idle_minutes = 0;
+    settings.apply(next);
     QCOMPARE(rejected.count(), 1);
     QVERIFY(rejected.at(0).at(0).toString().contains(QStringLiteral("idle_minutes")));
-    settings.apply({{QStringLiteral("power_profile"), QStringLiteral("full")},
-                    {QStringLiteral("schedule"), QVariantMap{{QStringLiteral("enabled"), true}}}});
+    next = settings.values();
+    next.profile = PowerProfile::Full;
+    next.schedule.enabled = true;
+    settings.apply(next);
     QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(settings.file()), 5000);
-    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("power_profile")) ==
-                                 QStringLiteral("full"),
-                             5000);
+    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().profile == PowerProfile::Full, 5000);
     const auto reread = NodeSettings(nullptr, dir.path()).values();
-    QCOMPARE(reread.value(QStringLiteral("schedule")).toMap().value(QStringLiteral("enabled")).toBool(), true);
-    QCOMPARE(reread.value(QStringLiteral("schedule")).toMap().value(QStringLiteral("start")).toString(),
+    QCOMPARE(reread.schedule.enabled, true);
+    QCOMPARE(QString::fromStdString(format_clock(reread.schedule.start_minute)),
              QStringLiteral("22:00"));  // the nested default survives a partial patch
+  }
+
+  // The hub URL follows the node's rule, with the node's words, before anything is saved or the
+  // node is restarted on it.
+  void settingsPageRefusesABadHubUrl() {
+    QTemporaryDir dir;
+    ShownWindow shown(dir.path());
+    auto& window = shown.window;
+    auto& settings = shown.settings;
+    window.showPage(MainWindow::Settings);
+    auto* page = window.findChild<SettingsPage*>();
+    auto* hub = window.findChild<QLineEdit*>(QStringLiteral("hubUrl"));
+    auto* message = window.findChild<QLabel*>(QStringLiteral("settingsMessage"));
+    QVERIFY(page && hub && message);
+    QSignalSpy rejected(&settings, &NodeSettings::rejected);
+    QSignalSpy hub_changed(page, &SettingsPage::hubUrlChanged);
+    hub->setText(QStringLiteral("hub.example:8080"));
+    Q_EMIT hub->editingFinished();
+    QTRY_COMPARE_WITH_TIMEOUT(rejected.count(), 1, 5000);
+    QString node_says;
+    try {
+      tessera::control::NodeSettings{}.merged({{"hub_url", "hub.example:8080"}});
+    } catch (const std::invalid_argument& error) {
+      node_says = QString::fromUtf8(error.what());
+    }
+    QCOMPARE(node_says, QStringLiteral("settings: hub_url must start with http:// or https://"));
+    QCOMPARE(rejected.at(0).at(0).toString(), node_says);
+    QCOMPARE(message->text(), QStringLiteral("Not saved: %1").arg(node_says));
+    QVERIFY(settings.values().hub_url.empty());
+    QCOMPARE(hub_changed.count(), 0);
+    QTest::qWait(100);
+    QVERIFY(!QFile::exists(settings.file()));
+    // A good URL is kept, and the node follows it.
+    hub->setText(QStringLiteral("https://hub.example:8080"));
+    Q_EMIT hub->editingFinished();
+    QTRY_COMPARE_WITH_TIMEOUT(hub_changed.count(), 1, 5000);
+    QCOMPARE(hub_changed.at(0).at(0).toString(), QStringLiteral("https://hub.example:8080"));
+    QCOMPARE(QString::fromStdString(settings.values().hub_url), QStringLiteral("https://hub.example:8080"));
+    QCOMPARE(message->text(), QStringLiteral("Saved."));
+    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().hub_url == "https://hub.example:8080", 5000);
   }
 
   void profileReachesTheSettingsFile() {
@@ -90,10 +136,8 @@ class TestMainWindow : public QObject {
     QVERIFY(light != nullptr && !light->isChecked());
     QTest::mouseClick(light, Qt::LeftButton);
     QVERIFY(light->isChecked());
-    QCOMPARE(settings.values().value(QStringLiteral("power_profile")).toString(), QStringLiteral("light"));
-    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("power_profile")) ==
-                                 QStringLiteral("light"),
-                             5000);
+    QVERIFY(settings.values().profile == PowerProfile::Light);
+    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().profile == PowerProfile::Light, 5000);
   }
 
   void settingsPageAppliesAtOnce() {
@@ -109,13 +153,12 @@ class TestMainWindow : public QObject {
     idle->setChecked(true);
     minutes->setValue(12);
     temperature->setValue(75);
-    QTRY_VERIFY_WITH_TIMEOUT(settings.values().value(QStringLiteral("only_when_idle")).toBool(), 5000);
-    QCOMPARE(settings.values().value(QStringLiteral("idle_minutes")).toInt(), 12);
-    QCOMPARE(settings.values().value(QStringLiteral("max_temperature_c")).toDouble(), 75.0);
+    QTRY_VERIFY_WITH_TIMEOUT(settings.values().only_when_idle, 5000);
+    QCOMPARE(settings.values().idle_minutes, 12);
+    QCOMPARE(settings.values().max_temperature_c, 75.0);
     // A fresh reader (the node at its next start) sees the same.
-    QTRY_VERIFY_WITH_TIMEOUT(
-        NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("max_temperature_c")).toDouble() == 75.0, 5000);
-    QVERIFY(NodeSettings(nullptr, dir.path()).values().value(QStringLiteral("only_when_idle")).toBool());
+    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().max_temperature_c == 75.0, 5000);
+    QVERIFY(NodeSettings(nullptr, dir.path()).values().only_when_idle);
   }
 
   // The "Start at login" box writes the XDG autostart entry off the GUI thread and removes it

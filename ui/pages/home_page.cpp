@@ -15,7 +15,7 @@
 #include <QThread>
 #include <QToolButton>
 
-#include "core/node/power_policy.h"
+#include "core/control/power_policy.h"
 #include "ui/ledger_models.h"
 #include "ui/node_settings.h"
 #include "ui/node_supervisor.h"
@@ -36,17 +36,17 @@ QString describeState(const QString& state) {
 
 namespace {
 
-const char* const kProfileKeys[] = {"light", "balanced", "full"};
+const char* const kProfileKeys[] = {"light", "balanced", "full"};  // object names, in PowerProfile's order
 
-QString capsText(node::PowerProfile profile) {
+QString capsText(control::PowerProfile profile) {
   const int threads = QThread::idealThreadCount();
-  const auto caps = node::profile_caps(profile, threads, 0);
+  const auto caps = control::profile_caps(profile, threads, 0);
   return QObject::tr("Device busy up to %1 % of the time · %2 of %3 CPU threads · device memory: %4")
       .arg(static_cast<int>(caps.device_share * 100))
       .arg(caps.threads)
       .arg(threads)
-      .arg(profile == node::PowerProfile::Light      ? QObject::tr("a quarter")
-           : profile == node::PowerProfile::Balanced ? QObject::tr("half")
+      .arg(profile == control::PowerProfile::Light      ? QObject::tr("a quarter")
+           : profile == control::PowerProfile::Balanced ? QObject::tr("half")
                                                      : QObject::tr("up to 90 %"));
 }
 
@@ -163,7 +163,7 @@ void HomePage::buildPowerCard(QVBoxLayout* layout) {
   advanced_toggle_->setObjectName(QStringLiteral("advancedToggle"));
   profile_row->addWidget(advanced_toggle_);
   profile_layout->addLayout(profile_row);
-  profile_caps_ = makeMuted(capsText(node::PowerProfile::Balanced), profile_card);
+  profile_caps_ = makeMuted(capsText(control::PowerProfile::Balanced), profile_card);
   profile_caps_->setWordWrap(true);
   profile_layout->addWidget(profile_caps_);
   connect(profiles_, &QButtonGroup::idClicked, this, &HomePage::onProfileChosen);
@@ -274,69 +274,55 @@ void HomePage::onStartPause() {
 
 void HomePage::onProfileChosen(int id) {
   if (id < 0 || id > 2) return;
-  profile_caps_->setText(capsText(static_cast<node::PowerProfile>(id)));
+  const auto profile = static_cast<control::PowerProfile>(id);
+  profile_caps_->setText(capsText(profile));
   if (updating_ || settings_ == nullptr) return;
-  settings_->apply({{QStringLiteral("power_profile"), QString::fromLatin1(kProfileKeys[id])}});
+  auto next = settings_->values();
+  next.profile = profile;
+  settings_->apply(next);
 }
 
 void HomePage::onAdvancedEdited() {
   if (updating_ || settings_ == nullptr) return;
-  settings_->apply({{QStringLiteral("threads"), threads_->value()},
-                         {QStringLiteral("device_share"), device_share_->value() / 100.0},
-                         {QStringLiteral("memory_limit_mib"), memory_->value()}});
+  auto next = settings_->values();
+  next.threads = threads_->value();
+  next.device_share = device_share_->value() / 100.0;
+  next.memory_limit_mib = memory_->value();
+  settings_->apply(next);
 }
 
-void HomePage::showSettings(const QVariantMap& settings) {
+void HomePage::showSettings(const control::NodeSettings& settings) {
   updating_ = true;
-  const QString profile = settings.value(QStringLiteral("power_profile")).toString();
-  for (int i = 0; i < 3; ++i)
-    if (profile == QLatin1String(kProfileKeys[i])) {
-      profiles_->button(i)->setChecked(true);
-      profile_caps_->setText(capsText(static_cast<node::PowerProfile>(i)));
-    }
-  threads_->setValue(settings.value(QStringLiteral("threads")).toInt());
-  device_share_->setValue(settings.value(QStringLiteral("device_share")).toDouble() * 100.0);
-  memory_->setValue(static_cast<int>(settings.value(QStringLiteral("memory_limit_mib")).toLongLong()));
+  const int profile = static_cast<int>(settings.profile);
+  profiles_->button(profile)->setChecked(true);
+  profile_caps_->setText(capsText(settings.profile));
+  threads_->setValue(settings.threads);
+  device_share_->setValue(settings.device_share * 100.0);
+  memory_->setValue(static_cast<int>(settings.memory_limit_mib));
   updating_ = false;
 }
 
-void HomePage::showStatus(const QVariantMap& status) {
-  state_key_ = status.value(QStringLiteral("state")).toString();
+void HomePage::showStatus(const control::NodeStatus& status) {
+  state_key_ = QString::fromStdString(status.state);
   state_->setText(describeState(state_key_));
-  const QString reason = status.value(QStringLiteral("reason")).toString();
+  const QString reason = QString::fromStdString(status.reason);
   reason_->setText(reason.isEmpty() ? (state_key_ == QStringLiteral("running")
                                            ? tr("Training your stage of the model.")
                                            : tr("Press Start to give your computer's spare power to the run."))
                                     : reason);
-  const QString network = status.value(QStringLiteral("network")).toString();
+  const QString network = QString::fromStdString(status.network);
   network_->setText(network == QStringLiteral("local") || network.isEmpty()
                         ? tr("Local network: an embedded hub and local peers on this computer (no hub configured).")
                         : tr("Hub: %1").arg(network));
-  auto text = [&](const char* key) {
-    const QVariant v = status.value(QString::fromLatin1(key));
-    return v.isNull() || !v.isValid() ? QStringLiteral("—") : v.toString();
-  };
-  run_->setValue(text("run"));
-  const QVariant stage = status.value(QStringLiteral("stage"));
-  const QVariant stages = status.value(QStringLiteral("stages"));
-  stage_->setValue(stage.isValid() && !stage.isNull()
-                       ? (stages.isValid() && !stages.isNull()
-                              ? tr("%1 of %2").arg(stage.toLongLong() + 1).arg(stages.toLongLong())
-                              : stage.toString())
-                       : QStringLiteral("—"));
-  peers_->setValue(text("peers"));
-  const QVariant rate = status.value(QStringLiteral("step_rate"));
-  step_rate_->setValue(rate.isValid() && !rate.isNull() ? formatNumber(rate.toDouble() * 60.0, 1)
-                                                        : QStringLiteral("—"));
-  const QVariant loss = status.value(QStringLiteral("loss"));
-  loss_->setValue(loss.isValid() && !loss.isNull() ? formatNumber(loss.toDouble(), 3) : QStringLiteral("—"));
-  const QVariant tokens = status.value(QStringLiteral("tokens_per_s"));
-  tokens_->setValue(tokens.isValid() && !tokens.isNull() ? formatNumber(tokens.toDouble(), 0) : QStringLiteral("—"));
-  device_->setValue(text("device"));
-  const QVariant temperature = status.value(QStringLiteral("temperature_c"));
-  temperature_->setValue(temperature.isValid() && !temperature.isNull()
-                             ? tr("%1 °C").arg(formatNumber(temperature.toDouble(), 0))
-                             : tr("unknown"));
+  run_->setValue(QString::fromStdString(status.run));
+  stage_->setValue(tr("%1 of %2").arg(status.stage + 1).arg(status.stages));
+  peers_->setValue(QString::number(status.peers));
+  step_rate_->setValue(formatNumber(status.step_rate * 60.0, 1));
+  loss_->setValue(status.loss ? formatNumber(*status.loss, 3) : QStringLiteral("—"));
+  tokens_->setValue(formatNumber(status.tokens_per_s, 0));
+  device_->setValue(QString::fromStdString(status.device));
+  temperature_->setValue(status.temperature_c ? tr("%1 °C").arg(formatNumber(*status.temperature_c, 0))
+                                              : tr("unknown"));
   updateButton();
 }
 

@@ -5,7 +5,8 @@
 
 #include <QWidget>
 
-#include <QVariantMap>
+#include "core/control/node_settings.h"
+#include "core/control/node_status.h"
 
 class QButtonGroup;
 class QDoubleSpinBox;
@@ -32,8 +33,8 @@ class HomePage : public QWidget {
   HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent = nullptr);
 
   // What the page shows; public so --screenshots and tests can show a known status.
-  void showStatus(const QVariantMap& status);
-  void showSettings(const QVariantMap& settings);
+  void showStatus(const tessera::control::NodeStatus& status);
+  void showSettings(const tessera::control::NodeSettings& settings);
   void showCrash(const QString& reason, const QStringList& last_lines, int restart_in_ms);
   QString stateText() const;
 

@@ -177,40 +177,43 @@ void SettingsPage::connectSettings() {
   showValues(settings_->values());
 }
 
-void SettingsPage::showValues(const QVariantMap& values) {
+namespace {
+
+QTime clockTime(int minute_of_day) { return QTime(minute_of_day / 60, minute_of_day % 60); }
+int minuteOfDay(const QTime& time) { return time.hour() * 60 + time.minute(); }
+
+}  // namespace
+
+void SettingsPage::showValues(const control::NodeSettings& values) {
   loading_ = true;
-  only_idle_->setChecked(values.value(QStringLiteral("only_when_idle")).toBool());
-  idle_minutes_->setValue(values.value(QStringLiteral("idle_minutes")).toInt());
-  battery_->setChecked(values.value(QStringLiteral("on_battery")).toBool());
-  const auto schedule = values.value(QStringLiteral("schedule")).toMap();
-  schedule_->setChecked(schedule.value(QStringLiteral("enabled")).toBool());
-  start_->setTime(QTime::fromString(schedule.value(QStringLiteral("start")).toString(), QStringLiteral("HH:mm")));
-  end_->setTime(QTime::fromString(schedule.value(QStringLiteral("end")).toString(), QStringLiteral("HH:mm")));
-  memory_->setValue(static_cast<int>(values.value(QStringLiteral("memory_limit_mib")).toLongLong()));
-  power_->setValue(static_cast<int>(values.value(QStringLiteral("max_power_w")).toDouble()));
-  temperature_->setValue(static_cast<int>(values.value(QStringLiteral("max_temperature_c")).toDouble()));
-  if (!hub_->hasFocus()) hub_->setText(values.value(QStringLiteral("hub_url")).toString());
+  only_idle_->setChecked(values.only_when_idle);
+  idle_minutes_->setValue(values.idle_minutes);
+  battery_->setChecked(values.on_battery);
+  schedule_->setChecked(values.schedule.enabled);
+  start_->setTime(clockTime(values.schedule.start_minute));
+  end_->setTime(clockTime(values.schedule.end_minute));
+  memory_->setValue(static_cast<int>(values.memory_limit_mib));
+  power_->setValue(static_cast<int>(values.max_power_w));
+  temperature_->setValue(static_cast<int>(values.max_temperature_c));
+  if (!hub_->hasFocus()) hub_->setText(QString::fromStdString(values.hub_url));
   loading_ = false;
 }
 
 void SettingsPage::collect() {
-  const QString previous_hub = settings_->values().value(QStringLiteral("hub_url")).toString();
-  QVariantMap patch{
-      {QStringLiteral("only_when_idle"), only_idle_->isChecked()},
-      {QStringLiteral("idle_minutes"), idle_minutes_->value()},
-      {QStringLiteral("on_battery"), battery_->isChecked()},
-      {QStringLiteral("schedule"),
-       QVariantMap{{QStringLiteral("enabled"), schedule_->isChecked()},
-                   {QStringLiteral("start"), start_->time().toString(QStringLiteral("HH:mm"))},
-                   {QStringLiteral("end"), end_->time().toString(QStringLiteral("HH:mm"))}}},
-      {QStringLiteral("memory_limit_mib"), memory_->value()},
-      {QStringLiteral("max_power_w"), power_->value()},
-      {QStringLiteral("max_temperature_c"), temperature_->value()},
-      {QStringLiteral("hub_url"), hub_->text().trimmed()}};
+  const QString previous_hub = QString::fromStdString(settings_->values().hub_url);
+  auto next = settings_->values();
+  next.only_when_idle = only_idle_->isChecked();
+  next.idle_minutes = idle_minutes_->value();
+  next.on_battery = battery_->isChecked();
+  next.schedule = {schedule_->isChecked(), minuteOfDay(start_->time()), minuteOfDay(end_->time())};
+  next.memory_limit_mib = memory_->value();
+  next.max_power_w = power_->value();
+  next.max_temperature_c = temperature_->value();
+  next.hub_url = hub_->text().trimmed().toStdString();
   message_->setStyleSheet({});
   message_->setText(tr("Saved."));
-  settings_->apply(patch);
-  if (hub_->text().trimmed() != previous_hub) Q_EMIT hubUrlChanged(hub_->text().trimmed());
+  // A refused change (the node's rules, a bad hub URL among them) says why and moves nothing.
+  if (settings_->apply(next) && hub_->text().trimmed() != previous_hub) Q_EMIT hubUrlChanged(hub_->text().trimmed());
 }
 
 }  // namespace tessera::ui

@@ -5,8 +5,9 @@
 
 #include <QThreadPool>
 #include <QTimer>
-#include <QVariantMap>
 #include <QWidget>
+
+#include "core/control/node_settings.h"
 
 class QCheckBox;
 class QDoubleSpinBox;
@@ -30,7 +31,7 @@ class SettingsPage : public QWidget {
   void hubUrlChanged(const QString& url);
 
  private:
-  void showValues(const QVariantMap& values);
+  void showValues(const tessera::control::NodeSettings& values);
   void collect();
 
   // Construction steps, in the order the constructor takes them.

@@ -1,9 +1,9 @@
 // Bounded per-subscriber queues; publishers never wait on a subscriber.
-#include "core/node/event_bus.h"
+#include "core/control/event_bus.h"
 
 #include <algorithm>
 
-namespace tessera::node {
+namespace tessera::control {
 
 std::optional<Event> EventBus::Subscription::next(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
@@ -68,4 +68,4 @@ void EventBus::close() {
   for (const auto& subscriber : live) subscriber->close();
 }
 
-}  // namespace tessera::node
+}  // namespace tessera::control

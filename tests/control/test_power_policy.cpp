@@ -1,19 +1,19 @@
-// The power policy's decisions (core/node/power_policy.h) and the host probes it reads
+// The power policy's decisions (core/control/power_policy.h) and the host probes it reads
 // (core/sys/host_state.h): profiles, schedule, battery, idle, temperature and power hysteresis,
-// settings validation, and probes that degrade to "unknown".
+// the settings it reads (core/control/node_settings.h), and probes that degrade to "unknown".
 #include <QtTest>
 
 #include <QTemporaryDir>
 
 #include <fstream>
 
-#include "core/node/power_policy.h"
+#include "core/control/power_policy.h"
 #include "core/sys/host_state.h"
 
-using tessera::node::HostState;
-using tessera::node::PowerPolicy;
-using tessera::node::PowerProfile;
-using tessera::node::PowerSettings;
+using tessera::control::HostState;
+using tessera::control::NodeSettings;
+using tessera::control::PowerPolicy;
+using tessera::control::PowerProfile;
 
 namespace {
 
@@ -29,9 +29,9 @@ class TestPowerPolicy : public QObject {
 
  private Q_SLOTS:
   void profilesMapToExplicitCaps() {
-    const auto light = tessera::node::profile_caps(PowerProfile::Light, 16, 8192);
-    const auto balanced = tessera::node::profile_caps(PowerProfile::Balanced, 16, 8192);
-    const auto full = tessera::node::profile_caps(PowerProfile::Full, 16, 8192);
+    const auto light = tessera::control::profile_caps(PowerProfile::Light, 16, 8192);
+    const auto balanced = tessera::control::profile_caps(PowerProfile::Balanced, 16, 8192);
+    const auto full = tessera::control::profile_caps(PowerProfile::Full, 16, 8192);
     QCOMPARE(light.threads, 4);
     QCOMPARE(balanced.threads, 8);
     QCOMPARE(full.threads, 15);
@@ -41,17 +41,17 @@ class TestPowerPolicy : public QObject {
     QCOMPARE(balanced.memory_limit_mib, std::int64_t{4096});
     QVERIFY(full.memory_limit_mib < 8192);
     // One thread is always allowed, even on a single-core machine.
-    QCOMPARE(tessera::node::profile_caps(PowerProfile::Light, 1, 0).threads, 1);
-    QCOMPARE(tessera::node::profile_caps(PowerProfile::Full, 1, 0).threads, 1);
+    QCOMPARE(tessera::control::profile_caps(PowerProfile::Light, 1, 0).threads, 1);
+    QCOMPARE(tessera::control::profile_caps(PowerProfile::Full, 1, 0).threads, 1);
   }
 
   void runsWhenNothingObjects() {
     PowerPolicy policy;
-    QVERIFY(!policy.pause_reason(PowerSettings{}, HostState{}).has_value());
+    QVERIFY(!policy.pause_reason(NodeSettings{}, HostState{}).has_value());
   }
 
   void temperatureHasHysteresis() {
-    PowerSettings settings;
+    NodeSettings settings;
     settings.max_temperature_c = 80;
     PowerPolicy policy;
     HostState host;
@@ -74,7 +74,7 @@ class TestPowerPolicy : public QObject {
   }
 
   void powerCapHasHysteresis() {
-    PowerSettings settings;
+    NodeSettings settings;
     settings.max_power_w = 200;
     PowerPolicy policy;
     HostState host;
@@ -87,7 +87,7 @@ class TestPowerPolicy : public QObject {
   }
 
   void batteryPausesUnlessAllowed() {
-    PowerSettings settings;
+    NodeSettings settings;
     PowerPolicy policy;
     HostState host;
     host.on_battery = true;
@@ -99,7 +99,7 @@ class TestPowerPolicy : public QObject {
   }
 
   void scheduleWrapsPastMidnight() {
-    tessera::node::Schedule schedule;
+    tessera::control::Schedule schedule;
     schedule.enabled = true;
     schedule.start_minute = 22 * 60;
     schedule.end_minute = 7 * 60;
@@ -111,7 +111,7 @@ class TestPowerPolicy : public QObject {
     schedule.end_minute = 17 * 60;
     QVERIFY(schedule.contains(9 * 60));
     QVERIFY(!schedule.contains(17 * 60));
-    PowerSettings settings;
+    NodeSettings settings;
     settings.schedule = schedule;
     HostState host;
     host.local_minute_of_day = 20 * 60;
@@ -122,7 +122,7 @@ class TestPowerPolicy : public QObject {
   }
 
   void onlyWhenIdle() {
-    PowerSettings settings;
+    NodeSettings settings;
     settings.only_when_idle = true;
     settings.idle_minutes = 5;
     PowerPolicy policy;
@@ -136,7 +136,7 @@ class TestPowerPolicy : public QObject {
   }
 
   void heatComesFirst() {
-    PowerSettings settings;
+    NodeSettings settings;
     settings.max_temperature_c = 80;
     PowerPolicy policy;
     HostState host;
@@ -148,19 +148,19 @@ class TestPowerPolicy : public QObject {
   }
 
   void settingsRoundTripAndValidate() {
-    PowerSettings settings;
+    NodeSettings settings;
     settings.profile = PowerProfile::Light;
     settings.only_when_idle = true;
     settings.idle_minutes = 12;
     settings.schedule = {true, 60, 6 * 60};
     settings.max_power_w = 180;
-    const auto back = PowerSettings::from_json(settings.to_json());
+    const auto back = NodeSettings::from_json(settings.to_json());
     QCOMPARE(back.to_json(), settings.to_json());
     QCOMPARE(back.schedule.end_minute, 360);
 
     auto rejects = [](const nlohmann::json& patch, const char* key) {
       try {
-        PowerSettings::from_json(patch);
+        NodeSettings::from_json(patch);
       } catch (const std::invalid_argument& error) {
         return std::string(error.what()).find(key) != std::string::npos;
       }
@@ -172,16 +172,16 @@ class TestPowerPolicy : public QObject {
     QVERIFY(rejects({{"on_battery", "yes"}}, "on_battery"));
     QVERIFY(rejects({{"schedule", {{"enabled", true}, {"start", "25:00"}}}}, "HH:MM"));
     QVERIFY(rejects({{"max_temperature_c", "hot"}}, "max_temperature_c"));
-    // Keys it does not know (hub_url, …) are left to their owners.
-    QVERIFY(!PowerSettings::from_json({{"hub_url", "https://hub.example"}}).only_when_idle);
+    // hub_url is a setting of the node the policy does not read: accepted, and nothing else moves.
+    QVERIFY(!NodeSettings::from_json({{"hub_url", "https://hub.example"}}).only_when_idle);
   }
 
   void clockParsing() {
-    QCOMPARE(tessera::node::parse_clock("00:00"), 0);
-    QCOMPARE(tessera::node::parse_clock("23:59"), 23 * 60 + 59);
-    QCOMPARE(QString::fromStdString(tessera::node::format_clock(7 * 60 + 5)), QStringLiteral("07:05"));
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tessera::node::parse_clock("7:05"));
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tessera::node::parse_clock("12:60"));
+    QCOMPARE(tessera::control::parse_clock("00:00"), 0);
+    QCOMPARE(tessera::control::parse_clock("23:59"), 23 * 60 + 59);
+    QCOMPARE(QString::fromStdString(tessera::control::format_clock(7 * 60 + 5)), QStringLiteral("07:05"));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tessera::control::parse_clock("7:05"));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tessera::control::parse_clock("12:60"));
   }
 
   void batteryProbeReadsPowerSupplies() {

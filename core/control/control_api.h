@@ -1,6 +1,7 @@
-// The node's control API (DESIGN.md "Control API"): HTTP + JSON on 127.0.0.1 only, a random port,
-// and a bearer token, for the desktop app and for scripts (curl). The server is generic over a
-// ControlHandler, which the node implements; the client is what the app's node client uses.
+// The node's control API: HTTP + JSON on 127.0.0.1 only, a random port, and a bearer token, for the
+// desktop app and for scripts (curl). The server is generic over a ControlHandler, which the node
+// implements; the client is what the app's node client uses. Both speak NodeStatus and
+// NodeSettings, so neither end reads the JSON by key.
 #pragma once
 
 #include <atomic>
@@ -12,7 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/node/event_bus.h"
+#include "core/control/event_bus.h"
+#include "core/control/node_settings.h"
+#include "core/control/node_status.h"
 #include "core/wallet/secure_bytes.h"
 
 namespace httplib {
@@ -20,19 +23,20 @@ class Server;
 class Client;
 }  // namespace httplib
 
-namespace tessera::node {
+namespace tessera::control {
 
 // What the API can ask of the node. Calls come from the server's threads; implementations are
 // thread-safe. Throw std::invalid_argument for a request the user must correct (answered 400).
 class ControlHandler {
  public:
   virtual ~ControlHandler() = default;
-  virtual nlohmann::json status() = 0;
+  virtual NodeStatus status() = 0;
   virtual void start() = 0;
   virtual void pause(bool finish_step) = 0;  // finish_step: end the current step first
   virtual void snooze(std::chrono::seconds duration) = 0;
-  virtual nlohmann::json settings() = 0;
-  virtual nlohmann::json update_settings(const nlohmann::json& patch) = 0;  // returns the new settings
+  virtual NodeSettings settings() = 0;
+  // `patch`: a JSON merge patch (NodeSettings::merged); returns the new settings.
+  virtual NodeSettings update_settings(const nlohmann::json& patch) = 0;
 };
 
 class ControlServer {
@@ -66,12 +70,13 @@ class ControlClient {
                 std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   ~ControlClient();
 
-  nlohmann::json status();
-  nlohmann::json start();
-  nlohmann::json pause(bool finish_step = false);
-  nlohmann::json snooze(std::chrono::seconds duration);
-  nlohmann::json settings();
-  nlohmann::json update_settings(const nlohmann::json& patch);
+  // Start, pause and snooze answer with the status after the command.
+  NodeStatus status();
+  NodeStatus start();
+  NodeStatus pause(bool finish_step = false);
+  NodeStatus snooze(std::chrono::seconds duration);
+  NodeSettings settings();
+  NodeSettings update_settings(const nlohmann::json& patch);
   // Streams events until `on_event` returns false or the connection ends.
   void watch_events(const std::function<bool(const Event&)>& on_event);
 
@@ -83,4 +88,4 @@ class ControlClient {
   std::chrono::milliseconds timeout_;
 };
 
-}  // namespace tessera::node
+}  // namespace tessera::control

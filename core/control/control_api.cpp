@@ -1,13 +1,13 @@
 // Control API over cpp-httplib: bearer-token check before routing, JSON bodies, OpenAI-style
 // error objects, and a server-sent event stream fed by the EventBus.
-#include "core/node/control_api.h"
+#include "core/control/control_api.h"
 
 #include <httplib.h>
 #include <sodium.h>
 
 #include <stdexcept>
 
-namespace tessera::node {
+namespace tessera::control {
 namespace {
 
 constexpr auto kEventPoll = std::chrono::milliseconds(500);
@@ -27,6 +27,16 @@ nlohmann::json body_of(const httplib::Request& request) {
   auto body = nlohmann::json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) throw std::invalid_argument("the request body must be a JSON object");
   return body;
+}
+
+// The node's settings as it answered them; a node that sends settings these rules refuse is a
+// node error, not the user's.
+NodeSettings decode_settings(const nlohmann::json& json) {
+  try {
+    return NodeSettings::from_json(json);
+  } catch (const std::invalid_argument& error) {
+    throw std::runtime_error(std::string("node control API: ") + error.what());
+  }
 }
 
 std::string sse_frame(const Event& event) {
@@ -79,16 +89,16 @@ void ControlServer::start(int port) {
   });
 
   server.Get("/v1/status", [this](const httplib::Request&, httplib::Response& response) {
-    reply_json(response, 200, handler_.status());
+    reply_json(response, 200, handler_.status().to_json());
   });
   server.Post("/v1/start", [this](const httplib::Request&, httplib::Response& response) {
     handler_.start();
-    reply_json(response, 200, handler_.status());
+    reply_json(response, 200, handler_.status().to_json());
   });
   server.Post("/v1/pause", [this](const httplib::Request& request, httplib::Response& response) {
     const auto body = body_of(request);
     handler_.pause(body.value("finish_step", false));
-    reply_json(response, 200, handler_.status());
+    reply_json(response, 200, handler_.status().to_json());
   });
   server.Post("/v1/snooze", [this](const httplib::Request& request, httplib::Response& response) {
     const auto body = body_of(request);
@@ -98,13 +108,13 @@ void ControlServer::start(int port) {
     if (seconds <= 0 || seconds > 7 * 24 * 3600)
       throw std::invalid_argument("snooze needs \"hours\" or \"seconds\": more than 0, at most 7 days");
     handler_.snooze(std::chrono::seconds(seconds));
-    reply_json(response, 200, handler_.status());
+    reply_json(response, 200, handler_.status().to_json());
   });
   server.Get("/v1/settings", [this](const httplib::Request&, httplib::Response& response) {
-    reply_json(response, 200, handler_.settings());
+    reply_json(response, 200, handler_.settings().to_json());
   });
   server.Put("/v1/settings", [this](const httplib::Request& request, httplib::Response& response) {
-    reply_json(response, 200, handler_.update_settings(body_of(request)));
+    reply_json(response, 200, handler_.update_settings(body_of(request)).to_json());
   });
   server.Get("/v1/events", [this](const httplib::Request&, httplib::Response& response) {
     auto subscription = events_.subscribe();
@@ -178,18 +188,20 @@ nlohmann::json ControlClient::call(const char* method, const std::string& path, 
   return json;
 }
 
-nlohmann::json ControlClient::status() { return call("GET", "/v1/status", nullptr); }
-nlohmann::json ControlClient::start() { return call("POST", "/v1/start", nullptr); }
-nlohmann::json ControlClient::pause(bool finish_step) {
+NodeStatus ControlClient::status() { return NodeStatus::from_json(call("GET", "/v1/status", nullptr)); }
+NodeStatus ControlClient::start() { return NodeStatus::from_json(call("POST", "/v1/start", nullptr)); }
+NodeStatus ControlClient::pause(bool finish_step) {
   const nlohmann::json body{{"finish_step", finish_step}};
-  return call("POST", "/v1/pause", &body);
+  return NodeStatus::from_json(call("POST", "/v1/pause", &body));
 }
-nlohmann::json ControlClient::snooze(std::chrono::seconds duration) {
+NodeStatus ControlClient::snooze(std::chrono::seconds duration) {
   const nlohmann::json body{{"seconds", duration.count()}};
-  return call("POST", "/v1/snooze", &body);
+  return NodeStatus::from_json(call("POST", "/v1/snooze", &body));
 }
-nlohmann::json ControlClient::settings() { return call("GET", "/v1/settings", nullptr); }
-nlohmann::json ControlClient::update_settings(const nlohmann::json& patch) { return call("PUT", "/v1/settings", &patch); }
+NodeSettings ControlClient::settings() { return decode_settings(call("GET", "/v1/settings", nullptr)); }
+NodeSettings ControlClient::update_settings(const nlohmann::json& patch) {
+  return decode_settings(call("PUT", "/v1/settings", &patch));
+}
 
 void ControlClient::watch_events(const std::function<bool(const Event&)>& on_event) {
   httplib::Client client("127.0.0.1", port_);
@@ -223,4 +235,4 @@ void ControlClient::watch_events(const std::function<bool(const Event&)>& on_eve
     throw std::runtime_error("lost the node's event stream: " + httplib::to_string(result.error()));
 }
 
-}  // namespace tessera::node
+}  // namespace tessera::control

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/node/control_api.h"
+#include "core/control/control_api.h"
 
 using namespace tessera;
 using namespace std::chrono_literals;
@@ -16,11 +16,13 @@ using namespace std::chrono_literals;
 namespace {
 
 // The node's side as far as the API sees it: records what it was asked and keeps settings.
-class RecordingNode : public node::ControlHandler {
+class RecordingNode : public control::ControlHandler {
  public:
-  nlohmann::json status() override {
+  control::NodeStatus status() override {
     std::lock_guard lock(mutex_);
-    return {{"state", state_}, {"snoozed_seconds", snoozed_}};
+    control::NodeStatus status;
+    status.state = state_;
+    return status;
   }
   void start() override {
     std::lock_guard lock(mutex_);
@@ -35,24 +37,25 @@ class RecordingNode : public node::ControlHandler {
     state_ = "snoozed";
     snoozed_ = duration.count();
   }
-  nlohmann::json settings() override {
+  control::NodeSettings settings() override {
     std::lock_guard lock(mutex_);
     return settings_;
   }
-  nlohmann::json update_settings(const nlohmann::json& patch) override {
+  control::NodeSettings update_settings(const nlohmann::json& patch) override {
     std::lock_guard lock(mutex_);
-    if (patch.contains("profile") && patch["profile"] != "light" && patch["profile"] != "balanced" &&
-        patch["profile"] != "full")
-      throw std::invalid_argument("profile must be light, balanced or full");
-    settings_.merge_patch(patch);
+    settings_ = settings_.merged(patch);
     return settings_;
+  }
+  std::int64_t snoozed_seconds() {
+    std::lock_guard lock(mutex_);
+    return snoozed_;
   }
 
  private:
   std::mutex mutex_;
   std::string state_ = "paused";
   std::int64_t snoozed_ = 0;
-  nlohmann::json settings_ = {{"profile", "balanced"}};
+  control::NodeSettings settings_;
 };
 
 std::string token_text(const wallet::SecureBytes& token) {
@@ -66,12 +69,12 @@ class TestControlApi : public QObject {
 
  private:
   RecordingNode node_;
-  node::EventBus events_;
-  std::unique_ptr<node::ControlServer> server_;
+  control::EventBus events_;
+  std::unique_ptr<control::ControlServer> server_;
 
  private Q_SLOTS:
   void initTestCase() {
-    server_ = std::make_unique<node::ControlServer>(node_, events_);
+    server_ = std::make_unique<control::ControlServer>(node_, events_);
     server_->start();
     QVERIFY(server_->port() > 0);
     QCOMPARE(server_->token().size(), size_t(64));
@@ -88,31 +91,50 @@ class TestControlApi : public QObject {
     QCOMPARE(result->status, 401);
     result = raw.Post("/v1/start", {{"Authorization", "Bearer "}}, "", "application/json");
     QCOMPARE(result->status, 401);
-    QCOMPARE(QString::fromStdString(node_.status()["state"].get<std::string>()), QStringLiteral("paused"));
+    QCOMPARE(QString::fromStdString(node_.status().state), QStringLiteral("paused"));
     result = raw.Get("/v1/status", {{"Authorization", "Bearer " + token_text(server_->token())}});
     QCOMPARE(result->status, 200);
   }
 
+  // curl users read the JSON: the keys are the ones the API has always had.
+  void wireKeysStayTheSame() {
+    httplib::Client raw("127.0.0.1", server_->port());
+    const httplib::Headers auth{{"Authorization", "Bearer " + token_text(server_->token())}};
+    const auto status = nlohmann::json::parse(raw.Get("/v1/status", auth)->body);
+    for (const char* key : {"state", "reason", "network", "run", "stage", "stages", "step", "step_rate", "loss",
+                            "tokens_per_s", "device", "temperature_c", "codec", "bytes_per_token", "ledger", "peers"})
+      QVERIFY2(status.contains(key), key);
+    QCOMPARE(status.size(), std::size_t{16});
+    QVERIFY(status["loss"].is_null() && status["temperature_c"].is_null());
+    const auto settings = nlohmann::json::parse(raw.Get("/v1/settings", auth)->body);
+    for (const char* key : {"power_profile", "threads", "device_share", "memory_limit_mib", "only_when_idle",
+                            "idle_minutes", "on_battery", "schedule", "max_temperature_c", "max_power_w", "hub_url"})
+      QVERIFY2(settings.contains(key), key);
+    QCOMPARE(settings.size(), std::size_t{11});
+    QCOMPARE(settings["schedule"], (nlohmann::json{{"enabled", false}, {"start", "22:00"}, {"end", "07:00"}}));
+  }
+
   void commandsReachTheNode() {
-    node::ControlClient client(server_->port(), server_->token());
-    QCOMPARE(QString::fromStdString(client.start()["state"].get<std::string>()), QStringLiteral("running"));
-    QCOMPARE(QString::fromStdString(client.pause(true)["state"].get<std::string>()), QStringLiteral("pausing"));
-    QCOMPARE(QString::fromStdString(client.pause(false)["state"].get<std::string>()), QStringLiteral("paused"));
-    const auto snoozed = client.snooze(3h);
-    QCOMPARE(snoozed["snoozed_seconds"].get<int>(), 3 * 3600);
-    QCOMPARE(QString::fromStdString(client.status()["state"].get<std::string>()), QStringLiteral("snoozed"));
-    const auto settings = client.update_settings({{"profile", "full"}, {"gpu_temperature_cap", 80}});
-    QCOMPARE(QString::fromStdString(settings["profile"].get<std::string>()), QStringLiteral("full"));
-    QCOMPARE(client.settings()["gpu_temperature_cap"].get<int>(), 80);
+    control::ControlClient client(server_->port(), server_->token());
+    QCOMPARE(QString::fromStdString(client.start().state), QStringLiteral("running"));
+    QCOMPARE(QString::fromStdString(client.pause(true).state), QStringLiteral("pausing"));
+    QCOMPARE(QString::fromStdString(client.pause(false).state), QStringLiteral("paused"));
+    QCOMPARE(QString::fromStdString(client.snooze(3h).state), QStringLiteral("snoozed"));
+    QCOMPARE(node_.snoozed_seconds(), std::int64_t{3 * 3600});
+    QCOMPARE(QString::fromStdString(client.status().state), QStringLiteral("snoozed"));
+    const auto settings = client.update_settings({{"power_profile", "full"}, {"max_temperature_c", 80}});
+    QVERIFY(settings.profile == control::PowerProfile::Full);
+    QCOMPARE(client.settings().max_temperature_c, 80.0);
   }
 
   void badRequestsCarryTheNodesMessage() {
-    node::ControlClient client(server_->port(), server_->token());
+    control::ControlClient client(server_->port(), server_->token());
     try {
-      client.update_settings({{"profile", "turbo"}});
+      client.update_settings({{"power_profile", "turbo"}});
       QFAIL("accepted an unknown profile");
     } catch (const std::invalid_argument& error) {
-      QCOMPARE(QString::fromUtf8(error.what()), QStringLiteral("profile must be light, balanced or full"));
+      QCOMPARE(QString::fromUtf8(error.what()),
+               QStringLiteral("settings: power_profile must be \"light\", \"balanced\" or \"full\""));
     }
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, client.snooze(std::chrono::seconds(0)));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, client.snooze(std::chrono::hours(24 * 8)));
@@ -123,11 +145,11 @@ class TestControlApi : public QObject {
   }
 
   void eventsStreamInOrder() {
-    node::ControlClient client(server_->port(), server_->token());
-    std::vector<node::Event> seen;
+    control::ControlClient client(server_->port(), server_->token());
+    std::vector<control::Event> seen;
     std::atomic<bool> connected{false};
     std::thread watcher([&] {
-      client.watch_events([&](const node::Event& event) {
+      client.watch_events([&](const control::Event& event) {
         if (event.type == "hello") {
           connected = true;
           return true;
@@ -154,12 +176,12 @@ class TestControlApi : public QObject {
   }
 
   void goneNodeIsAClearError() {
-    node::ControlServer temporary(node_, events_);
+    control::ControlServer temporary(node_, events_);
     temporary.start();
     const int port = temporary.port();
     wallet::SecureBytes token = wallet::SecureBytes::copy_of(temporary.token().span());
     temporary.stop();
-    node::ControlClient client(port, token, 500ms);
+    control::ControlClient client(port, token, 500ms);
     try {
       client.status();
       QFAIL("a stopped node answered");

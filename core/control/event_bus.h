@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace tessera::node {
+namespace tessera::control {
 
 struct Event {
   std::uint64_t id = 0;        // increasing, so a watcher can tell it missed some
@@ -58,4 +58,4 @@ class EventBus {
   bool closed_ = false;
 };
 
-}  // namespace tessera::node
+}  // namespace tessera::control

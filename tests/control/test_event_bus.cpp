@@ -3,9 +3,9 @@
 
 #include <thread>
 
-#include "core/node/event_bus.h"
+#include "core/control/event_bus.h"
 
-using namespace tessera::node;
+using namespace tessera::control;
 using namespace std::chrono_literals;
 
 class TestEventBus : public QObject {

@@ -1,0 +1,74 @@
+// NodeStatus ⇄ JSON (see node_status.h).
+#include "core/control/node_status.h"
+
+#include <stdexcept>
+
+namespace tessera::control {
+namespace {
+
+nlohmann::json or_null(const std::optional<double>& value) { return value ? nlohmann::json(*value) : nlohmann::json(); }
+
+template <typename T>
+void read(const nlohmann::json& json, const char* key, T& field) {
+  const auto found = json.find(key);
+  if (found == json.end() || found->is_null()) return;
+  try {
+    field = found->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error(std::string("node status: '") + key + "' has the wrong type");
+  }
+}
+
+template <typename T>
+void read(const nlohmann::json& json, const char* key, std::optional<T>& field) {
+  T value{};
+  const auto found = json.find(key);
+  if (found == json.end() || found->is_null()) return;
+  read(json, key, value);
+  field = value;
+}
+
+}  // namespace
+
+nlohmann::json NodeStatus::to_json() const {
+  return {{"state", state},
+          {"reason", reason},
+          {"network", network},
+          {"run", run},
+          {"stage", stage},
+          {"stages", stages},
+          {"step", step},
+          {"step_rate", step_rate},
+          {"loss", or_null(loss)},
+          {"tokens_per_s", tokens_per_s},
+          {"device", device},
+          {"temperature_c", or_null(temperature_c)},
+          {"codec", codec},
+          {"bytes_per_token", bytes_per_token},
+          {"ledger", ledger},
+          {"peers", peers}};
+}
+
+NodeStatus NodeStatus::from_json(const nlohmann::json& json) {
+  if (!json.is_object()) throw std::runtime_error("node status: not a JSON object");
+  NodeStatus s;
+  read(json, "state", s.state);
+  read(json, "reason", s.reason);
+  read(json, "network", s.network);
+  read(json, "run", s.run);
+  read(json, "stage", s.stage);
+  read(json, "stages", s.stages);
+  read(json, "step", s.step);
+  read(json, "step_rate", s.step_rate);
+  read(json, "loss", s.loss);
+  read(json, "tokens_per_s", s.tokens_per_s);
+  read(json, "device", s.device);
+  read(json, "temperature_c", s.temperature_c);
+  read(json, "codec", s.codec);
+  read(json, "bytes_per_token", s.bytes_per_token);
+  read(json, "ledger", s.ledger);
+  read(json, "peers", s.peers);
+  return s;
+}
+
+}  // namespace tessera::control

@@ -1,0 +1,99 @@
+// The daemon's parts wired together (see node_daemon.h).
+#include "core/node/node_daemon.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "core/control/control_api.h"
+#include "core/control/control_file.h"
+#include "core/control/event_bus.h"
+#include "core/control/power_policy.h"
+#include "core/node/node_control.h"
+#include "core/sys/host_state.h"
+
+namespace tessera::node {
+
+struct NodeDaemon::Impl {
+  Impl(const wallet::KeyPair& node_key, wallet::Delegation delegation, NodeDaemonOptions opts)
+      : options(std::move(opts)),
+        swarm(node_key, std::move(delegation), options.swarm, &events),
+        handler(swarm, options.swarm.data_dir, options.network),
+        server(handler, events),
+        control_file(options.swarm.data_dir / control::kControlFileName) {
+    if (options.paused) swarm.set_paused(true, "started paused");
+    swarm.set_pause_reason([this] { return power_pause_reason(); });
+  }
+
+  // The power policy over the current settings and what this machine's probes read now.
+  std::optional<std::string> power_pause_reason() {
+    const auto settings = handler.settings();
+    control::HostState host;
+    if (settings.only_when_idle) host.idle_seconds = sys::input_idle_seconds();
+    host.on_battery = sys::on_battery();
+    const auto now = std::time(nullptr);
+    std::tm local_time{};
+    localtime_r(&now, &local_time);
+    host.local_minute_of_day = local_time.tm_hour * 60 + local_time.tm_min;
+    if (nvml.available()) {
+      const auto gpu = nvml.read(0);
+      host.gpu_temperature_c = gpu.temperature_c;
+      host.gpu_power_w = gpu.power_w;
+    }
+    return policy.pause_reason(settings, host);
+  }
+
+  NodeDaemonOptions options;
+  control::EventBus events;
+  SwarmNode swarm;
+  NodeControl handler;
+  control::PowerPolicy policy;
+  sys::Nvml nvml;
+  control::ControlServer server;
+  std::filesystem::path control_file;
+};
+
+NodeDaemon::NodeDaemon(const wallet::KeyPair& node_key, wallet::Delegation delegation, NodeDaemonOptions options)
+    : impl_(std::make_unique<Impl>(node_key, std::move(delegation), std::move(options))) {}
+
+NodeDaemon::~NodeDaemon() = default;
+
+void NodeDaemon::run(const std::atomic<bool>& stop) {
+  auto& s = *impl_;
+  if (s.options.serve_control) {
+    s.server.start();
+    control::write_control_file(s.control_file, ::getpid(), s.server.port(), s.server.token());
+  }
+  std::atomic<bool> done{false};
+  std::thread watchdog;
+  if (s.options.check_peers)
+    watchdog = std::thread([&] {
+      while (!done && !stop) {
+        if (auto message = s.options.check_peers()) spdlog::error("{}", *message);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+    });
+  const auto remove_control_file = [&] {
+    std::error_code ignored;
+    if (s.options.serve_control) std::filesystem::remove(s.control_file, ignored);
+  };
+  try {
+    s.swarm.run(stop);
+  } catch (...) {
+    done = true;
+    if (watchdog.joinable()) watchdog.join();
+    remove_control_file();
+    throw;
+  }
+  done = true;
+  if (watchdog.joinable()) watchdog.join();
+  s.server.stop();
+  s.events.close();
+  remove_control_file();
+}
+
+}  // namespace tessera::node
