@@ -9,7 +9,7 @@
 #include <zmq.hpp>
 
 #include "core/net/endpoint.h"
-#include "core/node/envelope.h"
+#include "core/net/swarm_messages.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::hub {
@@ -53,12 +53,13 @@ std::vector<float> SwarmInference::next_token_logits(const std::vector<std::int3
   std::vector<std::int32_t> window(tokens.end() - static_cast<std::ptrdiff_t>(std::min(context, tokens.size())), tokens.end());
   const auto sequence = window.size();
   window.push_back(0);  // the [batch, T + 1] layout's target column, unused by inference
-  std::vector<std::uint8_t> blob;
-  for (const auto token : window)
-    for (int b = 0; b < 4; ++b) blob.push_back(static_cast<std::uint8_t>(static_cast<std::uint32_t>(token) >> (8 * b)));
-  nlohmann::json meta{{"batch", 1}, {"sequence", sequence}, {"route", nlohmann::json::array()}, {"request", turn + 1}};
-  for (std::size_t i = 1; i < route.size(); ++i)
-    meta["route"].push_back(nlohmann::json::array({wallet::to_hex(route[i].node_key), route[i].endpoint}));
+  net::InferRequest request;
+  request.input.batch = 1;
+  request.input.sequence = static_cast<int>(sequence);
+  for (std::size_t i = 1; i < route.size(); ++i) request.input.route.push_back({route[i].node_key, route[i].endpoint});
+  request.input.tokens = std::move(window);
+  auto message = request.encode();
+  message.meta["request"] = turn + 1;
   net::MessageHeader header;
   header.kind = net::MessageKind::Infer;
   header.run_id = s.manifest.run_id;
@@ -68,16 +69,16 @@ std::vector<float> SwarmInference::next_token_logits(const std::vector<std::int3
   if (!client)
     client = std::make_unique<net::Client>(s.context, s.identity, net::curve_public_from(route.front().node_key),
                                            route.front().endpoint);
-  const auto reply = client->request(header, node::pack(meta, blob), timeout);
+  const auto reply = client->request(header, net::pack(message.meta, message.blob), timeout);
   if (!reply) {
     s.clients.erase(client_key);
     throw SwarmUnavailable("the stage-0 replica did not answer within " + std::to_string(timeout.count()) + " ms");
   }
-  const auto envelope = node::unpack(reply->payload);
+  const auto envelope = net::unpack(reply->payload);
   if (!envelope) throw SwarmUnavailable("the swarm's answer is malformed");
   if (reply->header.kind == net::MessageKind::Error)
-    throw SwarmUnavailable("the swarm could not answer: " + envelope->meta.value("message", std::string("error")));
-  auto logits = node::bytes_to_floats(envelope->blob);
+    throw SwarmUnavailable("the swarm could not answer: " + net::ErrorReply::decode(*envelope).message);
+  auto logits = net::bytes_to_floats(envelope->blob);
   if (reply->header.kind != net::MessageKind::Logits || !logits ||
       logits->size() != static_cast<std::size_t>(s.manifest.model.vocab))
     throw SwarmUnavailable("the swarm's answer is not a row of logits");

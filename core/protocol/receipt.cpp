@@ -142,4 +142,18 @@ SignedReceipt signed_receipt_from_json(const nlohmann::json& json) {
   }
 }
 
+std::optional<std::string> check_receipt(const SignedReceipt& signed_receipt, const ReceiptExpectation& expected) {
+  const auto& r = signed_receipt.receipt;
+  if (r.run_id != expected.run_id) return "another run";
+  if (expected.step && r.step != *expected.step) return "another step";
+  if (expected.micro_batch && r.micro_batch != *expected.micro_batch) return "another micro-batch";
+  if (expected.direction && r.direction != *expected.direction) return "the other direction";
+  if (expected.sender && r.sender != *expected.sender) return "the receipt is not for the reporting node's work";
+  if (expected.receiver && r.receiver != *expected.receiver) return "another receiver";
+  if (expected.stage && r.stage != *expected.stage) return "another stage";
+  if (expected.payload_hash && r.payload_hash != *expected.payload_hash) return "another payload";
+  if (!verify_receipt(signed_receipt)) return "the receiver's signature does not verify";
+  return std::nullopt;
+}
+
 }  // namespace tessera::protocol

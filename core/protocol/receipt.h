@@ -50,6 +50,22 @@ SignedReceipt sign_receipt(const Receipt& receipt, const wallet::KeyPair& receiv
 // True when the signature is the receiver's over this receipt.
 bool verify_receipt(const SignedReceipt& signed_receipt);
 
+// What a receipt must say to be accepted for some work: every field that is set must match.
+struct ReceiptExpectation {
+  std::string run_id;
+  std::optional<std::uint64_t> step;
+  std::optional<std::uint32_t> micro_batch;
+  std::optional<Direction> direction;
+  std::optional<wallet::PublicKey> sender;
+  std::optional<wallet::PublicKey> receiver;
+  std::optional<std::uint16_t> stage;
+  std::optional<std::array<std::uint8_t, 32>> payload_hash;
+};
+
+// The one receipt check, used by nodes and the hub: nothing when the receipt says what was
+// expected and its receiver's signature verifies, else the first reason it does not.
+std::optional<std::string> check_receipt(const SignedReceipt& signed_receipt, const ReceiptExpectation& expected);
+
 nlohmann::json to_json(const SignedReceipt& signed_receipt);
 // Throws std::invalid_argument naming the bad field.
 SignedReceipt signed_receipt_from_json(const nlohmann::json& json);

@@ -13,7 +13,7 @@
 #include "core/engine/stage.h"
 #include "core/hub/hub_service.h"
 #include "core/net/endpoint.h"
-#include "core/node/envelope.h"
+#include "core/net/swarm_messages.h"
 #include "core/node/swarm_node.h"
 #include "core/protocol/receipt.h"
 #include "core/wallet/encoding.h"
@@ -69,13 +69,17 @@ class TestSwarmNode : public QObject {
 
   std::vector<std::uint8_t> forward_payload(const engine::ForwardMessage& message, std::uint64_t request,
                                             const nlohmann::json& extra = nlohmann::json::object()) const {
-    std::vector<std::uint8_t> blob = message.activations.bytes;
-    for (const auto token : message.tokens)
-      for (int b = 0; b < 4; ++b) blob.push_back(static_cast<std::uint8_t>(static_cast<std::uint32_t>(token) >> (8 * b)));
-    nlohmann::json meta{{"attempt", 77}, {"from", wallet::to_hex(neighbour_.public_key())}, {"batch", message.batch},
-                        {"sequence", message.sequence}, {"route", nlohmann::json::array()}, {"request", request}};
-    meta.update(extra);
-    return node::pack(meta, blob);
+    net::ForwardRequest forward;
+    forward.attempt = 77;
+    forward.from = neighbour_.public_key();
+    forward.input.batch = message.batch;
+    forward.input.sequence = message.sequence;
+    forward.input.activations = message.activations.bytes;
+    forward.input.tokens = message.tokens;
+    auto envelope = forward.encode();
+    envelope.meta["request"] = request;
+    envelope.meta.update(extra);
+    return net::pack(envelope.meta, envelope.blob);
   }
 
   engine::ForwardMessage stage0_output() {
@@ -137,7 +141,7 @@ class TestSwarmNode : public QObject {
     net::MessageHeader ping;
     ping.kind = net::MessageKind::Ping;
     ping.run_id = "node-test";
-    const auto payload = node::pack({{"request", 1}});
+    const auto payload = net::pack({{"request", 1}});
     QVERIFY(!client.request(ping, payload, 1500ms).has_value());
   }
 
@@ -176,7 +180,7 @@ class TestSwarmNode : public QObject {
     const auto reply = client_->request(forward_header(output.activations), forward_payload(output, 11), 10s);
     QVERIFY(reply.has_value());
     QCOMPARE(reply->header.kind, net::MessageKind::Error);
-    const auto envelope = node::unpack(reply->payload);
+    const auto envelope = net::unpack(reply->payload);
     QVERIFY(envelope.has_value());
     QVERIFY2(envelope->meta.value("message", std::string()).find("NaN") != std::string::npos,
              envelope->meta.dump().c_str());
@@ -204,7 +208,7 @@ class TestSwarmNode : public QObject {
     const auto payload = forward_payload(output, 12);
     const auto reply = client_->request(forward_header(output.activations), payload, 10s);
     QVERIFY(reply.has_value());
-    const auto envelope = node::unpack(reply->payload);
+    const auto envelope = net::unpack(reply->payload);
     QVERIFY(envelope.has_value());
     QCOMPARE(reply->header.kind, net::MessageKind::Backward);
     QCOMPARE(envelope->blob.size(), output.activations.bytes.size());  // d loss / d activations

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace tessera::node {
+namespace tessera::net {
 
 inline constexpr std::size_t kMaxMetaBytes = 1 << 20;
 
@@ -28,4 +28,4 @@ std::vector<std::uint8_t> floats_to_bytes(const std::vector<float>& values);
 // Nothing when the byte count is not a multiple of 4.
 std::optional<std::vector<float>> bytes_to_floats(std::span<const std::uint8_t> bytes);
 
-}  // namespace tessera::node
+}  // namespace tessera::net

@@ -1,11 +1,11 @@
 // Envelope framing for swarm payloads.
-#include "core/node/envelope.h"
+#include "core/net/envelope.h"
 
 #include <cstring>
 
 #include "core/protocol/little_endian.h"
 
-namespace tessera::node {
+namespace tessera::net {
 
 std::vector<std::uint8_t> pack(const nlohmann::json& meta, std::span<const std::uint8_t> blob) {
   const auto text = meta.dump();
@@ -41,4 +41,4 @@ std::optional<std::vector<float>> bytes_to_floats(std::span<const std::uint8_t> 
   return out;
 }
 
-}  // namespace tessera::node
+}  // namespace tessera::net

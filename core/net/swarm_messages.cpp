@@ -1,0 +1,259 @@
+// Encode and decode of the swarm's messages: the only place their meta keys are spelled.
+#include "core/net/swarm_messages.h"
+
+#include <stdexcept>
+
+#include "core/wallet/encoding.h"
+
+namespace tessera::net {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t kMaxRoute = 64;
+
+std::uint64_t required_u64(const json& meta, const char* name) {
+  const auto found = meta.find(name);
+  if (found == meta.end() || !found->is_number_unsigned()) throw std::invalid_argument(std::string("missing ") + name);
+  return found->get<std::uint64_t>();
+}
+
+json hop_json(const Hop& hop) { return json::array({wallet::to_hex(hop.key), hop.endpoint}); }
+
+Hop hop_from(const json& value) {
+  if (!value.is_array() || value.size() != 2 || !value[0].is_string() || !value[1].is_string())
+    throw std::invalid_argument("malformed route entry");
+  const auto key = wallet::fixed_from_hex<32>(value[0].get<std::string>());
+  if (!key) throw std::invalid_argument("malformed route key");
+  return {*key, value[1].get<std::string>()};
+}
+
+json hops_json(const std::vector<Hop>& hops) {
+  auto out = json::array();
+  for (const auto& hop : hops) out.push_back(hop_json(hop));
+  return out;
+}
+
+std::vector<Hop> hops_from(const json& value) {
+  if (!value.is_array() || value.size() > kMaxRoute) throw std::invalid_argument("malformed route");
+  std::vector<Hop> out;
+  for (const auto& item : value) out.push_back(hop_from(item));
+  return out;
+}
+
+// Receipts as hex text: an absent list is empty; anything but an array of strings is refused.
+std::vector<std::string> receipts_from(const json& meta) {
+  const auto found = meta.find("receipts");
+  if (found == meta.end()) return {};
+  if (!found->is_array()) throw std::invalid_argument("malformed receipts");
+  std::vector<std::string> out;
+  for (const auto& item : *found) {
+    if (!item.is_string()) throw std::invalid_argument("malformed receipt");
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+// StageInput's meta fields go into `meta`; its blob is activations ‖ token ids.
+Envelope encode_input(const StageInput& input, json meta) {
+  meta["batch"] = input.batch;
+  meta["sequence"] = input.sequence;
+  meta["route"] = hops_json(input.route);
+  Envelope out{std::move(meta), input.activations};
+  const auto token_bytes = tokens_to_bytes(input.tokens);
+  out.blob.insert(out.blob.end(), token_bytes.begin(), token_bytes.end());
+  return out;
+}
+
+// Sizes are checked before anything is sliced; shapes, codec and values are the Stage's to check.
+StageInput decode_input(const Envelope& envelope, const char* what) {
+  StageInput input;
+  input.batch = static_cast<int>(required_u64(envelope.meta, "batch"));
+  input.sequence = static_cast<int>(required_u64(envelope.meta, "sequence"));
+  const auto token_count = static_cast<std::size_t>(input.batch) * static_cast<std::size_t>(input.sequence + 1);
+  if (input.batch < 1 || input.sequence < 1 || token_count * 4 > envelope.blob.size())
+    throw std::invalid_argument(std::string(what) + " payload is smaller than its token ids");
+  const auto activation_bytes = envelope.blob.size() - token_count * 4;
+  input.tokens = tokens_from_bytes(std::span(envelope.blob).subspan(activation_bytes));
+  input.activations.assign(envelope.blob.begin(), envelope.blob.begin() + static_cast<std::ptrdiff_t>(activation_bytes));
+  input.route = hops_from(envelope.meta.value("route", json::array()));
+  return input;
+}
+
+std::vector<float> floats_from(std::span<const std::uint8_t> bytes, const char* what) {
+  auto values = bytes_to_floats(bytes);
+  if (!values) throw std::invalid_argument(std::string(what) + " is not a float vector");
+  return std::move(*values);
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> tokens_to_bytes(std::span<const std::int32_t> tokens) {
+  std::vector<std::uint8_t> out(tokens.size() * 4);
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    for (int b = 0; b < 4; ++b)
+      out[i * 4 + static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(tokens[i]) >> (8 * b));
+  return out;
+}
+
+std::vector<std::int32_t> tokens_from_bytes(std::span<const std::uint8_t> bytes) {
+  std::vector<std::int32_t> out(bytes.size() / 4);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::uint32_t v = 0;
+    for (int b = 0; b < 4; ++b) v |= static_cast<std::uint32_t>(bytes[i * 4 + static_cast<std::size_t>(b)]) << (8 * b);
+    out[i] = static_cast<std::int32_t>(v);
+  }
+  return out;
+}
+
+Envelope ForwardRequest::encode() const {
+  json meta{{"attempt", attempt}, {"from", wallet::to_hex(from)}};
+  if (queue > 0) meta["queue"] = queue;
+  return encode_input(input, std::move(meta));
+}
+
+ForwardRequest ForwardRequest::decode(const Envelope& envelope) {
+  ForwardRequest out;
+  out.attempt = required_u64(envelope.meta, "attempt");
+  const auto from = wallet::fixed_from_hex<32>(envelope.meta.value("from", std::string()));
+  if (!from) throw std::invalid_argument("forward without a sender key");
+  out.from = *from;
+  out.input = decode_input(envelope, "forward");
+  const auto queue = envelope.meta.value("queue", std::int64_t{0});
+  if (queue < 0 || queue > 1'000'000) throw std::invalid_argument("queue out of range");
+  out.queue = static_cast<int>(queue);
+  return out;
+}
+
+Envelope BackwardReply::encode() const {
+  json meta{{"attempt", attempt}, {"loss", loss}, {"forward_bytes", forward_bytes}};
+  if (!receipts.empty()) meta["receipts"] = receipts;
+  if (receipt) meta["receipt"] = *receipt;
+  return {std::move(meta), gradient};
+}
+
+BackwardReply BackwardReply::decode(const Envelope& envelope) {
+  BackwardReply out;
+  out.attempt = envelope.meta.value("attempt", std::uint64_t{0});
+  out.loss = envelope.meta.value("loss", 0.0);
+  out.forward_bytes = envelope.meta.value("forward_bytes", 0.0);
+  if (envelope.meta.contains("receipt")) out.receipt = envelope.meta.value("receipt", std::string());
+  out.receipts = receipts_from(envelope.meta);
+  out.gradient = envelope.blob;
+  return out;
+}
+
+Envelope InferRequest::encode() const { return encode_input(input, json::object()); }
+
+InferRequest InferRequest::decode(const Envelope& envelope) { return {decode_input(envelope, "inference")}; }
+
+Envelope ReduceRequest::encode() const {
+  json meta{{"attempt", attempt}, {"contributors", hops_json(contributors)}};
+  if (send_shared) meta["send_shared"] = true;
+  if (!receipts.empty()) meta["receipts"] = receipts;
+  return {std::move(meta), {}};
+}
+
+ReduceRequest ReduceRequest::decode(const Envelope& envelope) {
+  ReduceRequest out;
+  out.attempt = required_u64(envelope.meta, "attempt");
+  out.contributors = hops_from(envelope.meta.value("contributors", json::array()));
+  if (out.contributors.empty()) throw std::invalid_argument("reduce without contributors");
+  out.send_shared = envelope.meta.value("send_shared", false);
+  out.receipts = receipts_from(envelope.meta);
+  return out;
+}
+
+Envelope GradNormReply::encode() const { return {{{"attempt", attempt}, {"norm_squared", norm_squared}}, shared}; }
+
+GradNormReply GradNormReply::decode(const Envelope& envelope) {
+  GradNormReply out;
+  out.attempt = envelope.meta.value("attempt", std::uint64_t{0});
+  out.norm_squared = envelope.meta.value("norm_squared", 0.0);
+  out.shared = envelope.blob;
+  return out;
+}
+
+Envelope AttemptRequest::encode() const { return {{{"attempt", attempt}}, {}}; }
+
+AttemptRequest AttemptRequest::decode(const Envelope& envelope) { return {required_u64(envelope.meta, "attempt")}; }
+
+Envelope SharedGradientRequest::encode() const { return {{{"attempt", attempt}}, floats_to_bytes(gradient)}; }
+
+SharedGradientRequest SharedGradientRequest::decode(const Envelope& envelope) {
+  SharedGradientRequest out;
+  out.attempt = required_u64(envelope.meta, "attempt");
+  out.gradient = floats_from(envelope.blob, "shared embedding gradient");
+  return out;
+}
+
+Envelope StepRequest::encode() const {
+  json meta{{"attempt", attempt}, {"norm", norm}, {"step_tokens", step_tokens}};
+  if (loss) meta["loss"] = *loss;
+  if (bytes_per_token) meta["bytes_per_token"] = *bytes_per_token;
+  return {std::move(meta), {}};
+}
+
+StepRequest StepRequest::decode(const Envelope& envelope) {
+  const auto& meta = envelope.meta;
+  StepRequest out;
+  out.attempt = required_u64(meta, "attempt");
+  out.norm = meta.value("norm", -1.0);
+  if (meta.contains("loss") && meta["loss"].is_number()) out.loss = meta["loss"].get<double>();
+  if (meta.contains("bytes_per_token") && meta["bytes_per_token"].is_number())
+    out.bytes_per_token = meta["bytes_per_token"].get<double>();
+  out.step_tokens = meta.value("step_tokens", 0.0);
+  return out;
+}
+
+Envelope AckReply::encode() const {
+  json meta = json::object();
+  if (lr) meta["lr"] = *lr;
+  return {std::move(meta), {}};
+}
+
+Envelope PongReply::encode() const { return {{{"step", step}, {"paused", paused}}, {}}; }
+
+PongReply PongReply::decode(const Envelope& envelope) {
+  PongReply out;
+  const auto step = envelope.meta.find("step");
+  if (step != envelope.meta.end() && step->is_number_unsigned()) out.step = step->get<std::uint64_t>();
+  out.paused = envelope.meta.value("paused", false);
+  return out;
+}
+
+Envelope StateRequest::encode() const { return {{{"transfer", transfer}, {"offset", offset}}, {}}; }
+
+StateRequest StateRequest::decode(const Envelope& envelope) {
+  return {envelope.meta.value("transfer", std::uint64_t{0}), envelope.meta.value("offset", std::uint64_t{0})};
+}
+
+Envelope StateChunk::encode() const {
+  return {{{"transfer", transfer}, {"offset", offset}, {"total", total}}, bytes};
+}
+
+StateChunk StateChunk::decode(const Envelope& envelope) {
+  StateChunk out;
+  out.transfer = required_u64(envelope.meta, "transfer");
+  out.total = required_u64(envelope.meta, "total");
+  out.offset = required_u64(envelope.meta, "offset");
+  out.bytes = envelope.blob;
+  return out;
+}
+
+Envelope ErrorReply::encode() const {
+  json meta{{"message", message}};
+  if (failed_peer) meta["failed_peer"] = wallet::to_hex(*failed_peer);
+  return {std::move(meta), {}};
+}
+
+ErrorReply ErrorReply::decode(const Envelope& envelope) {
+  ErrorReply out;
+  const auto message = envelope.meta.find("message");
+  if (message != envelope.meta.end() && message->is_string()) out.message = message->get<std::string>();
+  const auto failed = envelope.meta.find("failed_peer");
+  if (failed != envelope.meta.end() && failed->is_string()) out.failed_peer = wallet::fixed_from_hex<32>(failed->get<std::string>());
+  return out;
+}
+
+}  // namespace tessera::net

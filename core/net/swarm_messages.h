@@ -1,0 +1,174 @@
+// The swarm's messages (DESIGN.md "The protocol"): what each message kind carries in its
+// envelope's meta and blob, encoded and decoded here only. The node, the hub's inference client
+// and the tests all use these structs. decode() checks types and sizes and throws
+// std::invalid_argument naming the field (nlohmann's type_error for a field of the wrong JSON
+// type); what a field must equal (this run's attempt, this stage's route) is the receiver's check.
+// The request id every request and its answer carry is added by whoever sends (it is not part of
+// a message).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/net/envelope.h"
+#include "core/wallet/signing.h"
+
+namespace tessera::net {
+
+// A peer on a route: its node key and where its stage server listens.
+struct Hop {
+  wallet::PublicKey key{};
+  std::string endpoint;
+};
+
+// Token ids on the wire: u32 little-endian each.
+std::vector<std::uint8_t> tokens_to_bytes(std::span<const std::int32_t> tokens);
+std::vector<std::int32_t> tokens_from_bytes(std::span<const std::uint8_t> bytes);
+
+// What a Forward (training) or an Infer (inference) brings a stage: token ids [batch, sequence + 1]
+// at the end of the blob, the stage's boundary payload (its codec and shape are in the header)
+// before them, which is empty for stage 0; and the route: the stages after the receiver's.
+struct StageInput {
+  int batch = 0;
+  int sequence = 0;
+  std::vector<Hop> route;
+  std::vector<std::uint8_t> activations;
+  std::vector<std::int32_t> tokens;
+};
+
+// Forward: one training micro-batch into a stage. `queue`: how many micro-batches may be ahead of
+// this one at a later stage (0 unless a stage before has several replicas).
+struct ForwardRequest {
+  std::uint64_t attempt = 0;
+  wallet::PublicKey from{};  // the sender's node key (checked against the connection's)
+  int queue = 0;
+  StageInput input;
+
+  Envelope encode() const;
+  static ForwardRequest decode(const Envelope& envelope);
+};
+
+// Backward: the answer to a Forward. `receipt` acknowledges the Forward's payload (every stage but
+// stage 0 signs one); `receipts` are the Backward receipts signed further down the route, carried
+// to the driver, which hands them to their senders with Reduce. Receipts travel as hex text.
+struct BackwardReply {
+  std::uint64_t attempt = 0;
+  double loss = 0;           // the micro-batch's loss, from the last stage
+  double forward_bytes = 0;  // boundary bytes sent on this micro-batch's route so far
+  std::optional<std::string> receipt;
+  std::vector<std::string> receipts;
+  std::vector<std::uint8_t> gradient;  // d loss / d (the Forward's activations)
+
+  Envelope encode() const;
+  static BackwardReply decode(const Envelope& envelope);
+};
+
+// Infer: one inference forward (no gradient, no attempt). Answered with Logits.
+struct InferRequest {
+  StageInput input;
+
+  Envelope encode() const;
+  static InferRequest decode(const Envelope& envelope);
+};
+
+// Reduce: a stage's replicas sum their gradients; `contributors` are the replicas that ran
+// micro-batches, `receipts` the Backward receipts this replica is owed. Answered with GradNorm.
+struct ReduceRequest {
+  std::uint64_t attempt = 0;
+  std::vector<Hop> contributors;
+  bool send_shared = false;  // subspace runs: answer with this stage's shared embedding gradient
+  std::vector<std::string> receipts;
+
+  Envelope encode() const;
+  static ReduceRequest decode(const Envelope& envelope);
+};
+
+// GradNorm: a stage's squared gradient norm, and with send_shared the shared embedding gradient.
+struct GradNormReply {
+  std::uint64_t attempt = 0;
+  double norm_squared = 0;
+  std::vector<std::uint8_t> shared;  // floats, empty unless asked for
+
+  Envelope encode() const;
+  static GradNormReply decode(const Envelope& envelope);
+};
+
+// Requests that name only the step attempt they are about: GradFetch (answered with Gradient),
+// Abort (answered with Ack).
+struct AttemptRequest {
+  std::uint64_t attempt = 0;
+
+  Envelope encode() const;
+  static AttemptRequest decode(const Envelope& envelope);
+};
+
+// SharedGradient: the shared embedding gradient summed over all stages. Answered with GradNorm.
+struct SharedGradientRequest {
+  std::uint64_t attempt = 0;
+  std::vector<float> gradient;
+
+  Envelope encode() const;
+  static SharedGradientRequest decode(const Envelope& envelope);
+};
+
+// Step: the driver commits the attempt. `norm` is the global gradient norm to clip by (< 0: none).
+struct StepRequest {
+  std::uint64_t attempt = 0;
+  double norm = -1;
+  std::optional<double> loss;
+  std::optional<double> bytes_per_token;
+  double step_tokens = 0;
+
+  Envelope encode() const;
+  static StepRequest decode(const Envelope& envelope);
+};
+
+// Ack: the answer to Step (the learning rate the stage stepped with) and Abort (nothing).
+struct AckReply {
+  std::optional<double> lr;
+
+  Envelope encode() const;
+};
+
+// Pong: the answer to a Ping (which carries nothing).
+struct PongReply {
+  std::uint64_t step = 0;
+  bool paused = false;
+
+  Envelope encode() const;
+  static PongReply decode(const Envelope& envelope);
+};
+
+// StateRequest: the next chunk of a replica's stage state; transfer 0 starts a new transfer.
+struct StateRequest {
+  std::uint64_t transfer = 0;
+  std::uint64_t offset = 0;
+
+  Envelope encode() const;
+  static StateRequest decode(const Envelope& envelope);
+};
+
+struct StateChunk {
+  std::uint64_t transfer = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t total = 0;
+  std::vector<std::uint8_t> bytes;
+
+  Envelope encode() const;
+  static StateChunk decode(const Envelope& envelope);
+};
+
+// Error: any request refused or failed. `failed_peer`: the peer to blame when it is not the
+// answering one (a stage further down the route that did not answer).
+struct ErrorReply {
+  std::string message = "error";
+  std::optional<wallet::PublicKey> failed_peer;
+
+  Envelope encode() const;
+  static ErrorReply decode(const Envelope& envelope);  // never throws: a bad field reads as absent
+};
+
+}  // namespace tessera::net

@@ -1,0 +1,55 @@
+// One step attempt as this replica sees it: which attempt and step it is in, the receipts it
+// collected and is owed, the work it did, its gradient snapshot, and the attempts it was told
+// to abandon. Guarded by the LocalStage mutex, like the Stage whose uncommitted work it tracks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "core/protocol/receipt.h"
+
+namespace tessera::node::swarm {
+
+struct WorkTally {
+  std::int64_t micro_batches = 0;
+  double tokens = 0, flops = 0, device_seconds = 0;
+  std::int64_t bytes_sent = 0, bytes_received = 0;
+};
+
+struct AttemptState {
+  std::uint64_t active = 0;  // 0: none
+  std::uint64_t step = 0;
+  std::set<std::uint64_t> aborted;
+  std::vector<protocol::SignedReceipt> pending;                // for this node's work, to log on commit
+  std::map<std::uint32_t, wallet::PublicKey> owed_receipts;    // micro-batch → who got our gradient
+  WorkTally work;
+  std::optional<std::vector<float>> snapshot;                  // this replica's gradient, before any sum
+
+  // Forgets the attempt's receipts, work and snapshot; no attempt is active. The caller discards
+  // the Stage's uncommitted work with it.
+  void reset() {
+    pending.clear();
+    owed_receipts.clear();
+    work = {};
+    snapshot.reset();
+    active = 0;
+  }
+
+  // reset(), then `attempt` at `step_number` is the active one.
+  void begin(std::uint64_t attempt, std::uint64_t step_number) {
+    reset();
+    active = attempt;
+    step = step_number;
+  }
+
+  // Remembers an abandoned attempt (a bounded set), so its late requests are refused.
+  void abandon(std::uint64_t attempt) {
+    aborted.insert(attempt);
+    while (aborted.size() > 1000) aborted.erase(aborted.begin());
+  }
+};
+
+}  // namespace tessera::node::swarm

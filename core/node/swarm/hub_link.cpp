@@ -1,0 +1,123 @@
+// The hub thread: heartbeats, peers, receipts, statements.
+#include "core/node/swarm/hub_link.h"
+
+#include <algorithm>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "core/node/swarm/run_context.h"
+#include "core/node/swarm/status_board.h"
+#include "core/node/swarm/work_log.h"
+
+namespace tessera::node::swarm {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kReceiptBatch = 500;
+
+}  // namespace
+
+HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board,
+                 control::EventBus* events)
+    : run_(run), client_(run.options.hub_url, run.options.hub_timeout), allowlist_(std::move(allowlist)),
+      board_(board), events_(events) {}
+
+HubLink::~HubLink() { stop(); }
+
+void HubLink::attach(WorkLog& log, const std::string& owner_address) {
+  log_ = &log;
+  statements_ = std::make_unique<StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
+                                                owner_address, log.ledger(), run_.options.hub_timeout);
+}
+
+void HubLink::refresh_peers() {
+  auto list = client_.peers();
+  std::set<net::CurvePublicKey> keys;
+  try {
+    keys.insert(net::curve_public_from(run_.manifest.hub_key));
+  } catch (const std::exception&) {
+  }
+  for (const auto& peer : list) {
+    try {
+      keys.insert(net::curve_public_from(peer.node_key));
+    } catch (const std::exception&) {
+    }
+  }
+  allowlist_->replace(std::move(keys));
+  std::lock_guard lock(peers_mutex_);
+  peers_ = std::move(list);
+}
+
+std::vector<hub::PeerInfo> HubLink::peers() const {
+  std::lock_guard lock(peers_mutex_);
+  return peers_;
+}
+
+void HubLink::report_receipts() {
+  try {
+    board_.count_logged(log_->settle(false));
+  } catch (const std::exception& error) {
+    spdlog::error("could not log a step's work: {}", error.what());
+  }
+  const auto batch = log_->outbox_front(kReceiptBatch);
+  if (batch.empty()) return;
+  const auto result = client_.report_receipts(run_.key, batch);
+  log_->drop_sent(batch.size());
+  if (result.contains("rejected") && !result["rejected"].empty())
+    spdlog::warn("the hub rejected {} receipts: {}", result["rejected"].size(), result["rejected"].dump());
+  board_.count_reported(batch.size());
+}
+
+// After each epoch: fetch the owner's statement and proof, verify, record (StatementSync).
+void HubLink::poll_statements() {
+  if (!statements_ || Clock::now() < next_statement_poll_) return;
+  const auto epoch_ms = std::max<std::int64_t>(run_.manifest.epoch_seconds, 1) * 1000;
+  next_statement_poll_ = Clock::now() + std::chrono::milliseconds(std::clamp<std::int64_t>(epoch_ms / 4, 500, 30000));
+  try {
+    const auto check = statements_->poll();
+    using Outcome = StatementCheck::Outcome;
+    if (check.outcome == Outcome::Verified) {
+      spdlog::info("{}", check.message);
+      if (events_) events_->publish("statement", {{"epoch", check.epoch}, {"verified", true}, {"message", check.message}});
+    } else if (check.outcome == Outcome::Rejected) {
+      spdlog::error("{}", check.message);
+      if (events_) events_->publish("error", {{"message", check.message}});
+    }
+  } catch (const std::exception& error) {
+    spdlog::warn("statements: {}", error.what());
+  }
+}
+
+void HubLink::loop() {
+  while (running_) {
+    try {
+      if (!client_.heartbeat(run_.key)) rejoin_ = true;
+      refresh_peers();
+      report_receipts();
+    } catch (const std::exception& error) {
+      spdlog::warn("hub: {}", error.what());
+    }
+    poll_statements();
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_for(lock, std::min<std::chrono::milliseconds>(run_.options.heartbeat_every, 500ms), [this] { return !running_; });
+  }
+}
+
+void HubLink::start() {
+  running_ = true;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void HubLink::stop() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    running_ = false;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace tessera::node::swarm

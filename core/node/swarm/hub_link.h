@@ -1,0 +1,65 @@
+// This node's side of the hub: join, ready and leave; and a thread that heartbeats, refreshes the
+// peer list (and with it the ZAP allowlist: only the hub and the run's peers may connect), sends
+// the outbox's receipts in batches, and after each epoch fetches, verifies and records the owner's
+// statement. A heartbeat the hub does not recognise asks the node to join again.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/hub/hub_service.h"
+#include "core/net/zap.h"
+#include "core/control/event_bus.h"
+#include "core/node/statement_sync.h"
+
+namespace tessera::node::swarm {
+
+struct RunContext;
+class StatusBoard;
+class WorkLog;
+
+class HubLink {
+ public:
+  HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board, control::EventBus* events);
+  ~HubLink();  // stops the thread
+
+  hub::HubClient& client() { return client_; }
+
+  // Once joined: the log receipts come from and statements are recorded in.
+  void attach(WorkLog& log, const std::string& owner_address);
+  void refresh_peers();
+  std::vector<hub::PeerInfo> peers() const;
+  bool take_rejoin() { return rejoin_.exchange(false); }
+
+  void start();
+  void stop();
+  // Settles the log's last commit if done, then sends one batch of the outbox.
+  void report_receipts();
+
+ private:
+  void loop();
+  void poll_statements();
+
+  const RunContext& run_;
+  hub::HubClient client_;
+  std::shared_ptr<net::PeerAllowlist> allowlist_;
+  StatusBoard& board_;
+  control::EventBus* events_;
+  WorkLog* log_ = nullptr;
+  std::unique_ptr<StatementSync> statements_;
+  std::chrono::steady_clock::time_point next_statement_poll_{};
+  mutable std::mutex peers_mutex_;
+  std::vector<hub::PeerInfo> peers_;
+  std::atomic<bool> rejoin_{false};
+  std::atomic<bool> running_{false};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace tessera::node::swarm

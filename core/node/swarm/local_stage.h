@@ -1,0 +1,52 @@
+// This node's stage and the step attempt it is in, under one mutex: every handler that touches
+// the Stage holds it, and nothing that waits on another peer does.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "core/engine/stage.h"
+#include "core/node/swarm/attempt_state.h"
+
+namespace tessera::node::swarm {
+
+struct LocalStage {
+  mutable std::mutex mutex;
+  std::unique_ptr<engine::Stage> stage;
+  std::atomic<int> index{-1};
+  AttemptState attempt;
+  std::atomic<bool> need_resync{false};  // a peer is at a later step: fetch the state again
+
+  // Mutex held. Joins `attempt` at `step` (a new attempt discards the last one's uncommitted work);
+  // throws std::invalid_argument for an abandoned attempt or another step than this replica's.
+  void enter_attempt(std::uint64_t attempt_id, std::uint64_t step) {
+    if (attempt.aborted.count(attempt_id)) throw std::invalid_argument("step attempt was abandoned");
+    const auto mine = static_cast<std::uint64_t>(stage->step_count());
+    if (mine != step) {
+      if (mine < step) need_resync = true;
+      throw std::invalid_argument("out of sync: this replica is at step " + std::to_string(mine) + ", asked for " +
+                                  std::to_string(step));
+    }
+    if (attempt_id != attempt.active) {
+      stage->discard_step();
+      attempt.begin(attempt_id, step);
+    }
+  }
+
+  // Mutex held. Drops the active attempt and the Stage's uncommitted work.
+  void discard_attempt() {
+    stage->discard_step();
+    attempt.reset();
+  }
+
+  // Mutex held. This replica's own gradient, taken once per attempt (before any replica sum).
+  const std::vector<float>& gradient_snapshot() {
+    if (!attempt.snapshot) attempt.snapshot = stage->gradient_vector();
+    return *attempt.snapshot;
+  }
+};
+
+}  // namespace tessera::node::swarm

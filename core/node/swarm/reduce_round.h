@@ -1,0 +1,59 @@
+// The driver's reduce phase: the replicas of each stage sum their gradients and answer their
+// stage's squared norm (stages at the same time, the replicas of one stage one after another, so
+// two of them never wait on each other's GradFetch; the answers are taken in stage order). Every
+// ready replica at this step takes part, including ones that became ready during the step; those
+// that ran no micro-batch only install the sum. In subspace runs every stage holds the token and
+// position embeddings, whose gradient is the sum of every stage's part: the first replica of each
+// stage sends its part with its norm, the driver sums the parts in stage order (as the in-process
+// Pipeline does) and every committer installs the sum.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "core/hub/hub_service.h"
+#include "core/node/swarm/peer_calls.h"
+#include "core/node/swarm/step_attempt.h"
+
+namespace tessera::node::swarm {
+
+struct RunContext;
+
+class ReduceRound {
+ public:
+  // `suspect` leaves a peer out for a while; `ready_now` is the hub's current peer list.
+  using Suspect = std::function<void(const wallet::PublicKey&, const std::string&)>;
+  using IsSuspected = std::function<bool(const wallet::PublicKey&)>;
+
+  ReduceRound(const RunContext& run, PeerCalls& calls, StepAttempt& attempt, std::int64_t shared_size,
+              Suspect suspect, IsSuspected suspected)
+      : run_(run), calls_(calls), attempt_(attempt), shared_size_(shared_size), suspect_(std::move(suspect)),
+        suspected_(std::move(suspected)) {}
+
+  // Fills attempt.norms and attempt.committers; throws PeerFailure when a stage's sum failed.
+  void reduce(const std::vector<hub::PeerInfo>& ready_now);
+  // Subspace runs: installs the summed shared gradient on every committer; stage norms updated.
+  void share_embeddings();
+
+ private:
+  struct StageResult {
+    double norm = 0;
+    std::optional<std::vector<float>> shared;  // the stage's part of the shared embeddings' gradient
+    bool shared_remote = false;
+    std::vector<net::Hop> committers;
+  };
+  std::vector<net::Hop> targets_of(int stage, const std::vector<hub::PeerInfo>& ready_now) const;
+  StageResult reduce_stage(int stage, const std::vector<net::Hop>& contributors, const std::vector<net::Hop>& targets);
+
+  const RunContext& run_;
+  PeerCalls& calls_;
+  StepAttempt& attempt_;
+  std::int64_t shared_size_;
+  Suspect suspect_;
+  IsSuspected suspected_;
+  std::vector<float> shared_sum_;
+};
+
+}  // namespace tessera::node::swarm

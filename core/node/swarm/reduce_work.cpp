@@ -1,0 +1,109 @@
+// Gradient sums across a stage's replicas, and the receipts owed for this replica's gradients.
+#include "core/node/swarm/reduce_work.h"
+
+#include <map>
+
+#include "core/node/swarm/local_stage.h"
+#include "core/node/swarm/run_context.h"
+#include "core/wallet/encoding.h"
+
+namespace tessera::node::swarm {
+
+void ReduceWork::accept_backward_receipts(const std::vector<std::string>& receipts) {
+  auto& attempt = local_.attempt;
+  std::map<std::uint32_t, protocol::SignedReceipt> got;
+  for (const auto& item : receipts) {
+    const auto raw = wallet::from_hex(item);
+    const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
+    if (!receipt) throw std::invalid_argument("malformed receipt");
+    const auto& r = receipt->receipt;
+    const auto owed = attempt.owed_receipts.find(r.micro_batch);
+    if (owed == attempt.owed_receipts.end() || got.count(r.micro_batch))
+      throw std::invalid_argument("a receipt for micro-batch " + std::to_string(r.micro_batch) + " this replica is not owed");
+    protocol::ReceiptExpectation expected;
+    expected.run_id = run_.manifest.run_id;
+    expected.step = attempt.step;
+    expected.direction = protocol::Direction::Backward;
+    expected.sender = run_.self();
+    expected.stage = static_cast<std::uint16_t>(local_.index.load());
+    expected.receiver = owed->second;
+    if (protocol::check_receipt(*receipt, expected))
+      throw PeerFailure(owed->second, "peer " + short_key(owed->second) + " signed a receipt that does not match this node's work");
+    got.emplace(r.micro_batch, *receipt);
+  }
+  for (const auto& [micro_batch, peer] : attempt.owed_receipts)
+    if (!got.count(micro_batch))
+      throw PeerFailure(peer, "no receipt from " + short_key(peer) + " for micro-batch " + std::to_string(micro_batch));
+  for (auto& [micro_batch, receipt] : got) attempt.pending.push_back(std::move(receipt));
+  attempt.owed_receipts.clear();
+}
+
+// The contributors' gradients summed in their order (this replica's own from its snapshot).
+std::vector<float> ReduceWork::replica_sum(const net::MessageHeader& h, const net::ReduceRequest& request) {
+  std::vector<float> total;
+  for (const auto& hop : request.contributors) {
+    std::vector<float> part;
+    if (hop.key == run_.self()) {
+      part = local_.gradient_snapshot();
+    } else {
+      auto reply = calls_.request(hop, run_.header(net::MessageKind::GradFetch, h.step, 0, local_.index),
+                                  net::AttemptRequest{request.attempt}.encode(), run_.options.hop_timeout,
+                                  net::MessageKind::Gradient);
+      auto values = net::bytes_to_floats(reply.envelope.blob);
+      if (!values || values->size() != static_cast<std::size_t>(local_.stage->parameter_count()))
+        throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " has the wrong size");
+      part = std::move(*values);
+    }
+    if (total.empty()) total = std::move(part);
+    else
+      for (std::size_t i = 0; i < total.size(); ++i) total[i] += part[i];
+  }
+  return total;
+}
+
+Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
+  const auto& h = in.message.header;
+  const auto request = net::ReduceRequest::decode(envelope);
+  local_.enter_attempt(request.attempt, h.step);
+  accept_backward_receipts(request.receipts);
+  const auto& contributors = request.contributors;
+  if (!(contributors.size() == 1 && contributors.front().key == run_.self())) {
+    const auto total = replica_sum(h, request);
+    local_.gradient_snapshot();
+    try {
+      local_.stage->set_gradient_vector(total);
+    } catch (const std::invalid_argument& bad) {
+      throw std::invalid_argument(std::string("summed gradient rejected: ") + bad.what());
+    }
+  }
+  // In a subspace run this norm is final for stages > 0 only: stage 0 counts the shared
+  // embeddings, whose gradient is summed over all stages afterwards (shared_gradient).
+  net::GradNormReply answer{request.attempt, local_.stage->grad_norm_squared(), {}};
+  if (request.send_shared) {
+    if (local_.stage->shared_embedding_size() == 0) throw std::invalid_argument("this stage holds no shared embeddings");
+    answer.shared = net::floats_to_bytes(local_.stage->shared_embedding_gradient());  // the replica sum's shared part
+    if (in.peer != run_.curve.public_key) local_.attempt.work.bytes_sent += static_cast<std::int64_t>(answer.shared.size());
+  }
+  return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index), answer.encode()};
+}
+
+Out ReduceWork::shared_gradient(const net::Incoming& in, const net::Envelope& envelope) {
+  const auto& h = in.message.header;
+  const auto attempt = net::AttemptRequest::decode(envelope).attempt;
+  if (attempt != local_.attempt.active || h.step != local_.attempt.step)
+    throw std::invalid_argument("shared embedding gradient for a step attempt this replica is not in");
+  const auto request = net::SharedGradientRequest::decode(envelope);
+  local_.stage->set_shared_embedding_gradient(request.gradient);  // checks the length and finiteness
+  if (in.peer != run_.curve.public_key) local_.attempt.work.bytes_received += static_cast<std::int64_t>(envelope.blob.size());
+  return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index),
+          net::GradNormReply{attempt, local_.stage->grad_norm_squared(), {}}.encode()};
+}
+
+Out ReduceWork::grad_fetch(const net::Incoming& in, const net::Envelope& envelope) {
+  if (net::AttemptRequest::decode(envelope).attempt != local_.attempt.active || in.message.header.step != local_.attempt.step)
+    throw std::invalid_argument("no gradient for that step attempt here");
+  return {run_.header(net::MessageKind::Gradient, in.message.header.step, 0, local_.index),
+          {nlohmann::json::object(), net::floats_to_bytes(local_.gradient_snapshot())}};
+}
+
+}  // namespace tessera::node::swarm

@@ -1,0 +1,30 @@
+// After a step's micro-batches: the replicas of this stage sum their gradients (Reduce, GradFetch),
+// take the Backward receipts they are owed, and in subspace runs install the shared embeddings'
+// gradient summed over all stages (SharedGradient). Called with the LocalStage mutex held.
+#pragma once
+
+#include "core/node/swarm/forward_work.h"
+
+namespace tessera::node::swarm {
+
+class ReduceWork {
+ public:
+  ReduceWork(const RunContext& run, LocalStage& local, PeerCalls& calls) : run_(run), local_(local), calls_(calls) {}
+
+  Out reduce(const net::Incoming& in, const net::Envelope& envelope);
+  Out shared_gradient(const net::Incoming& in, const net::Envelope& envelope);
+  Out grad_fetch(const net::Incoming& in, const net::Envelope& envelope);
+
+ private:
+  // The Backward receipts this replica is owed for the gradients it sent this attempt, delivered
+  // by the driver with Reduce: exactly one per micro-batch, signed by the node the gradient went
+  // to. A missing or wrong one fails the attempt (blaming that node), so no receipt is lost.
+  void accept_backward_receipts(const std::vector<std::string>& receipts);
+  std::vector<float> replica_sum(const net::MessageHeader& h, const net::ReduceRequest& request);
+
+  const RunContext& run_;
+  LocalStage& local_;
+  PeerCalls& calls_;
+};
+
+}  // namespace tessera::node::swarm

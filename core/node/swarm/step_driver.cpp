@@ -1,0 +1,210 @@
+// The step driver's phases.
+#include "core/node/swarm/step_driver.h"
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "core/node/swarm/hub_link.h"
+#include "core/node/swarm/local_stage.h"
+#include "core/node/swarm/micro_batch_schedule.h"
+#include "core/node/swarm/reduce_round.h"
+#include "core/node/swarm/run_context.h"
+#include "core/node/swarm/status_board.h"
+#include "core/wallet/encoding.h"
+
+namespace tessera::node::swarm {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::uint64_t random_attempt_base() {
+  std::uint64_t value = 0;
+  randombytes_buf(&value, sizeof value);
+  return (value & 0xFFFFFFFFull) << 20;
+}
+
+double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+
+}  // namespace
+
+StepDriver::StepDriver(const RunContext& run, LocalStage& local, ForwardWork& forward, PeerCalls& calls, HubLink& hub,
+                       StatusBoard& board, control::EventBus* events)
+    : run_(run), local_(local), forward_(forward), calls_(calls), hub_(hub), board_(board), events_(events),
+      next_attempt_(random_attempt_base()) {}
+
+bool StepDriver::suspected(const wallet::PublicKey& peer) {
+  const auto found = suspects_.find(peer);
+  if (found == suspects_.end()) return false;
+  if (Clock::now() > found->second) {
+    suspects_.erase(found);
+    return false;
+  }
+  return true;
+}
+
+void StepDriver::suspect(const wallet::PublicKey& peer, const std::string& why) {
+  if (peer == run_.self()) return;
+  spdlog::warn("leaving peer {} out for now: {}", short_key(peer), why);
+  suspects_[peer] = Clock::now() + run_.options.suspect_for;
+  if (events_) events_->publish("peer", {{"peer", wallet::to_hex(peer)}, {"event", "failed"}, {"reason", why}});
+}
+
+bool StepDriver::is_driver(const std::vector<hub::PeerInfo>& peers) {
+  for (const auto& peer : peers)  // ready order, oldest first
+    if (peer.ready() && peer.stage == 0 && !suspected(peer.node_key)) return peer.node_key == run_.self();
+  return false;
+}
+
+bool StepDriver::ping(const std::vector<hub::PeerInfo>& peers, StepAttempt& attempt) {
+  spdlog::debug("step {}: pinging {} peers", attempt.step, peers.size());
+  const int count = run_.manifest.stages;
+  attempt.replicas.assign(static_cast<std::size_t>(count), {});
+  for (const auto& peer : peers) {
+    if (!peer.ready() || suspected(peer.node_key) || peer.stage < 0 || peer.stage >= count) continue;
+    const Hop hop{peer.node_key, peer.endpoint};
+    if (peer.node_key != run_.self()) {
+      auto reply = calls_.request(hop, run_.header(net::MessageKind::Ping, attempt.step, 0, peer.stage), {}, 2s);
+      if (!reply || reply->header.kind != net::MessageKind::Pong) {
+        suspect(peer.node_key, "no answer to ping");
+        continue;
+      }
+      if (reply->header.step != attempt.step || net::PongReply::decode(reply->envelope).paused) continue;
+    }
+    attempt.replicas[static_cast<std::size_t>(peer.stage)].push_back(hop);
+  }
+  for (int k = 0; k < count; ++k) {
+    auto& replicas = attempt.replicas[static_cast<std::size_t>(k)];
+    if (replicas.empty()) {
+      board_.set_state("waiting", "stage " + std::to_string(k) + " has no live replica at step " + std::to_string(attempt.step));
+      return false;
+    }
+    std::sort(replicas.begin(), replicas.end(), [](const Hop& a, const Hop& b) { return a.key < b.key; });
+    attempt.participants.insert(attempt.participants.end(), replicas.begin(), replicas.end());
+  }
+  board_.set_state("running");
+  spdlog::debug("step {}: replicas per stage ready ({} in sync)", attempt.step, attempt.participants.size());
+  return true;
+}
+
+void StepDriver::run_micro_batches(StepAttempt& attempt) {
+  // A stage after one with several replicas can take its micro-batches out of order: a micro-batch
+  // may wait there for the others that replica serves (ceil(M / R) of the step's M).
+  const int micro_batches = run_.manifest.train.micro_batches;
+  for (std::size_t k = 1; k < attempt.replicas.size(); ++k)
+    if (attempt.replicas[k - 1].size() > 1) {
+      const auto r = static_cast<int>(attempt.replicas[k].size());
+      attempt.queue = std::max(attempt.queue, (micro_batches + r - 1) / r - 1);
+    }
+  MicroBatchSchedule(run_, local_, forward_, calls_, *data_, attempt).run();
+  attempt.micro_batches_done = Clock::now();
+  spdlog::debug("step {}: micro-batches done", attempt.step);
+}
+
+void StepDriver::reduce(StepAttempt& attempt) {
+  const std::int64_t shared_size = [&] {
+    std::lock_guard lock(local_.mutex);
+    return local_.stage ? local_.stage->shared_embedding_size() : 0;
+  }();
+  ReduceRound round(
+      run_, calls_, attempt, shared_size, [this](const wallet::PublicKey& peer, const std::string& why) { suspect(peer, why); },
+      [this](const wallet::PublicKey& peer) { return suspected(peer); });
+  round.reduce(hub_.peers());
+  attempt.reduced = Clock::now();
+  spdlog::debug("step {}: reduced", attempt.step);
+  round.share_embeddings();
+}
+
+void StepDriver::commit(StepAttempt& attempt) {
+  double squared = 0;
+  for (const double n : attempt.norms) squared += n;
+  const int count = run_.manifest.stages;
+  net::StepRequest request;
+  request.attempt = attempt.id;
+  request.norm = std::sqrt(squared);
+  request.loss = attempt.loss_sum / run_.manifest.train.micro_batches;
+  request.bytes_per_token = count > 1 && attempt.tokens > 0 ? attempt.forward_bytes / (count - 1) / attempt.tokens : 0.0;
+  request.step_tokens = attempt.tokens;
+  const auto message = request.encode();
+  // Every participant steps and makes its log rows durable at the same time, not one after another.
+  std::vector<std::future<std::optional<PeerFailure>>> commits;
+  for (const auto& hop : attempt.committers)
+    commits.push_back(std::async(std::launch::async, [&, hop]() -> std::optional<PeerFailure> {
+      try {
+        calls_.request(hop, run_.header(net::MessageKind::Step, attempt.step, 0, 0), message, run_.options.hop_timeout,
+                       net::MessageKind::Ack);
+      } catch (const PeerFailure& failure) {
+        return failure;
+      }
+      return std::nullopt;
+    }));
+  for (auto& done : commits)
+    if (auto failure = done.get()) suspect(failure->peer, failure->what());  // it will resync
+}
+
+void StepDriver::report(const StepAttempt& attempt) {
+  double squared = 0;
+  for (const double n : attempt.norms) squared += n;
+  const int count = run_.manifest.stages;
+  const double seconds = std::chrono::duration<double>(Clock::now() - attempt.started).count();
+  const double loss = attempt.loss_sum / run_.manifest.train.micro_batches;
+  const double per_token = count > 1 && attempt.tokens > 0 ? attempt.forward_bytes / (count - 1) / attempt.tokens : 0.0;
+  spdlog::debug(
+      "timing step {}: {:.1f} ms: since the last step and pings {:.1f}, micro-batches {:.1f}, reduce {:.1f}, shared and "
+      "commit {:.1f}",
+      attempt.step, seconds * 1000, ms(attempt.started, attempt.pinged), ms(attempt.pinged, attempt.micro_batches_done),
+      ms(attempt.micro_batches_done, attempt.reduced), ms(attempt.reduced, Clock::now()));
+  try {
+    hub_.client().report_progress(run_.key, {{"step", attempt.step + 1}, {"loss", loss}, {"tokens", attempt.tokens},
+                                             {"seconds", seconds}, {"bytes_per_token", per_token},
+                                             {"grad_norm", std::sqrt(squared)}, {"replicas", attempt.participants.size()},
+                                             {"shared_embedding_bytes", attempt.shared_bytes}});
+  } catch (const std::exception& error) {
+    spdlog::warn("progress report: {}", error.what());
+  }
+}
+
+void StepDriver::abort(const StepAttempt& attempt) {
+  for (const auto& hop : attempt.participants) {
+    spdlog::debug("abort to {}{}", short_key(hop.key), hop.key == run_.self() ? " (self)" : "");
+    try {
+      calls_.request(hop, run_.header(net::MessageKind::Abort, attempt.step, 0, 0), net::AttemptRequest{attempt.id}.encode(),
+                     2s, net::MessageKind::Ack);
+    } catch (const std::exception&) {
+    }
+  }
+  board_.count_aborted();
+}
+
+bool StepDriver::drive_step(const std::vector<hub::PeerInfo>& peers, std::uint64_t step) {
+  if (!data_)
+    data_.emplace(engine::DataSource::from_spec(run_.manifest.dataset.empty() ? "arithmetic" : run_.manifest.dataset.front(),
+                                                run_.manifest.model.context, run_.manifest.model.seed));
+  StepAttempt attempt;
+  attempt.step = step;
+  // A step's time counts its pings, and when it follows a committed step straight away also the
+  // time since that one was reported (the report itself, the loop between steps).
+  attempt.started = last_step_end_ != Clock::time_point{} && Clock::now() - last_step_end_ < 1s ? last_step_end_ : Clock::now();
+  last_step_end_ = {};
+  if (!ping(peers, attempt)) return false;
+  attempt.id = next_attempt_++;
+  attempt.pinged = Clock::now();
+  try {
+    run_micro_batches(attempt);
+    reduce(attempt);
+    commit(attempt);
+    report(attempt);
+    last_step_end_ = Clock::now();
+    return true;
+  } catch (const PeerFailure& failure) {
+    suspect(failure.peer, failure.what());
+    abort(attempt);
+    if (events_) events_->publish("error", {{"message", std::string("step abandoned, retrying: ") + failure.what()}});
+    return false;
+  }
+}
+
+}  // namespace tessera::node::swarm
