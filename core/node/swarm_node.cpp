@@ -22,14 +22,14 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "core/client/hub_client.h"
+#include "core/client/statement_sync.h"
 #include "core/engine/data.h"
 #include "core/engine/stage.h"
-#include "core/hub/hub_service.h"
 #include "core/ledger/ledger.h"
 #include "core/net/endpoint.h"
 #include "core/net/zap.h"
 #include "core/node/envelope.h"
-#include "core/node/statement_sync.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
 #include "core/wallet/encoding.h"
@@ -186,11 +186,11 @@ struct SwarmNode::Impl {
   std::unique_ptr<net::ZapHandler> zap;
   std::unique_ptr<net::Server> server;
   std::unique_ptr<ClientPool> pool;
-  std::unique_ptr<hub::HubClient> hub;
+  std::unique_ptr<client::HubClient> hub;
   protocol::RunManifest manifest;
   engine::CodecKind codec = engine::CodecKind::none;
   std::unique_ptr<ledger::LedgerWriter> ledger;
-  std::unique_ptr<StatementSync> statements;  // the owner's epoch statements, verified into the log
+  std::unique_ptr<client::StatementSync> statements;  // the owner's epoch statements, verified into the log
   Clock::time_point next_statement_poll{};
   std::string session_id;
   std::filesystem::path ledger_file;
@@ -220,7 +220,7 @@ struct SwarmNode::Impl {
   std::optional<std::future<std::vector<std::int64_t>>> log_in_flight;
   std::vector<protocol::SignedReceipt> log_in_flight_receipts;
   mutable std::mutex peers_mutex;
-  std::vector<hub::PeerInfo> peers;
+  std::vector<protocol::PeerInfo> peers;
   std::atomic<bool> rejoin{false};
 
   // Status.
@@ -1250,7 +1250,7 @@ struct SwarmNode::Impl {
     next_statement_poll = Clock::now() + std::chrono::milliseconds(std::clamp<std::int64_t>(epoch_ms / 4, 500, 30000));
     try {
       const auto check = statements->poll();
-      using Outcome = StatementCheck::Outcome;
+      using Outcome = client::StatementCheck::Outcome;
       if (check.outcome == Outcome::Verified) {
         spdlog::info("{}", check.message);
         if (events) events->publish("statement", {{"epoch", check.epoch}, {"verified", true}, {"message", check.message}});
@@ -1263,7 +1263,7 @@ struct SwarmNode::Impl {
     }
   }
 
-  std::vector<hub::PeerInfo> known_peers() {
+  std::vector<protocol::PeerInfo> known_peers() {
     std::lock_guard lock(peers_mutex);
     return peers;
   }
@@ -1273,7 +1273,7 @@ struct SwarmNode::Impl {
   // Downloads this stage's state from a live replica (never the hub, never another stage).
   bool fetch_state(const std::atomic<bool>& stop) {
     auto list = known_peers();
-    std::vector<hub::PeerInfo> replicas;
+    std::vector<protocol::PeerInfo> replicas;
     for (const auto& peer : list)
       if (peer.ready() && peer.stage == stage_index && peer.node_key != key.public_key()) replicas.push_back(peer);
     if (replicas.empty()) return false;
@@ -1343,7 +1343,7 @@ struct SwarmNode::Impl {
     if (events) events->publish("peer", {{"peer", wallet::to_hex(peer)}, {"event", "failed"}, {"reason", why}});
   }
 
-  bool is_driver(const std::vector<hub::PeerInfo>& list) {
+  bool is_driver(const std::vector<protocol::PeerInfo>& list) {
     for (const auto& peer : list)  // ready order, oldest first
       if (peer.ready() && peer.stage == 0 && !suspected(peer.node_key)) return peer.node_key == key.public_key();
     return false;
@@ -1470,7 +1470,7 @@ struct SwarmNode::Impl {
   }
 
   // One step attempt. Returns true when committed.
-  bool drive_step(const std::vector<hub::PeerInfo>& list, std::uint64_t step_number) {
+  bool drive_step(const std::vector<protocol::PeerInfo>& list, std::uint64_t step_number) {
     // A step's time counts its pings, and when it follows a committed step straight away also the
     // time since that one was reported (the report itself, the loop between steps).
     const auto started = last_step_end != Clock::time_point{} && Clock::now() - last_step_end < 1s ? last_step_end : Clock::now();
@@ -1765,7 +1765,7 @@ void SwarmNode::set_threads(int threads) { impl_->options.threads = threads; }
 void SwarmNode::run(const std::atomic<bool>& stop) {
   auto& s = *impl_;
   s.set_state("joining");
-  s.hub = std::make_unique<hub::HubClient>(s.options.hub_url, s.options.hub_timeout);
+  s.hub = std::make_unique<client::HubClient>(s.options.hub_url, s.options.hub_timeout);
   s.manifest = s.hub->manifest();
   s.codec = engine::parse_codec(s.manifest.codec);
   s.curve = net::curve_keys_from(s.key);
@@ -1777,10 +1777,10 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
   s.ledger_file = s.options.data_dir / std::string(ledger::kDefaultFileName);
   s.ledger = std::make_unique<ledger::LedgerWriter>(s.ledger_file, s.key);
   s.session_id = random_hex(8);
-  s.statements = std::make_unique<StatementSync>(s.options.hub_url, s.manifest.run_id, s.manifest.hub_key,
-                                                 s.delegation.owner_address, *s.ledger, s.options.hub_timeout);
+  s.statements = std::make_unique<client::StatementSync>(s.options.hub_url, s.manifest.run_id, s.manifest.hub_key,
+                                                         s.delegation.owner_address, *s.ledger, s.options.hub_timeout);
 
-  hub::JoinRequest join;
+  protocol::JoinRequest join;
   join.delegation = s.delegation;
   join.endpoint = s.server->endpoint();
   join.device.name = s.options.device;
@@ -1879,7 +1879,7 @@ void SwarmNode::run(const std::atomic<bool>& stop) {
       continue;
     }
     if (s.options.wait_for_peers > 0 && step_number == 0 && Clock::now() - joined_at < 60s &&
-        std::count_if(list.begin(), list.end(), [](const hub::PeerInfo& p) { return p.ready(); }) < s.options.wait_for_peers) {
+        std::count_if(list.begin(), list.end(), [](const protocol::PeerInfo& p) { return p.ready(); }) < s.options.wait_for_peers) {
       s.set_state("waiting", "waiting for " + std::to_string(s.options.wait_for_peers) + " peers to be ready");
       std::this_thread::sleep_for(100ms);
       continue;
