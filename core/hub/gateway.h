@@ -49,7 +49,6 @@ class Gateway {
   const CompletionLimits& limits() const { return options_.limits; }
 
  private:
-
   GatewayOptions options_;
   std::vector<std::array<std::uint8_t, 32>> key_hashes_;
   NextTokenSource& source_;
