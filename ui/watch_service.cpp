@@ -7,7 +7,7 @@
 #include <chrono>
 #include <memory>
 
-#include "core/node/statement_sync.h"
+#include "core/client/statement_sync.h"
 #include "core/wallet/slip10.h"
 #include "ui/ledger_models.h"
 
@@ -28,8 +28,8 @@ QString shortTime(const QDateTime& at) {
   return today ? QLocale().toString(at.time(), QLocale::ShortFormat) : QLocale().toString(at, QLocale::ShortFormat);
 }
 
-WatchCheck::State stateOf(node::StatementCheck::Outcome outcome) {
-  using Outcome = node::StatementCheck::Outcome;
+WatchCheck::State stateOf(client::StatementCheck::Outcome outcome) {
+  using Outcome = client::StatementCheck::Outcome;
   switch (outcome) {
     case Outcome::Verified: return WatchCheck::State::Verified;
     case Outcome::NotAnOwner: return WatchCheck::State::NotAnOwner;
@@ -258,7 +258,7 @@ void WatchWorker::check(const QString& hub_url, const QStringList& addresses, in
   std::vector<std::string> owners;
   for (const auto& address : addresses) owners.push_back(address.toStdString());
   try {
-    const auto report = node::watch_owners(hub_url.toStdString(), owners, std::chrono::milliseconds(timeout_ms));
+    const auto report = client::watch_owners(hub_url.toStdString(), owners, std::chrono::milliseconds(timeout_ms));
     for (std::size_t i = 0; i < owners.size(); ++i) {
       WatchCheck check;
       check.address = addresses[static_cast<int>(i)];

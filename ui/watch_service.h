@@ -1,7 +1,7 @@
 // Watch-only addresses: follow any address's verified ownership and revenue from the hub's
 // statements without holding its keys. WatchModel is the list (address, label) persisted in the
 // app's settings, with each address's last verified figures; WatchService checks them on a worker
-// thread (core/node/statement_sync.h: the run manifest from the hub names the hub key, each
+// thread (core/client/statement_sync.h: the run manifest from the hub names the hub key, each
 // statement's signature and each address's Merkle proof are checked against it), every few minutes
 // and sooner after a failure, and never shows a number that did not verify.
 #pragma once

@@ -22,6 +22,7 @@
 #include "core/engine/device_probe.h"
 #include "core/engine/pipeline.h"
 #include "core/engine/stage.h"
+#include "core/protocol/hub_api.h"
 
 namespace tessera::cli {
 namespace {
@@ -41,7 +42,7 @@ double gateway_tokens_per_s(LocalNetwork& network) {
   double best = 0;
   for (int round = 0; round < 3; ++round) {  // the first round warms the links up
     const auto start = std::chrono::steady_clock::now();
-    const auto response = client.Post("/v1/completions", request.dump(), "application/json");
+    const auto response = client.Post(protocol::hub_api::kCompletions, request.dump(), "application/json");
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!response || response->status != 200)
       throw std::runtime_error("the gateway did not answer: " + (response ? response->body : std::string("no reply")));

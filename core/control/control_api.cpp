@@ -7,26 +7,18 @@
 
 #include <stdexcept>
 
+#include "core/net/http_json.h"
+
 namespace tessera::control {
 namespace {
 
 constexpr auto kEventPoll = std::chrono::milliseconds(500);
 constexpr int kKeepAliveEvery = 20;  // polls between SSE keep-alive comments (10 s)
 
-void reply_json(httplib::Response& response, int status, const nlohmann::json& body) {
-  response.status = status;
-  response.set_content(body.dump(), "application/json");
-}
-
-void reply_error(httplib::Response& response, int status, const std::string& message, const char* type) {
-  reply_json(response, status, {{"error", {{"message", message}, {"type", type}}}});
-}
+using net::reply_json;
 
 nlohmann::json body_of(const httplib::Request& request) {
-  if (request.body.empty()) return nlohmann::json::object();
-  auto body = nlohmann::json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) throw std::invalid_argument("the request body must be a JSON object");
-  return body;
+  return net::json_object_body(request, net::EmptyBody::IsEmptyObject);
 }
 
 // The node's settings as it answered them; a node that sends settings these rules refuse is a
@@ -72,21 +64,11 @@ void ControlServer::start(int port) {
                     header.compare(0, expected_prefix.size(), expected_prefix) == 0 &&
                     sodium_memcmp(header.data() + expected_prefix.size(), token_.data(), token_.size()) == 0;
     if (ok) return httplib::Server::HandlerResponse::Unhandled;
-    reply_error(response, 401, "missing or wrong bearer token (see control.json in the node's data folder)",
-                "unauthorized");
+    net::reply_error(response, 401, "missing or wrong bearer token (see control.json in the node's data folder)",
+                     "unauthorized");
     return httplib::Server::HandlerResponse::Handled;
   });
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::invalid_argument& bad) {
-      reply_error(response, 400, bad.what(), "invalid_request");
-    } catch (const std::exception& failure) {
-      reply_error(response, 500, failure.what(), "node_error");
-    } catch (...) {
-      reply_error(response, 500, "unknown error", "node_error");
-    }
-  });
+  net::reply_thrown_errors(server, {"invalid_request", "node_error"});
 
   server.Get("/v1/status", [this](const httplib::Request&, httplib::Response& response) {
     reply_json(response, 200, handler_.status().to_json());

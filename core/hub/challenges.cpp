@@ -7,16 +7,9 @@
 
 namespace tessera::hub {
 
-std::vector<std::uint8_t> challenge_message(const std::string& run_id, const Nonce& nonce) {
-  std::vector<std::uint8_t> message(run_id.begin(), run_id.end());
-  message.push_back(0);
-  message.insert(message.end(), nonce.begin(), nonce.end());
-  return message;
-}
-
-Nonce ChallengeBook::issue(Clock::time_point now) {
+protocol::Nonce ChallengeBook::issue(Clock::time_point now) {
   wallet::ensure_sodium();
-  Nonce nonce{};
+  protocol::Nonce nonce{};
   randombytes_buf(nonce.data(), nonce.size());
   std::lock_guard lock(mutex_);
   std::erase_if(issued_, [&](const auto& entry) { return entry.second < now; });
@@ -25,7 +18,7 @@ Nonce ChallengeBook::issue(Clock::time_point now) {
   return nonce;
 }
 
-bool ChallengeBook::redeem(const Nonce& nonce, const std::string& run_id, const wallet::PublicKey& node_key,
+bool ChallengeBook::redeem(const protocol::Nonce& nonce, const std::string& run_id, const wallet::PublicKey& node_key,
                            const wallet::Signature& signature, Clock::time_point now) {
   {
     std::lock_guard lock(mutex_);
@@ -35,7 +28,7 @@ bool ChallengeBook::redeem(const Nonce& nonce, const std::string& run_id, const 
     issued_.erase(found);
     if (!fresh) return false;
   }
-  return wallet::verify(wallet::SignatureDomain::Challenge, challenge_message(run_id, nonce), signature, node_key);
+  return wallet::verify(wallet::SignatureDomain::Challenge, protocol::challenge_message(run_id, nonce), signature, node_key);
 }
 
 }  // namespace tessera::hub

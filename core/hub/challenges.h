@@ -1,5 +1,6 @@
 // Join challenges: the hub hands out random nonces; a node proves its node key by signing one
-// (domain tessera/challenge/v1, bound to the run). Each nonce is single-use and expires.
+// (domain tessera/challenge/v1, bound to the run: protocol::challenge_message). Each nonce is
+// single-use and expires.
 #pragma once
 
 #include <array>
@@ -10,11 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "core/protocol/hub_api.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::hub {
-
-using Nonce = std::array<std::uint8_t, 32>;
 
 class ChallengeBook {
  public:
@@ -22,20 +22,17 @@ class ChallengeBook {
   explicit ChallengeBook(Clock::duration lifetime = std::chrono::seconds(60), std::size_t capacity = 10000)
       : lifetime_(lifetime), capacity_(capacity) {}
 
-  Nonce issue(Clock::time_point now = Clock::now());
+  protocol::Nonce issue(Clock::time_point now = Clock::now());
   // True once per nonce: it was issued, has not expired, and `signature` is `node_key`'s over
   // (run id, nonce). The nonce is spent either way.
-  bool redeem(const Nonce& nonce, const std::string& run_id, const wallet::PublicKey& node_key,
+  bool redeem(const protocol::Nonce& nonce, const std::string& run_id, const wallet::PublicKey& node_key,
               const wallet::Signature& signature, Clock::time_point now = Clock::now());
 
  private:
   Clock::duration lifetime_;
   std::size_t capacity_;
   std::mutex mutex_;
-  std::map<Nonce, Clock::time_point> issued_;  // nonce → expiry
+  std::map<protocol::Nonce, Clock::time_point> issued_;  // nonce → expiry
 };
-
-// The bytes a node signs to answer a challenge.
-std::vector<std::uint8_t> challenge_message(const std::string& run_id, const Nonce& nonce);
 
 }  // namespace tessera::hub

@@ -1,15 +1,9 @@
-// /v1/models and /v1/completions over cpp-httplib, with OpenAI-shaped bodies and errors.
+// Completions through the swarm: API keys, sampling, stop sequences, metering.
 #include "core/hub/gateway.h"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <sodium.h>
-
-#include "core/wallet/encoding.h"
 
 namespace tessera::hub {
 
@@ -19,28 +13,6 @@ std::array<std::uint8_t, 32> key_hash(const std::string& key) {
   std::array<std::uint8_t, 32> hash{};
   crypto_generichash(hash.data(), hash.size(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr, 0);
   return hash;
-}
-
-void reply_error(httplib::Response& response, const GatewayError& error) {
-  response.status = error.status();
-  response.set_content(error_body(error).dump(), "application/json");
-}
-
-std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string completion_id() {
-  static std::atomic<std::uint64_t> counter{0};
-  std::array<std::uint8_t, 8> random{};
-  randombytes_buf(random.data(), random.size());
-  return "cmpl-" + wallet::to_hex(random) + "-" + std::to_string(++counter);
-}
-
-nlohmann::json usage_json(const Usage& usage) {
-  return {{"prompt_tokens", usage.prompt_tokens},
-          {"completion_tokens", usage.completion_tokens},
-          {"total_tokens", usage.total()}};
 }
 
 }  // namespace
@@ -94,71 +66,8 @@ std::string Gateway::complete(const CompletionRequest& request, const std::funct
   return "length";
 }
 
-void Gateway::mount(httplib::Server& server) {
-  server.Get("/v1/models", [this](const httplib::Request& request, httplib::Response& response) {
-    if (!authorized(request.get_header_value("Authorization")))
-      return reply_error(response, GatewayError(401, "invalid_api_key", "a valid API key is required (Authorization: Bearer …)"));
-    const nlohmann::json model{{"id", options_.limits.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "tessera"}};
-    response.set_content(nlohmann::json{{"object", "list"}, {"data", {model}}}.dump(), "application/json");
-  });
-  server.Post("/v1/completions", [this](const httplib::Request& http_request, httplib::Response& response) {
-    try {
-      if (!authorized(http_request.get_header_value("Authorization")))
-        throw GatewayError(401, "invalid_api_key", "a valid API key is required (Authorization: Bearer …)");
-      nlohmann::json body;
-      try {
-        body = nlohmann::json::parse(http_request.body);
-      } catch (const nlohmann::json::exception&) {
-        throw GatewayError(400, "invalid_request_error", "the request body is not valid JSON");
-      }
-      const auto request = parse_completion_request(body, options_.limits);
-      const auto id = completion_id();
-      const auto created = unix_seconds();
-      const auto chunk = [this, id, created](const std::string& text, const nlohmann::json& finish) {
-        return nlohmann::json{{"id", id},
-                              {"object", "text_completion"},
-                              {"created", created},
-                              {"model", options_.limits.model_id},
-                              {"choices", {{{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}}}};
-      };
-      if (!request.stream) {
-        Usage usage;
-        std::string text;
-        const auto finish = complete(request, [&](const std::string& piece) { text += piece; }, usage);
-        auto result = chunk(text, finish);
-        result["usage"] = usage_json(usage);
-        if (on_usage_) on_usage_(usage);
-        response.set_content(result.dump(), "application/json");
-        return;
-      }
-      response.set_header("Cache-Control", "no-cache");
-      response.set_chunked_content_provider(
-          "text/event-stream", [this, request, chunk](std::size_t, httplib::DataSink& sink) {
-            const auto send = [&](const nlohmann::json& event) {
-              const auto line = "data: " + event.dump() + "\n\n";
-              return sink.write(line.data(), line.size());
-            };
-            Usage usage;
-            try {
-              const auto finish = complete(request, [&](const std::string& piece) {
-                if (!send(chunk(piece, nullptr))) throw GatewayError(499, "client_closed", "the client went away");
-              }, usage);
-              auto last = chunk("", finish);
-              last["usage"] = usage_json(usage);
-              send(last);
-              if (on_usage_) on_usage_(usage);
-            } catch (const GatewayError& error) {
-              if (error.status() != 499) send(error_body(error));
-            }
-            static const std::string done = "data: [DONE]\n\n";
-            sink.write(done.data(), done.size());
-            sink.done();
-            return true;
-          });
-    } catch (const GatewayError& error) {
-      reply_error(response, error);
-    }
-  });
+void Gateway::meter(const Usage& usage) const {
+  if (on_usage_) on_usage_(usage);
 }
 
 }  // namespace tessera::hub

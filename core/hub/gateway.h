@@ -1,7 +1,7 @@
-// The OpenAI-compatible inference gateway (DESIGN.md "Inference"): GET /v1/models and
-// POST /v1/completions (streamed as server-sent events when asked) on the hub's HTTP server.
-// The hub holds no weights: each next token's logits come from the swarm through a
-// NextTokenSource; the gateway samples, meters prompt and completion tokens, and reports usage.
+// The OpenAI-compatible inference gateway (DESIGN.md "Inference") without its HTTP routes
+// (gateway_controller.h serves GET /v1/models and POST /v1/completions). The hub holds no
+// weights: each next token's logits come from the swarm through a NextTokenSource; the gateway
+// checks API keys, samples, meters prompt and completion tokens, and reports usage.
 #pragma once
 
 #include <array>
@@ -13,10 +13,6 @@
 #include <vector>
 
 #include "core/hub/completion.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace tessera::hub {
 
@@ -41,17 +37,18 @@ class Gateway {
   // `on_usage` is called once per completed request with its metered tokens.
   Gateway(const GatewayOptions& options, NextTokenSource& source, std::function<void(const Usage&)> on_usage);
 
-  // Adds the /v1 routes to `server`.
-  void mount(httplib::Server& server);
-
-  // One completion without HTTP (also what the route calls). `on_text` receives text as it is
-  // produced (for streaming); returns the finish reason, "stop" or "length".
+  // One completion (what the route calls). `on_text` receives text as it is produced (for
+  // streaming); returns the finish reason, "stop" or "length".
   std::string complete(const CompletionRequest& request, const std::function<void(const std::string&)>& on_text,
                        Usage& usage);
+  // Reports a completed request's metered tokens to `on_usage`.
+  void meter(const Usage& usage) const;
+
+  // True when no key is configured or the header is "Bearer <one of the keys>".
+  bool authorized(const std::string& authorization_header) const;
+  const CompletionLimits& limits() const { return options_.limits; }
 
  private:
-  bool authorized(const std::string& authorization_header) const;
-
   GatewayOptions options_;
   std::vector<std::array<std::uint8_t, 32>> key_hashes_;
   NextTokenSource& source_;

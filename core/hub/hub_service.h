@@ -1,41 +1,44 @@
-// The run hub's HTTP+JSON service (DESIGN.md "The protocol"): serves the signed run manifest,
-// admits nodes that prove their node key and their owner's delegation, assigns each the
-// least-served stage that fits its memory, keeps the peer directory alive with signed heartbeats,
-// and verifies the receipts nodes report (both signatures, neighbouring stages, no duplicates).
-// HubClient is the node's side of the same API. cpp-httplib stays inside hub_service.cpp.
+// The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (peer
+// directory, roster of admitted nodes, settlement book), the controllers that serve each API
+// area (run, membership, receipts and progress, statements, the inference gateway; paths in
+// core/protocol/hub_api.h) and the loops that expire silent peers and settle epochs. Its clients
+// live in core/client. cpp-httplib stays inside the .cpp files.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <set>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "core/hub/challenges.h"
-#include "core/hub/gateway.h"
-#include "core/hub/settlement_book.h"
-#include "core/hub/swarm_inference.h"
 #include "core/hub/peer_directory.h"
+#include "core/hub/request_verifier.h"
+#include "core/hub/run_roster.h"
+#include "core/hub/settlement_book.h"
+#include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
-#include "core/wallet/delegation.h"
+#include "core/wallet/signing.h"
 
 namespace httplib {
 class Server;
 }
 
 namespace tessera::hub {
+
+class Gateway;
+class GatewayController;
+class MembershipController;
+class ReceiptsController;
+class RunController;
+class StatementsController;
+class SwarmInference;
 
 struct HubOptions {
   std::string host = "127.0.0.1";
@@ -48,12 +51,6 @@ struct HubOptions {
   std::chrono::milliseconds epoch_length{0};  // 0: the manifest's epoch_seconds
   std::filesystem::path state_dir;            // settlement state across restarts (empty: memory only)
   std::vector<std::string> api_keys;          // gateway client keys (empty: open, as in the demo)
-};
-
-struct ReceiptTally {
-  std::uint64_t verified = 0;
-  std::uint64_t rejected = 0;
-  std::uint64_t duplicates = 0;
 };
 
 // What a stage needs in memory to be served: fp32 training with every micro-batch of a step in
@@ -76,7 +73,7 @@ class HubService {
 
   const protocol::RunManifest& manifest() const { return manifest_; }
   PeerDirectory& directory() { return directory_; }
-  ReceiptTally tally() const;
+  protocol::ReceiptTally tally() const;
   std::vector<protocol::SignedReceipt> verified_receipts() const;
   // Joined peers; ready ones carry their ready order (the oldest ready stage-0 replica drives).
   nlohmann::json peers_json();
@@ -92,91 +89,30 @@ class HubService {
  private:
   void epoch_loop();
   void expire_loop();
-  nlohmann::json handle_join(const nlohmann::json& body);
-  nlohmann::json handle_receipts(const nlohmann::json& body);
-  // Checks a signed request body (node_key, at_ms, signature over the body without it).
-  wallet::PublicKey verify_signed(const std::string& path, const nlohmann::json& body) const;
 
   protocol::RunManifest manifest_;
   HubOptions options_;
   PeerDirectory directory_;
-  ChallengeBook challenges_;
+  RunRoster roster_;
+  RequestVerifier verifier_;
+  std::unique_ptr<SettlementBook> book_;
+  std::unique_ptr<SwarmInference> inference_;
+  std::unique_ptr<Gateway> gateway_;
+
+  std::unique_ptr<RunController> run_api_;
+  std::unique_ptr<MembershipController> membership_api_;
+  std::unique_ptr<ReceiptsController> receipts_api_;
+  std::unique_ptr<StatementsController> statements_api_;  // with a hub key
+  std::unique_ptr<GatewayController> gateway_api_;        // with a hub key
+
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::thread expiry_;
+  std::thread epochs_;
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;
   bool stopping_ = false;
   int port_ = 0;
-
-  mutable std::mutex mutex_;
-  std::map<wallet::PublicKey, std::uint64_t> ready_;  // node key → ready order
-  std::uint64_t next_ready_ = 1;
-  std::map<wallet::PublicKey, int> members_;          // every node admitted in the run → stage
-  std::set<std::string> receipt_ids_;
-  std::vector<nlohmann::json> progress_;  // one entry per committed step, from the step driver
-  std::vector<protocol::SignedReceipt> receipts_;
-  ReceiptTally tally_;
-  std::map<wallet::PublicKey, std::string> owners_;  // node key → owner address (its delegation)
-
-  std::unique_ptr<SettlementBook> book_;
-  std::unique_ptr<SwarmInference> inference_;
-  std::unique_ptr<Gateway> gateway_;
-  std::thread epochs_;
-};
-
-// The body a node signs for a hub request: `body` plus node_key and at_ms, signed over
-// "tessera-hub-request\n" + path + "\n" + the sorted-key JSON without the signature.
-nlohmann::json signed_request(const std::string& path, nlohmann::json body, const wallet::KeyPair& key);
-
-struct PeerInfo {
-  wallet::PublicKey node_key{};
-  std::string owner;
-  std::string endpoint;
-  int stage = 0;
-  std::uint64_t ready_order = 0;  // 0: joined, not ready yet (still fetching its stage's state)
-  bool ready() const { return ready_order != 0; }
-};
-
-struct JoinRequest {
-  wallet::Delegation delegation;
-  std::string endpoint;
-  DeviceReport device;
-};
-
-// A hub that did not answer at all (as opposed to one that answered with an error).
-struct HubUnreachable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// The node's side of the hub API. Every call has a timeout and throws std::runtime_error with a
-// message that says what failed ("hub http://… did not answer: …", "join refused: …"); a hub that
-// did not answer throws HubUnreachable.
-class HubClient {
- public:
-  explicit HubClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
-
-  protocol::RunManifest manifest();
-  // Proves the node key (challenge) and the delegation; returns the assigned stage.
-  int join(const wallet::KeyPair& node_key, const JoinRequest& request);
-  void ready(const wallet::KeyPair& node_key);
-  // False when the hub no longer knows the node (it must join again).
-  bool heartbeat(const wallet::KeyPair& node_key);
-  void leave(const wallet::KeyPair& node_key);
-  std::vector<PeerInfo> peers();
-  // Returns how many the hub accepted as new (duplicates are not an error).
-  nlohmann::json report_receipts(const wallet::KeyPair& node_key, const std::vector<protocol::SignedReceipt>& receipts);
-  nlohmann::json receipt_summary();
-  // The step driver reports each committed step (shown by demo and monitors).
-  void report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step);
-  std::vector<nlohmann::json> progress(std::size_t since = 0);
-  const std::string& url() const { return url_; }
-
- private:
-  nlohmann::json call(const std::string& method, const std::string& path, const nlohmann::json* body);
-
-  std::string url_;
-  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace tessera::hub

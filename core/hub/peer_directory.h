@@ -11,24 +11,19 @@
 #include <string>
 #include <vector>
 
+#include "core/protocol/hub_api.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::hub {
 
 using Clock = std::chrono::steady_clock;
 
-struct DeviceReport {
-  std::string name;                  // "cpu" or the GPU's name
-  std::uint64_t memory_bytes = 0;    // memory the node offers for its stage
-  double tokens_per_s = 0.0;         // measured throughput
-};
-
 struct Peer {
   wallet::PublicKey node_key{};
   std::string owner;      // owner address the node works for (from its delegation)
   std::string endpoint;   // where its stage server listens, e.g. tcp://127.0.0.1:5555
   int stage = 0;
-  DeviceReport device;
+  protocol::DeviceReport device;
   Clock::time_point last_seen{};
 };
 

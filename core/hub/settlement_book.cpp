@@ -1,29 +1,16 @@
-// Epoch accounting on the hub: accumulate, settle, publish, serve.
+// Epoch accounting on the hub: accumulate, settle, publish, keep across restarts.
 #include "core/hub/settlement_book.h"
 
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/protocol/settlement.h"
 #include "core/wallet/secure_file.h"
 
 namespace tessera::hub {
-
-namespace {
-
-void reply_json(httplib::Response& response, int status, const nlohmann::json& body) {
-  response.status = status;
-  response.set_content(body.dump(), "application/json");
-}
-
-void reply_error(httplib::Response& response, int status, const std::string& message) {
-  reply_json(response, status, {{"error", {{"message", message}, {"type", "not_found"}}}});
-}
-
-}  // namespace
 
 SettlementBook::SettlementBook(std::string run_id, const wallet::KeyPair& hub_key, std::uint64_t price_per_1k_tokens,
                                std::string currency, std::filesystem::path state_file)
@@ -57,8 +44,8 @@ std::uint64_t SettlementBook::close_epoch() {
   std::map<std::string, std::uint64_t> units;
   for (const auto& [owner, flops] : open_flops_) {
     const double total = flops + flops_remainder_[owner];
-    const double whole = std::floor(total / kFlopsPerUnit);
-    flops_remainder_[owner] = total - whole * kFlopsPerUnit;
+    const double whole = std::floor(total / protocol::kFlopsPerUnit);
+    flops_remainder_[owner] = total - whole * protocol::kFlopsPerUnit;
     if (whole > 0) units[owner] = static_cast<std::uint64_t>(whole);
   }
   const std::uint64_t revenue = open_revenue_milli_ / 1000;
@@ -110,35 +97,6 @@ nlohmann::json SettlementBook::open_epoch_json() const {
           {"settled_epochs", state_.epoch},
           {"total_units", state_.total_units()},
           {"total_revenue", state_.total_revenue()}};
-}
-
-void SettlementBook::mount(httplib::Server& server) {
-  server.Get("/api/epoch", [this](const httplib::Request&, httplib::Response& response) {
-    reply_json(response, 200, open_epoch_json());
-  });
-  server.Get("/api/statements/latest", [this](const httplib::Request&, httplib::Response& response) {
-    const auto published = latest();
-    if (!published) return reply_error(response, 404, "no epoch has been settled yet");
-    reply_json(response, 200, protocol::to_json(published->statement()));
-  });
-  server.Get(R"(/api/statements/(\d+))", [this](const httplib::Request& request, httplib::Response& response) {
-    const auto published = epoch(std::stoull(request.matches[1]));
-    if (!published) return reply_error(response, 404, "no statement for epoch " + std::string(request.matches[1]));
-    reply_json(response, 200, protocol::to_json(published->statement()));
-  });
-  server.Get(R"(/api/statements/(\d+)/proof/([1-9A-HJ-NP-Za-km-z]{32,44}))",
-             [this](const httplib::Request& request, httplib::Response& response) {
-               const auto number = std::stoull(request.matches[1]);
-               const std::string owner = request.matches[2];
-               const auto published = epoch(number);
-               if (!published) return reply_error(response, 404, "no statement for epoch " + std::to_string(number));
-               const auto proof = published->proof_for(owner);
-               if (!proof) return reply_error(response, 404, owner + " owns nothing in epoch " + std::to_string(number));
-               auto body = protocol::to_json(*proof);
-               body["epoch_revenue_part"] = revenue_part(number, owner);  // unsigned: shown as accrued
-               body["currency"] = currency_;
-               reply_json(response, 200, body);
-             });
 }
 
 void SettlementBook::save_locked() const {

@@ -1,8 +1,9 @@
 // The hub's settlement book for one run: verified work (FLOPs per owner) and metered inference
 // revenue accumulate in the open epoch; closing it settles (core/protocol/settlement.h),
-// publishes the hub-signed Merkle statement, and keeps it for the statement endpoints. Whole
-// units are MFLOPs and revenue is counted in thousandths of a micro-unit, so the fractions of
-// both are carried to the next epoch: nothing is created or lost. Thread-safe.
+// publishes the hub-signed Merkle statement, and keeps it for the statement endpoints
+// (statements_controller.h). Whole units are MFLOPs and revenue is counted in thousandths of a
+// micro-unit, so the fractions of both are carried to the next epoch: nothing is created or lost.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -19,13 +20,7 @@
 #include "core/protocol/statement.h"
 #include "core/wallet/signing.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
-
-inline constexpr double kFlopsPerUnit = 1e6;  // one ownership unit = one verified MFLOP
 
 class SettlementBook {
  public:
@@ -47,10 +42,7 @@ class SettlementBook {
   // The open epoch: number, work and revenue so far, pending fractions.
   nlohmann::json open_epoch_json() const;
   std::uint64_t open_epoch() const;
-
-  // GET /api/statements/latest, /api/statements/<n>, /api/statements/<n>/proof/<owner>,
-  // /api/epoch.
-  void mount(httplib::Server& server);
+  const std::string& currency() const { return currency_; }
 
  private:
   void save_locked() const;

@@ -52,7 +52,7 @@ struct SwarmNode::Impl {
   std::unique_ptr<swarm::Handlers> handlers;
   std::unique_ptr<swarm::StageServer> stage_server;
   std::unique_ptr<swarm::StepDriver> driver;
-  hub::JoinRequest join_request;
+  protocol::JoinRequest join_request;
   std::atomic<bool> serving{false};
   std::thread server_thread;
 
@@ -67,7 +67,7 @@ struct SwarmNode::Impl {
   void join();
   void sync(const std::atomic<bool>& stop);
   void train(const std::atomic<bool>& stop);
-  bool train_once(std::uint64_t step, const std::vector<hub::PeerInfo>& peers, Clock::time_point joined_at);
+  bool train_once(std::uint64_t step, const std::vector<protocol::PeerInfo>& peers, Clock::time_point joined_at);
   bool rejoin();
   void leave();
   bool has_replica() const;
@@ -158,7 +158,7 @@ bool SwarmNode::Impl::rejoin() {
 }
 
 // One turn of the training loop at `step`; false when the loop should stop.
-bool SwarmNode::Impl::train_once(std::uint64_t step, const std::vector<hub::PeerInfo>& peers, Clock::time_point joined_at) {
+bool SwarmNode::Impl::train_once(std::uint64_t step, const std::vector<protocol::PeerInfo>& peers, Clock::time_point joined_at) {
   if (options.stop_after_steps > 0 && board.counters().committed_steps >= static_cast<std::uint64_t>(options.stop_after_steps))
     return false;
   if (static_cast<std::int64_t>(step) >= run.manifest.train.total_steps) {
@@ -173,7 +173,7 @@ bool SwarmNode::Impl::train_once(std::uint64_t step, const std::vector<hub::Peer
     else board.set_state("waiting", "waiting for the step driver and the other stages");
     std::this_thread::sleep_for(100ms);
   } else if (options.wait_for_peers > 0 && step == 0 && Clock::now() - joined_at < 60s &&
-             std::count_if(peers.begin(), peers.end(), [](const hub::PeerInfo& p) { return p.ready(); }) <
+             std::count_if(peers.begin(), peers.end(), [](const protocol::PeerInfo& p) { return p.ready(); }) <
                  options.wait_for_peers) {
     board.set_state("waiting", "waiting for " + std::to_string(options.wait_for_peers) + " peers to be ready");
     std::this_thread::sleep_for(100ms);

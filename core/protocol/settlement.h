@@ -14,6 +14,8 @@
 
 namespace tessera::protocol {
 
+inline constexpr double kFlopsPerUnit = 1e6;  // one ownership unit = one verified MFLOP
+
 struct OwnerBalance {
   std::uint64_t units = 0;    // cumulative ownership units
   std::uint64_t revenue = 0;  // cumulative revenue, micro-units

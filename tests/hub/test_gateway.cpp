@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hub/gateway.h"
+#include "core/hub/gateway_controller.h"
 
 using namespace tessera;
 using nlohmann::json;
@@ -54,7 +55,7 @@ struct Fixture {
       std::lock_guard lock(mutex);
       metered.push_back(usage);
     });
-    gateway->mount(server);
+    hub::GatewayController(*gateway).mount(server);
     port = server.bind_to_any_port("127.0.0.1");
     thread = std::thread([this] { server.listen_after_bind(); });
     while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));

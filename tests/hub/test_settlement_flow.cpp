@@ -9,11 +9,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/client/statement_sync.h"
 #include "core/engine/model_config.h"
 #include "core/hub/settlement_book.h"
+#include "core/hub/statements_controller.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
-#include "core/node/statement_sync.h"
 #include "core/protocol/receipt.h"
 #include "core/protocol/work_units.h"
 #include "core/wallet/encoding.h"
@@ -147,23 +148,23 @@ class TestSettlementFlow : public QObject {
     const auto other = address_of(wallet::KeyPair::generate());
     hub::SettlementBook book("run-1", hub_key, 1000, "USDC");
     LocalServer server;
-    book.mount(server.server);
+    hub::StatementsController(book).mount(server.server);
     server.start();
     const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
     {
       ledger::LedgerWriter writer(log, node_key);
-      node::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
-      QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::NothingNew);
+      client::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
+      QCOMPARE(sync.poll().outcome, client::StatementCheck::Outcome::NothingNew);
       book.credit_work(owner, 2e6);
       book.credit_work(other, 6e6);
       book.close_epoch();
-      QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::Verified);
+      QCOMPARE(sync.poll().outcome, client::StatementCheck::Outcome::Verified);
       book.credit_tokens(4000);  // 4,000 micro-units: 1,000 to owner (1/4), 3,000 to other
       book.close_epoch();
       const auto check = sync.poll();
-      QCOMPARE(check.outcome, node::StatementCheck::Outcome::Verified);
+      QCOMPARE(check.outcome, client::StatementCheck::Outcome::Verified);
       QCOMPARE(check.epoch, std::uint64_t(2));
-      QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::NothingNew);
+      QCOMPARE(sync.poll().outcome, client::StatementCheck::Outcome::NothingNew);
     }
     ledger::LedgerReader reader(log);
     QCOMPARE(reader.row_count(ledger::Table::Statements), std::int64_t(2));
@@ -217,7 +218,7 @@ class TestSettlementFlow : public QObject {
       };
     };
     const std::vector<Case> cases{
-        {"signed by another key", [&](httplib::Server& server) { forged.mount(server); }},
+        {"signed by another key", [&](httplib::Server& server) { hub::StatementsController(forged).mount(server); }},
         {"leaf units raised", alter("units")},
         {"statement totals changed", alter("total_units")},
     };
@@ -229,9 +230,9 @@ class TestSettlementFlow : public QObject {
       const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
       {
         ledger::LedgerWriter writer(log, node_key);
-        node::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
+        client::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
         const auto check = sync.poll();
-        QVERIFY2(check.outcome == node::StatementCheck::Outcome::Rejected, (std::string(c.name) + ": " + check.message).c_str());
+        QVERIFY2(check.outcome == client::StatementCheck::Outcome::Rejected, (std::string(c.name) + ": " + check.message).c_str());
         QVERIFY2(check.message.find("rejected") != std::string::npos, check.message.c_str());
       }
       ledger::LedgerReader reader(log);
@@ -241,9 +242,9 @@ class TestSettlementFlow : public QObject {
     // An unreachable hub is reported as such, not as a rejection.
     QTemporaryDir dir;
     ledger::LedgerWriter writer(std::filesystem::path(dir.path().toStdString()) / "c.db", node_key);
-    node::StatementSync sync("http://127.0.0.1:1", "run-1", hub_key.public_key(), owner, writer,
+    client::StatementSync sync("http://127.0.0.1:1", "run-1", hub_key.public_key(), owner, writer,
                              std::chrono::milliseconds(500));
-    QCOMPARE(sync.poll().outcome, node::StatementCheck::Outcome::Unreachable);
+    QCOMPARE(sync.poll().outcome, client::StatementCheck::Outcome::Unreachable);
   }
 };
 

@@ -10,6 +10,7 @@
 
 #include <zmq.hpp>
 
+#include "core/client/hub_client.h"
 #include "core/engine/stage.h"
 #include "core/hub/hub_service.h"
 #include "core/net/endpoint.h"
@@ -99,8 +100,8 @@ class TestSwarmNode : public QObject {
     hub_ = std::make_unique<hub::HubService>(manifest);
     hub_->start();
     // The test joins first (stage 0), so the node under test serves stage 1.
-    hub::HubClient as_neighbour(hub_->url());
-    hub::JoinRequest join{delegation_for(owner_, neighbour_), "tcp://127.0.0.1:1", {"cpu", 1ull << 34, 0}};
+    client::HubClient as_neighbour(hub_->url());
+    protocol::JoinRequest join{delegation_for(owner_, neighbour_), "tcp://127.0.0.1:1", {"cpu", 1ull << 34, 0}};
     QCOMPARE(as_neighbour.join(neighbour_, join), 0);
     as_neighbour.ready(neighbour_);
 

@@ -29,7 +29,7 @@ HubLink::~HubLink() { stop(); }
 
 void HubLink::attach(WorkLog& log, const std::string& owner_address) {
   log_ = &log;
-  statements_ = std::make_unique<StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
+  statements_ = std::make_unique<client::StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
                                                 owner_address, log.ledger(), run_.options.hub_timeout);
 }
 
@@ -51,7 +51,7 @@ void HubLink::refresh_peers() {
   peers_ = std::move(list);
 }
 
-std::vector<hub::PeerInfo> HubLink::peers() const {
+std::vector<protocol::PeerInfo> HubLink::peers() const {
   std::lock_guard lock(peers_mutex_);
   return peers_;
 }
@@ -71,14 +71,14 @@ void HubLink::report_receipts() {
   board_.count_reported(batch.size());
 }
 
-// After each epoch: fetch the owner's statement and proof, verify, record (StatementSync).
+// After each epoch: fetch the owner's statement and proof, verify, record (client::StatementSync).
 void HubLink::poll_statements() {
   if (!statements_ || Clock::now() < next_statement_poll_) return;
   const auto epoch_ms = std::max<std::int64_t>(run_.manifest.epoch_seconds, 1) * 1000;
   next_statement_poll_ = Clock::now() + std::chrono::milliseconds(std::clamp<std::int64_t>(epoch_ms / 4, 500, 30000));
   try {
     const auto check = statements_->poll();
-    using Outcome = StatementCheck::Outcome;
+    using Outcome = client::StatementCheck::Outcome;
     if (check.outcome == Outcome::Verified) {
       spdlog::info("{}", check.message);
       if (events_) events_->publish("statement", {{"epoch", check.epoch}, {"verified", true}, {"message", check.message}});

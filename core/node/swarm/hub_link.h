@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/hub/hub_service.h"
+#include "core/client/hub_client.h"
 #include "core/net/zap.h"
 #include "core/control/event_bus.h"
-#include "core/node/statement_sync.h"
+#include "core/client/statement_sync.h"
 
 namespace tessera::node::swarm {
 
@@ -28,12 +28,12 @@ class HubLink {
   HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board, control::EventBus* events);
   ~HubLink();  // stops the thread
 
-  hub::HubClient& client() { return client_; }
+  client::HubClient& client() { return client_; }
 
   // Once joined: the log receipts come from and statements are recorded in.
   void attach(WorkLog& log, const std::string& owner_address);
   void refresh_peers();
-  std::vector<hub::PeerInfo> peers() const;
+  std::vector<protocol::PeerInfo> peers() const;
   bool take_rejoin() { return rejoin_.exchange(false); }
 
   void start();
@@ -46,15 +46,15 @@ class HubLink {
   void poll_statements();
 
   const RunContext& run_;
-  hub::HubClient client_;
+  client::HubClient client_;
   std::shared_ptr<net::PeerAllowlist> allowlist_;
   StatusBoard& board_;
   control::EventBus* events_;
   WorkLog* log_ = nullptr;
-  std::unique_ptr<StatementSync> statements_;
+  std::unique_ptr<client::StatementSync> statements_;
   std::chrono::steady_clock::time_point next_statement_poll_{};
   mutable std::mutex peers_mutex_;
-  std::vector<hub::PeerInfo> peers_;
+  std::vector<protocol::PeerInfo> peers_;
   std::atomic<bool> rejoin_{false};
   std::atomic<bool> running_{false};
   std::mutex wake_mutex_;

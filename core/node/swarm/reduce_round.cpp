@@ -18,7 +18,7 @@ bool contains(const std::vector<net::Hop>& hops, const wallet::PublicKey& key) {
 
 }  // namespace
 
-std::vector<net::Hop> ReduceRound::targets_of(int stage, const std::vector<hub::PeerInfo>& ready_now) const {
+std::vector<net::Hop> ReduceRound::targets_of(int stage, const std::vector<protocol::PeerInfo>& ready_now) const {
   const auto& r = attempt_.replicas[static_cast<std::size_t>(stage)];
   std::vector<net::Hop> targets = r;
   for (const auto& peer : ready_now)  // replicas that became ready during the step
@@ -61,7 +61,7 @@ ReduceRound::StageResult ReduceRound::reduce_stage(int stage, const std::vector<
   return result;
 }
 
-void ReduceRound::reduce(const std::vector<hub::PeerInfo>& ready_now) {
+void ReduceRound::reduce(const std::vector<protocol::PeerInfo>& ready_now) {
   const int count = run_.manifest.stages;
   const auto micro_batches = static_cast<std::size_t>(run_.manifest.train.micro_batches);
   attempt_.norms.assign(static_cast<std::size_t>(count), 0.0);

@@ -13,7 +13,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/hub/hub_service.h"
+#include "core/client/hub_client.h"
 #include "core/node/swarm/peer_calls.h"
 #include "core/node/swarm/step_attempt.h"
 
@@ -33,7 +33,7 @@ class ReduceRound {
         suspected_(std::move(suspected)) {}
 
   // Fills attempt.norms and attempt.committers; throws PeerFailure when a stage's sum failed.
-  void reduce(const std::vector<hub::PeerInfo>& ready_now);
+  void reduce(const std::vector<protocol::PeerInfo>& ready_now);
   // Subspace runs: installs the summed shared gradient on every committer; stage norms updated.
   void share_embeddings();
 
@@ -44,7 +44,7 @@ class ReduceRound {
     bool shared_remote = false;
     std::vector<net::Hop> committers;
   };
-  std::vector<net::Hop> targets_of(int stage, const std::vector<hub::PeerInfo>& ready_now) const;
+  std::vector<net::Hop> targets_of(int stage, const std::vector<protocol::PeerInfo>& ready_now) const;
   StageResult reduce_stage(int stage, const std::vector<net::Hop>& contributors, const std::vector<net::Hop>& targets);
 
   const RunContext& run_;

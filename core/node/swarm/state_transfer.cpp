@@ -78,8 +78,8 @@ void StateTransfer::install(const std::vector<std::uint8_t>& bytes) {
   std::filesystem::remove(file);
 }
 
-bool StateTransfer::fetch(const std::vector<hub::PeerInfo>& peers, const std::atomic<bool>& stop) {
-  std::vector<hub::PeerInfo> replicas;
+bool StateTransfer::fetch(const std::vector<protocol::PeerInfo>& peers, const std::atomic<bool>& stop) {
+  std::vector<protocol::PeerInfo> replicas;
   for (const auto& peer : peers)
     if (peer.ready() && peer.stage == local_.index && peer.node_key != run_.self()) replicas.push_back(peer);
   for (const auto& replica : replicas) {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/hub/hub_service.h"
+#include "core/client/hub_client.h"
 #include "core/node/swarm/forward_work.h"
 
 namespace tessera::node::swarm {
@@ -22,7 +22,7 @@ class StateTransfer {
   // LocalStage mutex held.
   Out serve(const net::Incoming& in, const net::Envelope& envelope);
   // True when a replica among `peers` gave this node its stage's state.
-  bool fetch(const std::vector<hub::PeerInfo>& peers, const std::atomic<bool>& stop);
+  bool fetch(const std::vector<protocol::PeerInfo>& peers, const std::atomic<bool>& stop);
 
  private:
   std::vector<std::uint8_t> download(const Hop& replica);

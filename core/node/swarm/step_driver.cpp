@@ -53,13 +53,13 @@ void StepDriver::suspect(const wallet::PublicKey& peer, const std::string& why) 
   if (events_) events_->publish("peer", {{"peer", wallet::to_hex(peer)}, {"event", "failed"}, {"reason", why}});
 }
 
-bool StepDriver::is_driver(const std::vector<hub::PeerInfo>& peers) {
+bool StepDriver::is_driver(const std::vector<protocol::PeerInfo>& peers) {
   for (const auto& peer : peers)  // ready order, oldest first
     if (peer.ready() && peer.stage == 0 && !suspected(peer.node_key)) return peer.node_key == run_.self();
   return false;
 }
 
-bool StepDriver::ping(const std::vector<hub::PeerInfo>& peers, StepAttempt& attempt) {
+bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt) {
   spdlog::debug("step {}: pinging {} peers", attempt.step, peers.size());
   const int count = run_.manifest.stages;
   attempt.replicas.assign(static_cast<std::size_t>(count), {});
@@ -179,7 +179,7 @@ void StepDriver::abort(const StepAttempt& attempt) {
   board_.count_aborted();
 }
 
-bool StepDriver::drive_step(const std::vector<hub::PeerInfo>& peers, std::uint64_t step) {
+bool StepDriver::drive_step(const std::vector<protocol::PeerInfo>& peers, std::uint64_t step) {
   if (!data_)
     data_.emplace(engine::DataSource::from_spec(run_.manifest.dataset.empty() ? "arithmetic" : run_.manifest.dataset.front(),
                                                 run_.manifest.model.context, run_.manifest.model.seed));

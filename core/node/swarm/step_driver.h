@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/engine/data.h"
-#include "core/hub/hub_service.h"
+#include "core/client/hub_client.h"
 #include "core/control/event_bus.h"
 #include "core/node/swarm/peer_calls.h"
 #include "core/node/swarm/step_attempt.h"
@@ -29,13 +29,13 @@ class StepDriver {
              StatusBoard& board, control::EventBus* events);
 
   // True when this node drives: the oldest ready, unsuspected replica of stage 0.
-  bool is_driver(const std::vector<hub::PeerInfo>& peers);
+  bool is_driver(const std::vector<protocol::PeerInfo>& peers);
   // One step attempt; true when committed.
-  bool drive_step(const std::vector<hub::PeerInfo>& peers, std::uint64_t step);
+  bool drive_step(const std::vector<protocol::PeerInfo>& peers, std::uint64_t step);
 
  private:
   // Who is alive and at this step, per stage; nothing when a stage has no live replica.
-  bool ping(const std::vector<hub::PeerInfo>& peers, StepAttempt& attempt);
+  bool ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt);
   void run_micro_batches(StepAttempt& attempt);
   void reduce(StepAttempt& attempt);
   void commit(StepAttempt& attempt);

@@ -1,16 +1,17 @@
 // Fetch and verify epoch statements for any owner; record the node's own (see statement_sync.h).
-#include "core/node/statement_sync.h"
+#include "core/client/statement_sync.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "core/hub/hub_service.h"
-#include "core/hub/settlement_book.h"
+#include "core/client/hub_client.h"
 #include "core/ledger/ledger.h"
+#include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
+#include "core/protocol/settlement.h"
 #include "core/protocol/statement.h"
 
-namespace tessera::node {
+namespace tessera::client {
 
 namespace {
 
@@ -40,7 +41,7 @@ StatementFetcher::StatementFetcher(std::string hub_url, std::string run_id, cons
 
 StatementCheck StatementFetcher::latest_epoch() const {
   using Outcome = StatementCheck::Outcome;
-  const auto latest = http_get(hub_url_, "/api/statements/latest", timeout_);
+  const auto latest = http_get(hub_url_, protocol::hub_api::kLatestStatement, timeout_);
   if (latest.status == 0) return {Outcome::Unreachable, 0, "the hub " + hub_url_ + " did not answer"};
   if (latest.status == 404) return {Outcome::NothingNew, 0, "no epoch has been settled yet"};
   try {
@@ -61,10 +62,10 @@ OwnerStatement StatementFetcher::fetch(std::uint64_t epoch, const std::string& o
     out.check.message = std::move(message);
     return out;
   };
-  const auto statement_reply = http_get(hub_url_, "/api/statements/" + number, timeout_);
+  const auto statement_reply = http_get(hub_url_, protocol::hub_api::statement_path(epoch), timeout_);
   if (statement_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
   if (statement_reply.status == 404) return result(Outcome::NothingNew, "epoch " + number + " is no longer served");
-  const auto proof_reply = http_get(hub_url_, "/api/statements/" + number + "/proof/" + owner, timeout_);
+  const auto proof_reply = http_get(hub_url_, protocol::hub_api::proof_path(epoch, owner), timeout_);
   if (proof_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
   if (proof_reply.status == 404) return result(Outcome::NotAnOwner, owner + " owns nothing yet in epoch " + number);
 
@@ -145,8 +146,8 @@ StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
   record.epoch = static_cast<std::int64_t>(epoch);
   record.owner = owner_;
   // The log keeps FLOPs (its dashboards' unit); a statement's unit is one verified MFLOP.
-  record.units = static_cast<double>(proof.leaf.units) * hub::kFlopsPerUnit;
-  record.run_units = static_cast<double>(statement.total_units) * hub::kFlopsPerUnit;
+  record.units = static_cast<double>(proof.leaf.units) * protocol::kFlopsPerUnit;
+  record.run_units = static_cast<double>(statement.total_units) * protocol::kFlopsPerUnit;
   record.cumulative_revenue = static_cast<std::int64_t>(proof.leaf.revenue);
   record.currency = fetched.currency;
   record.merkle_root.assign(statement.root.begin(), statement.root.end());
@@ -163,8 +164,8 @@ WatchReport watch_owners(const std::string& hub_url, const std::vector<std::stri
   report.hub_url = hub_url;
   protocol::RunManifest manifest;
   try {
-    manifest = hub::HubClient(hub_url, timeout).manifest();  // checked against its publisher's signature
-  } catch (const hub::HubUnreachable&) {
+    manifest = HubClient(hub_url, timeout).manifest();  // checked against its publisher's signature
+  } catch (const HubUnreachable&) {
     report.unreachable = true;
     report.error = "the hub " + hub_url + " did not answer";
     return report;
@@ -195,4 +196,4 @@ WatchReport watch_owners(const std::string& hub_url, const std::vector<std::stri
   return report;
 }
 
-}  // namespace tessera::node
+}  // namespace tessera::client

@@ -21,7 +21,7 @@ namespace tessera::ledger {
 class LedgerWriter;
 }
 
-namespace tessera::node {
+namespace tessera::client {
 
 struct StatementCheck {
   enum class Outcome { Verified, NothingNew, NotAnOwner, Rejected, Unreachable };
@@ -100,4 +100,4 @@ struct WatchReport {
 WatchReport watch_owners(const std::string& hub_url, const std::vector<std::string>& owners,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-}  // namespace tessera::node
+}  // namespace tessera::client

@@ -1,0 +1,51 @@
+// tessera-hub's daemon (DESIGN.md "Processes"): from what its command line names to a serving
+// hub. The run manifest is read and, given the publisher's key, signed; the hub key and the
+// gateway's API keys are loaded; the HubService is started and served until asked to stop.
+// app/tessera_hub.cpp only parses the options (and installs the signal handlers).
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace tessera::wallet {
+class KeyPair;
+}
+
+namespace tessera::hub {
+
+class HubService;
+
+struct HubDaemonOptions {
+  std::string listen;                              // HOST:PORT
+  std::filesystem::path manifest_file;             // the run manifest (JSON)
+  std::filesystem::path publisher_key_file;        // signs the manifest; empty: it must be signed already
+  std::filesystem::path hub_key_file;              // empty: the publisher's, when the manifest names it
+  std::filesystem::path api_keys_file;             // gateway client keys, one per line; empty: open
+  std::optional<std::filesystem::path> data_dir;   // settlement state in <data dir>/hub
+};
+
+class HubDaemon {
+ public:
+  // Loads and checks everything, starts the hub and says on `log` whether it settles epochs and
+  // serves the gateway. Throws std::invalid_argument for an option or a file that cannot be used,
+  // std::runtime_error when the hub cannot listen.
+  HubDaemon(const HubDaemonOptions& options, std::ostream& log);
+  ~HubDaemon();  // stops the hub
+  HubDaemon(const HubDaemon&) = delete;
+  HubDaemon& operator=(const HubDaemon&) = delete;
+
+  // Says where it serves, serves until `stop` is set, then stops the hub.
+  void serve(const std::atomic<bool>& stop);
+  HubService& service() { return *hub_; }
+
+ private:
+  std::ostream& log_;
+  std::unique_ptr<wallet::KeyPair> hub_key_;  // outlives hub_, which signs with it
+  std::unique_ptr<HubService> hub_;
+};
+
+}  // namespace tessera::hub

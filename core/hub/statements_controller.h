@@ -1,0 +1,27 @@
+// The hub's settlement API (DESIGN.md "Epochs and statements"): the open epoch, the published
+// statements and each owner's Merkle proof with the revenue part the hub says it earned that epoch
+// (unsigned: a node records it as accrued only). Reads the SettlementBook; unknown epochs and
+// owners are 404 with {"error": {"message", "type": "not_found"}}.
+#pragma once
+
+namespace httplib {
+class Server;
+}
+
+namespace tessera::hub {
+
+class SettlementBook;
+
+class StatementsController {
+ public:
+  // `book` must outlive the server the routes are mounted on (the controller need not).
+  explicit StatementsController(const SettlementBook& book) : book_(book) {}
+
+  // GET /api/epoch, /api/statements/latest, /api/statements/<n>, /api/statements/<n>/proof/<owner>.
+  void mount(httplib::Server& server);
+
+ private:
+  const SettlementBook& book_;
+};
+
+}  // namespace tessera::hub
