@@ -12,6 +12,7 @@
 #include "core/engine/data.h"
 #include "core/engine/device_probe.h"
 #include "core/engine/pipeline.h"
+#include "core/engine/reference_trainer.h"
 
 namespace tessera::cli {
 

@@ -1,28 +1,19 @@
-// The GPT modules (pytorch/examples style), the stage worker, and the unsplit reference trainer.
+// The stage worker: one contiguous run of blocks with its own optimizer, forward and backward over
+// codec payloads, the shared-embedding and replica gradient exchange, and its checkpoint.
 #include "core/engine/torch_pch.h"
 
 #include "core/engine/stage.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
-#include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <limits>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 
+#include "core/engine/checkpoint_file.h"
 #include "core/engine/device_probe.h"
-
-#ifndef _WIN32
-#include <fcntl.h>
-#include <unistd.h>
-#endif
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
+#include "core/engine/gpt_modules.h"
+#include "core/engine/gpt_training.h"
+#include "core/engine/heap_tuning.h"
 
 namespace tessera::engine {
 
@@ -30,30 +21,7 @@ namespace {
 
 constexpr std::int64_t checkpoint_format = 1;
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t fnv1a(const std::string& text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
-
-at::Generator seeded_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
-
-// The subspace every stage shares: an orthonormal d×r basis derived from the run seed alone, so
-// no stage has to send it to another.
-torch::Tensor subspace_basis(const ModelConfig& config) {
-  auto gen = seeded_generator(mix(config.seed ^ 0x5355425350414345ULL));
-  const auto random = at::randn({config.width, config.subspace_rank}, gen, torch::kFloat32);
-  auto [q, r] = torch::linalg_qr(random);
-  return q.contiguous();
-}
-
+// Written into every checkpoint, so that one for another model configuration is refused on load.
 std::uint64_t config_fingerprint(const ModelConfig& c) {
   std::uint64_t h = mix(c.seed);
   for (std::int64_t v : {std::int64_t(c.layers), std::int64_t(c.width), std::int64_t(c.heads),
@@ -64,207 +32,6 @@ std::uint64_t config_fingerprint(const ModelConfig& c) {
   // parameters: their checkpoints must be refused as another model, not misread.
   if (c.subspace_rank > 0) h = mix(h ^ 0x5348415245443032ULL);
   return h;
-}
-
-// Dropout from a stage-owned generator, so that a checkpoint can restore the exact stream.
-torch::Tensor dropout(const torch::Tensor& x, double p, bool training, at::Generator& gen) {
-  if (!training || p <= 0.0) return x;
-  // bernoulli_ takes the generator's lock itself.
-  const auto keep = at::empty(x.sizes(), torch::kFloat32).bernoulli_(1.0 - p, gen);
-  return x * keep.to(x.device()) / (1.0 - p);
-}
-
-struct BlockImpl : torch::nn::Module {
-  BlockImpl(const ModelConfig& config, torch::Tensor shared_basis)
-      : heads(config.heads),
-        dropout_p(config.dropout),
-        basis(std::move(shared_basis)),
-        ln1(register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width})))),
-        qkv(register_module("qkv", torch::nn::Linear(config.width, 3 * config.width))),
-        proj(register_module("proj", torch::nn::Linear(config.width, out_width(config)))),
-        ln2(register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width})))),
-        fc(register_module("fc", torch::nn::Linear(config.width, 4 * config.width))),
-        down(register_module("down", torch::nn::Linear(4 * config.width, out_width(config)))) {}
-
-  int out_width(const ModelConfig& config) const { return basis.defined() ? config.subspace_rank : config.width; }
-
-  // Under the subspace constraint a block writes r coefficients that the shared basis lifts
-  // into the residual stream: the stream stays token table + span(basis).
-  torch::Tensor lift(const torch::Tensor& y) const { return basis.defined() ? torch::matmul(y, basis.t()) : y; }
-
-  torch::Tensor forward(torch::Tensor x, const torch::Tensor& causal_mask, at::Generator& gen) {
-    const auto b = x.size(0), t = x.size(1), d = x.size(2);
-    const auto head_dim = d / heads;
-    auto parts = qkv(ln1(x)).split(d, /*dim=*/2);
-    auto shape = [&](const torch::Tensor& z) { return z.view({b, t, heads, head_dim}).transpose(1, 2); };
-    auto q = shape(parts[0]), k = shape(parts[1]), v = shape(parts[2]);
-    auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
-    scores = scores.masked_fill(causal_mask.slice(0, 0, t).slice(1, 0, t), -std::numeric_limits<float>::infinity());
-    auto attention = dropout(torch::softmax(scores, -1), dropout_p, is_training(), gen);
-    auto y = torch::matmul(attention, v).transpose(1, 2).contiguous().view({b, t, d});
-    x = x + dropout(lift(proj(y)), dropout_p, is_training(), gen);
-    auto h = down(torch::gelu(fc(ln2(x))));
-    return x + dropout(lift(h), dropout_p, is_training(), gen);
-  }
-
-  std::int64_t heads;
-  double dropout_p;
-  torch::Tensor basis;  // [d, r], undefined when unconstrained
-  torch::nn::LayerNorm ln1;
-  torch::nn::Linear qkv, proj;
-  torch::nn::LayerNorm ln2;
-  torch::nn::Linear fc, down;
-};
-TORCH_MODULE(Block);
-
-// The part of the GPT one stage holds. Parameter names are global ("block3.qkv.weight"), so the
-// same parameter gets the same name, seed and initial value in any partition.
-struct StageModuleImpl : torch::nn::Module {
-  StageModuleImpl(const ModelConfig& model_config, const StagePlan& stage_plan)
-      : config(model_config), plan(stage_plan) {
-    if (config.subspace_rank > 0) basis = register_buffer("basis", subspace_basis(config));
-    // The learned token and position embeddings. Under the subspace constraint every stage holds a
-    // copy: it recomputes them from the token ids to rebuild the stream from r coefficients
-    // (the copies stay equal because every stage steps them with the same summed gradient).
-    if (holds_embedding(config, plan)) {
-      tok_emb = register_module("tok_emb", torch::nn::Embedding(config.vocab, config.width));
-      pos_emb = register_parameter("pos_emb", torch::empty({config.context, config.width}));
-    }
-    for (int i = plan.first_block; i < plan.end_block; ++i)
-      blocks.push_back(register_module("block" + std::to_string(i),
-                                       Block(config, block_constrained(config, plan, i) ? basis : torch::Tensor())));
-    if (plan.has_head()) {
-      ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.width})));
-      head = register_module("head", torch::nn::Linear(config.width, config.vocab));
-    }
-    initialise();
-  }
-
-  // GPT-2 initialisation, each parameter from its own generator seeded by (run seed, name).
-  void initialise() {
-    torch::NoGradGuard no_grad;
-    const double residual_std = 0.02 / std::sqrt(2.0 * config.layers);
-    for (auto& item : named_parameters()) {
-      const std::string& name = item.key();
-      auto& p = item.value();
-      auto gen = seeded_generator(mix(config.seed ^ fnv1a(name)));
-      const bool layer_norm = name.find("ln") != std::string::npos;
-      if (name.ends_with(".bias")) {
-        p.zero_();
-      } else if (layer_norm) {
-        p.fill_(1.0);
-      } else if (name.ends_with("proj.weight") || name.ends_with("down.weight")) {
-        p.normal_(0.0, residual_std, gen);
-      } else {
-        p.normal_(0.0, 0.02, gen);
-      }
-    }
-  }
-
-  static bool holds_embedding(const ModelConfig& config, const StagePlan& plan) {
-    return plan.has_embedding() || config.subspace_rank > 0;
-  }
-
-  // The embedding of token ids [b, t]: token table rows plus the position embedding.
-  torch::Tensor embed(const torch::Tensor& tokens) {
-    return tok_emb->forward(tokens) + pos_emb.slice(0, 0, tokens.size(1));
-  }
-
-  // What goes on the wire for this stream, and back. Under the subspace constraint the stream is
-  // embed(ids) + U·c exactly (every write that reaches a boundary lies in span(U)), so r
-  // coefficients c = Uᵀ(stream − embed(ids)) carry all of it.
-  torch::Tensor to_boundary(const torch::Tensor& stream, const torch::Tensor& tokens) {
-    if (config.subspace_rank == 0) return stream;
-    return torch::matmul(stream - embed(tokens), basis);
-  }
-  torch::Tensor from_boundary(const torch::Tensor& received, const torch::Tensor& tokens) {
-    if (config.subspace_rank == 0) return received;
-    return embed(tokens) + torch::matmul(received, basis.t());
-  }
-
-  // The parameters every stage of a subspace pipeline holds a copy of, in a fixed order.
-  std::vector<torch::Tensor> shared_parameters() const {
-    if (config.subspace_rank == 0 || plan.count == 1) return {};
-    return {tok_emb->weight, pos_emb};
-  }
-
-  torch::Tensor run_blocks(torch::Tensor x, const torch::Tensor& causal_mask, at::Generator& gen) {
-    for (auto& block : blocks) x = block->forward(x, causal_mask, gen);
-    return x;
-  }
-
-  torch::Tensor logits(const torch::Tensor& x) { return head->forward(ln_f->forward(x)); }
-
-  ModelConfig config;
-  StagePlan plan;
-  torch::Tensor basis, pos_emb;
-  torch::nn::Embedding tok_emb = nullptr;
-  std::vector<Block> blocks;
-  torch::nn::LayerNorm ln_f = nullptr;
-  torch::nn::Linear head = nullptr;
-};
-TORCH_MODULE(StageModule);
-
-torch::Device choose_device(const std::string& text) {
-  const auto choice = parse_device(text, probe_torch());
-  return choice.cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(choice.index))
-                     : torch::Device(torch::kCPU);
-}
-
-// AdamW with decay on matrices only (GPT-2 practice): biases, LayerNorms, embeddings excluded.
-std::unique_ptr<torch::optim::AdamW> make_optimizer(StageModule& module, const TrainConfig& train) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (auto& item : module->named_parameters()) {
-    const bool is_matrix = item.value().dim() == 2 && item.key().find("emb") == std::string::npos;
-    (is_matrix ? decay : no_decay).push_back(item.value());
-  }
-  auto options = [&](double weight_decay) {
-    return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(train.lr)
-                                                            .betas({train.beta1, train.beta2})
-                                                            .eps(train.eps)
-                                                            .weight_decay(weight_decay));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, options(train.weight_decay));
-  groups.emplace_back(no_decay, options(0.0));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(train.lr));
-}
-
-// Sum of squared gradients, leaving out `skip` (a replica another stage already counts).
-double sum_of_squared_grads(StageModule& module, const std::vector<torch::Tensor>& skip = {}) {
-  torch::NoGradGuard no_grad;
-  double total = 0.0;
-  for (auto& p : module->parameters()) {
-    bool skipped = false;
-    for (const auto& other : skip) skipped = skipped || p.is_same(other);
-    if (!skipped && p.grad().defined()) total += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
-  }
-  return total;
-}
-
-// Clip by the global norm (torch's clip_grad_norm_ rule), step at the scheduled rate, zero grads.
-std::pair<double, bool> clip_and_step(StageModule& module, torch::optim::AdamW& optimizer, const TrainConfig& train,
-                                      std::int64_t step, double global_norm) {
-  torch::NoGradGuard no_grad;
-  bool clipped = false;
-  if (train.clip_norm > 0.0) {
-    const double coefficient = train.clip_norm / (global_norm + 1e-6);
-    if (coefficient < 1.0) {
-      clipped = true;
-      for (auto& p : module->parameters())
-        if (p.grad().defined()) p.grad().mul_(coefficient);
-    }
-  }
-  const double lr = learning_rate(train, step);
-  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  optimizer.step();
-  optimizer.zero_grad();
-  return {lr, clipped};
-}
-
-torch::Tensor tokens_tensor(const std::vector<std::int32_t>& tokens, int batch, int sequence_plus_one) {
-  return torch::from_blob(const_cast<std::int32_t*>(tokens.data()), {batch, sequence_plus_one}, torch::kInt32)
-      .to(torch::kInt64);
 }
 
 // A tensor onto the wire, encoded straight from its CPU float32 buffer (no intermediate copy).
@@ -283,53 +50,8 @@ torch::Tensor decode_tensor(const Payload& payload, CodecKind codec, const std::
   return values.to(device);
 }
 
-// Training on the CPU allocates and frees the same activation buffers every micro-batch. By
-// default glibc returns a freed top of the heap larger than a dynamic threshold (at most 64 MiB)
-// to the system and serves blocks above a dynamic mmap threshold with fresh mappings, so the
-// next micro-batch faults its activations back in page by page, each page zeroed by the kernel:
-// on the bench's model that was 40 to 50 thousand faults per step at about 2 µs each, 5 to 6 % of
-// the step, and which of the compared trainers paid it depended on the order the heap had grown
-// in. Keep freed memory for reuse instead: blocks up to 32 MiB (glibc's largest mmap threshold)
-// come from the heap, and the heap is trimmed only past twice the largest memory estimate of an
-// engine object in this process, so what stays mapped is about what training touches anyway.
-void keep_freed_memory_for_reuse(const MemoryEstimate& estimate) {
-#if defined(__GLIBC__)
-  static std::mutex mutex;
-  static std::int64_t trim_threshold = 0;
-  constexpr std::int64_t floor = std::int64_t{256} << 20, ceiling = std::numeric_limits<int>::max();
-  const std::int64_t wanted = std::clamp(2 * estimate.total(), floor, ceiling);
-  std::lock_guard<std::mutex> lock(mutex);
-  if (wanted <= trim_threshold) return;
-  if (trim_threshold == 0) mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, static_cast<int>(wanted));
-  trim_threshold = wanted;
-#else
-  (void)estimate;
-#endif
-}
-
-using clock = std::chrono::steady_clock;
-double seconds_since(clock::time_point start) {
-  return std::chrono::duration<double>(clock::now() - start).count();
-}
-
-void write_atomically(const std::filesystem::path& file, const std::function<void(const std::string&)>& write) {
-  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
-  const auto temp = file.string() + ".tmp";
-  write(temp);
-#ifndef _WIN32
-  const int fd = ::open(temp.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error("cannot reopen " + temp + " to flush it to disk");
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  if (synced != 0) throw std::runtime_error("cannot flush " + temp + " to disk");
-#endif
-  std::filesystem::rename(temp, file);
-}
-
 }  // namespace
 
-// ---------------------------------------------------------------------------------------------
 struct Stage::Impl {
   struct Stash {
     torch::Tensor input;   // leaf that receives the incoming gradient (undefined on stage 0)
@@ -619,17 +341,6 @@ EvalResult Stage::evaluate(const ForwardMessage& input) {
   });
 }
 
-namespace {
-std::vector<std::pair<std::string, std::vector<float>>> flatten(const StageModule& module) {
-  std::vector<std::pair<std::string, std::vector<float>>> out;
-  for (const auto& item : module->named_parameters()) {
-    const auto cpu = item.value().detach().to(torch::kCPU).contiguous();
-    out.emplace_back(item.key(), std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel()));
-  }
-  return out;
-}
-}  // namespace
-
 std::vector<std::pair<std::string, std::vector<float>>> Stage::named_parameters() const {
   return flatten(impl_->module);
 }
@@ -643,7 +354,7 @@ std::int64_t Stage::parameter_count() const {
 void Stage::save(const std::filesystem::path& file) const {
   const auto& s = *impl_;
   if (!s.stash.empty()) throw std::logic_error("cannot checkpoint stage with micro-batches in flight");
-  write_atomically(file, [&](const std::string& temp) {
+  write_checkpoint_file(file, [&](const std::filesystem::path& temp) {
     torch::serialize::OutputArchive archive;
     archive.write("format", torch::tensor(checkpoint_format, torch::kInt64));
     archive.write("stage_index", torch::tensor(std::int64_t(s.plan.index), torch::kInt64));
@@ -661,7 +372,7 @@ void Stage::save(const std::filesystem::path& file) const {
       std::lock_guard<std::mutex> lock(generator.mutex());
       archive.write("rng", generator.get_state());
     }
-    archive.save_to(temp);
+    archive.save_to(temp.string());
   });
 }
 
@@ -707,81 +418,6 @@ void Stage::load(const std::filesystem::path& file) {
   }
   s.step = number("step");
   s.shared_gradient_pending = false;
-}
-
-// ---------------------------------------------------------------------------------------------
-struct SingleProcessTrainer::Impl {
-  TrainerOptions options;
-  torch::Device device{torch::kCPU};
-  StageModule module{nullptr};
-  std::unique_ptr<torch::optim::AdamW> optimizer;
-  at::Generator generator;
-  torch::Tensor causal_mask;
-  std::int64_t step = 0;
-  double flops_per_token = 0.0;
-};
-
-SingleProcessTrainer::SingleProcessTrainer(const TrainerOptions& options) : impl_(std::make_unique<Impl>()) {
-  auto& s = *impl_;
-  validate(options.model);
-  s.options = options;
-  if (options.threads > 0) set_torch_threads(options.threads);
-  s.device = choose_device(options.device);
-  const auto plan = plan_stage(options.model, 1, 0);
-  if (s.device.is_cpu())
-    keep_freed_memory_for_reuse(estimate_stage_memory(options.model, plan, options.train.micro_batch_size, 1));
-  s.module = StageModule(options.model, plan);
-  s.module->to(s.device);
-  s.module->train();
-  s.optimizer = make_optimizer(s.module, options.train);
-  s.generator = seeded_generator(mix(options.model.seed ^ 0x44524f50ULL));
-  s.causal_mask = torch::ones({options.model.context, options.model.context}, torch::kBool).triu(1).to(s.device);
-  s.flops_per_token = stage_training_flops_per_token(options.model, plan);
-}
-
-SingleProcessTrainer::~SingleProcessTrainer() = default;
-std::int64_t SingleProcessTrainer::step_count() const { return impl_->step; }
-
-Metrics SingleProcessTrainer::train_step(const std::vector<std::vector<std::int32_t>>& micro_batches, int batch) {
-  auto& s = *impl_;
-  const auto start = clock::now();
-  const int micro = static_cast<int>(micro_batches.size());
-  double loss_sum = 0.0, tokens = 0.0;
-  for (const auto& tokens_host : micro_batches) {
-    const int columns = static_cast<int>(tokens_host.size()) / batch;
-    const auto all = tokens_tensor(tokens_host, batch, columns).to(s.device);
-    const auto inputs = all.slice(1, 0, columns - 1), targets = all.slice(1, 1, columns);
-    auto stream = s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator);
-    const auto loss = torch::nn::functional::cross_entropy(s.module->logits(stream).reshape({-1, s.options.model.vocab}),
-                                                           targets.reshape({-1}));
-    loss_sum += loss.item<double>();
-    (loss / static_cast<double>(s.options.train.micro_batches)).backward();
-    tokens += static_cast<double>(batch) * (columns - 1);
-  }
-  const double norm = std::sqrt(sum_of_squared_grads(s.module));
-  const auto [lr, clipped] = clip_and_step(s.module, *s.optimizer, s.options.train, s.step, norm);
-  ++s.step;
-  if (s.device.is_cuda()) torch::cuda::synchronize(s.device.index());
-  return {{"loss", loss_sum / micro}, {"tokens", tokens}, {"flops", s.flops_per_token * tokens},
-          {"lr", lr}, {"grad_norm", norm}, {"clipped", clipped ? 1.0 : 0.0},
-          {"device_seconds", seconds_since(start)}};
-}
-
-EvalResult SingleProcessTrainer::evaluate(const std::vector<std::int32_t>& tokens_host, int batch) {
-  auto& s = *impl_;
-  torch::NoGradGuard no_grad;
-  s.module->eval();
-  const int columns = static_cast<int>(tokens_host.size()) / batch;
-  const auto all = tokens_tensor(tokens_host, batch, columns).to(s.device);
-  const auto inputs = all.slice(1, 0, columns - 1), targets = all.slice(1, 1, columns);
-  const auto logits = s.module->logits(s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator));
-  s.module->train();
-  EvalResult result;
-  result.loss = torch::nn::functional::cross_entropy(logits.reshape({-1, s.options.model.vocab}), targets.reshape({-1}))
-                    .item<double>();
-  const auto predicted = logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
-  result.predictions.assign(predicted.data_ptr<std::int32_t>(), predicted.data_ptr<std::int32_t>() + predicted.numel());
-  return result;
 }
 
 // --- swarm support: abandon a step, move gradients between replicas, inference logits --------
@@ -834,10 +470,6 @@ std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
     const auto last = s.module->logits(stream).select(1, input.sequence - 1).to(torch::kCPU, torch::kFloat32).contiguous();
     return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
   });
-}
-
-std::vector<std::pair<std::string, std::vector<float>>> SingleProcessTrainer::named_parameters() const {
-  return flatten(impl_->module);
 }
 
 }  // namespace tessera::engine

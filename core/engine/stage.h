@@ -1,7 +1,8 @@
 // A pipeline stage worker: one contiguous run of transformer blocks (plus the embeddings on stage
 // 0, the head and loss on the last stage) with its own AdamW optimizer. It is built and trained
 // without any other stage's weights existing in the process; what crosses its boundaries is a
-// codec Payload plus the micro-batch's token ids. libtorch stays inside stage.cpp.
+// codec Payload plus the micro-batch's token ids. libtorch stays inside the engine's .cpp files;
+// the unsplit reference trainer is core/engine/reference_trainer.h.
 #pragma once
 
 #include <cstdint>
@@ -110,7 +111,8 @@ class Stage {
   std::vector<std::pair<std::string, std::vector<float>>> named_parameters() const;
   std::int64_t parameter_count() const;
 
-  // Weights, optimizer state, step and RNG state, written atomically (temp file, fsync, rename).
+  // Weights, optimizer state, step and RNG state, written atomically and durably ("<file>.tmp",
+  // fsync, rename, fsync of the folder: core/engine/checkpoint_file.h).
   void save(const std::filesystem::path& file) const;
   // Throws std::runtime_error when the file is missing, damaged, or for another stage or model.
   void load(const std::filesystem::path& file);
@@ -126,30 +128,6 @@ class Stage {
   // Last stage only: a forward pass without gradients or stash, returning the logits of every
   // row's last position ([batch, vocab], row-major). Inference for the swarm's gateway.
   std::vector<float> last_position_logits(const ForwardMessage& input);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-struct TrainerOptions {
-  ModelConfig model;
-  TrainConfig train;
-  std::string device = "cpu";
-  int threads = 0;
-};
-
-// The unsplit model in one process with plain autograd: the reference the pipeline must equal,
-// and the single-process baseline of `bench engine`.
-class SingleProcessTrainer {
- public:
-  explicit SingleProcessTrainer(const TrainerOptions& options);
-  ~SingleProcessTrainer();
-  // One optimizer step over the given micro-batches, each [batch, T + 1] token ids.
-  Metrics train_step(const std::vector<std::vector<std::int32_t>>& micro_batches, int batch);
-  EvalResult evaluate(const std::vector<std::int32_t>& tokens, int batch);
-  std::vector<std::pair<std::string, std::vector<float>>> named_parameters() const;
-  std::int64_t step_count() const;
 
  private:
   struct Impl;

@@ -1,67 +1,32 @@
-// Read-only queries over the contribution log: roll-ups, raw equivalents, verify, export.
+// Read-only queries over the contribution log: roll-ups, raw equivalents, export; verification
+// itself is core/ledger/verify.cpp.
 #include "core/ledger/reader.h"
 
-#include <chrono>
-#include <cmath>
-
-#include "core/wallet/encoding.h"
-
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdio>
 #include <limits>
 #include <map>
-#include <set>
 #include <stdexcept>
 #include <tuple>
 
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "core/ledger/chain.h"
+#include "core/ledger/row_values.h"
 #include "core/ledger/schema.h"
 #include "core/ledger/sqlite.h"
+#include "core/ledger/verify.h"
+#include "core/wallet/encoding.h"
 
 namespace tessera::ledger {
 namespace {
 
+using detail::column_list;
 using detail::Connection;
+using detail::read_values;
 using detail::Statement;
-
-Hash to_hash(std::span<const std::uint8_t> bytes) {
-  Hash hash{};
-  std::copy_n(bytes.begin(), std::min(bytes.size(), hash.size()), hash.begin());
-  return hash;
-}
-
-// Reads a row's values from `statement`, starting at column `first`, as the table declares them.
-// `type_mismatch`, when given, is set if a value is stored with another type than declared (the
-// tables are not STRICT: 100.9 in an INTEGER column would read back as 100 and still hash right).
-std::vector<Value> read_values(const Statement& statement, const TableInfo& info, int first,
-                               bool* type_mismatch = nullptr) {
-  std::vector<Value> values;
-  values.reserve(info.columns.size());
-  for (std::size_t i = 0; i < info.columns.size(); ++i) {
-    const int index = first + static_cast<int>(i);
-    if (type_mismatch != nullptr && !statement.column_is(index, info.columns[i].type)) *type_mismatch = true;
-    switch (info.columns[i].type) {
-      case ColumnType::Integer: values.emplace_back(statement.column_int(index)); break;
-      case ColumnType::Real: values.emplace_back(statement.column_double(index)); break;
-      case ColumnType::Text: values.emplace_back(statement.column_text(index)); break;
-      case ColumnType::Blob: {
-        const auto blob = statement.column_blob(index);
-        values.emplace_back(std::vector<std::uint8_t>(blob.begin(), blob.end()));
-        break;
-      }
-    }
-  }
-  return values;
-}
-
-std::string column_list(const TableInfo& info) {
-  std::string list;
-  for (const auto& column : info.columns) list += ", " + std::string(column.name);
-  return list;
-}
 
 // One statement per (run, epoch): the precedence the roll-up keeps.
 struct Pick {
@@ -139,8 +104,6 @@ std::string csv_field(const std::string& raw) {
   return quoted + "\"";
 }
 
-std::string short_key(const wallet::PublicKey& key) { return wallet::to_hex(key); }
-
 }  // namespace
 
 wallet::PublicKey parse_public_key(const std::string& text) {
@@ -161,19 +124,6 @@ wallet::PublicKey parse_public_key(const std::string& text) {
     }
   }
   throw std::invalid_argument("'" + text + "' is not an Ed25519 public key (expected 64 hex digits or base64 of 32 bytes)");
-}
-
-std::string VerifyReport::to_text() const {
-  if (intact)
-    return "intact: " + std::to_string(rows) + " rows in " + std::to_string(transactions) +
-           " signed transactions; signatures checked against " + key_source;
-  if (problem && problem->seq == 0)  // not a row of the chain: the roll-ups
-    return "NOT INTACT: " + problem->detail + "; signatures checked against " + key_source;
-  std::string text = "NOT INTACT: first bad row: seq " + std::to_string(problem ? problem->seq : 0);
-  if (problem && !problem->table.empty()) text += " (table " + problem->table + ")";
-  if (problem) text += ": " + problem->kind + ": " + problem->detail;
-  text += "\nrows before it are intact; signatures checked against " + key_source;
-  return text;
 }
 
 struct LedgerReader::Impl {
@@ -356,188 +306,11 @@ struct LedgerReader::Impl {
     return rows;
   }
 
-  std::optional<std::pair<std::string, std::int64_t>> find_hash(const Hash& hash) {
-    for (const auto& info : all_tables()) {
-      auto query = connection.prepare("SELECT seq FROM " + std::string(info.name) + " WHERE hash = ?");
-      query.bind_blob(1, hash);
-      if (query.step()) return std::make_pair(std::string(info.name), query.column_int(0));
-    }
-    return std::nullopt;
-  }
-
-  VerifyReport verify(const std::optional<wallet::PublicKey>& expected_key);
-
   Connection connection;
   int version = 0;
   bool has_rollups = false;
   int snapshot_depth = 0;
 };
-
-VerifyReport LedgerReader::Impl::verify(const std::optional<wallet::PublicKey>& expected_key) {
-  Snapshot snapshot(*this);
-  VerifyReport report;
-
-  struct Head {
-    std::int64_t txn, last_seq;
-    Hash head_hash;
-    wallet::PublicKey key;
-    wallet::Signature signature;
-  };
-  std::vector<Head> heads;
-  {
-    auto query = connection.prepare("SELECT txn, last_seq, head_hash, public_key, signature FROM heads ORDER BY txn");
-    std::set<wallet::PublicKey> keys;
-    while (query.step()) {
-      Head head{query.column_int(0), query.column_int(1), to_hash(query.column_blob(2)), {}, {}};
-      const auto key = query.column_blob(3);
-      const auto signature = query.column_blob(4);
-      std::copy_n(key.begin(), std::min(key.size(), head.key.size()), head.key.begin());
-      std::copy_n(signature.begin(), std::min(signature.size(), head.signature.size()), head.signature.begin());
-      if (keys.insert(head.key).second) report.signer_keys.push_back(head.key);
-      heads.push_back(head);
-    }
-  }
-  report.transactions = static_cast<std::int64_t>(heads.size());
-  if (expected_key)
-    report.key_source = "the expected node key " + short_key(*expected_key);
-  else if (report.signer_keys.size() == 1)
-    report.key_source = "the key recorded in the file (" + short_key(report.signer_keys.front()) +
-                        "; pass --public-key to check it is your node key)";
-  else
-    report.key_source = "the " + std::to_string(report.signer_keys.size()) +
-                        " keys recorded in the file (pass --public-key to check them against your node key)";
-
-  auto fail = [&](std::int64_t seq, std::string table, std::string kind, std::string detail) {
-    report.intact = false;
-    report.problem = VerifyProblem{seq, std::move(table), std::move(kind), std::move(detail)};
-    return report;
-  };
-
-  // One cursor per table, merged by seq.
-  struct Cursor {
-    const TableInfo* info;
-    Statement query;
-    bool has_row = false;
-  };
-  std::vector<Cursor> cursors;
-  for (const auto& info : all_tables()) {
-    cursors.push_back({&info, connection.prepare("SELECT seq, prev_hash, hash" + column_list(info) + " FROM " +
-                                                 std::string(info.name) + " ORDER BY seq")});
-    cursors.back().has_row = cursors.back().query.step();
-  }
-
-  std::int64_t expected_seq = 1;
-  std::int64_t previous_seq = 0;
-  std::string previous_table;
-  Hash previous{}, before_previous{};
-  std::size_t head_index = 0;
-  std::int64_t first_unsigned_seq = 0;
-  std::string first_unsigned_table;
-  std::vector<std::uint8_t> canonical;
-  std::optional<VerifyProblem> deferred;
-  std::int64_t deferred_until = 0;
-  for (;;) {
-    Cursor* next = nullptr;
-    for (auto& cursor : cursors)
-      if (cursor.has_row && (next == nullptr || cursor.query.column_int(0) < next->query.column_int(0)))
-        next = &cursor;
-    if (next == nullptr) break;
-    const std::string table(next->info->name);
-    const std::int64_t seq = next->query.column_int(0);
-    const Hash stored_previous = to_hash(next->query.column_blob(1));
-    const Hash stored_hash = to_hash(next->query.column_blob(2));
-    bool type_mismatch = false;
-    const auto values = read_values(next->query, *next->info, 3, &type_mismatch);
-    next->has_row = next->query.step();
-
-    if (seq == previous_seq)
-      return fail(seq, table, "inserted",
-                  "tables " + previous_table + " and " + table + " both hold a row at seq " + std::to_string(seq) +
-                      ": one of them was added by hand");
-    if (seq != expected_seq)
-      return fail(expected_seq, "", "deleted",
-                  "row seq " + std::to_string(expected_seq) + (seq - expected_seq > 1 ? " (and the rows up to seq " + std::to_string(seq - 1) + ")" : std::string()) +
-                      " is missing: it was deleted");
-    canonical.clear();
-    append_canonical(next->info->table, values, canonical);
-    if (chain_hash(stored_previous, canonical) != stored_hash || type_mismatch)
-      return fail(seq, table, "edited", "its values no longer match its hash: a value in this row was changed");
-    if (stored_previous != previous) {
-      if (seq >= 2 && stored_previous == before_previous)
-        return fail(seq - 1, previous_table, "inserted",
-                    "the next row (seq " + std::to_string(seq) + ") links past it: it was inserted into the chain");
-      if (const auto linked = find_hash(stored_previous); linked && linked->second > seq)
-        return fail(seq, table, "reordered",
-                    "it links to row seq " + std::to_string(linked->second) + " (table " + linked->first +
-                        "), which now comes after it: rows were reordered");
-      return fail(seq - 1, previous_table, "edited",
-                  "the next row (seq " + std::to_string(seq) +
-                      ") links to a row that is no longer in the log: this row was replaced or edited with its hash "
-                      "recomputed, or a row after it was deleted and later rows renumbered");
-    }
-    if (head_index < heads.size() && heads[head_index].last_seq == seq) {
-      const std::int64_t first_of_txn = head_index == 0 ? 1 : heads[head_index - 1].last_seq + 1;
-      const std::size_t position = head_index++;
-      const auto& head = heads[position];
-      const std::string txn = "transaction " + std::to_string(head.txn);
-      if (head.txn != static_cast<std::int64_t>(position) + 1)
-        return fail(first_of_txn, "", "deleted",
-                    "the signed head of transaction " + std::to_string(position + 1) +
-                        " is missing: it was deleted from the heads table");
-      if (head.head_hash != stored_hash) {
-        if (deferred) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
-        // The signed row may only have moved (rows inserted before it): then the chain links up
-        // to it name the inserted row precisely, and this is reported only if they do not.
-        const auto moved = find_hash(head.head_hash);
-        if (!moved || moved->second <= seq)
-          return fail(first_of_txn, "", "edited",
-                      "the rows of " + txn + " (seq " + std::to_string(first_of_txn) + " to " + std::to_string(seq) +
-                          ") no longer hash to the head it signed: one of them was changed and the chain rewritten");
-        deferred = VerifyProblem{first_of_txn, "", "inserted",
-                                 "the row " + txn + " signed at seq " + std::to_string(seq) + " is now at seq " +
-                                     std::to_string(moved->second) + ": rows were inserted before it"};
-        deferred_until = moved->second;
-      } else {
-        if (expected_key && head.key != *expected_key)
-          return fail(first_of_txn, "", "bad signature",
-                      txn + " was signed by key " + short_key(head.key) + ", not by the expected node key");
-        if (!wallet::verify(wallet::SignatureDomain::LedgerHead,
-                            head_message(head.txn, head.last_seq, head.head_hash), head.signature, head.key))
-          return fail(first_of_txn, "", "bad signature",
-                      "the signature over " + txn + "'s head (seq " + std::to_string(seq) +
-                          ") is invalid: the head was forged or edited");
-      }
-    } else if (head_index < heads.size() && heads[head_index].last_seq < seq) {
-      return fail(heads[head_index].last_seq, "", "bad signature",
-                  "transaction " + std::to_string(heads[head_index].txn) + "'s head points at seq " +
-                      std::to_string(heads[head_index].last_seq) + ", out of order: the heads table was edited");
-    }
-    if (head_index >= heads.size() && first_unsigned_seq == 0) {
-      if (heads.empty() || seq > heads.back().last_seq) {
-        first_unsigned_seq = seq;
-        first_unsigned_table = table;
-      }
-    }
-    if (deferred && seq >= deferred_until) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
-    before_previous = previous;
-    previous = stored_hash;
-    previous_seq = seq;
-    previous_table = table;
-    expected_seq = seq + 1;
-    ++report.rows;
-  }
-  if (deferred) return fail(deferred->seq, deferred->table, deferred->kind, deferred->detail);
-  if (head_index < heads.size())
-    return fail(expected_seq, "", "deleted",
-                "rows from seq " + std::to_string(expected_seq) + " to " + std::to_string(heads.back().last_seq) +
-                    " are missing: transaction " + std::to_string(heads[head_index].txn) +
-                    " signed them but they were deleted");
-  if (first_unsigned_seq != 0)
-    return fail(first_unsigned_seq, first_unsigned_table, "inserted",
-                "no signed transaction covers it: it was added by hand");
-  report.intact = true;
-  return report;
-}
 
 LedgerReader::LedgerReader(const std::filesystem::path& file) {
   try {
@@ -591,43 +364,10 @@ std::vector<PagedRow> LedgerReader::page(Table table, std::int64_t offset, std::
   return impl_->page(table, offset, limit);
 }
 
-namespace {
-
-bool same(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max({1.0, std::abs(a), std::abs(b)}); }
-
-bool same(const Donated& a, const Donated& b) {
-  return same(a.device_seconds, b.device_seconds) && same(a.flops, b.flops) && a.tokens == b.tokens &&
-         same(a.energy_joules, b.energy_joules) && a.steps == b.steps;
-}
-
-// Which dashboard figure the roll-ups get wrong, if any.
-std::optional<std::string> rollup_mismatch(const Summary& rollup, const Summary& raw) {
-  const std::pair<const Donated*, const Donated*> windows[] = {
-      {&rollup.donated.last_24h, &raw.donated.last_24h}, {&rollup.donated.last_7d, &raw.donated.last_7d},
-      {&rollup.donated.last_30d, &raw.donated.last_30d}, {&rollup.donated.all_time, &raw.donated.all_time}};
-  for (const auto& [from_rollup, from_raw] : windows)
-    if (!same(*from_rollup, *from_raw)) return "compute donated";
-  if (rollup.ownership.size() != raw.ownership.size()) return "ownership";
-  for (std::size_t i = 0; i < raw.ownership.size(); ++i) {
-    const auto &a = rollup.ownership[i], &b = raw.ownership[i];
-    if (a.run != b.run || a.epoch != b.epoch || !same(a.units, b.units) || !same(a.run_units, b.run_units) ||
-        a.verified != b.verified)
-      return "ownership";
-  }
-  if (rollup.revenue.size() != raw.revenue.size()) return "revenue";
-  for (std::size_t i = 0; i < raw.revenue.size(); ++i) {
-    const auto &a = rollup.revenue[i], &b = raw.revenue[i];
-    if (a.run != b.run || a.epoch != b.epoch || a.accrued != b.accrued || a.verified != b.verified) return "revenue";
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 VerifyReport LedgerReader::verify(const std::optional<wallet::PublicKey>& expected_key) const {
   // One snapshot: the chain and both ways of computing the dashboards see the same rows.
   Impl::Snapshot snapshot(*impl_);
-  auto report = impl_->verify(expected_key);
+  auto report = detail::verify_chain(impl_->connection, expected_key);
   if (!report.intact) return report;
   // The roll-ups are not in the chain; they must equal what the signed rows add up to, or the
   // dashboards (and `log summary`) would show figures the rows do not support.
@@ -635,7 +375,7 @@ VerifyReport LedgerReader::verify(const std::optional<wallet::PublicKey>& expect
                        std::chrono::system_clock::now().time_since_epoch()).count();
   const Summary from_rollups{donated(now), ownership_series(), revenue_per_epoch()};
   const Summary from_rows{donated_from_raw(now), ownership_series_from_raw(), revenue_per_epoch_from_raw()};
-  if (const auto figure = rollup_mismatch(from_rollups, from_rows)) {
+  if (const auto figure = detail::rollup_mismatch(from_rollups, from_rows)) {
     report.intact = false;
     report.problem = VerifyProblem{0, "roll-ups", "edited",
                                    "the " + *figure + " roll-up tables disagree with the signed rows: they were "

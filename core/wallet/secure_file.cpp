@@ -1,4 +1,4 @@
-// POSIX file handling for key files.
+// POSIX file handling for key files; the durable write itself is core/sys/durable_file.
 #include "core/wallet/secure_file.h"
 
 #include <cerrno>
@@ -27,23 +27,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
 };
-
-void write_all(int fd, std::span<const std::uint8_t> bytes, const fs::path& file) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw WalletError("cannot write " + file.string() + ": " + error_text());
-    }
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 template <typename Buffer>
 Buffer read_whole(const fs::path& file, std::size_t max_bytes, Buffer (*make)(std::size_t)) {
@@ -72,39 +59,13 @@ Buffer read_whole(const fs::path& file, std::size_t max_bytes, Buffer (*make)(st
 
 void write_file_atomic(const fs::path& target, std::span<const std::uint8_t> bytes, const AtomicWriteHooks& hooks,
                        IfExists if_exists) {
-  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string name = ".";
-  name += target.filename().string();
-  name += ".tmp-XXXXXX";
-  std::string pattern = (folder / name).string();
-  Fd fd(::mkostemp(pattern.data(), O_CLOEXEC));  // mode 0600; not inherited by child processes
-  if (fd.get() < 0) throw WalletError("cannot create a temporary file in " + folder.string() + ": " + error_text());
-  const fs::path temp(pattern);
   try {
-    if (::fchmod(fd.get(), S_IRUSR | S_IWUSR) != 0) throw WalletError("cannot set the mode of " + temp.string());
-    write_all(fd.get(), bytes, temp);
-    if (::fsync(fd.get()) != 0) throw WalletError("cannot flush " + temp.string() + " to disk: " + error_text());
-    if (::close(fd.release()) != 0) throw WalletError("cannot close " + temp.string() + ": " + error_text());
-    if (hooks.before_rename) hooks.before_rename(temp);
-    if (if_exists == IfExists::Keep) {
-      // link() fails if the target exists: the check and the creation are one step.
-      if (::link(temp.c_str(), target.c_str()) != 0) {
-        if (errno == EEXIST) throw FileExists(target.string() + " already exists; it is not overwritten");
-        throw WalletError("cannot create " + target.string() + ": " + error_text());
-      }
-      ::unlink(temp.c_str());
-    } else if (::rename(temp.c_str(), target.c_str()) != 0) {
-      throw WalletError("cannot replace " + target.string() + ": " + error_text());
-    }
-  } catch (...) {
-    ::unlink(temp.c_str());
-    throw;
+    sys::write_file_durably(target, bytes, {sys::TempFile::OwnerOnlyUnique, if_exists, hooks.before_rename});
+  } catch (const sys::FileAlreadyExists& error) {
+    throw FileExists(error.what());
+  } catch (const sys::FileWriteError& error) {
+    throw WalletError(error.what());
   }
-  // The rename is durable only once the folder's entry is on disk.
-  Fd dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0 || ::fsync(dir.get()) != 0)
-    throw WalletError("wrote " + target.string() + " but could not flush its folder to disk (" + error_text() +
-                      "); it may revert after a power cut");
 }
 
 SecureBytes read_file_secure(const fs::path& file, std::size_t max_bytes) {

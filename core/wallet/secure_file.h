@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 
+#include "core/sys/durable_file.h"
 #include "core/wallet/secure_bytes.h"
 
 namespace tessera::wallet {
@@ -21,9 +22,9 @@ struct AtomicWriteHooks {
 
 // What happens when the target exists: Replace it atomically, or Keep it and fail (decided
 // atomically, so two processes creating the same key file cannot both think they did).
-enum class IfExists { Replace, Keep };
+using IfExists = sys::IfExists;
 
-// Writes `bytes` to `target` with mode 0600, atomically. Throws WalletError naming the file on
+// Writes `bytes` to `target` with mode 0600, atomically (sys::write_file_durably). Throws WalletError naming the file on
 // failure (the old file is then untouched), and FileExists when `if_exists` is Keep and it exists.
 void write_file_atomic(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
                        const AtomicWriteHooks& hooks = {}, IfExists if_exists = IfExists::Replace);

@@ -2,6 +2,7 @@
 // unsplit model: same losses and final parameters over 20 steps (CPU, float32, rel. ≤ 1e-5).
 #include <QtTest>
 
+#include "core/engine/reference_trainer.h"
 #include "engine_test_util.h"
 
 using namespace tessera::engine;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include "core/engine/reference_trainer.h"
 #include "engine_test_util.h"
 
 using namespace tessera::engine;
