@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
-#include "core/engine/data.h"
+#include "core/model/data.h"
 #include "core/engine/device_probe.h"
 #include "core/engine/pipeline.h"
 #include "core/engine/reference_trainer.h"
@@ -35,8 +35,8 @@ struct BenchSettings {
 
 using clock = std::chrono::steady_clock;
 
-engine::ModelConfig throughput_model(const BenchSettings& s) {
-  engine::ModelConfig model;
+model::ModelConfig throughput_model(const BenchSettings& s) {
+  model::ModelConfig model;
   model.layers = s.layers;
   model.width = s.width;
   model.heads = s.heads;
@@ -44,15 +44,15 @@ engine::ModelConfig throughput_model(const BenchSettings& s) {
   return model;
 }
 
-engine::TrainConfig throughput_train(const BenchSettings& s) {
-  engine::TrainConfig train;
+model::TrainConfig throughput_train(const BenchSettings& s) {
+  model::TrainConfig train;
   train.micro_batch_size = s.micro_batch;
   train.micro_batches = s.micro_batches;
   train.total_steps = s.steps + 1;
   return train;
 }
 
-std::vector<std::vector<std::int32_t>> batches(const engine::DataSource& data, const engine::TrainConfig& train,
+std::vector<std::vector<std::int32_t>> batches(const model::DataSource& data, const model::TrainConfig& train,
                                                std::int64_t step) {
   std::vector<std::vector<std::int32_t>> out;
   for (int m = 0; m < train.micro_batches; ++m)
@@ -90,7 +90,7 @@ nlohmann::json run_bench(const BenchSettings& s) {
 
   const auto model = throughput_model(s);
   const auto train = throughput_train(s);
-  const auto data = engine::DataSource::arithmetic(model.context, model.seed);
+  const auto data = model::DataSource::arithmetic(model.context, model.seed);
   say(s, "building the single-process model and the 2- and 4-stage pipelines (" + std::to_string(model.layers) +
              " layers, width " + std::to_string(model.width) + ")...");
   engine::SingleProcessTrainer single({model, train, device_label, threads});
@@ -98,7 +98,7 @@ nlohmann::json run_bench(const BenchSettings& s) {
   for (int stages : {2, 4})
     if (stages <= model.layers)
       pipelines.emplace_back(stages, std::make_unique<engine::Pipeline>(engine::PipelineOptions{
-                                         model, train, stages, engine::CodecKind::none, device_label, threads, 0}));
+                                         model, train, stages, model::CodecKind::none, device_label, threads, 0}));
   const auto single_step = [&](int step) { return single.train_step(batches(data, train, step), train.micro_batch_size); };
   // Warm-up, then rounds that interleave the matmul rate and every configuration, so that load
   // from other processes on this machine spreads evenly over what is compared.
@@ -132,27 +132,27 @@ nlohmann::json run_bench(const BenchSettings& s) {
                   {"tokens_per_step", train.micro_batch_size * train.micro_batches * model.context}};
 
   // Codecs: the same budget through a pipeline for each, loss on held-out arithmetic.
-  engine::ModelConfig codec_model;
+  model::ModelConfig codec_model;
   codec_model.layers = s.codec_layers;
   codec_model.width = s.codec_width;
   codec_model.heads = std::max(1, s.codec_width / 64);
   codec_model.context = s.codec_context;
-  engine::TrainConfig codec_train;
+  model::TrainConfig codec_train;
   codec_train.micro_batch_size = s.codec_micro_batch;
   codec_train.micro_batches = 1;
   codec_train.warmup_steps = std::max(1, s.codec_steps / 10);
   codec_train.total_steps = s.codec_steps;
   codec_train.lr = 2e-3;
   codec_train.min_lr = 2e-4;
-  const auto codec_data = engine::DataSource::arithmetic(codec_model.context, codec_model.seed);
+  const auto codec_data = model::DataSource::arithmetic(codec_model.context, codec_model.seed);
   // A large held-out set, so that the codecs are compared on the model, not on a few problems.
-  const auto eval = engine::arithmetic_eval_set(codec_model.context, codec_model.seed, 1024);
+  const auto eval = model::arithmetic_eval_set(codec_model.context, codec_model.seed, 1024);
   nlohmann::json codecs = nlohmann::json::object();
   double none_loss = 0.0;
-  for (auto kind : engine::all_codecs()) {
+  for (auto kind : model::all_codecs()) {
     auto m = codec_model;
-    if (kind == engine::CodecKind::subspace) m.subspace_rank = s.rank;
-    say(s, "codec " + engine::codec_name(kind) + ": " + std::to_string(s.codec_steps) + " steps...");
+    if (kind == model::CodecKind::subspace) m.subspace_rank = s.rank;
+    say(s, "codec " + model::codec_name(kind) + ": " + std::to_string(s.codec_steps) + " steps...");
     engine::Pipeline pipeline({m, codec_train, s.codec_stages, kind, device_label, threads, 0});
     double bytes_per_token = 0.0, train_loss = 0.0, shared_bytes = 0.0;
     for (int step = 0; step < s.codec_steps; ++step) {
@@ -162,20 +162,20 @@ nlohmann::json run_bench(const BenchSettings& s) {
       train_loss = metrics["loss"];
     }
     const double loss = pipeline.evaluate(eval.tokens, eval.batch).loss;
-    if (kind == engine::CodecKind::none) none_loss = loss;
-    codecs[engine::codec_name(kind)] = {
+    if (kind == model::CodecKind::none) none_loss = loss;
+    codecs[model::codec_name(kind)] = {
         {"bytes_per_token", bytes_per_token},
         {"compression", 4.0 * codec_model.width / bytes_per_token},
         {"loss", loss},
         {"loss_gap", (loss - none_loss) / none_loss},
         {"final_train_loss", train_loss},
-        {"values_per_token", kind == engine::CodecKind::subspace ? s.rank : codec_model.width}};
+        {"values_per_token", kind == model::CodecKind::subspace ? s.rank : codec_model.width}};
     if (shared_bytes > 0.0) {
       // Besides the boundary traffic, each stage sends its part of the shared embeddings' gradient
       // once per step, whatever the batch: per token it shrinks as the step grows.
       const double tokens_per_step = static_cast<double>(codec_train.micro_batch_size) * codec_model.context;
-      codecs[engine::codec_name(kind)]["shared_embedding_bytes_per_step"] = shared_bytes;
-      codecs[engine::codec_name(kind)]["shared_embedding_bytes_per_token_here"] = shared_bytes / tokens_per_step;
+      codecs[model::codec_name(kind)]["shared_embedding_bytes_per_step"] = shared_bytes;
+      codecs[model::codec_name(kind)]["shared_embedding_bytes_per_token_here"] = shared_bytes / tokens_per_step;
     }
   }
   out["codecs"] = codecs;

@@ -17,8 +17,8 @@
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
 #include "app/cli/local_network.h"
-#include "core/engine/codec.h"
-#include "core/engine/data.h"
+#include "core/model/codec.h"
+#include "core/model/data.h"
 #include "core/engine/device_probe.h"
 #include "core/engine/pipeline.h"
 #include "core/engine/stage.h"
@@ -177,9 +177,9 @@ double in_process_tokens_per_s(int steps, int blas_threads) {
   const auto o = bench_network("none");
   auto train = o.train;
   train.total_steps = steps;
-  engine::Pipeline pipeline({o.model, train, o.stages, engine::CodecKind::none, "cpu", o.threads, 0});
+  engine::Pipeline pipeline({o.model, train, o.stages, model::CodecKind::none, "cpu", o.threads, 0});
   if (blas_threads > 0) engine::set_blas_threads(blas_threads);  // after the stages set theirs
-  const auto data = engine::DataSource::arithmetic(o.model.context, o.model.seed);
+  const auto data = model::DataSource::arithmetic(o.model.context, o.model.seed);
   double tokens = 0, seconds = 0;
   for (int step = 0; step < steps; ++step) {
     std::vector<std::vector<std::int32_t>> batches;
@@ -223,8 +223,8 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
     };
     measure_baselines();
     nlohmann::json codecs = nlohmann::json::object(), limited = nlohmann::json::object();
-    for (const auto kind : engine::all_codecs()) {
-      const auto name = engine::codec_name(kind);
+    for (const auto kind : model::all_codecs()) {
+      const auto name = model::codec_name(kind);
       codecs[name] = run_child(name, *steps, false);
       if (!*json) std::cerr << "codec " << name << ": " << codecs[name].dump() << std::endl;
     }

@@ -7,7 +7,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
-#include "core/engine/data.h"
+#include "core/model/data.h"
 #include "core/engine/pipeline.h"
 #include "core/sys/paths.h"
 
@@ -16,8 +16,8 @@ namespace tessera::cli {
 namespace {
 
 struct TrainSettings {
-  engine::ModelConfig model;
-  engine::TrainConfig train;
+  model::ModelConfig model;
+  model::TrainConfig train;
   std::string corpus = "arithmetic";
   std::string codec = "none";
   std::string device = "cpu";
@@ -33,10 +33,10 @@ struct TrainSettings {
 
 void run_train(TrainSettings& s, const GlobalOptions& global) {
   s.train.total_steps = s.steps;
-  const auto codec = engine::parse_codec(s.codec);
-  if (codec == engine::CodecKind::subspace && s.model.subspace_rank == 0) s.model.subspace_rank = 16;
-  engine::validate(s.model);
-  auto data = engine::DataSource::from_spec(s.corpus, s.model.context, s.model.seed);
+  const auto codec = model::parse_codec(s.codec);
+  if (codec == model::CodecKind::subspace && s.model.subspace_rank == 0) s.model.subspace_rank = 16;
+  model::validate(s.model);
+  auto data = model::DataSource::from_spec(s.corpus, s.model.context, s.model.seed);
   engine::Pipeline pipeline({s.model, s.train, s.stages, codec, s.device, s.threads,
                              static_cast<std::int64_t>(s.memory_limit_mib * 1024 * 1024)});
   std::filesystem::path checkpoint;
@@ -72,9 +72,9 @@ void run_train(TrainSettings& s, const GlobalOptions& global) {
     }
   }
   if (s.corpus == "arithmetic") {
-    const auto eval = engine::arithmetic_eval_set(s.model.context, s.model.seed, 256);
+    const auto eval = model::arithmetic_eval_set(s.model.context, s.model.seed, 256);
     const auto result = pipeline.evaluate(eval.tokens, eval.batch);
-    const auto accuracy = engine::answer_accuracy(eval, result.predictions);
+    const auto accuracy = model::answer_accuracy(eval, result.predictions);
     nlohmann::json line{{"held_out_loss", result.loss}, {"answer_accuracy", accuracy.exact},
                         {"answer_token_accuracy", accuracy.digits}};
     std::cout << (s.json ? line.dump() : "held-out: " + line.dump()) << std::endl;

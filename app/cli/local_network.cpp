@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "core/engine/codec.h"
+#include "core/model/codec.h"
 #include "core/protocol/manifest.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
@@ -82,7 +82,7 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
   protocol::RunManifest manifest;
   manifest.run_id = random_run_id();
   manifest.model = options_.model;
-  if (engine::parse_codec(options_.codec) == engine::CodecKind::subspace && manifest.model.subspace_rank == 0)
+  if (model::parse_codec(options_.codec) == model::CodecKind::subspace && manifest.model.subspace_rank == 0)
     manifest.model.subspace_rank = 16;
   manifest.train = options_.train;
   manifest.stages = options_.stages;

@@ -13,15 +13,15 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 #include "core/hub/hub_service.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::cli {
 
 struct LocalNetworkOptions {
-  engine::ModelConfig model;
-  engine::TrainConfig train;
+  model::ModelConfig model;
+  model::TrainConfig train;
   int stages = 3;
   int replicas = 1;
   std::string codec = "none";

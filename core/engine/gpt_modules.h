@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/model_config.h"
+#include "core/engine/model_types.h"
 
 namespace tessera::engine {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/engine/gpt_modules.h"
-#include "core/engine/model_config.h"
+#include "core/engine/model_types.h"
 
 namespace tessera::engine {
 

@@ -1,7 +1,7 @@
 // How the process's heap treats memory that training frees and allocates again every micro-batch.
 #pragma once
 
-#include "core/engine/model_config.h"
+#include "core/engine/model_types.h"
 
 namespace tessera::engine {
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/model_config.h"
+#include "core/engine/model_types.h"
 #include "core/engine/stage.h"
 
 namespace tessera::engine {

@@ -13,8 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/codec.h"
-#include "core/engine/model_config.h"
+#include "core/engine/model_types.h"
 
 namespace tessera::engine {
 

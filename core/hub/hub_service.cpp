@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
 #include "core/hub/membership_controller.h"
@@ -22,9 +22,9 @@ namespace tessera::hub {
 std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest& manifest) {
   std::vector<std::uint64_t> out;
   for (int i = 0; i < manifest.stages; ++i) {
-    const auto plan = engine::plan_stage(manifest.model, manifest.stages, i);
+    const auto plan = model::plan_stage(manifest.model, manifest.stages, i);
     out.push_back(static_cast<std::uint64_t>(
-        engine::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size,
+        model::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size,
                                       manifest.train.micro_batches).total()));
   }
   return out;

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
@@ -58,7 +58,7 @@ nlohmann::json MembershipController::join(const nlohmann::json& body) {
   const auto stage = directory_.choose_stage(peer.device.memory_bytes);
   if (!stage)
     throw net::HttpError(403, "join refused: no stage of this run fits in " +
-                                  engine::format_bytes(static_cast<std::int64_t>(peer.device.memory_bytes)));
+                                  model::format_bytes(static_cast<std::int64_t>(peer.device.memory_bytes)));
   peer.stage = *stage;
   directory_.upsert(peer);
   roster_.admit(key, *stage, delegation.owner_address);

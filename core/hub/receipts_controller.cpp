@@ -35,9 +35,10 @@ nlohmann::json ReceiptsController::report(const nlohmann::json& body) {
       const auto& r = receipt.receipt;
       const auto receiver_stage = roster_.stage_of(r.receiver);
       const int neighbour = r.direction == protocol::Direction::Forward ? r.stage + 1 : r.stage - 1;
-      if (r.run_id != manifest_.run_id) reason = "another run";
-      else if (r.sender != sender) reason = "the receipt is not for the reporting node's work";
-      else if (!protocol::verify_receipt(receipt)) reason = "the receiver's signature does not verify";
+      protocol::ReceiptExpectation expected;
+      expected.run_id = manifest_.run_id;
+      expected.sender = sender;
+      if (const auto mismatch = protocol::check_receipt(receipt, expected)) reason = *mismatch;
       else if (!receiver_stage) reason = "the receiver is not a peer of this run";
       else if (*sender_stage != r.stage || *receiver_stage != neighbour)
         reason = "sender and receiver are not neighbouring stages";

@@ -27,19 +27,6 @@ bool known_kind(std::uint8_t value) { return value >= 1 && value <= 18; }
 
 }  // namespace
 
-std::size_t dtype_size(DType dtype) {
-  switch (dtype) {
-    case DType::U8:
-    case DType::I8: return 1;
-    case DType::F16:
-    case DType::BF16: return 2;
-    case DType::F32:
-    case DType::I32: return 4;
-    case DType::I64: return 8;
-  }
-  return 0;
-}
-
 const char* kind_name(MessageKind kind) {
   switch (kind) {
     case MessageKind::Forward: return "forward";
@@ -142,7 +129,7 @@ Decoded decode_header(std::span<const std::uint8_t> frame, const WireLimits& lim
   const std::uint8_t kind = p[6], codec = p[7], dtype = p[8], dims = p[9], run_len = p[10];
   if (p[11] != 0 || p[26] != 0 || p[27] != 0) return fail(WireError::ReservedNotZero);
   if (!known_kind(kind)) return fail(WireError::UnknownKind);
-  if (dtype_size(static_cast<DType>(dtype)) == 0) return fail(WireError::UnknownDType);
+  if (model::dtype_size(static_cast<model::DType>(dtype)) == 0) return fail(WireError::UnknownDType);
   if (run_len == 0 || run_len > limits.max_run_id) return fail(WireError::BadRunId);
   if (dims > limits.max_dims) return fail(WireError::TooManyDims);
   if (frame.size() != kFixedSize + run_len + 8ull * dims) return fail(WireError::LengthMismatch);
@@ -150,7 +137,7 @@ Decoded decode_header(std::span<const std::uint8_t> frame, const WireLimits& lim
   MessageHeader header;
   header.kind = static_cast<MessageKind>(kind);
   header.codec = codec;
-  header.dtype = static_cast<DType>(dtype);
+  header.dtype = static_cast<model::DType>(dtype);
   header.step = protocol::get_le<std::uint64_t>(p + 12);
   header.micro_batch = protocol::get_le<std::uint32_t>(p + 20);
   header.stage = protocol::get_le<std::uint16_t>(p + 24);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/model/dtype.h"
+
 namespace tessera::net {
 
 inline constexpr std::uint16_t kWireVersion = 1;
@@ -36,9 +38,6 @@ enum class MessageKind : std::uint8_t {
                         // all stages; every replica installs it and answers GradNorm
 };
 
-enum class DType : std::uint8_t { U8 = 1, I8 = 2, F16 = 3, BF16 = 4, F32 = 5, I32 = 6, I64 = 7 };
-
-std::size_t dtype_size(DType dtype);  // bytes per element; 0 for an unknown value
 const char* kind_name(MessageKind kind);
 
 struct WireLimits {
@@ -58,7 +57,7 @@ struct MessageHeader {
   std::uint32_t micro_batch = 0;
   std::uint16_t stage = 0;
   std::uint8_t codec = 0;  // codec id (engine codecs; 0 = none)
-  DType dtype = DType::U8;
+  model::DType dtype = model::DType::u8;
   std::vector<std::uint64_t> shape;  // logical tensor shape (empty for scalars or no tensor)
   std::uint64_t payload_bytes = 0;
   PayloadHash payload_hash{};  // BLAKE2b-256 of the payload frame

@@ -8,7 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/engine/device_probe.h"
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
+#include "core/model/flops.h"
 #include "core/protocol/work_units.h"
 #include "core/sys/host.h"
 
@@ -73,10 +74,10 @@ DoctorReport run_doctor(const DoctorOptions& options) {
 }
 
 void judge(DoctorReport& report) {
-  const auto config = engine::demo_model_config();
-  const protocol::StageShape whole{engine::non_embedding_parameters(config), config.layers,
+  const auto config = model::demo_model_config();
+  const model::StageShape whole{model::non_embedding_parameters(config), config.layers,
                                    config.width, config.context};
-  const double flops_per_token = protocol::training_flops_per_token(whole);
+  const double flops_per_token = model::training_flops_per_token(whole);
   report.demo_tokens_per_s = report.matmul_gflops * 1e9 * kExpectedUtilisation / flops_per_token;
 
   std::vector<std::string> problems;

@@ -77,7 +77,7 @@ struct SwarmNode::Impl {
 void SwarmNode::Impl::join() {
   board.set_state("joining");
   run.manifest = hub->client().manifest();
-  run.codec = engine::parse_codec(run.manifest.codec);
+  run.codec = model::parse_codec(run.manifest.codec);
   run.curve = net::curve_keys_from(key);
   context = std::make_unique<zmq::context_t>(1);
   zap = std::make_unique<net::ZapHandler>(*context, allowlist);

@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "core/engine/codec.h"
+#include "core/model/codec.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
@@ -100,7 +100,7 @@ RunManifest manifest_from_json(const json& document) {
   m.model.dropout = get<double>(model, "dropout", "model.");
   m.model.seed = get<std::uint64_t>(model, "seed", "model.");
   m.model.subspace_rank = get<int>(model, "subspace_rank", "model.");
-  engine::validate(m.model);
+  model::validate(m.model);
   const auto& train = member(document, "train", "");
   m.train.lr = get<double>(train, "lr", "train.");
   m.train.min_lr = get<double>(train, "min_lr", "train.");
@@ -120,7 +120,7 @@ RunManifest manifest_from_json(const json& document) {
     throw std::invalid_argument("manifest: stages must be between 1 and the model's layers (" +
                                 std::to_string(m.model.layers) + ")");
   m.codec = get<std::string>(document, "codec");
-  engine::parse_codec(m.codec);  // throws, listing the valid names
+  model::parse_codec(m.codec);  // throws, listing the valid names
   for (const auto& shard : member(document, "dataset", "")) {
     if (!shard.is_string()) throw std::invalid_argument("manifest: dataset entries are strings");
     const auto name = shard.get<std::string>();

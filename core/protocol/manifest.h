@@ -10,15 +10,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::protocol {
 
 struct RunManifest {
   std::string run_id;
-  engine::ModelConfig model;
-  engine::TrainConfig train;
+  model::ModelConfig model;
+  model::TrainConfig train;
   int stages = 1;
   std::string codec = "none";                // engine codec name: none, fp16, int8, subspace
   std::vector<std::string> dataset;          // "arithmetic", or BLAKE2b-256 hex hashes of shards

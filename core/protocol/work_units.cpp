@@ -4,34 +4,17 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 #include "core/protocol/receipt.h"
 
 namespace tessera::protocol {
 
-double forward_flops_per_token(const StageShape& shape) {
-  return 2.0 * static_cast<double>(shape.non_embedding_parameters) +
-         4.0 * shape.layers * static_cast<double>(shape.width) * shape.context;
-}
-
-double backward_flops_per_token(const StageShape& shape) {
-  return 2.0 * forward_flops_per_token(shape);
-}
-
-double training_flops_per_token(const StageShape& shape) {
-  return forward_flops_per_token(shape) + backward_flops_per_token(shape);
-}
-
-}  // namespace tessera::protocol
-
-namespace tessera::protocol {
-
-double receipt_flops(const engine::ModelConfig& model, int stages, Direction direction, int stage,
+double receipt_flops(const model::ModelConfig& model, int stages, Direction direction, int stage,
                      std::uint64_t tokens) {
   if (stage < 0 || stage >= stages) throw std::invalid_argument("receipt names stage " + std::to_string(stage) +
                                                                 " of a " + std::to_string(stages) + "-stage run");
-  const auto plan = engine::plan_stage(model, stages, stage);
-  const double training = engine::stage_training_flops_per_token(model, plan);
+  const auto plan = model::plan_stage(model, stages, stage);
+  const double training = model::stage_training_flops_per_token(model, plan);
   const double forward = training / 3.0;
   double per_token = direction == Direction::Forward ? forward : 2.0 * forward;
   if (stages == 1 || (direction == Direction::Forward && stage == 0) ||

@@ -10,29 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/sys/unique_fd.h"
+
 namespace tessera::sys {
 namespace fs = std::filesystem;
 namespace {
 
 std::string error_text() { return std::strerror(errno); }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd& operator=(Fd&&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-
- private:
-  int fd_;
-};
+using Fd = sys::UniqueFd;
 
 struct Temp {
   Fd fd;

@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/sys/unique_fd.h"
 #include "core/wallet/errors.h"
 
 namespace tessera::wallet {
@@ -18,19 +19,7 @@ namespace {
 
 std::string error_text() { return std::strerror(errno); }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = sys::UniqueFd;
 
 template <typename Buffer>
 Buffer read_whole(const fs::path& file, std::size_t max_bytes, Buffer (*make)(std::size_t)) {

@@ -11,7 +11,7 @@ namespace {
 protocol::RunManifest sample(const wallet::KeyPair& publisher) {
   protocol::RunManifest m;
   m.run_id = "demo-2026.11";
-  m.model = engine::demo_model_config();
+  m.model = model::demo_model_config();
   m.train.total_steps = 500;
   m.stages = 3;
   m.codec = "int8";

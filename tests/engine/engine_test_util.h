@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/data.h"
+#include "core/model/data.h"
 #include "core/engine/pipeline.h"
 
 namespace tessera::engine::testing {
@@ -39,7 +39,7 @@ inline TrainConfig tiny_train() {
   return train;
 }
 
-inline std::vector<std::vector<std::int32_t>> step_batches(const DataSource& data, const TrainConfig& train,
+inline std::vector<std::vector<std::int32_t>> step_batches(const model::DataSource& data, const TrainConfig& train,
                                                            std::int64_t step) {
   std::vector<std::vector<std::int32_t>> batches;
   for (int m = 0; m < train.micro_batches; ++m)

@@ -7,9 +7,9 @@
 #include <limits>
 #include <random>
 
-#include "core/engine/codec.h"
+#include "core/model/codec.h"
 
-using namespace tessera::engine;
+using namespace tessera::model;
 
 namespace {
 HostTensor random_tensor(std::vector<std::int64_t> shape, std::uint64_t seed, float spread = 3.0f) {

@@ -6,9 +6,9 @@
 #include <set>
 #include <QRegularExpression>
 
-#include "core/engine/data.h"
+#include "core/model/data.h"
 
-using namespace tessera::engine;
+using namespace tessera::model;
 
 class TestData : public QObject {
   Q_OBJECT

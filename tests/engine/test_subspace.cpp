@@ -9,6 +9,7 @@
 #include "engine_test_util.h"
 
 using namespace tessera::engine;
+using namespace tessera::model;
 using namespace tessera::engine::testing;
 
 namespace {

@@ -1,7 +1,7 @@
 // Stage assignment, heartbeats and expiry in the hub's peer directory; join challenges.
 #include <QtTest>
 
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 #include "core/hub/challenges.h"
 #include "core/hub/hub_service.h"
 #include "core/hub/peer_directory.h"
@@ -37,9 +37,9 @@ class TestPeerDirectory : public QObject {
     const auto needs = hub::stage_memory_requirements(manifest);
     QCOMPARE(needs.size(), std::size_t{3});
     for (int k = 0; k < 3; ++k) {
-      const auto plan = engine::plan_stage(manifest.model, 3, k);
-      const auto four = engine::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size, 4);
-      const auto one = engine::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size, 1);
+      const auto plan = model::plan_stage(manifest.model, 3, k);
+      const auto four = model::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size, 4);
+      const auto one = model::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size, 1);
       QCOMPARE(needs[static_cast<std::size_t>(k)], static_cast<std::uint64_t>(four.total()));
       QVERIFY(four.total() > one.total());
     }

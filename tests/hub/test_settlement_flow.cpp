@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/client/statement_sync.h"
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 #include "core/hub/settlement_book.h"
 #include "core/hub/statements_controller.h"
 #include "core/ledger/ledger.h"
@@ -49,7 +49,7 @@ class TestSettlementFlow : public QObject {
 
  private Q_SLOTS:
   void receiptsCreditEachStagesWorkOnce() {
-    engine::ModelConfig model;
+    model::ModelConfig model;
     model.layers = 6;
     model.width = 64;
     model.heads = 4;
@@ -64,7 +64,7 @@ class TestSettlementFlow : public QObject {
         credited += protocol::receipt_flops(model, stages, protocol::Direction::Backward, s, tokens);
       double expected = 0;
       for (int s = 0; s < stages; ++s)
-        expected += engine::stage_training_flops_per_token(model, engine::plan_stage(model, stages, s)) * tokens;
+        expected += model::stage_training_flops_per_token(model, model::plan_stage(model, stages, s)) * tokens;
       QVERIFY(std::abs(credited - expected) <= 1e-9 * expected);
       QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                                protocol::receipt_flops(model, stages, protocol::Direction::Backward, 0, tokens));

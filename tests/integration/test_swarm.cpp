@@ -10,7 +10,7 @@
 
 #include <cmath>
 
-#include "core/engine/data.h"
+#include "core/model/data.h"
 #include "core/engine/pipeline.h"
 #include "tests/support/run_process.h"
 
@@ -55,7 +55,7 @@ class TestSwarm : public QObject {
     QVERIFY(QFileInfo::exists(summary["ledger"].toString()));
     // Forward-only inference through the three stage processes (SwarmInference).
     QCOMPARE(summary["inference"].toObject()["vocab"].toInt(), 256);
-    compareWithPipeline(summary, steps, engine::CodecKind::none, 0);
+    compareWithPipeline(summary, steps, model::CodecKind::none, 0);
   }
 
   // Subspace runs also sum the stages' shared embedding gradients each step (the swarm through its
@@ -69,27 +69,27 @@ class TestSwarm : public QObject {
     QVERIFY(summary["loss_last"].toDouble() < summary["loss_first"].toDouble());
     QCOMPARE(summary["receipts_rejected"].toInt(), 0);
     QCOMPARE(summary["receipts_verified"].toInt(), summary["receipts_expected"].toInt());
-    compareWithPipeline(summary, steps, engine::CodecKind::subspace, 16);  // demo's default rank for subspace
+    compareWithPipeline(summary, steps, model::CodecKind::subspace, 16);  // demo's default rank for subspace
   }
 
  private:
   // The same model, data and schedule in one process, step by step.
-  static void compareWithPipeline(const QJsonObject& summary, int steps, engine::CodecKind codec, int rank) {
-    engine::ModelConfig model;
+  static void compareWithPipeline(const QJsonObject& summary, int steps, model::CodecKind codec, int rank) {
+    model::ModelConfig model;
     model.layers = 3;
     model.width = 64;
     model.heads = 4;
     model.context = 32;
     model.seed = 7;
     model.subspace_rank = rank;
-    engine::TrainConfig train;
+    model::TrainConfig train;
     train.micro_batch_size = 4;
     train.micro_batches = 2;
     train.lr = 0.003;
     train.warmup_steps = 5;
     train.total_steps = steps;
     engine::Pipeline pipeline({model, train, 3, codec, "cpu", 1, 0});
-    const auto data = engine::DataSource::arithmetic(model.context, model.seed);
+    const auto data = model::DataSource::arithmetic(model.context, model.seed);
     const auto losses = summary["losses"].toArray();
     QCOMPARE(losses.size(), steps);
     for (int step = 0; step < steps; ++step) {

@@ -22,7 +22,7 @@ net::MessageHeader header_for(net::MessageKind kind, std::uint32_t micro_batch) 
   header.run_id = "test-run";
   header.step = 1;
   header.micro_batch = micro_batch;
-  header.dtype = net::DType::F32;
+  header.dtype = model::DType::float32;
   header.shape = {2, 2};
   return header;
 }

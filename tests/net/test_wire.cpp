@@ -17,7 +17,7 @@ MessageHeader sample() {
   header.micro_batch = 7;
   header.stage = 2;
   header.codec = 3;
-  header.dtype = DType::F16;
+  header.dtype = tessera::model::DType::float16;
   header.shape = {4, 128, 256};
   return header;
 }
@@ -46,7 +46,7 @@ class TestWire : public QObject {
     QCOMPARE(header.micro_batch, 7u);
     QCOMPARE(header.stage, std::uint16_t(2));
     QCOMPARE(header.codec, std::uint8_t(3));
-    QCOMPARE(header.dtype, DType::F16);
+    QCOMPARE(header.dtype, tessera::model::DType::float16);
     QCOMPARE(header.shape, (std::vector<std::uint64_t>{4, 128, 256}));
     QCOMPARE(header.element_count(), std::uint64_t(4 * 128 * 256));
     QCOMPARE(header.payload_bytes, std::uint64_t(1000));

@@ -56,7 +56,7 @@ class TestSwarmNode : public QObject {
   std::unique_ptr<net::Client> client_;
   std::unique_ptr<engine::Stage> stage0_;
 
-  net::MessageHeader forward_header(const engine::Payload& activations) const {
+  net::MessageHeader forward_header(const model::Payload& activations) const {
     net::MessageHeader h;
     h.kind = net::MessageKind::Forward;
     h.run_id = "node-test";

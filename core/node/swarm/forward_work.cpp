@@ -127,7 +127,7 @@ void ForwardWork::land(ForwardJob& job, const Reply& reply, const Sent& sent) {
   job.receipts = std::move(answer.receipts);
   job.chain_loss = answer.loss;
   job.forward_bytes = answer.forward_bytes + static_cast<double>(job.result.output.activations.bytes.size());
-  engine::Payload gradient{run_.codec, job.result.output.activations.shape, std::move(answer.gradient)};
+  model::Payload gradient{run_.codec, job.result.output.activations.shape, std::move(answer.gradient)};
   job.t_check = Clock::now();
   try {
     job.back = local_.stage->backward(job.h.micro_batch, gradient);

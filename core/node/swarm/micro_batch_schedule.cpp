@@ -8,7 +8,7 @@
 namespace tessera::node::swarm {
 
 MicroBatchSchedule::MicroBatchSchedule(const RunContext& run, LocalStage& local, ForwardWork& forward,
-                                       PeerCalls& calls, engine::DataSource& data, StepAttempt& attempt)
+                                       PeerCalls& calls, model::DataSource& data, StepAttempt& attempt)
     : run_(run), local_(local), forward_(forward), data_(data), attempt_(attempt), links_(calls),
       flights_(static_cast<std::size_t>(run.manifest.train.micro_batches)) {}
 

@@ -16,7 +16,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/engine/data.h"
+#include "core/model/data.h"
 #include "core/node/swarm/forward_work.h"
 #include "core/node/swarm/step_attempt.h"
 
@@ -25,7 +25,7 @@ namespace tessera::node::swarm {
 class MicroBatchSchedule {
  public:
   MicroBatchSchedule(const RunContext& run, LocalStage& local, ForwardWork& forward, PeerCalls& calls,
-                     engine::DataSource& data, StepAttempt& attempt);
+                     model::DataSource& data, StepAttempt& attempt);
 
   // Runs every micro-batch and absorbs the answers into the attempt; throws PeerFailure naming the
   // peer that failed (this node when its own stage refused its work).
@@ -52,7 +52,7 @@ class MicroBatchSchedule {
   const RunContext& run_;
   LocalStage& local_;
   ForwardWork& forward_;
-  engine::DataSource& data_;
+  model::DataSource& data_;
   StepAttempt& attempt_;
   PeerCalls::Links links_;
   std::vector<Flight> flights_;

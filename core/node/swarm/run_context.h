@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "core/engine/codec.h"
+#include "core/model/codec.h"
 #include "core/net/curve.h"
 #include "core/net/wire.h"
 #include "core/node/swarm_node.h"
@@ -19,7 +19,7 @@ struct RunContext {
   const wallet::KeyPair& key;
   const SwarmNodeOptions& options;
   protocol::RunManifest manifest;
-  engine::CodecKind codec = engine::CodecKind::none;
+  model::CodecKind codec = model::CodecKind::none;
   net::CurveKeyPair curve;
 
   wallet::PublicKey self() const { return key.public_key(); }
@@ -33,7 +33,7 @@ struct RunContext {
     h.micro_batch = micro_batch;
     h.stage = static_cast<std::uint16_t>(stage);
     h.codec = static_cast<std::uint8_t>(codec);
-    h.dtype = net::DType::U8;
+    h.dtype = model::DType::u8;
     return h;
   }
 };

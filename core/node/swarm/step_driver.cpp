@@ -181,7 +181,7 @@ void StepDriver::abort(const StepAttempt& attempt) {
 
 bool StepDriver::drive_step(const std::vector<protocol::PeerInfo>& peers, std::uint64_t step) {
   if (!data_)
-    data_.emplace(engine::DataSource::from_spec(run_.manifest.dataset.empty() ? "arithmetic" : run_.manifest.dataset.front(),
+    data_.emplace(model::DataSource::from_spec(run_.manifest.dataset.empty() ? "arithmetic" : run_.manifest.dataset.front(),
                                                 run_.manifest.model.context, run_.manifest.model.seed));
   StepAttempt attempt;
   attempt.step = step;

@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/engine/data.h"
+#include "core/model/data.h"
 #include "core/client/hub_client.h"
 #include "core/control/event_bus.h"
 #include "core/node/swarm/peer_calls.h"
@@ -55,7 +55,7 @@ class StepDriver {
   std::map<wallet::PublicKey, Clock::time_point> suspects_;
   std::uint64_t next_attempt_;
   Clock::time_point last_step_end_{};  // when the last committed step was reported (reset by a failed one)
-  std::optional<engine::DataSource> data_;
+  std::optional<model::DataSource> data_;
 };
 
 }  // namespace tessera::node::swarm

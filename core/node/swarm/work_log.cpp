@@ -72,7 +72,7 @@ void WorkLog::commit(std::uint64_t step, int stage, const AttemptState& attempt)
     row.flops = work.flops;
     row.device_seconds = work.device_seconds;
     row.energy_joules = work.device_seconds * (run_.options.device == "cpu" ? 15.0 : 250.0);  // rough: watts busy
-    row.codec = engine::codec_name(run_.codec);
+    row.codec = model::codec_name(run_.codec);
     row.bytes_sent = work.bytes_sent;
     row.bytes_received = work.bytes_received;
     row.receipt_ids = ids;

@@ -1,5 +1,5 @@
 // Corpora and deterministic micro-batches.
-#include "core/engine/data.h"
+#include "core/model/data.h"
 
 #include <algorithm>
 #include <fstream>
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace tessera::engine {
+namespace tessera::model {
 
 namespace {
 
@@ -174,4 +174,4 @@ AnswerAccuracy answer_accuracy(const ArithmeticEvalSet& set, const std::vector<s
   return accuracy;
 }
 
-}  // namespace tessera::engine
+}  // namespace tessera::model

@@ -1,14 +1,14 @@
 // Model shapes, stage plans, parameter counts, learning-rate schedule and memory estimates
 // (no libtorch, so anything may include model_config.h).
-#include "core/engine/model_config.h"
+#include "core/model/model_config.h"
 
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
-#include "core/protocol/work_units.h"
+#include "core/model/flops.h"
 
-namespace tessera::engine {
+namespace tessera::model {
 
 namespace {
 constexpr double pi = 3.14159265358979323846;
@@ -91,9 +91,9 @@ std::int64_t stage_parameters(const ModelConfig& config, const StagePlan& plan) 
 }
 
 double stage_training_flops_per_token(const ModelConfig& config, const StagePlan& plan) {
-  const protocol::StageShape shape{stage_non_embedding_parameters(config, plan), plan.blocks(), config.width,
+  const model::StageShape shape{stage_non_embedding_parameters(config, plan), plan.blocks(), config.width,
                                    config.context};
-  return protocol::training_flops_per_token(shape);
+  return model::training_flops_per_token(shape);
 }
 
 MemoryEstimate estimate_stage_memory(const ModelConfig& config, const StagePlan& plan, int micro_batch_size,
@@ -124,4 +124,4 @@ std::string format_bytes(std::int64_t bytes) {
   return text;
 }
 
-}  // namespace tessera::engine
+}  // namespace tessera::model

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-namespace tessera::engine {
+namespace tessera::model {
 
 struct ModelConfig {
   int layers = 4;
@@ -99,4 +99,4 @@ MemoryEstimate estimate_stage_memory(const ModelConfig& config, const StagePlan&
 
 std::string format_bytes(std::int64_t bytes);  // "1.5 GiB"
 
-}  // namespace tessera::engine
+}  // namespace tessera::model

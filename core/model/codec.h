@@ -7,11 +7,10 @@
 #include <string>
 #include <vector>
 
-namespace tessera::engine {
+#include "core/model/dtype.h"
 
-enum class DType : std::uint8_t { float32, float16, int8, int32, int64 };
-std::string dtype_name(DType dtype);
-std::size_t dtype_size(DType dtype);
+namespace tessera::model {
+
 
 // A tensor as plain data: row-major, little-endian element bytes.
 struct HostTensor {
@@ -72,4 +71,4 @@ void decode(const Payload& payload, CodecKind expected_codec, const std::vector<
 
 std::string shape_text(const std::vector<std::int64_t>& shape);  // "[2, 32, 64]"
 
-}  // namespace tessera::engine
+}  // namespace tessera::model

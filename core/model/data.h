@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace tessera::engine {
+namespace tessera::model {
 
 struct ArithmeticOptions {
   int max_operand = 999;     // operands in [0, max_operand]
@@ -72,4 +72,4 @@ struct AnswerAccuracy {
 // `predictions` [batch, context]: argmax next token at every position.
 AnswerAccuracy answer_accuracy(const ArithmeticEvalSet& set, const std::vector<std::int32_t>& predictions);
 
-}  // namespace tessera::engine
+}  // namespace tessera::model

@@ -1,6 +1,6 @@
 // Boundary codecs as pure functions over plain bytes (the wire format), with strict validation
 // of anything that arrives from a neighbour.
-#include "core/engine/codec.h"
+#include "core/model/codec.h"
 
 #include <algorithm>
 #include <bit>
@@ -9,7 +9,7 @@
 #include <limits>
 #include <stdexcept>
 
-namespace tessera::engine {
+namespace tessera::model {
 
 namespace {
 
@@ -95,28 +95,6 @@ std::int64_t product(const std::vector<std::int64_t>& shape) {
 }
 
 }  // namespace
-
-std::string dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::float32: return "float32";
-    case DType::float16: return "float16";
-    case DType::int8: return "int8";
-    case DType::int32: return "int32";
-    case DType::int64: return "int64";
-  }
-  return "unknown";
-}
-
-std::size_t dtype_size(DType dtype) {
-  switch (dtype) {
-    case DType::float32: return 4;
-    case DType::float16: return 2;
-    case DType::int8: return 1;
-    case DType::int32: return 4;
-    case DType::int64: return 8;
-  }
-  return 0;
-}
 
 std::int64_t HostTensor::numel() const {
   std::int64_t n = 1;
@@ -364,4 +342,4 @@ void decode(const Payload& payload, CodecKind expected_codec, const std::vector<
   decode_checked(payload, checked_count(payload), reinterpret_cast<std::uint8_t*>(destination));
 }
 
-}  // namespace tessera::engine
+}  // namespace tessera::model
