@@ -16,7 +16,8 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
-#include "app/cli/local_network.h"
+#include "app/cli/terminal.h"
+#include "core/demo/local_network.h"
 #include "core/engine/codec.h"
 #include "core/engine/data.h"
 #include "core/engine/device_probe.h"
@@ -26,6 +27,9 @@
 
 namespace tessera::cli {
 namespace {
+
+using demo::LocalNetwork;
+using demo::LocalNetworkOptions;
 
 constexpr int kWarmup = 2;  // steps left out of the rates (process start, first allocations)
 constexpr int kInferenceTokens = 48;   // generated per inference measurement
@@ -87,7 +91,7 @@ double in_process_inference_tokens_per_s(const LocalNetworkOptions& o) {
 }
 
 LocalNetworkOptions bench_network(const std::string& codec) {
-  auto o = demo_network_defaults();
+  auto o = demo::demo_network_defaults();
   o.model.layers = 3;
   o.model.width = 128;
   o.model.heads = 4;
