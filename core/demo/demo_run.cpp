@@ -10,7 +10,6 @@
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
 #include "core/wallet/delegation.h"
-#include "core/wallet/encoding.h"
 #include "core/wallet/secure_file.h"
 
 namespace tessera::demo {
