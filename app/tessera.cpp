@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "core/sys/paths.h"
@@ -27,22 +28,35 @@
 #include "ui/wallet_service.h"
 #include "ui/watch_service.h"
 
-int main(int argc, char** argv) {
-  QElapsedTimer started;
-  started.start();
-  // Answer --version without a display, as a command-line program would (e.g. over ssh).
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0) {
-      std::printf("Tessera %s\n", tessera::kVersion);
-      return 0;
-    }
-  }
-  QApplication app(argc, argv);
+using namespace tessera::ui;
+
+namespace {
+
+// Answers --version without a display, as a command-line program would (e.g. over ssh).
+bool asks_for_version(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0) return true;
+  return false;
+}
+
+void name_application() {
   QApplication::setApplicationName(QStringLiteral("Tessera"));
   QApplication::setApplicationVersion(QString::fromLatin1(tessera::kVersion));
   QApplication::setOrganizationName(QStringLiteral("Tessera"));
   QApplication::setQuitOnLastWindowClosed(false);  // the tray keeps the app (and the node) alive
+}
 
+struct AppOptions {
+  std::optional<QString> data_dir;
+  std::optional<QString> screenshots;  // render every page into this folder and exit
+  bool start_hidden = false;
+  bool no_node = false;
+  std::optional<QString> node_program;
+  bool measure_startup = false;
+};
+
+// Exits for --help and --version (QCommandLineParser::process).
+AppOptions parse_command_line(QApplication& app) {
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral("Tessera: train open AI models together"));
   parser.addHelpOption();
@@ -53,7 +67,7 @@ int main(int argc, char** argv) {
   const QCommandLineOption screenshots_option(
       QStringLiteral("screenshots"), QStringLiteral("Render every page (light and dark, 1280x800) to PNG files and exit."),
       QStringLiteral("folder"));
-  const QCommandLineOption hidden_option(QString::fromLatin1(tessera::ui::kStartHiddenOption),
+  const QCommandLineOption hidden_option(QString::fromLatin1(kStartHiddenOption),
                                          QStringLiteral("Start in the tray, without opening the window (what "
                                                         "Start at login uses)."));
   const QCommandLineOption no_node_option(QStringLiteral("no-node"),
@@ -66,63 +80,101 @@ int main(int argc, char** argv) {
   parser.addOptions({data_dir_option, screenshots_option, hidden_option, no_node_option, node_option, measure_option});
   parser.process(app);
 
-  if (parser.isSet(screenshots_option)) return tessera::ui::renderScreenshots(app, parser.value(screenshots_option));
+  AppOptions options;
+  if (parser.isSet(data_dir_option)) options.data_dir = parser.value(data_dir_option);
+  if (parser.isSet(screenshots_option)) options.screenshots = parser.value(screenshots_option);
+  options.start_hidden = parser.isSet(hidden_option);
+  options.no_node = parser.isSet(no_node_option);
+  if (parser.isSet(node_option)) options.node_program = parser.value(node_option);
+  options.measure_startup = parser.isSet(measure_option);
+  return options;
+}
 
-  tessera::ui::applyTheme(app, tessera::ui::Theme::System);
-
-  QString data_dir;
+// The data folder, created if needed; nothing (after telling the user why) when it cannot be used.
+std::optional<QString> open_data_dir(const AppOptions& options) {
   try {
     std::optional<std::filesystem::path> override_dir;
-    if (parser.isSet(data_dir_option)) override_dir = parser.value(data_dir_option).toStdString();
+    if (options.data_dir) override_dir = options.data_dir->toStdString();
     const auto dir = tessera::sys::resolve_data_dir(override_dir);
     tessera::sys::ensure_data_dir(dir);
-    data_dir = QString::fromStdString(dir.string());
+    return QString::fromStdString(dir.string());
   } catch (const std::exception& error) {
     QMessageBox::critical(nullptr, QStringLiteral("Tessera"),
                           QStringLiteral("Tessera cannot use its data folder: %1").arg(QString::fromUtf8(error.what())));
-    return 1;
+    return std::nullopt;
   }
+}
 
-  using namespace tessera::ui;
-  std::unique_ptr<NodeSupervisor> node;
-  if (!parser.isSet(no_node_option) && !parser.isSet(measure_option))
-    node = std::make_unique<NodeSupervisor>(
-        parser.isSet(node_option) ? parser.value(node_option) : NodeSupervisor::defaultNodeProgram(), data_dir);
-  WalletService wallet(QDir(data_dir).filePath(QStringLiteral("wallet.json")));
-  LedgerService ledger(QDir(data_dir).filePath(QStringLiteral("contributions.db")));
-  NodeSettings settings(node.get(), data_dir);
-  if (node) node->setHubUrl(QString::fromStdString(settings.values().hub_url));
-  wallet.probe();
+std::unique_ptr<NodeSupervisor> make_node(const AppOptions& options, const QString& data_dir) {
+  if (options.no_node || options.measure_startup) return nullptr;
+  return std::make_unique<NodeSupervisor>(
+      options.node_program ? *options.node_program : NodeSupervisor::defaultNodeProgram(), data_dir);
+}
 
-  WatchService watch;  // the watched addresses live in the app's settings
-  MainWindow window(AppServices{data_dir, node.get(), &wallet, &ledger, &settings, &watch});
-  QObject::connect(&app, &QApplication::aboutToQuit, [&node] { node.reset(); });  // stops the node cleanly
+// Remember whether the user left Tessera contributing; it resumes so after a restart.
+void remember_contributing(NodeSupervisor* node, QSettings& preferences) {
+  if (!node) return;
+  QObject::connect(node, &NodeSupervisor::statusChanged, [&preferences](const tessera::control::NodeStatus& status) {
+    if (status.state == "running") preferences.setValue(QStringLiteral("node/contributing"), true);
+    if (status.state == "paused") preferences.setValue(QStringLiteral("node/contributing"), false);
+  });
+}
 
-  // Remember whether the user left Tessera contributing; it resumes so after a restart.
-  QSettings preferences;
-  if (node) {
-    QObject::connect(node.get(), &NodeSupervisor::statusChanged, [&preferences](const tessera::control::NodeStatus& status) {
-      if (status.state == "running") preferences.setValue(QStringLiteral("node/contributing"), true);
-      if (status.state == "paused") preferences.setValue(QStringLiteral("node/contributing"), false);
-    });
-  }
+// --measure-startup: the window is shown, its time printed, and the app quits.
+int measure_startup(MainWindow& window, const QElapsedTimer& started) {
+  window.show();
+  QTimer::singleShot(0, [&] {
+    std::printf("{\"first_window_ms\": %lld}\n", static_cast<long long>(started.elapsed()));
+    QApplication::quit();
+  });
+  return QApplication::exec();
+}
 
-  const bool first_run = !QFileInfo::exists(QDir(data_dir).filePath(QStringLiteral("wallet.json")));
-  if (parser.isSet(measure_option)) {
-    window.show();
-    QTimer::singleShot(0, [&] {
-      std::printf("{\"first_window_ms\": %lld}\n", static_cast<long long>(started.elapsed()));
-      QApplication::quit();
-    });
-    return QApplication::exec();
-  }
+// The first-run dialog when there is no wallet yet; then the node starts (paused until the user
+// presses Start on a first run, as the user left it otherwise) and the window shows.
+int run_app(const AppOptions& options, bool first_run, MainWindow& window, WalletService& wallet,
+            NodeSupervisor* node, const QSettings& preferences) {
   if (first_run) {
     FirstRunDialog dialog(&wallet);
     if (dialog.exec() != QDialog::Accepted) return 0;
-    if (node) node->launch(/*paused=*/true);  // contribution starts paused until the user presses Start
+    if (node) node->launch(/*paused=*/true);
   } else if (node) {
     node->launch(/*paused=*/!preferences.value(QStringLiteral("node/contributing"), false).toBool());
   }
-  if (!parser.isSet(hidden_option) || window.trayIcon() == nullptr) window.show();
+  if (!options.start_hidden || window.trayIcon() == nullptr) window.show();
   return QApplication::exec();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  QElapsedTimer started;
+  started.start();
+  if (asks_for_version(argc, argv)) {
+    std::printf("Tessera %s\n", tessera::kVersion);
+    return 0;
+  }
+  QApplication app(argc, argv);
+  name_application();
+  const auto options = parse_command_line(app);
+  if (options.screenshots) return renderScreenshots(app, *options.screenshots);
+  applyTheme(app, Theme::System);
+  const auto data_dir = open_data_dir(options);
+  if (!data_dir) return 1;
+
+  std::unique_ptr<NodeSupervisor> node = make_node(options, *data_dir);
+  WalletService wallet(QDir(*data_dir).filePath(QStringLiteral("wallet.json")));
+  LedgerService ledger(QDir(*data_dir).filePath(QStringLiteral("contributions.db")));
+  NodeSettings settings(node.get(), *data_dir);
+  if (node) node->setHubUrl(QString::fromStdString(settings.values().hub_url));
+  wallet.probe();
+  WatchService watch;  // the watched addresses live in the app's settings
+  MainWindow window(AppServices{*data_dir, node.get(), &wallet, &ledger, &settings, &watch});
+  QObject::connect(&app, &QApplication::aboutToQuit, [&node] { node.reset(); });  // stops the node cleanly
+  QSettings preferences;
+  remember_contributing(node.get(), preferences);
+
+  const bool first_run = !QFileInfo::exists(QDir(*data_dir).filePath(QStringLiteral("wallet.json")));
+  if (options.measure_startup) return measure_startup(window, started);
+  return run_app(options, first_run, window, wallet, node.get(), preferences);
 }

@@ -77,17 +77,10 @@ void say(const BenchSettings& s, const std::string& text) {
   if (!s.json) std::cerr << text << std::endl;
 }
 
-nlohmann::json run_bench(const BenchSettings& s) {
-  const auto info = engine::probe_torch();
-  const auto device = s.device == "auto" ? engine::default_device(info) : engine::parse_device(s.device, info);
+// Single process against the 2- and 4-stage pipelines, and the model-FLOPs utilisation against the
+// matmul rate; adds its keys to `out`.
+void bench_throughput(const BenchSettings& s, const engine::DeviceChoice& device, int threads, nlohmann::json& out) {
   const std::string device_label = device.label();
-  const int threads = s.threads > 0 ? s.threads : info.intra_op_threads;
-  engine::set_torch_threads(threads);  // before the matmul rate, so both sides use the same threads
-  nlohmann::json out;
-  out["device"] = device_label;
-  out["threads"] = threads;
-  out["torch_version"] = info.version;
-
   const auto model = throughput_model(s);
   const auto train = throughput_train(s);
   const auto data = model::DataSource::arithmetic(model.context, model.seed);
@@ -130,20 +123,33 @@ nlohmann::json run_bench(const BenchSettings& s) {
   out["model"] = {{"layers", model.layers}, {"width", model.width}, {"heads", model.heads},
                   {"context", model.context}, {"vocab", model.vocab},
                   {"tokens_per_step", train.micro_batch_size * train.micro_batches * model.context}};
+}
 
-  // Codecs: the same budget through a pipeline for each, loss on held-out arithmetic.
-  model::ModelConfig codec_model;
-  codec_model.layers = s.codec_layers;
-  codec_model.width = s.codec_width;
-  codec_model.heads = std::max(1, s.codec_width / 64);
-  codec_model.context = s.codec_context;
-  model::TrainConfig codec_train;
-  codec_train.micro_batch_size = s.codec_micro_batch;
-  codec_train.micro_batches = 1;
-  codec_train.warmup_steps = std::max(1, s.codec_steps / 10);
-  codec_train.total_steps = s.codec_steps;
-  codec_train.lr = 2e-3;
-  codec_train.min_lr = 2e-4;
+model::ModelConfig codec_model_config(const BenchSettings& s) {
+  model::ModelConfig model;
+  model.layers = s.codec_layers;
+  model.width = s.codec_width;
+  model.heads = std::max(1, s.codec_width / 64);
+  model.context = s.codec_context;
+  return model;
+}
+
+model::TrainConfig codec_train_config(const BenchSettings& s) {
+  model::TrainConfig train;
+  train.micro_batch_size = s.codec_micro_batch;
+  train.micro_batches = 1;
+  train.warmup_steps = std::max(1, s.codec_steps / 10);
+  train.total_steps = s.codec_steps;
+  train.lr = 2e-3;
+  train.min_lr = 2e-4;
+  return train;
+}
+
+// Codecs: the same budget through a pipeline for each, loss on held-out arithmetic; adds "codecs"
+// and "codec_model" to `out`.
+void bench_codecs(const BenchSettings& s, const std::string& device_label, int threads, nlohmann::json& out) {
+  const auto codec_model = codec_model_config(s);
+  const auto codec_train = codec_train_config(s);
   const auto codec_data = model::DataSource::arithmetic(codec_model.context, codec_model.seed);
   // A large held-out set, so that the codecs are compared on the model, not on a few problems.
   const auto eval = model::arithmetic_eval_set(codec_model.context, codec_model.seed, 1024);
@@ -183,6 +189,19 @@ nlohmann::json run_bench(const BenchSettings& s) {
                         {"context", codec_model.context}, {"stages", s.codec_stages}, {"steps", s.codec_steps},
                         {"tokens_per_step", s.codec_micro_batch * codec_model.context}, {"subspace_rank", s.rank},
                         {"loss", "held-out arithmetic cross-entropy after the budget"}};
+}
+
+nlohmann::json run_bench(const BenchSettings& s) {
+  const auto info = engine::probe_torch();
+  const auto device = s.device == "auto" ? engine::default_device(info) : engine::parse_device(s.device, info);
+  const int threads = s.threads > 0 ? s.threads : info.intra_op_threads;
+  engine::set_torch_threads(threads);  // before the matmul rate, so both sides use the same threads
+  nlohmann::json out;
+  out["device"] = device.label();
+  out["threads"] = threads;
+  out["torch_version"] = info.version;
+  bench_throughput(s, device, threads, out);
+  bench_codecs(s, device.label(), threads, out);
   return out;
 }
 

@@ -16,7 +16,8 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
-#include "app/cli/local_network.h"
+#include "app/cli/terminal.h"
+#include "core/demo/local_network.h"
 #include "core/model/codec.h"
 #include "core/model/data.h"
 #include "core/engine/device_probe.h"
@@ -26,6 +27,9 @@
 
 namespace tessera::cli {
 namespace {
+
+using demo::LocalNetwork;
+using demo::LocalNetworkOptions;
 
 constexpr int kWarmup = 2;  // steps left out of the rates (process start, first allocations)
 constexpr int kInferenceTokens = 48;   // generated per inference measurement
@@ -87,7 +91,7 @@ double in_process_inference_tokens_per_s(const LocalNetworkOptions& o) {
 }
 
 LocalNetworkOptions bench_network(const std::string& codec) {
-  auto o = demo_network_defaults();
+  auto o = demo::demo_network_defaults();
   o.model.layers = 3;
   o.model.width = 128;
   o.model.heads = 4;
@@ -196,6 +200,111 @@ double in_process_tokens_per_s(int steps, int blas_threads) {
   return seconds > 0 ? tokens / seconds : 0.0;
 }
 
+// The in-process baseline is the faster of two runs: every thread count at 1 (what each node
+// process runs with), and libtorch at 1 with OpenBLAS's pool at its default (one thread per core:
+// what the in-process baseline had before nodes set their BLAS pool too). Both are measured before
+// and after the swarm runs and the better figure is kept, so load from other programs during one
+// of them does not flatter the swarm.
+struct InProcessBaseline {
+  int blas_default = engine::blas_threads();
+  int node_threads = bench_network("none").threads;
+  double one_thread = 0, blas_pool = 0;
+
+  void measure(int steps) {
+    one_thread = std::max(one_thread, in_process_tokens_per_s(steps, node_threads));
+    if (blas_default > node_threads) blas_pool = std::max(blas_pool, in_process_tokens_per_s(steps, blas_default));
+    if (blas_default > 0) engine::set_blas_threads(blas_default);
+  }
+  double best() const { return std::max(one_thread, blas_pool); }
+  nlohmann::json runs() const {
+    nlohmann::json out{{"torch_threads_" + std::to_string(node_threads) + "_blas_threads_" + std::to_string(node_threads), one_thread}};
+    if (blas_pool > 0)
+      out["torch_threads_" + std::to_string(node_threads) + "_blas_threads_" + std::to_string(blas_default)] = blas_pool;
+    return out;
+  }
+};
+
+struct SwarmRuns {
+  nlohmann::json codecs = nlohmann::json::object();   // one run per codec
+  nlohmann::json limited = nlohmann::json::object();  // tokens/s (or the error) behind 80 Mbit/s links
+  nlohmann::json again;                               // codec none, the last run
+};
+
+// Every swarm run in a child process, each reported on stderr unless `json`.
+SwarmRuns run_swarms(int steps, bool json) {
+  SwarmRuns runs;
+  for (const auto kind : model::all_codecs()) {
+    const auto name = model::codec_name(kind);
+    runs.codecs[name] = run_child(name, steps, false);
+    if (!json) std::cerr << "codec " << name << ": " << runs.codecs[name].dump() << std::endl;
+  }
+  for (const std::string name : {"none", "subspace"}) {
+    const auto result = run_child(name, steps, true);
+    runs.limited[name] = tokens_per_s_or_error(result);
+    if (!json) std::cerr << "80 Mbit/s, codec " << name << ": " << result.dump() << std::endl;
+  }
+  // The swarm with codec none runs twice too, first and last, like the baseline: the ratio is
+  // the better swarm run against the better in-process run.
+  // (codecs.none stays the first run, a single run like every other codec's.)
+  runs.again = run_child("none", steps, false);
+  if (!json) std::cerr << "codec none, second run: " << runs.again.dump() << std::endl;
+  return runs;
+}
+
+// Takes the inference figures out of codecs.none and adds the gateway-to-in-process ratio.
+nlohmann::json take_inference(nlohmann::json& codecs) {
+  auto inference = codecs["none"].value("inference", nlohmann::json::object());
+  if (codecs["none"].contains("inference")) codecs["none"].erase("inference");
+  const double gateway = inference.value("gateway_tokens_per_s", 0.0);
+  const double local = inference.value("in_process_tokens_per_s", 0.0);
+  inference["ratio"] = local > 0 ? gateway / local : 0.0;
+  inference["generated_tokens"] = kInferenceTokens;
+  return inference;
+}
+
+nlohmann::json swarm_report(const InProcessBaseline& baseline, SwarmRuns runs, int steps) {
+  auto& codecs = runs.codecs;
+  const auto multiprocess_runs =
+      nlohmann::json::array({tokens_per_s_or_error(codecs["none"]), tokens_per_s_or_error(runs.again)});
+  const double multi = std::max(codecs["none"].value("tokens_per_s", 0.0), runs.again.value("tokens_per_s", 0.0));
+  const double in_process = baseline.best();
+  auto inference = take_inference(codecs);
+  const int node_threads = baseline.node_threads;
+  return {{"in_process_tokens_per_s", in_process},
+          {"in_process_runs", baseline.runs()},
+          {"threads", {{"cores", std::thread::hardware_concurrency()},
+                       {"processes", bench_network("none").stages},
+                       {"per_process", {{"torch", node_threads}, {"blas", node_threads}}},
+                       {"in_process", "the faster of in_process_runs, each the best of a run before and after the swarm's"},
+                       {"multiprocess", "the faster of multiprocess_runs (codec none, the first and the last swarm run)"}}},
+          {"schedule",
+           {{"in_process", "one micro-batch at a time, forward through every stage then backward (one thread of control)"},
+            {"multiprocess",
+             "stage 0 keeps every micro-batch of the step in flight (F0 F1 F2 F3 B0 B1 B2 B3), passing each "
+             "forward on at once, so the stages work on different micro-batches at the same time; each stage "
+             "runs its forwards and backwards in micro-batch order, hence the same gradients as in process"}}},
+          {"multiprocess_tokens_per_s", multi},
+          {"multiprocess_runs", multiprocess_runs},
+          {"multiprocess_ratio", in_process > 0 ? multi / in_process : 0.0},
+          {"codecs", codecs},
+          {"limited_link", runs.limited},
+          {"limited_link_rate_mbit", 80},
+          {"inference", inference},
+          {"model", {{"layers", 3}, {"width", 128}, {"context", 64}, {"stages", 3}, {"micro_batch", 8},
+                     {"micro_batches", 4}}},
+          {"steps_timed", steps - kWarmup}};
+}
+
+void bench_swarm(int steps, bool json) {
+  log_to_stderr();
+  if (steps <= kWarmup) throw std::invalid_argument("--steps must be more than 2");
+  InProcessBaseline baseline;
+  baseline.measure(steps);
+  auto runs = run_swarms(steps, json);
+  baseline.measure(steps);
+  std::cout << swarm_report(baseline, std::move(runs), steps).dump(json ? -1 : 2) << std::endl;
+}
+
 }  // namespace
 
 void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
@@ -205,77 +314,7 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
       "swarm", "Multi-process swarm on loopback vs the in-process pipeline, codecs, and 80 Mbit/s links");
   command->add_option("--steps", *steps, "Steps per configuration (the first 2 are not timed)")->capture_default_str();
   command->add_flag("--json", *json, "Print JSON only");
-  command->callback([steps, json] {
-    log_to_stderr();
-    if (*steps <= kWarmup) throw std::invalid_argument("--steps must be more than 2");
-    // The baseline is the faster of two in-process runs: every thread count at 1 (what each node
-    // process runs with), and libtorch at 1 with OpenBLAS's pool at its default (one thread per
-    // core: what the in-process baseline had before nodes set their BLAS pool too).
-    const int blas_default = engine::blas_threads();
-    const int node_threads = bench_network("none").threads;
-    // Both are measured before and after the swarm runs and the better figure is kept, so load
-    // from other programs during one of them does not flatter the swarm.
-    double one_thread = 0, blas_pool = 0;
-    const auto measure_baselines = [&] {
-      one_thread = std::max(one_thread, in_process_tokens_per_s(*steps, node_threads));
-      if (blas_default > node_threads) blas_pool = std::max(blas_pool, in_process_tokens_per_s(*steps, blas_default));
-      if (blas_default > 0) engine::set_blas_threads(blas_default);
-    };
-    measure_baselines();
-    nlohmann::json codecs = nlohmann::json::object(), limited = nlohmann::json::object();
-    for (const auto kind : model::all_codecs()) {
-      const auto name = model::codec_name(kind);
-      codecs[name] = run_child(name, *steps, false);
-      if (!*json) std::cerr << "codec " << name << ": " << codecs[name].dump() << std::endl;
-    }
-    for (const std::string name : {"none", "subspace"}) {
-      const auto result = run_child(name, *steps, true);
-      limited[name] = tokens_per_s_or_error(result);
-      if (!*json) std::cerr << "80 Mbit/s, codec " << name << ": " << result.dump() << std::endl;
-    }
-    // The swarm with codec none runs twice too, first and last, like the baseline: the ratio is
-    // the better swarm run against the better in-process run.
-    // (codecs.none stays the first run, a single run like every other codec's.)
-    const auto again = run_child("none", *steps, false);
-    if (!*json) std::cerr << "codec none, second run: " << again.dump() << std::endl;
-    const auto multiprocess_runs = nlohmann::json::array({tokens_per_s_or_error(codecs["none"]), tokens_per_s_or_error(again)});
-    const double multi = std::max(codecs["none"].value("tokens_per_s", 0.0), again.value("tokens_per_s", 0.0));
-    measure_baselines();
-    const double in_process = std::max(one_thread, blas_pool);
-    auto inference = codecs["none"].value("inference", nlohmann::json::object());
-    if (codecs["none"].contains("inference")) codecs["none"].erase("inference");
-    const double gateway = inference.value("gateway_tokens_per_s", 0.0);
-    const double local = inference.value("in_process_tokens_per_s", 0.0);
-    inference["ratio"] = local > 0 ? gateway / local : 0.0;
-    inference["generated_tokens"] = kInferenceTokens;
-    nlohmann::json baselines{{"torch_threads_" + std::to_string(node_threads) + "_blas_threads_" + std::to_string(node_threads), one_thread}};
-    if (blas_pool > 0)
-      baselines["torch_threads_" + std::to_string(node_threads) + "_blas_threads_" + std::to_string(blas_default)] = blas_pool;
-    nlohmann::json out{{"in_process_tokens_per_s", in_process},
-                       {"in_process_runs", baselines},
-                       {"threads", {{"cores", std::thread::hardware_concurrency()},
-                                    {"processes", bench_network("none").stages},
-                                    {"per_process", {{"torch", node_threads}, {"blas", node_threads}}},
-                                    {"in_process", "the faster of in_process_runs, each the best of a run before and after the swarm's"},
-                                    {"multiprocess", "the faster of multiprocess_runs (codec none, the first and the last swarm run)"}}},
-                       {"schedule",
-                        {{"in_process", "one micro-batch at a time, forward through every stage then backward (one thread of control)"},
-                         {"multiprocess",
-                          "stage 0 keeps every micro-batch of the step in flight (F0 F1 F2 F3 B0 B1 B2 B3), passing each "
-                          "forward on at once, so the stages work on different micro-batches at the same time; each stage "
-                          "runs its forwards and backwards in micro-batch order, hence the same gradients as in process"}}},
-                       {"multiprocess_tokens_per_s", multi},
-                       {"multiprocess_runs", multiprocess_runs},
-                       {"multiprocess_ratio", in_process > 0 ? multi / in_process : 0.0},
-                       {"codecs", codecs},
-                       {"limited_link", limited},
-                       {"limited_link_rate_mbit", 80},
-                       {"inference", inference},
-                       {"model", {{"layers", 3}, {"width", 128}, {"context", 64}, {"stages", 3}, {"micro_batch", 8},
-                                  {"micro_batches", 4}}},
-                       {"steps_timed", *steps - kWarmup}};
-    std::cout << out.dump(*json ? -1 : 2) << std::endl;
-  });
+  command->callback([steps, json] { bench_swarm(*steps, *json); });
   auto* once = bench.add_subcommand("swarm-once", "One local swarm run for bench swarm (internal)");
   once->group("");
   auto codec = std::make_shared<std::string>("none");

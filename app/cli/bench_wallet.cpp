@@ -55,15 +55,102 @@ double unlock_seconds(const fs::path& folder, const char* name, const KdfLimits&
   return total / runs;
 }
 
+struct WalletBenchSettings {
+  bool json = false;
+  int unlock_runs = 3;
+  double seconds = 0.5;
+};
+
+// A temporary folder for the keystores, removed with everything in it.
+class TempFolder {
+ public:
+  TempFolder() {
+    std::string pattern = (fs::temp_directory_path() / "tessera-bench-wallet-XXXXXX").string();
+    const char* made = ::mkdtemp(pattern.data());
+    if (made == nullptr) throw std::runtime_error("cannot create a temporary folder in " + fs::temp_directory_path().string());
+    path_ = made;
+  }
+  ~TempFolder() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Keystore unlock at the default (MODERATE) limits against the INTERACTIVE ones.
+nlohmann::json bench_unlock(const WalletBenchSettings& s) {
+  const TempFolder folder;
+  const auto moderate = KdfLimits::moderate();
+  const auto interactive = KdfLimits::interactive();
+  const double moderate_s = unlock_seconds(folder.path(), "moderate.json", moderate, s.unlock_runs);
+  const double interactive_s = unlock_seconds(folder.path(), "interactive.json", interactive, s.unlock_runs);
+  return {{"default_limits", "moderate"},
+          {"moderate_s", moderate_s},
+          {"moderate_opslimit", moderate.opslimit},
+          {"moderate_memlimit_mib", moderate.memlimit >> 20},
+          {"interactive_s", interactive_s},
+          {"interactive_opslimit", interactive.opslimit},
+          {"interactive_memlimit_mib", interactive.memlimit >> 20},
+          {"moderate_over_interactive", moderate_s / interactive_s},
+          {"runs", s.unlock_runs}};
+}
+
+// Address derivation from the words (PBKDF2) against derivation from the seed, then Ed25519
+// signing against verification with the derived key.
+nlohmann::json bench_derive_and_sign(const WalletBenchSettings& s) {
+  const auto mnemonic = bip39::Mnemonic::generate(12);
+  const auto sentence = mnemonic.sentence();
+  const auto seed = mnemonic.to_seed({});
+  const auto path = DerivationPath::solana(0);
+  const double words_per_s = rate(s.seconds, 3, [&] {
+    const auto parsed = bip39::Mnemonic::parse(sentence.span());
+    const auto fresh = parsed.to_seed({});
+    (void)derive_keypair(fresh.span(), path);
+  });
+  const double seed_per_s = rate(s.seconds, 3, [&] { (void)derive_keypair(seed.span(), path); });
+
+  const auto key = derive_keypair(seed.span(), path);
+  const auto message = as_bytes("receipt: run demo, step 1, micro-batch 1, 4096 tokens");
+  const auto signature = key.sign(SignatureDomain::Receipt, message);
+  const double sign_per_s = rate(s.seconds, 3, [&] { (void)key.sign(SignatureDomain::Receipt, message); });
+  bool all_valid = true;
+  const double verify_per_s = rate(s.seconds, 3, [&] {
+    all_valid = verify(SignatureDomain::Receipt, message, signature, key.public_key()) && all_valid;
+  });
+  if (!all_valid) throw std::runtime_error("a signature failed to verify during the benchmark");
+  return {{"derive",
+           {{"path", path.to_string()},
+            {"words_to_address_per_s", words_per_s},
+            {"seed_to_address_per_s", seed_per_s},
+            {"seed_over_words", seed_per_s / words_per_s}}},
+          {"sign",
+           {{"sign_per_s", sign_per_s}, {"verify_per_s", verify_per_s}, {"sign_over_verify", sign_per_s / verify_per_s}}}};
+}
+
+void print_wallet_bench(const nlohmann::json& report) {
+  const auto& unlock = report["unlock"];
+  const auto& derive = report["derive"];
+  const auto& sign = report["sign"];
+  std::cout << "Unlock (Argon2id, default MODERATE " << unlock["moderate_memlimit_mib"].get<std::size_t>()
+            << " MiB): " << unlock["moderate_s"].get<double>() << " s; INTERACTIVE "
+            << unlock["interactive_memlimit_mib"].get<std::size_t>() << " MiB: " << unlock["interactive_s"].get<double>()
+            << " s (" << unlock["moderate_over_interactive"].get<double>() << "x)\n";
+  std::cout << "Derive " << derive["path"].get<std::string>() << ": " << derive["words_to_address_per_s"].get<double>()
+            << " /s from words (PBKDF2 2048 rounds), " << derive["seed_to_address_per_s"].get<double>()
+            << " /s from a seed\n";
+  std::cout << "Ed25519: " << sign["sign_per_s"].get<double>() << " signatures/s, " << sign["verify_per_s"].get<double>()
+            << " verifications/s\n";
+}
+
 }  // namespace
 
 void add_bench_wallet(CLI::App& bench) {
-  struct Settings {
-    bool json = false;
-    int unlock_runs = 3;
-    double seconds = 0.5;
-  };
-  auto s = std::make_shared<Settings>();
+  auto s = std::make_shared<WalletBenchSettings>();
   auto* cmd = bench.add_subcommand("wallet", "Wallet: unlock at the default vs interactive Argon2id limits, derive and "
                                              "sign/verify rates");
   cmd->add_flag("--json", s->json, "Print one JSON object");
@@ -72,73 +159,12 @@ void add_bench_wallet(CLI::App& bench) {
   cmd->callback([s] {
     send_logs_to_stderr();
     spdlog::set_level(spdlog::level::warn);
-    std::string pattern = (fs::temp_directory_path() / "tessera-bench-wallet-XXXXXX").string();
-    const char* made = ::mkdtemp(pattern.data());
-    if (made == nullptr) throw std::runtime_error("cannot create a temporary folder in " + fs::temp_directory_path().string());
-    const fs::path folder(made);
-    struct Cleanup {
-      fs::path folder;
-      ~Cleanup() {
-        std::error_code ec;
-        fs::remove_all(folder, ec);
-      }
-    } cleanup{folder};
-
-    const auto moderate = KdfLimits::moderate();
-    const auto interactive = KdfLimits::interactive();
-    const double moderate_s = unlock_seconds(folder, "moderate.json", moderate, s->unlock_runs);
-    const double interactive_s = unlock_seconds(folder, "interactive.json", interactive, s->unlock_runs);
-
-    const auto mnemonic = bip39::Mnemonic::generate(12);
-    const auto sentence = mnemonic.sentence();
-    const auto seed = mnemonic.to_seed({});
-    const auto path = DerivationPath::solana(0);
-    const double words_per_s = rate(s->seconds, 3, [&] {
-      const auto parsed = bip39::Mnemonic::parse(sentence.span());
-      const auto fresh = parsed.to_seed({});
-      (void)derive_keypair(fresh.span(), path);
-    });
-    const double seed_per_s = rate(s->seconds, 3, [&] { (void)derive_keypair(seed.span(), path); });
-
-    const auto key = derive_keypair(seed.span(), path);
-    const auto message = as_bytes("receipt: run demo, step 1, micro-batch 1, 4096 tokens");
-    const auto signature = key.sign(SignatureDomain::Receipt, message);
-    const double sign_per_s = rate(s->seconds, 3, [&] { (void)key.sign(SignatureDomain::Receipt, message); });
-    bool all_valid = true;
-    const double verify_per_s = rate(s->seconds, 3, [&] {
-      all_valid = verify(SignatureDomain::Receipt, message, signature, key.public_key()) && all_valid;
-    });
-    if (!all_valid) throw std::runtime_error("a signature failed to verify during the benchmark");
-
-    const nlohmann::json report = {
-        {"unlock",
-         {{"default_limits", "moderate"},
-          {"moderate_s", moderate_s},
-          {"moderate_opslimit", moderate.opslimit},
-          {"moderate_memlimit_mib", moderate.memlimit >> 20},
-          {"interactive_s", interactive_s},
-          {"interactive_opslimit", interactive.opslimit},
-          {"interactive_memlimit_mib", interactive.memlimit >> 20},
-          {"moderate_over_interactive", moderate_s / interactive_s},
-          {"runs", s->unlock_runs}}},
-        {"derive",
-         {{"path", path.to_string()},
-          {"words_to_address_per_s", words_per_s},
-          {"seed_to_address_per_s", seed_per_s},
-          {"seed_over_words", seed_per_s / words_per_s}}},
-        {"sign",
-         {{"sign_per_s", sign_per_s}, {"verify_per_s", verify_per_s}, {"sign_over_verify", sign_per_s / verify_per_s}}},
-    };
-    if (s->json) {
+    nlohmann::json report{{"unlock", bench_unlock(*s)}};
+    report.update(bench_derive_and_sign(*s));
+    if (s->json)
       std::cout << report.dump(2) << "\n";
-      return;
-    }
-    std::cout << "Unlock (Argon2id, default MODERATE " << (moderate.memlimit >> 20) << " MiB): " << moderate_s
-              << " s; INTERACTIVE " << (interactive.memlimit >> 20) << " MiB: " << interactive_s << " s ("
-              << moderate_s / interactive_s << "x)\n";
-    std::cout << "Derive " << path.to_string() << ": " << words_per_s << " /s from words (PBKDF2 2048 rounds), "
-              << seed_per_s << " /s from a seed\n";
-    std::cout << "Ed25519: " << sign_per_s << " signatures/s, " << verify_per_s << " verifications/s\n";
+    else
+      print_wallet_bench(report);
   });
 }
 

@@ -2,22 +2,18 @@
 // `tessera-node demo` (an embedded hub and local peers train the arithmetic corpus, then a summary).
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
-#include <fstream>
+#include <cstdio>
 #include <iostream>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
-#include "app/cli/local_network.h"
-#include "core/hub/swarm_inference.h"
-#include "core/ledger/ledger.h"
-#include "core/ledger/reader.h"
+#include "app/cli/terminal.h"
+#include "core/demo/demo_run.h"
 #include "core/node/node_daemon.h"
 #include "core/sys/paths.h"
 #include "core/wallet/delegation.h"
@@ -30,21 +26,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 void on_signal(int) { g_stop = true; }
-
-}  // namespace
-
-// Log lines go to stderr: stdout carries only the command's result (--json).
-void log_to_stderr() {
-  static const auto logger = [] {
-    auto created = spdlog::stderr_color_mt("tessera-node");
-    spdlog::set_default_logger(created);
-    if (const char* level = std::getenv("TESSERA_LOG")) spdlog::set_level(spdlog::level::from_str(level));
-    return created;
-  }();
-  (void)logger;
-}
-
-namespace {
 
 void install_stop_signals() {
   log_to_stderr();
@@ -87,19 +68,19 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   sys::ensure_data_dir(data_dir);
   install_stop_signals();
   const auto key = wallet::load_or_create_node_key(data_dir / wallet::kNodeKeyFileName);
-  std::unique_ptr<LocalNetwork> local;
+  std::unique_ptr<demo::LocalNetwork> local;
   std::string hub_url = s.hub, network = s.hub;
   wallet::Delegation delegation;
   int threads = s.threads;
   if (hub_url.empty()) {  // the local network: an embedded hub and peers for the other stages
-    auto options = demo_network_defaults();
+    auto options = demo::demo_network_defaults();
     options.stages = s.stages;
     options.replicas = s.replicas;
     options.codec = s.codec;
     options.train.total_steps = 1000000;
     options.folder = data_dir / "local";
     options.epoch_seconds = 60;
-    local = std::make_unique<LocalNetwork>(options);
+    local = std::make_unique<demo::LocalNetwork>(options);
     local->start(s.stages * s.replicas - 1);
     hub_url = local->hub_url();
     network = "local";
@@ -128,21 +109,16 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
 }
 
 struct DemoSettings {
-  LocalNetworkOptions network = demo_network_defaults();
-  int steps = 60;
+  demo::DemoOptions demo;
   bool json = false;
-  int kill_at = 0;
-  double stall_seconds = 300;
   bool serve = false;
 };
 
-std::int64_t count_rows(const std::filesystem::path& file, ledger::Table table) {
-  if (!std::filesystem::exists(file)) return 0;
-  try {
-    return ledger::LedgerReader(file).row_count(table);
-  } catch (const std::exception&) {
-    return 0;
-  }
+void check_demo_settings(const DemoSettings& s) {
+  if (s.demo.steps < 1) throw std::invalid_argument("--steps must be at least 1");
+  const auto& network = s.demo.network;
+  if (network.stages < 1 || network.replicas < 1 || network.stages * network.replicas > 64)
+    throw std::invalid_argument("--stages and --replicas must be at least 1 (at most 64 peers)");
 }
 
 void progress_bar(int step, int steps, const nlohmann::json& last) {
@@ -155,184 +131,68 @@ void progress_bar(int step, int steps, const nlohmann::json& last) {
   std::fflush(stderr);
 }
 
-void run_demo(DemoSettings& s, const GlobalOptions& global) {
-  if (s.steps < 1) throw std::invalid_argument("--steps must be at least 1");
-  if (s.network.stages < 1 || s.network.replicas < 1 || s.network.stages * s.network.replicas > 64)
-    throw std::invalid_argument("--stages and --replicas must be at least 1 (at most 64 peers)");
+// The network's line for people, and the gateway's: on stdout for people and on stderr when stdout
+// carries the JSON summary.
+void print_network(const DemoSettings& s, demo::DemoRun& run) {
+  const auto& o = run.options().network;
+  auto& network = run.network();
+  if (!s.json)
+    std::cerr << "local network: hub " << network.hub_url() << ", " << o.stages << " stages x " << o.replicas
+              << " replicas, codec " << o.codec << ", run " << network.hub().manifest().run_id << "\n";
+  (s.json ? std::cerr : std::cout) << "gateway: " << network.hub().gateway_url() << std::endl;
+}
+
+demo::DemoProgress progress_on_stderr(const DemoSettings& s) {
+  if (s.json) return {};
+  return {progress_bar, [](const demo::LocalPeer& peer, int stage) {
+            std::cerr << "\nkilled " << peer.folder.filename().string() << " (stage " << stage << ") with SIGKILL\n";
+          }};
+}
+
+void print_summary(const demo::DemoSummary& summary) {
+  const auto& losses = summary.losses;
+  std::cout << "loss curve:";
+  const std::size_t every = std::max<std::size_t>(1, summary.steps / 10);
+  for (std::size_t i = 0; i < summary.steps; i += every) std::cout << "  " << i + 1 << ": " << losses[i];
+  std::cout << "  " << summary.steps << ": " << losses.back() << "\n";
+  std::cout << "tokens/s " << summary.tokens_per_s << ", bytes per token per boundary " << summary.bytes_per_token << "\n";
+  std::cout << "work logged: " << summary.work_rows << " rows; receipts: " << summary.tally.verified
+            << " verified by the hub, " << summary.tally.rejected << " rejected, " << summary.receipts_logged
+            << " in the logs; " << summary.ledgers_verified << " of " << summary.peers << " logs verify\n";
+  std::cout << "your log: " << summary.ledger.string() << " (tessera-node --data-dir "
+            << summary.ledger.parent_path().string() << " log summary)\n";
+}
+
+// --serve: the swarm and its gateway stay up until interrupted; epochs keep settling.
+void serve_until_stopped(demo::DemoRun& run) {
+  auto& hub = run.network().hub();
+  std::cerr << "serving: the gateway " << hub.gateway_url() << " answers completions, an epoch settles every "
+            << run.options().network.epoch_seconds << " s; Ctrl+C stops the network\n";
+  run.serve(g_stop);
+  std::cerr << "stopped after " << hub.settlement()->open_epoch() - 1 << " settled epochs\n";
+}
+
+void run_demo(const DemoSettings& s, const GlobalOptions& global) {
+  check_demo_settings(s);
   const auto data_dir = global.resolved_data_dir();
   sys::ensure_data_dir(data_dir);
   install_stop_signals();
-  s.network.train.total_steps = s.steps;
-  s.network.folder = data_dir / "demo";
-  const int count = s.network.stages * s.network.replicas;
-  // The user's own node plays peer 0 when this machine already works for their wallet.
-  std::optional<std::filesystem::path> own;
-  if (std::filesystem::exists(data_dir / "delegation.json") && std::filesystem::exists(data_dir / wallet::kNodeKeyFileName)) {
-    try {
-      const auto delegation = read_delegation(data_dir / "delegation.json");
-      const auto key = wallet::load_or_create_node_key(data_dir / wallet::kNodeKeyFileName);
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-      if (delegation.run_id == wallet::kAnyRun &&
-          wallet::verify_delegation(delegation, key.public_key(), "demo", now) == wallet::DelegationStatus::Valid)
-        own = data_dir;
-    } catch (const std::exception&) {
-    }
-  }
-  std::vector<std::filesystem::path> ledgers;
-  for (int i = 0; i < count; ++i)
-    ledgers.push_back((i == 0 && own ? *own : s.network.folder / ("peer-" + std::to_string(i))) /
-                      std::string(ledger::kDefaultFileName));
-  std::int64_t work_before = 0, receipts_before = 0;
-  for (const auto& file : ledgers) {
-    work_before += count_rows(file, ledger::Table::Work);
-    receipts_before += count_rows(file, ledger::Table::Receipts);
-  }
-
-  LocalNetwork network(s.network);
-  network.start(count, own);
-  if (!s.json)
-    std::cerr << "local network: hub " << network.hub_url() << ", " << s.network.stages << " stages x "
-              << s.network.replicas << " replicas, codec " << s.network.codec << ", run "
-              << network.hub().manifest().run_id << "\n";
-  // The gateway line, on stdout for people and on stderr when stdout carries the JSON summary.
-  (s.json ? std::cerr : std::cout) << "gateway: " << network.hub().gateway_url() << std::endl;
-  std::vector<nlohmann::json> steps;
-  auto last_progress = std::chrono::steady_clock::now();
-  std::optional<std::size_t> killed;
-  while (static_cast<int>(steps.size()) < s.steps) {
-    if (g_stop) throw std::runtime_error("interrupted; the local peers were stopped");
-    if (auto message = network.check_children()) throw std::runtime_error(*message);
-    const auto now = std::chrono::steady_clock::now();
-    auto fresh = network.hub().progress();
-    if (fresh.size() > steps.size()) {
-      steps = std::move(fresh);
-      last_progress = now;
-      if (!s.json) progress_bar(static_cast<int>(steps.size()), s.steps, steps.back());
-    } else if (now - last_progress > std::chrono::duration<double>(s.stall_seconds)) {
-      throw std::runtime_error("no training progress for " + std::to_string(static_cast<int>(s.stall_seconds)) +
-                               " s; see the peers' node.log files under " + s.network.folder.string());
-    }
-    if (s.kill_at > 0 && !killed && static_cast<int>(steps.size()) >= s.kill_at) {
-      // SIGKILL a replica of the last stage that has another live replica, not the driver's stage.
-      const auto counts = network.hub().directory().replica_counts();
-      for (std::size_t i = 0; i < network.peers().size() && !killed; ++i) {
-        const auto peer = network.hub().directory().find(network.peers()[i].node_key);
-        if (peer && peer->stage > 0 && counts[static_cast<std::size_t>(peer->stage)] >= 2) {
-          network.kill_peer(i);
-          killed = i;
-          if (!s.json) std::cerr << "\nkilled " << network.peers()[i].folder.filename().string() << " (stage " << peer->stage << ") with SIGKILL\n";
-        }
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  demo::DemoRun run(s.demo, data_dir);
+  run.start();
+  print_network(s, run);
+  run.train(g_stop, progress_on_stderr(s));
   if (!s.json) std::cerr << "\n";
-  // Ask the trained swarm for the next character after a sum (inference: forward only, no receipts).
-  nlohmann::json inference;
-  try {
-    hub::SwarmInference swarm(network.hub().directory(), network.hub().manifest(), network.hub_key());
-    const std::string prompt = "12+34=";
-    const std::vector<std::int32_t> ids(prompt.begin(), prompt.end());
-    const auto logits = swarm.next_token_logits(ids, std::chrono::seconds(10));
-    const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
-    inference = {{"prompt", prompt}, {"next_token", best}, {"vocab", logits.size()}};
-  } catch (const std::exception& error) {
-    inference = {{"error", error.what()}};
-  }
-  if (!s.serve) network.stop();
-  steps.resize(static_cast<std::size_t>(s.steps));
-
-  std::int64_t work_rows = 0, receipts_logged = 0, killed_receipts = 0, statements_verified = 0;
-  int ledgers_intact = 0;
-  for (std::size_t i = 0; i < ledgers.size(); ++i) {
-    const auto rows = count_rows(ledgers[i], ledger::Table::Receipts);
-    work_rows += count_rows(ledgers[i], ledger::Table::Work);
-    receipts_logged += rows;
-    if (killed && *killed == i) killed_receipts = rows;
-    if (std::filesystem::exists(ledgers[i]) && ledger::LedgerReader(ledgers[i]).verify(network.peers()[i].node_key).intact)
-      ++ledgers_intact;
-    statements_verified += count_rows(ledgers[i], ledger::Table::Statements);
-  }
-  work_rows -= work_before;
-  receipts_logged -= receipts_before;
-  double tokens = 0, seconds = 0, bytes = 0;
-  nlohmann::json losses = nlohmann::json::array();
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    losses.push_back(steps[i].value("loss", 0.0));
-    bytes += steps[i].value("bytes_per_token", 0.0);
-    if (i > 0 || steps.size() == 1) {  // the first step includes warm-up
-      tokens += steps[i].value("tokens", 0.0);
-      seconds += steps[i].value("seconds", 0.0);
-    }
-  }
-  const auto tally = network.hub().tally();
-  const auto& train = s.network.train;
-  nlohmann::json summary{
-      {"steps", steps.size()},
-      {"stages", s.network.stages},
-      {"replicas", s.network.replicas},
-      {"codec", s.network.codec},
-      {"run", network.hub().manifest().run_id},
-      {"loss_first", losses.front()},
-      {"loss_last", losses.back()},
-      {"losses", losses},
-      {"tokens_per_s", seconds > 0 ? tokens / seconds : 0.0},
-      {"bytes_per_token", bytes / static_cast<double>(steps.size())},
-      {"receipts_verified", tally.verified},
-      {"receipts_rejected", tally.rejected},
-      {"receipts_duplicate", tally.duplicates},
-      {"receipts_expected", static_cast<std::int64_t>(steps.size()) * train.micro_batches * 2 * (s.network.stages - 1)},
-      {"receipts_logged", receipts_logged},
-      {"killed_peer_receipts", killed_receipts},
-      {"work_rows", work_rows},
-      {"ledgers_verified", ledgers_intact},
-      {"peers", count},
-      {"killed", killed.has_value()},
-      {"inference", inference},
-      {"step_seconds", [&] {
-         auto list = nlohmann::json::array();
-         for (const auto& step : steps) list.push_back(step.value("seconds", 0.0));
-         return list;
-       }()},
-      {"ledger", ledgers.front().string()},
-      {"gateway", network.hub().gateway_url()},
-      {"epoch_seconds", s.network.epoch_seconds},
-      {"epochs_settled", network.hub().settlement()->open_epoch() - 1},
-      {"statements_verified", statements_verified},
-      {"model", {{"layers", s.network.model.layers}, {"width", s.network.model.width}, {"heads", s.network.model.heads},
-                 {"context", s.network.model.context}, {"seed", s.network.model.seed}}}};
-  // --serve: the swarm and its gateway stay up until interrupted; epochs keep settling.
-  const auto serve = [&] {
-    if (!s.serve) return;
-    std::cerr << "serving: the gateway " << network.hub().gateway_url() << " answers completions, an epoch settles every "
-              << s.network.epoch_seconds << " s; Ctrl+C stops the network\n";
-    while (!g_stop) {
-      if (auto message = network.check_children()) throw std::runtime_error(*message);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    network.stop();
-    std::cerr << "stopped after " << network.hub().settlement()->open_epoch() - 1 << " settled epochs\n";
-  };
-  if (s.json) {
-    std::cout << summary.dump() << std::endl;
-    serve();
-    return;
-  }
-  std::cout << "loss curve:";
-  const std::size_t every = std::max<std::size_t>(1, steps.size() / 10);
-  for (std::size_t i = 0; i < steps.size(); i += every) std::cout << "  " << i + 1 << ": " << losses[i].get<double>();
-  std::cout << "  " << steps.size() << ": " << losses.back().get<double>() << "\n";
-  std::cout << "tokens/s " << summary["tokens_per_s"].get<double>() << ", bytes per token per boundary "
-            << summary["bytes_per_token"].get<double>() << "\n";
-  std::cout << "work logged: " << work_rows << " rows; receipts: " << tally.verified << " verified by the hub, "
-            << tally.rejected << " rejected, " << receipts_logged << " in the logs; " << ledgers_intact << " of "
-            << count << " logs verify\n";
-  std::cout << "your log: " << ledgers.front().string() << " (tessera-node --data-dir "
-            << ledgers.front().parent_path().string() << " log summary)\n";
-  serve();
+  auto inference = run.ask_next_token();
+  if (!s.serve) run.network().stop();
+  const auto summary = run.summarize(std::move(inference));
+  if (s.json)
+    std::cout << demo::to_json(summary).dump() << std::endl;
+  else
+    print_summary(summary);
+  if (s.serve) serve_until_stopped(run);
 }
 
-void add_model_options(CLI::App* command, LocalNetworkOptions& o) {
+void add_model_options(CLI::App* command, demo::LocalNetworkOptions& o) {
   command->add_option("--layers", o.model.layers, "Transformer blocks")->capture_default_str();
   command->add_option("--width", o.model.width, "Model width")->capture_default_str();
   command->add_option("--heads", o.model.heads, "Attention heads")->capture_default_str();
@@ -368,28 +228,28 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
 
 void add_demo_command(CLI::App& app, const GlobalOptions& global) {
   auto s = std::make_shared<DemoSettings>();
-  s->network.epoch_seconds = 10;  // short epochs, so a demo sees statements settle
+  s->demo.network.epoch_seconds = 10;  // short epochs, so a demo sees statements settle
   auto* command = app.add_subcommand(
       "demo", "Train the arithmetic corpus on a local network (embedded hub, one process per peer) and summarise");
-  command->add_option("--steps", s->steps, "Optimizer steps")->capture_default_str();
-  command->add_option("--stages", s->network.stages, "Pipeline stages")->capture_default_str();
-  command->add_option("--replicas", s->network.replicas, "Replicas per stage")->capture_default_str();
-  command->add_option("--codec", s->network.codec, "Boundary codec: none, fp16, int8 or subspace")->capture_default_str();
-  command->add_option("--threads", s->network.threads, "libtorch threads per peer")->capture_default_str();
-  command->add_option("--device", s->network.device, "cpu, cuda or cuda:N")->capture_default_str();
-  add_model_options(command, s->network);
+  command->add_option("--steps", s->demo.steps, "Optimizer steps")->capture_default_str();
+  command->add_option("--stages", s->demo.network.stages, "Pipeline stages")->capture_default_str();
+  command->add_option("--replicas", s->demo.network.replicas, "Replicas per stage")->capture_default_str();
+  command->add_option("--codec", s->demo.network.codec, "Boundary codec: none, fp16, int8 or subspace")->capture_default_str();
+  command->add_option("--threads", s->demo.network.threads, "libtorch threads per peer")->capture_default_str();
+  command->add_option("--device", s->demo.network.device, "cpu, cuda or cuda:N")->capture_default_str();
+  add_model_options(command, s->demo.network);
   command->add_flag("--json", s->json, "Print a machine-readable summary");
   command->add_flag("--serve", s->serve,
                     "After the steps, keep the network and its inference gateway up until interrupted");
-  command->add_option("--epoch-seconds", s->network.epoch_seconds, "Settlement epoch length")
+  command->add_option("--epoch-seconds", s->demo.network.epoch_seconds, "Settlement epoch length")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400 * 30));
-  command->add_option("--price", s->network.price_per_1k_tokens,
+  command->add_option("--price", s->demo.network.price_per_1k_tokens,
                       "Inference price in micro-units (USDC) per 1,000 tokens")
       ->capture_default_str();
-  command->add_option("--kill-replica-at", s->kill_at, "SIGKILL a replica of a later stage at this step (churn check)")
+  command->add_option("--kill-replica-at", s->demo.kill_at, "SIGKILL a replica of a later stage at this step (churn check)")
       ->group("");
-  command->add_option("--stall-seconds", s->stall_seconds, "Give up after this long without progress")->group("");
+  command->add_option("--stall-seconds", s->demo.stall_seconds, "Give up after this long without progress")->group("");
   command->callback([s, &global] { run_demo(*s, global); });
 }
 

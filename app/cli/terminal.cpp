@@ -1,7 +1,8 @@
-// Secret input over POSIX termios.
+// Secret input over POSIX termios, and the command-line programs' log lines on stderr.
 #include "app/cli/terminal.h"
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <fcntl.h>
 #include <termios.h>
@@ -89,6 +90,16 @@ void send_logs_to_stderr() {
   auto logger = spdlog::stderr_color_st("tessera-cli");
   logger->set_pattern("%^%l%$: %v");
   spdlog::set_default_logger(logger);
+}
+
+void log_to_stderr() {
+  static const auto logger = [] {
+    auto created = spdlog::stderr_color_mt("tessera-node");
+    spdlog::set_default_logger(created);
+    if (const char* level = std::getenv("TESSERA_LOG")) spdlog::set_level(spdlog::level::from_str(level));
+    return created;
+  }();
+  (void)logger;
 }
 
 SecureBytes StdinLines::next(const std::string& what) {

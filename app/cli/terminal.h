@@ -11,6 +11,9 @@ namespace tessera::cli {
 
 // Routes spdlog's default logger to standard error.
 void send_logs_to_stderr();
+// The same for the node's commands (run, demo, bench swarm): the "tessera-node" logger, once per
+// process, at the level TESSERA_LOG names (TESSERA_LOG=debug for more).
+void log_to_stderr();
 
 // Reads lines one at a time from file descriptor 0 (unbuffered, so each command takes exactly the
 // lines it needs). When standard input is a terminal, echo is off while reading.

@@ -42,6 +42,7 @@ ALLOWED = {
     "control":  ["wallet", "protocol", "model", "net", "sys", "client", "ledger"],  # app <-> node
     "engine":   ["model", "protocol", "wallet", "sys"],  # libtorch: Stage, pipeline, device probe
     "hub":      ["wallet", "protocol", "model", "net", "ledger", "sys"],  # the run hub
+    "demo":     ["wallet", "protocol", "model", "ledger", "hub"],  # the local network, `demo`
     "node":     ["wallet", "sys", "ledger", "model", "protocol", "net", "client", "control",
                  "engine"],  # the contributor daemon and its swarm node
     "ui":       ["wallet", "sys", "ledger", "model", "protocol", "net", "client", "control"],  # Qt

@@ -1,5 +1,5 @@
 // Embedded hub + peer processes for the local network.
-#include "app/cli/local_network.h"
+#include "core/demo/local_network.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,7 +19,7 @@
 #include "core/wallet/encoding.h"
 #include "core/wallet/secure_file.h"
 
-namespace tessera::cli {
+namespace tessera::demo {
 namespace {
 
 std::string random_run_id() {
@@ -179,4 +179,4 @@ void LocalNetwork::stop(std::chrono::milliseconds grace) {
   if (hub_) hub_->stop();
 }
 
-}  // namespace tessera::cli
+}  // namespace tessera::demo

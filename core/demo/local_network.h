@@ -1,6 +1,7 @@
 // The local network of `tessera-node demo` and `run --local` (DESIGN.md "Processes"): an embedded
 // hub on a thread and local peers as separate `tessera-node run` processes on loopback, each with
-// its own data folder, node key and owner delegation. Children die with this process
+// its own data folder, node key and owner delegation. The peers are this same program started again
+// (/proc/self/exe), so only tessera-node hosts a local network. Children die with this process
 // (PR_SET_PDEATHSIG) and are stopped with SIGTERM, then SIGKILL after a grace period.
 #pragma once
 
@@ -17,7 +18,7 @@
 #include "core/hub/hub_service.h"
 #include "core/wallet/signing.h"
 
-namespace tessera::cli {
+namespace tessera::demo {
 
 struct LocalNetworkOptions {
   model::ModelConfig model;
@@ -36,8 +37,6 @@ struct LocalNetworkOptions {
 // The model and settings `demo` uses by default: small enough for a step in well under a second
 // on two CPU cores, big enough to learn the arithmetic corpus visibly.
 LocalNetworkOptions demo_network_defaults();
-// Sends spdlog's lines to stderr (TESSERA_LOG=debug for more): stdout carries only results.
-void log_to_stderr();
 
 struct LocalPeer {
   pid_t pid = -1;
@@ -79,4 +78,4 @@ class LocalNetwork {
   std::vector<LocalPeer> peers_;
 };
 
-}  // namespace tessera::cli
+}  // namespace tessera::demo
