@@ -1,6 +1,7 @@
 // Encode and decode of the swarm's messages: the only place their meta keys are spelled.
 #include "core/net/swarm_messages.h"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "core/wallet/encoding.h"
@@ -55,11 +56,11 @@ std::vector<std::string> receipts_from(const json& meta) {
 }
 
 // StageInput's meta fields go into `meta`; its blob is activations ‖ token ids.
-Envelope encode_input(const StageInput& input, json meta) {
+Envelope encode_input(const StageInput& input, std::vector<std::uint8_t> activations, json meta) {
   meta["batch"] = input.batch;
   meta["sequence"] = input.sequence;
   meta["route"] = hops_json(input.route);
-  Envelope out{std::move(meta), input.activations};
+  Envelope out{std::move(meta), std::move(activations)};
   const auto token_bytes = tokens_to_bytes(input.tokens);
   out.blob.insert(out.blob.end(), token_bytes.begin(), token_bytes.end());
   return out;
@@ -106,10 +107,21 @@ std::vector<std::int32_t> tokens_from_bytes(std::span<const std::uint8_t> bytes)
   return out;
 }
 
-Envelope ForwardRequest::encode() const {
-  json meta{{"attempt", attempt}, {"from", wallet::to_hex(from)}};
-  if (queue > 0) meta["queue"] = queue;
-  return encode_input(input, std::move(meta));
+namespace {
+
+json forward_meta(const ForwardRequest& request) {
+  json meta{{"attempt", request.attempt}, {"from", wallet::to_hex(request.from)}};
+  if (request.queue > 0) meta["queue"] = request.queue;
+  return meta;
+}
+
+}  // namespace
+
+Envelope ForwardRequest::encode() const& { return encode_input(input, input.activations, forward_meta(*this)); }
+
+Envelope ForwardRequest::encode() && {
+  auto meta = forward_meta(*this);
+  return encode_input(input, std::move(input.activations), std::move(meta));
 }
 
 ForwardRequest ForwardRequest::decode(const Envelope& envelope) {
@@ -135,7 +147,8 @@ Envelope BackwardReply::encode() const {
 BackwardReply BackwardReply::decode(const Envelope& envelope) {
   BackwardReply out;
   out.attempt = envelope.meta.value("attempt", std::uint64_t{0});
-  out.loss = envelope.meta.value("loss", 0.0);
+  const auto loss = envelope.meta.find("loss");
+  out.loss = loss != envelope.meta.end() && loss->is_null() ? std::nan("") : envelope.meta.value("loss", 0.0);
   out.forward_bytes = envelope.meta.value("forward_bytes", 0.0);
   if (envelope.meta.contains("receipt")) out.receipt = envelope.meta.value("receipt", std::string());
   out.receipts = receipts_from(envelope.meta);
@@ -143,7 +156,7 @@ BackwardReply BackwardReply::decode(const Envelope& envelope) {
   return out;
 }
 
-Envelope InferRequest::encode() const { return encode_input(input, json::object()); }
+Envelope InferRequest::encode() const { return encode_input(input, input.activations, json::object()); }
 
 InferRequest InferRequest::decode(const Envelope& envelope) { return {decode_input(envelope, "inference")}; }
 
@@ -218,7 +231,8 @@ PongReply PongReply::decode(const Envelope& envelope) {
   PongReply out;
   const auto step = envelope.meta.find("step");
   if (step != envelope.meta.end() && step->is_number_unsigned()) out.step = step->get<std::uint64_t>();
-  out.paused = envelope.meta.value("paused", false);
+  const auto paused = envelope.meta.find("paused");
+  out.paused = paused != envelope.meta.end() && paused->is_boolean() && paused->get<bool>();
   return out;
 }
 

@@ -47,7 +47,8 @@ struct ForwardRequest {
   int queue = 0;
   StageInput input;
 
-  Envelope encode() const;
+  Envelope encode() const&;
+  Envelope encode() &&;  // moves the activations into the envelope
   static ForwardRequest decode(const Envelope& envelope);
 };
 

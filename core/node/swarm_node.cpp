@@ -60,6 +60,7 @@ struct SwarmNode::Impl {
 
   void stop_threads() {
     serving = false;
+    hub->request_stop();
     if (server_thread.joinable()) server_thread.join();
     hub->stop();
   }
@@ -76,6 +77,7 @@ struct SwarmNode::Impl {
 // Fetches the run, binds the stage server, joins the hub and builds this stage.
 void SwarmNode::Impl::join() {
   board.set_state("joining");
+  hub->connect();
   run.manifest = hub->client().manifest();
   run.codec = model::parse_codec(run.manifest.codec);
   run.curve = net::curve_keys_from(key);
@@ -83,8 +85,8 @@ void SwarmNode::Impl::join() {
   zap = std::make_unique<net::ZapHandler>(*context, allowlist);
   server = std::make_unique<net::Server>(*context, run.curve, options.listen);
   calls = std::make_unique<swarm::PeerCalls>(*context, run.curve, key.public_key(),
-                                             [this](net::MessageHeader h, net::Envelope message) {
-                                               return handlers->local(std::move(h), std::move(message));
+                                             [this](net::MessageHeader h, const net::Envelope& message) {
+                                               return handlers->local(std::move(h), message);
                                              });
   std::filesystem::create_directories(options.data_dir);
   ledger_file = options.data_dir / std::string(ledger::kDefaultFileName);

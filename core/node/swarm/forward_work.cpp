@@ -26,6 +26,13 @@ engine::ForwardMessage ForwardWork::input_of(const net::MessageHeader& h, net::S
   return out;
 }
 
+void ForwardWork::check_route(const std::vector<Hop>& route) const {
+  if (static_cast<int>(route.size()) != run_.manifest.stages - 1 - local_.index)
+    throw std::invalid_argument("route does not reach the last stage");
+  for (const auto& hop : route)
+    if (hop.key == run_.self()) throw std::invalid_argument("the route names this node");
+}
+
 net::Timeout ForwardWork::downstream_timeout(int queue) const {
   return run_.options.hop_timeout * (run_.manifest.stages - 1 - local_.index + queue);
 }
@@ -49,7 +56,7 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
                               std::size_t received_bytes, int queue) {
   const int k = local_.index;
   const int count = run_.manifest.stages;
-  if (static_cast<int>(route.size()) != count - 1 - k) throw std::invalid_argument("route does not reach the last stage");
+  check_route(route);
   local_.enter_attempt(attempt, h.step);
   ForwardJob job;
   job.h = h;
@@ -81,9 +88,10 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
   down.input.batch = input.batch;
   down.input.sequence = input.sequence;
   down.input.route.assign(route.begin() + 1, route.end());
-  down.input.activations = job.result.output.activations.bytes;
+  job.sent_activation_bytes = job.result.output.activations.bytes.size();
+  down.input.activations = std::move(job.result.output.activations.bytes);  // only their size is needed here after
   down.input.tokens = input.tokens;
-  job.down_message = down.encode();
+  job.down_message = std::move(down).encode();
   return job;
 }
 
@@ -118,15 +126,15 @@ void ForwardWork::land(ForwardJob& job, const Reply& reply, const Sent& sent) {
   net::BackwardReply answer;
   try {
     answer = net::BackwardReply::decode(reply.envelope);
-  } catch (const std::exception&) {
-    throw PeerFailure(next.key, "peer " + short_key(next.key) + " relayed malformed receipts");
+  } catch (const std::exception& error) {
+    throw PeerFailure(next.key, "peer " + short_key(next.key) + " answered a forward wrongly: " + error.what());
   }
   check_receipt(answer.receipt, next, job.down, protocol::Direction::Forward, k, sent.hash);
   if (answer.receipts.size() > static_cast<std::size_t>(run_.manifest.stages))
     throw PeerFailure(next.key, "peer " + short_key(next.key) + " relayed malformed receipts");
   job.receipts = std::move(answer.receipts);
   job.chain_loss = answer.loss;
-  job.forward_bytes = answer.forward_bytes + static_cast<double>(job.result.output.activations.bytes.size());
+  job.forward_bytes = answer.forward_bytes + static_cast<double>(job.sent_activation_bytes);
   model::Payload gradient{run_.codec, job.result.output.activations.shape, std::move(answer.gradient)};
   job.t_check = Clock::now();
   try {

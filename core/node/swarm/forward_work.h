@@ -36,6 +36,7 @@ struct ForwardJob {
   std::vector<std::string> receipts;  // Backward receipts signed on this route, for the driver
   std::optional<Hop> next;            // empty on the last stage
   int queue = 0;                      // micro-batches that may be ahead of this one at a later stage
+  std::size_t sent_activation_bytes = 0;  // this stage's boundary payload, moved into down_message
   net::MessageHeader down;            // the Forward to the next stage
   net::Envelope down_message;
   Clock::time_point t0, t_forward, t_down, t_check, t_back;
@@ -66,6 +67,9 @@ class ForwardWork {
   // The Stage's input from a Forward's or Infer's: stage 0 takes token ids only, the others the
   // boundary payload in the run's codec and the header's shape.
   engine::ForwardMessage input_of(const net::MessageHeader& h, net::StageInput input, std::int64_t micro_batch) const;
+  // Throws std::invalid_argument unless `route` names the stages after this one, none of them this
+  // node (a request to itself from a handler would wait on the mutex the handler holds).
+  void check_route(const std::vector<Hop>& route) const;
 
  private:
   protocol::SignedReceipt sign(const net::MessageHeader& h, protocol::Direction direction,

@@ -121,7 +121,7 @@ Out Handlers::infer(const net::Incoming& in, const net::Envelope& envelope) {
   const auto route = request.input.route;
   const int batch = request.input.batch, sequence = request.input.sequence;
   const auto input = forward_.input_of(h, std::move(request.input), -1);
-  if (static_cast<int>(route.size()) != run_.manifest.stages - 1 - k) throw std::invalid_argument("route does not reach the last stage");
+  forward_.check_route(route);
   Out out{run_.header(net::MessageKind::Logits, h.step, 0, k), {}};
   if (k == run_.manifest.stages - 1) {
     out.envelope.blob = net::floats_to_bytes(local_.stage->last_position_logits(input));
@@ -142,11 +142,12 @@ Out Handlers::infer(const net::Incoming& in, const net::Envelope& envelope) {
   return out;
 }
 
-Reply Handlers::local(net::MessageHeader h, net::Envelope message) {
+Reply Handlers::local(net::MessageHeader h, const net::Envelope& message) {
   net::Incoming in;
   in.peer = run_.curve.public_key;
-  message.meta["request"] = 0;
-  in.message.payload = net::pack(message.meta, message.blob);
+  auto meta = message.meta;
+  meta["request"] = 0;
+  in.message.payload = net::pack(meta, message.blob);
   h.payload_bytes = in.message.payload.size();
   h.payload_hash = net::payload_hash(in.message.payload);
   in.message.header = h;

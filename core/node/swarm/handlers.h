@@ -38,7 +38,7 @@ class Handlers {
   Out refuse(const net::MessageHeader& h, const std::exception& error, const std::optional<nlohmann::json>& request,
              const char* what = nullptr);
   // The driver's own stage, served by a direct call exactly as a remote request would be.
-  Reply local(net::MessageHeader h, net::Envelope message);
+  Reply local(net::MessageHeader h, const net::Envelope& message);
 
  private:
   Out handle(const net::Incoming& in, const net::Envelope& envelope);

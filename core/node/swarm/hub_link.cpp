@@ -22,8 +22,9 @@ constexpr std::size_t kReceiptBatch = 500;
 
 HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board,
                  control::EventBus* events)
-    : run_(run), client_(run.options.hub_url, run.options.hub_timeout), allowlist_(std::move(allowlist)),
-      board_(board), events_(events) {}
+    : run_(run), allowlist_(std::move(allowlist)), board_(board), events_(events) {}
+
+void HubLink::connect() { client_.emplace(run_.options.hub_url, run_.options.hub_timeout); }
 
 HubLink::~HubLink() { stop(); }
 
@@ -34,7 +35,7 @@ void HubLink::attach(WorkLog& log, const std::string& owner_address) {
 }
 
 void HubLink::refresh_peers() {
-  auto list = client_.peers();
+  auto list = client_->peers();
   std::set<net::CurvePublicKey> keys;
   try {
     keys.insert(net::curve_public_from(run_.manifest.hub_key));
@@ -57,6 +58,7 @@ std::vector<protocol::PeerInfo> HubLink::peers() const {
 }
 
 void HubLink::report_receipts() {
+  std::lock_guard lock(report_mutex_);
   try {
     board_.count_logged(log_->settle(false));
   } catch (const std::exception& error) {
@@ -64,7 +66,7 @@ void HubLink::report_receipts() {
   }
   const auto batch = log_->outbox_front(kReceiptBatch);
   if (batch.empty()) return;
-  const auto result = client_.report_receipts(run_.key, batch);
+  const auto result = client_->report_receipts(run_.key, batch);
   log_->drop_sent(batch.size());
   if (result.contains("rejected") && !result["rejected"].empty())
     spdlog::warn("the hub rejected {} receipts: {}", result["rejected"].size(), result["rejected"].dump());
@@ -94,7 +96,7 @@ void HubLink::poll_statements() {
 void HubLink::loop() {
   while (running_) {
     try {
-      if (!client_.heartbeat(run_.key)) rejoin_ = true;
+      if (!client_->heartbeat(run_.key)) rejoin_ = true;
       refresh_peers();
       report_receipts();
     } catch (const std::exception& error) {
@@ -111,12 +113,16 @@ void HubLink::start() {
   thread_ = std::thread([this] { loop(); });
 }
 
-void HubLink::stop() {
+void HubLink::request_stop() {
   {
     std::lock_guard lock(wake_mutex_);
     running_ = false;
   }
   wake_.notify_all();
+}
+
+void HubLink::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 

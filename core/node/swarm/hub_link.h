@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -28,7 +29,10 @@ class HubLink {
   HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board, control::EventBus* events);
   ~HubLink();  // stops the thread
 
-  client::HubClient& client() { return client_; }
+  // The hub's client, made by connect() (it throws on a malformed hub URL; constructing a HubLink
+  // does not).
+  void connect();
+  client::HubClient& client() { return *client_; }
 
   // Once joined: the log receipts come from and statements are recorded in.
   void attach(WorkLog& log, const std::string& owner_address);
@@ -37,7 +41,8 @@ class HubLink {
   bool take_rejoin() { return rejoin_.exchange(false); }
 
   void start();
-  void stop();
+  void request_stop();  // the thread stops at its next wake-up
+  void stop();          // … and is joined
   // Settles the log's last commit if done, then sends one batch of the outbox.
   void report_receipts();
 
@@ -46,7 +51,8 @@ class HubLink {
   void poll_statements();
 
   const RunContext& run_;
-  client::HubClient client_;
+  std::optional<client::HubClient> client_;
+  std::mutex report_mutex_;  // the hub thread and leave() both report
   std::shared_ptr<net::PeerAllowlist> allowlist_;
   StatusBoard& board_;
   control::EventBus* events_;

@@ -74,8 +74,9 @@ void MicroBatchSchedule::land(int m) {
     net::BackwardReply answer;
     try {
       answer = net::BackwardReply::decode(reply.envelope);
-    } catch (const std::exception&) {
-      answer.receipts = {std::string()};  // blamed as a malformed receipt below
+    } catch (const std::exception& error) {
+      throw PeerFailure(flight.link->hop.key, "peer " + short_key(flight.link->hop.key) +
+                                                  " answered micro-batch " + std::to_string(m) + " wrongly: " + error.what());
     }
     absorb(m, answer);
     return;

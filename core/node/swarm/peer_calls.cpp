@@ -50,10 +50,11 @@ void PeerCalls::clear_pool() {
   idle_.clear();
 }
 
-std::vector<std::uint8_t> PeerCalls::frame(net::Envelope message, std::uint64_t& request) {
+std::vector<std::uint8_t> PeerCalls::frame(const net::Envelope& message, std::uint64_t& request) {
   request = counter_++;
-  message.meta["request"] = request;
-  return net::pack(message.meta, message.blob);
+  auto meta = message.meta;
+  meta["request"] = request;
+  return net::pack(meta, message.blob);
 }
 
 std::optional<Reply> PeerCalls::request(const Hop& hop, const net::MessageHeader& header, const net::Envelope& message,

@@ -54,7 +54,7 @@ Reply expect(const Hop& hop, Reply reply, net::MessageKind expected);
 class PeerCalls {
  public:
   // Answers a request addressed to this node itself (the driver's own stage).
-  using LocalHandler = std::function<Reply(net::MessageHeader, net::Envelope)>;
+  using LocalHandler = std::function<Reply(net::MessageHeader, const net::Envelope&)>;
 
   PeerCalls(zmq::context_t& context, const net::CurveKeyPair& identity, const wallet::PublicKey& self,
             LocalHandler local);
@@ -98,7 +98,7 @@ class PeerCalls {
  private:
   std::unique_ptr<net::Client> acquire(const Hop& hop);
   void release(const Hop& hop, std::unique_ptr<net::Client> client);
-  std::vector<std::uint8_t> frame(net::Envelope message, std::uint64_t& request);
+  std::vector<std::uint8_t> frame(const net::Envelope& message, std::uint64_t& request);
 
   zmq::context_t& context_;
   const net::CurveKeyPair& identity_;

@@ -115,6 +115,9 @@ void ReduceRound::share_embeddings() {
         return net::GradNormReply::decode(reply.envelope).norm_squared;
       } catch (const PeerFailure& failure) {
         return failure;
+      } catch (const std::exception& error) {  // a norm that is not a number …
+        return PeerFailure(committers[i].key, "peer " + short_key(committers[i].key) +
+                                                  " answered SharedGradient wrongly: " + error.what());
       }
     }));
   std::vector<net::Hop> installed;

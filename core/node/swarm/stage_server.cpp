@@ -153,6 +153,8 @@ void StageServer::serve(const std::atomic<bool>& serving) {
       spdlog::debug("stage server: {}", error.what());
     }
   }
+  passed_.clear();  // unanswered: their senders time out, as they would with this node gone
+  links_.all().clear();
 }
 
 }  // namespace tessera::node::swarm

@@ -1,0 +1,164 @@
+// The swarm's typed messages: each kind survives encode → pack → unpack → decode, and a malformed
+// or hostile field is refused with a message (or, for answers that are only read, taken as absent)
+// instead of crashing the reader.
+#include <QtTest>
+
+#include <cmath>
+
+#include "core/net/swarm_messages.h"
+#include "core/wallet/encoding.h"
+
+using namespace tessera;
+using namespace tessera::net;
+using json = nlohmann::json;
+
+namespace {
+
+Envelope through_the_wire(const Envelope& envelope) {
+  auto back = unpack(pack(envelope.meta, envelope.blob));
+  if (!back) throw std::runtime_error("the envelope did not unpack");
+  return std::move(*back);
+}
+
+ForwardRequest sample_forward() {
+  ForwardRequest request;
+  request.attempt = 77;
+  request.from = wallet::KeyPair::generate().public_key();
+  request.queue = 2;
+  request.input.batch = 2;
+  request.input.sequence = 3;
+  request.input.route = {{wallet::KeyPair::generate().public_key(), "tcp://127.0.0.1:7001"}};
+  request.input.activations = {1, 2, 3, 4, 5, 6, 7, 8};
+  request.input.tokens = {10, 11, 12, 13, -1, 70000, 16, 17};  // batch × (sequence + 1)
+  return request;
+}
+
+}  // namespace
+
+class TestSwarmMessages : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void forwardRoundTrips() {
+    const auto sent = sample_forward();
+    const auto got = ForwardRequest::decode(through_the_wire(sent.encode()));
+    QCOMPARE(got.attempt, sent.attempt);
+    QVERIFY(got.from == sent.from);
+    QCOMPARE(got.queue, sent.queue);
+    QCOMPARE(got.input.batch, 2);
+    QCOMPARE(got.input.sequence, 3);
+    QCOMPARE(got.input.route.size(), std::size_t(1));
+    QVERIFY(got.input.route[0].key == sent.input.route[0].key);
+    QCOMPARE(got.input.route[0].endpoint, sent.input.route[0].endpoint);
+    QVERIFY(got.input.activations == sent.input.activations);
+    QVERIFY(got.input.tokens == sent.input.tokens);
+    // The moving encode writes the same bytes as the copying one.
+    auto moved = sample_forward();
+    moved.from = sent.from;
+    moved.input.route = sent.input.route;
+    QVERIFY(pack(sent.encode().meta, sent.encode().blob) ==
+            pack(ForwardRequest(moved).encode().meta, std::move(moved).encode().blob));
+  }
+
+  void forwardRefusesMalformedFields_data() {
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("value");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("attempt missing") << "attempt" << "" << "missing attempt";
+    QTest::newRow("attempt negative") << "attempt" << "-3" << "missing attempt";
+    QTest::newRow("sender not hex") << "from" << "\"zz\"" << "forward without a sender key";
+    QTest::newRow("queue negative") << "queue" << "-1" << "queue out of range";
+    QTest::newRow("batch too large") << "batch" << "1000" << "forward payload is smaller than its token ids";
+    QTest::newRow("route not a list") << "route" << "{}" << "malformed route";
+    QTest::newRow("route entry short") << "route" << "[[\"00\"]]" << "malformed route entry";
+  }
+
+  void forwardRefusesMalformedFields() {
+    QFETCH(QString, field);
+    QFETCH(QString, value);
+    QFETCH(QString, message);
+    auto envelope = sample_forward().encode();
+    if (value.isEmpty()) envelope.meta.erase(field.toStdString());
+    else envelope.meta[field.toStdString()] = json::parse(value.toStdString());
+    try {
+      ForwardRequest::decode(through_the_wire(envelope));
+      QFAIL("a malformed Forward was accepted");
+    } catch (const std::invalid_argument& error) {
+      QCOMPARE(QString(error.what()), message);
+    }
+  }
+
+  void queueOfTheWrongTypeIsRefused() {
+    auto envelope = sample_forward().encode();
+    envelope.meta["queue"] = "soon";
+    QVERIFY_THROWS_EXCEPTION(std::exception, ForwardRequest::decode(envelope));
+  }
+
+  void backwardReplyRoundTripsAndReadsANanLoss() {
+    BackwardReply sent;
+    sent.attempt = 5;
+    sent.loss = 2.5;
+    sent.forward_bytes = 1024;
+    sent.receipt = "abcd";
+    sent.receipts = {"01", "02"};
+    sent.gradient = {9, 8, 7, 6};
+    const auto got = BackwardReply::decode(through_the_wire(sent.encode()));
+    QCOMPARE(got.loss, 2.5);
+    QCOMPARE(got.forward_bytes, 1024.0);
+    QCOMPARE(*got.receipt, std::string("abcd"));
+    QVERIFY(got.receipts == sent.receipts);
+    QVERIFY(got.gradient == sent.gradient);
+    auto diverged = sent.encode();
+    diverged.meta["loss"] = nullptr;  // how JSON carries a NaN
+    QVERIFY(std::isnan(BackwardReply::decode(diverged).loss));
+    auto hostile = sent.encode();
+    hostile.meta["receipts"] = json::array({1, 2});
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, BackwardReply::decode(hostile));
+  }
+
+  void reduceAndStepRoundTrip() {
+    ReduceRequest reduce{9, {{wallet::KeyPair::generate().public_key(), "tcp://a:1"}}, true, {"aa"}};
+    const auto reduce_back = ReduceRequest::decode(through_the_wire(reduce.encode()));
+    QCOMPARE(reduce_back.attempt, std::uint64_t(9));
+    QVERIFY(reduce_back.send_shared);
+    QCOMPARE(reduce_back.contributors.size(), std::size_t(1));
+    QVERIFY(reduce_back.receipts == reduce.receipts);
+    ReduceRequest empty{9, {}, false, {}};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, ReduceRequest::decode(empty.encode()));
+
+    StepRequest step{4, 1.5, 3.25, std::nullopt, 256};
+    const auto step_back = StepRequest::decode(through_the_wire(step.encode()));
+    QCOMPARE(step_back.norm, 1.5);
+    QCOMPARE(*step_back.loss, 3.25);
+    QVERIFY(!step_back.bytes_per_token);
+    QCOMPARE(step_back.step_tokens, 256.0);
+  }
+
+  void answersThatAreOnlyReadNeverThrow() {
+    Envelope pong{{{"step", "x"}, {"paused", 3}}, {}};
+    const auto read = PongReply::decode(pong);
+    QCOMPARE(read.step, std::uint64_t(0));
+    QVERIFY(!read.paused);
+    Envelope error{{{"message", 42}, {"failed_peer", "not hex"}}, {}};
+    const auto failure = ErrorReply::decode(error);
+    QCOMPARE(failure.message, std::string("error"));
+    QVERIFY(!failure.failed_peer);
+  }
+
+  void stateChunkAndInferRoundTrip() {
+    StateChunk chunk{3, 4, 10, {1, 2, 3}};
+    const auto chunk_back = StateChunk::decode(through_the_wire(chunk.encode()));
+    QCOMPARE(chunk_back.total, std::uint64_t(10));
+    QVERIFY(chunk_back.bytes == chunk.bytes);
+    InferRequest infer;
+    infer.input.batch = 1;
+    infer.input.sequence = 2;
+    infer.input.tokens = {65, 66, 0};
+    const auto infer_back = InferRequest::decode(through_the_wire(infer.encode()));
+    QVERIFY(infer_back.input.tokens == infer.input.tokens);
+    QVERIFY(infer_back.input.activations.empty());
+  }
+};
+
+QTEST_APPLESS_MAIN(TestSwarmMessages)
+#include "test_swarm_messages.moc"
