@@ -1,7 +1,7 @@
 // The GPT as libtorch modules (pytorch/examples style): a transformer block and the part of the
 // model one stage holds, with the seeded initialisation that makes every partition start from the
 // same weights. Internal to the engine's torch translation units (core/engine/*.cpp in the
-// tessera_engine object library), which see libtorch through the precompiled header
+// tessera_engine library), which see libtorch through the precompiled header
 // core/engine/torch_pch.h; nothing else may include it.
 #pragma once
 
