@@ -2,6 +2,8 @@
 // of anything that arrives from a neighbour.
 #include "core/model/codec.h"
 
+#include "core/model/codec_formats.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -12,54 +14,6 @@
 namespace tessera::model {
 
 namespace {
-
-std::uint16_t float_to_half(float value) {
-  const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
-  const std::uint32_t sign = (bits >> 16) & 0x8000u;
-  const std::uint32_t exponent = (bits >> 23) & 0xffu;
-  std::uint32_t mantissa = bits & 0x7fffffu;
-  if (exponent == 0xff) return static_cast<std::uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u : 0u));
-  int e = static_cast<int>(exponent) - 127 + 15;
-  if (e >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow to infinity
-  if (e <= 0) {
-    if (e < -10) return static_cast<std::uint16_t>(sign);
-    mantissa |= 0x800000u;
-    const int shift = 14 - e;
-    std::uint32_t half = mantissa >> shift;
-    const std::uint32_t rest = mantissa & ((1u << shift) - 1u);
-    const std::uint32_t halfway = 1u << (shift - 1);
-    if (rest > halfway || (rest == halfway && (half & 1u))) ++half;
-    return static_cast<std::uint16_t>(sign | half);
-  }
-  std::uint32_t half = sign | (static_cast<std::uint32_t>(e) << 10) | (mantissa >> 13);
-  const std::uint32_t rest = mantissa & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) ++half;  // may carry into the exponent: correct
-  return static_cast<std::uint16_t>(half);
-}
-
-float half_to_float(std::uint16_t half) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
-  const std::uint32_t exponent = (half >> 10) & 0x1fu;
-  std::uint32_t mantissa = half & 0x3ffu;
-  std::uint32_t bits;
-  if (exponent == 0) {
-    if (mantissa == 0) {
-      bits = sign;
-    } else {
-      int e = -1;
-      do {
-        ++e;
-        mantissa <<= 1;
-      } while ((mantissa & 0x400u) == 0);
-      bits = sign | static_cast<std::uint32_t>(127 - 15 - e) << 23 | (mantissa & 0x3ffu) << 13;
-    }
-  } else if (exponent == 31) {
-    bits = sign | 0x7f800000u | mantissa << 13;
-  } else {
-    bits = sign | (exponent + 127 - 15) << 23 | mantissa << 13;
-  }
-  return std::bit_cast<float>(bits);
-}
 
 // True when none of `count` float32 values at `bytes` is NaN or Inf (exponent bits all ones). Two
 // values per 64-bit word, branch-free: adding 2^23 to a lane's exponent field carries into the
@@ -122,43 +76,69 @@ std::vector<float> HostTensor::to_floats() const {
   return values;
 }
 
+// The codecs: a row each (wire id, name, size, error bound, byte format). Adding a codec is a
+// CodecKind value (codec.h), a row here and, for a new byte format, its functions in codec_formats.
+namespace {
+
+struct CodecInfo {
+  CodecKind kind;
+  const char* name;
+  std::size_t (*bytes_per_token)(std::size_t values);
+  double error_bound;  // worst relative error of a round trip (see codec_error_bound)
+  void (*encode)(const std::uint8_t* values, std::size_t count, std::int64_t width, Rounding rounding,
+                 std::vector<std::uint8_t>& out);
+  void (*decode)(const Payload& payload, std::size_t n, std::uint8_t* destination);
+};
+
+constexpr CodecInfo kCodecs[] = {
+    {CodecKind::none, "none", formats::raw_bytes, 0.0, formats::encode_raw, formats::decode_raw},
+    // fp16: 10 mantissa bits, relative to the value itself.
+    {CodecKind::fp16, "fp16", formats::half_bytes, 1.0 / 1024.0, formats::encode_half, formats::decode_half},
+    // int8 and subspace: half a step of max|x|/127 per token.
+    {CodecKind::int8, "int8", formats::scaled_int8_bytes, 0.5 / 127.0, formats::encode_scaled_int8,
+     formats::decode_scaled_int8},
+    {CodecKind::subspace, "subspace", formats::scaled_int8_bytes, 0.5 / 127.0, formats::encode_scaled_int8,
+     formats::decode_scaled_int8},
+};
+
+// Nothing for an id no row has (a payload's codec byte comes from the network).
+const CodecInfo* find_codec(CodecKind kind) {
+  for (const auto& info : kCodecs)
+    if (info.kind == kind) return &info;
+  return nullptr;
+}
+
+}  // namespace
+
 std::string codec_name(CodecKind kind) {
-  switch (kind) {
-    case CodecKind::none: return "none";
-    case CodecKind::fp16: return "fp16";
-    case CodecKind::int8: return "int8";
-    case CodecKind::subspace: return "subspace";
-  }
-  return "unknown";
+  const auto* info = find_codec(kind);
+  return info ? info->name : "unknown";
 }
 
 CodecKind parse_codec(const std::string& name) {
-  for (auto kind : all_codecs())
-    if (codec_name(kind) == name) return kind;
-  throw std::invalid_argument("unknown codec '" + name + "': use none, fp16, int8 or subspace");
+  std::string names;
+  const auto count = std::size(kCodecs);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (kCodecs[i].name == name) return kCodecs[i].kind;
+    names += (i == 0 ? "" : i + 1 == count ? " or " : ", ") + std::string(kCodecs[i].name);
+  }
+  throw std::invalid_argument("unknown codec '" + name + "': use " + names);
 }
 
-std::vector<CodecKind> all_codecs() { return {CodecKind::none, CodecKind::fp16, CodecKind::int8, CodecKind::subspace}; }
+std::vector<CodecKind> all_codecs() {
+  std::vector<CodecKind> out;
+  for (const auto& info : kCodecs) out.push_back(info.kind);
+  return out;
+}
 
 std::size_t payload_bytes_per_token(CodecKind kind, std::int64_t values) {
-  const auto n = static_cast<std::size_t>(values);
-  switch (kind) {
-    case CodecKind::none: return 4 * n;
-    case CodecKind::fp16: return 2 * n;
-    case CodecKind::int8:
-    case CodecKind::subspace: return 4 + n;
-  }
-  return 0;
+  const auto* info = find_codec(kind);
+  return info ? info->bytes_per_token(static_cast<std::size_t>(values)) : 0;
 }
 
 double codec_error_bound(CodecKind kind) {
-  switch (kind) {
-    case CodecKind::none: return 0.0;
-    case CodecKind::fp16: return 1.0 / 1024.0;  // 10 mantissa bits, relative to the value itself
-    case CodecKind::int8:
-    case CodecKind::subspace: return 0.5 / 127.0;  // half a step of max|x|/127
-  }
-  return 0.0;
+  const auto* info = find_codec(kind);
+  return info ? info->error_bound : 0.0;
 }
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -168,69 +148,16 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 }
 
 namespace {
-// A uniform number in [0, 1) from a value's bits and its position (splitmix64 finaliser).
-float dither(float value, std::uint64_t position) {
-  std::uint32_t bits = 0;
-  std::memcpy(&bits, &value, 4);
-  std::uint64_t x = (static_cast<std::uint64_t>(bits) << 32 ^ position) + 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return static_cast<float>(x >> 40) * (1.0f / 16777216.0f);
-}
-
-float load_float(const std::uint8_t* bytes, std::size_t index) {
-  float value;
-  std::memcpy(&value, bytes + 4 * index, 4);
-  return value;
-}
-
 // Encodes float32 values given as raw bytes (`count` of them, shape already checked).
 Payload encode_bytes(CodecKind kind, const std::vector<std::int64_t>& shape, const std::uint8_t* bytes,
                      std::size_t count, Rounding rounding) {
+  const auto* info = find_codec(kind);
+  if (!info) throw std::invalid_argument("unknown codec id " + std::to_string(static_cast<int>(kind)));
   if (!all_finite(bytes, count)) throw std::invalid_argument("codec " + codec_name(kind) + ": tensor holds NaN or Inf");
   Payload payload;
   payload.codec = kind;
   payload.shape = shape;
-  const std::int64_t width = shape.back();
-  const std::int64_t tokens = width == 0 ? 0 : static_cast<std::int64_t>(count) / width;
-  switch (kind) {
-    case CodecKind::none:  // the common in-datacentre case: one copy, no conversion
-      payload.bytes.assign(bytes, bytes + 4 * count);
-      break;
-    case CodecKind::fp16: {
-      payload.bytes.resize(count * 2);
-      for (std::size_t i = 0; i < count; ++i) {
-        const std::uint16_t h = float_to_half(load_float(bytes, i));
-        std::memcpy(payload.bytes.data() + 2 * i, &h, 2);
-      }
-      break;
-    }
-    case CodecKind::int8:
-    case CodecKind::subspace: {
-      payload.bytes.resize(static_cast<std::size_t>(tokens) * (4 + static_cast<std::size_t>(width)));
-      std::uint8_t* scales = payload.bytes.data();
-      auto* q = reinterpret_cast<std::int8_t*>(payload.bytes.data() + 4 * tokens);
-      for (std::int64_t t = 0; t < tokens; ++t) {
-        const auto row = static_cast<std::size_t>(t * width);
-        float largest = 0.0f;
-        for (std::int64_t i = 0; i < width; ++i)
-          largest = std::max(largest, std::abs(load_float(bytes, row + static_cast<std::size_t>(i))));
-        const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
-        std::memcpy(scales + 4 * t, &scale, 4);
-        for (std::int64_t i = 0; i < width; ++i) {
-          const float value = load_float(bytes, row + static_cast<std::size_t>(i));
-          const float level = value / scale;
-          const long rounded =
-              rounding == Rounding::stochastic
-                  ? static_cast<long>(std::floor(level + dither(value, static_cast<std::uint64_t>(t * width + i))))
-                  : std::lround(level);
-          q[t * width + i] = static_cast<std::int8_t>(std::clamp(rounded, -127L, 127L));
-        }
-      }
-      break;
-    }
-  }
+  info->encode(bytes, count, shape.back(), rounding, payload.bytes);
   return payload;
 }
 
@@ -257,41 +184,15 @@ std::size_t checked_count(const Payload& payload) {
 // Decodes a checked payload of `n` values into `destination` (room for n float32 values); every
 // value written is checked finite.
 void decode_checked(const Payload& payload, std::size_t n, std::uint8_t* destination) {
-  const std::int64_t width = payload.shape.back();
-  const std::int64_t tokens = width == 0 ? 0 : static_cast<std::int64_t>(n) / width;
-  switch (payload.codec) {
-    case CodecKind::none:
-      if (n > 0) std::memcpy(destination, payload.bytes.data(), 4 * n);
-      break;
-    case CodecKind::fp16:
-      for (std::size_t i = 0; i < n; ++i) {
-        std::uint16_t h;
-        std::memcpy(&h, payload.bytes.data() + 2 * i, 2);
-        const float value = half_to_float(h);
-        std::memcpy(destination + 4 * i, &value, 4);
-      }
-      break;
-    case CodecKind::int8:
-    case CodecKind::subspace: {
-      const auto* q = reinterpret_cast<const std::int8_t*>(payload.bytes.data() + 4 * tokens);
-      for (std::int64_t t = 0; t < tokens; ++t) {
-        float scale;
-        std::memcpy(&scale, payload.bytes.data() + 4 * t, 4);
-        if (!std::isfinite(scale) || scale < 0.0f) reject("int8 scale of token " + std::to_string(t) + " is not finite");
-        for (std::int64_t i = 0; i < width; ++i) {
-          const float value = scale * q[t * width + i];
-          std::memcpy(destination + 4 * static_cast<std::size_t>(t * width + i), &value, 4);
-        }
-      }
-      break;
-    }
-    default: reject("unknown codec id " + std::to_string(static_cast<int>(payload.codec)));
-  }
+  const auto* info = find_codec(payload.codec);
+  if (!info) reject("unknown codec id " + std::to_string(static_cast<int>(payload.codec)));
+  info->decode(payload, n, destination);
   // One scan of what was written (cache-warm): NaN/Inf arriving raw, from half infinities, or
   // from a finite scale times a level overflowing.
   if (!all_finite(destination, n)) {
     std::size_t i = 0;
-    while (i < n && std::isfinite(load_float(destination, i))) ++i;
+    float value = 0;
+    while (i < n && (std::memcpy(&value, destination + 4 * i, 4), std::isfinite(value))) ++i;
     reject("value " + std::to_string(i) + " is NaN or Inf");
   }
 }
