@@ -118,7 +118,7 @@ void StepDriver::reduce(StepAttempt& attempt) {
   round.share_embeddings();
 }
 
-void StepDriver::commit(StepAttempt& attempt) {
+net::StepRequest StepDriver::commit(StepAttempt& attempt) {
   double squared = 0;
   for (const double n : attempt.norms) squared += n;
   const int count = run_.manifest.stages;
@@ -143,24 +143,21 @@ void StepDriver::commit(StepAttempt& attempt) {
     }));
   for (auto& done : commits)
     if (auto failure = done.get()) suspect(failure->peer, failure->what());  // it will resync
+  return request;
 }
 
-void StepDriver::report(const StepAttempt& attempt) {
-  double squared = 0;
-  for (const double n : attempt.norms) squared += n;
-  const int count = run_.manifest.stages;
+void StepDriver::report(const StepAttempt& attempt, const net::StepRequest& committed) {
   const double seconds = std::chrono::duration<double>(Clock::now() - attempt.started).count();
-  const double loss = attempt.loss_sum / run_.manifest.train.micro_batches;
-  const double per_token = count > 1 && attempt.tokens > 0 ? attempt.forward_bytes / (count - 1) / attempt.tokens : 0.0;
   spdlog::debug(
       "timing step {}: {:.1f} ms: since the last step and pings {:.1f}, micro-batches {:.1f}, reduce {:.1f}, shared and "
       "commit {:.1f}",
       attempt.step, seconds * 1000, ms(attempt.started, attempt.pinged), ms(attempt.pinged, attempt.micro_batches_done),
       ms(attempt.micro_batches_done, attempt.reduced), ms(attempt.reduced, Clock::now()));
   try {
-    hub_.client().report_progress(run_.key, {{"step", attempt.step + 1}, {"loss", loss}, {"tokens", attempt.tokens},
-                                             {"seconds", seconds}, {"bytes_per_token", per_token},
-                                             {"grad_norm", std::sqrt(squared)}, {"replicas", attempt.participants.size()},
+    hub_.client().report_progress(run_.key, {{"step", attempt.step + 1}, {"loss", *committed.loss},
+                                             {"tokens", committed.step_tokens}, {"seconds", seconds},
+                                             {"bytes_per_token", *committed.bytes_per_token}, {"grad_norm", committed.norm},
+                                             {"replicas", attempt.participants.size()},
                                              {"shared_embedding_bytes", attempt.shared_bytes}});
   } catch (const std::exception& error) {
     spdlog::warn("progress report: {}", error.what());
@@ -195,8 +192,7 @@ bool StepDriver::drive_step(const std::vector<protocol::PeerInfo>& peers, std::u
   try {
     run_micro_batches(attempt);
     reduce(attempt);
-    commit(attempt);
-    report(attempt);
+    report(attempt, commit(attempt));
     last_step_end_ = Clock::now();
     return true;
   } catch (const PeerFailure& failure) {

@@ -38,8 +38,9 @@ class StepDriver {
   bool ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt);
   void run_micro_batches(StepAttempt& attempt);
   void reduce(StepAttempt& attempt);
-  void commit(StepAttempt& attempt);
-  void report(const StepAttempt& attempt);
+  // The step's commit (global norm, mean loss, bytes per token) as sent to every committer.
+  net::StepRequest commit(StepAttempt& attempt);
+  void report(const StepAttempt& attempt, const net::StepRequest& committed);
   void abort(const StepAttempt& attempt);
 
   bool suspected(const wallet::PublicKey& peer);
