@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/protocol/little_endian.h"
+#include "core/sys/bounded_json.h"
 
 namespace tessera::net {
 
@@ -22,8 +23,9 @@ std::optional<Envelope> unpack(std::span<const std::uint8_t> payload) {
   if (length > kMaxMetaBytes || length > payload.size() - 4) return std::nullopt;
   const auto* text = reinterpret_cast<const char*>(payload.data() + 4);
   Envelope envelope;
-  envelope.meta = nlohmann::json::parse(text, text + length, nullptr, false);
-  if (envelope.meta.is_discarded() || !envelope.meta.is_object()) return std::nullopt;
+  auto meta = sys::parse_bounded_object({text, length}, {kMaxMetaBytes, kMaxMetaDepth});
+  if (!meta) return std::nullopt;
+  envelope.meta = std::move(*meta);
   envelope.blob.assign(payload.begin() + 4 + length, payload.end());
   return envelope;
 }

@@ -13,6 +13,7 @@
 namespace tessera::net {
 
 inline constexpr std::size_t kMaxMetaBytes = 1 << 20;
+inline constexpr int kMaxMetaDepth = 8;  // a route is 3 levels deep
 
 struct Envelope {
   nlohmann::json meta = nlohmann::json::object();
@@ -21,7 +22,8 @@ struct Envelope {
 
 // u32 little-endian meta length ‖ meta JSON ‖ blob.
 std::vector<std::uint8_t> pack(const nlohmann::json& meta, std::span<const std::uint8_t> blob = {});
-// Nothing when the frame is not a well-formed envelope (lengths, JSON object); never throws.
+// Nothing when the frame is not a well-formed envelope (lengths, a JSON object at most
+// kMaxMetaDepth deep); never throws.
 std::optional<Envelope> unpack(std::span<const std::uint8_t> payload);
 
 std::vector<std::uint8_t> floats_to_bytes(const std::vector<float>& values);

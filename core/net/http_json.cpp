@@ -3,6 +3,8 @@
 
 #include <httplib.h>
 
+#include "core/sys/bounded_json.h"
+
 namespace tessera::net {
 
 void reply_json(httplib::Response& response, int status, const nlohmann::json& body) {
@@ -38,9 +40,10 @@ void reply_thrown_errors(httplib::Server& server, ErrorTypes types) {
 
 nlohmann::json json_object_body(const httplib::Request& request, EmptyBody empty) {
   if (empty == EmptyBody::IsEmptyObject && request.body.empty()) return nlohmann::json::object();
-  auto body = nlohmann::json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) throw std::invalid_argument("the request body must be a JSON object");
-  return body;
+  auto parsed = sys::parse_bounded_json(request.body, {request.body.size(), kMaxBodyDepth});
+  if (!parsed.value) throw std::invalid_argument("the request body is refused: " + parsed.error);
+  if (!parsed.value->is_object()) throw std::invalid_argument("the request body must be a JSON object");
+  return std::move(*parsed.value);
 }
 
 }  // namespace tessera::net

@@ -40,7 +40,9 @@ struct ErrorTypes {
 void reply_thrown_errors(httplib::Server& server, ErrorTypes types = {});
 
 enum class EmptyBody { Refused, IsEmptyObject };
-// The request's body as a JSON object; throws std::invalid_argument otherwise.
+inline constexpr int kMaxBodyDepth = 16;
+// The request's body as a JSON object nested at most kMaxBodyDepth deep (checked before the
+// document is built); throws std::invalid_argument otherwise.
 nlohmann::json json_object_body(const httplib::Request& request, EmptyBody empty = EmptyBody::Refused);
 
 // `body[name]` as a T; throws std::invalid_argument when it is missing or of another type.

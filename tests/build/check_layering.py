@@ -36,8 +36,8 @@ ALLOWED = {
     "model":    [],  # the model as plain data: config, stage plan, FLOPs, codecs, data, no torch
     "wallet":   ["sys"],  # keys, BIP-39, SLIP-0010, keystore, delegations
     "ledger":   ["wallet", "sys"],  # the SQLite contribution log
-    "protocol": ["wallet", "model"],  # manifests, receipts, statements, settlement, hub API
-    "net":      ["wallet", "protocol", "model"],  # CurveZMQ transport, wire, swarm messages, HTTP JSON
+    "protocol": ["wallet", "model", "sys"],  # manifests, receipts, statements, settlement, hub API
+    "net":      ["wallet", "protocol", "model", "sys"],  # CurveZMQ transport, wire, swarm messages, HTTP JSON
     "client":   ["wallet", "protocol", "net", "ledger", "model", "sys"],  # talking to a hub
     "control":  ["wallet", "protocol", "model", "net", "sys", "client", "ledger"],  # app <-> node
     "engine":   ["model", "protocol", "wallet", "sys"],  # libtorch: Stage, pipeline, device probe
