@@ -85,9 +85,8 @@ class SyntheticRows {
  private:
   void add_day(int r, std::int64_t at, std::vector<ledger::Record>& chunk) {
     const std::int64_t earned = 1000 + 37 * r + day_done_ % 11;
-    for (int part = 0; part < 3; ++part)
-      chunk.push_back(ledger::RevenueRecord{at, kRuns[r], day_done_, earned / 3, "USDC", "inference"});
-    cumulative_revenue_[r] += (earned / 3) * 3;
+    chunk.push_back(ledger::RevenueRecord{at, kRuns[r], day_done_, earned, "USDC", "inference"});  // once per epoch
+    cumulative_revenue_[r] += earned;
     chunk.push_back(ledger::StatementRecord{at, kRuns[r], day_done_, "owner", cumulative_units_[r],
                                             cumulative_units_[r] * 40.0, cumulative_revenue_[r], "USDC",
                                             std::vector<std::uint8_t>(32, 1), std::vector<std::uint8_t>(96, 2),

@@ -15,6 +15,7 @@
 #include "app/cli/terminal.h"
 #include "core/demo/demo_run.h"
 #include "core/node/node_daemon.h"
+#include "core/sys/data_dir_lock.h"
 #include "core/sys/paths.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
@@ -66,6 +67,8 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   if (s.local && !s.hub.empty()) throw std::invalid_argument("--hub and --local exclude each other");
   const auto data_dir = global.resolved_data_dir();
   sys::ensure_data_dir(data_dir);
+  // Before anything in the folder is touched (and before a local network starts), for the node's life.
+  const sys::DataDirLock lock(data_dir, "tessera-node run");
   install_stop_signals();
   const auto key = wallet::load_or_create_node_key(data_dir / wallet::kNodeKeyFileName);
   std::unique_ptr<demo::LocalNetwork> local;
@@ -176,8 +179,13 @@ void run_demo(const DemoSettings& s, const GlobalOptions& global) {
   check_demo_settings(s);
   const auto data_dir = global.resolved_data_dir();
   sys::ensure_data_dir(data_dir);
+  sys::ensure_data_dir(data_dir / "demo");
+  const sys::DataDirLock lock(data_dir / "demo", "tessera-node demo");  // the demo's peers live here
   install_stop_signals();
   demo::DemoRun run(s.demo, data_dir);
+  // The user's own node may play peer 0 in a child process, which takes the folder's lock itself:
+  // a node already running there is refused now, with its name, rather than as a dead peer later.
+  { const sys::DataDirLock free_now(data_dir, "tessera-node demo"); }
   run.start();
   print_network(s, run);
   run.train(g_stop, progress_on_stderr(s));

@@ -6,6 +6,7 @@
 
 #include "core/client/hub_client.h"
 #include "core/ledger/ledger.h"
+#include "core/ledger/reader.h"
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/settlement.h"
@@ -32,6 +33,16 @@ Fetched http_get(const std::string& hub_url, const std::string& path, std::chron
 }
 
 std::vector<std::uint8_t> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
+
+// The newest epoch already verified in the log (0: none), so a restarted node resumes after it.
+std::uint64_t resume_after(const std::filesystem::path& log, const std::string& run, const std::string& owner) {
+  try {
+    const auto epoch = ledger::LedgerReader(log).last_verified_epoch(run, owner);
+    return epoch && *epoch > 0 ? static_cast<std::uint64_t>(*epoch) : 0;
+  } catch (const std::exception&) {
+    return 0;  // checked again from the oldest epoch served; the log's unique keys record none twice
+  }
+}
 
 }  // namespace
 
@@ -99,7 +110,10 @@ OwnerStatement StatementFetcher::fetch_latest(const std::string& owner) const {
 
 StatementSync::StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
                              std::string owner, ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout)
-    : fetcher_(std::move(hub_url), std::move(run_id), hub_key, timeout), owner_(std::move(owner)), ledger_(ledger) {}
+    : fetcher_(std::move(hub_url), std::move(run_id), hub_key, timeout),
+      owner_(std::move(owner)),
+      ledger_(ledger),
+      last_epoch_(resume_after(ledger.file(), fetcher_.run_id(), owner_)) {}
 
 StatementCheck StatementSync::poll() {
   const auto latest = fetcher_.latest_epoch();
@@ -118,7 +132,9 @@ StatementCheck StatementSync::poll() {
 StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
   using Outcome = StatementCheck::Outcome;
   const auto fetched = fetcher_.fetch(epoch, owner_);
-  // What the hub says accrued this epoch is recorded before the proof decides what is verified.
+  // What the hub says accrued this epoch is recorded whatever the proof decides is verified, in
+  // the same transaction as the statement or the rejection: a crash keeps both or neither.
+  std::vector<ledger::Record> records;
   if (fetched.epoch_revenue_part && *fetched.epoch_revenue_part > 0) {
     ledger::RevenueRecord revenue;
     revenue.run = fetcher_.run_id();
@@ -126,7 +142,7 @@ StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
     revenue.amount = static_cast<std::int64_t>(*fetched.epoch_revenue_part);
     revenue.currency = fetched.currency;
     revenue.source = "inference";
-    ledger_.append(revenue);
+    records.push_back(std::move(revenue));
   }
   if (fetched.check.outcome == Outcome::Rejected) {
     ledger::EventRecord event;
@@ -134,10 +150,12 @@ StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
     event.run = fetcher_.run_id();
     event.message = fetched.check.message;
     event.details = nlohmann::json{{"epoch", epoch}, {"hub", fetcher_.hub_url()}}.dump();
-    ledger_.append(event);
+    records.push_back(std::move(event));
+  }
+  if (fetched.check.outcome != Outcome::Verified) {
+    ledger_.append(std::move(records));
     return fetched.check;
   }
-  if (fetched.check.outcome != Outcome::Verified) return fetched.check;
 
   const auto& statement = fetched.statement;
   const auto& proof = fetched.proof;
@@ -154,7 +172,8 @@ StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
   record.proof = bytes_of(protocol::to_json(proof).dump());
   record.hub_signature.assign(statement.signature.begin(), statement.signature.end());
   record.verified = true;
-  ledger_.append(record);
+  records.push_back(std::move(record));
+  ledger_.append(std::move(records));
   return fetched.check;
 }
 

@@ -5,7 +5,9 @@
 // StatementSync is the node's side of settlement: after each epoch it records the statement in the
 // contribution log as verified only once it checks out. What the hub merely says (this epoch's
 // revenue part) is recorded as accrued revenue; a forged or altered statement is logged as an
-// event and never as earned.
+// event and never as earned. A restarted node resumes after the newest epoch its log has verified,
+// and the log's unique keys record each epoch's revenue and statement once, however often it
+// restarts.
 #pragma once
 
 #include <chrono>
@@ -68,7 +70,7 @@ class StatementFetcher {
 
 class StatementSync {
  public:
-  // `owner` the owner address this node works for.
+  // `owner` the owner address this node works for. Reads `ledger`'s file for where to resume.
   StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key, std::string owner,
                 ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

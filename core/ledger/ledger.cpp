@@ -18,6 +18,7 @@
 #include "core/ledger/chain.h"
 #include "core/ledger/schema.h"
 #include "core/ledger/sqlite.h"
+#include "core/ledger/unique_keys.h"
 
 namespace tessera::ledger {
 
@@ -115,6 +116,7 @@ struct LedgerWriter::Impl {
       INSERT INTO rollup_revenue VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (run, epoch, currency) DO UPDATE SET
         accrued = accrued + excluded.accrued, rows = rows + excluded.rows)sql");
+    unique_keys.emplace(connection);
     load_state();
     thread = std::thread([this] { run(); });
   }
@@ -229,6 +231,10 @@ struct LedgerWriter::Impl {
     Hash hash = head;
     for (std::size_t r = 0; r < batch.size(); ++r) {
       for (const auto& record : batch[r]->records) {
+        if (const auto existing = unique_keys->recorded(record)) {
+          seqs[r].push_back(*existing);  // already in the log: nothing is recorded twice
+          continue;
+        }
         const Table table = table_of(record);
         canonical.clear();
         append_canonical(record, canonical);
@@ -249,6 +255,7 @@ struct LedgerWriter::Impl {
         } binder{insert};
         for_each_field(record, binder);
         insert.run();
+        unique_keys->remember(record, seq);
         seqs[r].push_back(seq);
         roll_up(record, seq, work_sums, revenue_sums);
       }
@@ -275,6 +282,7 @@ struct LedgerWriter::Impl {
       upsert_revenue->bind(5, sums.second);
       upsert_revenue->run();
     }
+    if (seq == last_seq) return;  // every row was already recorded: no new head to sign
     const std::int64_t txn = last_txn + 1;
     const auto message = head_message(txn, seq, hash);
     const auto signature = key.sign(wallet::SignatureDomain::LedgerHead, message);
@@ -335,6 +343,7 @@ struct LedgerWriter::Impl {
   std::optional<Statement> upsert_work;
   std::optional<Statement> upsert_ownership;
   std::optional<Statement> upsert_revenue;
+  std::optional<detail::UniqueKeys> unique_keys;
 
   std::int64_t last_seq = 0;
   Hash head{};

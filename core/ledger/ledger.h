@@ -40,7 +40,9 @@ class LedgerWriter {
   LedgerWriter& operator=(const LedgerWriter&) = delete;
 
   // Each returns the rows' seq numbers once they are durable; throws if they could not be
-  // recorded (nothing of that batch is then in the file). Thread-safe.
+  // recorded (nothing of that batch is then in the file). A record whose unique key
+  // (TableInfo::unique_key) is already in the log is not recorded again: its seq is that of the
+  // row already there. Thread-safe.
   std::int64_t append(Record record);
   std::vector<std::int64_t> append(std::vector<Record> records);
   // The same without waiting: the future holds the seq numbers or the error.

@@ -234,10 +234,14 @@ struct LedgerReader::Impl {
     return result;
   }
 
+  // The first row of each (run, epoch, source) counts (TableInfo::unique_key); a log written before
+  // schema version 3 may hold repeats, and its revenue roll-up still counts them, so such a file is
+  // read from the raw rows.
   std::vector<Accrued> accrued(bool raw) {
     auto query = connection.prepare(
-        raw || !has_rollups
-            ? "SELECT run, epoch, currency, SUM(amount) FROM revenue GROUP BY run, epoch, currency"
+        raw || version < 3
+            ? "SELECT run, epoch, currency, SUM(amount) FROM revenue WHERE seq IN "
+              "(SELECT MIN(seq) FROM revenue GROUP BY run, epoch, source) GROUP BY run, epoch, currency"
             : "SELECT run, epoch, currency, accrued FROM rollup_revenue");
     std::vector<Accrued> result;
     while (query.step())
@@ -355,6 +359,14 @@ std::int64_t LedgerReader::row_count() const {
 }
 
 std::optional<std::pair<Table, Record>> LedgerReader::row(std::int64_t seq) const { return impl_->row(seq); }
+
+std::optional<std::int64_t> LedgerReader::last_verified_epoch(const std::string& run, const std::string& owner) const {
+  auto query = impl_->connection.prepare("SELECT MAX(epoch) FROM statements WHERE run = ? AND owner = ? AND verified = 1");
+  query.bind(1, std::string_view(run));
+  query.bind(2, std::string_view(owner));
+  if (!query.step() || query.column_is_null(0)) return std::nullopt;
+  return query.column_int(0);
+}
 
 std::vector<DonatedBucket> LedgerReader::donated_series(std::int64_t now_ms, Span span) const {
   return impl_->donated_series(now_ms, span);

@@ -116,6 +116,10 @@ class LedgerReader {
   std::vector<OwnershipPoint> ownership_series_from_raw() const;
   std::vector<EpochRevenue> revenue_per_epoch_from_raw() const;
 
+  // The newest epoch of `run` with a verified statement for `owner`: where a restarted node's
+  // statement sync resumes.
+  std::optional<std::int64_t> last_verified_epoch(const std::string& run, const std::string& owner) const;
+
   // Compute donated per bucket over the window, oldest first; only buckets with work appear.
   std::vector<DonatedBucket> donated_series(std::int64_t now_ms, Span span) const;
 

@@ -71,14 +71,18 @@ constexpr std::array<Column, 5> kEventColumns{{{"at_ms", CT::Integer},
                                                {"message", CT::Text},
                                                {"details", CT::Text}}};
 
+// Schema version 3 created the key tables from these lists; a change needs a new migration.
+constexpr std::array<std::string_view, 4> kStatementKey{"run", "epoch", "owner", "verified"};
+constexpr std::array<std::string_view, 3> kRevenueKey{"run", "epoch", "source"};
+
 const std::array<TableInfo, kTableCount> kTables{{
-    {Table::Sessions, "sessions", kSessionColumns},
-    {Table::Work, "work", kWorkColumns},
-    {Table::Receipts, "receipts", kReceiptColumns},
-    {Table::Statements, "statements", kStatementColumns},
-    {Table::Revenue, "revenue", kRevenueColumns},
-    {Table::Payouts, "payouts", kPayoutColumns},
-    {Table::Events, "events", kEventColumns},
+    {Table::Sessions, "sessions", kSessionColumns, {}},
+    {Table::Work, "work", kWorkColumns, {}},
+    {Table::Receipts, "receipts", kReceiptColumns, {}},
+    {Table::Statements, "statements", kStatementColumns, kStatementKey},
+    {Table::Revenue, "revenue", kRevenueColumns, kRevenueKey},
+    {Table::Payouts, "payouts", kPayoutColumns, {}},
+    {Table::Events, "events", kEventColumns, {}},
 }};
 
 using Bytes = std::vector<std::uint8_t>;

@@ -124,6 +124,11 @@ struct TableInfo {
   Table table;
   std::string_view name;  // SQL table name, also the --table value
   std::span<const Column> columns;  // the record's fields, in canonical order (without seq and hashes)
+  // Columns no two rows may share (empty: none), kept in the table <name>_keys. A row whose key
+  // is already in the log is not recorded again, however often a restarted node fetches the same
+  // epoch: accrued revenue once per (run, epoch, source), a statement once per (run, epoch,
+  // owner, verified).
+  std::span<const std::string_view> unique_key;
 };
 
 const TableInfo& table_info(Table table);

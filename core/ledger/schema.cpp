@@ -66,11 +66,30 @@ INSERT INTO rollup_revenue
   SELECT run, epoch, currency, SUM(amount), COUNT(*) FROM revenue GROUP BY run, epoch, currency;
 )sql";
 
+// Version 3: one row per unique key counts (records.cpp: kStatementKey, kRevenueKey). The rows
+// are append-only and chained, so repeats already written stay; the key tables point at the first
+// row of each key, and the revenue roll-up sums only those.
+constexpr const char* kVersion3Sql = R"sql(
+CREATE TABLE statements_keys (
+  run TEXT NOT NULL, epoch INTEGER NOT NULL, owner TEXT NOT NULL, verified INTEGER NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (run, epoch, owner, verified)) WITHOUT ROWID;
+CREATE TABLE revenue_keys (
+  run TEXT NOT NULL, epoch INTEGER NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (run, epoch, source)) WITHOUT ROWID;
+INSERT INTO statements_keys SELECT run, epoch, owner, verified, MIN(seq) FROM statements GROUP BY run, epoch, owner, verified;
+INSERT INTO revenue_keys SELECT run, epoch, source, MIN(seq) FROM revenue GROUP BY run, epoch, source;
+DELETE FROM rollup_revenue;
+INSERT INTO rollup_revenue
+  SELECT run, epoch, currency, SUM(amount), COUNT(*) FROM revenue WHERE seq IN (SELECT seq FROM revenue_keys)
+  GROUP BY run, epoch, currency;
+)sql";
+
 void apply(Connection& connection, int version) {
   connection.exec("BEGIN IMMEDIATE");
   try {
     if (version == 1) connection.exec(version_1_sql());
     if (version == 2) connection.exec(kVersion2Sql);
+    if (version == 3) connection.exec(kVersion3Sql);
     connection.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     connection.exec("PRAGMA user_version = " + std::to_string(version));
     connection.exec("COMMIT");

@@ -4,6 +4,10 @@
 //      per committed transaction)
 //   2  roll-ups: rollup_work (per hour and per day, per run), rollup_ownership (per run and epoch),
 //      rollup_revenue (per run, epoch and currency), back-filled from the raw rows
+//   3  unique keys: revenue_keys and statements_keys (TableInfo::unique_key) name the one row of
+//      each key that counts; an older log's first row of each key is kept, its repeats (a node
+//      that fetched the same epoch again on every start) stay in the chain but no longer count,
+//      and rollup_revenue is rebuilt from the rows that do
 // A file is recognised by PRAGMA application_id; a newer user_version than this build knows is
 // refused before anything is written.
 #pragma once
@@ -15,7 +19,7 @@
 
 namespace tessera::ledger {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 inline constexpr std::int32_t kApplicationId = 0x54455353;  // "TESS"
 
 namespace detail {

@@ -1,4 +1,5 @@
-// The swarm node's facade and lifecycle: join → sync → serve → train → leave. The parts live in
+// The swarm node's facade and lifecycle: join → sync → serve → train → leave; a rejoin that lands
+// on another stage goes back through build → sync without leaving. The parts live in
 // core/node/swarm/: the stage server thread (StageServer, Handlers), the hub thread (HubLink), the
 // caller's thread (StateTransfer on sync, StepDriver when this node drives), and the state they
 // share (RunContext read-only, LocalStage under its mutex, StatusBoard, WorkLog). Nothing that
@@ -65,16 +66,21 @@ struct SwarmNode::Impl {
     hub->stop();
   }
 
+  bool rejoin_pending = false;  // a rejoin failed part-way: join again before training
+  bool synced = false;          // this stage's state is loaded and the hub was told it is ready
+
   void join();
+  void build_stage(int index);
   void sync(const std::atomic<bool>& stop);
+  void restage(int index, const std::atomic<bool>& stop);
   void train(const std::atomic<bool>& stop);
   bool train_once(std::uint64_t step, const std::vector<protocol::PeerInfo>& peers, Clock::time_point joined_at);
-  bool rejoin();
+  bool rejoin(const std::atomic<bool>& stop);
   void leave();
   bool has_replica() const;
 };
 
-// Fetches the run, binds the stage server, joins the hub and builds this stage.
+// Fetches the run, binds the stage server, joins the hub and builds the stage it assigned.
 void SwarmNode::Impl::join() {
   board.set_state("joining");
   hub->connect();
@@ -93,16 +99,22 @@ void SwarmNode::Impl::join() {
   log = std::make_unique<swarm::WorkLog>(run, ledger_file);
   board.attach_log(&log->ledger(), run.manifest.run_id);
   hub->attach(*log, delegation.owner_address);
-  state = std::make_unique<swarm::StateTransfer>(run, local, *calls, board);
-  handlers = std::make_unique<swarm::Handlers>(run, local, *calls, board, *log, *state);
-  stage_server = std::make_unique<swarm::StageServer>(run, local, *calls, *handlers, *server);
-  driver = std::make_unique<swarm::StepDriver>(run, local, handlers->forward(), *calls, *hub, board, events);
 
   join_request.delegation = delegation;
   join_request.endpoint = server->endpoint();
   join_request.device.name = options.device;
   join_request.device.memory_bytes = 64ull << 30;
   const int index = hub->client().join(key, join_request);
+  build_stage(index);
+  log->session_started(index);
+  spdlog::info("joined run {} as stage {} of {}, serving at {} (node {})", run.manifest.run_id, index, run.manifest.stages,
+               join_request.endpoint, swarm::short_key(key.public_key()));
+  if (events) events->publish("peer", {{"event", "joined"}, {"stage", index}});
+}
+
+// Stage `index` from the run's seed, and the parts that serve and drive it (the stage server is
+// not running: sync() starts it).
+void SwarmNode::Impl::build_stage(int index) {
   engine::StageOptions stage_options;
   stage_options.model = run.manifest.model;
   stage_options.train = run.manifest.train;
@@ -111,12 +123,17 @@ void SwarmNode::Impl::join() {
   stage_options.codec = run.codec;
   stage_options.device = options.device;
   stage_options.threads = options.threads;
-  local.stage = std::make_unique<engine::Stage>(stage_options);
-  local.index = index;
-  log->session_started(index);
-  spdlog::info("joined run {} as stage {} of {}, serving at {} (node {})", run.manifest.run_id, index, run.manifest.stages,
-               join_request.endpoint, swarm::short_key(key.public_key()));
-  if (events) events->publish("peer", {{"event", "joined"}, {"stage", index}});
+  {
+    std::lock_guard lock(local.mutex);
+    local.stage = std::make_unique<engine::Stage>(stage_options);
+    local.attempt = swarm::AttemptState{};
+    local.index = index;
+    local.need_resync = false;
+  }
+  state = std::make_unique<swarm::StateTransfer>(run, local, *calls, board);
+  handlers = std::make_unique<swarm::Handlers>(run, local, *calls, board, *log, *state);
+  stage_server = std::make_unique<swarm::StageServer>(run, local, *calls, *handlers, *server);
+  driver = std::make_unique<swarm::StepDriver>(run, local, handlers->forward(), *calls, *hub, board, events);
 }
 
 bool SwarmNode::Impl::has_replica() const {
@@ -138,22 +155,60 @@ void SwarmNode::Impl::sync(const std::atomic<bool>& stop) {
   }
   hub->client().ready(key);
   hub->refresh_peers();
-  hub->start();
+  synced = true;
   board.set_step(local.stage->step_count());
   board.set_state("waiting", "looking for the other stages");
 }
 
-// False when joining again failed (it is retried on the next heartbeat the hub does not know).
-bool SwarmNode::Impl::rejoin() {
+// The hub gave this node another stage (it forgot the node and the stages are served
+// differently now): the old stage goes with its uncommitted work and attempt, its committed rows
+// are made durable first; the new one starts as on a first join, from a replica's state or the
+// run's seed. The node key, endpoint, hub link and contribution log stay.
+void SwarmNode::Impl::restage(int index, const std::atomic<bool>& stop) {
+  const int old = local.index;
+  spdlog::warn("the hub moved this node from stage {} to stage {}: dropping stage {} and its uncommitted work", old,
+               index, old);
+  synced = false;
+  board.set_state("joining", "moving from stage " + std::to_string(old) + " to stage " + std::to_string(index));
+  serving = false;
+  if (server_thread.joinable()) server_thread.join();
+  try {
+    board.count_logged(log->settle(true));
+  } catch (const std::exception& error) {
+    spdlog::error("could not log the last step's work on stage {}: {}", old, error.what());
+  }
+  log->session_stopped();
+  driver.reset();
+  stage_server.reset();
+  handlers.reset();
+  state.reset();
+  {
+    std::lock_guard lock(local.mutex);
+    local.stage.reset();  // its memory is free before the next stage is built
+  }
+  build_stage(index);
+  log->session_started(index);
+  if (events) events->publish("peer", {{"event", "moved"}, {"from", old}, {"stage", index}});
+  sync(stop);
+}
+
+// False when joining again failed; it is retried before the next step.
+bool SwarmNode::Impl::rejoin(const std::atomic<bool>& stop) {
   spdlog::warn("the hub forgot this node; joining again");
   try {
     const int again = hub->client().join(key, join_request);
-    if (again != local.index) throw std::runtime_error("the hub moved this node to another stage; restart it");
-    local.need_resync = true;
-    hub->client().ready(key);
+    if (again != local.index || !synced) {
+      restage(again, stop);
+    } else {
+      local.need_resync = true;
+      hub->client().ready(key);
+    }
+    rejoin_pending = false;
     return true;
   } catch (const std::exception& error) {
+    spdlog::error("joining again failed: {}", error.what());
     board.set_state("error", error.what());
+    rejoin_pending = true;
     std::this_thread::sleep_for(1s);
     return false;
   }
@@ -188,7 +243,7 @@ bool SwarmNode::Impl::train_once(std::uint64_t step, const std::vector<protocol:
 void SwarmNode::Impl::train(const std::atomic<bool>& stop) {
   const auto joined_at = Clock::now();
   while (!stop) {
-    if (hub->take_rejoin() && !rejoin()) continue;
+    if ((hub->take_rejoin() || rejoin_pending) && !rejoin(stop)) continue;
     if (local.need_resync.exchange(false)) {
       if (!state->fetch(hub->peers(), stop)) std::this_thread::sleep_for(200ms);
       continue;
@@ -235,6 +290,7 @@ SwarmNode::~SwarmNode() = default;
 void SwarmNode::run(const std::atomic<bool>& stop) {
   impl_->join();
   impl_->sync(stop);
+  impl_->hub->start();
   impl_->train(stop);
   impl_->leave();
 }

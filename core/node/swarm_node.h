@@ -8,7 +8,9 @@
 // stage and commits the step. Every forward and backward payload is acknowledged with a receipt
 // signed by its receiver; receipts of committed steps go to the contribution log once and to the
 // hub in batches. A peer that stops answering makes the attempt abort everywhere (stash and
-// gradients discarded) and the step is retried without it.
+// gradients discarded) and the step is retried without it. When the hub forgets this node (a
+// heartbeat it does not know) the node joins again; if it is given another stage, it drops the old
+// one (uncommitted work, attempt, served state) and takes up the new one as on a first join.
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,7 @@
 // The contribution log's writer and reader: appends are chained, signed and rolled up; the
 // dashboard figures from roll-ups equal those from raw rows; readers read while the writer
-// writes; a version-1 file migrates forward; CSV export.
+// writes; a row whose unique key is already in the log is not recorded again; version-1 and
+// version-2 files (the latter with the repeats an older node wrote) migrate forward; CSV export.
 #include <QtTest>
 
 #include <atomic>
@@ -32,8 +33,9 @@ void fill(LedgerWriter& writer) {
   for (int i = 0; i < 2000; ++i)
     batch.push_back(work(kNow - static_cast<std::int64_t>(i) * 29 * 60 * 1000, i, i % 3 == 0 ? "run-b" : "run-a"));
   writer.append(std::move(batch));
-  writer.append(std::vector<Record>{revenue("run-a", 1, 100), revenue("run-a", 1, 50), revenue("run-a", 2, 70),
-                                    revenue("run-b", 1, 5)});
+  // Two sources in one epoch add up; one source is recorded once per epoch.
+  writer.append(std::vector<Record>{revenue("run-a", 1, 100), RevenueRecord{kNow - 2000, "run-a", 1, 50, "USDC", "tips"},
+                                    revenue("run-a", 2, 70), revenue("run-b", 1, 5)});
   writer.append(statement("run-a", 1, 10, 100, 140, false));
   writer.append(statement("run-a", 1, 12, 100, 150, true));
   writer.append(statement("run-a", 1, 99, 100, 999, false));  // a later unverified one does not replace it
@@ -269,6 +271,81 @@ class TestLedger : public QObject {
     QCOMPARE(reader.revenue_per_epoch().size(), std::size_t{3});
     QCOMPARE(reader.ownership_series()[0].units, 12.0);
     QVERIFY(reader.verify(key.public_key()).intact);
+  }
+
+  void repeatedKeysAreRecordedOnce() {
+    QTemporaryDir dir;
+    const auto file = path_in(dir);
+    const auto key = tessera::wallet::KeyPair::generate();
+    {
+      LedgerWriter writer(file, key);
+      const auto first = writer.append(revenue("run-a", 1, 100));
+      QCOMPARE(writer.append(revenue("run-a", 1, 999)), first);  // the row already there
+      const auto seqs = writer.append(std::vector<Record>{statement("run-a", 1, 12, 100, 100, true), work(kNow, 1),
+                                                          statement("run-a", 1, 12, 100, 100, true)});
+      QCOMPARE(seqs.size(), std::size_t{3});
+      QCOMPARE(seqs[2], seqs[0]);
+      QCOMPARE(seqs[1], seqs[0] + 1);
+      // An unverified statement of the same epoch is another key; another epoch or source too.
+      writer.append(std::vector<Record>{statement("run-a", 1, 12, 100, 100, false), revenue("run-a", 2, 40),
+                                        RevenueRecord{kNow, "run-a", 1, 7, "USDC", "tips"}});
+    }
+    const auto heads = query_int(file, "SELECT COUNT(*) FROM heads");
+    {
+      LedgerWriter writer(file, key);  // the keys are in the file, not in the writer's memory
+      writer.append(std::vector<Record>{revenue("run-a", 1, 100), statement("run-a", 1, 12, 100, 100, true)});
+    }
+    QCOMPARE(query_int(file, "SELECT COUNT(*) FROM heads"), heads);  // nothing new: nothing signed
+    LedgerReader reader(file);
+    QCOMPARE(reader.row_count(Table::Revenue), std::int64_t{3});
+    QCOMPARE(reader.row_count(Table::Statements), std::int64_t{2});
+    const auto rows = reader.revenue_per_epoch();
+    QCOMPARE(rows.size(), std::size_t{2});
+    QCOMPARE(rows[0].accrued, std::int64_t{107});
+    QCOMPARE(rows[0].verified, std::optional<std::int64_t>{100});
+    QCOMPARE(rows[1].accrued, std::int64_t{40});
+    QCOMPARE(reader.revenue_per_epoch_from_raw()[0].accrued, std::int64_t{107});
+    QCOMPARE(reader.last_verified_epoch("run-a", "owner1"), std::optional<std::int64_t>{1});
+    QCOMPARE(reader.last_verified_epoch("run-a", "someone else"), std::nullopt);
+    const auto report = reader.verify(key.public_key());
+    QVERIFY2(report.intact, report.to_text().c_str());
+  }
+
+  void versionTwoRepeatsCountOnceAfterMigration() {
+    // A version-2 node recorded the same epoch again on every start (three starts here).
+    QTemporaryDir dir;
+    const auto file = path_in(dir);
+    const auto key = tessera::wallet::KeyPair::generate();
+    for (int start = 0; start < 3; ++start) {
+      {
+        LedgerWriter writer(file, key);
+        writer.append(std::vector<Record>{revenue("run-a", 1, 10000), statement("run-a", 1, 5, 10, 10000, true)});
+      }
+      hand_edit(file, "DELETE FROM revenue_keys; DELETE FROM statements_keys");  // as if there were no keys
+    }
+    hand_edit(file, "DROP TABLE revenue_keys; DROP TABLE statements_keys; PRAGMA user_version = 2");
+    QCOMPARE(query_int(file, "SELECT accrued FROM rollup_revenue"), std::int64_t{30000});  // the old count
+    {
+      LedgerReader old(file);
+      QCOMPARE(old.schema_version(), 2);
+      QCOMPARE(old.revenue_per_epoch().at(0).accrued, std::int64_t{10000});  // read from the rows, once
+      QVERIFY(old.verify(key.public_key()).intact);
+    }
+    {
+      LedgerWriter writer(file, key);  // migrates
+      writer.append(revenue("run-a", 1, 10000));
+    }
+    QCOMPARE(query_int(file, "PRAGMA user_version"), std::int64_t{kSchemaVersion});
+    QCOMPARE(query_int(file, "SELECT accrued FROM rollup_revenue"), std::int64_t{10000});
+    QCOMPARE(query_int(file, "SELECT seq FROM revenue_keys"), query_int(file, "SELECT MIN(seq) FROM revenue"));
+    LedgerReader reader(file);
+    QCOMPARE(reader.row_count(Table::Revenue), std::int64_t{3});  // the chain keeps what was written
+    const auto rows = reader.revenue_per_epoch();
+    QCOMPARE(rows.size(), std::size_t{1});
+    QCOMPARE(rows[0].accrued, std::int64_t{10000});
+    QCOMPARE(rows[0].verified, std::optional<std::int64_t>{10000});
+    const auto report = reader.verify(key.public_key());
+    QVERIFY2(report.intact, report.to_text().c_str());
   }
 
   void exportsCsv() {

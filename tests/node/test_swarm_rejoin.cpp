@@ -1,0 +1,139 @@
+// A node that the hub forgets and then puts on another stage carries on by itself: three nodes in
+// this process train a two-stage run (A and C on stage 0, B on stage 1); the hub forgets A while
+// stage 0 looks busier (a listed peer that never becomes ready), so A's rejoin lands on stage 1.
+// A drops stage 0, takes stage 1's state from B, becomes ready and trains on with the others,
+// logging its new stage's work, without a restart by hand.
+#include <QtTest>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "core/hub/hub_service.h"
+#include "core/ledger/reader.h"
+#include "core/node/swarm_node.h"
+#include "tests/support/tiny_manifest.h"
+
+using namespace tessera;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct RunningNode {
+  wallet::KeyPair key = wallet::KeyPair::generate();
+  std::unique_ptr<node::SwarmNode> node;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+
+  ~RunningNode() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+};
+
+template <typename Condition>
+bool wait_until(Condition&& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+class TestSwarmRejoin : public QObject {
+  Q_OBJECT
+
+ private:
+  wallet::KeyPair publisher_ = wallet::KeyPair::generate();
+  wallet::KeyPair owner_ = wallet::KeyPair::generate();
+  QTemporaryDir dir_;
+  std::unique_ptr<hub::HubService> hub_;
+
+  void start(RunningNode& running, const std::string& name) {
+    node::SwarmNodeOptions options;
+    options.hub_url = hub_->url();
+    options.data_dir = dir_.filePath(QString::fromStdString(name)).toStdString();
+    options.threads = 1;
+    options.heartbeat_every = 200ms;
+    options.hop_timeout = 4000ms;
+    options.suspect_for = 2000ms;
+    running.node = std::make_unique<node::SwarmNode>(
+        running.key, wallet::sign_delegation(owner_, running.key.public_key(), wallet::kAnyRun, 4102444800), options);
+    running.thread = std::thread([&running] {
+      try {
+        running.node->run(running.stop);
+      } catch (const std::exception& error) {
+        qWarning("node stopped: %s", error.what());
+      }
+    });
+  }
+
+  bool ready(const RunningNode& running) const {
+    const auto state = running.node->status().state;
+    return running.node->stage() >= 0 && state != "joining" && state != "starting" && !state.empty();
+  }
+
+ private Q_SLOTS:
+  void rejoinOnAnotherStageCarriesOn() {
+    auto manifest = test::tiny_two_stage_manifest("rejoin-test");
+    manifest.codec = "none";
+    manifest.train.micro_batches = 2;  // both stage-1 replicas get micro-batches once A is one
+    manifest.hub_key = publisher_.public_key();
+    protocol::sign_manifest(manifest, publisher_);
+    hub_ = std::make_unique<hub::HubService>(manifest);
+    hub_->start();
+
+    RunningNode a, b, c;
+    start(a, "a");
+    QVERIFY(wait_until([&] { return ready(a); }, 60s));
+    QCOMPARE(a.node->stage(), 0);
+    start(b, "b");
+    QVERIFY(wait_until([&] { return ready(b); }, 60s));
+    QCOMPARE(b.node->stage(), 1);
+    start(c, "c");
+    QVERIFY(wait_until([&] { return ready(c); }, 60s));
+    QCOMPARE(c.node->stage(), 0);
+    QVERIFY2(wait_until([&] { return c.node->stats().committed_steps >= 2; }, 90s), "the three nodes do not train");
+
+    // The hub forgets A; stage 0 looks busier than stage 1 (C and a peer that never gets ready).
+    hub::Peer busy;
+    busy.node_key = wallet::KeyPair::generate().public_key();
+    busy.owner = "nobody";
+    busy.endpoint = "tcp://127.0.0.1:1";
+    busy.stage = 0;
+    busy.last_seen = hub::Clock::now();
+    hub_->directory().upsert(busy);
+    QVERIFY(hub_->directory().remove(a.key.public_key()));
+
+    QVERIFY2(wait_until([&] { return a.node->stage() == 1; }, 30s), "A was not moved to stage 1");
+    QVERIFY2(wait_until([&] { return ready(a) && a.node->status().state != "error"; }, 60s),
+             a.node->status().reason.c_str());
+    const auto moved_at = a.node->stats().committed_steps;
+    QVERIFY2(wait_until([&] { return a.node->stats().committed_steps >= moved_at + 3; }, 90s),
+             ("A does not train on stage 1: " + a.node->status().state + " " + a.node->status().reason).c_str());
+    const auto peer = hub_->directory().find(a.key.public_key());
+    QVERIFY(peer.has_value());
+    QCOMPARE(peer->stage, 1);
+
+    const auto log_file = a.node->ledger_path();
+    a.stop = true;
+    a.thread.join();
+    ledger::LedgerReader log(log_file);
+    bool worked_on_stage_1 = false;
+    for (const auto& row : log.page(ledger::Table::Work, 0, 50))
+      worked_on_stage_1 = worked_on_stage_1 || std::get<ledger::WorkRecord>(row.record).stage == 1;
+    QVERIFY2(worked_on_stage_1, "A's log has no work on stage 1");
+    const auto report = log.verify(a.key.public_key());
+    QVERIFY2(report.intact, report.to_text().c_str());
+  }
+
+  void cleanupTestCase() {
+    if (hub_) hub_->stop();
+  }
+};
+
+QTEST_APPLESS_MAIN(TestSwarmRejoin)
+#include "test_swarm_rejoin.moc"
