@@ -1,6 +1,7 @@
 // tessera: the desktop app. Parses the command line, builds the services the window works with
 // (node supervisor, wallet, contribution log, settings), shows the first-run dialog when there is
-// no wallet yet, and otherwise the main window.
+// no wallet yet, and otherwise the main window. SIGTERM, SIGINT and SIGHUP quit it as the tray's
+// Quit does, stopping the node it started (ui/quit_on_signals.h, ui/node_supervisor.h).
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -22,6 +23,7 @@
 #include "ui/main_window.h"
 #include "ui/node_settings.h"
 #include "ui/node_supervisor.h"
+#include "ui/quit_on_signals.h"
 #include "ui/pages/first_run_dialog.h"
 #include "ui/screenshots.h"
 #include "ui/theme.h"
@@ -155,6 +157,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   QApplication app(argc, argv);
+  QuitOnSignals quit_on_signals;  // a logout's SIGTERM quits cleanly, stopping the node this app started
+  QObject::connect(&quit_on_signals, &QuitOnSignals::received,
+                   [](int signal_number) { qInfo("signal %d: quitting", signal_number); });
   name_application();
   const auto options = parse_command_line(app);
   if (options.screenshots) return renderScreenshots(app, *options.screenshots);

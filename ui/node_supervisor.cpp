@@ -8,6 +8,12 @@
 
 #include <stdexcept>
 
+#ifdef Q_OS_LINUX
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#endif
+
 #include "core/control/control_api.h"
 #include "core/control/control_file.h"
 
@@ -19,6 +25,7 @@ constexpr int kMaxLogLines = 40;
 constexpr int kMaxBackoffMs = 60'000;
 constexpr int kStableRunMs = 120'000;  // a run this long resets the back-off
 constexpr int kConnectTries = 150;     // × 200 ms: 30 s for the node to write control.json
+constexpr int kAttachedPollFailures = 3;  // status polls in a row an attached node may miss
 
 QString errorText(const std::exception& error) { return QString::fromUtf8(error.what()); }
 
@@ -104,19 +111,13 @@ NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* 
   thread_.setObjectName(QStringLiteral("node-client"));
   thread_.start();
 
-  connect(worker_, &NodeClientWorker::connected, this, [this](qint64) {
-    connect_timer_.stop();
-    poll_pending_ = false;
-    setPhase(Phase::Connected);
-    QMetaObject::invokeMethod(worker_, &NodeClientWorker::fetchSettings, Qt::QueuedConnection);
-    QMetaObject::invokeMethod(worker_, &NodeClientWorker::poll, Qt::QueuedConnection);
-    poll_timer_.start();
-    if (start_when_connected_) {
-      start_when_connected_ = false;
-      QMetaObject::invokeMethod(worker_, &NodeClientWorker::start, Qt::QueuedConnection);
-    }
-  });
+  connect(worker_, &NodeClientWorker::connected, this, &NodeSupervisor::onConnected);
   connect(worker_, &NodeClientWorker::connectFailed, this, [this](const QString& why) {
+    if (probing_) {  // no node serves the folder: start this app's own
+      probing_ = false;
+      if (!user_stopped_) spawn();
+      return;
+    }
     if (phase_ != Phase::Launching) return;
     if (++connect_attempts_ >= kConnectTries) {
       connect_timer_.stop();
@@ -125,6 +126,7 @@ NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* 
   });
   connect(worker_, &NodeClientWorker::status, this, [this](const control::NodeStatus& status) {
     poll_pending_ = false;
+    failed_polls_ = 0;
     last_status_ = status;
     Q_EMIT statusChanged(status);
   });
@@ -133,7 +135,10 @@ NodeSupervisor::NodeSupervisor(QString node_program, QString data_dir, QObject* 
     Q_EMIT settingsChanged(settings);
   });
   connect(worker_, &NodeClientWorker::failed, this, [this](const QString& what, const QString& why) {
-    if (what == NodeClientWorker::tr("Status")) poll_pending_ = false;
+    if (what == NodeClientWorker::tr("Status")) {
+      poll_pending_ = false;
+      if (attached_ && ++failed_polls_ >= kAttachedPollFailures) return lostAttachedNode();
+    }
     Q_EMIT callFailed(what, why);
   });
 
@@ -180,6 +185,12 @@ bool NodeSupervisor::isRunning() const { return process_ != nullptr && process_-
 void NodeSupervisor::setHubUrl(const QString& url) {
   if (url == hub_url_) return;
   hub_url_ = url;
+  if (attached_) {
+    Q_EMIT callFailed(tr("Network"), tr("the running node (process %1) was not started by Tessera: it keeps its "
+                                        "network until it is restarted")
+                                         .arg(node_pid_));
+    return;
+  }
   if (isRunning()) {
     const bool paused = last_status_.state == "paused";
     stop();
@@ -194,10 +205,59 @@ void NodeSupervisor::setPhase(Phase phase) {
 }
 
 void NodeSupervisor::launch(bool paused) {
-  if (isRunning()) return;
+  if (isRunning() || attached_ || probing_) return;
   restart_timer_.stop();
   user_stopped_ = false;
   launched_paused_ = paused;
+  connect_attempts_ = 0;
+  setPhase(Phase::Launching);
+  // A node that answers at the folder's control.json is the folder's node: attach (onConnected).
+  probing_ = true;
+  QMetaObject::invokeMethod(worker_, &NodeClientWorker::connectToNode, Qt::QueuedConnection);
+}
+
+void NodeSupervisor::onConnected(qint64 pid) {
+  if (probing_) {
+    probing_ = false;
+    if (user_stopped_) {
+      QMetaObject::invokeMethod(worker_, &NodeClientWorker::disconnectFromNode, Qt::QueuedConnection);
+      return;
+    }
+    attached_ = true;
+    failed_polls_ = 0;
+    qInfo("attached to the node already running in %s (process %lld)", qPrintable(data_dir_),
+          static_cast<long long>(pid));
+  } else if (!isRunning()) {
+    return;  // a late answer from a node that has stopped since
+  }
+  node_pid_ = pid;
+  connect_timer_.stop();
+  poll_pending_ = false;
+  setPhase(Phase::Connected);
+  QMetaObject::invokeMethod(worker_, &NodeClientWorker::fetchSettings, Qt::QueuedConnection);
+  QMetaObject::invokeMethod(worker_, &NodeClientWorker::poll, Qt::QueuedConnection);
+  poll_timer_.start();
+  if (start_when_connected_) {
+    start_when_connected_ = false;
+    QMetaObject::invokeMethod(worker_, &NodeClientWorker::start, Qt::QueuedConnection);
+  }
+}
+
+// The node someone else started stopped answering: this app starts its own (after the back-off).
+void NodeSupervisor::lostAttachedNode() {
+  attached_ = false;
+  poll_timer_.stop();
+  poll_pending_ = false;
+  QMetaObject::invokeMethod(worker_, &NodeClientWorker::disconnectFromNode, Qt::QueuedConnection);
+  const QString reason = tr("the node this app was attached to (process %1) stopped answering").arg(node_pid_);
+  node_pid_ = 0;
+  setPhase(Phase::Crashed);
+  Q_EMIT crashed(reason, log_lines_, backoff_ms_);
+  restart_timer_.start(backoff_ms_);
+  backoff_ms_ = std::min(backoff_ms_ * 2, kMaxBackoffMs);
+}
+
+void NodeSupervisor::spawn() {
   if (process_ != nullptr) process_->deleteLater();
   process_ = new QProcess(this);
   process_->setProcessChannelMode(QProcess::MergedChannels);
@@ -211,11 +271,17 @@ void NodeSupervisor::launch(bool paused) {
     arguments << QStringLiteral("--local");
   else
     arguments << QStringLiteral("--hub") << hub_url_;
-  if (paused) arguments << QStringLiteral("--paused");
+  if (launched_paused_) arguments << QStringLiteral("--paused");
+#ifdef Q_OS_LINUX
+  // The node (and through it the local network's peers) stops when this app dies, even by SIGKILL.
+  const pid_t app = ::getpid();
+  process_->setChildProcessModifier([app] {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != app) ::_exit(1);  // the app died before the line above took effect
+  });
+#endif
   // A stale control file from a node that did not exit cleanly must not be mistaken for this one.
   QFile::remove(QDir(data_dir_).filePath(QString::fromLatin1(control::kControlFileName)));
-  connect_attempts_ = 0;
-  setPhase(Phase::Launching);
   running_since_.start();
   process_->start(node_program_, arguments);
   connect_timer_.start();
@@ -240,6 +306,9 @@ void NodeSupervisor::tryConnect() {
 
 void NodeSupervisor::stop() {
   user_stopped_ = true;
+  probing_ = false;
+  attached_ = false;  // a node this app did not start is let go, not stopped
+  node_pid_ = 0;
   restart_timer_.stop();
   connect_timer_.stop();
   poll_timer_.stop();
@@ -258,7 +327,7 @@ void NodeSupervisor::restartNow() {
 }
 
 void NodeSupervisor::startContribution() {
-  if (!isRunning()) {
+  if (!isRunning() && !attached_ && !probing_) {
     start_when_connected_ = false;
     launch(/*paused=*/false);
     return;
@@ -306,6 +375,7 @@ void NodeSupervisor::onFinished(int exit_code, QProcess::ExitStatus status) {
   connect_timer_.stop();
   QMetaObject::invokeMethod(worker_, &NodeClientWorker::disconnectFromNode, Qt::QueuedConnection);
   poll_pending_ = false;
+  node_pid_ = 0;
   if (user_stopped_) {
     setPhase(Phase::Stopped);
     return;

@@ -3,6 +3,13 @@
 // API through <data-dir>/control.json and talks to it from a worker thread (NodeClientWorker), so
 // no HTTP call ever blocks the window. Status is polled once a second: the view is throttled by
 // construction.
+//
+// One node per data folder. Before starting one, the supervisor tries the folder's control.json:
+// a node that answers there (started by hand, by a systemd unit, or by another window of the app)
+// is attached to, not duplicated. Who started a node decides who stops it: a node this app started
+// lives and dies with the app (stopped on quit, and on Linux told to stop by the kernel if the app
+// is killed: PR_SET_PDEATHSIG), and with it the local network's peers the node started; a node the
+// app attached to is left running when the app quits, and if it goes away the app starts its own.
 #pragma once
 
 #include <QElapsedTimer>
@@ -77,13 +84,16 @@ class NodeSupervisor : public QObject {
   const control::NodeSettings& lastSettings() const { return last_settings_; }
   QStringList lastLogLines() const { return log_lines_; }
   QString dataDir() const { return data_dir_; }
-  bool isRunning() const;
+  bool isRunning() const;  // a node this supervisor started is running
+  bool isAttached() const { return attached_; }  // connected to a node someone else started
+  qint64 nodePid() const { return node_pid_; }   // the connected node's process id (0: none)
 
  public Q_SLOTS:
-  // Starts the daemon (paused: it joins but does no work until startContribution).
+  // Attaches to the node already serving the data folder, or else starts the daemon (paused: it
+  // joins but does no work until startContribution).
   void launch(bool paused = true);
-  void stop();  // the user's choice: no restart
-  void restartNow();
+  void stop();  // the user's choice: no restart (an attached node is only let go, never stopped)
+  void restartNow();  // an attached node is reconnected to, not restarted
   void startContribution();  // launches the node if needed, then asks it to work
   void pauseContribution(bool finish_step = false);
   void snooze(qint64 seconds);
@@ -101,6 +111,9 @@ class NodeSupervisor : public QObject {
 
  private:
   void setPhase(Phase phase);
+  void spawn();
+  void onConnected(qint64 pid);
+  void lostAttachedNode();
   void onFinished(int exit_code, QProcess::ExitStatus status);
   void onOutput();
   void tryConnect();
@@ -125,6 +138,10 @@ class NodeSupervisor : public QObject {
   bool poll_pending_ = false;
   bool start_when_connected_ = false;
   bool launched_paused_ = true;
+  bool probing_ = false;   // asking control.json whether a node already serves the folder
+  bool attached_ = false;  // connected to a node this supervisor did not start
+  qint64 node_pid_ = 0;
+  int failed_polls_ = 0;   // in a row, of an attached node
 };
 
 // Why a child process ended, in words.

@@ -35,6 +35,7 @@ void install_stop_signals() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);  // the terminal or the session went away: leave cleanly
 }
 
 wallet::Delegation read_delegation(const std::filesystem::path& file) {
@@ -61,6 +62,7 @@ struct RunSettings {
   std::string codec = "none";
   int wait_peers = 0;
   int hop_timeout_ms = 8000;
+  int lock_wait_ms = 0;
 };
 
 void run_node(const RunSettings& s, const GlobalOptions& global) {
@@ -68,7 +70,7 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   const auto data_dir = global.resolved_data_dir();
   sys::ensure_data_dir(data_dir);
   // Before anything in the folder is touched (and before a local network starts), for the node's life.
-  const sys::DataDirLock lock(data_dir, "tessera-node run");
+  const sys::DataDirLock lock(data_dir, "tessera-node run", std::chrono::milliseconds(s.lock_wait_ms));
   install_stop_signals();
   const auto key = wallet::load_or_create_node_key(data_dir / wallet::kNodeKeyFileName);
   std::unique_ptr<demo::LocalNetwork> local;
@@ -229,6 +231,9 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
   command->add_flag("--no-control", s->no_control, "Do not serve the control API (local peers)")->group("");
   command->add_option("--hop-timeout-ms", s->hop_timeout_ms, "How long one stage and its link may take to answer")
       ->capture_default_str();
+  command->add_option("--lock-wait-ms", s->lock_wait_ms,
+                      "Wait this long for the node holding the data folder to let go (local peers)")
+      ->group("");
   command->add_option("--wait-peers", s->wait_peers, "Before the first step, wait up to a minute for this many ready peers")
       ->group("");
   command->callback([s, &global] { run_node(*s, global); });

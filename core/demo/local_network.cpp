@@ -112,7 +112,9 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
                                   "--device", options_.device, "--threads", std::to_string(options_.threads),
                                   "--listen", "tcp://" + options_.listen_host + ":0", "--no-control",
                                   "--wait-peers", std::to_string(options_.stages * options_.replicas),
-                                  "--hop-timeout-ms", "3000"};
+                                  "--hop-timeout-ms", "3000",
+                                  // a peer of a network restarted at once finds its predecessor still stopping
+                                  "--lock-wait-ms", "20000"};
     const auto log = peer.folder / "node.log";
     const pid_t parent = getpid();
     const pid_t pid = fork();

@@ -27,6 +27,7 @@ namespace {
 // still empty waits this long for it.
 constexpr auto kHolderWriteWait = std::chrono::milliseconds(1000);
 constexpr std::size_t kMaxHolderText = 512;
+constexpr auto kRetryEvery = std::chrono::milliseconds(100);  // while waiting for a holder to let go
 
 struct Holder {
   std::optional<std::int64_t> pid;
@@ -124,16 +125,24 @@ DataDirInUse::DataDirInUse(const std::filesystem::path& dir, std::optional<std::
 
 #ifdef _WIN32
 
-DataDirLock::DataDirLock(const std::filesystem::path& dir, const std::string& what) : file_(dir / kDataDirLockName) {
+DataDirLock::DataDirLock(const std::filesystem::path& dir, const std::string& what, std::chrono::milliseconds wait)
+    : file_(dir / kDataDirLockName) {
   HANDLE file = CreateFileW(file_.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
                             OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (file == INVALID_HANDLE_VALUE)
     throw std::runtime_error("cannot create the lock file " + file_.string() + " (error " +
                              std::to_string(GetLastError()) + ")");
-  OVERLAPPED region = lock_region();
-  if (!LockFileEx(file, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &region)) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    OVERLAPPED region = lock_region();
+    if (LockFileEx(file, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &region)) break;
     const auto error = GetLastError();
-    if (error == ERROR_LOCK_VIOLATION || error == ERROR_IO_PENDING) {
+    const bool held = error == ERROR_LOCK_VIOLATION || error == ERROR_IO_PENDING;
+    if (held && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(kRetryEvery);
+      continue;
+    }
+    if (held) {
       const auto holder = wait_for_holder([&] { return read_text(file); });
       CloseHandle(file);
       throw DataDirInUse(dir, holder.pid, holder.what);
@@ -156,12 +165,18 @@ DataDirLock::~DataDirLock() {
 
 #else
 
-DataDirLock::DataDirLock(const std::filesystem::path& dir, const std::string& what) : file_(dir / kDataDirLockName) {
+DataDirLock::DataDirLock(const std::filesystem::path& dir, const std::string& what, std::chrono::milliseconds wait)
+    : file_(dir / kDataDirLockName) {
   const int fd = ::open(file_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create the lock file " + file_.string() + ": " + std::strerror(errno));
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     const int error = errno;
+    if (error == EWOULDBLOCK && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(kRetryEvery);
+      continue;
+    }
     if (error == EWOULDBLOCK) {
       const auto holder = wait_for_holder([&] { return read_text(fd); });
       ::close(fd);

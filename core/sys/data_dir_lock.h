@@ -6,6 +6,7 @@
 // contribution log, node key and control file.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -30,9 +31,11 @@ class DataDirInUse : public std::runtime_error {
 class DataDirLock {
  public:
   // Takes the lock on `dir` (which must exist) for this process, describing it as `what` (e.g.
-  // "tessera-node run"). Throws DataDirInUse when another holds it, std::runtime_error naming the
-  // file when the lock file cannot be created.
-  DataDirLock(const std::filesystem::path& dir, const std::string& what);
+  // "tessera-node run"). Throws DataDirInUse when another holds it (still, after waiting up to
+  // `wait` for it to let go: a local peer restarted while its predecessor is still stopping),
+  // std::runtime_error naming the file when the lock file cannot be created.
+  DataDirLock(const std::filesystem::path& dir, const std::string& what,
+              std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   ~DataDirLock();  // releases it
   DataDirLock(DataDirLock&& other) noexcept;
   DataDirLock(const DataDirLock&) = delete;

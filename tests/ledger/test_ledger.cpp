@@ -249,7 +249,7 @@ class TestLedger : public QObject {
       fill(writer);
     }
     hand_edit(file, "DROP TABLE rollup_work; DROP TABLE rollup_ownership; DROP TABLE rollup_revenue; "
-                    "PRAGMA user_version = 1;");
+                    "DROP TABLE revenue_keys; DROP TABLE statements_keys; PRAGMA user_version = 1;");
     {
       // A reader of a version-1 file computes from the raw rows.
       LedgerReader old(file);

@@ -1,0 +1,93 @@
+// Statement sync across node restarts: each start opens the log and a new StatementSync, as a
+// restarted node does. It resumes after the newest epoch the log has verified (not from epoch 1),
+// and whatever the number of starts each epoch's accrued revenue and statement are recorded once.
+#include <QtTest>
+
+#include <thread>
+
+#include <httplib.h>
+
+#include "core/client/statement_sync.h"
+#include "core/hub/settlement_book.h"
+#include "core/hub/statements_controller.h"
+#include "core/ledger/ledger.h"
+#include "core/ledger/reader.h"
+#include "core/wallet/encoding.h"
+
+using namespace tessera;
+using Outcome = client::StatementCheck::Outcome;
+
+namespace {
+
+// An HTTP server on 127.0.0.1 with a free port, stopped on destruction.
+struct LocalServer {
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+  void start() {
+    port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  ~LocalServer() {
+    server.stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+}  // namespace
+
+class TestStatementSync : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void restartsResumeAndRecordEachEpochOnce() {
+    QTemporaryDir dir;
+    const auto hub_key = wallet::KeyPair::generate();
+    const auto node_key = wallet::KeyPair::generate();
+    const auto owner = wallet::base58_encode(wallet::KeyPair::generate().public_key());
+    hub::SettlementBook book("run-1", hub_key, 1000, "USDC");
+    LocalServer server;
+    hub::StatementsController(book).mount(server.server);
+    server.start();
+    const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
+    // One start of the node: a fresh writer and sync over the same log, polled until nothing is new.
+    const auto start = [&](std::uint64_t resumes_after) {
+      ledger::LedgerWriter writer(log, node_key);
+      client::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
+      QCOMPARE(sync.last_verified_epoch(), resumes_after);
+      while (sync.poll().outcome == Outcome::Verified) {
+      }
+    };
+
+    book.credit_work(owner, 2e6);
+    book.credit_work("someone-else", 2e6);
+    book.close_epoch();
+    for (int epoch = 2; epoch <= 3; ++epoch) {
+      book.credit_tokens(2000);  // 1,000 micro-units to the owner (half the units) each epoch
+      book.close_epoch();
+    }
+    start(0);
+    start(3);
+    start(3);
+    book.credit_tokens(2000);
+    book.close_epoch();
+    start(3);
+    start(4);
+
+    ledger::LedgerReader reader(log);
+    QCOMPARE(reader.row_count(ledger::Table::Statements), std::int64_t(4));
+    QCOMPARE(reader.row_count(ledger::Table::Revenue), std::int64_t(3));
+    const auto revenue = reader.revenue_per_epoch();
+    QCOMPARE(revenue.size(), std::size_t(4));
+    for (const auto& epoch : revenue) {  // epoch 1 earned nothing: no shares to split it by yet
+      QCOMPARE(epoch.accrued, std::int64_t(epoch.epoch == 1 ? 0 : 1000));
+      QCOMPARE(epoch.verified, std::optional<std::int64_t>(epoch.epoch == 1 ? 0 : 1000));
+    }
+    QVERIFY(reader.verify(node_key.public_key()).intact);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestStatementSync)
+#include "test_statement_sync.moc"
