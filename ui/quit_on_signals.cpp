@@ -23,6 +23,7 @@ namespace {
 
 int g_pipe[2] = {-1, -1};  // [0] read by the notifier, [1] written by the handler
 constexpr std::array kSignals{SIGTERM, SIGINT, SIGHUP};
+std::array<struct sigaction, kSignals.size()> g_previous{};  // restored by the destructor
 
 void on_signal(int signal_number) {
   const int saved = errno;  // a handler must leave errno as it found it
@@ -43,14 +44,16 @@ QuitOnSignals::QuitOnSignals(QObject* parent) : QObject(parent) {
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (const int signal_number : kSignals) sigaction(signal_number, &action, nullptr);
+  for (std::size_t i = 0; i < kSignals.size(); ++i) {
+    sigaction(kSignals[i], nullptr, &g_previous[i]);
+    // A signal ignored when the app started (`nohup tessera`, a job started in the background by
+    // a script) stays ignored, as the one who started it asked.
+    if (g_previous[i].sa_handler != SIG_IGN) sigaction(kSignals[i], &action, nullptr);
+  }
 }
 
 QuitOnSignals::~QuitOnSignals() {
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigemptyset(&action.sa_mask);
-  for (const int signal_number : kSignals) sigaction(signal_number, &action, nullptr);
+  for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &g_previous[i], nullptr);
   delete notifier_;
   ::close(g_pipe[0]);
   ::close(g_pipe[1]);

@@ -4,6 +4,7 @@
 // the user quits from the tray. A signal handler may do almost nothing, so it only writes the
 // signal's number to a socket pair; a QSocketNotifier reads it in the event loop (the self-pipe
 // trick). A second signal while quitting is ignored: the first one's quit is already under way.
+// A signal ignored when the app started (nohup) stays ignored.
 // On platforms without these signals (Windows) it does nothing.
 #pragma once
 

@@ -33,9 +33,13 @@ void install_stop_signals() {
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);  // the terminal or the session went away: leave cleanly
+  // SIGHUP: the terminal or the session went away, so leave cleanly. A signal ignored when the
+  // node started (`nohup tessera-node run &`) stays ignored, as whoever started it asked.
+  for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction previous {};
+    sigaction(signal_number, nullptr, &previous);
+    if (previous.sa_handler != SIG_IGN) sigaction(signal_number, &action, nullptr);
+  }
 }
 
 wallet::Delegation read_delegation(const std::filesystem::path& file) {
