@@ -56,6 +56,15 @@ void limit_requests(httplib::Server& server, const HttpServerLimits& limits, Bod
   if (!refuse) refuse = [](httplib::Response& response, int status, const std::string& message) {
     reply_error(response, status, message);
   };
+  // A client that asks before sending its body (Expect: 100-continue, as curl does for bodies over
+  // 1 KiB) is refused before it uploads anything.
+  server.set_expect_100_continue_handler([bodies, refuse](const httplib::Request& request, httplib::Response& response) {
+    const auto refused = refusal(request, bodies);
+    if (!refused) return 100;
+    refuse(response, refused->first, refused->second);
+    response.status = refused->first;
+    return refused->first;
+  });
   server.set_pre_routing_handler([bodies = std::move(bodies), refuse = std::move(refuse)](
                                      const httplib::Request& request, httplib::Response& response) {
     const auto refused = refusal(request, bodies);
