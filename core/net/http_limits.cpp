@@ -4,7 +4,9 @@
 #include <httplib.h>
 
 #include <charconv>
+#include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "core/net/http_json.h"
 

@@ -1,6 +1,7 @@
 // Hub API paths, body limits, signed requests and shapes, shared by the hub and its clients.
 #include "core/protocol/hub_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
