@@ -20,23 +20,33 @@ int main(int argc, char** argv) {
   app.name("tessera-hub");
   tessera::cli::GlobalOptions global;
   tessera::cli::add_global_options(app, global, "tessera-hub");
-  std::string listen, manifest_file, key_file;
-  app.add_option("--listen", listen, "Address to serve on, HOST:PORT (e.g. 127.0.0.1:8800)");
-  app.add_option("--manifest", manifest_file, "The run manifest (JSON); signed with --key when not signed yet");
-  app.add_option("--key", key_file, "The publisher's key (a Solana keypair file) that signs the manifest");
-  std::string hub_key_file, api_keys_file;
-  app.add_option("--hub-key", hub_key_file,
+  tessera::hub::HubDaemonOptions options;
+  app.add_option("--listen", options.listen, "Address to serve on, HOST:PORT (e.g. 127.0.0.1:8800)");
+  app.add_option("--manifest", options.manifest_file, "The run manifest (JSON); signed with --key when not signed yet");
+  app.add_option("--key", options.publisher_key_file, "The publisher's key (a Solana keypair file) that signs the manifest");
+  app.add_option("--hub-key", options.hub_key_file,
                  "The run's hub key named in the manifest (a Solana keypair file; --key when it is the same): "
                  "with it the hub settles epochs, signs statements and serves the inference gateway");
-  app.add_option("--api-keys", api_keys_file, "Gateway client keys, one per line (without it the gateway is open)");
+  app.add_option("--gateway-listen", options.gateway_listen,
+                 "Address of the inference gateway's own server, HOST:PORT (default: the --listen host, its port + 1)");
+  app.add_option("--api-keys", options.api_keys_file,
+                 "Gateway client keys, one per line; without them the gateway refuses every request unless "
+                 "--open-gateway is given");
+  app.add_flag("--open-gateway", options.open_gateway,
+               "Serve the gateway to anyone without an API key (a local or private hub)");
+  app.add_option("--max-completions", options.max_concurrent_completions,
+                 "Completions served at once; more are answered 429 with Retry-After")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.callback([&] {
-    if (listen.empty() && manifest_file.empty()) {
+    if (options.listen.empty() && options.manifest_file.empty()) {
       std::cout << app.help();
       return;
     }
-    if (listen.empty() || manifest_file.empty()) throw std::invalid_argument("--listen and --manifest go together");
-    tessera::hub::HubDaemon hub({listen, manifest_file, key_file, hub_key_file, api_keys_file, global.data_dir},
-                                std::cerr);
+    if (options.listen.empty() || options.manifest_file.empty())
+      throw std::invalid_argument("--listen and --manifest go together");
+    options.data_dir = global.data_dir;
+    tessera::hub::HubDaemon hub(options, std::cerr);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     hub.serve(g_stop);

@@ -39,7 +39,7 @@ const std::string kPrompt = "12+34=";
 // swarm and back for each token (greedy, the window re-sent each token as the gateway does).
 double gateway_tokens_per_s(LocalNetwork& network) {
   const auto& hub = network.hub();
-  httplib::Client client("127.0.0.1", hub.port());
+  httplib::Client client("127.0.0.1", hub.gateway_port());
   client.set_read_timeout(std::chrono::seconds(120));
   const nlohmann::json request{{"model", hub.manifest().run_id}, {"prompt", kPrompt},
                                {"max_tokens", kInferenceTokens}, {"temperature", 0}};

@@ -1,25 +1,56 @@
-// HubClient over cpp-httplib: one call() with timeouts, the hub's error messages passed on.
+// HubClient over cpp-httplib: one call() with timeouts and signature headers, the hub's error
+// messages passed on.
 #include "core/client/hub_client.h"
 
 #include <httplib.h>
 
+#include <atomic>
+
 #include "core/wallet/encoding.h"
 
 namespace tessera::client {
+namespace {
 
 namespace api = protocol::hub_api;
+
+// Unix milliseconds, strictly increasing within this process: two requests signed in the same
+// millisecond with the same body would otherwise be the same bytes, and the hub refuses repeats.
+std::int64_t signing_time_ms() {
+  static std::atomic<std::int64_t> last{0};
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto previous = last.load();
+  std::int64_t next = 0;
+  do next = std::max(now, previous + 1);
+  while (!last.compare_exchange_weak(previous, next));
+  return next;
+}
+
+}  // namespace
 
 HubClient::HubClient(std::string url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
   if (url_.rfind("http://", 0) != 0) throw std::invalid_argument("hub URL must start with http:// (got '" + url_ + "')");
 }
 
-nlohmann::json HubClient::call(const std::string& method, const std::string& path, const nlohmann::json* body) {
+nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
+                               const wallet::KeyPair* signer) {
+  if (method == "POST" && body.size() > api::body_limit(path))
+    throw std::runtime_error("the request to " + path + " is " + std::to_string(body.size()) +
+                             " bytes; the hub accepts at most " + std::to_string(api::body_limit(path)));
+  httplib::Headers headers;
+  if (signer) {
+    const auto signature = protocol::to_headers(
+        protocol::sign_hub_request(run_id(), method, path, method == "GET" ? "" : body, signing_time_ms(), *signer));
+    headers = {{protocol::kNodeKeyHeader, signature.node_key},
+               {protocol::kTimeHeader, signature.time_ms},
+               {protocol::kSignatureHeader, signature.signature}};
+  }
   httplib::Client client(url_);
   client.set_connection_timeout(timeout_);
   client.set_read_timeout(timeout_);
   client.set_write_timeout(timeout_);
-  auto result = method == "GET" ? client.Get(path) : client.Post(path, body ? body->dump() : "{}", "application/json");
+  auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, "application/json");
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
   auto reply = nlohmann::json::parse(result->body, nullptr, false);
@@ -32,38 +63,45 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   return reply;
 }
 
+nlohmann::json HubClient::signed_post(const std::string& path, const nlohmann::json& body, const wallet::KeyPair& signer) {
+  return call("POST", path, body.dump(), &signer);
+}
+
+std::string HubClient::run_id() {
+  {
+    std::lock_guard lock(run_mutex_);
+    if (!run_id_.empty()) return run_id_;
+  }
+  const auto run = manifest().run_id;  // outside the lock: it is a request
+  std::lock_guard lock(run_mutex_);
+  run_id_ = run;
+  return run_id_;
+}
+
 protocol::RunManifest HubClient::manifest() {
-  auto manifest = protocol::manifest_from_json(call("GET", api::kManifest, nullptr));
+  auto manifest = protocol::manifest_from_json(call("GET", api::kManifest, "", nullptr));
   if (!protocol::verify_manifest(manifest, manifest.publisher_key))
     throw std::runtime_error("the hub's run manifest is not signed by its publisher");
   return manifest;
 }
 
 int HubClient::join(const wallet::KeyPair& node_key, const protocol::JoinRequest& request) {
-  const auto challenge = call("POST", api::kChallenge, nullptr);
+  const auto challenge = call("POST", api::kChallenge, "{}", nullptr);
   const auto nonce = wallet::fixed_from_hex<32>(challenge.value("nonce", ""));
   if (!nonce) throw std::runtime_error("the hub's challenge is malformed");
-  const auto run = challenge.value("run", "");
-  const auto signature = node_key.sign(wallet::SignatureDomain::Challenge, protocol::challenge_message(run, *nonce));
-  nlohmann::json body{{"node_key", wallet::to_hex(node_key.public_key())},
-                      {"nonce", wallet::to_hex(*nonce)},
-                      {"signature", wallet::to_hex(signature)},
-                      {"delegation", request.delegation.to_json()},
-                      {"endpoint", request.endpoint},
-                      {"device", protocol::to_json(request.device)}};
-  const auto reply = call("POST", api::kJoin, &body);
+  {
+    std::lock_guard lock(run_mutex_);
+    if (run_id_.empty()) run_id_ = challenge.value("run", "");
+  }
+  const auto reply = signed_post(api::kJoin, protocol::to_json(protocol::JoinBody{*nonce, request}), node_key);
   return reply.at("stage").get<int>();
 }
 
-void HubClient::ready(const wallet::KeyPair& node_key) {
-  const auto body = protocol::signed_request(api::kReady, nlohmann::json::object(), node_key);
-  call("POST", api::kReady, &body);
-}
+void HubClient::ready(const wallet::KeyPair& node_key) { signed_post(api::kReady, nlohmann::json::object(), node_key); }
 
 bool HubClient::heartbeat(const wallet::KeyPair& node_key) {
-  const auto body = protocol::signed_request(api::kHeartbeat, nlohmann::json::object(), node_key);
   try {
-    call("POST", api::kHeartbeat, &body);
+    signed_post(api::kHeartbeat, nlohmann::json::object(), node_key);
   } catch (const std::runtime_error& error) {
     if (std::string(error.what()).find("unknown peer") != std::string::npos) return false;
     throw;
@@ -71,40 +109,33 @@ bool HubClient::heartbeat(const wallet::KeyPair& node_key) {
   return true;
 }
 
-void HubClient::leave(const wallet::KeyPair& node_key) {
-  const auto body = protocol::signed_request(api::kLeave, nlohmann::json::object(), node_key);
-  call("POST", api::kLeave, &body);
-}
+void HubClient::leave(const wallet::KeyPair& node_key) { signed_post(api::kLeave, nlohmann::json::object(), node_key); }
 
-std::vector<protocol::PeerInfo> HubClient::peers() {
-  const auto reply = call("GET", api::kPeers, nullptr);
-  std::vector<protocol::PeerInfo> out;
+protocol::PeerList HubClient::peer_list(const wallet::KeyPair& node_key) {
   try {
-    for (const auto& item : reply.at("peers"))
-      if (auto peer = protocol::peer_info_from_json(item)) out.push_back(std::move(*peer));
-  } catch (const nlohmann::json::exception& error) {
+    return protocol::peer_list_from_json(call("GET", api::kPeers, "", &node_key));
+  } catch (const std::invalid_argument& error) {
     throw std::runtime_error(std::string("the hub's peer list is malformed: ") + error.what());
   }
-  return out;
 }
+
+std::vector<protocol::PeerInfo> HubClient::peers(const wallet::KeyPair& node_key) { return peer_list(node_key).peers; }
 
 nlohmann::json HubClient::report_receipts(const wallet::KeyPair& node_key,
                                           const std::vector<protocol::SignedReceipt>& receipts) {
   auto list = nlohmann::json::array();
   for (const auto& receipt : receipts) list.push_back(protocol::to_json(receipt));
-  const auto body = protocol::signed_request(api::kReceipts, {{"receipts", list}}, node_key);
-  return call("POST", api::kReceipts, &body);
+  return signed_post(api::kReceipts, {{"receipts", list}}, node_key);
 }
 
-nlohmann::json HubClient::receipt_summary() { return call("GET", api::kReceiptSummary, nullptr); }
+nlohmann::json HubClient::receipt_summary() { return call("GET", api::kReceiptSummary, "", nullptr); }
 
 void HubClient::report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step) {
-  const auto body = protocol::signed_request(api::kProgress, {{"step", step}}, node_key);
-  call("POST", api::kProgress, &body);
+  signed_post(api::kProgress, {{"step", step}}, node_key);
 }
 
 std::vector<nlohmann::json> HubClient::progress(std::size_t since) {
-  const auto reply = call("GET", std::string(api::kProgress) + "?since=" + std::to_string(since), nullptr);
+  const auto reply = call("GET", std::string(api::kProgress) + "?since=" + std::to_string(since), "", nullptr);
   std::vector<nlohmann::json> out;
   if (reply.contains("steps") && reply["steps"].is_array())
     for (const auto& item : reply["steps"]) out.push_back(item);

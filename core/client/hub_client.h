@@ -1,11 +1,14 @@
 // The node's side of the hub API (core/protocol/hub_api.h): fetch and check the run manifest,
-// join by answering a challenge with the node key and the owner's delegation, keep the place with
-// signed ready, heartbeat and leave requests, read the peer list, report receipts and step
-// progress. Knows the hub only through the protocol: no hub header is included here.
+// join by answering a challenge with a signed request carrying the owner's delegation, keep the
+// place with signed ready, heartbeat and leave requests, read the peer list (a signed request:
+// the hub serves it to members only), report receipts and step progress. Every signed request
+// carries its signature in headers over the exact body bytes sent. Knows the hub only through the
+// protocol: no hub header is included here.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,21 +28,25 @@ struct HubUnreachable : std::runtime_error {
 };
 
 // Every call has a timeout and throws std::runtime_error with a message that says what failed
-// ("hub http://… did not answer: …", "join refused: …"); a hub that did not answer throws
-// HubUnreachable.
+// ("hub http://… did not answer: …", "hub refused /api/join: …"); a hub that did not answer throws
+// HubUnreachable. Thread-safe.
 class HubClient {
  public:
   explicit HubClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
   // The run manifest, checked against its publisher's signature.
   protocol::RunManifest manifest();
-  // Proves the node key (challenge) and the delegation; returns the assigned stage.
+  // Proves the node key (a signed join carrying a fresh challenge) and the delegation; returns the
+  // assigned stage.
   int join(const wallet::KeyPair& node_key, const protocol::JoinRequest& request);
   void ready(const wallet::KeyPair& node_key);
   // False when the hub no longer knows the node (it must join again).
   bool heartbeat(const wallet::KeyPair& node_key);
   void leave(const wallet::KeyPair& node_key);
-  std::vector<protocol::PeerInfo> peers();
+  // The live peers, oldest ready first (served to members only).
+  std::vector<protocol::PeerInfo> peers(const wallet::KeyPair& node_key);
+  // The same with the run and the step driver the hub names.
+  protocol::PeerList peer_list(const wallet::KeyPair& node_key);
   // The hub's answer: {"accepted", "duplicates", "rejected"} (duplicates are not an error).
   nlohmann::json report_receipts(const wallet::KeyPair& node_key, const std::vector<protocol::SignedReceipt>& receipts);
   nlohmann::json receipt_summary();
@@ -49,10 +56,17 @@ class HubClient {
   const std::string& url() const { return url_; }
 
  private:
-  nlohmann::json call(const std::string& method, const std::string& path, const nlohmann::json* body);
+  // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
+  nlohmann::json call(const std::string& method, const std::string& path, const std::string& body,
+                      const wallet::KeyPair* signer);
+  nlohmann::json signed_post(const std::string& path, const nlohmann::json& body, const wallet::KeyPair& signer);
+  // The run id every signature binds: from the challenge or the manifest, fetched once.
+  std::string run_id();
 
   std::string url_;
   std::chrono::milliseconds timeout_;
+  std::mutex run_mutex_;
+  std::string run_id_;
 };
 
 }  // namespace tessera::client

@@ -98,6 +98,7 @@ nlohmann::json to_json(const DemoSummary& s) {
           {"inference", s.inference},
           {"step_seconds", s.step_seconds},
           {"ledger", s.ledger.string()},
+          {"hub", s.hub},
           {"gateway", s.gateway},
           {"epoch_seconds", s.epoch_seconds},
           {"epochs_settled", s.epochs_settled},
@@ -204,6 +205,7 @@ DemoSummary DemoRun::summarize(nlohmann::json inference) {
   s.killed = killed_.has_value();
   s.inference = std::move(inference);
   s.ledger = ledgers_.front();
+  s.hub = hub.url();
   s.gateway = hub.gateway_url();
   s.epoch_seconds = o.epoch_seconds;
   s.epochs_settled = hub.settlement()->open_epoch() - 1;

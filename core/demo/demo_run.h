@@ -55,7 +55,8 @@ struct DemoSummary {
   bool killed = false;
   nlohmann::json inference;  // {prompt, next_token, vocab} or {error}
   std::filesystem::path ledger;  // peer 0's log: the user's own when their node took part
-  std::string gateway;
+  std::string hub;      // the hub's API (statements, epochs)
+  std::string gateway;  // the inference gateway, on a server of its own
   std::int64_t epoch_seconds = 0;
   std::uint64_t epochs_settled = 0;
   std::int64_t statements_verified = 0;

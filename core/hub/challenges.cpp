@@ -1,4 +1,4 @@
-// Single-use, expiring join challenges.
+// Single-use, expiring join challenges, bounded oldest-first.
 #include "core/hub/challenges.h"
 
 #include <sodium.h>
@@ -7,28 +7,38 @@
 
 namespace tessera::hub {
 
+void ChallengeBook::forget_expired(Clock::time_point now) {
+  // Redeemed nonces leave issued_ at once and by_age_ here, when their time comes.
+  while (!by_age_.empty() && (by_age_.front().first < now || by_age_.size() > issued_.size() + capacity_)) {
+    issued_.erase(by_age_.front().second);
+    by_age_.pop_front();
+  }
+}
+
 protocol::Nonce ChallengeBook::issue(Clock::time_point now) {
   wallet::ensure_sodium();
   protocol::Nonce nonce{};
   randombytes_buf(nonce.data(), nonce.size());
   std::lock_guard lock(mutex_);
-  std::erase_if(issued_, [&](const auto& entry) { return entry.second < now; });
-  if (issued_.size() >= capacity_) issued_.erase(issued_.begin());  // bounded under a flood
-  issued_[nonce] = now + lifetime_;
+  forget_expired(now);
+  while (issued_.size() >= capacity_ && !by_age_.empty()) {
+    issued_.erase(by_age_.front().second);
+    by_age_.pop_front();
+  }
+  issued_.insert(nonce);
+  by_age_.emplace_back(now + lifetime_, nonce);
   return nonce;
 }
 
-bool ChallengeBook::redeem(const protocol::Nonce& nonce, const std::string& run_id, const wallet::PublicKey& node_key,
-                           const wallet::Signature& signature, Clock::time_point now) {
-  {
-    std::lock_guard lock(mutex_);
-    const auto found = issued_.find(nonce);
-    if (found == issued_.end()) return false;
-    const bool fresh = found->second >= now;
-    issued_.erase(found);
-    if (!fresh) return false;
-  }
-  return wallet::verify(wallet::SignatureDomain::Challenge, protocol::challenge_message(run_id, nonce), signature, node_key);
+bool ChallengeBook::redeem(const protocol::Nonce& nonce, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  forget_expired(now);
+  return issued_.erase(nonce) == 1;
+}
+
+std::size_t ChallengeBook::outstanding() const {
+  std::lock_guard lock(mutex_);
+  return issued_.size();
 }
 
 }  // namespace tessera::hub

@@ -1,18 +1,18 @@
-// Join challenges: the hub hands out random nonces; a node proves its node key by signing one
-// (domain tessera/challenge/v1, bound to the run: protocol::challenge_message). Each nonce is
-// single-use and expires.
+// Join challenges: the hub hands out random nonces; a node joins with a signed request whose body
+// carries one (protocol::JoinBody), which proves the request is fresh. Each nonce is single-use and
+// expires. Bounded under a flood: at `capacity` the oldest outstanding nonce is dropped, so an
+// honest node, which answers within a second, keeps its nonce unless a flood outruns `capacity`
+// nonces within that second (and POST /api/challenge is rate limited per address).
 #pragma once
 
-#include <array>
 #include <chrono>
-#include <cstdint>
-#include <map>
+#include <cstddef>
+#include <deque>
 #include <mutex>
-#include <string>
-#include <vector>
+#include <set>
+#include <utility>
 
 #include "core/protocol/hub_api.h"
-#include "core/wallet/signing.h"
 
 namespace tessera::hub {
 
@@ -23,16 +23,18 @@ class ChallengeBook {
       : lifetime_(lifetime), capacity_(capacity) {}
 
   protocol::Nonce issue(Clock::time_point now = Clock::now());
-  // True once per nonce: it was issued, has not expired, and `signature` is `node_key`'s over
-  // (run id, nonce). The nonce is spent either way.
-  bool redeem(const protocol::Nonce& nonce, const std::string& run_id, const wallet::PublicKey& node_key,
-              const wallet::Signature& signature, Clock::time_point now = Clock::now());
+  // True once per nonce: it was issued and has not expired. The nonce is spent either way.
+  bool redeem(const protocol::Nonce& nonce, Clock::time_point now = Clock::now());
+  std::size_t outstanding() const;
 
  private:
+  void forget_expired(Clock::time_point now);
+
   Clock::duration lifetime_;
   std::size_t capacity_;
-  std::mutex mutex_;
-  std::map<protocol::Nonce, Clock::time_point> issued_;  // nonce → expiry
+  mutable std::mutex mutex_;
+  std::set<protocol::Nonce> issued_;
+  std::deque<std::pair<Clock::time_point, protocol::Nonce>> by_age_;  // expiry order = issue order
 };
 
 }  // namespace tessera::hub

@@ -62,8 +62,9 @@ double number_field(const nlohmann::json& body, const char* name, double fallbac
 }  // namespace
 
 nlohmann::json error_body(const GatewayError& error) {
-  nlohmann::json inner{{"message", error.what()}, {"type", error.type()}, {"code", nullptr}};
+  nlohmann::json inner{{"message", error.what()}, {"type", error.type()}};
   inner["param"] = error.param().empty() ? nlohmann::json(nullptr) : nlohmann::json(error.param());
+  inner["code"] = error.code().empty() ? nlohmann::json(nullptr) : nlohmann::json(error.code());
   return {{"error", inner}};
 }
 

@@ -18,16 +18,22 @@ namespace tessera::hub {
 // A client error or an unavailable service, answered as {"error": {message, type, param, code}}.
 class GatewayError : public std::runtime_error {
  public:
-  GatewayError(int status, std::string type, const std::string& message, std::string param = {})
-      : std::runtime_error(message), status_(status), type_(std::move(type)), param_(std::move(param)) {}
+  GatewayError(int status, std::string type, const std::string& message, std::string param = {}, std::string code = {})
+      : std::runtime_error(message),
+        status_(status),
+        type_(std::move(type)),
+        param_(std::move(param)),
+        code_(std::move(code)) {}
   int status() const { return status_; }
   const std::string& type() const { return type_; }
   const std::string& param() const { return param_; }
+  const std::string& code() const { return code_; }
 
  private:
   int status_;
   std::string type_;
   std::string param_;
+  std::string code_;
 };
 
 // The OpenAI error body for an error.

@@ -23,14 +23,50 @@ Gateway::Gateway(const GatewayOptions& options, NextTokenSource& source, std::fu
   options_.api_keys.clear();
 }
 
-bool Gateway::authorized(const std::string& authorization_header) const {
-  if (key_hashes_.empty()) return true;
+void Gateway::authorize(const std::string& authorization_header) const {
+  if (key_hashes_.empty()) {
+    if (options_.open) return;
+    throw GatewayError(401, "invalid_api_key",
+                       "this gateway is closed: its operator has configured no API keys (tessera-hub --api-keys FILE, "
+                       "or --open-gateway to serve anyone)");
+  }
   static const std::string prefix = "Bearer ";
-  if (authorization_header.rfind(prefix, 0) != 0) return false;
-  const auto presented = key_hash(authorization_header.substr(prefix.size()));
   bool match = false;
-  for (const auto& hash : key_hashes_) match |= sodium_memcmp(hash.data(), presented.data(), hash.size()) == 0;
-  return match;
+  if (authorization_header.rfind(prefix, 0) == 0) {
+    const auto presented = key_hash(authorization_header.substr(prefix.size()));
+    for (const auto& hash : key_hashes_) match |= sodium_memcmp(hash.data(), presented.data(), hash.size()) == 0;
+  }
+  if (!match) throw GatewayError(401, "invalid_api_key", "a valid API key is required (Authorization: Bearer …)");
+}
+
+std::shared_ptr<CompletionSlot> Gateway::admit() {
+  {
+    std::lock_guard lock(slots_mutex_);
+    if (running_ >= options_.max_concurrent)
+      throw GatewayError(429, "rate_limit_exceeded",
+                         "the gateway is serving " + std::to_string(running_) +
+                             " completions, as many as it runs at once; try again in " +
+                             std::to_string(options_.retry_after.count()) + " s",
+                         "", "rate_limit_exceeded");
+    ++running_;
+  }
+  return std::make_shared<CompletionSlot>(*this);
+}
+
+CompletionSlot::~CompletionSlot() {
+  std::lock_guard lock(gateway_.slots_mutex_);
+  --gateway_.running_;
+}
+
+int Gateway::running() const {
+  std::lock_guard lock(slots_mutex_);
+  return running_;
+}
+
+std::size_t Gateway::body_limit() const {
+  const auto prompt = std::min<std::size_t>(static_cast<std::size_t>(std::max(options_.limits.context, 0)),
+                                            options_.limits.max_prompt_bytes);
+  return 16 * 1024 + 6 * prompt;
 }
 
 std::string Gateway::complete(const CompletionRequest& request, const std::function<void(const std::string&)>& on_text,

@@ -13,12 +13,14 @@
 #include "core/hub/gateway.h"
 #include "core/net/http_json.h"
 #include "core/protocol/hub_api.h"
+#include "core/sys/bounded_json.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::hub {
 namespace {
 
-void reply_error(httplib::Response& response, const GatewayError& error) {
+void reply_error(httplib::Response& response, const Gateway& gateway, const GatewayError& error) {
+  if (error.status() == 429) response.set_header("Retry-After", std::to_string(gateway.retry_after().count()));
   net::reply_json(response, error.status(), error_body(error));
 }
 
@@ -39,74 +41,97 @@ nlohmann::json usage_json(const Usage& usage) {
           {"total_tokens", usage.total()}};
 }
 
+// The request body within the gateway's size and nesting limits.
+nlohmann::json completion_body(const httplib::Request& request, std::size_t limit) {
+  auto parsed = sys::parse_bounded_json(request.body, {limit, net::kMaxBodyDepth});
+  if (!parsed.value) throw GatewayError(request.body.size() > limit ? 413 : 400, "invalid_request_error",
+                                        "the request body is refused: " + parsed.error);
+  return std::move(*parsed.value);
+}
+
+// One text_completion object (a whole reply, or one event of a stream).
+struct Chunks {
+  std::string id = completion_id();
+  std::int64_t created = unix_seconds();
+  std::string model;
+  nlohmann::json operator()(const std::string& text, const nlohmann::json& finish) const {
+    return {{"id", id},
+            {"object", "text_completion"},
+            {"created", created},
+            {"model", model},
+            {"choices", {{{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}}}};
+  }
+};
+
+void complete_whole(Gateway& gateway, const CompletionRequest& request, httplib::Response& response) {
+  const Chunks chunk{.model = gateway.limits().model_id};
+  Usage usage;
+  std::string text;
+  const auto finish = gateway.complete(request, [&](const std::string& piece) { text += piece; }, usage);
+  auto result = chunk(text, finish);
+  result["usage"] = usage_json(usage);
+  gateway.meter(usage);
+  net::reply_json(response, result);
+}
+
+// Server-sent events, ending with [DONE]; `slot` is held until the stream has ended.
+void complete_streamed(Gateway& gateway, const CompletionRequest& request, std::shared_ptr<CompletionSlot> slot,
+                       httplib::Response& response) {
+  const Chunks chunk{.model = gateway.limits().model_id};
+  response.set_header("Cache-Control", "no-cache");
+  response.set_chunked_content_provider(
+      "text/event-stream", [gateway = &gateway, request, chunk, slot](std::size_t, httplib::DataSink& sink) {
+        const auto send = [&](const nlohmann::json& event) {
+          const auto line = "data: " + event.dump() + "\n\n";
+          return sink.write(line.data(), line.size());
+        };
+        Usage usage;
+        try {
+          const auto finish = gateway->complete(request, [&](const std::string& piece) {
+            if (!send(chunk(piece, nullptr))) throw GatewayError(499, "client_closed", "the client went away");
+          }, usage);
+          auto last = chunk("", finish);
+          last["usage"] = usage_json(usage);
+          send(last);
+          gateway->meter(usage);
+        } catch (const GatewayError& error) {
+          if (error.status() != 499) send(error_body(error));
+        }
+        static const std::string done = "data: [DONE]\n\n";
+        sink.write(done.data(), done.size());
+        sink.done();
+        return true;
+      });
+}
+
 }  // namespace
+
+void reply_gateway_refusal(httplib::Response& response, int status, const std::string& message) {
+  net::reply_json(response, status, error_body(GatewayError(status, "invalid_request_error", message)));
+}
 
 void GatewayController::mount(httplib::Server& server) {
   Gateway* gateway = &gateway_;  // the routes hold the gateway, not this controller
   server.Get(protocol::hub_api::kModels, [gateway](const httplib::Request& request, httplib::Response& response) {
-    if (!gateway->authorized(request.get_header_value("Authorization")))
-      return reply_error(response, GatewayError(401, "invalid_api_key", "a valid API key is required (Authorization: Bearer …)"));
-    const nlohmann::json model{
-        {"id", gateway->limits().model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "tessera"}};
-    net::reply_json(response, nlohmann::json{{"object", "list"}, {"data", {model}}});
+    try {
+      gateway->authorize(request.get_header_value("Authorization"));
+      const nlohmann::json model{
+          {"id", gateway->limits().model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "tessera"}};
+      net::reply_json(response, nlohmann::json{{"object", "list"}, {"data", {model}}});
+    } catch (const GatewayError& error) {
+      reply_error(response, *gateway, error);
+    }
   });
   server.Post(protocol::hub_api::kCompletions, [gateway](const httplib::Request& http_request,
                                                          httplib::Response& response) {
     try {
-      if (!gateway->authorized(http_request.get_header_value("Authorization")))
-        throw GatewayError(401, "invalid_api_key", "a valid API key is required (Authorization: Bearer …)");
-      nlohmann::json body;
-      try {
-        body = nlohmann::json::parse(http_request.body);
-      } catch (const nlohmann::json::exception&) {
-        throw GatewayError(400, "invalid_request_error", "the request body is not valid JSON");
-      }
-      const auto request = parse_completion_request(body, gateway->limits());
-      const auto id = completion_id();
-      const auto created = unix_seconds();
-      const auto chunk = [gateway, id, created](const std::string& text, const nlohmann::json& finish) {
-        return nlohmann::json{{"id", id},
-                              {"object", "text_completion"},
-                              {"created", created},
-                              {"model", gateway->limits().model_id},
-                              {"choices", {{{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}}}};
-      };
-      if (!request.stream) {
-        Usage usage;
-        std::string text;
-        const auto finish = gateway->complete(request, [&](const std::string& piece) { text += piece; }, usage);
-        auto result = chunk(text, finish);
-        result["usage"] = usage_json(usage);
-        gateway->meter(usage);
-        net::reply_json(response, result);
-        return;
-      }
-      response.set_header("Cache-Control", "no-cache");
-      response.set_chunked_content_provider(
-          "text/event-stream", [gateway, request, chunk](std::size_t, httplib::DataSink& sink) {
-            const auto send = [&](const nlohmann::json& event) {
-              const auto line = "data: " + event.dump() + "\n\n";
-              return sink.write(line.data(), line.size());
-            };
-            Usage usage;
-            try {
-              const auto finish = gateway->complete(request, [&](const std::string& piece) {
-                if (!send(chunk(piece, nullptr))) throw GatewayError(499, "client_closed", "the client went away");
-              }, usage);
-              auto last = chunk("", finish);
-              last["usage"] = usage_json(usage);
-              send(last);
-              gateway->meter(usage);
-            } catch (const GatewayError& error) {
-              if (error.status() != 499) send(error_body(error));
-            }
-            static const std::string done = "data: [DONE]\n\n";
-            sink.write(done.data(), done.size());
-            sink.done();
-            return true;
-          });
+      gateway->authorize(http_request.get_header_value("Authorization"));
+      const auto request = parse_completion_request(completion_body(http_request, gateway->body_limit()), gateway->limits());
+      auto slot = gateway->admit();
+      if (request.stream) complete_streamed(*gateway, request, std::move(slot), response);
+      else complete_whole(*gateway, request, response);
     } catch (const GatewayError& error) {
-      reply_error(response, error);
+      reply_error(response, *gateway, error);
     }
   });
 }

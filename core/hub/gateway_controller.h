@@ -1,11 +1,16 @@
 // The inference gateway's HTTP routes (DESIGN.md "Inference"): GET /v1/models and
 // POST /v1/completions, answered whole or streamed as server-sent events, with OpenAI-shaped
-// bodies and errors ({"error": {message, type, param, code}}). The Gateway does the work.
+// bodies and errors ({"error": {message, type, param, code}}). In order: the API key, the body
+// (bounded size and nesting), the request's fields, a place among the completions run at once
+// (429 with Retry-After beyond), then the Gateway does the work.
 #pragma once
 
+#include <string>
+
 namespace httplib {
+struct Response;
 class Server;
-}
+}  // namespace httplib
 
 namespace tessera::hub {
 
@@ -21,5 +26,8 @@ class GatewayController {
  private:
   Gateway& gateway_;
 };
+
+// An OpenAI-shaped refusal for what the server refuses before a route runs (net::limit_requests).
+void reply_gateway_refusal(httplib::Response& response, int status, const std::string& message);
 
 }  // namespace tessera::hub

@@ -1,10 +1,15 @@
 // tessera-hub's assembly: manifest, keys, service, serve loop.
 #include "core/hub/hub_daemon.h"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,9 +21,54 @@
 
 namespace tessera::hub {
 
+std::pair<std::string, int> parse_listen(const std::string& text, const char* option) {
+  const auto colon = text.rfind(':');
+  const auto bad = std::invalid_argument(std::string(option) + " must be HOST:PORT (got '" + text + "')");
+  if (colon == std::string::npos || colon == 0) throw bad;
+  int port = -1;
+  const auto digits = std::string_view(text).substr(colon + 1);
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || port < 0 || port > 65535)
+    throw bad;
+  return {text.substr(0, colon), port};
+}
+
+namespace {
+
+// The gateway's client keys, one per line ('#' starts a comment line).
+std::vector<std::string> read_api_keys(const std::filesystem::path& file) {
+  std::vector<std::string> keys;
+  std::istringstream lines(wallet::read_file_text(file, 1 << 20));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] != '#') keys.push_back(line);
+  if (keys.empty()) throw std::invalid_argument(file.string() + " holds no API key");
+  return keys;
+}
+
+// How the gateway admits clients, for the start-up line.
+std::string gateway_access(const HubOptions& options) {
+  if (!options.api_keys.empty()) return std::to_string(options.api_keys.size()) + " API key(s)";
+  if (options.open_gateway) return "open to anyone (--open-gateway)";
+  return "closed: no --api-keys, so every request is refused with 401 (give --api-keys FILE or --open-gateway)";
+}
+
+}  // namespace
+
 HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(log) {
-  const auto colon = config.listen.rfind(':');
-  if (colon == std::string::npos) throw std::invalid_argument("--listen must be HOST:PORT");
+  HubOptions options;
+  std::tie(options.host, options.port) = parse_listen(config.listen, "--listen");
+  if (config.gateway_listen.empty()) {
+    options.gateway_host = options.host;
+    options.gateway_port = options.port == 0 ? 0 : options.port + 1;
+  } else {
+    std::tie(options.gateway_host, options.gateway_port) = parse_listen(config.gateway_listen, "--gateway-listen");
+  }
+  if (config.open_gateway && !config.api_keys_file.empty())
+    throw std::invalid_argument("--open-gateway and --api-keys exclude each other: keys close the gateway to others");
+  options.open_gateway = config.open_gateway;
+  options.max_concurrent_completions = config.max_concurrent_completions;
+  options.gateway_server.threads = static_cast<std::size_t>(std::max(config.max_concurrent_completions, 1)) + 4;
+  if (!config.api_keys_file.empty()) options.api_keys = read_api_keys(config.api_keys_file);
   auto manifest =
       protocol::manifest_from_json(nlohmann::json::parse(wallet::read_file_text(config.manifest_file, 1 << 20)));
   if (!config.publisher_key_file.empty()) {
@@ -29,9 +79,6 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
   }
   if (!protocol::verify_manifest(manifest, manifest.publisher_key))
     throw std::invalid_argument("the manifest is not signed by its publisher key (give --key to sign it)");
-  HubOptions options;
-  options.host = config.listen.substr(0, colon);
-  options.port = std::stoi(config.listen.substr(colon + 1));
   if (!config.hub_key_file.empty())
     hub_key_ = std::make_unique<wallet::KeyPair>(wallet::read_solana_keypair_file(config.hub_key_file));
   else if (!config.publisher_key_file.empty() && manifest.hub_key == manifest.publisher_key)
@@ -40,16 +87,18 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
     options.hub_key = hub_key_.get();
     options.state_dir = sys::resolve_data_dir(config.data_dir) / "hub";
   }
-  if (!config.api_keys_file.empty()) {
-    std::istringstream lines(wallet::read_file_text(config.api_keys_file, 1 << 20));
-    for (std::string line; std::getline(lines, line);)
-      if (!line.empty() && line[0] != '#') options.api_keys.push_back(line);
-    if (options.api_keys.empty()) throw std::invalid_argument(config.api_keys_file.string() + " holds no API key");
-  }
   hub_ = std::make_unique<HubService>(manifest, options);
-  hub_->start();
+  try {
+    hub_->start();
+  } catch (const std::runtime_error& error) {
+    throw std::runtime_error(std::string(error.what()) + (config.gateway_listen.empty() && hub_key_
+                                                              ? " (choose the gateway's address with --gateway-listen)"
+                                                              : ""));
+  }
   if (hub_key_)
-    log_ << "gateway: " << hub_->gateway_url() << " (epochs of " << manifest.epoch_seconds << " s)" << std::endl;
+    log_ << "gateway: " << hub_->gateway_url() << ", " << gateway_access(options) << ", at most "
+         << options.max_concurrent_completions << " completions at once (epochs of " << manifest.epoch_seconds << " s)"
+         << std::endl;
   else
     log_ << "no --hub-key: this hub neither settles epochs nor serves the gateway" << std::endl;
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 
 namespace tessera::wallet {
 class KeyPair;
@@ -24,9 +25,17 @@ struct HubDaemonOptions {
   std::filesystem::path manifest_file;             // the run manifest (JSON)
   std::filesystem::path publisher_key_file;        // signs the manifest; empty: it must be signed already
   std::filesystem::path hub_key_file;              // empty: the publisher's, when the manifest names it
-  std::filesystem::path api_keys_file;             // gateway client keys, one per line; empty: open
   std::optional<std::filesystem::path> data_dir;   // settlement state in <data dir>/hub
+  // The inference gateway's own server, HOST:PORT; empty: the API's host and the API's port + 1
+  // (a free port when the API's is 0).
+  std::string gateway_listen;
+  std::filesystem::path api_keys_file;             // gateway client keys, one per line
+  bool open_gateway = false;                       // serve the gateway without keys (else it refuses: 401)
+  int max_concurrent_completions = 4;
 };
+
+// HOST:PORT split; throws std::invalid_argument naming `option` when it is not that.
+std::pair<std::string, int> parse_listen(const std::string& text, const char* option);
 
 class HubDaemon {
  public:

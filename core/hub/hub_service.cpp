@@ -1,5 +1,7 @@
-// The hub's assembly: state, controllers and loops. Errors are {"error": {"message": …}} with 400
-// (bad request), 403 (refused), 404 (unknown peer) or 500 (core/net/http_json.h).
+// The hub's assembly: state, controllers, its two servers and loops. Errors are
+// {"error": {"message": …}} with 400 (bad request), 401 (unsigned), 403 (refused), 404 (unknown
+// peer), 411/413/415 (a body refused before it is read), 429 (rate limited) or 500
+// (core/net/http_json.h); the gateway's are OpenAI-shaped.
 #include "core/hub/hub_service.h"
 
 #include <httplib.h>
@@ -10,7 +12,8 @@
 #include "core/model/model_config.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
-#include "core/hub/membership_controller.h"
+#include "core/hub/health_controller.h"
+#include "core/hub/http_listener.h"
 #include "core/hub/receipts_controller.h"
 #include "core/hub/run_controller.h"
 #include "core/hub/statements_controller.h"
@@ -34,12 +37,15 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     : manifest_(std::move(manifest)),
       options_(std::move(options)),
       directory_(stage_memory_requirements(manifest_)),
-      verifier_(options_.request_skew) {
+      verifier_(manifest_.run_id, options_.request_skew) {
   if (!protocol::verify_manifest(manifest_, manifest_.publisher_key))
     throw std::invalid_argument("the run manifest's signature does not verify");
   if (options_.hub_key) {
     if (options_.hub_key->public_key() != manifest_.hub_key)
       throw std::invalid_argument("the hub key is not the one the run manifest names");
+    if (options_.max_concurrent_completions < 1 ||
+        options_.gateway_server.threads <= static_cast<std::size_t>(options_.max_concurrent_completions))
+      throw std::invalid_argument("the gateway needs at least one completion at a time and more workers than that");
     std::filesystem::path state_file;
     if (!options_.state_dir.empty()) {
       std::filesystem::create_directories(options_.state_dir);
@@ -53,16 +59,20 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     gateway.limits.context = manifest_.model.context;
     gateway.limits.vocab = manifest_.model.vocab;
     gateway.api_keys = options_.api_keys;
-    gateway_ = std::make_unique<Gateway>(gateway, *inference_, [this](const Usage& usage) {
+    gateway.open = options_.open_gateway;
+    gateway.max_concurrent = options_.max_concurrent_completions;
+    NextTokenSource& source = options_.inference_source ? *options_.inference_source : *inference_;
+    gateway_ = std::make_unique<Gateway>(gateway, source, [this](const Usage& usage) {
       book_->credit_tokens(usage.total());
     });
     statements_api_ = std::make_unique<StatementsController>(*book_);
     gateway_api_ = std::make_unique<GatewayController>(*gateway_);
   }
   run_api_ = std::make_unique<RunController>(manifest_);
-  membership_api_ =
-      std::make_unique<MembershipController>(manifest_, directory_, roster_, verifier_, options_.heartbeat_timeout);
+  membership_api_ = std::make_unique<MembershipController>(manifest_, directory_, roster_, verifier_,
+                                                           options_.heartbeat_timeout, options_.membership);
   receipts_api_ = std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, book_.get());
+  health_api_ = std::make_unique<HealthController>([this] { return health(); });
 }
 
 HubService::~HubService() { stop(); }
@@ -92,34 +102,63 @@ void HubService::epoch_loop() {
 
 std::string HubService::url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
 
-nlohmann::json HubService::peers_json() { return membership_api_->peers_json(); }
+std::string HubService::gateway_url() const {
+  if (gateway_port_ == 0) return {};
+  const auto& host = options_.gateway_host.empty() ? options_.host : options_.gateway_host;
+  return "http://" + host + ":" + std::to_string(gateway_port_) + "/v1";
+}
+
+protocol::PeerList HubService::peer_list() { return membership_api_->peer_list(); }
+
+nlohmann::json HubService::health() {
+  const auto list = peer_list();
+  std::size_t ready = 0;
+  for (const auto& peer : list.peers) ready += peer.ready() ? 1 : 0;
+  nlohmann::json requests{{"api", api_server_ ? api_server_->stats().to_json() : nlohmann::json(nullptr)}};
+  if (gateway_server_) requests["gateway"] = gateway_server_->stats().to_json();
+  nlohmann::json out{{"status", "ok"}, {"run", manifest_.run_id}, {"members", list.peers.size()},
+                     {"ready", ready}, {"requests", requests}};
+  if (gateway_) out["completions_running"] = gateway_->running();
+  return out;
+}
 
 void HubService::start() {
-  if (server_) throw std::logic_error("the hub is already running");
-  server_ = std::make_unique<httplib::Server>();
-  auto& server = *server_;
-  server.set_read_timeout(std::chrono::seconds(10));
-  server.set_write_timeout(std::chrono::seconds(10));
-  server.set_payload_max_length(64 * 1024 * 1024);
+  if (api_server_) throw std::logic_error("the hub is already running");
+  api_server_ = std::make_unique<HttpListener>(
+      "hub API", options_.api_server,
+      net::BodyLimits{[](const std::string& path) { return protocol::hub_api::body_limit(path); },
+                      protocol::hub_api::largest_body_limit()});
+  auto& server = api_server_->server();
   net::reply_thrown_errors(server);
   run_api_->mount(server);
   membership_api_->mount(server);
   receipts_api_->mount(server);
+  health_api_->mount(server);
   if (statements_api_) statements_api_->mount(server);
-  if (gateway_api_) gateway_api_->mount(server);
-
-  port_ = options_.port == 0 ? server.bind_to_any_port(options_.host)
-                             : (server.bind_to_port(options_.host, options_.port) ? options_.port : -1);
-  if (port_ <= 0) {
-    server_.reset();
-    throw std::runtime_error("the hub cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                             " (address in use?)");
+  if (gateway_api_) {
+    const auto limit = gateway_->body_limit();
+    gateway_server_ = std::make_unique<HttpListener>(
+        "gateway", options_.gateway_server, net::BodyLimits{[limit](const std::string&) { return limit; }, limit},
+        reply_gateway_refusal);
+    net::reply_thrown_errors(gateway_server_->server(), {"invalid_request_error", "server_error"});
+    gateway_api_->mount(gateway_server_->server());
+  }
+  try {
+    api_server_->start(options_.host, options_.port);
+    port_ = api_server_->port();
+    if (gateway_server_) {
+      gateway_server_->start(options_.gateway_host.empty() ? options_.host : options_.gateway_host,
+                             options_.gateway_port);
+      gateway_port_ = gateway_server_->port();
+    }
+  } catch (...) {
+    api_server_.reset();
+    gateway_server_.reset();
+    throw;
   }
   stopping_ = false;
-  thread_ = std::thread([&server] { server.listen_after_bind(); });
   expiry_ = std::thread([this] { expire_loop(); });
   if (book_) epochs_ = std::thread([this] { epoch_loop(); });
-  for (int i = 0; i < 500 && !server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
 void HubService::expire_loop() {
@@ -135,11 +174,12 @@ void HubService::stop() {
     stopping_ = true;
   }
   stop_signal_.notify_all();
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (gateway_server_) gateway_server_->stop();
+  if (api_server_) api_server_->stop();
   if (expiry_.joinable()) expiry_.join();
   if (epochs_.joinable()) epochs_.join();
-  server_.reset();
+  gateway_server_.reset();
+  api_server_.reset();
 }
 
 protocol::ReceiptTally HubService::tally() const { return receipts_api_->tally(); }

@@ -1,8 +1,10 @@
 // The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (peer
 // directory, roster of admitted nodes, settlement book), the controllers that serve each API
-// area (run, membership, receipts and progress, statements, the inference gateway; paths in
-// core/protocol/hub_api.h) and the loops that expire silent peers and settle epochs. Its clients
-// live in core/client. cpp-httplib stays inside the .cpp files.
+// area (run, membership, receipts and progress, statements, health; paths in
+// core/protocol/hub_api.h) on the API server, the inference gateway on a server of its own (its
+// own port and workers: completions and slow gateway clients never hold the workers heartbeats
+// need), and the loops that expire silent peers and settle epochs. Its clients live in
+// core/client. cpp-httplib stays inside the .cpp files.
 #pragma once
 
 #include <chrono>
@@ -17,24 +19,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hub/membership_controller.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
 #include "core/hub/settlement_book.h"
+#include "core/net/http_limits.h"
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
 #include "core/wallet/signing.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
 
 class Gateway;
 class GatewayController;
-class MembershipController;
+class HealthController;
+class HttpListener;
+class NextTokenSource;
 class ReceiptsController;
 class RunController;
 class StatementsController;
@@ -50,7 +52,24 @@ struct HubOptions {
   const wallet::KeyPair* hub_key = nullptr;
   std::chrono::milliseconds epoch_length{0};  // 0: the manifest's epoch_seconds
   std::filesystem::path state_dir;            // settlement state across restarts (empty: memory only)
-  std::vector<std::string> api_keys;          // gateway client keys (empty: open, as in the demo)
+
+  // The inference gateway (with a hub key), on its own server.
+  std::string gateway_host;                   // empty: `host`
+  int gateway_port = 0;                       // 0: a free port
+  std::vector<std::string> api_keys;          // gateway client keys
+  bool open_gateway = false;                  // without api_keys: serve anyone (the local demo) instead of 401
+  int max_concurrent_completions = 4;         // beyond: 429 with Retry-After
+  NextTokenSource* inference_source = nullptr;  // null: the swarm (tests stand a table in); must outlive the service
+
+  // The API server: enough workers that slow clients cannot take them all cheaply, and short
+  // timeouts so they are cut off (net/http_limits.h says what cpp-httplib cannot bound).
+  net::HttpServerLimits api_server{64, std::chrono::milliseconds(5000), std::chrono::milliseconds(5000),
+                                   std::chrono::seconds(2)};
+  // The gateway's server: more workers than max_concurrent_completions, so a client beyond the cap
+  // is told 429 rather than left waiting.
+  net::HttpServerLimits gateway_server{8, std::chrono::milliseconds(10000), std::chrono::milliseconds(10000),
+                                       std::chrono::seconds(2)};
+  MembershipLimits membership;                // challenge and join rate limits
 };
 
 // What a stage needs in memory to be served: fp32 training with every micro-batch of a step in
@@ -65,7 +84,8 @@ class HubService {
   HubService(const HubService&) = delete;
   HubService& operator=(const HubService&) = delete;
 
-  // Binds and serves on a thread; throws std::runtime_error when it cannot bind.
+  // Binds and serves on threads (the API, and the gateway with a hub key); throws
+  // std::runtime_error when it cannot bind.
   void start();
   void stop();
   int port() const { return port_; }
@@ -75,8 +95,10 @@ class HubService {
   PeerDirectory& directory() { return directory_; }
   protocol::ReceiptTally tally() const;
   std::vector<protocol::SignedReceipt> verified_receipts() const;
-  // Joined peers; ready ones carry their ready order (the oldest ready stage-0 replica drives).
-  nlohmann::json peers_json();
+  // Joined peers; ready ones carry their ready order; the driver is the oldest ready stage-0 replica.
+  protocol::PeerList peer_list();
+  // GET /api/health: members, ready ones, each server's request outcomes, completions running.
+  nlohmann::json health();
   // Steps the driver reported ({"step", "loss", "tokens", "seconds", "bytes_per_token", …}).
   std::vector<nlohmann::json> progress() const;
 
@@ -84,7 +106,9 @@ class HubService {
   SettlementBook* settlement() { return book_.get(); }
   // Settles the open epoch now (the epoch timer does this every epoch length); returns its number.
   std::uint64_t close_epoch();
-  std::string gateway_url() const { return url() + "/v1"; }
+  // The gateway's server once started (0 and "" without a hub key).
+  int gateway_port() const { return gateway_port_; }
+  std::string gateway_url() const;  // http://gateway host:port/v1
 
  private:
   void epoch_loop();
@@ -104,15 +128,17 @@ class HubService {
   std::unique_ptr<ReceiptsController> receipts_api_;
   std::unique_ptr<StatementsController> statements_api_;  // with a hub key
   std::unique_ptr<GatewayController> gateway_api_;        // with a hub key
+  std::unique_ptr<HealthController> health_api_;
 
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpListener> api_server_;
+  std::unique_ptr<HttpListener> gateway_server_;  // with a hub key
   std::thread expiry_;
   std::thread epochs_;
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;
   bool stopping_ = false;
-  int port_ = 0;
+  int port_ = 0;          // kept after stop(), as url() and gateway_url() are
+  int gateway_port_ = 0;
 };
 
 }  // namespace tessera::hub

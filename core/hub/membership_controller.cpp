@@ -12,46 +12,50 @@
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
+#include "core/hub/signed_request.h"
 #include "core/net/http_json.h"
-#include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::hub {
+namespace {
+
+// Spends one of `key`'s tokens, or refuses with 429 and when to try again.
+void take_token(RateLimiter& limiter, const std::string& key, const char* what) {
+  const auto wait = limiter.acquire(key);
+  if (!wait) return;
+  const auto seconds = std::max<std::int64_t>(1, (wait->count() + 999) / 1000);
+  throw net::HttpError(429, std::string("too many ") + what + "; try again in " + std::to_string(seconds) + " s",
+                       std::chrono::seconds(seconds));
+}
+
+}  // namespace
 
 MembershipController::MembershipController(const protocol::RunManifest& manifest, PeerDirectory& directory,
                                            RunRoster& roster, const RequestVerifier& verifier,
-                                           std::chrono::milliseconds heartbeat_timeout)
+                                           std::chrono::milliseconds heartbeat_timeout, MembershipLimits limits)
     : manifest_(manifest),
       directory_(directory),
       roster_(roster),
       verifier_(verifier),
-      heartbeat_timeout_(heartbeat_timeout) {}
+      heartbeat_timeout_(heartbeat_timeout),
+      challenges_per_address_(limits.challenges_per_address),
+      joins_per_address_(limits.joins_per_address),
+      joins_per_key_(limits.joins_per_key) {}
 
-nlohmann::json MembershipController::join(const nlohmann::json& body) {
-  using net::json_field;
-  const auto key = key_field(body, "node_key");
-  const auto nonce = wallet::fixed_from_hex<32>(json_field<std::string>(body, "nonce"));
-  const auto signature = wallet::fixed_from_hex<64>(json_field<std::string>(body, "signature"));
-  if (!nonce || !signature) throw std::invalid_argument("nonce or signature is not hex of the right length");
-  if (!challenges_.redeem(*nonce, manifest_.run_id, key, *signature))
-    throw net::HttpError(403, "join refused: the challenge answer is wrong, expired or already used");
-  const auto delegation = wallet::Delegation::from_json(json_field<nlohmann::json>(body, "delegation"));
+nlohmann::json MembershipController::join(const wallet::PublicKey& key, const protocol::JoinBody& body) {
+  if (!challenges_.redeem(body.nonce))
+    throw net::HttpError(403, "join refused: the challenge nonce is unknown, expired or already used (ask for a new one)");
+  const auto& delegation = body.request.delegation;
   const auto status = wallet::verify_delegation(delegation, key, manifest_.run_id, unix_ms() / 1000);
   if (status != wallet::DelegationStatus::Valid)
     throw net::HttpError(403, "join refused: delegation " + std::string(wallet::describe(status)));
-  const auto endpoint = json_field<std::string>(body, "endpoint");
-  if (endpoint.rfind("tcp://", 0) != 0 || endpoint.size() > 200)
-    throw std::invalid_argument("endpoint must be a tcp:// address");
-  const auto device = json_field<nlohmann::json>(body, "device");
   Peer peer;
   peer.node_key = key;
   peer.owner = delegation.owner_address;
-  peer.endpoint = endpoint;
-  peer.device.name = json_field<std::string>(device, "name").substr(0, 200);
-  peer.device.memory_bytes = json_field<std::uint64_t>(device, "memory_bytes");
-  peer.device.tokens_per_s = device.value("tokens_per_s", 0.0);
+  peer.endpoint = body.request.endpoint;
+  peer.device = body.request.device;
   peer.last_seen = Clock::now();
   roster_.unready(key);  // a returning node is not ready until it has its stage's state again
   directory_.remove(key);
@@ -65,7 +69,7 @@ nlohmann::json MembershipController::join(const nlohmann::json& body) {
   return {{"stage", *stage}, {"stages", manifest_.stages}, {"run", manifest_.run_id}};
 }
 
-nlohmann::json MembershipController::peers_json() {
+protocol::PeerList MembershipController::peer_list() {
   directory_.expire(Clock::now(), heartbeat_timeout_);
   const auto ready_orders = roster_.ready_orders();
   std::vector<std::pair<std::uint64_t, Peer>> ready;
@@ -76,40 +80,49 @@ nlohmann::json MembershipController::peers_json() {
   std::sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
     return (a.first == 0 ? UINT64_MAX : a.first) < (b.first == 0 ? UINT64_MAX : b.first);
   });
-  auto out = nlohmann::json::array();
-  for (const auto& [order, peer] : ready)
-    out.push_back(protocol::to_json(protocol::PeerInfo{peer.node_key, peer.owner, peer.endpoint, peer.stage, order,
-                                                       peer.device.name}));
-  return out;
+  protocol::PeerList list{manifest_.run_id, manifest_.stages, std::nullopt, {}};
+  for (const auto& [order, peer] : ready) {
+    list.peers.push_back({peer.node_key, peer.endpoint, peer.stage, order, peer.device.name});
+    if (order != 0 && peer.stage == 0 && !list.driver) list.driver = peer.node_key;
+  }
+  return list;
 }
 
 void MembershipController::mount(httplib::Server& server) {
   namespace api = protocol::hub_api;
-  server.Post(api::kChallenge, [this](const httplib::Request&, httplib::Response& response) {
+  server.Post(api::kChallenge, [this](const httplib::Request& request, httplib::Response& response) {
+    take_token(challenges_per_address_, address_key(request.remote_addr), "challenges from this address");
+    net::json_object_body(request, net::EmptyBody::IsEmptyObject);  // unused, but held to the rules of every body
     net::reply_json(response, 200, {{"nonce", wallet::to_hex(challenges_.issue())}, {"run", manifest_.run_id}});
   });
   server.Post(api::kJoin, [this](const httplib::Request& request, httplib::Response& response) {
-    net::reply_json(response, 200, join(net::json_object_body(request)));
+    take_token(joins_per_address_, address_key(request.remote_addr), "joins from this address");
+    const auto joining = read_signed(verifier_, request, Replays::Refused, net::EmptyBody::Refused);
+    take_token(joins_per_key_, wallet::to_hex(joining.sender), "joins by this node key");
+    net::reply_json(response, 200, join(joining.sender, protocol::join_body_from_json(joining.body)));
   });
   server.Post(api::kReady, [this](const httplib::Request& request, httplib::Response& response) {
-    const auto key = verifier_.verify(api::kReady, net::json_object_body(request));
+    const auto key = read_signed(verifier_, request, Replays::Refused).sender;
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     roster_.mark_ready(key);
     net::reply_json(response, 200, {{"ready", true}});
   });
   server.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
-    const auto key = verifier_.verify(api::kHeartbeat, net::json_object_body(request));
+    const auto key = read_signed(verifier_, request, Replays::Harmless).sender;
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     net::reply_json(response, 200, {{"ok", true}});
   });
   server.Post(api::kLeave, [this](const httplib::Request& request, httplib::Response& response) {
-    const auto key = verifier_.verify(api::kLeave, net::json_object_body(request));
+    const auto key = read_signed(verifier_, request, Replays::Refused).sender;
     directory_.remove(key);
     roster_.unready(key);
     net::reply_json(response, 200, {{"ok", true}});
   });
-  server.Get(api::kPeers, [this](const httplib::Request&, httplib::Response& response) {
-    net::reply_json(response, 200, {{"run", manifest_.run_id}, {"stages", manifest_.stages}, {"peers", peers_json()}});
+  server.Get(api::kPeers, [this](const httplib::Request& request, httplib::Response& response) {
+    const auto key = read_signed(verifier_, request, Replays::Harmless).sender;
+    if (!directory_.find(key))
+      throw net::HttpError(403, "the peer list is served to members of this run only (join first)");
+    net::reply_json(response, 200, protocol::to_json(peer_list()));
   });
 }
 

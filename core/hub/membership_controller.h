@@ -1,15 +1,19 @@
-// The hub's membership API (DESIGN.md "The protocol", Join): a node fetches a challenge, joins by
-// proving its node key and its owner's delegation and is assigned the least-served stage that
-// fits its memory; signed ready, heartbeat and leave requests keep its place in the peer
-// directory; the peer list names every live peer, oldest ready first. Refusals are 403, an
-// unknown peer 404 ("join again").
+// The hub's membership API (DESIGN.md "The protocol", Join): a node fetches a challenge and joins
+// with a signed request carrying it, proving its node key and its owner's delegation; it is
+// assigned the least-served stage that fits its memory. Signed ready, heartbeat and leave requests
+// keep its place in the peer directory; the signed peer list is served to members only and names
+// no owners. Challenges and joins are rate limited per address and joins per node key (429 with
+// Retry-After). Refusals are 403, an unknown peer 404 ("join again").
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "core/hub/challenges.h"
+#include "core/hub/rate_limiter.h"
+#include "core/protocol/hub_api.h"
 
 namespace httplib {
 class Server;
@@ -25,19 +29,29 @@ class PeerDirectory;
 class RequestVerifier;
 class RunRoster;
 
+// Defaults: a flood is cut off quickly; a network behind one address (a home, a lab) can still
+// rejoin all at once after a hub restart, and a node retrying a failed join is not locked out.
+struct MembershipLimits {
+  RateLimit challenges_per_address{20.0, 40.0};  // 20 a second, 40 at once
+  RateLimit joins_per_address{0.2, 20.0};        // 12 a minute, 20 at once
+  RateLimit joins_per_key{0.1, 4.0};             // 6 a minute, 4 at once
+};
+
 class MembershipController {
  public:
   // Everything passed must outlive the controller, which must outlive the server it is mounted on.
   MembershipController(const protocol::RunManifest& manifest, PeerDirectory& directory, RunRoster& roster,
-                       const RequestVerifier& verifier, std::chrono::milliseconds heartbeat_timeout);
+                       const RequestVerifier& verifier, std::chrono::milliseconds heartbeat_timeout,
+                       MembershipLimits limits = {});
 
   // POST /api/challenge, /api/join, /api/ready, /api/heartbeat, /api/leave; GET /api/peers.
   void mount(httplib::Server& server);
 
-  // A join request's answer: {"stage", "stages", "run"}.
-  nlohmann::json join(const nlohmann::json& body);
-  // Live peers, ready ones first in their ready order (the oldest ready stage-0 replica drives).
-  nlohmann::json peers_json();
+  // A verified join's answer: {"stage", "stages", "run"}.
+  nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body);
+  // Live peers, ready ones first in their ready order, and the step driver: the oldest ready
+  // stage-0 replica.
+  protocol::PeerList peer_list();
 
  private:
   const protocol::RunManifest& manifest_;
@@ -46,6 +60,9 @@ class MembershipController {
   const RequestVerifier& verifier_;
   std::chrono::milliseconds heartbeat_timeout_;
   ChallengeBook challenges_;
+  RateLimiter challenges_per_address_;
+  RateLimiter joins_per_address_;
+  RateLimiter joins_per_key_;
 };
 
 }  // namespace tessera::hub

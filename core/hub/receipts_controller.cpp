@@ -9,6 +9,7 @@
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
 #include "core/hub/settlement_book.h"
+#include "core/hub/signed_request.h"
 #include "core/net/http_json.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/work_units.h"
@@ -19,10 +20,8 @@ ReceiptsController::ReceiptsController(const protocol::RunManifest& manifest, co
                                        const RunRoster& roster, const RequestVerifier& verifier, SettlementBook* book)
     : manifest_(manifest), directory_(directory), roster_(roster), verifier_(verifier), book_(book) {}
 
-nlohmann::json ReceiptsController::report(const nlohmann::json& body) {
-  const auto sender = verifier_.verify(protocol::hub_api::kReceipts, body);
-  const auto list = net::json_field<nlohmann::json>(body, "receipts");
-  if (!list.is_array() || list.size() > 100000) throw std::invalid_argument("'receipts' must be an array (at most 100000)");
+nlohmann::json ReceiptsController::report(const wallet::PublicKey& sender, const nlohmann::json& body) {
+  const auto& list = protocol::receipt_batch_items(body);
   std::uint64_t accepted = 0, duplicates = 0;
   nlohmann::json rejected = nlohmann::json::array();
   std::lock_guard lock(mutex_);
@@ -69,7 +68,8 @@ nlohmann::json ReceiptsController::report(const nlohmann::json& body) {
 void ReceiptsController::mount(httplib::Server& server) {
   namespace api = protocol::hub_api;
   server.Post(api::kReceipts, [this](const httplib::Request& request, httplib::Response& response) {
-    net::reply_json(response, 200, report(net::json_object_body(request)));
+    const auto batch = read_signed(verifier_, request, Replays::Harmless, net::EmptyBody::Refused);
+    net::reply_json(response, 200, report(batch.sender, batch.body));
   });
   server.Get(api::kReceiptSummary, [this](const httplib::Request&, httplib::Response& response) {
     net::reply_json(response, 200, protocol::to_json(tally()));
@@ -88,12 +88,10 @@ void ReceiptsController::mount(httplib::Server& server) {
     net::reply_json(response, 200, {{"receipts", list}, {"total", receipts_.size()}});
   });
   server.Post(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {
-    const auto body = net::json_object_body(request);
-    const auto key = verifier_.verify(api::kProgress, body);
-    const auto peer = directory_.find(key);
+    const auto signed_request = read_signed(verifier_, request, Replays::Refused, net::EmptyBody::Refused);
+    const auto peer = directory_.find(signed_request.sender);
     if (!peer || peer->stage != 0) throw net::HttpError(403, "only a stage-0 replica reports progress");
-    const auto step = net::json_field<nlohmann::json>(body, "step");
-    if (!step.is_object() || step.dump().size() > 4096) throw std::invalid_argument("'step' must be a small object");
+    const auto& step = protocol::progress_step(signed_request.body);
     std::lock_guard lock(mutex_);
     progress_.push_back(step);
     net::reply_json(response, 200, {{"ok", true}});

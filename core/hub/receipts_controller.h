@@ -41,8 +41,8 @@ class ReceiptsController {
   // POST and GET /api/receipts, GET /api/receipts/summary, POST and GET /api/progress.
   void mount(httplib::Server& server);
 
-  // A signed receipt batch's answer: {"accepted", "duplicates", "rejected": [reasons]}.
-  nlohmann::json report(const nlohmann::json& body);
+  // A verified receipt batch's answer: {"accepted", "duplicates", "rejected": [reasons]}.
+  nlohmann::json report(const wallet::PublicKey& sender, const nlohmann::json& body);
 
   protocol::ReceiptTally tally() const;
   std::vector<protocol::SignedReceipt> verified_receipts() const;

@@ -1,11 +1,7 @@
 // Signed hub requests, checked (see request_verifier.h).
 #include "core/hub/request_verifier.h"
 
-#include <cstdlib>
-
 #include "core/net/http_json.h"
-#include "core/protocol/hub_api.h"
-#include "core/wallet/encoding.h"
 
 namespace tessera::hub {
 
@@ -14,22 +10,21 @@ std::int64_t unix_ms() {
       .count();
 }
 
-wallet::PublicKey key_field(const nlohmann::json& body, const char* name) {
-  const auto key = wallet::fixed_from_hex<32>(net::json_field<std::string>(body, name));
-  if (!key) throw std::invalid_argument(std::string("field '") + name + "' is not 64 hex digits");
-  return *key;
-}
-
-wallet::PublicKey RequestVerifier::verify(const std::string& path, const nlohmann::json& body) const {
-  const auto key = key_field(body, "node_key");
-  const auto at = net::json_field<std::int64_t>(body, "at_ms");
-  const auto signature = wallet::fixed_from_hex<64>(net::json_field<std::string>(body, "signature"));
-  if (!signature) throw std::invalid_argument("field 'signature' is not 128 hex digits");
-  if (std::llabs(unix_ms() - at) > skew_.count())
-    throw net::HttpError(403, "request time is too far from the hub's clock (check the node's clock)");
-  if (!wallet::verify(wallet::SignatureDomain::Challenge, protocol::hub_request_message(path, body), *signature, key))
-    throw net::HttpError(403, "the request's signature does not match its node key");
-  return key;
+wallet::PublicKey RequestVerifier::verify(const protocol::SignatureHeaders& headers, std::string_view method,
+                                          std::string_view path, std::string_view body, Replays replays,
+                                          std::int64_t now_ms) const {
+  if (headers.node_key.empty() && headers.time_ms.empty() && headers.signature.empty())
+    throw net::HttpError(401, std::string("this request must be signed by a node key (headers ") +
+                                  protocol::kNodeKeyHeader + ", " + protocol::kTimeHeader + ", " +
+                                  protocol::kSignatureHeader + ")");
+  const auto signed_by = protocol::parse_signature_headers(headers);
+  if (signed_by.time_ms < now_ms - skew_.count() || signed_by.time_ms > now_ms + skew_.count())
+    throw net::HttpError(403, "the request's time is too far from the hub's clock (check the node's clock)");
+  if (!protocol::verify_hub_request(signed_by, run_id_, method, path, body))
+    throw net::HttpError(403, "the request's signature does not match its node key, this run and its body");
+  if (replays == Replays::Refused && !replays_.first_use(signed_by.signature, signed_by.time_ms + skew_.count(), now_ms))
+    throw net::HttpError(403, "this request was already received: a signed request is accepted once");
+  return signed_by.node_key;
 }
 
 }  // namespace tessera::hub

@@ -27,6 +27,7 @@ void reply_thrown_errors(httplib::Server& server, ErrorTypes types) {
     try {
       std::rethrow_exception(error);
     } catch (const HttpError& refused) {
+      if (refused.retry_after.count() > 0) response.set_header("Retry-After", std::to_string(refused.retry_after.count()));
       reply_error(response, refused.status, refused.what());
     } catch (const std::invalid_argument& bad) {
       reply_error(response, 400, bad.what(), types.bad_request);

@@ -2,9 +2,10 @@
 // API), written once: a reply with a JSON body; the error reply {"error": {"message": …}} (with a
 // "type" where the API names one); what a route throws turned into that reply; a request body
 // read as a JSON object and its fields read with errors that name the field. A body's size is
-// bounded by the server (set_payload_max_length) before it reaches a route.
+// bounded before it is read (core/net/http_limits.h).
 #pragma once
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -18,10 +19,14 @@ class Server;
 
 namespace tessera::net {
 
-// A refusal a route throws with its HTTP status (403 refused, 404 unknown, …).
+// A refusal a route throws with its HTTP status (403 refused, 404 unknown, …); with a 429 or 503,
+// when to try again (the Retry-After header, whole seconds).
 struct HttpError : std::runtime_error {
   int status;
+  std::chrono::seconds retry_after{0};  // 0: no Retry-After header
   HttpError(int code, const std::string& message) : std::runtime_error(message), status(code) {}
+  HttpError(int code, const std::string& message, std::chrono::seconds retry)
+      : std::runtime_error(message), status(code), retry_after(retry) {}
 };
 
 void reply_json(httplib::Response& response, int status, const nlohmann::json& body);
@@ -35,8 +40,8 @@ struct ErrorTypes {
   const char* bad_request = nullptr;  // std::invalid_argument: 400
   const char* failure = nullptr;      // any other exception: 500
 };
-// Makes `server` answer what a route throws with reply_error: HttpError with its status and no
-// type, std::invalid_argument with 400, anything else with 500.
+// Makes `server` answer what a route throws with reply_error: HttpError with its status (and its
+// Retry-After) and no type, std::invalid_argument with 400, anything else with 500.
 void reply_thrown_errors(httplib::Server& server, ErrorTypes types = {});
 
 enum class EmptyBody { Refused, IsEmptyObject };

@@ -28,7 +28,7 @@ std::string_view domain_tag(SignatureDomain domain) {
     case SignatureDomain::Statement: return "tessera/statement/v1";
     case SignatureDomain::Manifest: return "tessera/manifest/v1";
     case SignatureDomain::LedgerHead: return "tessera/ledger-head/v1";
-    case SignatureDomain::Challenge: return "tessera/challenge/v1";
+    case SignatureDomain::HubRequest: return "tessera/hub-request/v1";
     case SignatureDomain::Message: return "tessera/message/v1";
   }
   throw std::invalid_argument("unknown signature domain");

@@ -22,7 +22,7 @@ enum class SignatureDomain {
   Statement,   // a hub's epoch statement root
   Manifest,    // a run publisher's manifest
   LedgerHead,  // the contribution log's chain head per transaction
-  Challenge,   // a hub's join challenge
+  HubRequest,  // a node's request to its hub (the join included): protocol::hub_request_message
   Message,     // `tessera-node wallet sign`: arbitrary user messages
 };
 

@@ -48,7 +48,7 @@ class TestSigning : public QObject {
   void domainTagsAreDistinct() {
     std::set<std::string> tags;
     for (auto domain : {SignatureDomain::Delegation, SignatureDomain::Receipt, SignatureDomain::Statement,
-                        SignatureDomain::Manifest, SignatureDomain::LedgerHead, SignatureDomain::Challenge,
+                        SignatureDomain::Manifest, SignatureDomain::LedgerHead, SignatureDomain::HubRequest,
                         SignatureDomain::Message})
       tags.insert(std::string(domain_tag(domain)));
     QCOMPARE(tags.size(), size_t(7));

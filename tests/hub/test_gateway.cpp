@@ -51,6 +51,7 @@ struct Fixture {
     options.limits.context = 16;
     options.limits.max_tokens = 64;
     options.api_keys = std::move(keys);
+    options.open = true;  // without keys, as the local demo runs it (closed by default: test_hub_http)
     gateway = std::make_unique<hub::Gateway>(options, source, [this](const hub::Usage& usage) {
       std::lock_guard lock(mutex);
       metered.push_back(usage);

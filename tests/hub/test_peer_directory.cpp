@@ -1,8 +1,7 @@
-// Stage assignment, heartbeats and expiry in the hub's peer directory; join challenges.
+// Stage assignment, heartbeats and expiry in the hub's peer directory (join challenges: test_hub_requests).
 #include <QtTest>
 
 #include "core/model/model_config.h"
-#include "core/hub/challenges.h"
 #include "core/hub/hub_service.h"
 #include "core/hub/peer_directory.h"
 #include "core/protocol/hub_api.h"
@@ -81,25 +80,6 @@ class TestPeerDirectory : public QObject {
     QCOMPARE(directory.replicas(1).size(), size_t(1));
     QVERIFY(directory.remove(b.public_key()));
     QVERIFY(!directory.remove(b.public_key()));
-  }
-
-  void challengesAreSingleUseAndExpire() {
-    hub::ChallengeBook book(30s);
-    const auto node = wallet::KeyPair::generate();
-    const auto now = hub::ChallengeBook::Clock::now();
-    const auto nonce = book.issue(now);
-    const auto signature = node.sign(wallet::SignatureDomain::Challenge, protocol::challenge_message("run-a", nonce));
-    QVERIFY(!book.redeem(nonce, "run-b", node.public_key(), signature, now));  // wrong run spends it
-    const auto again = book.issue(now);
-    const auto good = node.sign(wallet::SignatureDomain::Challenge, protocol::challenge_message("run-a", again));
-    QVERIFY(book.redeem(again, "run-a", node.public_key(), good, now + 1s));
-    QVERIFY(!book.redeem(again, "run-a", node.public_key(), good, now + 2s));  // replay
-    const auto late = book.issue(now);
-    const auto late_signature = node.sign(wallet::SignatureDomain::Challenge, protocol::challenge_message("run-a", late));
-    QVERIFY(!book.redeem(late, "run-a", node.public_key(), late_signature, now + 31s));
-    const auto other = book.issue(now);
-    const auto wrong_domain = node.sign(wallet::SignatureDomain::Receipt, protocol::challenge_message("run-a", other));
-    QVERIFY(!book.redeem(other, "run-a", node.public_key(), wrong_domain, now));
   }
 };
 

@@ -78,12 +78,14 @@ class TestSettlementEndToEnd : public QObject {
     const auto url = QUrl(gateway);
     httplib::Client client(url.host().toStdString(), url.port());
     client.set_read_timeout(std::chrono::seconds(60));
+    const auto hub_url = QUrl(QString::fromStdString(summary["hub"].get<std::string>()));
+    httplib::Client hub(hub_url.host().toStdString(), hub_url.port());  // the gateway has a server of its own
     // Revenue is split by the shares at the end of the epoch before the one it is earned in. The
     // summary comes once the hub has verified every receipt of the run; when training is fast those
     // can all land in the open epoch, so the purchase waits for the next one: then every owner's
     // work is in the shares that split it.
     const auto open_epoch = [&] {
-      const auto reply = client.Get("/api/epoch");
+      const auto reply = hub.Get("/api/epoch");
       return reply && reply->status == 200 ? nlohmann::json::parse(reply->body)["epoch"].get<std::int64_t>() : -1;
     };
     const auto trained_in = open_epoch();

@@ -35,7 +35,7 @@ void HubLink::attach(WorkLog& log, const std::string& owner_address) {
 }
 
 void HubLink::refresh_peers() {
-  auto list = client_->peers();
+  auto list = client_->peers(run_.key);
   std::set<net::CurvePublicKey> keys;
   try {
     keys.insert(net::curve_public_from(run_.manifest.hub_key));
