@@ -25,7 +25,7 @@ struct HubDaemonOptions {
   std::filesystem::path publisher_key_file;        // signs the manifest; empty: it must be signed already
   std::filesystem::path hub_key_file;              // empty: the publisher's, when the manifest names it
   std::filesystem::path api_keys_file;             // gateway client keys, one per line; empty: open
-  std::optional<std::filesystem::path> data_dir;   // settlement state in <data dir>/hub
+  std::optional<std::filesystem::path> data_dir;   // the hub's database in <data dir>/hub
 };
 
 class HubDaemon {
