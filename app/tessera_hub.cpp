@@ -1,5 +1,6 @@
 // tessera-hub: publishes a training run (the signed manifest), admits and assigns nodes, keeps the
-// peer directory and verifies their receipts (core/hub/hub_daemon.h does the work).
+// peer directory and verifies their receipts (core/hub/hub_daemon.h does the work); `bench`
+// measures it under load (app/cli/hub_bench.h).
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cli/global_options.h"
+#include "app/cli/hub_bench.h"
 #include "app/cli/run_cli.h"
 #include "core/hub/hub_daemon.h"
 
@@ -29,7 +31,10 @@ int main(int argc, char** argv) {
                  "The run's hub key named in the manifest (a Solana keypair file; --key when it is the same): "
                  "with it the hub settles epochs, signs statements and serves the inference gateway");
   app.add_option("--api-keys", api_keys_file, "Gateway client keys, one per line (without it the gateway is open)");
+  bool benched = false;
+  tessera::cli::hub_bench::add_bench_command(app, benched);
   app.callback([&] {
+    if (benched) return;
     if (listen.empty() && manifest_file.empty()) {
       std::cout << app.help();
       return;
