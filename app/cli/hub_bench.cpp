@@ -59,8 +59,9 @@ BenchHub::BenchHub(int stages, const std::filesystem::path& state_dir) {
 
 BenchHub::~BenchHub() { service->stop(); }
 
-Member join_member(const BenchHub& hub, const std::string& endpoint) {
+Member join_member(const BenchHub& hub, const std::string& endpoint, const wallet::KeyPair* key) {
   Member member;
+  if (key) member.key = wallet::KeyPair::from_seed(key->seed());
   const auto owner = wallet::KeyPair::generate();
   protocol::JoinRequest request;
   request.delegation = wallet::sign_delegation(owner, member.key.public_key(), hub.manifest.run_id, 4102444800);

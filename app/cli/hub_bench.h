@@ -62,12 +62,14 @@ struct BenchHub {
   std::string url() const { return service->url(); }
 };
 
-// A node joined through the hub's challenge and join routes; `endpoint` is where it serves.
+// A node joined through the hub's challenge and join routes (with a new key unless `key` is
+// given); `endpoint` is where it serves.
 struct Member {
   wallet::KeyPair key = wallet::KeyPair::generate();
   int stage = -1;
 };
-Member join_member(const BenchHub& hub, const std::string& endpoint = "tcp://127.0.0.1:1");
+Member join_member(const BenchHub& hub, const std::string& endpoint = "tcp://127.0.0.1:1",
+                   const wallet::KeyPair* key = nullptr);
 
 nlohmann::json bench_receipts(const Options& options);
 nlohmann::json bench_heartbeats(const Options& options);

@@ -100,15 +100,30 @@ class SlowClient {
   std::thread thread_;
 };
 
+std::string completion_body(const std::string& model) {
+  return nlohmann::json{{"model", model}, {"prompt", "12"}, {"max_tokens", 4}, {"temperature", 0}}.dump();
+}
+
+// One completion that must succeed: the set-up works before anything is timed.
+void check_serves(const std::string& host, int port, const std::string& model) {
+  httplib::Client client(host, port);
+  client.set_read_timeout(std::chrono::seconds(10));
+  const auto result = client.Post("/v1/completions", completion_body(model), "application/json");
+  if (!result) throw std::runtime_error("bench gateway: no answer to a completion");
+  if (result->status != 200)
+    throw std::runtime_error("bench gateway: a completion failed: HTTP " + std::to_string(result->status) + " " +
+                             result->body);
+}
+
 // `count` small completions from 2 threads, each with `timeout`; at most `budget` in all.
-nlohmann::json complete(const std::string& host, int port, std::size_t count, std::chrono::seconds timeout,
-                        std::chrono::seconds budget) {
+nlohmann::json complete(const std::string& host, int port, const std::string& model, std::size_t count,
+                        std::chrono::seconds timeout, std::chrono::seconds budget) {
   std::mutex mutex;
   std::vector<double> latencies;
   std::size_t failed = 0;
   std::atomic<std::size_t> next{0};
   const auto deadline = Clock::now() + budget;
-  const std::string body = R"({"prompt": "12", "max_tokens": 4, "temperature": 0})";
+  const auto body = completion_body(model);
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t)
     threads.emplace_back([&] {
@@ -138,20 +153,21 @@ nlohmann::json complete(const std::string& host, int port, std::size_t count, st
 nlohmann::json bench_gateway(const Options& options) {
   BenchHub hub(1, {});
   StandInStage stage(hub.key.public_key(), hub.manifest.run_id, hub.manifest.model.vocab);
-  const auto joined = join_member(hub, stage.endpoint);
-  (void)joined;
+  join_member(hub, stage.endpoint, &stage.key);
   const auto gateway = hub.service->gateway_url();  // http://host:port/v1
   const auto colon = gateway.rfind(':');
   const auto host = gateway.substr(7, colon - 7);
   const int port = std::stoi(gateway.substr(colon + 1));
-  complete(host, port, 10, std::chrono::seconds(5), std::chrono::seconds(10));  // warm-up
-  const auto quiet = complete(host, port, options.completions, std::chrono::seconds(5), std::chrono::seconds(60));
+  const auto& model = hub.manifest.run_id;
+  check_serves(host, port, model);
+  complete(host, port, model, 10, std::chrono::seconds(5), std::chrono::seconds(10));  // warm-up
+  const auto quiet = complete(host, port, model, options.completions, std::chrono::seconds(5), std::chrono::seconds(60));
   nlohmann::json held;
   {
     std::vector<std::unique_ptr<SlowClient>> slow;
     for (int i = 0; i < options.slow_clients; ++i) slow.push_back(std::make_unique<SlowClient>(port));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // connected and read from
-    held = complete(host, port, options.completions, std::chrono::seconds(5), std::chrono::seconds(30));
+    held = complete(host, port, model, options.completions, std::chrono::seconds(5), std::chrono::seconds(30));
   }
   return {{"slow_clients", options.slow_clients},
           {"prompt_tokens", 2},
