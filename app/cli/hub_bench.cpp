@@ -79,6 +79,10 @@ void add_bench_command(CLI::App& app, bool& ran) {
   bench->add_option("--members", options->members, "Members joined for the heartbeat part")->capture_default_str();
   bench->add_option("--completions", options->completions, "Completions per gateway phase")->capture_default_str();
   bench->add_option("--slow-clients", options->slow_clients, "Slow clients holding connections")->capture_default_str();
+  bench->add_option("--parts", options->parts, "Which parts to run")
+      ->check(CLI::IsMember({"receipts", "heartbeats", "gateway"}))
+      ->delimiter(',')
+      ->capture_default_str();
   bench->add_flag("--json")->description("Print JSON (the only output format; accepted for symmetry)");
   bench->callback([options, &ran] {
     ran = true;
@@ -86,9 +90,12 @@ void add_bench_command(CLI::App& app, bool& ran) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("tessera-hub-bench"));
     spdlog::set_level(spdlog::level::warn);
     nlohmann::json out{{"bench", "hub"}, {"hardware_threads", std::thread::hardware_concurrency()}};
-    out["receipts"] = bench_receipts(*options);
-    out["heartbeats"] = bench_heartbeats(*options);
-    out["gateway"] = bench_gateway(*options);
+    const auto wanted = [&](const char* part) {
+      return std::find(options->parts.begin(), options->parts.end(), part) != options->parts.end();
+    };
+    if (wanted("receipts")) out["receipts"] = bench_receipts(*options);
+    if (wanted("heartbeats")) out["heartbeats"] = bench_heartbeats(*options);
+    if (wanted("gateway")) out["gateway"] = bench_gateway(*options);
     std::cout << out.dump(2) << std::endl;
   });
 }

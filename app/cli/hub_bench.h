@@ -9,6 +9,7 @@
 //   gateway     small completions through /v1/completions to a stand-in stage-0 node (a CurveZMQ
 //               server answering Infer with fixed logits): p50/p99 with and without 8 slow
 //               clients that hold connections by sending a request a byte at a time
+// The receipts part compares store kinds; the others run on a state folder, as tessera-hub does.
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,7 @@ struct Options {
   std::size_t heartbeats_per_member = 5;
   std::size_t completions = 200;
   int slow_clients = 8;
+  std::vector<std::string> parts = {"receipts", "heartbeats", "gateway"};
 };
 
 using Clock = std::chrono::steady_clock;

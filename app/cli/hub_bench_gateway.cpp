@@ -151,7 +151,8 @@ nlohmann::json complete(const std::string& host, int port, const std::string& mo
 }  // namespace
 
 nlohmann::json bench_gateway(const Options& options) {
-  BenchHub hub(1, {});
+  ScratchDir scratch;
+  BenchHub hub(1, scratch.path);  // as tessera-hub runs: each completion's usage is committed
   StandInStage stage(hub.key.public_key(), hub.manifest.run_id, hub.manifest.model.vocab);
   join_member(hub, stage.endpoint, &stage.key);
   const auto gateway = hub.service->gateway_url();  // http://host:port/v1
