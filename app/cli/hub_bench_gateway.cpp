@@ -68,7 +68,7 @@ class StandInStage {
 };
 
 // Holds a connection to 127.0.0.1:port by sending a request one byte a second, and connects
-// again whenever the server drops it.
+// again whenever the server drops it (a hub that cuts slow clients off shows as reconnections).
 class SlowClient {
  public:
   explicit SlowClient(int port) : thread_([this, port] { hold(port); }) {}
@@ -76,6 +76,7 @@ class SlowClient {
     stop_ = true;
     thread_.join();
   }
+  int connections() const { return connections_; }
 
  private:
   void hold(int port) {
@@ -88,6 +89,7 @@ class SlowClient {
       address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       bool open = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
                   ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size());
+      connections_ += open ? 1 : 0;
       for (int tick = 0; open && !stop_; ++tick) {
         if (tick % 10 == 9) open = ::send(fd, "x", 1, MSG_NOSIGNAL) == 1;  // a byte a second
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -97,6 +99,7 @@ class SlowClient {
   }
 
   std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
   std::thread thread_;
 };
 
@@ -167,8 +170,18 @@ nlohmann::json bench_gateway(const Options& options) {
   {
     std::vector<std::unique_ptr<SlowClient>> slow;
     for (int i = 0; i < options.slow_clients; ++i) slow.push_back(std::make_unique<SlowClient>(port));
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // connected and read from
+    const auto connected = [&] {
+      int count = 0;
+      for (const auto& client : slow) count += client->connections() > 0 ? 1 : 0;
+      return count;
+    };
+    for (int wait = 0; wait < 100 && connected() < options.slow_clients; ++wait)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a loaded machine starts threads late
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));   // and the server takes them up
     held = complete(host, port, model, options.completions, std::chrono::seconds(5), std::chrono::seconds(30));
+    int connections = 0;
+    for (const auto& client : slow) connections += client->connections();
+    held["slow_client_connections"] = connections;
   }
   return {{"slow_clients", options.slow_clients},
           {"prompt_tokens", 2},
