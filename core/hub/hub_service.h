@@ -1,9 +1,8 @@
 // The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (the
 // durable store, hub_store.h; peer directory, roster of admitted nodes, settlement book), the
-// controllers that serve each API
-// area (run, membership, receipts and progress, statements, the inference gateway; paths in
-// core/protocol/hub_api.h) and the loops that expire silent peers and settle epochs. Its clients
-// live in core/client. cpp-httplib stays inside the .cpp files.
+// controllers that serve each API area (run, membership, receipts and progress, statements, the
+// inference gateway; paths in core/protocol/hub_api.h) and the loops that expire silent peers and
+// settle epochs. Its clients live in core/client. cpp-httplib stays inside the .cpp files.
 #pragma once
 
 #include <chrono>
