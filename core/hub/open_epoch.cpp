@@ -48,9 +48,11 @@ std::map<std::string, double> take_work(Database& db) {
 }  // namespace
 
 void OpenEpoch::credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops) {
-  if (!(flops >= 0.0) || !std::isfinite(flops)) throw std::invalid_argument("work must be a finite, non-negative FLOP count");
+  if (!(flops >= 0.0) || !std::isfinite(flops))
+    throw std::invalid_argument("work must be a finite, non-negative FLOP count");
   auto upsert = transaction.db().prepare(
-      "INSERT INTO open_work (owner, flops) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET flops = flops + excluded.flops");
+      "INSERT INTO open_work (owner, flops) VALUES (?, ?) "
+      "ON CONFLICT (owner) DO UPDATE SET flops = flops + excluded.flops");
   upsert.bind(1, owner);
   upsert.bind(2, flops);
   upsert.run();
@@ -59,12 +61,10 @@ void OpenEpoch::credit_work(HubStore::Transaction& transaction, const std::strin
 void OpenEpoch::credit_tokens(HubStore::Transaction& transaction, std::uint64_t tokens) {
   auto usage = read_usage(transaction.db());
   usage.tokens = protocol::saturating_add(usage.tokens, tokens);
+  const auto saturate = [](u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); };
   const u128 revenue = static_cast<u128>(usage.revenue_milli) + static_cast<u128>(tokens) * price_per_1k_;
-  if (revenue > kMax) {
-    const u128 excess = revenue - kMax;
-    usage.withheld_milli = protocol::saturating_add(usage.withheld_milli, excess > kMax ? kMax : static_cast<std::uint64_t>(excess));
-  }
-  usage.revenue_milli = revenue > kMax ? kMax : static_cast<std::uint64_t>(revenue);
+  if (revenue > kMax) usage.withheld_milli = protocol::saturating_add(usage.withheld_milli, saturate(revenue - kMax));
+  usage.revenue_milli = saturate(revenue);
   write_usage(transaction.db(), usage);
 }
 

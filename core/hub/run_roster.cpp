@@ -16,7 +16,8 @@ std::int64_t now_ms() {
 
 }  // namespace
 
-RunRoster::RunRoster(HubStore& store, std::size_t max_cached) : store_(store), max_cached_(std::max<std::size_t>(max_cached, 1)) {}
+RunRoster::RunRoster(HubStore& store, std::size_t max_cached)
+    : store_(store), max_cached_(std::max<std::size_t>(max_cached, 1)) {}
 
 void RunRoster::admit(const wallet::PublicKey& node, int stage, const std::string& owner) {
   {

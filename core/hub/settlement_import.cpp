@@ -44,7 +44,8 @@ std::filesystem::path legacy_settlement_file(const std::filesystem::path& state_
 bool import_legacy_settlement(HubStore& store, const std::filesystem::path& file, const std::string& run_id,
                               const wallet::KeyPair& hub_key) {
   if (file.empty() || !std::filesystem::exists(file)) return false;
-  const bool imported = store.read([](Database& db) { return db.prepare("SELECT 1 FROM meta WHERE key = 'imported'").step(); });
+  const bool imported =
+      store.read([](Database& db) { return db.prepare("SELECT 1 FROM meta WHERE key = 'imported'").step(); });
   if (imported) {  // killed between the import's commit and the rename
     std::filesystem::rename(file, file.string() + ".imported");
     return false;

@@ -91,7 +91,8 @@ void check_receipts(const Swarm& swarm, const std::string& url) {
   const auto stored = stored_receipts(url);
   QCOMPARE(stored.size(), made.size());
   for (const auto& [id, count] : stored) {
-    QVERIFY2(count == 1, qPrintable(QStringLiteral("receipt %1 is stored %2 times").arg(QString::fromStdString(id)).arg(count)));
+    QVERIFY2(count == 1,
+             qPrintable(QStringLiteral("receipt %1 is stored %2 times").arg(QString::fromStdString(id)).arg(count)));
     QVERIFY2(made.count(id), "the hub holds a receipt no node reported");
   }
   const auto tally = client::HubClient(url).receipt_summary();
