@@ -1,5 +1,6 @@
 // tessera-hub: publishes a training run (the signed manifest), admits and assigns nodes, keeps the
-// peer directory and verifies their receipts (core/hub/hub_daemon.h does the work).
+// peer directory and verifies their receipts (core/hub/hub_daemon.h does the work); `bench`
+// measures it under load (app/cli/hub_bench.h).
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cli/global_options.h"
+#include "app/cli/hub_bench.h"
 #include "app/cli/run_cli.h"
 #include "core/hub/hub_daemon.h"
 
@@ -38,7 +40,10 @@ int main(int argc, char** argv) {
                  "Completions served at once; more are answered 429 with Retry-After")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  bool benched = false;
+  tessera::cli::hub_bench::add_bench_command(app, benched);
   app.callback([&] {
+    if (benched) return;
     if (options.listen.empty() && options.manifest_file.empty()) {
       std::cout << app.help();
       return;

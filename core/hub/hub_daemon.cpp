@@ -83,10 +83,8 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
     hub_key_ = std::make_unique<wallet::KeyPair>(wallet::read_solana_keypair_file(config.hub_key_file));
   else if (!config.publisher_key_file.empty() && manifest.hub_key == manifest.publisher_key)
     hub_key_ = std::make_unique<wallet::KeyPair>(wallet::read_solana_keypair_file(config.publisher_key_file));
-  if (hub_key_) {
-    options.hub_key = hub_key_.get();
-    options.state_dir = sys::resolve_data_dir(config.data_dir) / "hub";
-  }
+  if (hub_key_) options.hub_key = hub_key_.get();
+  options.state_dir = sys::resolve_data_dir(config.data_dir) / "hub";  // members and receipts, with or without a hub key
   hub_ = std::make_unique<HubService>(manifest, options);
   try {
     hub_->start();

@@ -25,7 +25,7 @@ struct HubDaemonOptions {
   std::filesystem::path manifest_file;             // the run manifest (JSON)
   std::filesystem::path publisher_key_file;        // signs the manifest; empty: it must be signed already
   std::filesystem::path hub_key_file;              // empty: the publisher's, when the manifest names it
-  std::optional<std::filesystem::path> data_dir;   // settlement state in <data dir>/hub
+  std::optional<std::filesystem::path> data_dir;   // the hub's database in <data dir>/hub
   // The inference gateway's own server, HOST:PORT; empty: the API's host and the API's port + 1
   // (a free port when the API's is 0).
   std::string gateway_listen;

@@ -15,6 +15,7 @@
 #include "core/hub/health_controller.h"
 #include "core/hub/http_listener.h"
 #include "core/hub/receipts_controller.h"
+#include "core/hub/settlement_import.h"
 #include "core/hub/run_controller.h"
 #include "core/hub/statements_controller.h"
 #include "core/hub/swarm_inference.h"
@@ -33,26 +34,35 @@ std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest
   return out;
 }
 
+namespace {
+
+// The manifest's signature is checked before anything is written to its run's store.
+const protocol::RunManifest& verified(const protocol::RunManifest& manifest) {
+  if (!protocol::verify_manifest(manifest, manifest.publisher_key))
+    throw std::invalid_argument("the run manifest's signature does not verify");
+  return manifest;
+}
+
+}  // namespace
+
 HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     : manifest_(std::move(manifest)),
       options_(std::move(options)),
-      directory_(stage_memory_requirements(manifest_)),
+      store_(std::make_unique<HubStore>(hub_store_file(options_.state_dir, verified(manifest_).run_id), manifest_.run_id)),
+      directory_(stage_memory_requirements(manifest_), options_.max_peers),
+      roster_(*store_, options_.max_peers),
       verifier_(manifest_.run_id, options_.request_skew) {
-  if (!protocol::verify_manifest(manifest_, manifest_.publisher_key))
-    throw std::invalid_argument("the run manifest's signature does not verify");
   if (options_.hub_key) {
     if (options_.hub_key->public_key() != manifest_.hub_key)
       throw std::invalid_argument("the hub key is not the one the run manifest names");
     if (options_.max_concurrent_completions < 1 ||
         options_.gateway_server.threads <= static_cast<std::size_t>(options_.max_concurrent_completions))
       throw std::invalid_argument("the gateway needs at least one completion at a time and more workers than that");
-    std::filesystem::path state_file;
-    if (!options_.state_dir.empty()) {
-      std::filesystem::create_directories(options_.state_dir);
-      state_file = options_.state_dir / ("settlement-" + manifest_.run_id + ".json");
-    }
-    book_ = std::make_unique<SettlementBook>(manifest_.run_id, *options_.hub_key, manifest_.price_per_1k_tokens,
-                                             manifest_.currency, state_file);
+    if (!options_.state_dir.empty())
+      import_legacy_settlement(*store_, legacy_settlement_file(options_.state_dir, manifest_.run_id), manifest_.run_id,
+                               *options_.hub_key);
+    book_ = std::make_unique<SettlementBook>(*store_, manifest_.run_id, *options_.hub_key,
+                                             manifest_.price_per_1k_tokens, manifest_.currency);
     inference_ = std::make_unique<SwarmInference>(directory_, manifest_, *options_.hub_key);
     GatewayOptions gateway;
     gateway.limits.model_id = manifest_.run_id;
@@ -71,7 +81,8 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   run_api_ = std::make_unique<RunController>(manifest_);
   membership_api_ = std::make_unique<MembershipController>(manifest_, directory_, roster_, verifier_,
                                                            options_.heartbeat_timeout, options_.membership);
-  receipts_api_ = std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, book_.get());
+  receipts_api_ =
+      std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, *store_, book_.get());
   health_api_ = std::make_unique<HealthController>([this] { return health(); });
 }
 
@@ -91,7 +102,7 @@ void HubService::epoch_loop() {
     next += length;
     try {
       const auto epoch = book_->close_epoch();
-      const auto statement = book_->latest()->statement();
+      const auto statement = *book_->latest_statement();
       spdlog::info("epoch {} settled: {} owners, {} units, revenue {} {}", epoch, statement.owner_count,
                    statement.total_units, statement.total_revenue, manifest_.currency);
     } catch (const std::exception& error) {
@@ -186,6 +197,8 @@ protocol::ReceiptTally HubService::tally() const { return receipts_api_->tally()
 
 std::vector<nlohmann::json> HubService::progress() const { return receipts_api_->progress(); }
 
-std::vector<protocol::SignedReceipt> HubService::verified_receipts() const { return receipts_api_->verified_receipts(); }
+std::vector<protocol::SignedReceipt> HubService::verified_receipts(std::size_t offset, std::size_t limit) const {
+  return receipts_api_->verified_receipts(offset, limit);
+}
 
 }  // namespace tessera::hub

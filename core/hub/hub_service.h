@@ -1,14 +1,15 @@
-// The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (peer
-// directory, roster of admitted nodes, settlement book), the controllers that serve each API
-// area (run, membership, receipts and progress, statements, health; paths in
-// core/protocol/hub_api.h) on the API server, the inference gateway on a server of its own (its
-// own port and workers: completions and slow gateway clients never hold the workers heartbeats
-// need), and the loops that expire silent peers and settle epochs. Its clients live in
-// core/client. cpp-httplib stays inside the .cpp files.
+// The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (the
+// durable store, hub_store.h; peer directory, roster of admitted nodes, settlement book), the
+// controllers that serve each API area (run, membership, receipts and progress, statements,
+// health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
+// of its own (its own port and workers: completions and slow gateway clients never hold the
+// workers heartbeats need), and the loops that expire silent peers and settle epochs. Its clients
+// live in core/client. cpp-httplib stays inside the .cpp files.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hub/membership_controller.h"
+#include "core/hub/hub_store.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
@@ -51,7 +53,10 @@ struct HubOptions {
   // statements and serves the inference gateway. Must outlive the service.
   const wallet::KeyPair* hub_key = nullptr;
   std::chrono::milliseconds epoch_length{0};  // 0: the manifest's epoch_seconds
-  std::filesystem::path state_dir;            // settlement state across restarts (empty: memory only)
+  // The hub's database, hub-<run>.db (members, receipts, credits, statements), kept across
+  // restarts; a settlement-<run>.json of older hubs there is imported. Empty: in memory only.
+  std::filesystem::path state_dir;
+  std::size_t max_peers = PeerDirectory::kDefaultMaxPeers;  // live peers; beyond, joins are refused
 
   // The inference gateway (with a hub key), on its own server.
   std::string gateway_host;                   // empty: `host`
@@ -94,12 +99,14 @@ class HubService {
   const protocol::RunManifest& manifest() const { return manifest_; }
   PeerDirectory& directory() { return directory_; }
   protocol::ReceiptTally tally() const;
-  std::vector<protocol::SignedReceipt> verified_receipts() const;
+  // Verified receipts in the order they were credited, a page at a time (from the store).
+  std::vector<protocol::SignedReceipt> verified_receipts(std::size_t offset = 0, std::size_t limit = 10000) const;
   // Joined peers; ready ones carry their ready order; the driver is the oldest ready stage-0 replica.
   protocol::PeerList peer_list();
   // GET /api/health: members, ready ones, each server's request outcomes, completions running.
   nlohmann::json health();
-  // Steps the driver reported ({"step", "loss", "tokens", "seconds", "bytes_per_token", …}).
+  // The latest steps the driver reported, at most 10,000 ({"step", "loss", "tokens", "seconds",
+  // "bytes_per_token", …}).
   std::vector<nlohmann::json> progress() const;
 
   // Settlement and inference (only with HubOptions::hub_key; null otherwise).
@@ -116,6 +123,7 @@ class HubService {
 
   protocol::RunManifest manifest_;
   HubOptions options_;
+  std::unique_ptr<HubStore> store_;  // before everything that keeps its state there
   PeerDirectory directory_;
   RunRoster roster_;
   RequestVerifier verifier_;

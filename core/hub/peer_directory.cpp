@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/net/http_json.h"
+
 namespace tessera::hub {
 
-PeerDirectory::PeerDirectory(std::vector<std::uint64_t> stage_memory_bytes) : stage_memory_(std::move(stage_memory_bytes)) {
+PeerDirectory::PeerDirectory(std::vector<std::uint64_t> stage_memory_bytes, std::size_t max_peers)
+    : stage_memory_(std::move(stage_memory_bytes)), max_peers_(max_peers) {
   if (stage_memory_.empty()) throw std::invalid_argument("a run has at least one stage");
 }
 
@@ -24,6 +27,8 @@ void PeerDirectory::upsert(Peer peer) {
   if (peer.stage < 0 || peer.stage >= stage_count())
     throw std::invalid_argument("no stage " + std::to_string(peer.stage) + " in this run");
   std::lock_guard lock(mutex_);
+  if (peers_.size() >= max_peers_ && !peers_.count(peer.node_key))
+    throw net::HttpError(503, "the run is full (" + std::to_string(max_peers_) + " live peers): try again later");
   peers_[peer.node_key] = std::move(peer);
 }
 

@@ -1,9 +1,12 @@
 // The hub's peer directory for one run: who serves which stage, where to reach them, and when
 // they last answered. Assigns a joining node the least-served stage that fits its memory and
-// forgets peers whose heartbeats stop. Thread-safe; time is passed in so tests control it.
+// forgets peers whose heartbeats stop. Holds at most `max_peers` live peers: beyond that a new
+// node is refused (HTTP 503, "the run is full") until one leaves or goes silent, so a flood of
+// joins cannot grow the hub's memory. Thread-safe; time is passed in so tests control it.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -29,14 +32,17 @@ struct Peer {
 
 class PeerDirectory {
  public:
+  static constexpr std::size_t kDefaultMaxPeers = 10000;
+
   // `stage_memory_bytes[s]` is what serving stage s needs.
-  explicit PeerDirectory(std::vector<std::uint64_t> stage_memory_bytes);
+  explicit PeerDirectory(std::vector<std::uint64_t> stage_memory_bytes, std::size_t max_peers = kDefaultMaxPeers);
 
   // The stage a node with `device_memory` bytes should serve: the one with the fewest live
   // replicas among those that fit (ties: the lowest index). Nothing when no stage fits.
   std::optional<int> choose_stage(std::uint64_t device_memory) const;
 
-  // Adds or replaces the peer (a returning node rejoins under its key).
+  // Adds or replaces the peer (a returning node rejoins under its key). Throws net::HttpError 503
+  // for a new peer when `max_peers` are live.
   void upsert(Peer peer);
   // Refreshes a peer; false when the hub does not know it (it must join again).
   bool heartbeat(const wallet::PublicKey& node_key, Clock::time_point now);
@@ -53,6 +59,7 @@ class PeerDirectory {
 
  private:
   std::vector<std::uint64_t> stage_memory_;
+  std::size_t max_peers_;
   mutable std::mutex mutex_;
   std::map<wallet::PublicKey, Peer> peers_;
 };

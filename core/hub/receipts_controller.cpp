@@ -4,7 +4,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
 
+#include "core/hub/hub_store.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
@@ -15,54 +19,79 @@
 #include "core/protocol/work_units.h"
 
 namespace tessera::hub {
+namespace {
+
+std::size_t number_param(const httplib::Request& request, const char* name, std::size_t fallback) {
+  if (!request.has_param(name)) return fallback;
+  try {
+    return std::stoul(request.get_param_value(name));
+  } catch (const std::exception&) {
+    throw std::invalid_argument(std::string(name) + " must be a number");
+  }
+}
+
+}  // namespace
 
 ReceiptsController::ReceiptsController(const protocol::RunManifest& manifest, const PeerDirectory& directory,
-                                       const RunRoster& roster, const RequestVerifier& verifier, SettlementBook* book)
-    : manifest_(manifest), directory_(directory), roster_(roster), verifier_(verifier), book_(book) {}
+                                       const RunRoster& roster, const RequestVerifier& verifier, HubStore& store,
+                                       SettlementBook* book)
+    : manifest_(manifest),
+      directory_(directory),
+      roster_(roster),
+      verifier_(verifier),
+      store_(store),
+      book_(book),
+      log_(store) {}
 
 nlohmann::json ReceiptsController::report(const wallet::PublicKey& sender, const nlohmann::json& body) {
   const auto& list = protocol::receipt_batch_items(body);
-  std::uint64_t accepted = 0, duplicates = 0;
-  nlohmann::json rejected = nlohmann::json::array();
-  std::lock_guard lock(mutex_);
-  const auto sender_stage = roster_.stage_of(sender);
-  if (!sender_stage) throw net::HttpError(403, "receipts refused: the sender is not a peer of this run");
+  const auto member = roster_.member(sender);
+  if (!member) throw net::HttpError(403, "receipts refused: the sender is not a peer of this run");
+  return credit(check(sender, *member, list));
+}
+
+ReceiptsController::CheckedBatch ReceiptsController::check(const wallet::PublicKey& sender, const Member& member,
+                                                           const nlohmann::json& list) const {
+  CheckedBatch batch;
+  std::map<wallet::PublicKey, std::optional<int>> receiver_stages;  // a batch names few receivers
+  protocol::ReceiptExpectation expected;
+  expected.run_id = manifest_.run_id;
+  expected.sender = sender;
   for (const auto& item : list) {
-    std::string reason;
     try {
-      const auto receipt = protocol::signed_receipt_from_json(item);
+      auto receipt = protocol::signed_receipt_from_json(item);
       const auto& r = receipt.receipt;
-      const auto receiver_stage = roster_.stage_of(r.receiver);
+      auto found = receiver_stages.find(r.receiver);
+      if (found == receiver_stages.end()) found = receiver_stages.emplace(r.receiver, roster_.stage_of(r.receiver)).first;
       const int neighbour = r.direction == protocol::Direction::Forward ? r.stage + 1 : r.stage - 1;
-      protocol::ReceiptExpectation expected;
-      expected.run_id = manifest_.run_id;
-      expected.sender = sender;
-      if (const auto mismatch = protocol::check_receipt(receipt, expected)) reason = *mismatch;
-      else if (!receiver_stage) reason = "the receiver is not a peer of this run";
-      else if (*sender_stage != r.stage || *receiver_stage != neighbour)
-        reason = "sender and receiver are not neighbouring stages";
-      else if (!receipt_ids_.insert(receipt.id()).second) {
-        ++duplicates;
-        ++tally_.duplicates;
-        continue;
-      } else {
-        receipts_.push_back(receipt);
-        ++accepted;
-        ++tally_.verified;
-        if (book_) {
-          if (const auto owner = roster_.owner_of(sender))
-            book_->credit_work(*owner,
-                               protocol::receipt_flops(manifest_.model, manifest_.stages, r.direction, r.stage, r.tokens));
-        }
-        continue;
+      if (const auto mismatch = protocol::check_receipt(receipt, expected)) batch.rejected.push_back(*mismatch);
+      else if (!found->second) batch.rejected.push_back("the receiver is not a peer of this run");
+      else if (member.stage != r.stage || *found->second != neighbour)
+        batch.rejected.push_back("sender and receiver are not neighbouring stages");
+      else {
+        const double flops = protocol::receipt_flops(manifest_.model, manifest_.stages, r.direction, r.stage, r.tokens);
+        batch.verified.push_back({std::move(receipt), member.owner, flops});
       }
     } catch (const std::exception& error) {
-      reason = error.what();
+      batch.rejected.push_back(error.what());
     }
-    ++tally_.rejected;
-    rejected.push_back(reason);
   }
-  return {{"accepted", accepted}, {"duplicates", duplicates}, {"rejected", rejected}};
+  return batch;
+}
+
+nlohmann::json ReceiptsController::credit(const CheckedBatch& batch) {
+  std::uint64_t accepted = 0;
+  double flops = 0;
+  auto transaction = store_.begin();
+  const auto fresh = log_.record(transaction, batch.verified, batch.rejected.size());
+  for (std::size_t i = 0; i < fresh.size(); ++i)
+    if (fresh[i]) {
+      ++accepted;
+      flops += batch.verified[i].flops;
+    }
+  if (book_ && accepted > 0) book_->credit_work(transaction, batch.verified.front().owner, flops);
+  transaction.commit();  // durable before the answer says so
+  return {{"accepted", accepted}, {"duplicates", batch.verified.size() - accepted}, {"rejected", batch.rejected}};
 }
 
 void ReceiptsController::mount(httplib::Server& server) {
@@ -75,54 +104,24 @@ void ReceiptsController::mount(httplib::Server& server) {
     net::reply_json(response, 200, protocol::to_json(tally()));
   });
   server.Get(api::kReceipts, [this](const httplib::Request& request, httplib::Response& response) {
-    std::size_t offset = 0, limit = 1000;
-    try {
-      if (request.has_param("offset")) offset = std::stoul(request.get_param_value("offset"));
-      if (request.has_param("limit")) limit = std::min<std::size_t>(std::stoul(request.get_param_value("limit")), 10000);
-    } catch (const std::exception&) {
-      throw std::invalid_argument("offset and limit must be numbers");
-    }
+    const auto offset = std::min<std::size_t>(number_param(request, "offset", 0), std::numeric_limits<std::int64_t>::max());
+    const auto limit = std::min<std::size_t>(number_param(request, "limit", 1000), 10000);
     auto list = nlohmann::json::array();
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = offset; i < receipts_.size() && i < offset + limit; ++i) list.push_back(protocol::to_json(receipts_[i]));
-    net::reply_json(response, 200, {{"receipts", list}, {"total", receipts_.size()}});
+    for (const auto& receipt : log_.page(offset, limit)) list.push_back(protocol::to_json(receipt));
+    net::reply_json(response, 200, {{"receipts", list}, {"total", tally().verified}});
   });
   server.Post(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {
     const auto signed_request = read_signed(verifier_, request, Replays::Refused, net::EmptyBody::Refused);
     const auto peer = directory_.find(signed_request.sender);
     if (!peer || peer->stage != 0) throw net::HttpError(403, "only a stage-0 replica reports progress");
     const auto& step = protocol::progress_step(signed_request.body);
-    std::lock_guard lock(mutex_);
-    progress_.push_back(step);
+    progress_.add(step);
     net::reply_json(response, 200, {{"ok", true}});
   });
   server.Get(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {
-    std::size_t since = 0;
-    try {
-      if (request.has_param("since")) since = std::stoul(request.get_param_value("since"));
-    } catch (const std::exception&) {
-      throw std::invalid_argument("since must be a number");
-    }
-    auto list = nlohmann::json::array();
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = since; i < progress_.size(); ++i) list.push_back(progress_[i]);
-    net::reply_json(response, 200, {{"steps", list}, {"total", progress_.size()}});
+    const auto page = progress_.since(number_param(request, "since", 0), 1000);
+    net::reply_json(response, 200, {{"steps", page.steps}, {"first", page.first}, {"total", page.total}});
   });
-}
-
-protocol::ReceiptTally ReceiptsController::tally() const {
-  std::lock_guard lock(mutex_);
-  return tally_;
-}
-
-std::vector<protocol::SignedReceipt> ReceiptsController::verified_receipts() const {
-  std::lock_guard lock(mutex_);
-  return receipts_;
-}
-
-std::vector<nlohmann::json> ReceiptsController::progress() const {
-  std::lock_guard lock(mutex_);
-  return progress_;
 }
 
 }  // namespace tessera::hub

@@ -1,22 +1,27 @@
 // The hub's settlement book for one run: verified work (FLOPs per owner) and metered inference
-// revenue accumulate in the open epoch; closing it settles (core/protocol/settlement.h),
-// publishes the hub-signed Merkle statement, and keeps it for the statement endpoints
-// (statements_controller.h). Whole units are MFLOPs and revenue is counted in thousandths of a
-// micro-unit, so the fractions of both are carried to the next epoch: nothing is created or lost.
-// Thread-safe.
+// revenue accumulate in the open epoch (open_epoch.h); closing it settles
+// (core/protocol/settlement.h), publishes the hub-signed Merkle statement and archives it
+// (statement_archive.h) for the statement endpoints (statements_controller.h). Whole units are
+// MFLOPs and revenue is counted in thousandths of a micro-unit, so the fractions of both are
+// carried to the next epoch: nothing is created or lost.
+//
+// Everything is in the hub's store: a credit commits with its caller's transaction (a receipt
+// batch) or its own, and a close is one transaction (the statement and the new state together),
+// so a killed hub neither repeats nor loses one. Amounts past 2^64 - 1 are withheld, logged as
+// errors and flagged in open_epoch_json(), and later epochs settle as usual. Thread-safe.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <filesystem>
-#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/hub/hub_store.h"
+#include "core/hub/open_epoch.h"
+#include "core/hub/statement_archive.h"
 #include "core/protocol/statement.h"
 #include "core/wallet/signing.h"
 
@@ -24,44 +29,45 @@ namespace tessera::hub {
 
 class SettlementBook {
  public:
-  // `hub_key` must outlive the book. `state_file` (optional) keeps the settled state and every
-  // published epoch across restarts (written atomically at each close).
-  SettlementBook(std::string run_id, const wallet::KeyPair& hub_key, std::uint64_t price_per_1k_tokens,
-                 std::string currency, std::filesystem::path state_file = {});
+  // `store` and `hub_key` must outlive the book, which continues from what `store` holds.
+  SettlementBook(HubStore& store, std::string run_id, const wallet::KeyPair& hub_key,
+                 std::uint64_t price_per_1k_tokens, std::string currency);
 
+  // Each in its own transaction, durable when it returns.
   void credit_work(const std::string& owner, double flops);
   void credit_tokens(std::uint64_t tokens);  // served inference, priced per 1,000 tokens
+  // Within the caller's transaction (a receipt batch credits with the receipts it records).
+  void credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
 
   // Settles and publishes the open epoch; returns its number.
   std::uint64_t close_epoch();
 
+  // The published statements (without trees), and published epochs with their trees, for proofs.
+  std::optional<protocol::Statement> statement(std::uint64_t number) const;
+  std::optional<protocol::Statement> latest_statement() const;
   std::shared_ptr<const protocol::PublishedEpoch> latest() const;
   std::shared_ptr<const protocol::PublishedEpoch> epoch(std::uint64_t number) const;
   // This epoch's revenue part of `owner` (what the statement's growth will show), 0 if none.
   std::uint64_t revenue_part(std::uint64_t epoch, const std::string& owner) const;
-  // The open epoch: number, work and revenue so far, pending fractions.
+  // The open epoch: number, work and revenue so far, the run's totals, and whether a settlement
+  // ever withheld anything ("overflowed", with "overflow": the last such epoch and amounts).
   nlohmann::json open_epoch_json() const;
   std::uint64_t open_epoch() const;
   const std::string& currency() const { return currency_; }
 
  private:
-  void save_locked() const;
-  void load();
+  protocol::SettlementState settled() const;
 
+  HubStore& store_;
   std::string run_id_;
   const wallet::KeyPair& hub_key_;
   std::uint64_t price_per_1k_;
   std::string currency_;
-  std::filesystem::path state_file_;
+  OpenEpoch open_;
+  StatementArchive archive_;
 
   mutable std::mutex mutex_;
-  protocol::SettlementState state_;
-  std::map<std::string, double> open_flops_;       // this epoch's verified FLOPs per owner
-  std::map<std::string, double> flops_remainder_;  // below one unit, carried
-  std::uint64_t open_revenue_milli_ = 0;           // this epoch's revenue ×1000, incl. carried fraction
-  std::uint64_t open_tokens_ = 0;
-  std::vector<std::shared_ptr<const protocol::PublishedEpoch>> published_;
-  std::vector<std::map<std::string, std::uint64_t>> revenue_parts_;  // per published epoch
+  protocol::SettlementState state_;  // as of the last published epoch; replaced after each close commits
 };
 
 }  // namespace tessera::hub

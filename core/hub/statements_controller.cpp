@@ -14,6 +14,15 @@ void reply_not_found(httplib::Response& response, const std::string& message) {
   net::reply_error(response, 404, message, "not_found");
 }
 
+// The epoch in a path (digits, by the route's pattern); one past every u64 is no epoch at all.
+std::uint64_t epoch_in(const httplib::Request& request) {
+  try {
+    return std::stoull(request.matches[1]);
+  } catch (const std::out_of_range&) {
+    return 0;
+  }
+}
+
 }  // namespace
 
 void StatementsController::mount(httplib::Server& server) {
@@ -23,17 +32,17 @@ void StatementsController::mount(httplib::Server& server) {
     net::reply_json(response, 200, book->open_epoch_json());
   });
   server.Get(api::kLatestStatement, [book](const httplib::Request&, httplib::Response& response) {
-    const auto published = book->latest();
-    if (!published) return reply_not_found(response, "no epoch has been settled yet");
-    net::reply_json(response, 200, protocol::to_json(published->statement()));
+    const auto statement = book->latest_statement();
+    if (!statement) return reply_not_found(response, "no epoch has been settled yet");
+    net::reply_json(response, 200, protocol::to_json(*statement));
   });
   server.Get(api::statement_pattern(), [book](const httplib::Request& request, httplib::Response& response) {
-    const auto published = book->epoch(std::stoull(request.matches[1]));
-    if (!published) return reply_not_found(response, "no statement for epoch " + std::string(request.matches[1]));
-    net::reply_json(response, 200, protocol::to_json(published->statement()));
+    const auto statement = book->statement(epoch_in(request));
+    if (!statement) return reply_not_found(response, "no statement for epoch " + std::string(request.matches[1]));
+    net::reply_json(response, 200, protocol::to_json(*statement));
   });
   server.Get(api::proof_pattern(), [book](const httplib::Request& request, httplib::Response& response) {
-    const auto number = std::stoull(request.matches[1]);
+    const auto number = epoch_in(request);  // the tree is rebuilt from the store unless cached
     const std::string owner = request.matches[2];
     const auto published = book->epoch(number);
     if (!published) return reply_not_found(response, "no statement for epoch " + std::to_string(number));

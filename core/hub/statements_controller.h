@@ -1,7 +1,9 @@
 // The hub's settlement API (DESIGN.md "Epochs and statements"): the open epoch, the published
 // statements and each owner's Merkle proof with the revenue part the hub says it earned that epoch
-// (unsigned: a node records it as accrued only). Reads the SettlementBook; unknown epochs and
-// owners are 404 with {"error": {"message", "type": "not_found"}}.
+// (unsigned: a node records it as accrued only). Reads the SettlementBook, which serves every
+// published epoch from the hub's store; unknown epochs and owners are 404 with
+// {"error": {"message", "type": "not_found"}}. GET /api/epoch flags a settlement that withheld
+// amounts past 2^64 - 1 ("overflowed").
 #pragma once
 
 namespace httplib {

@@ -7,12 +7,13 @@
 
 namespace tessera::ledger::detail {
 
-std::string describe(int rc, sqlite3* db, const std::filesystem::path& file, std::string_view action) {
-  const std::string where = "contribution log " + file.string();
+std::string describe(int rc, sqlite3* db, const std::filesystem::path& file, std::string_view action,
+                     std::string_view what) {
+  const std::string where = std::string(what) + " " + file.string();
   const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xff) {
     case SQLITE_NOTADB:
-      return where + " is not a Tessera contribution log (the file is not an SQLite database); it was not "
+      return where + " is not a Tessera " + std::string(what) + " (the file is not an SQLite database); it was not "
                      "modified: move it aside or pass --db with the right file";
     case SQLITE_CORRUPT:
       return where + " is damaged (" + detail + "); it was not modified: restore it from a backup, or move it "
@@ -63,11 +64,13 @@ std::string immutable_uri(const std::filesystem::path& file) {
 
 }  // namespace
 
-Connection::Connection(Connection&& other) noexcept : db_(other.db_), file_(std::move(other.file_)) {
+Connection::Connection(Connection&& other) noexcept
+    : db_(other.db_), file_(std::move(other.file_)), what_(std::move(other.what_)) {
   other.db_ = nullptr;
 }
 
-Connection::Connection(const std::filesystem::path& file, Mode mode) : file_(file) {
+Connection::Connection(const std::filesystem::path& file, Mode mode, std::string what)
+    : file_(file), what_(std::move(what)) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   std::string name = file.string();
   if (mode == Mode::ReadOnly) flags = SQLITE_OPEN_READONLY;
@@ -77,7 +80,7 @@ Connection::Connection(const std::filesystem::path& file, Mode mode) : file_(fil
   }
   const int rc = sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    const std::string message = describe(rc, db_, file, mode == Mode::ReadWriteCreate ? "write to" : "read");
+    const std::string message = describe(rc, db_, file, mode == Mode::ReadWriteCreate ? "write to" : "read", what_);
     sqlite3_close(db_);
     db_ = nullptr;
     throw SqliteError(rc, message);
@@ -88,7 +91,9 @@ Connection::Connection(const std::filesystem::path& file, Mode mode) : file_(fil
 
 Connection::~Connection() { sqlite3_close_v2(db_); }
 
-void Connection::fail(int rc, std::string_view action) const { throw SqliteError(rc & 0xff, describe(rc, db_, file_, action)); }
+void Connection::fail(int rc, std::string_view action) const {
+  throw SqliteError(rc & 0xff, describe(rc, db_, file_, action, what_));
+}
 
 void Connection::exec(std::string_view sql) {
   char* error = nullptr;
@@ -155,7 +160,8 @@ bool Statement::step() {
   if (rc == SQLITE_DONE) return false;
   const char* sql = sqlite3_sql(stmt_);
   const std::string message =
-      describe(rc, connection_->handle(), connection_->file(), "run `" + std::string(sql != nullptr ? sql : "").substr(0, 60) + "` on");
+      describe(rc, connection_->handle(), connection_->file(),
+               "run `" + std::string(sql != nullptr ? sql : "").substr(0, 60) + "` on", connection_->what());
   sqlite3_reset(stmt_);  // leave the statement reusable and no longer active
   throw SqliteError(rc & 0xff, message);
 }

@@ -1,5 +1,6 @@
-// Thin RAII over the SQLite C API for the ledger (internal to core/ledger): a connection, a
-// prepared statement, and errors turned into messages that name the file and what to do.
+// Thin RAII over the SQLite C API for the ledger (and the hub's store, core/hub/hub_store.h): a
+// connection, a prepared statement, and errors turned into messages that name the file and what to
+// do. `what` names the file in those messages ("contribution log", "hub database").
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,7 @@ class Connection {
  public:
   // Immutable: read-only without the WAL index (for a log in a folder nobody can write to).
   enum class Mode { ReadWriteCreate, ReadOnly, Immutable };
-  Connection(const std::filesystem::path& file, Mode mode);
+  Connection(const std::filesystem::path& file, Mode mode, std::string what = "contribution log");
   ~Connection();
   Connection(Connection&& other) noexcept;
   Connection(const Connection&) = delete;
@@ -43,6 +44,7 @@ class Connection {
 
   sqlite3* handle() const { return db_; }
   const std::filesystem::path& file() const { return file_; }
+  const std::string& what() const { return what_; }
 
   void exec(std::string_view sql);
   Statement prepare(std::string_view sql);
@@ -53,6 +55,7 @@ class Connection {
  private:
   sqlite3* db_ = nullptr;
   std::filesystem::path file_;
+  std::string what_;
 };
 
 class Statement {
@@ -92,6 +95,7 @@ class Statement {
 };
 
 // What a user should read for an SQLite result code on this file ("the disk is full", …).
-std::string describe(int rc, sqlite3* db, const std::filesystem::path& file, std::string_view action);
+std::string describe(int rc, sqlite3* db, const std::filesystem::path& file, std::string_view action,
+                     std::string_view what = "contribution log");
 
 }  // namespace tessera::ledger::detail

@@ -32,8 +32,10 @@ inline constexpr char kReady[] = "/api/ready";
 inline constexpr char kHeartbeat[] = "/api/heartbeat";
 inline constexpr char kLeave[] = "/api/leave";
 inline constexpr char kPeers[] = "/api/peers";
-// Receipts: a node's signed batch (POST) and the verified ones, paged by ?offset=&limit= (GET);
-// their tally (GET); the step driver's signed progress (POST) and the steps so far, ?since= (GET).
+// Receipts: a node's signed batch (POST, answered once durable) and the verified ones, paged by
+// ?offset=&limit= (GET, at most 10,000); their tally (GET); the step driver's signed progress
+// (POST) and the steps from ?since= (GET: at most 1,000 of the latest 10,000, with "first" and
+// "total").
 inline constexpr char kReceipts[] = "/api/receipts";
 inline constexpr char kReceiptSummary[] = "/api/receipts/summary";
 inline constexpr char kProgress[] = "/api/progress";

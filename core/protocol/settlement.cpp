@@ -2,6 +2,7 @@
 #include "core/protocol/settlement.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -10,13 +11,68 @@ namespace {
 
 __extension__ typedef unsigned __int128 u128;
 
+constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+
 std::uint64_t checked_add(std::uint64_t a, std::uint64_t b) {
   std::uint64_t sum = 0;
   if (__builtin_add_overflow(a, b, &sum)) throw std::overflow_error("settlement counter overflow");
   return sum;
 }
 
+std::uint64_t saturate(u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); }
+
+// The epoch's revenue (and what was carried) split by the shares at the end of the previous
+// epoch (map order = address order), up to what the run's cumulative revenue can still hold.
+void distribute_revenue(const SettlementState& previous, EpochSettlement& result) {
+  const u128 to_split = static_cast<u128>(result.epoch_revenue) + previous.carried_revenue;
+  if (previous.total_units() == 0) {  // no one to pay yet: carried, as far as a counter holds it
+    result.state.carried_revenue = saturate(to_split);
+    result.revenue_withheld = saturate(to_split - result.state.carried_revenue);
+    return;
+  }
+  const std::uint64_t amount = saturate(std::min<u128>(to_split, kMax - previous.total_revenue()));
+  result.revenue_withheld = saturate(to_split - amount);
+  result.state.carried_revenue = 0;
+  std::vector<std::string> owners;
+  std::vector<std::uint64_t> weights;
+  for (const auto& [owner, balance] : previous.owners) {
+    owners.push_back(owner);
+    weights.push_back(balance.units);
+  }
+  const auto parts = split_proportional(amount, weights);
+  for (std::size_t i = 0; i < owners.size(); ++i) {
+    if (parts[i] == 0) continue;
+    result.state.owners[owners[i]].revenue += parts[i];  // fits: the run's total does
+    result.revenue_parts[owners[i]] = parts[i];
+    result.distributed += parts[i];
+  }
+}
+
+// The epoch's units, in full while the run's total fits, else in proportion up to the cap.
+void credit_units(const SettlementState& previous, const std::map<std::string, std::uint64_t>& epoch_units,
+                  EpochSettlement& result) {
+  std::vector<std::string> owners;
+  std::vector<std::uint64_t> earned;
+  u128 sum = 0;
+  for (const auto& [owner, units] : epoch_units) {
+    if (units == 0) continue;
+    owners.push_back(owner);
+    earned.push_back(units);
+    sum += units;
+  }
+  const std::uint64_t room = kMax - previous.total_units();
+  auto credited = earned;
+  if (sum > room) {
+    credited = split_proportional(room, earned);  // each part is at most what the owner earned
+    result.units_withheld = saturate(sum - room);
+  }
+  for (std::size_t i = 0; i < owners.size(); ++i)
+    if (credited[i] != 0) result.state.owners[owners[i]].units += credited[i];  // fits: the total does
+}
+
 }  // namespace
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) { return saturate(static_cast<u128>(a) + b); }
 
 std::uint64_t SettlementState::total_units() const {
   std::uint64_t total = 0;
@@ -32,14 +88,14 @@ std::uint64_t SettlementState::total_revenue() const {
 
 std::vector<std::uint64_t> split_proportional(std::uint64_t amount, const std::vector<std::uint64_t>& weights) {
   std::vector<std::uint64_t> parts(weights.size(), 0);
-  std::uint64_t total = 0;
-  for (const auto weight : weights) total = checked_add(total, weight);
+  u128 total = 0;
+  for (const auto weight : weights) total += weight;  // at most 2^64 weights of < 2^64: fits
   if (total == 0) return parts;
   std::vector<u128> remainders(weights.size());
   std::uint64_t given = 0;
   for (std::size_t i = 0; i < weights.size(); ++i) {
     const u128 product = static_cast<u128>(amount) * weights[i];
-    parts[i] = static_cast<std::uint64_t>(product / total);
+    parts[i] = static_cast<std::uint64_t>(product / total);  // <= amount
     remainders[i] = product % total;
     given += parts[i];
   }
@@ -57,30 +113,8 @@ EpochSettlement settle_epoch(const SettlementState& previous, const std::map<std
   result.state = previous;
   result.state.epoch = previous.epoch + 1;
   result.epoch_revenue = epoch_revenue;
-
-  // Revenue follows the shares at the end of the previous epoch (map order = address order).
-  const std::uint64_t to_split = checked_add(epoch_revenue, previous.carried_revenue);
-  std::vector<std::string> owners;
-  std::vector<std::uint64_t> weights;
-  for (const auto& [owner, balance] : previous.owners) {
-    owners.push_back(owner);
-    weights.push_back(balance.units);
-  }
-  const auto parts = split_proportional(to_split, weights);
-  result.state.carried_revenue = previous.total_units() == 0 ? to_split : 0;
-  for (std::size_t i = 0; i < owners.size(); ++i) {
-    if (parts[i] == 0) continue;
-    auto& balance = result.state.owners[owners[i]];
-    balance.revenue = checked_add(balance.revenue, parts[i]);
-    result.revenue_parts[owners[i]] = parts[i];
-    result.distributed += parts[i];
-  }
-  for (const auto& [owner, units] : epoch_units) {
-    if (units == 0) continue;
-    auto& balance = result.state.owners[owner];
-    balance.units = checked_add(balance.units, units);
-  }
-  result.state.total_units();  // throws if the run's total no longer fits
+  distribute_revenue(previous, result);
+  credit_units(previous, epoch_units, result);
   return result;
 }
 

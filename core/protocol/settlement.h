@@ -2,7 +2,9 @@
 // and the epoch's inference revenue is split by the shares at the end of the previous epoch, in
 // integer micro-units that add up exactly to the revenue (largest remainder; ties go to the
 // smaller owner address). Revenue that no one can receive yet (no units before this epoch) is
-// carried to the next epoch: nothing is created or lost.
+// carried to the next epoch: nothing is created or lost. Amounts are summed in 128 bits; the
+// run's totals are capped at 2^64 - 1 (what a statement can sign), and what would pass the cap is
+// withheld and reported, never thrown: a run that reaches it keeps settling.
 #pragma once
 
 #include <cstdint>
@@ -35,14 +37,24 @@ struct EpochSettlement {
   std::map<std::string, std::uint64_t> revenue_parts;   // this epoch's revenue per owner
   std::uint64_t epoch_revenue = 0;                      // revenue earned in the epoch (excl. carry)
   std::uint64_t distributed = 0;                        // sum of revenue_parts
+  // What did not fit because the run's total units or its cumulative revenue would pass 2^64 - 1
+  // (each saturated at 2^64 - 1 itself). The epoch's units are then credited in proportion to
+  // what each owner earned, up to the cap. Non-zero: the operator must be told.
+  std::uint64_t units_withheld = 0;
+  std::uint64_t revenue_withheld = 0;
+  bool overflowed() const { return units_withheld != 0 || revenue_withheld != 0; }
 };
 
 // `amount` split in proportion to `weights`, exactly (sum of parts == amount when any weight is
 // non-zero; all zeros otherwise). Remainder micro-units go to the largest fractional parts,
-// ties to the lower index. Throws std::overflow_error if the weights' sum overflows.
+// ties to the lower index. The weights are summed in 128 bits: any weights are accepted.
 std::vector<std::uint64_t> split_proportional(std::uint64_t amount, const std::vector<std::uint64_t>& weights);
 
-// Settles epoch `previous.epoch + 1`. Throws std::overflow_error on counter overflow.
+// a + b, or 2^64 - 1 when it does not fit.
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b);
+
+// Settles epoch `previous.epoch + 1`; never throws for `previous` states it made (their totals
+// fit), whatever the epoch adds: see EpochSettlement::units_withheld.
 EpochSettlement settle_epoch(const SettlementState& previous, const std::map<std::string, std::uint64_t>& epoch_units,
                              std::uint64_t epoch_revenue);
 

@@ -1,6 +1,8 @@
-// Settlement arithmetic: exact splits, rounding remainders, carry-over, many owners.
+// Settlement arithmetic: exact splits, rounding remainders, carry-over, many owners, and runs whose
+// totals reach 2^64 - 1 (withheld and reported, never thrown, later epochs still settle).
 #include <QtTest>
 
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -27,7 +29,11 @@ class TestSettlement : public QObject {
     const std::uint64_t big = std::numeric_limits<std::uint64_t>::max() / 2;
     const auto parts = split_proportional(big, {big, big / 3, 1});
     QCOMPARE(std::accumulate(parts.begin(), parts.end(), std::uint64_t(0)), big);
-    QVERIFY_THROWS_EXCEPTION(std::overflow_error, split_proportional(1, {big + 10, big + 10}));
+    // Weights whose sum passes 2^64 are summed in 128 bits: 3 split 1:1 over two huge weights.
+    QCOMPARE(split_proportional(3, {big + 10, big + 10}), (std::vector<std::uint64_t>{2, 1}));
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    const auto full = split_proportional(max, {max, max, max});
+    QCOMPARE(full, (std::vector<std::uint64_t>{max / 3, max / 3, max / 3}));  // 2^64 - 1 is divisible by 3
   }
 
   void randomSplitsAlwaysSumExactly() {
@@ -89,6 +95,58 @@ class TestSettlement : public QObject {
       state = settle_epoch(state, units, revenue).state;
       QCOMPARE(state.total_revenue() + state.carried_revenue, earned);
     }
+  }
+
+  void unitsPastTwoToThe64AreWithheldNotThrown() {
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    SettlementState state;
+    state.epoch = 7;
+    state.owners["alice"] = {max - 1000, 0};
+    // 3,000 units earned 2:1 with room for 1,000: credited 667 and 333 (largest remainder), 2,000 withheld.
+    const auto full = settle_epoch(state, {{"alice", 2000}, {"bob", 1000}}, 0);
+    QCOMPARE(full.state.epoch, std::uint64_t(8));
+    QCOMPARE(full.state.total_units(), max);
+    QCOMPARE(full.state.owners.at("alice").units, max - 1000 + 667);
+    QCOMPARE(full.state.owners.at("bob").units, std::uint64_t(333));
+    QCOMPARE(full.units_withheld, std::uint64_t(2000));
+    QVERIFY(full.overflowed());
+    // The run is full: later epochs settle, credit nothing more, and still pay revenue by shares.
+    const auto later = settle_epoch(full.state, {{"carol", 5}}, 1000);
+    QCOMPARE(later.state.epoch, std::uint64_t(9));
+    QCOMPARE(later.units_withheld, std::uint64_t(5));
+    QVERIFY(!later.state.owners.count("carol"));
+    QCOMPARE(later.distributed, std::uint64_t(1000));
+    QCOMPARE(later.revenue_withheld, std::uint64_t(0));
+    // An epoch whose own units pass 2^64 (summed in 128 bits) into an empty run fills it exactly.
+    const auto huge = settle_epoch({}, {{"a", max}, {"b", max}, {"c", 3}}, 0);
+    QCOMPARE(huge.state.total_units(), max);
+    QCOMPARE(huge.units_withheld, max);  // max + 3 withheld, reported saturated
+    QVERIFY(huge.state.owners.at("a").units >= max / 2 - 1);
+    QVERIFY(huge.state.owners.at("c").units <= 3);
+    // Nothing overflows below the cap.
+    QVERIFY(!settle_epoch(state, {{"alice", 1000}}, 0).overflowed());
+    QCOMPARE(settle_epoch(state, {{"alice", 1000}}, 0).state.total_units(), max);
+  }
+
+  void revenuePastTwoToThe64IsWithheldNotThrown() {
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    SettlementState state;
+    state.owners["alice"] = {10, max - 50};
+    state.owners["bob"] = {10, 0};
+    // Room for 50 more micro-units of cumulative revenue: 50 paid 1:1, 950 withheld.
+    const auto paid = settle_epoch(state, {}, 1000);
+    QCOMPARE(paid.distributed, std::uint64_t(50));
+    QCOMPARE(paid.revenue_withheld, std::uint64_t(950));
+    QCOMPARE(paid.state.total_revenue(), max);
+    QCOMPARE(paid.state.owners.at("bob").revenue, std::uint64_t(25));
+    // Revenue carried before anyone owns units saturates instead of wrapping.
+    SettlementState empty;
+    empty.carried_revenue = max - 5;
+    const auto carried = settle_epoch(empty, {}, 10);
+    QCOMPARE(carried.state.carried_revenue, max);
+    QCOMPARE(carried.revenue_withheld, std::uint64_t(5));
+    QCOMPARE(saturating_add(max - 1, 5), max);
+    QCOMPARE(saturating_add(2, 5), std::uint64_t(7));
   }
 };
 

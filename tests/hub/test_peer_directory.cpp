@@ -1,9 +1,11 @@
-// Stage assignment, heartbeats and expiry in the hub's peer directory (join challenges: test_hub_requests).
+// Stage assignment, heartbeats, expiry and the bound of the hub's peer directory (join challenges:
+// test_hub_requests).
 #include <QtTest>
 
 #include "core/model/model_config.h"
 #include "core/hub/hub_service.h"
 #include "core/hub/peer_directory.h"
+#include "core/net/http_json.h"
 #include "core/protocol/hub_api.h"
 
 using namespace tessera;
@@ -80,6 +82,27 @@ class TestPeerDirectory : public QObject {
     QCOMPARE(directory.replicas(1).size(), size_t(1));
     QVERIFY(directory.remove(b.public_key()));
     QVERIFY(!directory.remove(b.public_key()));
+  }
+
+  // A flood of joins cannot grow the directory: past its bound a new node is refused (503) until
+  // one leaves; a known node still rejoins.
+  void aFullDirectoryRefusesNewPeers() {
+    hub::PeerDirectory directory({1, 1}, 2);
+    const auto now = hub::Clock::now();
+    const auto a = wallet::KeyPair::generate();
+    directory.upsert(peer(a, 0, now));
+    directory.upsert(peer(wallet::KeyPair::generate(), 1, now));
+    try {
+      directory.upsert(peer(wallet::KeyPair::generate(), 0, now));
+      QFAIL("a third peer was admitted to a directory of two");
+    } catch (const net::HttpError& error) {
+      QCOMPARE(error.status, 503);
+      QVERIFY(std::string(error.what()).find("the run is full") != std::string::npos);
+    }
+    directory.upsert(peer(a, 1, now));  // a member rejoins in place
+    QVERIFY(directory.remove(a.public_key()));
+    directory.upsert(peer(wallet::KeyPair::generate(), 0, now));
+    QCOMPARE(directory.peers().size(), std::size_t(2));
   }
 };
 

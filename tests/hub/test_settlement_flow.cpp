@@ -4,6 +4,8 @@
 // forged or altered statement is rejected, logged as an event, and never recorded as earned.
 #include <QtTest>
 
+#include <fstream>
+#include <limits>
 #include <thread>
 
 #include <httplib.h>
@@ -11,7 +13,9 @@
 
 #include "core/client/statement_sync.h"
 #include "core/model/model_config.h"
+#include "core/hub/hub_store.h"
 #include "core/hub/settlement_book.h"
+#include "core/hub/settlement_import.h"
 #include "core/hub/statements_controller.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
@@ -79,7 +83,8 @@ class TestSettlementFlow : public QObject {
     const auto hub = wallet::KeyPair::generate();
     const auto a = address_of(wallet::KeyPair::generate());
     const auto b = address_of(wallet::KeyPair::generate());
-    hub::SettlementBook book("run-1", hub, /*price per 1k tokens*/ 2000, "USDC");
+    hub::HubStore store({}, "run-1");
+    hub::SettlementBook book(store, "run-1", hub, /*price per 1k tokens*/ 2000, "USDC");
     // Epoch 1: revenue before anyone owns units is carried, not lost.
     book.credit_tokens(500);  // 1,000 micro-units
     book.credit_work(a, 3e9);
@@ -102,7 +107,8 @@ class TestSettlementFlow : public QObject {
     QCOMPARE(book.revenue_part(2, a), std::uint64_t(a < b ? 2606 : 2605));
     QCOMPARE(book.latest()->proof_for(b)->leaf.units, std::uint64_t(1001));
     // Fractions of a micro-unit are carried too: 3 tokens at 1 per 1k is 0.003.
-    hub::SettlementBook cheap("run-2", hub, 1, "USDC");
+    hub::HubStore cheap_store({}, "run-2");
+    hub::SettlementBook cheap(cheap_store, "run-2", hub, 1, "USDC");
     cheap.credit_work(a, 1e6);
     cheap.close_epoch();
     std::uint64_t paid = 0;
@@ -117,27 +123,116 @@ class TestSettlementFlow : public QObject {
 
   void bookSurvivesARestart() {
     QTemporaryDir dir;
-    const auto state = std::filesystem::path(dir.path().toStdString()) / "settlement.json";
+    const auto file = std::filesystem::path(dir.path().toStdString()) / "hub-run-1.db";
     const auto hub = wallet::KeyPair::generate();
     const auto a = address_of(wallet::KeyPair::generate());
     protocol::Statement before;
     {
-      hub::SettlementBook book("run-1", hub, 1000, "USDC", state);
+      hub::HubStore store(file, "run-1");
+      hub::SettlementBook book(store, "run-1", hub, 1000, "USDC");
       book.credit_work(a, 7e6);
       book.close_epoch();
       book.credit_tokens(10);
       book.close_epoch();
       before = book.latest()->statement();
+      book.credit_work(a, 2.5e6);  // the open epoch's credit is kept too
+      book.credit_tokens(3);
     }
-    hub::SettlementBook again("run-1", hub, 1000, "USDC", state);
+    hub::HubStore store(file, "run-1");
+    hub::SettlementBook again(store, "run-1", hub, 1000, "USDC");
     QCOMPARE(again.open_epoch(), std::uint64_t(3));
     QCOMPARE(again.latest()->statement().signature, before.signature);
     QCOMPARE(again.latest()->statement().root, before.root);
-    again.credit_work(a, 1e6);
+    QCOMPARE(again.open_epoch_json()["flops"].get<double>(), 2.5e6);
+    QCOMPARE(again.open_epoch_json()["tokens"].get<std::uint64_t>(), std::uint64_t(3));
     again.close_epoch();
-    QCOMPARE(again.latest()->proof_for(a)->leaf.units, std::uint64_t(8));
-    QCOMPARE(again.latest()->proof_for(a)->leaf.revenue, std::uint64_t(10));
-    QVERIFY_THROWS_EXCEPTION(std::runtime_error, hub::SettlementBook("other-run", hub, 1000, "USDC", state));
+    QCOMPARE(again.latest()->proof_for(a)->leaf.units, std::uint64_t(9));  // 0.5 units carried
+    QCOMPARE(again.latest()->proof_for(a)->leaf.revenue, std::uint64_t(13));  // 10, and the 3 kept open
+    // Every published epoch is still served, rebuilt from the store, with its signature.
+    QCOMPARE(again.epoch(1)->proof_for(a)->leaf.units, std::uint64_t(7));
+    QVERIFY(protocol::verify_statement(again.epoch(1)->statement(), hub.public_key()));
+    QCOMPARE(again.revenue_part(2, a), std::uint64_t(10));
+    QVERIFY(!again.epoch(4));
+    // One hub per database, and a database belongs to its run.
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, hub::HubStore(file, "run-1"));
+    { hub::HubStore other(file.parent_path() / "other.db", "run-1"); }
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, hub::HubStore(file.parent_path() / "other.db", "run-2"));
+  }
+
+  // A hub of an earlier version kept settlement-<run>.json: the first start imports it (the same
+  // statement, signature and carried fractions) and renames it.
+  void legacyStateFileIsImported() {
+    QTemporaryDir dir;
+    const auto folder = std::filesystem::path(dir.path().toStdString());
+    const auto hub = wallet::KeyPair::generate();
+    const auto a = address_of(wallet::KeyPair::generate());
+    const auto b = address_of(wallet::KeyPair::generate());
+    protocol::SettlementState state;
+    state.epoch = 4;
+    state.owners[a] = {30, 700};
+    state.owners[b] = {10, 300};
+    protocol::EpochSettlement settlement{state, {{a, 75}, {b, 25}}, 100, 100};
+    const protocol::PublishedEpoch old("run-1", settlement, hub);
+    const nlohmann::json legacy{{"run", "run-1"},
+                                {"epoch", 4},
+                                {"owners", {{a, {30, 700}}, {b, {10, 300}}}},
+                                {"carried_revenue", 0},
+                                {"revenue_milli_remainder", 999},
+                                {"flops_remainder", {{a, 0.75e6}}},
+                                {"last_epoch_revenue", 100},
+                                {"last_revenue_parts", {{a, 75}, {b, 25}}}};
+    const auto file = hub::legacy_settlement_file(folder, "run-1");
+    {
+      std::ofstream out(file);
+      out << legacy.dump();
+    }
+    hub::HubStore store(folder / "hub-run-1.db", "run-1");
+    QVERIFY(hub::import_legacy_settlement(store, file, "run-1", hub));
+    QVERIFY(!std::filesystem::exists(file));
+    QVERIFY(std::filesystem::exists(file.string() + ".imported"));
+    hub::SettlementBook book(store, "run-1", hub, 1000, "USDC");
+    QCOMPARE(book.open_epoch(), std::uint64_t(5));
+    QCOMPARE(book.latest()->statement().signature, old.statement().signature);
+    QCOMPARE(book.revenue_part(4, a), std::uint64_t(75));
+    book.credit_work(a, 0.25e6);  // with the carried 0.75e6: one more unit
+    book.credit_tokens(1);         // 1 token at 1000 per 1k = 1 micro-unit, plus 0.999 carried
+    book.close_epoch();
+    QCOMPARE(book.latest()->proof_for(a)->leaf.units, std::uint64_t(31));
+    QCOMPARE(book.latest()->statement().epoch_revenue, std::uint64_t(1));
+    QCOMPARE(book.open_epoch_json()["revenue"].get<std::uint64_t>(), std::uint64_t(0));
+  }
+
+  // Totals near 2^64: settling withholds what does not fit, flags it in /api/epoch's JSON, and the
+  // next epochs settle (before, close_epoch threw on every try and the run stopped settling).
+  void overflowIsReportedAndLaterEpochsSettle() {
+    const auto hub = wallet::KeyPair::generate();
+    const auto a = address_of(wallet::KeyPair::generate());
+    const auto b = address_of(wallet::KeyPair::generate());
+    hub::HubStore store({}, "run-1");
+    hub::SettlementBook book(store, "run-1", hub, 1000, "USDC");
+    QCOMPARE(book.open_epoch_json()["overflowed"].get<bool>(), false);
+    book.credit_work(a, 1.8e25);  // 1.8e19 units: just below 2^64 (1.845e19)
+    QCOMPARE(book.close_epoch(), std::uint64_t(1));
+    QCOMPARE(book.open_epoch_json()["overflowed"].get<bool>(), false);
+    book.credit_work(a, 1e24);  // 1e18 more units: past 2^64
+    book.credit_work(b, 1e24);
+    QCOMPARE(book.close_epoch(), std::uint64_t(2));
+    const auto statement = book.latest()->statement();
+    QCOMPARE(statement.total_units, std::numeric_limits<std::uint64_t>::max());
+    QVERIFY(protocol::verify_statement(statement, hub.public_key()));
+    auto open = book.open_epoch_json();
+    QCOMPARE(open["overflowed"].get<bool>(), true);
+    QCOMPARE(open["overflow"]["epoch"].get<std::uint64_t>(), std::uint64_t(2));
+    QVERIFY(open["overflow"]["units_withheld"].get<std::uint64_t>() > 1'000'000'000'000'000'000ull);
+    // Later epochs settle; revenue is still paid by shares; an owner's units past 2^64 are withheld too.
+    book.credit_tokens(5000);
+    book.credit_work(b, 1e40);
+    QCOMPARE(book.close_epoch(), std::uint64_t(3));
+    book.credit_tokens(2000);
+    QCOMPARE(book.close_epoch(), std::uint64_t(4));
+    QCOMPARE(book.latest()->statement().total_revenue, std::uint64_t(7000));
+    QCOMPARE(book.open_epoch_json()["overflow"]["epochs"].get<std::uint64_t>(), std::uint64_t(2));
+    QCOMPARE(book.open_epoch_json()["overflow"]["epoch"].get<std::uint64_t>(), std::uint64_t(3));
   }
 
   void nodeVerifiesAndRecordsStatements() {
@@ -146,7 +241,8 @@ class TestSettlementFlow : public QObject {
     const auto node_key = wallet::KeyPair::generate();
     const auto owner = address_of(wallet::KeyPair::generate());
     const auto other = address_of(wallet::KeyPair::generate());
-    hub::SettlementBook book("run-1", hub_key, 1000, "USDC");
+    hub::HubStore store({}, "run-1");
+    hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
     LocalServer server;
     hub::StatementsController(book).mount(server.server);
     server.start();
@@ -190,8 +286,9 @@ class TestSettlementFlow : public QObject {
     const auto impostor = wallet::KeyPair::generate();
     const auto node_key = wallet::KeyPair::generate();
     const auto owner = address_of(wallet::KeyPair::generate());
-    hub::SettlementBook real("run-1", hub_key, 1000, "USDC");
-    hub::SettlementBook forged("run-1", impostor, 1000, "USDC");
+    hub::HubStore real_store({}, "run-1"), forged_store({}, "run-1");
+    hub::SettlementBook real(real_store, "run-1", hub_key, 1000, "USDC");
+    hub::SettlementBook forged(forged_store, "run-1", impostor, 1000, "USDC");
     for (auto* book : {&real, &forged}) {
       book->credit_work(owner, 5e6);
       book->close_epoch();

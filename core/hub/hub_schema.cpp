@@ -1,0 +1,89 @@
+// Hub store schema and migrations.
+#include "core/hub/hub_schema.h"
+
+#include <stdexcept>
+
+namespace tessera::hub {
+namespace {
+
+// Unsigned 64-bit amounts (units, micro-units, withheld) are stored with their bits as INTEGER
+// (hub_store.h to_sql); FLOPs are REAL, as the book adds them in doubles.
+constexpr const char* kVersion1Sql = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE members (
+  node_key BLOB PRIMARY KEY, stage INTEGER NOT NULL, owner TEXT NOT NULL, admitted_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE receipts (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, flops REAL NOT NULL,
+  epoch INTEGER NOT NULL, encoded BLOB NOT NULL);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO counters VALUES ('verified', 0), ('rejected', 0), ('duplicates', 0);
+CREATE TABLE open_work (owner TEXT PRIMARY KEY, flops REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE carried_work (owner TEXT PRIMARY KEY, flops REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE open_usage (
+  id INTEGER PRIMARY KEY CHECK (id = 1), tokens INTEGER NOT NULL, revenue_milli INTEGER NOT NULL,
+  withheld_milli INTEGER NOT NULL);
+INSERT INTO open_usage VALUES (1, 0, 0, 0);
+CREATE TABLE statements (
+  epoch INTEGER PRIMARY KEY, owner_count INTEGER NOT NULL, total_units INTEGER NOT NULL,
+  total_revenue INTEGER NOT NULL, epoch_revenue INTEGER NOT NULL, carried_revenue INTEGER NOT NULL,
+  root BLOB NOT NULL, signature BLOB NOT NULL, units_withheld INTEGER NOT NULL,
+  revenue_withheld INTEGER NOT NULL, settled_ms INTEGER NOT NULL);
+CREATE INDEX statements_withheld ON statements (epoch) WHERE units_withheld != 0 OR revenue_withheld != 0;
+CREATE TABLE owners (owner TEXT PRIMARY KEY, first_epoch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE balance_history (
+  owner TEXT NOT NULL, epoch INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL,
+  revenue_part INTEGER NOT NULL, PRIMARY KEY (owner, epoch)) WITHOUT ROWID;
+)sql";
+
+void apply(ledger::detail::Connection& db, int version) {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (version == 1) db.exec(kVersion1Sql);
+    db.exec("PRAGMA application_id = " + std::to_string(kHubApplicationId));
+    db.exec("PRAGMA user_version = " + std::to_string(version));
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    throw;
+  }
+}
+
+// The schema version of a hub database (0 for an empty file); refuses anything else.
+int check_version(ledger::detail::Connection& db) {
+  const auto application_id = db.pragma_int("application_id");
+  const auto version = static_cast<int>(db.pragma_int("user_version"));
+  const std::string where = "hub database " + db.file().string();
+  if (application_id != kHubApplicationId) {
+    auto count = db.prepare("SELECT COUNT(*) FROM sqlite_schema");
+    count.step();
+    if (count.column_int(0) != 0 || application_id != 0 || version != 0)
+      throw std::runtime_error(where + " is an SQLite database but not a Tessera hub's; it was not modified: "
+                                       "move it aside or choose another --data-dir");
+    return 0;
+  }
+  if (version > kHubSchemaVersion)
+    throw std::runtime_error(where + " has schema version " + std::to_string(version) + ", newer than this build (" +
+                             std::to_string(kHubSchemaVersion) + "); it was not modified: update tessera-hub");
+  return version;
+}
+
+void check_run(ledger::detail::Connection& db, const std::string& run_id) {
+  auto insert = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('run', ?)");
+  insert.bind(1, run_id);
+  insert.run();
+  auto stored = db.prepare("SELECT value FROM meta WHERE key = 'run'");
+  stored.step();
+  if (stored.column_text(0) != run_id)
+    throw std::runtime_error("hub database " + db.file().string() + " belongs to run " + stored.column_text(0) +
+                             ", not " + run_id + "; it was not modified: choose another --data-dir");
+}
+
+}  // namespace
+
+void migrate_hub_store(ledger::detail::Connection& db, const std::string& run_id) {
+  for (int version = check_version(db); version < kHubSchemaVersion;) apply(db, ++version);
+  check_run(db, run_id);
+}
+
+}  // namespace tessera::hub

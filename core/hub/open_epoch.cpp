@@ -1,0 +1,113 @@
+// The open epoch's tables: credit, summarise, take out at a close.
+#include "core/hub/open_epoch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+#include "core/protocol/settlement.h"
+
+namespace tessera::hub {
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+constexpr double kTwoTo64 = 18446744073709551616.0;
+
+struct Usage {
+  std::uint64_t tokens = 0, revenue_milli = 0, withheld_milli = 0;
+};
+
+Usage read_usage(Database& db) {
+  auto query = db.prepare("SELECT tokens, revenue_milli, withheld_milli FROM open_usage WHERE id = 1");
+  if (!query.step()) throw std::runtime_error("hub database: the open epoch's usage row is missing");
+  return {from_sql(query.column_int(0)), from_sql(query.column_int(1)), from_sql(query.column_int(2))};
+}
+
+void write_usage(Database& db, const Usage& usage) {
+  auto update = db.prepare("UPDATE open_usage SET tokens = ?, revenue_milli = ?, withheld_milli = ? WHERE id = 1");
+  update.bind(1, to_sql(usage.tokens));
+  update.bind(2, to_sql(usage.revenue_milli));
+  update.bind(3, to_sql(usage.withheld_milli));
+  update.run();
+}
+
+// Each owner's FLOPs this epoch plus what was carried, emptying both tables.
+std::map<std::string, double> take_work(Database& db) {
+  std::map<std::string, double> work;
+  for (const char* table : {"open_work", "carried_work"}) {
+    auto query = db.prepare(std::string("SELECT owner, flops FROM ") + table);
+    while (query.step()) work[query.column_text(0)] += query.column_double(1);
+    db.exec(std::string("DELETE FROM ") + table);
+  }
+  return work;
+}
+
+}  // namespace
+
+void OpenEpoch::credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops) {
+  if (!(flops >= 0.0) || !std::isfinite(flops))
+    throw std::invalid_argument("work must be a finite, non-negative FLOP count");
+  auto upsert = transaction.db().prepare(
+      "INSERT INTO open_work (owner, flops) VALUES (?, ?) "
+      "ON CONFLICT (owner) DO UPDATE SET flops = flops + excluded.flops");
+  upsert.bind(1, owner);
+  upsert.bind(2, flops);
+  upsert.run();
+}
+
+void OpenEpoch::credit_tokens(HubStore::Transaction& transaction, std::uint64_t tokens) {
+  auto usage = read_usage(transaction.db());
+  usage.tokens = protocol::saturating_add(usage.tokens, tokens);
+  const auto saturate = [](u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); };
+  const u128 revenue = static_cast<u128>(usage.revenue_milli) + static_cast<u128>(tokens) * price_per_1k_;
+  if (revenue > kMax) usage.withheld_milli = protocol::saturating_add(usage.withheld_milli, saturate(revenue - kMax));
+  usage.revenue_milli = saturate(revenue);
+  write_usage(transaction.db(), usage);
+}
+
+EpochIntake OpenEpoch::close(HubStore::Transaction& transaction) {
+  auto& db = transaction.db();
+  EpochIntake intake;
+  auto carry = db.prepare("INSERT INTO carried_work (owner, flops) VALUES (?, ?)");
+  for (const auto& [owner, flops] : take_work(db)) {
+    const double whole = std::floor(flops / protocol::kFlopsPerUnit);
+    const double remainder = std::max(0.0, flops - whole * protocol::kFlopsPerUnit);
+    if (whole >= kTwoTo64) {  // no statement can hold it: withheld, fraction and all
+      intake.units[owner] = kMax;
+      const double excess = whole - kTwoTo64 + 1;
+      intake.units_withheld = protocol::saturating_add(
+          intake.units_withheld, excess >= kTwoTo64 ? kMax : static_cast<std::uint64_t>(excess));
+      continue;
+    }
+    if (whole > 0) intake.units[owner] = static_cast<std::uint64_t>(whole);
+    if (remainder > 0) {
+      carry.bind(1, owner);
+      carry.bind(2, remainder);
+      carry.run();
+    }
+  }
+  auto usage = read_usage(db);
+  intake.revenue = usage.revenue_milli / 1000;
+  intake.revenue_withheld = usage.withheld_milli / 1000;
+  write_usage(db, {0, usage.revenue_milli % 1000, 0});
+  return intake;
+}
+
+OpenEpochSummary OpenEpoch::summary() const {
+  return store_.read([](Database& db) {
+    OpenEpochSummary summary;
+    auto work = db.prepare("SELECT COUNT(*), IFNULL(SUM(flops), 0) FROM open_work");
+    work.step();
+    summary.owners_with_work = from_sql(work.column_int(0));
+    summary.flops = work.column_double(1);
+    const auto usage = read_usage(db);
+    summary.tokens = usage.tokens;
+    summary.revenue = usage.revenue_milli / 1000;
+    return summary;
+  });
+}
+
+}  // namespace tessera::hub

@@ -1,0 +1,48 @@
+// The open epoch's credits, in the hub's store: verified FLOPs per owner (open_work), the FLOPs
+// below one whole unit carried from earlier epochs (carried_work), and metered gateway usage
+// (open_usage: tokens, and revenue in thousandths of a micro-unit whose fraction is carried).
+// Every credit is part of its caller's transaction; closing takes the whole units and whole
+// micro-units out for settlement and leaves the fractions for the next epoch, in the close's
+// transaction. Amounts that would pass 2^64 saturate and are counted as withheld.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/hub/hub_store.h"
+
+namespace tessera::hub {
+
+// What an epoch hands to settlement.
+struct EpochIntake {
+  std::map<std::string, std::uint64_t> units;  // whole units (MFLOPs) per owner
+  std::uint64_t revenue = 0;                   // whole micro-units
+  std::uint64_t units_withheld = 0;            // an owner's units past 2^64 - 1
+  std::uint64_t revenue_withheld = 0;          // usage past 2^64 - 1 thousandths
+};
+
+// The open epoch so far, for GET /api/epoch.
+struct OpenEpochSummary {
+  std::uint64_t owners_with_work = 0;
+  double flops = 0;
+  std::uint64_t tokens = 0;
+  std::uint64_t revenue = 0;  // whole micro-units
+};
+
+class OpenEpoch {
+ public:
+  OpenEpoch(HubStore& store, std::uint64_t price_per_1k_tokens) : store_(store), price_per_1k_(price_per_1k_tokens) {}
+
+  // Throws std::invalid_argument for a negative or non-finite FLOP count.
+  void credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
+  void credit_tokens(HubStore::Transaction& transaction, std::uint64_t tokens);
+  EpochIntake close(HubStore::Transaction& transaction);
+  OpenEpochSummary summary() const;
+
+ private:
+  HubStore& store_;
+  std::uint64_t price_per_1k_;
+};
+
+}  // namespace tessera::hub
