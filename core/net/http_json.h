@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/sys/json_number.h"
+
 namespace httplib {
 struct Request;
 struct Response;
@@ -50,10 +52,14 @@ inline constexpr int kMaxBodyDepth = 16;
 // document is built); throws std::invalid_argument otherwise.
 nlohmann::json json_object_body(const httplib::Request& request, EmptyBody empty = EmptyBody::Refused);
 
-// `body[name]` as a T; throws std::invalid_argument when it is missing or of another type.
+// `body[name]` as a T; throws std::invalid_argument when it is missing or of another type (an
+// integer T only from an integer in its range: sys/json_number.h).
 template <typename T>
 T json_field(const nlohmann::json& body, const char* name) {
   if (!body.is_object() || !body.contains(name)) throw std::invalid_argument(std::string("missing field '") + name + "'");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return sys::json_integer<T>(body.at(name), std::string("field '") + name + "'");
+  }
   try {
     return body.at(name).get<T>();
   } catch (const nlohmann::json::exception&) {

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "core/protocol/little_endian.h"
+#include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
@@ -124,14 +125,14 @@ SignedReceipt signed_receipt_from_json(const nlohmann::json& json) {
     Receipt& r = out.receipt;
     r.run_id = field("run").get<std::string>();
     check_run_id(r.run_id);
-    r.step = field("step").get<std::uint64_t>();
-    r.micro_batch = field("micro_batch").get<std::uint32_t>();
+    r.step = sys::json_integer<std::uint64_t>(field("step"), "receipt: step");
+    r.micro_batch = sys::json_integer<std::uint32_t>(field("micro_batch"), "receipt: micro_batch");
     const auto direction = field("direction").get<std::string>();
     if (direction != "forward" && direction != "backward")
       throw std::invalid_argument("receipt: direction is forward or backward");
     r.direction = direction == "forward" ? Direction::Forward : Direction::Backward;
-    r.stage = field("stage").get<std::uint16_t>();
-    r.tokens = field("tokens").get<std::uint32_t>();
+    r.stage = sys::json_integer<std::uint16_t>(field("stage"), "receipt: stage");
+    r.tokens = sys::json_integer<std::uint32_t>(field("tokens"), "receipt: tokens");
     hex_field("sender", r.sender);
     hex_field("receiver", r.receiver);
     hex_field("payload_hash", r.payload_hash);

@@ -8,6 +8,7 @@
 #include <httplib.h>
 
 #include "core/client/statement_sync.h"
+#include "core/hub/hub_store.h"
 #include "core/hub/settlement_book.h"
 #include "core/hub/statements_controller.h"
 #include "core/ledger/ledger.h"
@@ -47,7 +48,8 @@ class TestStatementSync : public QObject {
     const auto hub_key = wallet::KeyPair::generate();
     const auto node_key = wallet::KeyPair::generate();
     const auto owner = wallet::base58_encode(wallet::KeyPair::generate().public_key());
-    hub::SettlementBook book("run-1", hub_key, 1000, "USDC");
+    hub::HubStore store({}, "run-1");
+    hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
     LocalServer server;
     hub::StatementsController(book).mount(server.server);
     server.start();
