@@ -52,6 +52,7 @@ int HubClient::join(const wallet::KeyPair& node_key, const protocol::JoinRequest
                       {"endpoint", request.endpoint},
                       {"device", protocol::to_json(request.device)}};
   const auto reply = call("POST", api::kJoin, &body);
+  remember(reply);
   return reply.at("stage").get<int>();
 }
 
@@ -63,7 +64,7 @@ void HubClient::ready(const wallet::KeyPair& node_key) {
 bool HubClient::heartbeat(const wallet::KeyPair& node_key) {
   const auto body = protocol::signed_request(api::kHeartbeat, nlohmann::json::object(), node_key);
   try {
-    call("POST", api::kHeartbeat, &body);
+    remember(call("POST", api::kHeartbeat, &body));
   } catch (const std::runtime_error& error) {
     if (std::string(error.what()).find("unknown peer") != std::string::npos) return false;
     throw;
@@ -78,6 +79,7 @@ void HubClient::leave(const wallet::KeyPair& node_key) {
 
 std::vector<protocol::PeerInfo> HubClient::peers() {
   const auto reply = call("GET", api::kPeers, nullptr);
+  remember(reply);
   std::vector<protocol::PeerInfo> out;
   try {
     for (const auto& item : reply.at("peers"))
@@ -86,6 +88,21 @@ std::vector<protocol::PeerInfo> HubClient::peers() {
     throw std::runtime_error(std::string("the hub's peer list is malformed: ") + error.what());
   }
   return out;
+}
+
+void HubClient::remember(const nlohmann::json& reply) {
+  std::lock_guard lock(named_mutex_);
+  if (const auto found = reply.find("assignment"); found != reply.end() && found->is_string())
+    named_.assignment = found->get<std::string>();
+  if (const auto found = reply.find("driver"); found != reply.end()) {
+    named_.names_driver = true;
+    named_.driver = found->is_string() ? wallet::fixed_from_hex<32>(found->get<std::string>()) : std::nullopt;
+  }
+}
+
+HubNamed HubClient::named() const {
+  std::lock_guard lock(named_mutex_);
+  return named_;
 }
 
 nlohmann::json HubClient::report_receipts(const wallet::KeyPair& node_key,

@@ -32,6 +32,7 @@ class Server;
 
 namespace tessera::hub {
 
+class AssignmentIssuer;
 class Gateway;
 class GatewayController;
 class MembershipController;
@@ -95,6 +96,7 @@ class HubService {
   PeerDirectory directory_;
   RunRoster roster_;
   RequestVerifier verifier_;
+  std::unique_ptr<AssignmentIssuer> assignments_;  // signs only with a hub key
   std::unique_ptr<SettlementBook> book_;
   std::unique_ptr<SwarmInference> inference_;
   std::unique_ptr<Gateway> gateway_;

@@ -21,6 +21,7 @@ struct RunManifest;
 
 namespace tessera::hub {
 
+class AssignmentIssuer;
 class PeerDirectory;
 class RequestVerifier;
 class RunRoster;
@@ -33,6 +34,9 @@ class MembershipController {
 
   // POST /api/challenge, /api/join, /api/ready, /api/heartbeat, /api/leave; GET /api/peers.
   void mount(httplib::Server& server);
+  // Join and heartbeat replies carry the member's stage assignment from `issuer` (which must
+  // outlive the controller).
+  void issue_assignments(const AssignmentIssuer& issuer) { assignments_ = &issuer; }
 
   // A join request's answer: {"stage", "stages", "run"}.
   nlohmann::json join(const nlohmann::json& body);
@@ -46,6 +50,7 @@ class MembershipController {
   const RequestVerifier& verifier_;
   std::chrono::milliseconds heartbeat_timeout_;
   ChallengeBook challenges_;
+  const AssignmentIssuer* assignments_ = nullptr;
 };
 
 }  // namespace tessera::hub

@@ -24,6 +24,9 @@ enum class SignatureDomain {
   LedgerHead,  // the contribution log's chain head per transaction
   Challenge,   // a hub's join challenge
   Message,     // `tessera-node wallet sign`: arbitrary user messages
+  Assignment,       // the hub: node key N serves stage S of run R until T (core/protocol/assignment.h)
+  StepTicket,       // a step's driver: attempt A of step S runs through these replicas
+  InferenceTicket,  // the hub: one inference request, its tokens and its route
 };
 
 std::string_view domain_tag(SignatureDomain domain);  // e.g. "tessera/receipt/v1"

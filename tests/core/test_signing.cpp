@@ -49,9 +49,10 @@ class TestSigning : public QObject {
     std::set<std::string> tags;
     for (auto domain : {SignatureDomain::Delegation, SignatureDomain::Receipt, SignatureDomain::Statement,
                         SignatureDomain::Manifest, SignatureDomain::LedgerHead, SignatureDomain::Challenge,
-                        SignatureDomain::Message})
+                        SignatureDomain::Message, SignatureDomain::Assignment, SignatureDomain::StepTicket,
+                        SignatureDomain::InferenceTicket})
       tags.insert(std::string(domain_tag(domain)));
-    QCOMPARE(tags.size(), size_t(7));
+    QCOMPARE(tags.size(), size_t(10));
   }
 
   void secureBytesMoveAndWipe() {

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
 #include "core/node/swarm/work_log.h"
@@ -20,9 +21,9 @@ constexpr std::size_t kReceiptBatch = 500;
 
 }  // namespace
 
-HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board,
-                 control::EventBus* events)
-    : run_(run), allowlist_(std::move(allowlist)), board_(board), events_(events) {}
+HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, PeerRoles& roles,
+                 StatusBoard& board, control::EventBus* events)
+    : run_(run), allowlist_(std::move(allowlist)), roles_(roles), board_(board), events_(events) {}
 
 void HubLink::connect() { client_.emplace(run_.options.hub_url, run_.options.hub_timeout); }
 
@@ -30,6 +31,7 @@ HubLink::~HubLink() { stop(); }
 
 void HubLink::attach(WorkLog& log, const std::string& owner_address) {
   log_ = &log;
+  roles_.set_hub(run_.manifest.hub_key);
   statements_ = std::make_unique<client::StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
                                                 owner_address, log.ledger(), run_.options.hub_timeout);
 }
@@ -48,6 +50,7 @@ void HubLink::refresh_peers() {
     }
   }
   allowlist_->replace(std::move(keys));
+  roles_.update(list, client_->named());
   std::lock_guard lock(peers_mutex_);
   peers_ = std::move(list);
 }

@@ -1,0 +1,71 @@
+// The hub's view of the run's roles, kept by curve key.
+#include "core/node/swarm/peer_roles.h"
+
+namespace tessera::node::swarm {
+namespace {
+
+std::optional<net::CurvePublicKey> curve_of(const wallet::PublicKey& key) {
+  try {
+    return net::curve_public_from(key);
+  } catch (const std::exception&) {  // not a point: nobody can connect with it
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<wallet::PublicKey> PeerRoles::step_driver(const std::vector<protocol::PeerInfo>& peers,
+                                                        const client::HubNamed& named) {
+  if (named.names_driver) return named.driver;
+  for (const auto& peer : peers)  // ready order, oldest first
+    if (peer.ready() && peer.stage == 0) return peer.node_key;
+  return std::nullopt;
+}
+
+void PeerRoles::set_hub(const wallet::PublicKey& hub_key) {
+  const auto curve = curve_of(hub_key);
+  std::lock_guard lock(mutex_);
+  hub_curve_ = curve;
+}
+
+void PeerRoles::update(const std::vector<protocol::PeerInfo>& peers, const client::HubNamed& named) {
+  std::map<net::CurvePublicKey, Listed> listed;
+  for (const auto& peer : peers)
+    if (const auto curve = curve_of(peer.node_key)) listed[*curve] = {peer.node_key, peer.stage, peer.ready()};
+  const auto driver = step_driver(peers, named);
+  const auto driver_curve = driver ? curve_of(*driver) : std::nullopt;
+  std::lock_guard lock(mutex_);
+  listed_ = std::move(listed);
+  driver_ = driver;
+  driver_curve_ = driver_curve;
+  assignment_ = named.assignment;
+}
+
+std::optional<wallet::PublicKey> PeerRoles::driver() const {
+  std::lock_guard lock(mutex_);
+  return driver_;
+}
+
+bool PeerRoles::is_driver(const net::CurvePublicKey& peer) const {
+  std::lock_guard lock(mutex_);
+  return driver_curve_ && *driver_curve_ == peer;
+}
+
+bool PeerRoles::is_hub(const net::CurvePublicKey& peer) const {
+  std::lock_guard lock(mutex_);
+  return hub_curve_ && *hub_curve_ == peer;
+}
+
+std::optional<PeerRoles::Listed> PeerRoles::listed(const net::CurvePublicKey& peer) const {
+  std::lock_guard lock(mutex_);
+  const auto found = listed_.find(peer);
+  if (found == listed_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::string PeerRoles::assignment() const {
+  std::lock_guard lock(mutex_);
+  return assignment_;
+}
+
+}  // namespace tessera::node::swarm
