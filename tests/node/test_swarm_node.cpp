@@ -21,6 +21,7 @@
 #include "core/net/endpoint.h"
 #include "core/net/swarm_messages.h"
 #include "core/node/swarm_node.h"
+#include "core/protocol/assignment.h"
 #include "core/protocol/inference_ticket.h"
 #include "core/protocol/receipt.h"
 #include "core/protocol/step_ticket.h"
@@ -105,7 +106,7 @@ class TestSwarmNode : public QObject {
     forward.input.tokens = message.tokens;
     auto envelope = forward.encode();
     envelope.meta["request"] = request;
-    envelope.meta.update(extra);
+    if (extra.is_object()) envelope.meta.update(extra);
     return net::pack(envelope.meta, envelope.blob);
   }
 
@@ -265,7 +266,7 @@ class TestSwarmNode : public QObject {
       const auto before = node_->stats().rejected;
       // The ticket says the queue too: out of range, it is the node's range check that refuses it.
       nlohmann::json extra{{"queue", queue}};
-      if (queue.is_number_unsigned()) extra["ticket"] = ticket(++attempt, queue.get<int>());
+      if (queue.is_number_integer() && queue.get<int>() >= 0) extra["ticket"] = ticket(++attempt, queue.get<int>());
       const auto reply = client_->request(forward_header(output.activations),
                                           forward_payload(output, ++request, extra, attempt), 10s);
       QVERIFY(reply.has_value());
