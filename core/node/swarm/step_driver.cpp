@@ -74,12 +74,11 @@ void StepDriver::blame(const PeerFailure& failure, const StepAttempt& attempt, c
   if (!failure.reported_by) return suspect(failure.peer, failure.what());
   const auto& accuser = *failure.reported_by;
   // A report naming a peer outside the attempt proves nothing about anyone but its sender.
-  const bool confirmed = attempt.participates(failure.peer) &&
-                         !(answered ? answered->count(failure.peer) != 0 : answers_ping(failure.peer, attempt.step));
-  if (confirmed)
-    suspect(failure.peer, std::string(failure.what()) + " (reported by " + short_key(accuser) + ", and silent to the driver)");
-  else
-    suspect(accuser, "reported " + short_key(failure.peer) + " failed, which answers the driver: " + failure.what());
+  if (!attempt.participates(failure.peer))
+    return suspect(accuser, "reported " + short_key(failure.peer) + ", which is not in the attempt, failed: " + failure.what());
+  if (answered ? answered->count(failure.peer) != 0 : answers_ping(failure.peer, attempt.step))
+    return suspect(accuser, "reported " + short_key(failure.peer) + " failed, which answers the driver: " + failure.what());
+  suspect(failure.peer, std::string(failure.what()) + " (reported by " + short_key(accuser) + ", and silent to the driver)");
 }
 
 bool StepDriver::is_driver() const { return roles_.driver() == run_.self(); }
