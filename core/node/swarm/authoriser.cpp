@@ -152,7 +152,9 @@ void Authoriser::admit_inference(const net::Incoming& in, const net::Envelope& e
                                           protocol::inference_tokens_hash(request.input.tokens),
                                           protocol::unix_now_ms()};
   if (const auto reason = protocol::check_inference_ticket(*signed_ticket, expected)) throw Unauthorised(*reason);
-  const bool from_previous = k == 0 ? roles_.is_hub(in.peer) : curve_of(t.route[static_cast<std::size_t>(k - 1)]) == in.peer;
+  // The sender's node key by its curve key from the hub's list: no key conversion per token.
+  const auto sender = k == 0 ? std::nullopt : roles_.listed(in.peer);
+  const bool from_previous = k == 0 ? roles_.is_hub(in.peer) : sender && sender->node_key == t.route[static_cast<std::size_t>(k - 1)];
   if (!from_previous) throw Unauthorised("the inference ticket does not route through the sender");
   const auto& route = request.input.route;
   if (route.size() + static_cast<std::size_t>(k) + 1 != t.route.size())

@@ -32,25 +32,19 @@ HubLink::~HubLink() { stop(); }
 void HubLink::attach(WorkLog& log, const std::string& owner_address) {
   log_ = &log;
   roles_.set_hub(run_.manifest.hub_key);
+  try {
+    hub_curve_ = net::curve_public_from(run_.manifest.hub_key);
+  } catch (const std::exception&) {  // not a key anyone can connect with
+  }
   statements_ = std::make_unique<client::StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
                                                 owner_address, log.ledger(), run_.options.hub_timeout);
 }
 
 void HubLink::refresh_peers() {
   auto list = client_->peers();
-  std::set<net::CurvePublicKey> keys;
-  try {
-    keys.insert(net::curve_public_from(run_.manifest.hub_key));
-  } catch (const std::exception&) {
-  }
-  for (const auto& peer : list) {
-    try {
-      keys.insert(net::curve_public_from(peer.node_key));
-    } catch (const std::exception&) {
-    }
-  }
+  auto keys = roles_.update(list, client_->named());
+  if (hub_curve_) keys.insert(*hub_curve_);
   allowlist_->replace(std::move(keys));
-  roles_.update(list, client_->named());
   std::lock_guard lock(peers_mutex_);
   peers_ = std::move(list);
 }

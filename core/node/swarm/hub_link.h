@@ -57,6 +57,7 @@ class HubLink {
   std::optional<client::HubClient> client_;
   std::mutex report_mutex_;  // the hub thread and leave() both report
   std::shared_ptr<net::PeerAllowlist> allowlist_;
+  std::optional<net::CurvePublicKey> hub_curve_;  // admitted besides the peers (inference)
   PeerRoles& roles_;
   StatusBoard& board_;
   control::EventBus* events_;

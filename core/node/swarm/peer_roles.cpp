@@ -28,17 +28,33 @@ void PeerRoles::set_hub(const wallet::PublicKey& hub_key) {
   hub_curve_ = curve;
 }
 
-void PeerRoles::update(const std::vector<protocol::PeerInfo>& peers, const client::HubNamed& named) {
+std::set<net::CurvePublicKey> PeerRoles::update(const std::vector<protocol::PeerInfo>& peers, const client::HubNamed& named) {
+  std::map<wallet::PublicKey, std::optional<net::CurvePublicKey>> curves;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& peer : peers)
+      if (const auto known = curves_.find(peer.node_key); known != curves_.end()) curves.insert(*known);
+  }
+  const auto curve = [&](const wallet::PublicKey& key) {
+    const auto found = curves.find(key);
+    return found != curves.end() ? found->second : curves.emplace(key, curve_of(key)).first->second;
+  };
   std::map<net::CurvePublicKey, Listed> listed;
+  std::set<net::CurvePublicKey> keys;
   for (const auto& peer : peers)
-    if (const auto curve = curve_of(peer.node_key)) listed[*curve] = {peer.node_key, peer.stage, peer.ready()};
+    if (const auto c = curve(peer.node_key)) {
+      listed[*c] = {peer.node_key, peer.stage, peer.ready()};
+      keys.insert(*c);
+    }
   const auto driver = step_driver(peers, named);
-  const auto driver_curve = driver ? curve_of(*driver) : std::nullopt;
+  const auto driver_curve = driver ? curve(*driver) : std::nullopt;
   std::lock_guard lock(mutex_);
   listed_ = std::move(listed);
+  curves_ = std::move(curves);
   driver_ = driver;
   driver_curve_ = driver_curve;
   assignment_ = named.assignment;
+  return keys;
 }
 
 std::optional<wallet::PublicKey> PeerRoles::driver() const {

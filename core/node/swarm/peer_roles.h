@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,9 @@ class PeerRoles {
                                                       const client::HubNamed& named);
 
   void set_hub(const wallet::PublicKey& hub_key);
-  void update(const std::vector<protocol::PeerInfo>& peers, const client::HubNamed& named);
+  // Returns the curve keys of `peers` (what the ZAP allowlist admits). A key is converted once,
+  // when it first appears in the list (a conversion costs about as much as a signature check).
+  std::set<net::CurvePublicKey> update(const std::vector<protocol::PeerInfo>& peers, const client::HubNamed& named);
 
   std::optional<wallet::PublicKey> driver() const;
   bool is_driver(const net::CurvePublicKey& peer) const;
@@ -46,6 +49,7 @@ class PeerRoles {
   std::optional<net::CurvePublicKey> driver_curve_;
   std::optional<net::CurvePublicKey> hub_curve_;
   std::map<net::CurvePublicKey, Listed> listed_;
+  std::map<wallet::PublicKey, std::optional<net::CurvePublicKey>> curves_;  // of the listed keys
   std::string assignment_;
 };
 
