@@ -23,11 +23,12 @@ class ByteWriter {
     put_bytes(le);
   }
   void put_bytes(std::span<const std::uint8_t> raw) { bytes_.insert(bytes_.end(), raw.begin(), raw.end()); }
-  // A run id as u8 length ‖ bytes (the caller checks its length).
-  void put_run(const std::string& run_id) {
-    put<std::uint8_t>(static_cast<std::uint8_t>(run_id.size()));
-    bytes_.insert(bytes_.end(), run_id.begin(), run_id.end());
+  // Short text (a run id, an endpoint) as u8 length ‖ bytes (the caller checks its length).
+  void put_text(const std::string& text) {
+    put<std::uint8_t>(static_cast<std::uint8_t>(text.size()));
+    bytes_.insert(bytes_.end(), text.begin(), text.end());
   }
+  void put_run(const std::string& run_id) { put_text(run_id); }
   std::vector<std::uint8_t> take() { return std::move(bytes_); }
 
  private:
@@ -53,15 +54,16 @@ class ByteReader {
     at_ += N;
     return out;
   }
-  // A run id of 1 to 64 bytes; anything else fails the reader.
-  std::string get_run() {
+  // Short text of 1 to `most` bytes (at most 255); anything else fails the reader.
+  std::string get_text(std::size_t most) {
     const auto length = get<std::uint8_t>();
-    if (length == 0 || length > 64) ok_ = false;
+    if (length == 0 || length > most) ok_ = false;
     if (!fits(length)) return {};
     std::string out(reinterpret_cast<const char*>(bytes_.data() + at_), length);
     at_ += length;
     return out;
   }
+  std::string get_run() { return get_text(64); }  // a run id: 1 to 64 bytes
   bool expect(std::span<const std::uint8_t> tag) {
     if (!fits(tag.size()) || std::memcmp(bytes_.data() + at_, tag.data(), tag.size()) != 0) return ok_ = false;
     at_ += tag.size();

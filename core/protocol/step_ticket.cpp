@@ -12,7 +12,8 @@ namespace {
 constexpr std::uint8_t kTag[] = {'T', 'S', 'S', 'T'};
 constexpr std::uint8_t kVersion = 1;
 // The largest encoding: every stage with every replica, as hex.
-constexpr std::size_t kMaxHex = 2 * (4 + 1 + 8 + 8 + 4 + 4 + 32 + 65 + 1 + kMaxTicketStages * (1 + 32 * kMaxTicketReplicas) + 64);
+constexpr std::size_t kMaxHex =
+    2 * (4 + 1 + 8 + 8 + 4 + 4 + 32 + 65 + 1 + kMaxTicketStages * (1 + (32 + 1 + kMaxEndpoint) * kMaxTicketReplicas) + 64);
 
 }  // namespace
 
@@ -34,7 +35,12 @@ std::vector<std::uint8_t> StepTicket::canonical_bytes() const {
     if (stage.empty() || stage.size() > kMaxTicketReplicas)
       throw std::invalid_argument("a step ticket names 1 to 255 replicas per stage");
     out.put<std::uint8_t>(static_cast<std::uint8_t>(stage.size()));
-    for (const auto& key : stage) out.put_bytes(key);
+    for (const auto& hop : stage) {
+      if (hop.endpoint.empty() || hop.endpoint.size() > kMaxEndpoint)
+        throw std::invalid_argument("a step ticket's endpoints have 1 to 200 characters");
+      out.put_bytes(hop.key);
+      out.put_text(hop.endpoint);
+    }
   }
   return out.take();
 }
@@ -62,9 +68,12 @@ std::optional<SignedStepTicket> SignedStepTicket::decode(std::span<const std::ui
   if (stages == 0 || stages > kMaxTicketStages) return std::nullopt;
   for (std::size_t k = 0; k < stages && in.ok(); ++k) {
     const auto count = in.get<std::uint8_t>();
-    if (count == 0 || in.remaining() < 32ull * count) return std::nullopt;
-    auto& keys = t.replicas.emplace_back();
-    for (std::size_t i = 0; i < count; ++i) keys.push_back(in.get_fixed<32>());
+    if (count == 0 || in.remaining() < 34ull * count) return std::nullopt;
+    auto& hops = t.replicas.emplace_back();
+    for (std::size_t i = 0; i < count && in.ok(); ++i) {
+      auto key = in.get_fixed<32>();
+      hops.push_back({key, in.get_text(kMaxEndpoint)});
+    }
   }
   out.signature = in.get_fixed<64>();
   if (!in.done()) return std::nullopt;

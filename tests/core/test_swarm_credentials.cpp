@@ -41,7 +41,8 @@ class TestSwarmCredentials : public QObject {
 
   StepTicket step_ticket() const {
     const auto other = wallet::KeyPair::generate().public_key();
-    return {"run-1", 5, 9000, driver_.public_key(), 4, 1, {{driver_.public_key()}, {node_.public_key(), other}}};
+    return {"run-1", 5, 9000, driver_.public_key(), 4, 1,
+            {{{driver_.public_key(), "tcp://10.0.0.1:7000"}}, {{node_.public_key(), "tcp://10.0.0.2:7000"}, {other, "tcp://10.0.0.3:7000"}}}};
   }
 
   InferenceTicket inference_ticket(std::int64_t now) const {
@@ -70,8 +71,12 @@ class TestSwarmCredentials : public QObject {
     const auto back = SignedStepTicket::decode(signed_ticket.encode());
     QVERIFY(back->ticket == signed_ticket.ticket);
     QVERIFY(back->verify());
-    QVERIFY(back->ticket.replica_for(1, 0) == node_.public_key());
-    QVERIFY(back->ticket.replica_for(1, 3) != node_.public_key());  // 3 mod 2 = 1: the other replica
+    QVERIFY(back->ticket.replica_for(1, 0).key == node_.public_key());
+    QCOMPARE(back->ticket.replica_for(1, 0).endpoint, std::string("tcp://10.0.0.2:7000"));
+    QVERIFY(back->ticket.replica_for(1, 3).key != node_.public_key());  // 3 mod 2 = 1: the other replica
+    auto no_endpoint = step_ticket();
+    no_endpoint.replicas[0][0].endpoint.clear();
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, sign_step_ticket(no_endpoint, driver_));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, sign_step_ticket(step_ticket(), node_));  // only its driver signs it
   }
 
@@ -82,7 +87,8 @@ class TestSwarmCredentials : public QObject {
         [](StepTicket& t) { t.run_id = "run-2"; },       [](StepTicket& t) { t.step += 1; },
         [](StepTicket& t) { t.attempt += 1; },           [](StepTicket& t) { t.micro_batches += 1; },
         [](StepTicket& t) { t.queue += 1; },             [](StepTicket& t) { std::swap(t.replicas[1][0], t.replicas[1][1]); },
-        [](StepTicket& t) { t.replicas[1].pop_back(); }, [&](StepTicket& t) { t.replicas[0][0] = node_.public_key(); },
+        [](StepTicket& t) { t.replicas[1].pop_back(); }, [&](StepTicket& t) { t.replicas[0][0].key = node_.public_key(); },
+        [](StepTicket& t) { t.replicas[1][0].endpoint = "tcp://10.9.9.9:1"; },
     };
     for (const auto& change : changes) {
       auto forged = good;

@@ -85,7 +85,7 @@ void write_envelope(const std::string& dir, const std::string& name, const net::
 void write_seeds(const std::string& dir) {
   const auto key = wallet::KeyPair::generate();
   const net::Hop hop{key.public_key(), "tcp://127.0.0.1:5555"};
-  protocol::StepTicket step{"run", 3, 4096, key.public_key(), 2, 1, {{key.public_key()}, {key.public_key()}}};
+  protocol::StepTicket step{"run", 3, 4096, key.public_key(), 2, 1, {{{key.public_key(), hop.endpoint}}, {{key.public_key(), hop.endpoint}}}};
   const auto step_ticket = protocol::sign_step_ticket(step, key);
   protocol::InferenceTicket infer{"run", {}, 1, 2, 1, 4, {}, {key.public_key(), key.public_key()}};
   const auto inference_ticket = protocol::sign_inference_ticket(infer, key);

@@ -72,7 +72,8 @@ class TestAuthoriser : public QObject {
   }
 
   protocol::StepTicket ticket(std::uint64_t attempt, std::uint64_t step = 0) const {
-    return {"run", step, attempt, driver_.public_key(), 2, 0, {{driver_.public_key()}, {self_.public_key()}}};
+    return {"run", step, attempt, driver_.public_key(), 2, 0,
+            {{{driver_.public_key(), "tcp://d:1"}}, {{self_.public_key(), "tcp://s:1"}}}};
   }
 
   net::Envelope forward(std::uint64_t attempt, const wallet::KeyPair& sender, const std::string& ticket_hex,
@@ -194,7 +195,7 @@ class TestAuthoriser : public QObject {
     local_.index = 0;  // stage 0 of three: the driver sends, the route names stages 1 and 2
     run_->manifest.stages = 3;
     auto t = ticket(300);
-    t.replicas = {{self_.public_key()}, {replica_.public_key()}, {stranger_.public_key()}};
+    t.replicas = {{{self_.public_key(), "tcp://s:1"}}, {{replica_.public_key(), "tcp://r:1"}}, {{stranger_.public_key(), "tcp://x:1"}}};
     const auto hex = protocol::sign_step_ticket(t, driver_).to_hex();
     auto envelope = forward(300, driver_, hex);
     net::ForwardRequest request = net::ForwardRequest::decode(wire(envelope));
@@ -205,6 +206,10 @@ class TestAuthoriser : public QObject {
              std::string("a route the step ticket does not say"));
     request.input.route.pop_back();
     QVERIFY(!admits(Sender::TicketedHop, from(driver_, net::MessageKind::Forward, 0, 1, 0), request.encode()));
+    // The ticket's keys at another endpoint: sent there, the next stage could only be reported silent.
+    request.input.route = {{replica_.public_key(), "tcp://r:1"}, {stranger_.public_key(), "tcp://elsewhere:1"}};
+    QCOMPARE(refusal(Sender::TicketedHop, from(driver_, net::MessageKind::Forward, 0, 1, 0), request.encode()),
+             std::string("a route the step ticket does not say"));
     // At stage 0 only the driver itself sends.
     request.input.route = {{replica_.public_key(), "tcp://r:1"}, {stranger_.public_key(), "tcp://x:1"}};
     request.from = stranger_.public_key();

@@ -89,7 +89,8 @@ class TestSwarmNode : public QObject {
     const auto& driver = signer ? *signer : neighbour_;
     protocol::StepTicket t{"node-test", 0, attempt, driver.public_key(),
                            static_cast<std::uint32_t>(two_stage_manifest(publisher_).train.micro_batches),
-                           static_cast<std::uint32_t>(queue), {{driver.public_key()}, {node_key_.public_key()}}};
+                           static_cast<std::uint32_t>(queue),
+                           {{{driver.public_key(), "tcp://127.0.0.1:1"}}, {{node_key_.public_key(), node_->endpoint()}}}};
     return protocol::sign_step_ticket(t, driver).to_hex();
   }
 

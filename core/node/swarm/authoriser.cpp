@@ -65,14 +65,15 @@ const Authoriser::VerifiedTicket& Authoriser::step_ticket(const net::ForwardRequ
   VerifiedTicket verified{head.ticket, t, {}};
   for (const auto& stage : t.replicas) {
     auto& curves = verified.curves.emplace_back();
-    for (const auto& key : stage) curves.push_back(curve_of(key));
+    for (const auto& hop : stage) curves.push_back(curve_of(hop.key));
   }
   ticket_ = std::move(verified);
   return *ticket_;
 }
 
 // Micro-batch m comes from replica m mod R of the stage before (the driver for stage 0), is for
-// this node, and goes on through the ticket's replicas of the stages after.
+// this node, and goes on through the ticket's replicas of the stages after, at the endpoints the
+// ticket names (a stage that sent the next one elsewhere could get it reported as silent).
 void Authoriser::admit_forward(const net::Incoming& in, const net::Envelope& envelope) {
   const auto& h = in.message.header;
   const auto head = net::ForwardRequest::decode_head(envelope);
@@ -83,19 +84,21 @@ void Authoriser::admit_forward(const net::Incoming& in, const net::Envelope& env
   const int k = local_.index;
   const auto m = h.micro_batch;
   if (m >= t.micro_batches || h.stage != k) throw Unauthorised("a micro-batch the step ticket does not have");
-  if (t.replica_for(static_cast<std::size_t>(k), m) != run_.self())
+  if (t.replica_for(static_cast<std::size_t>(k), m).key != run_.self())
     throw Unauthorised("the step ticket sends this micro-batch to another replica");
   const bool from_driver = k == 0 && roles_.is_driver(in.peer) && head.from == *driver;
-  const bool from_previous = k > 0 && head.from == t.replica_for(static_cast<std::size_t>(k - 1), m) &&
+  const bool from_previous = k > 0 && head.from == t.replica_for(static_cast<std::size_t>(k - 1), m).key &&
                              in.peer == verified.curves[static_cast<std::size_t>(k - 1)][m % t.replicas[k - 1].size()];
   if (!from_driver && !from_previous) throw Unauthorised("the step ticket does not send this micro-batch through the sender");
   if (head.queue != static_cast<int>(t.queue)) throw Unauthorised("a queue the step ticket does not say");
   const auto& route = head.input.route;
   if (route.size() + static_cast<std::size_t>(k) + 1 != t.replicas.size())
     throw Unauthorised("a route the step ticket does not say");
-  for (std::size_t j = 0; j < route.size(); ++j)
-    if (route[j].key != t.replica_for(static_cast<std::size_t>(k) + 1 + j, m))
+  for (std::size_t j = 0; j < route.size(); ++j) {
+    const auto& hop = t.replica_for(static_cast<std::size_t>(k) + 1 + j, m);
+    if (route[j].key != hop.key || route[j].endpoint != hop.endpoint)
       throw Unauthorised("a route the step ticket does not say");
+  }
 }
 
 const Authoriser::VerifiedAssignment& Authoriser::assignment(const std::string& hex, const net::CurvePublicKey& requester) {

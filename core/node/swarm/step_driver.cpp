@@ -135,8 +135,8 @@ void StepDriver::run_micro_batches(StepAttempt& attempt) {
   ticket.micro_batches = static_cast<std::uint32_t>(micro_batches);
   ticket.queue = static_cast<std::uint32_t>(attempt.queue);
   for (const auto& stage : attempt.replicas) {
-    auto& keys = ticket.replicas.emplace_back();
-    for (const auto& hop : stage) keys.push_back(hop.key);
+    auto& hops = ticket.replicas.emplace_back();
+    for (const auto& hop : stage) hops.push_back({hop.key, hop.endpoint});
   }
   attempt.ticket = protocol::sign_step_ticket(ticket, run_.key).to_hex();
   MicroBatchSchedule(run_, local_, forward_, calls_, *data_, attempt).run();
