@@ -31,11 +31,18 @@ class TestAuthoriser : public QObject {
   LocalStage local_;
   std::unique_ptr<Authoriser> auth_;
 
+  // A peer-list entry (ready order 0: joined, not ready).
+  static protocol::PeerInfo listed(const wallet::KeyPair& key, int stage, std::uint64_t ready_order) {
+    protocol::PeerInfo peer;
+    peer.node_key = key.public_key();
+    peer.endpoint = "tcp://127.0.0.1:1";
+    peer.stage = stage;
+    peer.ready_order = ready_order;
+    return peer;
+  }
+
   std::vector<protocol::PeerInfo> peers() const {
-    return {{driver_.public_key(), "", "tcp://d:1", 0, 1, ""},
-            {self_.public_key(), "", "tcp://s:1", 1, 2, ""},
-            {stranger_.public_key(), "", "tcp://x:1", 0, 0, ""},
-            {replica_.public_key(), "", "tcp://r:1", 1, 0, ""}};
+    return {listed(driver_, 0, 1), listed(self_, 1, 2), listed(stranger_, 0, 0), listed(replica_, 1, 0)};
   }
 
   static net::Incoming from(const wallet::KeyPair& sender, net::MessageKind kind, std::uint64_t step = 0,
@@ -264,7 +271,7 @@ class TestAuthoriser : public QObject {
              std::string("an inference ticket that was used before"));
     // Stage 0 takes it from the hub only.
     local_.index = 0;
-    roles_.update({{self_.public_key(), "", "tcp://s:1", 0, 1, ""}, {driver_.public_key(), "", "tcp://d:1", 1, 2, ""}}, {});
+    roles_.update({listed(self_, 0, 1), listed(driver_, 1, 2)}, {});
     protocol::InferenceTicket t;
     t.run_id = "run";
     t.issued_ms = protocol::unix_now_ms();
