@@ -72,7 +72,7 @@ struct BackwardReply {
 };
 
 // Infer: one inference forward (no gradient, no attempt). Answered with Logits. `ticket`: hex of
-// the hub's protocol::SignedInferenceTicket for this request, passed on unchanged by every stage.
+// the hub's protocol::AuthenticatedInferenceTicket for this request, passed on unchanged by every stage.
 struct InferRequest {
   std::string ticket;
   StageInput input;

@@ -32,7 +32,6 @@ std::string_view domain_tag(SignatureDomain domain) {
     case SignatureDomain::Message: return "tessera/message/v1";
     case SignatureDomain::Assignment: return "tessera/assignment/v1";
     case SignatureDomain::StepTicket: return "tessera/step-ticket/v1";
-    case SignatureDomain::InferenceTicket: return "tessera/inference-ticket/v1";
   }
   throw std::invalid_argument("unknown signature domain");
 }

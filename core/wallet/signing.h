@@ -26,7 +26,6 @@ enum class SignatureDomain {
   Message,     // `tessera-node wallet sign`: arbitrary user messages
   Assignment,       // the hub: node key N serves stage S of run R until T (core/protocol/assignment.h)
   StepTicket,       // a step's driver: attempt A of step S runs through these replicas
-  InferenceTicket,  // the hub: one inference request, its tokens and its route
 };
 
 std::string_view domain_tag(SignatureDomain domain);  // e.g. "tessera/receipt/v1"

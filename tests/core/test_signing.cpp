@@ -49,10 +49,9 @@ class TestSigning : public QObject {
     std::set<std::string> tags;
     for (auto domain : {SignatureDomain::Delegation, SignatureDomain::Receipt, SignatureDomain::Statement,
                         SignatureDomain::Manifest, SignatureDomain::LedgerHead, SignatureDomain::Challenge,
-                        SignatureDomain::Message, SignatureDomain::Assignment, SignatureDomain::StepTicket,
-                        SignatureDomain::InferenceTicket})
+                        SignatureDomain::Message, SignatureDomain::Assignment, SignatureDomain::StepTicket})
       tags.insert(std::string(domain_tag(domain)));
-    QCOMPARE(tags.size(), size_t(10));
+    QCOMPARE(tags.size(), size_t(9));
   }
 
   void secureBytesMoveAndWipe() {

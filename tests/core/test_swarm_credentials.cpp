@@ -1,10 +1,11 @@
 // The credentials swarm requests carry (core/protocol): the driver's step ticket, the hub's
 // inference ticket and stage assignment. Each survives encode → decode exactly, refuses every
-// truncation and trailing byte, has every field covered by its signature (in its own domain), and
-// its check names why a ticket or assignment that is not for this run, node, request or time is
-// refused.
+// truncation and trailing byte, has every field covered by its signature (in its own domain) or the
+// hub's tags, and its check names why a ticket or assignment that is not for this run, node,
+// request or time is refused.
 #include <QtTest>
 
+#include "core/net/curve.h"
 #include "core/protocol/assignment.h"
 #include "core/protocol/inference_ticket.h"
 #include "core/protocol/step_ticket.h"
@@ -61,7 +62,7 @@ class TestSwarmCredentials : public QObject {
 
   InferenceExpectation inference_expectation(std::int64_t now) const {
     const std::vector<std::int32_t> tokens{5, 6, 7, 0};
-    return {"run-1", hub_.public_key(), node_.public_key(), 0, 2, 1, 3, inference_tokens_hash(tokens), now};
+    return {"run-1", nullptr, node_.public_key(), 0, 2, 1, 3, inference_tokens_hash(tokens), now};
   }
 
  private Q_SLOTS:
@@ -131,38 +132,60 @@ class TestSwarmCredentials : public QObject {
     QCOMPARE(*check_assignment(forever, expected), std::string("an assignment with an impossible lifetime"));
   }
 
-  void inferenceTicketChecksRequestNodeTimeAndSigner() {
+  // The hub's side and a node's side of the ticket key agree; no other pair of keys gives it.
+  void ticketKeysAgreeOnlyBetweenTheHubAndTheNode() {
+    const auto hub = net::curve_keys_from(hub_);
+    const auto node = net::curve_keys_from(node_);
+    const auto other = net::curve_keys_from(driver_);
+    const auto hub_side = hub_ticket_key(hub.public_key, hub.secret_key, node.public_key);
+    QVERIFY(hub_side.equals(node_ticket_key(node.public_key, node.secret_key, hub.public_key).span()));
+    QVERIFY(!hub_side.equals(node_ticket_key(other.public_key, other.secret_key, hub.public_key).span()));
+    QVERIFY(!hub_side.equals(hub_ticket_key(hub.public_key, hub.secret_key, other.public_key).span()));
+    // The node's transmit key is not the hub's: a node cannot pose as the hub towards itself either way.
+    QVERIFY(!hub_side.equals(hub_ticket_key(node.public_key, node.secret_key, hub.public_key).span()));
+  }
+
+  void inferenceTicketChecksRequestNodeTimeAndIssuer() {
     const auto now = unix_now_ms();
-    const auto signed_ticket = sign_inference_ticket(inference_ticket(now), hub_);
-    refuses_every_truncation(signed_ticket);
-    const auto expected = inference_expectation(now);
-    QVERIFY(!check_inference_ticket(signed_ticket, expected));
+    const auto hub = net::curve_keys_from(hub_);
+    const auto node = net::curve_keys_from(node_);
+    const auto for_node = hub_ticket_key(hub.public_key, hub.secret_key, node.public_key);
+    const auto for_driver = hub_ticket_key(hub.public_key, hub.secret_key, net::curve_public_from(driver_.public_key()));
+    const auto ticket = authenticate_inference_ticket(inference_ticket(now), {&for_node, &for_driver});
+    refuses_every_truncation(ticket);
+    const auto node_key = node_ticket_key(node.public_key, node.secret_key, hub.public_key);
+    auto expected = inference_expectation(now);
+    expected.key = &node_key;
+    QVERIFY(!check_inference_ticket(ticket, expected));
     auto other = expected;
     other.self = driver_.public_key();  // stage 0 is another node
-    QCOMPARE(*check_inference_ticket(signed_ticket, other), std::string("a ticket for another node"));
+    QCOMPARE(*check_inference_ticket(ticket, other), std::string("a ticket for another node"));
     other = expected;
     const std::vector<std::int32_t> other_tokens{5, 6, 8, 0};
     other.tokens_hash = inference_tokens_hash(other_tokens);
-    QCOMPARE(*check_inference_ticket(signed_ticket, other), std::string("a ticket for other tokens"));
+    QCOMPARE(*check_inference_ticket(ticket, other), std::string("a ticket for other tokens"));
     other = expected;
     other.sequence = 2;
-    QCOMPARE(*check_inference_ticket(signed_ticket, other), std::string("a ticket for other tokens"));
+    QCOMPARE(*check_inference_ticket(ticket, other), std::string("a ticket for other tokens"));
     other = expected;
     other.stages = 3;
-    QCOMPARE(*check_inference_ticket(signed_ticket, other), std::string("a ticket whose route does not cover the run's stages"));
+    QCOMPARE(*check_inference_ticket(ticket, other), std::string("a ticket whose route does not cover the run's stages"));
     other = expected;
     other.now_ms = now + 10'000 + kClockSkewMs + 1;
-    QCOMPARE(*check_inference_ticket(signed_ticket, other), std::string("an expired ticket"));
-    other = expected;
-    other.hub_key = node_.public_key();
-    QCOMPARE(*check_inference_ticket(signed_ticket, other), std::string("a ticket the hub did not sign"));
-    auto forged = signed_ticket;
+    QCOMPARE(*check_inference_ticket(ticket, other), std::string("an expired ticket"));
+    // A node's own key makes its own tag and no other: the next stage's tag is not its to forge.
+    auto forged = ticket;
     forged.ticket.nonce[0] ^= 1;  // a fresh nonce to replay under
-    QCOMPARE(*check_inference_ticket(forged, expected), std::string("a ticket the hub did not sign"));
-    // The same bytes signed as a step ticket or an assignment do not make an inference ticket.
-    auto other_domain = signed_ticket;
-    other_domain.signature = hub_.sign(wallet::SignatureDomain::Assignment, signed_ticket.ticket.canonical_bytes());
-    QCOMPARE(*check_inference_ticket(other_domain, expected), std::string("a ticket the hub did not sign"));
+    QCOMPARE(*check_inference_ticket(forged, expected), std::string("a ticket the hub did not issue"));
+    const auto someone = net::curve_keys_from(wallet::KeyPair::generate());
+    const auto not_the_hubs = node_ticket_key(node.public_key, node.secret_key, someone.public_key);
+    other = expected;
+    other.key = &not_the_hubs;
+    QCOMPARE(*check_inference_ticket(ticket, other), std::string("a ticket the hub did not issue"));
+    auto swapped = ticket;
+    std::swap(swapped.tags[0], swapped.tags[1]);
+    QCOMPARE(*check_inference_ticket(swapped, expected), std::string("a ticket the hub did not issue"));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, authenticate_inference_ticket(inference_ticket(now), {&for_node}));
   }
 
   // The hash binds the token ids in order, as they travel.

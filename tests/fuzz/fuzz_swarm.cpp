@@ -68,7 +68,7 @@ void decode_every_message(const net::Envelope& e) {
   tolerant([&] { (void)net::StateChunk::decode(e).encode(); });
   (void)net::ErrorReply::decode(e).encode();  // documented never to throw
   from_meta<protocol::SignedStepTicket>(e, "ticket");
-  from_meta<protocol::SignedInferenceTicket>(e, "ticket");
+  from_meta<protocol::AuthenticatedInferenceTicket>(e, "ticket");
   from_meta<protocol::SignedStageAssignment>(e, "assignment");
 }
 
@@ -88,7 +88,8 @@ void write_seeds(const std::string& dir) {
   protocol::StepTicket step{"run", 3, 4096, key.public_key(), 2, 1, {{{key.public_key(), hop.endpoint}}, {{key.public_key(), hop.endpoint}}}};
   const auto step_ticket = protocol::sign_step_ticket(step, key);
   protocol::InferenceTicket infer{"run", {}, 1, 2, 1, 4, {}, {key.public_key(), key.public_key()}};
-  const auto inference_ticket = protocol::sign_inference_ticket(infer, key);
+  const wallet::SecureBytes tag_key(32);
+  const auto inference_ticket = protocol::authenticate_inference_ticket(infer, {&tag_key, &tag_key});
   const auto assignment = protocol::sign_assignment({"run", key.public_key(), 1, 1, 2}, key);
   write(dir, "step-ticket", step_ticket.encode());
   write(dir, "inference-ticket", inference_ticket.encode());
@@ -118,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)seeded;
   const std::span input(data, size);
   round_trips<protocol::SignedStepTicket>(input);
-  round_trips<protocol::SignedInferenceTicket>(input);
+  round_trips<protocol::AuthenticatedInferenceTicket>(input);
   round_trips<protocol::SignedStageAssignment>(input);
   if (const auto envelope = net::unpack(input)) decode_every_message(*envelope);
   return 0;

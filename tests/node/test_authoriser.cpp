@@ -13,6 +13,7 @@
 #include "core/node/swarm/run_context.h"
 #include "core/protocol/assignment.h"
 #include "core/protocol/unix_time.h"
+#include "tests/node/hub_ticket.h"
 
 using namespace tessera;
 using namespace tessera::node::swarm;
@@ -126,7 +127,7 @@ class TestAuthoriser : public QObject {
     t.sequence = 2;
     t.tokens_hash = protocol::inference_tokens_hash(tokens);
     t.route = {driver_.public_key(), self_.public_key()};
-    return protocol::sign_inference_ticket(t, signer ? *signer : hub_).to_hex();
+    return test::hub_ticket(t, signer ? *signer : hub_);
   }
 
  private Q_SLOTS:
@@ -136,6 +137,7 @@ class TestAuthoriser : public QObject {
     run_->manifest.stages = 2;
     run_->manifest.train.micro_batches = 2;
     run_->manifest.hub_key = hub_.public_key();
+    run_->curve = net::curve_keys_from(self_);
     roles_.set_hub(hub_.public_key());
     roles_.update(peers(), {});
     local_.index = 1;
@@ -265,7 +267,7 @@ class TestAuthoriser : public QObject {
     QCOMPARE(refusal(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(hex, {7, 9, 0})),
              std::string("a ticket for other tokens"));
     QCOMPARE(refusal(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(inference_ticket({7, 8, 0}, 2, &driver_))),
-             std::string("a ticket the hub did not sign"));
+             std::string("a ticket the hub did not issue"));
     QVERIFY(admits(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(hex)));
     QCOMPARE(refusal(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(hex)),
              std::string("an inference ticket that was used before"));
@@ -281,12 +283,12 @@ class TestAuthoriser : public QObject {
     const std::vector<std::int32_t> tokens{7, 8, 0};
     t.tokens_hash = protocol::inference_tokens_hash(tokens);
     t.route = {self_.public_key(), driver_.public_key()};
-    const auto first = protocol::sign_inference_ticket(t, hub_).to_hex();
+    const auto first = test::hub_ticket(t, hub_);
     const std::vector<net::Hop> route{{driver_.public_key(), "tcp://d:1"}};
     QVERIFY(!admits(Sender::HubTicket, from(driver_, net::MessageKind::Infer, 0, 0, 0), infer(first, tokens, route)));
     QVERIFY(admits(Sender::HubTicket, from(hub_, net::MessageKind::Infer, 0, 0, 0), infer(first, tokens, route)));
     t.nonce[0] = 9;
-    const auto second = protocol::sign_inference_ticket(t, hub_).to_hex();
+    const auto second = test::hub_ticket(t, hub_);
     QCOMPARE(refusal(Sender::HubTicket, from(hub_, net::MessageKind::Infer, 0, 0, 0),
                      infer(second, tokens, {{stranger_.public_key(), "tcp://x:1"}})),
              std::string("a route the inference ticket does not say"));

@@ -27,6 +27,7 @@
 #include "core/protocol/step_ticket.h"
 #include "core/protocol/unix_time.h"
 #include "core/wallet/encoding.h"
+#include "tests/node/hub_ticket.h"
 #include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
@@ -406,12 +407,12 @@ class TestSwarmNode : public QObject {
       t.sequence = static_cast<std::uint32_t>(output.sequence);
       t.tokens_hash = protocol::inference_tokens_hash(output.tokens);
       t.route = {neighbour_.public_key(), node_key_.public_key()};
-      return protocol::sign_inference_ticket(t, signer).to_hex();
+      return test::hub_ticket(t, signer);
     };
     net::Envelope answer;
     QCOMPARE(ask(*client_, h, request.encode(), &answer), net::MessageKind::Error);  // no ticket
     request.ticket = signed_by(neighbour_, 1);
-    QCOMPARE(ask(*client_, h, request.encode(), &answer), net::MessageKind::Error);  // not the hub's
+    QCOMPARE(ask(*client_, h, request.encode(), &answer), net::MessageKind::Error);  // not the hub's key
     QVERIFY(answer.blob.empty());
     request.ticket = signed_by(publisher_, 2);  // the run's hub key
     QCOMPARE(ask(*stranger_client_, h, request.encode(), &answer), net::MessageKind::Error);  // off its route

@@ -17,6 +17,7 @@
 #include "core/protocol/inference_ticket.h"
 #include "core/protocol/unix_time.h"
 #include "tests/node/fake_peer.h"
+#include "tests/node/hub_ticket.h"
 #include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
@@ -185,11 +186,11 @@ class TestSwarmRoles : public QObject {
     own.sequence = 3;
     own.tokens_hash = protocol::inference_tokens_hash(request.input.tokens);
     own.route = {driver_key_.public_key(), stage1_key_.public_key()};
-    request.ticket = protocol::sign_inference_ticket(own, other0_->key).to_hex();
+    request.ticket = test::hub_ticket(own, other0_->key);
     QCOMPARE(FakePeer::ask(*to_driver, header(net::MessageKind::Infer, 0), request.encode(), &answer), net::MessageKind::Error);
     QVERIFY(answer.blob.empty());
-    // Signed by the hub key but sent by a member: stage 0 takes Infer from the hub only.
-    request.ticket = protocol::sign_inference_ticket(own, hub_key_).to_hex();
+    // The hub's own ticket, sent by a member: stage 0 takes Infer from the hub only.
+    request.ticket = test::hub_ticket(own, hub_key_);
     QCOMPARE(FakePeer::ask(*to_driver, header(net::MessageKind::Infer, 0), request.encode(), &answer), net::MessageKind::Error);
     QVERIFY(answer.blob.empty());
 

@@ -139,14 +139,20 @@ void Authoriser::use_once(const protocol::InferenceTicket& ticket) {
   served_.put(ticket.nonce, ticket.expires_ms);
 }
 
+const wallet::SecureBytes& Authoriser::ticket_key() {
+  if (!ticket_key_)
+    ticket_key_ = protocol::node_ticket_key(run_.curve.public_key, run_.curve.secret_key, curve_of(run_.manifest.hub_key));
+  return *ticket_key_;
+}
+
 void Authoriser::admit_inference(const net::Incoming& in, const net::Envelope& envelope) {
   const int k = local_.index;
   const auto request = net::InferRequest::decode(envelope);
-  const auto signed_ticket = protocol::SignedInferenceTicket::from_hex(request.ticket);
-  if (!signed_ticket) throw Unauthorised("an inference request without the hub's ticket");
-  const auto& t = signed_ticket->ticket;
+  const auto ticket = protocol::AuthenticatedInferenceTicket::from_hex(request.ticket);
+  if (!ticket) throw Unauthorised("an inference request without the hub's ticket");
+  const auto& t = ticket->ticket;
   protocol::InferenceExpectation expected{run_.manifest.run_id,
-                                          run_.manifest.hub_key,
+                                          &ticket_key(),
                                           run_.self(),
                                           k,
                                           run_.manifest.stages,
@@ -154,7 +160,7 @@ void Authoriser::admit_inference(const net::Incoming& in, const net::Envelope& e
                                           static_cast<std::uint32_t>(request.input.sequence),
                                           protocol::inference_tokens_hash(request.input.tokens),
                                           protocol::unix_now_ms()};
-  if (const auto reason = protocol::check_inference_ticket(*signed_ticket, expected)) throw Unauthorised(*reason);
+  if (const auto reason = protocol::check_inference_ticket(*ticket, expected)) throw Unauthorised(*reason);
   // The sender's node key by its curve key from the hub's list: no key conversion per token.
   const auto sender = k == 0 ? std::nullopt : roles_.listed(in.peer);
   const bool from_previous = k == 0 ? roles_.is_hub(in.peer) : sender && sender->node_key == t.route[static_cast<std::size_t>(k - 1)];

@@ -72,6 +72,8 @@ class Authoriser {
   const VerifiedAssignment& assignment(const std::string& hex, const net::CurvePublicKey& requester);
   // Remembers a served inference ticket until it expires; refuses one served before.
   void use_once(const protocol::InferenceTicket& ticket);
+  // The key this node shares with the hub for inference tickets (computed once).
+  const wallet::SecureBytes& ticket_key();
 
   const RunContext& run_;
   const PeerRoles& roles_;
@@ -79,6 +81,7 @@ class Authoriser {
   std::optional<VerifiedTicket> ticket_;  // the newest attempt's
   BoundedMap<std::string, VerifiedAssignment> assignments_{kAssignmentCache};
   BoundedMap<protocol::TicketNonce, std::int64_t> served_{kServedInferenceTickets};  // nonce → expiry
+  std::optional<wallet::SecureBytes> ticket_key_;
 };
 
 }  // namespace tessera::node::swarm
