@@ -7,6 +7,8 @@
 // hub ticket for its tokens and route, from the ticket's previous node, once.
 #include <QtTest>
 
+#include <cstring>
+
 #include "core/node/swarm/authoriser.h"
 #include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/peer_roles.h"
@@ -223,6 +225,38 @@ class TestAuthoriser : public QObject {
     request.input.route = {{replica_.public_key(), "tcp://r:1"}, {stranger_.public_key(), "tcp://x:1"}};
     request.from = stranger_.public_key();
     QVERIFY(!admits(Sender::TicketedHop, from(stranger_, net::MessageKind::Forward, 0, 1, 0), request.encode()));
+  }
+
+  // A node remembers the last 16,384 inference tickets it served; one it had to forget cannot come
+  // back, as the hub issues them in time order.
+  void forgottenInferenceTicketsStayRefused() {
+    const auto hub = net::curve_keys_from(hub_);
+    const auto key0 = protocol::hub_ticket_key(hub.public_key, hub.secret_key, net::curve_public_from(driver_.public_key()));
+    const auto key1 = protocol::hub_ticket_key(hub.public_key, hub.secret_key, net::curve_public_from(self_.public_key()));
+    const std::vector<std::int32_t> tokens{7, 8, 0};
+    protocol::InferenceTicket t;
+    t.run_id = "run";
+    t.issued_ms = protocol::unix_now_ms() - 1000;
+    t.batch = 1;
+    t.sequence = 2;
+    t.tokens_hash = protocol::inference_tokens_hash(tokens);
+    t.route = {driver_.public_key(), self_.public_key()};
+    const auto issue = [&](std::uint32_t n) {
+      std::memcpy(t.nonce.data(), &n, sizeof n);
+      t.issued_ms += 1;
+      t.expires_ms = t.issued_ms + 60'000;
+      return protocol::authenticate_inference_ticket(t, {&key0, &key1}).to_hex();
+    };
+    const auto first = issue(0);
+    QVERIFY(admits(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(first, tokens)));
+    for (std::uint32_t n = 1; n <= Authoriser::kServedInferenceTickets; ++n)
+      QVERIFY(admits(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(issue(n), tokens)));
+    QCOMPARE(refusal(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(first, tokens)),
+             std::string("an inference ticket older than those this node remembers"));
+    const auto newer = issue(Authoriser::kServedInferenceTickets + 1);
+    QVERIFY(admits(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(newer, tokens)));
+    QCOMPARE(refusal(Sender::HubTicket, from(driver_, net::MessageKind::Infer), infer(newer, tokens)),
+             std::string("an inference ticket that was used before"));
   }
 
   // A hub that signs no assignments: its list decides (docs/swarm.md).

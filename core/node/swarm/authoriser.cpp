@@ -130,13 +130,15 @@ void Authoriser::admit_replica(const net::Incoming& in, const net::Envelope& env
     throw Unauthorised("an expired assignment");
 }
 
+// The hub issues tickets in time order, so a node that has to forget one (at capacity, the
+// oldest) refuses every ticket issued no later: a replay of what it forgot, or an honest ticket
+// that took longer to arrive than 16,384 newer ones did (which has expired in any real run).
 void Authoriser::use_once(const protocol::InferenceTicket& ticket) {
-  const auto now = protocol::unix_now_ms();
   if (served_.contains(ticket.nonce)) throw Unauthorised("an inference ticket that was used before");
+  if (ticket.issued_ms <= forgotten_until_ms_) throw Unauthorised("an inference ticket older than those this node remembers");
   if (served_.size() >= served_.capacity())
-    served_.erase_if([&](const protocol::TicketNonce&, std::int64_t expires) { return expires + protocol::kClockSkewMs < now; });
-  if (served_.size() >= served_.capacity()) throw Unauthorised("too many inference requests at once");
-  served_.put(ticket.nonce, ticket.expires_ms);
+    if (const auto oldest = served_.pop_oldest()) forgotten_until_ms_ = std::max(forgotten_until_ms_, oldest->second);
+  served_.put(ticket.nonce, ticket.issued_ms);
 }
 
 const wallet::SecureBytes& Authoriser::ticket_key() {

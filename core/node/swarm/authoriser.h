@@ -4,7 +4,8 @@
 // presents, before any handler runs; a refusal throws Unauthorised. Called with the LocalStage
 // mutex held, which also guards what is remembered here, each with a limit: the newest step
 // ticket (verified once per attempt), assignments verified recently, and the inference tickets
-// served until they expire (so none is served twice).
+// served (so none is served twice): the newest ones, and for the rest a floor on their issue time
+// below which a ticket is refused (the hub issues them in time order).
 #pragma once
 
 #include <cstdint>
@@ -70,7 +71,8 @@ class Authoriser {
   const VerifiedTicket& step_ticket(const net::ForwardRequest& head, const net::MessageHeader& h,
                                     const wallet::PublicKey& driver);
   const VerifiedAssignment& assignment(const std::string& hex, const net::CurvePublicKey& requester);
-  // Remembers a served inference ticket until it expires; refuses one served before.
+  // Remembers a served inference ticket; refuses one served before, or issued no later than one
+  // this node has forgotten.
   void use_once(const protocol::InferenceTicket& ticket);
   // The key this node shares with the hub for inference tickets (computed once).
   const wallet::SecureBytes& ticket_key();
@@ -80,7 +82,8 @@ class Authoriser {
   LocalStage& local_;
   std::optional<VerifiedTicket> ticket_;  // the newest attempt's
   BoundedMap<std::string, VerifiedAssignment> assignments_{kAssignmentCache};
-  BoundedMap<protocol::TicketNonce, std::int64_t> served_{kServedInferenceTickets};  // nonce → expiry
+  BoundedMap<protocol::TicketNonce, std::int64_t> served_{kServedInferenceTickets};  // nonce → issued
+  std::int64_t forgotten_until_ms_ = 0;  // the latest issue time among the tickets dropped from served_
   std::optional<wallet::SecureBytes> ticket_key_;
 };
 

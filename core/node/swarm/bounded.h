@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <optional>
 #include <utility>
 
 namespace tessera::node::swarm {
@@ -54,6 +55,15 @@ class BoundedMap {
         ++it;
       }
     }
+  }
+  // Removes and returns the oldest entry (nothing when empty).
+  std::optional<std::pair<Key, Value>> pop_oldest() {
+    if (order_.empty()) return std::nullopt;
+    const auto found = items_.find(order_.front());
+    std::pair<Key, Value> out{found->first, std::move(found->second)};
+    items_.erase(found);
+    order_.pop_front();
+    return out;
   }
   void clear() {
     items_.clear();
