@@ -94,6 +94,7 @@ int HubClient::join(const wallet::KeyPair& node_key, const protocol::JoinRequest
     if (run_id_.empty()) run_id_ = challenge.value("run", "");
   }
   const auto reply = signed_post(api::kJoin, protocol::to_json(protocol::JoinBody{*nonce, request}), node_key);
+  remember(reply);
   return reply.at("stage").get<int>();
 }
 
@@ -101,7 +102,7 @@ void HubClient::ready(const wallet::KeyPair& node_key) { signed_post(api::kReady
 
 bool HubClient::heartbeat(const wallet::KeyPair& node_key) {
   try {
-    signed_post(api::kHeartbeat, nlohmann::json::object(), node_key);
+    remember(signed_post(api::kHeartbeat, nlohmann::json::object(), node_key));
   } catch (const std::runtime_error& error) {
     if (std::string(error.what()).find("unknown peer") != std::string::npos) return false;
     throw;
@@ -112,14 +113,31 @@ bool HubClient::heartbeat(const wallet::KeyPair& node_key) {
 void HubClient::leave(const wallet::KeyPair& node_key) { signed_post(api::kLeave, nlohmann::json::object(), node_key); }
 
 protocol::PeerList HubClient::peer_list(const wallet::KeyPair& node_key) {
+  const auto reply = call("GET", api::kPeers, "", &node_key);
+  remember(reply);
   try {
-    return protocol::peer_list_from_json(call("GET", api::kPeers, "", &node_key));
+    return protocol::peer_list_from_json(reply);
   } catch (const std::invalid_argument& error) {
     throw std::runtime_error(std::string("the hub's peer list is malformed: ") + error.what());
   }
 }
 
 std::vector<protocol::PeerInfo> HubClient::peers(const wallet::KeyPair& node_key) { return peer_list(node_key).peers; }
+
+void HubClient::remember(const nlohmann::json& reply) {
+  std::lock_guard lock(named_mutex_);
+  if (const auto found = reply.find("assignment"); found != reply.end() && found->is_string())
+    named_.assignment = found->get<std::string>();
+  if (const auto found = reply.find("driver"); found != reply.end()) {
+    named_.names_driver = true;
+    named_.driver = found->is_string() ? wallet::fixed_from_hex<32>(found->get<std::string>()) : std::nullopt;
+  }
+}
+
+HubNamed HubClient::named() const {
+  std::lock_guard lock(named_mutex_);
+  return named_;
+}
 
 nlohmann::json HubClient::report_receipts(const wallet::KeyPair& node_key,
                                           const std::vector<protocol::SignedReceipt>& receipts) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +26,16 @@ namespace tessera::client {
 // A hub that did not answer at all (as opposed to one that answered with an error).
 struct HubUnreachable : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// What the hub's last answers named, when it names them: this node's stage assignment (hex of a
+// protocol::SignedStageAssignment, from join and heartbeat replies; empty when the hub signs none)
+// and the step driver (from the peer list; `names_driver` false when the hub does not say, and
+// `driver` empty when it says there is none).
+struct HubNamed {
+  std::string assignment;
+  bool names_driver = false;
+  std::optional<wallet::PublicKey> driver;
 };
 
 // Every call has a timeout and throws std::runtime_error with a message that says what failed
@@ -54,6 +65,7 @@ class HubClient {
   void report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step);
   std::vector<nlohmann::json> progress(std::size_t since = 0);
   const std::string& url() const { return url_; }
+  HubNamed named() const;
 
  private:
   // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
@@ -62,11 +74,14 @@ class HubClient {
   nlohmann::json signed_post(const std::string& path, const nlohmann::json& body, const wallet::KeyPair& signer);
   // The run id every signature binds: from the challenge or the manifest, fetched once.
   std::string run_id();
+  void remember(const nlohmann::json& reply);  // the assignment or driver a reply names
 
   std::string url_;
   std::chrono::milliseconds timeout_;
   std::mutex run_mutex_;
   std::string run_id_;
+  mutable std::mutex named_mutex_;
+  HubNamed named_;
 };
 
 }  // namespace tessera::client

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "core/model/model_config.h"
+#include "core/hub/assignments.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
 #include "core/hub/health_controller.h"
@@ -81,6 +82,8 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   run_api_ = std::make_unique<RunController>(manifest_);
   membership_api_ = std::make_unique<MembershipController>(manifest_, directory_, roster_, verifier_,
                                                            options_.heartbeat_timeout, options_.membership);
+  assignments_ = std::make_unique<AssignmentIssuer>(manifest_.run_id, options_.hub_key);
+  membership_api_->issue_assignments(*assignments_);
   receipts_api_ =
       std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, *store_, book_.get());
   health_api_ = std::make_unique<HealthController>([this] { return health(); });

@@ -34,6 +34,7 @@
 
 namespace tessera::hub {
 
+class AssignmentIssuer;
 class Gateway;
 class GatewayController;
 class HealthController;
@@ -127,6 +128,7 @@ class HubService {
   PeerDirectory directory_;
   RunRoster roster_;
   RequestVerifier verifier_;
+  std::unique_ptr<AssignmentIssuer> assignments_;  // signs only with a hub key
   std::unique_ptr<SettlementBook> book_;
   std::unique_ptr<SwarmInference> inference_;
   std::unique_ptr<Gateway> gateway_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/model/model_config.h"
+#include "core/hub/assignments.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
@@ -66,7 +67,9 @@ nlohmann::json MembershipController::join(const wallet::PublicKey& key, const pr
   peer.stage = *stage;
   directory_.upsert(peer);
   roster_.admit(key, *stage, delegation.owner_address);
-  return {{"stage", *stage}, {"stages", manifest_.stages}, {"run", manifest_.run_id}};
+  nlohmann::json reply{{"stage", *stage}, {"stages", manifest_.stages}, {"run", manifest_.run_id}};
+  if (assignments_) assignments_->add_to(reply, key, *stage);
+  return reply;
 }
 
 protocol::PeerList MembershipController::peer_list() {
@@ -110,7 +113,9 @@ void MembershipController::mount(httplib::Server& server) {
   server.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Harmless).sender;
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
-    net::reply_json(response, 200, {{"ok", true}});
+    nlohmann::json reply{{"ok", true}};
+    if (const auto peer = directory_.find(key); peer && assignments_) assignments_->add_to(reply, key, peer->stage);
+    net::reply_json(response, 200, reply);
   });
   server.Post(api::kLeave, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Refused).sender;

@@ -25,6 +25,7 @@ struct RunManifest;
 
 namespace tessera::hub {
 
+class AssignmentIssuer;
 class PeerDirectory;
 class RequestVerifier;
 class RunRoster;
@@ -46,6 +47,9 @@ class MembershipController {
 
   // POST /api/challenge, /api/join, /api/ready, /api/heartbeat, /api/leave; GET /api/peers.
   void mount(httplib::Server& server);
+  // Join and heartbeat replies carry the member's stage assignment from `issuer` (which must
+  // outlive the controller).
+  void issue_assignments(const AssignmentIssuer& issuer) { assignments_ = &issuer; }
 
   // A verified join's answer: {"stage", "stages", "run"}.
   nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body);
@@ -63,6 +67,7 @@ class MembershipController {
   RateLimiter challenges_per_address_;
   RateLimiter joins_per_address_;
   RateLimiter joins_per_key_;
+  const AssignmentIssuer* assignments_ = nullptr;
 };
 
 }  // namespace tessera::hub

@@ -110,9 +110,17 @@ std::vector<std::int32_t> tokens_from_bytes(std::span<const std::uint8_t> bytes)
 namespace {
 
 json forward_meta(const ForwardRequest& request) {
-  json meta{{"attempt", request.attempt}, {"from", wallet::to_hex(request.from)}};
+  json meta{{"attempt", request.attempt}, {"from", wallet::to_hex(request.from)}, {"ticket", request.ticket}};
   if (request.queue > 0) meta["queue"] = request.queue;
   return meta;
+}
+
+// An optional text field: absent reads as empty; anything but a string is refused.
+std::string text_field(const json& meta, const char* name) {
+  const auto found = meta.find(name);
+  if (found == meta.end()) return {};
+  if (!found->is_string()) throw std::invalid_argument(std::string("malformed ") + name);
+  return found->get<std::string>();
 }
 
 }  // namespace
@@ -124,16 +132,25 @@ Envelope ForwardRequest::encode() && {
   return encode_input(input, std::move(input.activations), std::move(meta));
 }
 
-ForwardRequest ForwardRequest::decode(const Envelope& envelope) {
+ForwardRequest ForwardRequest::decode_head(const Envelope& envelope) {
   ForwardRequest out;
   out.attempt = required_u64(envelope.meta, "attempt");
   const auto from = wallet::fixed_from_hex<32>(envelope.meta.value("from", std::string()));
   if (!from) throw std::invalid_argument("forward without a sender key");
   out.from = *from;
-  out.input = decode_input(envelope, "forward");
+  out.ticket = text_field(envelope.meta, "ticket");
   const auto queue = envelope.meta.value("queue", std::int64_t{0});
   if (queue < 0 || queue > 1'000'000) throw std::invalid_argument("queue out of range");
   out.queue = static_cast<int>(queue);
+  out.input.batch = static_cast<int>(required_u64(envelope.meta, "batch"));
+  out.input.sequence = static_cast<int>(required_u64(envelope.meta, "sequence"));
+  out.input.route = hops_from(envelope.meta.value("route", json::array()));
+  return out;
+}
+
+ForwardRequest ForwardRequest::decode(const Envelope& envelope) {
+  auto out = decode_head(envelope);
+  out.input = decode_input(envelope, "forward");
   return out;
 }
 
@@ -156,9 +173,11 @@ BackwardReply BackwardReply::decode(const Envelope& envelope) {
   return out;
 }
 
-Envelope InferRequest::encode() const { return encode_input(input, input.activations, json::object()); }
+Envelope InferRequest::encode() const { return encode_input(input, input.activations, {{"ticket", ticket}}); }
 
-InferRequest InferRequest::decode(const Envelope& envelope) { return {decode_input(envelope, "inference")}; }
+InferRequest InferRequest::decode(const Envelope& envelope) {
+  return {text_field(envelope.meta, "ticket"), decode_input(envelope, "inference")};
+}
 
 Envelope ReduceRequest::encode() const {
   json meta{{"attempt", attempt}, {"contributors", hops_json(contributors)}};
@@ -190,6 +209,16 @@ GradNormReply GradNormReply::decode(const Envelope& envelope) {
 Envelope AttemptRequest::encode() const { return {{{"attempt", attempt}}, {}}; }
 
 AttemptRequest AttemptRequest::decode(const Envelope& envelope) { return {required_u64(envelope.meta, "attempt")}; }
+
+ReplicaCredentials ReplicaCredentials::decode(const Envelope& envelope) {
+  return {text_field(envelope.meta, "assignment")};
+}
+
+Envelope GradFetchRequest::encode() const { return {{{"attempt", attempt}, {"assignment", assignment}}, {}}; }
+
+GradFetchRequest GradFetchRequest::decode(const Envelope& envelope) {
+  return {required_u64(envelope.meta, "attempt"), text_field(envelope.meta, "assignment")};
+}
 
 Envelope SharedGradientRequest::encode() const { return {{{"attempt", attempt}}, floats_to_bytes(gradient)}; }
 
@@ -236,10 +265,13 @@ PongReply PongReply::decode(const Envelope& envelope) {
   return out;
 }
 
-Envelope StateRequest::encode() const { return {{{"transfer", transfer}, {"offset", offset}}, {}}; }
+Envelope StateRequest::encode() const {
+  return {{{"transfer", transfer}, {"offset", offset}, {"assignment", assignment}}, {}};
+}
 
 StateRequest StateRequest::decode(const Envelope& envelope) {
-  return {envelope.meta.value("transfer", std::uint64_t{0}), envelope.meta.value("offset", std::uint64_t{0})};
+  return {envelope.meta.value("transfer", std::uint64_t{0}), envelope.meta.value("offset", std::uint64_t{0}),
+          text_field(envelope.meta, "assignment")};
 }
 
 Envelope StateChunk::encode() const {

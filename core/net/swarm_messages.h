@@ -40,16 +40,20 @@ struct StageInput {
 };
 
 // Forward: one training micro-batch into a stage. `queue`: how many micro-batches may be ahead of
-// this one at a later stage (0 unless a stage before has several replicas).
+// this one at a later stage (0 unless a stage before has several replicas). `ticket`: hex of the
+// driver's protocol::SignedStepTicket for the attempt, passed on unchanged by every stage.
 struct ForwardRequest {
   std::uint64_t attempt = 0;
   wallet::PublicKey from{};  // the sender's node key (checked against the connection's)
   int queue = 0;
+  std::string ticket;
   StageInput input;
 
   Envelope encode() const&;
   Envelope encode() &&;  // moves the activations into the envelope
   static ForwardRequest decode(const Envelope& envelope);
+  // The same without the input's activations and token ids (left empty): what authorising it needs.
+  static ForwardRequest decode_head(const Envelope& envelope);
 };
 
 // Backward: the answer to a Forward. `receipt` acknowledges the Forward's payload (every stage but
@@ -67,8 +71,10 @@ struct BackwardReply {
   static BackwardReply decode(const Envelope& envelope);
 };
 
-// Infer: one inference forward (no gradient, no attempt). Answered with Logits.
+// Infer: one inference forward (no gradient, no attempt). Answered with Logits. `ticket`: hex of
+// the hub's protocol::AuthenticatedInferenceTicket for this request, passed on unchanged by every stage.
 struct InferRequest {
+  std::string ticket;
   StageInput input;
 
   Envelope encode() const;
@@ -97,13 +103,29 @@ struct GradNormReply {
   static GradNormReply decode(const Envelope& envelope);
 };
 
-// Requests that name only the step attempt they are about: GradFetch (answered with Gradient),
-// Abort (answered with Ack).
+// A request that names only the step attempt it is about: Abort (answered with Ack).
 struct AttemptRequest {
   std::uint64_t attempt = 0;
 
   Envelope encode() const;
   static AttemptRequest decode(const Envelope& envelope);
+};
+
+// What a replica of the same stage presents with StateRequest and GradFetch: hex of its
+// hub-signed protocol::SignedStageAssignment (empty when its hub signs none).
+struct ReplicaCredentials {
+  std::string assignment;
+
+  static ReplicaCredentials decode(const Envelope& envelope);
+};
+
+// GradFetch: a replica asks another for its raw gradient of the attempt. Answered with Gradient.
+struct GradFetchRequest {
+  std::uint64_t attempt = 0;
+  std::string assignment;
+
+  Envelope encode() const;
+  static GradFetchRequest decode(const Envelope& envelope);
 };
 
 // SharedGradient: the shared embedding gradient summed over all stages. Answered with GradNorm.
@@ -147,6 +169,7 @@ struct PongReply {
 struct StateRequest {
   std::uint64_t transfer = 0;
   std::uint64_t offset = 0;
+  std::string assignment;  // as ReplicaCredentials
 
   Envelope encode() const;
   static StateRequest decode(const Envelope& envelope);
@@ -162,8 +185,9 @@ struct StateChunk {
   static StateChunk decode(const Envelope& envelope);
 };
 
-// Error: any request refused or failed. `failed_peer`: the peer to blame when it is not the
-// answering one (a stage further down the route that did not answer).
+// Error: any request refused or failed. `failed_peer`: the peer that failed when it is not the
+// answering one (a stage further down the route that did not answer or answered wrongly); the
+// driver does not take that on the answering peer's word (docs/swarm.md, "Who may send what").
 struct ErrorReply {
   std::string message = "error";
   std::optional<wallet::PublicKey> failed_peer;

@@ -17,6 +17,7 @@
 #include "core/node/swarm/handlers.h"
 #include "core/node/swarm/hub_link.h"
 #include "core/node/swarm/local_stage.h"
+#include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/stage_server.h"
 #include "core/node/swarm/status_board.h"
@@ -32,7 +33,7 @@ struct SwarmNode::Impl {
   Impl(const wallet::KeyPair& node_key, wallet::Delegation owner_delegation, SwarmNodeOptions node_options, control::EventBus* bus)
       : key(wallet::KeyPair::from_seed(node_key.seed())), delegation(std::move(owner_delegation)),
         options(std::move(node_options)), events(bus), run(key, options), board(bus),
-        hub(std::make_unique<swarm::HubLink>(run, allowlist, board, events)) {}
+        hub(std::make_unique<swarm::HubLink>(run, allowlist, roles, board, events)) {}
 
   wallet::KeyPair key;
   wallet::Delegation delegation;
@@ -40,6 +41,7 @@ struct SwarmNode::Impl {
   control::EventBus* events;
   swarm::RunContext run;
   swarm::StatusBoard board;
+  swarm::PeerRoles roles;  // the hub thread's view of who may send what
   std::shared_ptr<net::PeerAllowlist> allowlist = std::make_shared<net::PeerAllowlist>();
   std::unique_ptr<swarm::HubLink> hub;
   std::unique_ptr<zmq::context_t> context;
@@ -130,10 +132,10 @@ void SwarmNode::Impl::build_stage(int index) {
     local.index = index;
     local.need_resync = false;
   }
-  state = std::make_unique<swarm::StateTransfer>(run, local, *calls, board);
-  handlers = std::make_unique<swarm::Handlers>(run, local, *calls, board, *log, *state);
+  state = std::make_unique<swarm::StateTransfer>(run, local, *calls, roles, board);
+  handlers = std::make_unique<swarm::Handlers>(run, local, *calls, roles, board, *log, *state);
   stage_server = std::make_unique<swarm::StageServer>(run, local, *calls, *handlers, *server);
-  driver = std::make_unique<swarm::StepDriver>(run, local, handlers->forward(), *calls, *hub, board, events);
+  driver = std::make_unique<swarm::StepDriver>(run, local, handlers->forward(), *calls, *hub, roles, board, events);
 }
 
 bool SwarmNode::Impl::has_replica() const {
@@ -224,7 +226,7 @@ bool SwarmNode::Impl::train_once(std::uint64_t step, const std::vector<protocol:
   } else if (auto why = board.pause_cause()) {
     board.set_state(board.snoozed() ? "snoozed" : "paused", *why);
     std::this_thread::sleep_for(200ms);
-  } else if (local.index != 0 || !driver->is_driver(peers)) {
+  } else if (local.index != 0 || !driver->is_driver()) {
     const auto last = board.last_commit();
     if (last != Clock::time_point{} && Clock::now() - last < 10s) board.set_state("running");
     else board.set_state("waiting", "waiting for the step driver and the other stages");

@@ -52,6 +52,7 @@ struct SwarmNodeOptions {
 struct SwarmStats {
   std::uint64_t malformed = 0;     // frames dropped by the wire decoder
   std::uint64_t rejected = 0;      // well-formed requests refused (bad payload, wrong step …)
+  std::uint64_t unauthorised = 0;  // requests refused because their sender may not send them
   std::uint64_t aborted_steps = 0; // attempts abandoned (driver)
   std::uint64_t committed_steps = 0;
   std::uint64_t receipts_logged = 0;

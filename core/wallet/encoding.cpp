@@ -30,6 +30,7 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
 
 std::optional<std::vector<std::uint8_t>> from_hex(std::string_view text) {
   if (text.size() % 2 != 0) return std::nullopt;
+  if (text.empty()) return std::vector<std::uint8_t>{};  // libsodium must not see a null buffer
   std::vector<std::uint8_t> bytes(text.size() / 2);
   std::size_t used = 0;
   const char* end = nullptr;

@@ -30,6 +30,8 @@ std::string_view domain_tag(SignatureDomain domain) {
     case SignatureDomain::LedgerHead: return "tessera/ledger-head/v1";
     case SignatureDomain::HubRequest: return "tessera/hub-request/v1";
     case SignatureDomain::Message: return "tessera/message/v1";
+    case SignatureDomain::Assignment: return "tessera/assignment/v1";
+    case SignatureDomain::StepTicket: return "tessera/step-ticket/v1";
   }
   throw std::invalid_argument("unknown signature domain");
 }

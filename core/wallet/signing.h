@@ -24,6 +24,8 @@ enum class SignatureDomain {
   LedgerHead,  // the contribution log's chain head per transaction
   HubRequest,  // a node's request to its hub (the join included): protocol::hub_request_message
   Message,     // `tessera-node wallet sign`: arbitrary user messages
+  Assignment,       // the hub: node key N serves stage S of run R until T (core/protocol/assignment.h)
+  StepTicket,       // a step's driver: attempt A of step S runs through these replicas
 };
 
 std::string_view domain_tag(SignatureDomain domain);  // e.g. "tessera/receipt/v1"

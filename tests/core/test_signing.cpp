@@ -49,9 +49,9 @@ class TestSigning : public QObject {
     std::set<std::string> tags;
     for (auto domain : {SignatureDomain::Delegation, SignatureDomain::Receipt, SignatureDomain::Statement,
                         SignatureDomain::Manifest, SignatureDomain::LedgerHead, SignatureDomain::HubRequest,
-                        SignatureDomain::Message})
+                        SignatureDomain::Message, SignatureDomain::Assignment, SignatureDomain::StepTicket})
       tags.insert(std::string(domain_tag(domain)));
-    QCOMPARE(tags.size(), size_t(7));
+    QCOMPARE(tags.size(), size_t(9));
   }
 
   void secureBytesMoveAndWipe() {

@@ -25,6 +25,7 @@ ForwardRequest sample_forward() {
   request.attempt = 77;
   request.from = wallet::KeyPair::generate().public_key();
   request.queue = 2;
+  request.ticket = "abcd";
   request.input.batch = 2;
   request.input.sequence = 3;
   request.input.route = {{wallet::KeyPair::generate().public_key(), "tcp://127.0.0.1:7001"}};
@@ -45,6 +46,7 @@ class TestSwarmMessages : public QObject {
     QCOMPARE(got.attempt, sent.attempt);
     QVERIFY(got.from == sent.from);
     QCOMPARE(got.queue, sent.queue);
+    QCOMPARE(got.ticket, sent.ticket);
     QCOMPARE(got.input.batch, 2);
     QCOMPARE(got.input.sequence, 3);
     QCOMPARE(got.input.route.size(), std::size_t(1));
@@ -60,6 +62,21 @@ class TestSwarmMessages : public QObject {
             pack(ForwardRequest(moved).encode().meta, std::move(moved).encode().blob));
   }
 
+  // What authorising a Forward needs, without copying its payload.
+  void forwardHeadLeavesThePayloadOut() {
+    const auto sent = sample_forward();
+    const auto head = ForwardRequest::decode_head(through_the_wire(sent.encode()));
+    QCOMPARE(head.attempt, sent.attempt);
+    QVERIFY(head.from == sent.from);
+    QCOMPARE(head.queue, 2);
+    QCOMPARE(head.ticket, std::string("abcd"));
+    QCOMPARE(head.input.batch, 2);
+    QCOMPARE(head.input.route.size(), std::size_t(1));
+    QVERIFY(head.input.route[0].key == sent.input.route[0].key);
+    QVERIFY(head.input.activations.empty());
+    QVERIFY(head.input.tokens.empty());
+  }
+
   void forwardRefusesMalformedFields_data() {
     QTest::addColumn<QString>("field");
     QTest::addColumn<QString>("value");
@@ -71,6 +88,7 @@ class TestSwarmMessages : public QObject {
     QTest::newRow("batch too large") << "batch" << "1000" << "forward payload is smaller than its token ids";
     QTest::newRow("route not a list") << "route" << "{}" << "malformed route";
     QTest::newRow("route entry short") << "route" << "[[\"00\"]]" << "malformed route entry";
+    QTest::newRow("ticket not text") << "ticket" << "[1]" << "malformed ticket";
   }
 
   void forwardRefusesMalformedFields() {
@@ -154,9 +172,30 @@ class TestSwarmMessages : public QObject {
     infer.input.batch = 1;
     infer.input.sequence = 2;
     infer.input.tokens = {65, 66, 0};
+    infer.ticket = "00ff";
     const auto infer_back = InferRequest::decode(through_the_wire(infer.encode()));
     QVERIFY(infer_back.input.tokens == infer.input.tokens);
     QVERIFY(infer_back.input.activations.empty());
+    QCOMPARE(infer_back.ticket, std::string("00ff"));
+  }
+
+  // StateRequest and GradFetch carry the requester's stage assignment under one key, which the
+  // replica reads before either request's handler runs.
+  void replicaRequestsCarryTheirAssignment() {
+    const StateRequest state{0, 4, "aa11"};
+    const auto state_back = StateRequest::decode(through_the_wire(state.encode()));
+    QCOMPARE(state_back.offset, std::uint64_t(4));
+    QCOMPARE(state_back.assignment, std::string("aa11"));
+    QCOMPARE(ReplicaCredentials::decode(state.encode()).assignment, std::string("aa11"));
+    const GradFetchRequest fetch{12, "bb22"};
+    const auto fetch_back = GradFetchRequest::decode(through_the_wire(fetch.encode()));
+    QCOMPARE(fetch_back.attempt, std::uint64_t(12));
+    QCOMPARE(fetch_back.assignment, std::string("bb22"));
+    QCOMPARE(ReplicaCredentials::decode(fetch.encode()).assignment, std::string("bb22"));
+    QVERIFY(ReplicaCredentials::decode(AttemptRequest{3}.encode()).assignment.empty());
+    Envelope hostile{{{"attempt", 1}, {"assignment", json::object()}}, {}};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, ReplicaCredentials::decode(hostile));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, GradFetchRequest::decode(Envelope{{{"assignment", "aa"}}, {}}));
   }
 };
 

@@ -1,6 +1,7 @@
-// One step attempt as this replica sees it: which attempt and step it is in, the receipts it
-// collected and is owed, the work it did, its gradient snapshot, and the attempts it was told
-// to abandon. Guarded by the LocalStage mutex, like the Stage whose uncommitted work it tracks.
+// One step attempt as this replica sees it: which attempt and step it is in, the micro-batches it
+// took, the receipts it collected and is owed, the work it did, its gradient snapshot, and the
+// attempts the driver told it to abandon (the last kAbandoned of them). Guarded by the LocalStage
+// mutex, like the Stage whose uncommitted work it tracks.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "core/node/swarm/bounded.h"
 #include "core/protocol/receipt.h"
 
 namespace tessera::node::swarm {
@@ -20,9 +22,12 @@ struct WorkTally {
 };
 
 struct AttemptState {
+  static constexpr std::size_t kAbandoned = 1024;
+
   std::uint64_t active = 0;  // 0: none
   std::uint64_t step = 0;
-  std::set<std::uint64_t> aborted;
+  BoundedSet<std::uint64_t> aborted{kAbandoned};
+  std::set<std::uint32_t> micro_batches;                       // taken this attempt (each once, < the run's count)
   std::vector<protocol::SignedReceipt> pending;                // for this node's work, to log on commit
   std::map<std::uint32_t, wallet::PublicKey> owed_receipts;    // micro-batch → who got our gradient
   WorkTally work;
@@ -31,6 +36,7 @@ struct AttemptState {
   // Forgets the attempt's receipts, work and snapshot; no attempt is active. The caller discards
   // the Stage's uncommitted work with it.
   void reset() {
+    micro_batches.clear();
     pending.clear();
     owed_receipts.clear();
     work = {};
@@ -45,11 +51,8 @@ struct AttemptState {
     step = step_number;
   }
 
-  // Remembers an abandoned attempt (a bounded set), so its late requests are refused.
-  void abandon(std::uint64_t attempt) {
-    aborted.insert(attempt);
-    while (aborted.size() > 1000) aborted.erase(aborted.begin());
-  }
+  // Remembers an abandoned attempt, so its late requests are refused.
+  void abandon(std::uint64_t attempt) { aborted.insert(attempt); }
 };
 
 }  // namespace tessera::node::swarm

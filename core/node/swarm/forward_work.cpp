@@ -42,22 +42,21 @@ ForwardJob ForwardWork::begin_request(const net::Incoming& in, const net::Envelo
   const int k = local_.index;
   if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
   auto request = net::ForwardRequest::decode(envelope);
-  if (k > 0 && net::curve_public_from(request.from) != in.peer)
-    throw std::invalid_argument("the sender key does not match the connection's key");
   if (h.codec != static_cast<std::uint8_t>(run_.codec)) throw std::invalid_argument("payload codec differs from the run's");
   if (request.queue >= run_.manifest.train.micro_batches) throw std::invalid_argument("queue out of range");
   const auto route = request.input.route;
   const auto input = input_of(h, std::move(request.input), h.micro_batch);
-  return begin(h, request.attempt, request.from, input, route, in.message.payload.size(), request.queue);
+  return begin(h, request.attempt, request.from, input, route, in.message.payload.size(), request.queue, request.ticket);
 }
 
 ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt, const wallet::PublicKey& from,
                               const engine::ForwardMessage& input, const std::vector<Hop>& route,
-                              std::size_t received_bytes, int queue) {
+                              std::size_t received_bytes, int queue, const std::string& ticket) {
   const int k = local_.index;
   const int count = run_.manifest.stages;
   check_route(route);
   local_.enter_attempt(attempt, h.step);
+  local_.take_micro_batch(h.micro_batch, run_.manifest.train.micro_batches);
   ForwardJob job;
   job.h = h;
   job.attempt = attempt;
@@ -85,6 +84,7 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
   down.attempt = attempt;
   down.from = run_.self();
   down.queue = queue;
+  down.ticket = ticket;
   down.input.batch = input.batch;
   down.input.sequence = input.sequence;
   down.input.route.assign(route.begin() + 1, route.end());

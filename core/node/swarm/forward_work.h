@@ -46,13 +46,14 @@ class ForwardWork {
  public:
   ForwardWork(const RunContext& run, LocalStage& local) : run_(run), local_(local) {}
 
-  // A Forward request from a peer, checked (stage, sender key against the connection's, input,
-  // route, codec, queue) and begun.
+  // A Forward request from a peer whose sender, route and step ticket the Authoriser admitted,
+  // checked (stage, input, route, codec, queue) and begun.
   ForwardJob begin_request(const net::Incoming& in, const net::Envelope& envelope);
-  // A micro-batch with its input, from `from` (this node itself for the driver's own micro-batches).
+  // A micro-batch with its input, from `from` (this node itself for the driver's own micro-batches),
+  // under the driver's step ticket (hex), which goes on with it to the next stage.
   ForwardJob begin(const net::MessageHeader& h, std::uint64_t attempt, const wallet::PublicKey& from,
                    const engine::ForwardMessage& input, const std::vector<Hop>& route, std::size_t received_bytes,
-                   int queue);
+                   int queue, const std::string& ticket);
   // The next stage's Backward answer to job.down: its receipt, the receipts it relays, the backward.
   void land(ForwardJob& job, const Reply& reply, const Sent& sent);
   // This stage's Backward answer: the gradient of its input, its receipt for the Forward payload.

@@ -12,12 +12,48 @@ namespace tessera::node::swarm {
 
 using json = nlohmann::json;
 
+struct Handlers::Entry {
+  net::MessageKind kind;
+  Sender sender;  // who may send it
+  Out (*handle)(Handlers&, const net::Incoming&, const net::Envelope&);
+};
+
+// Every request kind this node takes, who may send it (docs/swarm.md "Who may send what") and its
+// handler. Replies (Backward, Pong, Ack, …) and anything else sent as a request are refused.
+const Handlers::Entry* Handlers::entry_of(net::MessageKind kind) {
+  using K = net::MessageKind;
+  using In = const net::Incoming&;
+  using Env = const net::Envelope&;
+  static constexpr Entry kEntries[] = {
+      {K::Forward, Sender::TicketedHop, [](Handlers& h, In in, Env e) { return h.forward_in_a_row(in, e); }},
+      {K::Reduce, Sender::Driver, [](Handlers& h, In in, Env e) { return h.reduce_.reduce(in, e); }},
+      {K::SharedGradient, Sender::Driver, [](Handlers& h, In in, Env e) { return h.reduce_.shared_gradient(in, e); }},
+      {K::Step, Sender::Driver, [](Handlers& h, In in, Env e) { return h.step(in, e); }},
+      {K::Abort, Sender::Driver, [](Handlers& h, In in, Env e) { return h.abort(in, e); }},
+      {K::Ping, Sender::Driver, [](Handlers& h, In in, Env e) { return h.ping(in, e); }},
+      {K::GradFetch, Sender::StageReplica, [](Handlers& h, In in, Env e) { return h.reduce_.grad_fetch(in, e); }},
+      {K::StateRequest, Sender::StageReplica, [](Handlers& h, In in, Env e) { return h.state_.serve(in, e); }},
+      {K::Infer, Sender::HubTicket, [](Handlers& h, In in, Env e) { return h.infer(in, e); }},
+  };
+  for (const auto& entry : kEntries)
+    if (entry.kind == kind) return &entry;
+  return nullptr;
+}
+
 net::Envelope Handlers::open_request(const net::Incoming& in, std::optional<json>& request) const {
   auto envelope = net::unpack(in.message.payload);
   if (!envelope) throw std::invalid_argument("malformed payload envelope");
-  if (envelope->meta.contains("request")) request = envelope->meta["request"];
+  // Only a number is a request id (a sender's own counter): nothing else is copied back.
+  if (const auto id = envelope->meta.find("request"); id != envelope->meta.end() && id->is_number_unsigned())
+    request = *id;
   if (in.message.header.run_id != run_.manifest.run_id) throw std::invalid_argument("this node serves run " + run_.manifest.run_id);
   return std::move(*envelope);
+}
+
+void Handlers::admit(const net::Incoming& in, const net::Envelope& envelope) {
+  const auto* entry = entry_of(in.message.header.kind);
+  if (!entry) throw Unauthorised(std::string("a ") + net::kind_name(in.message.header.kind) + " is not a request");
+  authoriser_.admit(entry->sender, in, envelope);
 }
 
 Out Handlers::error_out(const net::MessageHeader& h, const std::string& message, const wallet::PublicKey* failed,
@@ -29,12 +65,38 @@ Out Handlers::error_out(const net::MessageHeader& h, const std::string& message,
   return out;
 }
 
-Out Handlers::refuse(const net::MessageHeader& h, const std::exception& error, const std::optional<json>& request,
-                     const char* what) {
-  board_.count_rejected();
-  if (what) spdlog::warn("refused {}: {}", what, error.what());
-  else spdlog::warn("refused a {} request: {}", net::kind_name(h.kind), error.what());
-  return error_out(h, error.what(), nullptr, request);
+void Handlers::log_refusal(const std::string& line) {
+  std::uint64_t unlogged = 0;
+  {
+    std::lock_guard lock(log_mutex_);
+    const auto now = Clock::now();
+    if (now - last_refusal_log_ < std::chrono::seconds(1)) {
+      ++unlogged_refusals_;
+      return;
+    }
+    last_refusal_log_ = now;
+    unlogged = std::exchange(unlogged_refusals_, 0);
+  }
+  if (unlogged) spdlog::warn("{} ({} more refusals not logged in the last second)", line, unlogged);
+  else spdlog::warn("{}", line);
+}
+
+Out Handlers::failed(const net::MessageHeader& h, const std::optional<json>& request, const char* what) {
+  try {
+    throw;
+  } catch (const PeerFailure& failure) {
+    return error_out(h, failure.what(), &failure.peer, request);
+  } catch (const Unauthorised& refused) {
+    board_.count_unauthorised();
+    log_refusal(fmt::format("refused a {} request from a sender not allowed to send it: {}", net::kind_name(h.kind),
+                            refused.what()));
+    return error_out(h, refused.what(), nullptr, request);
+  } catch (const std::exception& error) {
+    board_.count_rejected();
+    log_refusal(what ? fmt::format("refused {}: {}", what, error.what())
+                     : fmt::format("refused a {} request: {}", net::kind_name(h.kind), error.what()));
+    return error_out(h, error.what(), nullptr, request);
+  }
 }
 
 Out Handlers::dispatch(const net::Incoming& in) {
@@ -44,28 +106,12 @@ Out Handlers::dispatch(const net::Incoming& in) {
     auto envelope = open_request(in, request);
     std::lock_guard lock(local_.mutex);
     if (!local_.stage) throw std::invalid_argument("this node has no stage yet");
-    auto out = handle(in, envelope);
+    admit(in, envelope);
+    auto out = entry_of(h.kind)->handle(*this, in, envelope);
     if (request) out.envelope.meta["request"] = *request;
     return out;
-  } catch (const PeerFailure& failure) {
-    return error_out(h, failure.what(), &failure.peer, request);
-  } catch (const std::exception& error) {
-    return refuse(h, error, request);
-  }
-}
-
-Out Handlers::handle(const net::Incoming& in, const net::Envelope& envelope) {
-  switch (in.message.header.kind) {
-    case net::MessageKind::Forward: return forward_in_a_row(in, envelope);
-    case net::MessageKind::Reduce: return reduce_.reduce(in, envelope);
-    case net::MessageKind::GradFetch: return reduce_.grad_fetch(in, envelope);
-    case net::MessageKind::Step: return step(in, envelope);
-    case net::MessageKind::SharedGradient: return reduce_.shared_gradient(in, envelope);
-    case net::MessageKind::Abort: return abort(in, envelope);
-    case net::MessageKind::Ping: return ping(in);
-    case net::MessageKind::StateRequest: return state_.serve(in, envelope);
-    case net::MessageKind::Infer: return infer(in, envelope);
-    default: throw std::invalid_argument(std::string("unexpected message kind ") + net::kind_name(in.message.header.kind));
+  } catch (const std::exception&) {
+    return failed(h, request);
   }
 }
 
@@ -107,7 +153,7 @@ Out Handlers::abort(const net::Incoming& in, const net::Envelope& envelope) {
   return {run_.header(net::MessageKind::Ack, in.message.header.step, 0, local_.index), net::AckReply{}.encode()};
 }
 
-Out Handlers::ping(const net::Incoming& in) {
+Out Handlers::ping(const net::Incoming& in, const net::Envelope&) {
   const auto mine = static_cast<std::uint64_t>(local_.stage->step_count());
   if (mine < in.message.header.step) local_.need_resync = true;
   return {run_.header(net::MessageKind::Pong, mine, 0, local_.index), net::PongReply{mine, board_.paused_or_snoozed()}.encode()};
@@ -136,6 +182,7 @@ Out Handlers::infer(const net::Incoming& in, const net::Envelope& envelope) {
   next.input.route.assign(route.begin() + 1, route.end());
   next.input.activations = std::move(result.output.activations.bytes);
   next.input.tokens = input.tokens;
+  next.ticket = std::move(request.ticket);  // admitted: the hub's, for this route and these tokens
   auto reply = calls_.request(route.front(), down, next.encode(), run_.options.hop_timeout * (run_.manifest.stages - 1 - k),
                               net::MessageKind::Logits);
   out.envelope.blob = std::move(reply.envelope.blob);

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
 #include "core/node/swarm/work_log.h"
@@ -20,9 +21,9 @@ constexpr std::size_t kReceiptBatch = 500;
 
 }  // namespace
 
-HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board,
-                 control::EventBus* events)
-    : run_(run), allowlist_(std::move(allowlist)), board_(board), events_(events) {}
+HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, PeerRoles& roles,
+                 StatusBoard& board, control::EventBus* events)
+    : run_(run), allowlist_(std::move(allowlist)), roles_(roles), board_(board), events_(events) {}
 
 void HubLink::connect() { client_.emplace(run_.options.hub_url, run_.options.hub_timeout); }
 
@@ -30,23 +31,19 @@ HubLink::~HubLink() { stop(); }
 
 void HubLink::attach(WorkLog& log, const std::string& owner_address) {
   log_ = &log;
+  roles_.set_hub(run_.manifest.hub_key);
+  try {
+    hub_curve_ = net::curve_public_from(run_.manifest.hub_key);
+  } catch (const std::exception&) {  // not a key anyone can connect with
+  }
   statements_ = std::make_unique<client::StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
                                                 owner_address, log.ledger(), run_.options.hub_timeout);
 }
 
 void HubLink::refresh_peers() {
   auto list = client_->peers(run_.key);
-  std::set<net::CurvePublicKey> keys;
-  try {
-    keys.insert(net::curve_public_from(run_.manifest.hub_key));
-  } catch (const std::exception&) {
-  }
-  for (const auto& peer : list) {
-    try {
-      keys.insert(net::curve_public_from(peer.node_key));
-    } catch (const std::exception&) {
-    }
-  }
+  auto keys = roles_.update(list, client_->named());
+  if (hub_curve_) keys.insert(*hub_curve_);
   allowlist_->replace(std::move(keys));
   std::lock_guard lock(peers_mutex_);
   peers_ = std::move(list);

@@ -1,5 +1,6 @@
 // This node's side of the hub: join, ready and leave; and a thread that heartbeats, refreshes the
-// peer list (and with it the ZAP allowlist: only the hub and the run's peers may connect), sends
+// peer list (and with it the ZAP allowlist: only the hub and the run's peers may connect, and the
+// roles: the step driver, each peer's stage, this node's stage assignment), sends
 // the outbox's receipts in batches, and after each epoch fetches, verifies and records the owner's
 // statement. A heartbeat the hub does not recognise asks the node to join again.
 #pragma once
@@ -21,12 +22,14 @@
 namespace tessera::node::swarm {
 
 struct RunContext;
+class PeerRoles;
 class StatusBoard;
 class WorkLog;
 
 class HubLink {
  public:
-  HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, StatusBoard& board, control::EventBus* events);
+  HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, PeerRoles& roles, StatusBoard& board,
+          control::EventBus* events);
   ~HubLink();  // stops the thread
 
   // The hub's client, made by connect() (it throws on a malformed hub URL; constructing a HubLink
@@ -54,6 +57,8 @@ class HubLink {
   std::optional<client::HubClient> client_;
   std::mutex report_mutex_;  // the hub thread and leave() both report
   std::shared_ptr<net::PeerAllowlist> allowlist_;
+  std::optional<net::CurvePublicKey> hub_curve_;  // admitted besides the peers (inference)
+  PeerRoles& roles_;
   StatusBoard& board_;
   control::EventBus* events_;
   WorkLog* log_ = nullptr;

@@ -23,7 +23,7 @@ struct LocalStage {
   // Mutex held. Joins `attempt` at `step` (a new attempt discards the last one's uncommitted work);
   // throws std::invalid_argument for an abandoned attempt or another step than this replica's.
   void enter_attempt(std::uint64_t attempt_id, std::uint64_t step) {
-    if (attempt.aborted.count(attempt_id)) throw std::invalid_argument("step attempt was abandoned");
+    if (attempt.aborted.contains(attempt_id)) throw std::invalid_argument("step attempt was abandoned");
     const auto mine = static_cast<std::uint64_t>(stage->step_count());
     if (mine != step) {
       if (mine < step) need_resync = true;
@@ -34,6 +34,13 @@ struct LocalStage {
       stage->discard_step();
       attempt.begin(attempt_id, step);
     }
+  }
+
+  // Mutex held. Takes micro-batch `micro_batch` of the active attempt: each once, and only one the
+  // step has (a stage's stash holds one forward per micro-batch).
+  void take_micro_batch(std::uint32_t micro_batch, int micro_batches) {
+    if (micro_batch >= static_cast<std::uint32_t>(micro_batches) || !attempt.micro_batches.insert(micro_batch).second)
+      throw std::invalid_argument("micro-batch " + std::to_string(micro_batch) + " is not one this attempt still needs");
   }
 
   // Mutex held. Drops the active attempt and the Stage's uncommitted work.

@@ -30,6 +30,7 @@ void MicroBatchSchedule::launch_remote(int m, const Hop& first, const std::vecto
   request.attempt = attempt_.id;
   request.from = run_.self();
   request.queue = attempt_.queue;
+  request.ticket = attempt_.ticket;
   request.input.batch = run_.manifest.train.micro_batch_size;
   request.input.sequence = run_.manifest.model.context;
   request.input.route = attempt_.route_of(m);
@@ -50,7 +51,7 @@ void MicroBatchSchedule::launch_here(int m, std::vector<std::int32_t> ids) {
   {
     std::lock_guard lock(local_.mutex);
     flight.job = forward_.begin(run_.header(net::MessageKind::Forward, attempt_.step, static_cast<std::uint32_t>(m), 0),
-                                attempt_.id, run_.self(), input, attempt_.route_of(m), 0, attempt_.queue);
+                                attempt_.id, run_.self(), input, attempt_.route_of(m), 0, attempt_.queue, attempt_.ticket);
     if (!flight.job.next) flight.answered = forward_.reply(flight.job);
   }
   if (flight.answered) return;
@@ -94,13 +95,14 @@ void MicroBatchSchedule::absorb(int m, const net::BackwardReply& answer) {
   attempt_.loss_sum += answer.loss;
   attempt_.forward_bytes += answer.forward_bytes;
   attempt_.tokens += static_cast<double>(run_.manifest.train.micro_batch_size) * run_.manifest.model.context;
+  const auto& r1 = attempt_.replicas[attempt_.replicas.size() > 1 ? 1 : 0];
+  const auto& first_hop = r1[static_cast<std::size_t>(m) % r1.size()].key;
+  if (answer.receipts.size() > static_cast<std::size_t>(run_.manifest.stages))  // one per boundary at most
+    throw PeerFailure(first_hop, "too many receipts on micro-batch " + std::to_string(m));
   for (const auto& item : answer.receipts) {
     const auto raw = wallet::from_hex(item);
     const auto receipt = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
-    if (!receipt) {
-      const auto& r1 = attempt_.replicas[attempt_.replicas.size() > 1 ? 1 : 0];
-      throw PeerFailure(r1[static_cast<std::size_t>(m) % r1.size()].key, "malformed receipt on micro-batch " + std::to_string(m));
-    }
+    if (!receipt) throw PeerFailure(first_hop, "malformed receipt on micro-batch " + std::to_string(m));
     attempt_.receipts_for[receipt->receipt.sender].push_back(item);
   }
 }

@@ -10,12 +10,23 @@ namespace tessera::node::swarm {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// The request id a reply names; 0 (no request has it) for anything but an unsigned number.
+std::uint64_t request_id(const nlohmann::json& meta) {
+  const auto found = meta.find("request");
+  return found != meta.end() && found->is_number_unsigned() ? found->get<std::uint64_t>() : 0;
+}
+
+}  // namespace
+
 std::string short_key(const wallet::PublicKey& key) { return wallet::to_hex(key).substr(0, 12); }
 
 Reply expect(const Hop& hop, Reply reply, net::MessageKind expected) {
   if (reply.header.kind == net::MessageKind::Error) {
     const auto error = net::ErrorReply::decode(reply.envelope);
-    throw PeerFailure(error.failed_peer.value_or(hop.key), error.message);
+    if (error.failed_peer && *error.failed_peer != hop.key) throw PeerFailure(*error.failed_peer, error.message, hop.key);
+    throw PeerFailure(hop.key, error.message);
   }
   if (reply.header.kind != expected)
     throw PeerFailure(hop.key, std::string("peer answered ") + net::kind_name(reply.header.kind));
@@ -85,7 +96,7 @@ std::optional<Reply> PeerCalls::request(const Hop& hop, const net::MessageHeader
         return std::nullopt;
       }
       auto envelope = net::unpack(answer->payload);
-      if (!envelope || envelope->meta.value("request", std::uint64_t{0}) != request) continue;  // stale
+      if (!envelope || request_id(envelope->meta) != request) continue;  // stale
       release(hop, std::move(client));
       return Reply{std::move(answer->header), std::move(*envelope)};
     }
@@ -103,10 +114,31 @@ Reply PeerCalls::request(const Hop& hop, const net::MessageHeader& header, const
   return expect(hop, std::move(*reply), expected);
 }
 
+bool PeerCalls::Links::Link::accept(std::uint64_t id, Reply reply) {
+  if (!outstanding.count(id)) return false;  // stale, or never asked for: dropped
+  early.insert_or_assign(id, std::move(reply));
+  return true;
+}
+
+std::optional<Reply> PeerCalls::Links::Link::take(std::uint64_t id) {
+  const auto found = early.find(id);
+  if (found == early.end()) return std::nullopt;
+  auto reply = std::move(found->second);
+  early.erase(found);
+  outstanding.erase(id);
+  return reply;
+}
+
+void PeerCalls::Links::Link::forget(std::uint64_t id) {
+  outstanding.erase(id);
+  early.erase(id);
+}
+
 PeerCalls::Links::Link& PeerCalls::Links::open(const Hop& hop) {
   auto& link = links_[hop.key];
   if (!link.client) {
     link.hop = hop;
+    link.outstanding.clear();
     link.early.clear();
     try {
       link.client = calls_.acquire(hop);
@@ -123,7 +155,10 @@ std::uint64_t PeerCalls::Links::post(Link& link, const net::MessageHeader& heade
   const auto payload = calls_.frame(message, request);
   sent.bytes = payload.size();
   try {
-    if (link.client->send(header, payload, timeout, &sent.hash)) return request;
+    if (link.client->send(header, payload, timeout, &sent.hash)) {
+      link.outstanding.insert(request);
+      return request;
+    }
   } catch (const std::exception& error) {
     spdlog::debug("{} to {} failed: {}", net::kind_name(header.kind), short_key(link.hop.key), error.what());
   }
@@ -131,11 +166,7 @@ std::uint64_t PeerCalls::Links::post(Link& link, const net::MessageHeader& heade
 }
 
 Reply PeerCalls::Links::await(Link& link, std::uint64_t request, Clock::time_point deadline, net::MessageKind expected) {
-  if (const auto found = link.early.find(request); found != link.early.end()) {
-    auto reply = std::move(found->second);
-    link.early.erase(found);
-    return expect(link.hop, std::move(reply), expected);
-  }
+  if (auto reply = link.take(request)) return expect(link.hop, std::move(*reply), expected);
   try {
     while (true) {
       const auto left = std::chrono::duration_cast<net::Timeout>(deadline - Clock::now());
@@ -144,10 +175,9 @@ Reply PeerCalls::Links::await(Link& link, std::uint64_t request, Clock::time_poi
       if (!message) break;
       auto envelope = net::unpack(message->payload);
       if (!envelope) continue;
-      const auto id = envelope->meta.value("request", std::uint64_t{0});
-      Reply reply{std::move(message->header), std::move(*envelope)};
-      if (id == request) return expect(link.hop, std::move(reply), expected);
-      if (id > request) link.early.emplace(id, std::move(reply));  // older ids are stale
+      const auto id = request_id(envelope->meta);
+      link.accept(id, Reply{std::move(message->header), std::move(*envelope)});
+      if (auto reply = link.take(request)) return expect(link.hop, std::move(*reply), expected);
     }
   } catch (const PeerFailure&) {
     throw;
@@ -161,13 +191,14 @@ void PeerCalls::Links::collect(Link& link) {
   while (auto message = link.client->receive(0ms)) {
     auto envelope = net::unpack(message->payload);
     if (!envelope) continue;
-    const auto id = envelope->meta.value("request", std::uint64_t{0});
-    link.early.insert_or_assign(id, Reply{std::move(message->header), std::move(*envelope)});
+    const auto id = request_id(envelope->meta);
+    link.accept(id, Reply{std::move(message->header), std::move(*envelope)});
   }
 }
 
 void PeerCalls::Links::drop(Link& link) {
   link.client.reset();
+  link.outstanding.clear();
   link.early.clear();
 }
 

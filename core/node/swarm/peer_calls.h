@@ -1,7 +1,9 @@
 // Talking to other nodes' stage servers, in two verbs: a blocking request() and, for several
 // requests in flight on one connection, Links::post() then await(). Connections are pooled per
 // peer; one that timed out is destroyed with its late reply. A request to this node itself is
-// answered by the local handler, exactly as a remote one would be.
+// answered by the local handler, exactly as a remote one would be. A reply comes from the peer the
+// request was sent to: each connection names the peer's server key, which CurveZMQ checks, and a
+// reply counts only for a request still outstanding on that connection.
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -30,10 +33,15 @@ using net::Hop;
 std::string short_key(const wallet::PublicKey& key);
 
 // A peer that did not answer, answered wrongly or sent a bad payload: the step attempt fails,
-// and `peer` is the one to leave out.
+// and `peer` is the one to leave out. `reported_by`: set when this node did not see the failure
+// itself but `peer` was named in another peer's Error reply (the driver checks such a report
+// before it believes it).
 struct PeerFailure : std::runtime_error {
   wallet::PublicKey peer;
-  PeerFailure(const wallet::PublicKey& who, const std::string& message) : std::runtime_error(message), peer(who) {}
+  std::optional<wallet::PublicKey> reported_by;
+  PeerFailure(const wallet::PublicKey& who, const std::string& message,
+              std::optional<wallet::PublicKey> reporter = std::nullopt)
+      : std::runtime_error(message), peer(who), reported_by(reporter) {}
 };
 
 struct Reply {
@@ -47,8 +55,8 @@ struct Sent {
   net::PayloadHash hash{};
 };
 
-// A reply that is an Error (naming the failed peer, or else `hop`) or of another kind than
-// `expected` becomes a PeerFailure.
+// A reply that is an Error or of another kind than `expected` becomes a PeerFailure: of `hop`, or
+// of the peer the Error names, reported by `hop`.
 Reply expect(const Hop& hop, Reply reply, net::MessageKind expected);
 
 class PeerCalls {
@@ -75,7 +83,12 @@ class PeerCalls {
     struct Link {
       Hop hop;
       std::unique_ptr<net::Client> client;
-      std::map<std::uint64_t, Reply> early;  // replies that came before they were awaited
+      std::set<std::uint64_t> outstanding;   // posted and not answered yet (at most what was posted)
+      std::map<std::uint64_t, Reply> early;  // replies to outstanding requests that came before they were awaited
+      // Takes the reply to outstanding request `id` (its answer is in `early` after this).
+      bool accept(std::uint64_t id, Reply reply);
+      std::optional<Reply> take(std::uint64_t id);  // an early reply, and the request is done
+      void forget(std::uint64_t id);                // no longer waited for: a late reply is dropped
     };
     // The link to `hop`, connected if it is not (a dropped one starts afresh).
     Link& open(const Hop& hop);

@@ -80,7 +80,7 @@ void ReduceRound::reduce(const std::vector<protocol::PeerInfo>& ready_now) {
       result = reductions[static_cast<std::size_t>(k)].get();  // every task is waited for
     } catch (const PeerFailure& failed) {
       if (!failure) failure = failed;  // suspected where the attempt is abandoned
-      else suspect_(failed.peer, failed.what());
+      else suspect_(failed);
       continue;
     }
     attempt_.norms[static_cast<std::size_t>(k)] = result.norm;
@@ -131,7 +131,7 @@ void ReduceRound::share_embeddings() {
     auto answer = answers[i].get();
     if (auto* failure = std::get_if<PeerFailure>(&answer)) {
       if (source && !fatal) fatal = *failure;  // the stage's norm is missing: abort the attempt
-      else if (!source) suspect_(failure->peer, failure->what());  // it will resync
+      else if (!source) suspect_(*failure);  // it will resync
       continue;
     }
     if (source) attempt_.norms[k] = std::get<double>(answer);

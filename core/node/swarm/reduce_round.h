@@ -23,8 +23,9 @@ struct RunContext;
 
 class ReduceRound {
  public:
-  // `suspect` leaves a peer out for a while; `ready_now` is the hub's current peer list.
-  using Suspect = std::function<void(const wallet::PublicKey&, const std::string&)>;
+  // `suspect` leaves out whoever a failure proves failed (StepDriver::blame); `ready_now` is the
+  // hub's current peer list.
+  using Suspect = std::function<void(const PeerFailure&)>;
   using IsSuspected = std::function<bool(const wallet::PublicKey&)>;
 
   ReduceRound(const RunContext& run, PeerCalls& calls, StepAttempt& attempt, std::int64_t shared_size,

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/node/swarm/local_stage.h"
+#include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/wallet/encoding.h"
 
@@ -47,7 +48,7 @@ std::vector<float> ReduceWork::replica_sum(const net::MessageHeader& h, const ne
       part = local_.gradient_snapshot();
     } else {
       auto reply = calls_.request(hop, run_.header(net::MessageKind::GradFetch, h.step, 0, local_.index),
-                                  net::AttemptRequest{request.attempt}.encode(), run_.options.hop_timeout,
+                                  net::GradFetchRequest{request.attempt, roles_.assignment()}.encode(), run_.options.hop_timeout,
                                   net::MessageKind::Gradient);
       auto values = net::bytes_to_floats(reply.envelope.blob);
       if (!values || values->size() != static_cast<std::size_t>(local_.stage->parameter_count()))
@@ -100,7 +101,7 @@ Out ReduceWork::shared_gradient(const net::Incoming& in, const net::Envelope& en
 }
 
 Out ReduceWork::grad_fetch(const net::Incoming& in, const net::Envelope& envelope) {
-  if (net::AttemptRequest::decode(envelope).attempt != local_.attempt.active || in.message.header.step != local_.attempt.step)
+  if (net::GradFetchRequest::decode(envelope).attempt != local_.attempt.active || in.message.header.step != local_.attempt.step)
     throw std::invalid_argument("no gradient for that step attempt here");
   return {run_.header(net::MessageKind::Gradient, in.message.header.step, 0, local_.index),
           {nlohmann::json::object(), net::floats_to_bytes(local_.gradient_snapshot())}};

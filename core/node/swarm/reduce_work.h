@@ -7,9 +7,13 @@
 
 namespace tessera::node::swarm {
 
+class PeerRoles;
+
 class ReduceWork {
  public:
-  ReduceWork(const RunContext& run, LocalStage& local, PeerCalls& calls) : run_(run), local_(local), calls_(calls) {}
+  // `roles` gives this node's stage assignment, which its GradFetch requests present.
+  ReduceWork(const RunContext& run, LocalStage& local, PeerCalls& calls, const PeerRoles& roles)
+      : run_(run), local_(local), calls_(calls), roles_(roles) {}
 
   Out reduce(const net::Incoming& in, const net::Envelope& envelope);
   Out shared_gradient(const net::Incoming& in, const net::Envelope& envelope);
@@ -25,6 +29,7 @@ class ReduceWork {
   const RunContext& run_;
   LocalStage& local_;
   PeerCalls& calls_;
+  const PeerRoles& roles_;
 };
 
 }  // namespace tessera::node::swarm

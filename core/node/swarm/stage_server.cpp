@@ -29,25 +29,29 @@ void StageServer::fail_passed(const Which& which, const std::string& message, co
     } catch (const std::exception& error) {
       spdlog::debug("stage server: {}", error.what());
     }
+    if (it->link->client) it->link->forget(it->downstream_request);
     it = passed_.erase(it);
   }
 }
 
+// passed_ holds at most one attempt's micro-batches: each is taken once per attempt, and a
+// Forward of a newer attempt answers the older ones at once.
 void StageServer::begin_passed(net::Incoming in) {
   const auto h = in.message.header;
   std::optional<nlohmann::json> request;
   try {
     auto envelope = handlers_.open_request(in, request);
-    const auto attempt = net::AttemptRequest::decode(envelope).attempt;
-    // Forwards of an attempt the driver has given up on are answered now, so they do not hold
-    // up the new attempt's answers.
-    fail_passed([&](const Passed& p) { return p.job.attempt != attempt; }, "step attempt was superseded", nullptr);
     Passed passed;
     {
       std::lock_guard lock(local_.mutex);
       if (!local_.stage) throw std::invalid_argument("this node has no stage yet");
+      handlers_.admit(in, envelope);
       passed.job = handlers_.forward().begin_request(in, envelope);
     }
+    // Forwards of an attempt the driver has given up on are answered now, so they do not hold
+    // up the new attempt's answers.
+    const auto attempt = passed.job.attempt;
+    fail_passed([&](const Passed& p) { return p.job.attempt != attempt; }, "step attempt was superseded", nullptr);
     auto& link = links_.open(*passed.job.next);
     passed.timeout = handlers_.forward().downstream_timeout(passed.job.queue);
     passed.downstream_request = links_.post(link, passed.job.down, passed.job.down_message, passed.timeout, passed.sent);
@@ -59,27 +63,20 @@ void StageServer::begin_passed(net::Incoming in) {
     in.message.payload.shrink_to_fit();
     passed.in = std::move(in);
     passed_.push_back(std::move(passed));
-  } catch (const PeerFailure& failure) {
-    answer(in, handlers_.error_out(h, failure.what(), &failure.peer, request));
-  } catch (const std::exception& error) {
-    answer(in, handlers_.refuse(h, error, request));
+  } catch (const std::exception&) {
+    answer(in, handlers_.failed(h, request));
   }
 }
 
 Out StageServer::land_one(Passed& front) {
-  auto* link = front.link;
-  const auto found = link->early.find(front.downstream_request);
-  Reply reply = std::move(found->second);
-  link->early.erase(link->early.begin(), std::next(found));  // and anything older: stale
+  Reply reply = std::move(*front.link->take(front.downstream_request));
   try {
-    reply = expect(link->hop, std::move(reply), net::MessageKind::Backward);
+    reply = expect(front.link->hop, std::move(reply), net::MessageKind::Backward);
     std::lock_guard lock(local_.mutex);
     handlers_.forward().land(front.job, reply, front.sent);
     return handlers_.forward().reply_out(front.job);
-  } catch (const PeerFailure& failure) {
-    return handlers_.error_out(front.in.message.header, failure.what(), &failure.peer, front.request);
-  } catch (const std::exception& error) {
-    return handlers_.refuse(front.in.message.header, error, front.request, "a forward answer");
+  } catch (const std::exception&) {
+    return handlers_.failed(front.in.message.header, front.request, "a forward answer");
   }
 }
 
@@ -117,10 +114,11 @@ void StageServer::take(net::Incoming in) {
     begin_passed(std::move(in));
     return;
   }
-  answer(in, handlers_.dispatch(in));
-  if (kind == net::MessageKind::Abort) {  // its passed Forwards are answered now
-    const auto envelope = net::unpack(in.message.payload);
-    const auto attempt = envelope ? envelope->meta.value("attempt", std::uint64_t{0}) : 0;
+  auto out = handlers_.dispatch(in);
+  const bool aborted = kind == net::MessageKind::Abort && out.header.kind == net::MessageKind::Ack;
+  answer(in, std::move(out));
+  if (aborted) {  // the driver's Abort: its passed Forwards are answered now
+    const auto attempt = net::AttemptRequest::decode(*net::unpack(in.message.payload)).attempt;
     fail_passed([&](const Passed& p) { return p.job.attempt == attempt; }, "step attempt was abandoned", nullptr);
   }
 }

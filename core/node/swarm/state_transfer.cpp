@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/node/swarm/local_stage.h"
+#include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
 
@@ -52,7 +53,8 @@ std::vector<std::uint8_t> StateTransfer::download(const Hop& replica) {
     // a refused handshake is not retried by ZeroMQ, so the first request is short.
     const auto timeout = transfer == 0 ? net::Timeout(3000) : run_.options.hop_timeout * run_.manifest.stages;
     auto reply = calls_.request(replica, run_.header(net::MessageKind::StateRequest, 0, 0, local_.index),
-                                net::StateRequest{transfer, bytes.size()}.encode(), timeout, net::MessageKind::StateChunk);
+                                net::StateRequest{transfer, bytes.size(), roles_.assignment()}.encode(), timeout,
+                                net::MessageKind::StateChunk);
     const auto chunk = net::StateChunk::decode(reply.envelope);
     transfer = chunk.transfer;
     total = chunk.total;

@@ -12,12 +12,14 @@
 
 namespace tessera::node::swarm {
 
+class PeerRoles;
 class StatusBoard;
 
 class StateTransfer {
  public:
-  StateTransfer(const RunContext& run, LocalStage& local, PeerCalls& calls, StatusBoard& board)
-      : run_(run), local_(local), calls_(calls), board_(board) {}
+  // `roles` gives this node's stage assignment, which its StateRequests present.
+  StateTransfer(const RunContext& run, LocalStage& local, PeerCalls& calls, const PeerRoles& roles, StatusBoard& board)
+      : run_(run), local_(local), calls_(calls), roles_(roles), board_(board) {}
 
   // LocalStage mutex held.
   Out serve(const net::Incoming& in, const net::Envelope& envelope);
@@ -31,6 +33,7 @@ class StateTransfer {
   const RunContext& run_;
   LocalStage& local_;
   PeerCalls& calls_;
+  const PeerRoles& roles_;
   StatusBoard& board_;
   std::uint64_t transfer_id_ = 0;  // serving side, under the LocalStage mutex
   std::vector<std::uint8_t> transfer_bytes_;

@@ -80,6 +80,11 @@ void StatusBoard::count_rejected() {
   ++counters_.rejected;
 }
 
+void StatusBoard::count_unauthorised() {
+  std::lock_guard lock(mutex_);
+  ++counters_.unauthorised;
+}
+
 void StatusBoard::count_aborted() {
   std::lock_guard lock(mutex_);
   ++counters_.aborted_steps;

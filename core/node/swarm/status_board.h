@@ -43,6 +43,7 @@ class StatusBoard {
   void snooze(std::chrono::seconds duration);
 
   void count_rejected();
+  void count_unauthorised();
   void count_aborted();
   void count_logged(std::uint64_t receipts);
   void count_reported(std::uint64_t receipts);

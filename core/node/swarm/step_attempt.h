@@ -21,6 +21,7 @@ struct StepAttempt {
   std::vector<std::vector<net::Hop>> replicas;  // per stage, in key order
   std::vector<net::Hop> participants;           // every replica above, stage by stage
   int queue = 0;  // micro-batches that may be ahead of one at a later stage
+  std::string ticket;  // hex of the signed protocol::SignedStepTicket every Forward carries
 
   // What the micro-batches' answers brought back.
   double loss_sum = 0, forward_bytes = 0, tokens = 0;
@@ -31,6 +32,12 @@ struct StepAttempt {
   std::vector<net::Hop> committers;
   std::vector<int> committer_stages;
   double shared_bytes = 0;  // shared embedding gradient bytes on the wire
+
+  bool participates(const wallet::PublicKey& key) const {
+    for (const auto& hop : participants)
+      if (hop.key == key) return true;
+    return false;
+  }
 
   // Micro-batch m goes through replica m mod R of every stage after the first.
   std::vector<net::Hop> route_of(int m) const {

@@ -5,15 +5,17 @@
 #include <cmath>
 #include <future>
 
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "core/node/swarm/hub_link.h"
 #include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/micro_batch_schedule.h"
+#include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/reduce_round.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
+#include "core/protocol/step_ticket.h"
+#include "core/protocol/unix_time.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::node::swarm {
@@ -21,26 +23,28 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::uint64_t random_attempt_base() {
-  std::uint64_t value = 0;
-  randombytes_buf(&value, sizeof value);
-  return (value & 0xFFFFFFFFull) << 20;
-}
+// Attempt ids grow with the clock, so a driver that restarts (same key) starts above its old ids
+// (stages refuse a ticket older than the driver's newest, step_ticket.h): 4096 attempts per
+// millisecond of the previous run's life before they could meet.
+std::uint64_t attempt_base() { return static_cast<std::uint64_t>(protocol::unix_now_ms()) << 12; }
+
+// How long the driver waits for a peer another one reported failed to answer it directly.
+constexpr auto kCheckTimeout = 2s;
 
 double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
 }  // namespace
 
 StepDriver::StepDriver(const RunContext& run, LocalStage& local, ForwardWork& forward, PeerCalls& calls, HubLink& hub,
-                       StatusBoard& board, control::EventBus* events)
-    : run_(run), local_(local), forward_(forward), calls_(calls), hub_(hub), board_(board), events_(events),
-      next_attempt_(random_attempt_base()) {}
+                       const PeerRoles& roles, StatusBoard& board, control::EventBus* events)
+    : run_(run), local_(local), forward_(forward), calls_(calls), hub_(hub), roles_(roles), board_(board),
+      events_(events), next_attempt_(attempt_base()) {}
 
 bool StepDriver::suspected(const wallet::PublicKey& peer) {
-  const auto found = suspects_.find(peer);
-  if (found == suspects_.end()) return false;
-  if (Clock::now() > found->second) {
-    suspects_.erase(found);
+  const auto* until = suspects_.find(peer);
+  if (!until) return false;
+  if (Clock::now() > *until) {
+    suspects_.erase(peer);
     return false;
   }
   return true;
@@ -49,15 +53,35 @@ bool StepDriver::suspected(const wallet::PublicKey& peer) {
 void StepDriver::suspect(const wallet::PublicKey& peer, const std::string& why) {
   if (peer == run_.self()) return;
   spdlog::warn("leaving peer {} out for now: {}", short_key(peer), why);
-  suspects_[peer] = Clock::now() + run_.options.suspect_for;
+  const auto now = Clock::now();
+  if (suspects_.size() >= suspects_.capacity())
+    suspects_.erase_if([&](const wallet::PublicKey&, Clock::time_point until) { return until < now; });
+  suspects_.put(peer, now + run_.options.suspect_for);
   if (events_) events_->publish("peer", {{"peer", wallet::to_hex(peer)}, {"event", "failed"}, {"reason", why}});
 }
 
-bool StepDriver::is_driver(const std::vector<protocol::PeerInfo>& peers) {
-  for (const auto& peer : peers)  // ready order, oldest first
-    if (peer.ready() && peer.stage == 0 && !suspected(peer.node_key)) return peer.node_key == run_.self();
+bool StepDriver::answers_ping(const wallet::PublicKey& peer, std::uint64_t step) {
+  for (const auto& listed : hub_.peers())
+    if (listed.node_key == peer) {
+      const auto timeout = std::min<net::Timeout>(kCheckTimeout, run_.options.hop_timeout);
+      return calls_.request({peer, listed.endpoint}, run_.header(net::MessageKind::Ping, step, 0, listed.stage), {}, timeout)
+          .has_value();
+    }
   return false;
 }
+
+void StepDriver::blame(const PeerFailure& failure, const StepAttempt& attempt, const std::set<wallet::PublicKey>* answered) {
+  if (!failure.reported_by) return suspect(failure.peer, failure.what());
+  const auto& accuser = *failure.reported_by;
+  // A report naming a peer outside the attempt proves nothing about anyone but its sender.
+  if (!attempt.participates(failure.peer))
+    return suspect(accuser, "reported " + short_key(failure.peer) + ", which is not in the attempt, failed: " + failure.what());
+  if (answered ? answered->count(failure.peer) != 0 : answers_ping(failure.peer, attempt.step))
+    return suspect(accuser, "reported " + short_key(failure.peer) + " failed, which answers the driver: " + failure.what());
+  suspect(failure.peer, std::string(failure.what()) + " (reported by " + short_key(accuser) + ", and silent to the driver)");
+}
+
+bool StepDriver::is_driver() const { return roles_.driver() == run_.self(); }
 
 bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt) {
   spdlog::debug("step {}: pinging {} peers", attempt.step, peers.size());
@@ -68,11 +92,15 @@ bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt&
     const Hop hop{peer.node_key, peer.endpoint};
     if (peer.node_key != run_.self()) {
       auto reply = calls_.request(hop, run_.header(net::MessageKind::Ping, attempt.step, 0, peer.stage), {}, 2s);
-      if (!reply || reply->header.kind != net::MessageKind::Pong) {
+      if (!reply) {
         suspect(peer.node_key, "no answer to ping");
         continue;
       }
-      if (reply->header.step != attempt.step || net::PongReply::decode(reply->envelope).paused) continue;
+      // A refusal (its peer list may not name this driver yet), a peer behind, ahead — whatever
+      // step it claims — or paused: it sits this step out, and nothing else follows from it.
+      if (reply->header.kind != net::MessageKind::Pong) continue;
+      const auto pong = net::PongReply::decode(reply->envelope);
+      if (reply->header.step != attempt.step || pong.step != attempt.step || pong.paused) continue;
     }
     attempt.replicas[static_cast<std::size_t>(peer.stage)].push_back(hop);
   }
@@ -99,6 +127,18 @@ void StepDriver::run_micro_batches(StepAttempt& attempt) {
       const auto r = static_cast<int>(attempt.replicas[k].size());
       attempt.queue = std::max(attempt.queue, (micro_batches + r - 1) / r - 1);
     }
+  protocol::StepTicket ticket;
+  ticket.run_id = run_.manifest.run_id;
+  ticket.step = attempt.step;
+  ticket.attempt = attempt.id;
+  ticket.driver = run_.self();
+  ticket.micro_batches = static_cast<std::uint32_t>(micro_batches);
+  ticket.queue = static_cast<std::uint32_t>(attempt.queue);
+  for (const auto& stage : attempt.replicas) {
+    auto& hops = ticket.replicas.emplace_back();
+    for (const auto& hop : stage) hops.push_back({hop.key, hop.endpoint});
+  }
+  attempt.ticket = protocol::sign_step_ticket(ticket, run_.key).to_hex();
   MicroBatchSchedule(run_, local_, forward_, calls_, *data_, attempt).run();
   attempt.micro_batches_done = Clock::now();
   spdlog::debug("step {}: micro-batches done", attempt.step);
@@ -110,7 +150,7 @@ void StepDriver::reduce(StepAttempt& attempt) {
     return local_.stage ? local_.stage->shared_embedding_size() : 0;
   }();
   ReduceRound round(
-      run_, calls_, attempt, shared_size, [this](const wallet::PublicKey& peer, const std::string& why) { suspect(peer, why); },
+      run_, calls_, attempt, shared_size, [&](const PeerFailure& failure) { blame(failure, attempt, nullptr); },
       [this](const wallet::PublicKey& peer) { return suspected(peer); });
   round.reduce(hub_.peers());
   attempt.reduced = Clock::now();
@@ -142,7 +182,7 @@ net::StepRequest StepDriver::commit(StepAttempt& attempt) {
       return std::nullopt;
     }));
   for (auto& done : commits)
-    if (auto failure = done.get()) suspect(failure->peer, failure->what());  // it will resync
+    if (auto failure = done.get()) blame(*failure, attempt, nullptr);  // it will resync
   return request;
 }
 
@@ -164,16 +204,19 @@ void StepDriver::report(const StepAttempt& attempt, const net::StepRequest& comm
   }
 }
 
-void StepDriver::abort(const StepAttempt& attempt) {
-  for (const auto& hop : attempt.participants) {
-    spdlog::debug("abort to {}{}", short_key(hop.key), hop.key == run_.self() ? " (self)" : "");
-    try {
-      calls_.request(hop, run_.header(net::MessageKind::Abort, attempt.step, 0, 0), net::AttemptRequest{attempt.id}.encode(),
-                     2s, net::MessageKind::Ack);
-    } catch (const std::exception&) {
-    }
-  }
+std::set<wallet::PublicKey> StepDriver::abort(const StepAttempt& attempt) {
+  const auto message = net::AttemptRequest{attempt.id}.encode();
+  std::vector<std::future<bool>> answers;
+  for (const auto& hop : attempt.participants)
+    answers.push_back(std::async(std::launch::async, [&, hop] {
+      spdlog::debug("abort to {}{}", short_key(hop.key), hop.key == run_.self() ? " (self)" : "");
+      return calls_.request(hop, run_.header(net::MessageKind::Abort, attempt.step, 0, 0), message, 2s).has_value();
+    }));
+  std::set<wallet::PublicKey> answered;
+  for (std::size_t i = 0; i < answers.size(); ++i)
+    if (answers[i].get()) answered.insert(attempt.participants[i].key);
   board_.count_aborted();
+  return answered;
 }
 
 bool StepDriver::drive_step(const std::vector<protocol::PeerInfo>& peers, std::uint64_t step) {
@@ -196,8 +239,8 @@ bool StepDriver::drive_step(const std::vector<protocol::PeerInfo>& peers, std::u
     last_step_end_ = Clock::now();
     return true;
   } catch (const PeerFailure& failure) {
-    suspect(failure.peer, failure.what());
-    abort(attempt);
+    const auto answered = abort(attempt);
+    blame(failure, attempt, &answered);
     if (events_) events_->publish("error", {{"message", std::string("step abandoned, retrying: ") + failure.what()}});
     return false;
   }

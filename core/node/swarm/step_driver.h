@@ -1,17 +1,22 @@
 // The step driver: on the oldest ready replica of stage 0, drives each step as named phases —
 // ping (who is alive and at this step), micro-batches (MicroBatchSchedule), reduce and the shared
 // gradient (ReduceRound), commit (every participant steps at once), report (progress to the hub).
-// A peer that fails is left out for a while, the attempt is aborted everywhere and retried.
+// A peer that fails is left out for a while, the attempt is aborted everywhere and retried. Only a
+// failure the driver can prove leaves a peer out: one it saw itself, or one another peer reports
+// and that the named peer confirms by not answering the driver either; a peer named by another
+// that does answer was accused falsely, and its accuser is left out instead.
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "core/model/data.h"
 #include "core/client/hub_client.h"
 #include "core/control/event_bus.h"
+#include "core/node/swarm/bounded.h"
 #include "core/node/swarm/peer_calls.h"
 #include "core/node/swarm/step_attempt.h"
 
@@ -21,15 +26,18 @@ struct RunContext;
 struct LocalStage;
 class ForwardWork;
 class HubLink;
+class PeerRoles;
 class StatusBoard;
 
 class StepDriver {
  public:
-  StepDriver(const RunContext& run, LocalStage& local, ForwardWork& forward, PeerCalls& calls, HubLink& hub,
-             StatusBoard& board, control::EventBus* events);
+  static constexpr std::size_t kMaxSuspects = 1024;
 
-  // True when this node drives: the oldest ready, unsuspected replica of stage 0.
-  bool is_driver(const std::vector<protocol::PeerInfo>& peers);
+  StepDriver(const RunContext& run, LocalStage& local, ForwardWork& forward, PeerCalls& calls, HubLink& hub,
+             const PeerRoles& roles, StatusBoard& board, control::EventBus* events);
+
+  // True when this node drives: the driver the hub names (PeerRoles).
+  bool is_driver() const;
   // One step attempt; true when committed.
   bool drive_step(const std::vector<protocol::PeerInfo>& peers, std::uint64_t step);
 
@@ -41,19 +49,25 @@ class StepDriver {
   // The step's commit (global norm, mean loss, bytes per token) as sent to every committer.
   net::StepRequest commit(StepAttempt& attempt);
   void report(const StepAttempt& attempt, const net::StepRequest& committed);
-  void abort(const StepAttempt& attempt);
+  // Aborts the attempt on every participant at once; returns those that answered.
+  std::set<wallet::PublicKey> abort(const StepAttempt& attempt);
 
   bool suspected(const wallet::PublicKey& peer);
   void suspect(const wallet::PublicKey& peer, const std::string& why);
+  // Leaves out whoever `failure` proves failed (see the header comment). `answered`: the peers
+  // known to answer the driver now (the attempt's Abort); without it a reported peer is pinged.
+  void blame(const PeerFailure& failure, const StepAttempt& attempt, const std::set<wallet::PublicKey>* answered);
+  bool answers_ping(const wallet::PublicKey& peer, std::uint64_t step);
 
   const RunContext& run_;
   LocalStage& local_;
   ForwardWork& forward_;
   PeerCalls& calls_;
   HubLink& hub_;
+  const PeerRoles& roles_;
   StatusBoard& board_;
   control::EventBus* events_;
-  std::map<wallet::PublicKey, Clock::time_point> suspects_;
+  BoundedMap<wallet::PublicKey, Clock::time_point> suspects_{kMaxSuspects};  // until when
   std::uint64_t next_attempt_;
   Clock::time_point last_step_end_{};  // when the last committed step was reported (reset by a failed one)
   std::optional<model::DataSource> data_;
