@@ -23,22 +23,23 @@ std::int64_t unix_now() {
 
 // --- Membership ------------------------------------------------------------------------------
 
-HostilePeer::HostilePeer(std::string hub_url)
+HostilePeer::HostilePeer(std::string hub_url, Millis timeout)
     : owner_key_(wallet::KeyPair::generate()),
       key_(wallet::KeyPair::generate()),
       owner_address_(wallet::base58_encode(owner_key_.public_key())),
       hub_url_(hub_url),
-      hub_(std::move(hub_url)) {}
+      timeout_(timeout),
+      hub_(std::move(hub_url), timeout) {}
 
 HostilePeer::~HostilePeer() { stop_heartbeats(); }
 
-int HostilePeer::join(const std::string& endpoint) {
+int HostilePeer::join(const std::string& endpoint, bool keep_alive) {
   protocol::JoinRequest request;
   request.delegation = wallet::sign_delegation(owner_key_, key_.public_key(), wallet::kAnyRun, unix_now() + 86400);
   request.endpoint = endpoint;
   request.device = {"cpu", 1ull << 36, 1000.0};  // fits any stage
   stage_ = hub_.join(key_, request);
-  if (!beating_.exchange(true)) {
+  if (keep_alive && !beating_.exchange(true)) {
     // Its own client: the test may point hub_ at a recording proxy meanwhile.
     heartbeats_ = std::thread([this] {
       client::HubClient hub(hub_url_, 3s);

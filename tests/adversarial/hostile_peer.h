@@ -38,14 +38,15 @@ inline constexpr char kNowhere[] = "tcp://127.0.0.1:9";
 
 class HostilePeer {
  public:
-  explicit HostilePeer(std::string hub_url);
+  explicit HostilePeer(std::string hub_url, Millis timeout = Millis(5000));
   ~HostilePeer();  // stops the heartbeats; does not leave (an attacker need not)
   HostilePeer(const HostilePeer&) = delete;
   HostilePeer& operator=(const HostilePeer&) = delete;
 
-  // Challenge and join with a fresh delegation; the stage the hub assigned. Starts heartbeats.
-  // Throws what HubClient throws when the hub refuses.
-  int join(const std::string& endpoint = kNowhere);
+  // Challenge and join with a fresh delegation; the stage the hub assigned. Starts heartbeats
+  // unless told not to (a flood of joins that should expire). Throws what HubClient throws when
+  // the hub refuses.
+  int join(const std::string& endpoint = kNowhere, bool keep_alive = true);
   void ready();
   void leave();
   bool heartbeat();
@@ -58,7 +59,7 @@ class HostilePeer {
   int stage() const { return stage_; }
   client::HubClient& hub() { return hub_; }
   // Which hub this peer talks to: a RecordingProxy in front of the hub, for the HTTP attacks.
-  void use_hub(const std::string& url) { hub_ = client::HubClient(url); }
+  void use_hub(const std::string& url) { hub_ = client::HubClient(url, timeout_); }
 
   // The attacker claims credit for receipts it collected from honest nodes: the number the hub
   // accepted (0 also when it refused the batch outright).
@@ -71,6 +72,7 @@ class HostilePeer {
   wallet::KeyPair key_;
   std::string owner_address_;
   std::string hub_url_;
+  Millis timeout_;
   client::HubClient hub_;
   std::optional<protocol::RunManifest> manifest_;
   int stage_ = -1;

@@ -24,6 +24,10 @@
 
 namespace tessera::adversarial {
 
+// The first of a list of findings for a failure message (QVERIFY2 builds its message whether or
+// not the check fails, so it must not touch an empty list).
+inline std::string first_of(const std::vector<std::string>& list) { return list.empty() ? std::string() : list.front(); }
+
 // Steps the driver must commit, within the deadline, to count as "training continues". The demo's
 // small model commits tens of steps a second on two idle cores; a loaded machine is slower, the
 // deadline is generous.
