@@ -140,6 +140,8 @@ std::optional<std::uint64_t> NodeLink::step() {
   }
 }
 
+bool NodeLink::answers() { return ask(header(net::MessageKind::Ping), ping(), 3000ms).has_value(); }
+
 net::MessageHeader NodeLink::header(net::MessageKind kind, std::uint64_t step, int stage) const {
   net::MessageHeader h;
   h.kind = kind;

@@ -114,8 +114,10 @@ class NodeLink {
   // Pings until the node admits this key (its allowlist follows the hub's peer list about twice
   // a second, and ZeroMQ does not retry a refused handshake, so each try is a new connection).
   bool admitted(Millis deadline);
-  // The node's step, from a Pong.
+  // The node's step, from a Pong (nothing when it does not tell this key).
   std::optional<std::uint64_t> step();
+  // The node answers a Ping with anything at all (a Pong, or an Error if it refuses this key's).
+  bool answers();
 
   // A header of this run for the target's stage (or `stage`).
   net::MessageHeader header(net::MessageKind kind, std::uint64_t step = 0, int stage = -1) const;
