@@ -69,9 +69,19 @@ void HostilePeer::leave() {
 
 bool HostilePeer::heartbeat() { return hub_.heartbeat(key_); }
 
-// Today the peer list is a plain GET; once it is served to members only (issue #16), this is the
-// one call to give the member's key.
-std::vector<protocol::PeerInfo> HostilePeer::peers() { return hub_.peers(); }
+namespace {
+
+// The peer list as a member reads it: today a plain GET; once the hub serves it to members only
+// (issue #16), HubClient signs the request with the member's key, and this picks that call.
+template <typename Client>
+std::vector<protocol::PeerInfo> peer_list(Client& hub, const wallet::KeyPair& key) {
+  if constexpr (requires { hub.peers(key); }) return hub.peers(key);
+  else return hub.peers();
+}
+
+}  // namespace
+
+std::vector<protocol::PeerInfo> HostilePeer::peers() { return peer_list(hub_, key_); }
 
 const protocol::RunManifest& HostilePeer::manifest() {
   if (!manifest_) manifest_ = hub_.manifest();
