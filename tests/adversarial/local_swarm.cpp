@@ -54,7 +54,13 @@ std::string read_from(const std::filesystem::path& file, std::uintmax_t offset) 
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-LocalSwarm::LocalSwarm(SwarmOptions options) : options_(options), dir_(std::make_unique<QTemporaryDir>()) {}
+LocalSwarm::LocalSwarm(SwarmOptions options) : options_(options), dir_(std::make_unique<QTemporaryDir>()) {
+  // TESSERA_KEEP_SWARM=1 keeps the demo's folder (the peers' node.log) to read after a failure.
+  if (qEnvironmentVariableIsSet("TESSERA_KEEP_SWARM")) {
+    dir_->setAutoRemove(false);
+    qInfo("swarm folder: %s", qPrintable(dir_->path()));
+  }
+}
 
 LocalSwarm::~LocalSwarm() {
   if (!demo_ || demo_->state() == QProcess::NotRunning) return;
