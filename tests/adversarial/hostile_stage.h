@@ -57,7 +57,7 @@ class HostileStage {
   std::optional<ForwardSeen> wait_for_forward(std::chrono::milliseconds deadline);
   // Answers the held Forwards (each is answered after 2.5 s anyway, inside the driver's deadline).
   void release();
-  // What it answered, counted: Forwards it got.
+  // How many Forwards it was sent while taking part.
   std::uint64_t forwards() const { return forwards_; }
 
  private:
