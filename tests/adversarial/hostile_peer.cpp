@@ -29,7 +29,7 @@ HostilePeer::HostilePeer(std::string hub_url, Millis timeout)
       owner_address_(wallet::base58_encode(owner_key_.public_key())),
       hub_url_(hub_url),
       timeout_(timeout),
-      hub_(std::move(hub_url), timeout) {}
+      hub_(std::in_place, std::move(hub_url), timeout) {}
 
 HostilePeer::~HostilePeer() { stop_heartbeats(); }
 
@@ -38,7 +38,7 @@ int HostilePeer::join(const std::string& endpoint, bool keep_alive) {
   request.delegation = wallet::sign_delegation(owner_key_, key_.public_key(), wallet::kAnyRun, unix_now() + 86400);
   request.endpoint = endpoint;
   request.device = {"cpu", 1ull << 36, 1000.0};  // fits any stage
-  stage_ = hub_.join(key_, request);
+  stage_ = hub_->join(key_, request);
   if (keep_alive && !beating_.exchange(true)) {
     // Its own client: the test may point hub_ at a recording proxy meanwhile.
     heartbeats_ = std::thread([this] {
@@ -60,14 +60,14 @@ void HostilePeer::stop_heartbeats() {
   if (heartbeats_.joinable()) heartbeats_.join();
 }
 
-void HostilePeer::ready() { hub_.ready(key_); }
+void HostilePeer::ready() { hub_->ready(key_); }
 
 void HostilePeer::leave() {
   stop_heartbeats();
-  hub_.leave(key_);
+  hub_->leave(key_);
 }
 
-bool HostilePeer::heartbeat() { return hub_.heartbeat(key_); }
+bool HostilePeer::heartbeat() { return hub_->heartbeat(key_); }
 
 namespace {
 
@@ -81,17 +81,17 @@ std::vector<protocol::PeerInfo> peer_list(Client& hub, const wallet::KeyPair& ke
 
 }  // namespace
 
-std::vector<protocol::PeerInfo> HostilePeer::peers() { return peer_list(hub_, key_); }
+std::vector<protocol::PeerInfo> HostilePeer::peers() { return peer_list(*hub_, key_); }
 
 const protocol::RunManifest& HostilePeer::manifest() {
-  if (!manifest_) manifest_ = hub_.manifest();
+  if (!manifest_) manifest_ = hub_->manifest();
   return *manifest_;
 }
 
 std::uint64_t HostilePeer::claim_credit(const std::vector<protocol::SignedReceipt>& receipts) {
   if (receipts.empty()) return 0;
   try {
-    const auto reply = hub_.report_receipts(key_, receipts);
+    const auto reply = hub_->report_receipts(key_, receipts);
     return reply.value("accepted", std::uint64_t{0});
   } catch (const std::exception&) {
     return 0;  // refused outright

@@ -57,9 +57,9 @@ class HostilePeer {
   const wallet::KeyPair& key() const { return key_; }
   const std::string& owner() const { return owner_address_; }
   int stage() const { return stage_; }
-  client::HubClient& hub() { return hub_; }
+  client::HubClient& hub() { return *hub_; }
   // Which hub this peer talks to: a RecordingProxy in front of the hub, for the HTTP attacks.
-  void use_hub(const std::string& url) { hub_ = client::HubClient(url, timeout_); }
+  void use_hub(const std::string& url) { hub_.emplace(url, timeout_); }
 
   // The attacker claims credit for receipts it collected from honest nodes: the number the hub
   // accepted (0 also when it refused the batch outright).
@@ -73,7 +73,7 @@ class HostilePeer {
   std::string owner_address_;
   std::string hub_url_;
   Millis timeout_;
-  client::HubClient hub_;
+  std::optional<client::HubClient> hub_;  // replaced by use_hub (HubClient is not assignable)
   std::optional<protocol::RunManifest> manifest_;
   int stage_ = -1;
   std::atomic<bool> beating_{false};

@@ -51,7 +51,7 @@ std::vector<std::pair<net::MessageKind, net::Envelope>> samples(const RunShape& 
   out.emplace_back(K::Forward, forward(7, self, run, 1, route));
   out.emplace_back(K::Backward, net::BackwardReply{7, 1.5, 10, std::string("00"), {"00"}, {0, 0, 0, 0}}.encode());
   out.emplace_back(K::Receipt, net::Envelope{{{"receipt", "00"}}, {1, 2, 3}});
-  out.emplace_back(K::StateRequest, net::StateRequest{0, 0}.encode());
+  out.emplace_back(K::StateRequest, net::StateRequest{0, 0, {}}.encode());
   out.emplace_back(K::StateChunk, net::StateChunk{5, 0, 4, {1, 2, 3, 4}}.encode());
   out.emplace_back(K::Ping, ping());
   out.emplace_back(K::Pong, net::PongReply{3, false}.encode());
@@ -172,8 +172,9 @@ class TestAdversarialNodeRequests : public QObject {
     for (auto& link : attacker_->links()) {
       if (link->target().stage == mine) continue;
       for (const int claimed : {mine, link->target().stage}) {
+        // It shows its own, valid assignment: for its own stage, not the target's.
         const auto answer = link->ask(link->header(net::MessageKind::StateRequest, 0, claimed),
-                                      net::StateRequest{0, 0}.encode(), 20s);
+                                      net::StateRequest{0, 0, attacker_->peer().hub().named().assignment}.encode(), 20s);
         ++asked;
         if (answer)
           QVERIFY2(answer->kind() != net::MessageKind::StateChunk,
