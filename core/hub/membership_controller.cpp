@@ -111,7 +111,7 @@ void MembershipController::mount(httplib::Server& server) {
     net::reply_json(response, 200, {{"ready", true}});
   });
   server.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
-    const auto key = read_signed(verifier_, request, Replays::Harmless).sender;
+    const auto key = read_signed(verifier_, request, Replays::Refused).sender;
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     nlohmann::json reply{{"ok", true}};
     if (const auto peer = directory_.find(key); peer && assignments_) assignments_->add_to(reply, key, peer->stage);

@@ -172,8 +172,9 @@ class TestAdversarialHubBodies : public QObject {
   // after signing. Both refused; the victim stays listed, the forged step is not shown.
   void forgedSignedRequestsAreRefused() {
     RecordingProxy proxy(swarm_->hub_url());
-    proxy.forward(false);  // the hub never sees the originals
     member_->use_hub(proxy.url());
+    member_->hub().heartbeat(member_->key());  // forwarded: the new client learns the run id it signs for
+    proxy.forward(false);  // the hub never sees the originals
     member_->hub().leave(member_->key());
     member_->hub().report_progress(member_->key(), {{"step", 987654321}, {"loss", 0.5}});
     member_->use_hub(swarm_->hub_url());

@@ -49,7 +49,8 @@ class TestAdversarialNodeParticipant : public QObject {
       for (std::string line; std::getline(log, line);) {
         const bool suspicion = line.find("leav") != std::string::npos || line.find("suspect") != std::string::npos ||
                                line.find(" out") != std::string::npos;
-        if (suspicion && (any || line.find(prefix) != std::string::npos)) lines.push_back(line);
+        // The peer left out is the one after "leaving peer"; the reason may name others.
+        if (suspicion && (any || line.find("leaving peer " + prefix) != std::string::npos)) lines.push_back(line);
       }
       return lines;
     };
