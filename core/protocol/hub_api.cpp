@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/protocol/little_endian.h"
+#include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
@@ -198,8 +199,8 @@ std::optional<PeerInfo> peer_info_from_json(const nlohmann::json& item) {
   PeerInfo peer;
   peer.node_key = *key;
   peer.endpoint = item.at("endpoint").get<std::string>();
-  peer.stage = item.at("stage").get<int>();
-  peer.ready_order = item.at("ready_order").get<std::uint64_t>();
+  peer.stage = sys::json_integer<int>(item.at("stage"), "peer list: stage");
+  peer.ready_order = sys::json_integer<std::uint64_t>(item.at("ready_order"), "peer list: ready_order");
   if (const auto device = item.find("device"); device != item.end() && device->is_string())
     peer.device = device->get<std::string>();
   return peer;
@@ -218,7 +219,7 @@ PeerList peer_list_from_json(const nlohmann::json& reply) {
   try {
     PeerList list;
     list.run = reply.at("run").get<std::string>();
-    list.stages = reply.at("stages").get<int>();
+    list.stages = sys::json_integer<int>(reply.at("stages"), "peer list: stages");
     if (const auto& driver = reply.at("driver"); !driver.is_null()) {
       list.driver = wallet::fixed_from_hex<32>(driver.get<std::string>());
       if (!list.driver) throw std::invalid_argument("'driver' is not 64 hex digits");
