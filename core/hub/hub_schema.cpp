@@ -36,10 +36,38 @@ CREATE TABLE balance_history (
   revenue_part INTEGER NOT NULL, PRIMARY KEY (owner, epoch)) WITHOUT ROWID;
 )sql";
 
+
+// Version 2 (verified work), one block per concern so that each is edited by its owner alone.
+// Committed steps and their slots (steps_controller.cpp, receipts_controller.cpp).
+constexpr const char* kVersion2StepsSql = R"sql(
+CREATE TABLE steps (
+  step INTEGER PRIMARY KEY, attempt INTEGER NOT NULL, driver BLOB NOT NULL, record BLOB NOT NULL,
+  committed_ms INTEGER NOT NULL);
+CREATE TABLE route_seeds (step INTEGER PRIMARY KEY, seed BLOB NOT NULL, signed BLOB NOT NULL);
+)sql";
+
+// Per node and epoch tallies (node_tally.cpp).
+constexpr const char* kVersion2TallySql = R"sql(
+CREATE TABLE node_work (
+  node_key BLOB NOT NULL, epoch INTEGER NOT NULL, counter TEXT NOT NULL, owner TEXT NOT NULL,
+  amount REAL NOT NULL, PRIMARY KEY (node_key, epoch, counter)) WITHOUT ROWID;
+CREATE INDEX node_work_owner ON node_work (owner, epoch);
+)sql";
+
+// Gateway API keys, balances and debits (paid revenue).
+constexpr const char* kVersion2KeysSql = R"sql(
+)sql";
+
+// Spot checks, weight digests and exclusions.
+constexpr const char* kVersion2ChecksSql = R"sql(
+)sql";
+
 void apply(ledger::detail::Connection& db, int version) {
   db.exec("BEGIN IMMEDIATE");
   try {
     if (version == 1) db.exec(kVersion1Sql);
+    if (version == 2)
+      for (const char* sql : {kVersion2StepsSql, kVersion2TallySql, kVersion2KeysSql, kVersion2ChecksSql}) db.exec(sql);
     db.exec("PRAGMA application_id = " + std::to_string(kHubApplicationId));
     db.exec("PRAGMA user_version = " + std::to_string(version));
     db.exec("COMMIT");

@@ -13,7 +13,7 @@
 
 namespace tessera::hub {
 
-inline constexpr int kHubSchemaVersion = 1;
+inline constexpr int kHubSchemaVersion = 2;
 inline constexpr std::int32_t kHubApplicationId = 0x54485542;  // "THUB"
 
 // Brings the database to kHubSchemaVersion (each step one transaction) and checks that it belongs

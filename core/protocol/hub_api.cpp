@@ -24,6 +24,7 @@ constexpr RouteLimit kBodyLimits[] = {
     {kJoin, kJoinBodyLimit},
     {kProgress, kProgressBodyLimit},
     {kReceipts, kReceiptsBodyLimit},
+    {kSteps, kStepsBodyLimit},
 };
 }  // namespace
 

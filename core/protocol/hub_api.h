@@ -39,6 +39,14 @@ inline constexpr char kPeers[] = "/api/peers";
 inline constexpr char kReceipts[] = "/api/receipts";
 inline constexpr char kReceiptSummary[] = "/api/receipts/summary";
 inline constexpr char kProgress[] = "/api/progress";
+// Verified work. The driver's signed step record when a step commits (POST, body {"record": hex,
+// "progress": {...}}; answered with the next step's route seed {"route_seed": hex}); weights
+// digests a node reports after every step it installs (POST {"step", "stage", "weights": hex});
+// a checker's report (POST, protocol::CheckReport); a node's tallies per epoch (GET ?node=<hex>).
+inline constexpr char kSteps[] = "/api/steps";
+inline constexpr char kWeights[] = "/api/weights";
+inline constexpr char kChecks[] = "/api/checks";
+inline constexpr char kWork[] = "/api/work";
 // The hub's health and its refusal counters (GET, public: counts only).
 inline constexpr char kHealth[] = "/api/health";
 // Settlement: the open epoch and the published statements, with each owner's Merkle proof (GET).
@@ -59,6 +67,7 @@ inline constexpr std::size_t kSmallBodyLimit = 4 * 1024;           // challenge,
 inline constexpr std::size_t kJoinBodyLimit = 16 * 1024;           // a delegation, an endpoint, a device
 inline constexpr std::size_t kProgressBodyLimit = 8 * 1024;        // one step's figures
 inline constexpr std::size_t kReceiptsBodyLimit = 2 * 1024 * 1024;  // a batch: about 3,700 receipts of ~560 bytes
+inline constexpr std::size_t kStepsBodyLimit = 512 * 1024;        // a step record: 4,096 micro-batches at most
 inline constexpr std::size_t kMaxReceiptsPerBatch = 2000;          // nodes send 500 (core/node/swarm/hub_link.cpp)
 std::size_t body_limit(std::string_view path);
 std::size_t largest_body_limit();

@@ -32,6 +32,9 @@ std::string_view domain_tag(SignatureDomain domain) {
     case SignatureDomain::Message: return "tessera/message/v1";
     case SignatureDomain::Assignment: return "tessera/assignment/v1";
     case SignatureDomain::StepTicket: return "tessera/step-ticket/v1";
+    case SignatureDomain::StepRecord: return "tessera/step-record/v1";
+    case SignatureDomain::RouteSeed: return "tessera/route-seed/v1";
+    case SignatureDomain::CheckTicket: return "tessera/check-ticket/v1";
   }
   throw std::invalid_argument("unknown signature domain");
 }

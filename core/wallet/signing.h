@@ -26,6 +26,9 @@ enum class SignatureDomain {
   Message,     // `tessera-node wallet sign`: arbitrary user messages
   Assignment,       // the hub: node key N serves stage S of run R until T (core/protocol/assignment.h)
   StepTicket,       // a step's driver: attempt A of step S runs through these replicas
+  StepRecord,       // a step's driver: attempt A of step S committed, with these slots (protocol/step_record.h)
+  RouteSeed,        // the hub: the seed that orders step S's replicas (protocol/route_seed.h)
+  CheckTicket,      // the hub: checker C recomputes worker W's slot (protocol/spot_check.h)
 };
 
 std::string_view domain_tag(SignatureDomain domain);  // e.g. "tessera/receipt/v1"
