@@ -1,6 +1,7 @@
 // `tessera-hub keys …` over the running hub's admin API, found through its access file.
 #include "app/cli/keys_command.h"
 
+#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <memory>

@@ -3,8 +3,9 @@
 // controllers that serve each API area (run, membership, receipts and progress, statements,
 // health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
 // of its own (its own port and workers: completions and slow gateway clients never hold the
-// workers heartbeats need), and the loops that expire silent peers and settle epochs. Its clients
-// live in core/client. cpp-httplib stays inside the .cpp files.
+// workers heartbeats need) with its API keys and billing (key_billing.h), the admin API for those
+// keys on a loopback server of its own (admin_controller.h), and the loops that expire silent
+// peers and settle epochs. Its clients live in core/client. cpp-httplib stays inside the .cpp files.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,7 @@
 // Reservations, debits and demo usage for the gateway.
 #include "core/hub/key_billing.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace tessera::hub {
