@@ -38,6 +38,9 @@ class GatewayCharge {
   virtual ~GatewayCharge() = default;
   // Throws std::runtime_error when the debit cannot be recorded (nothing is debited then).
   virtual void settle(const Usage& usage) = 0;
+  // Gives the whole reservation back now, unless settled (what the destructor does; a stream that
+  // failed releases before it tells its client).
+  virtual void release() = 0;
 };
 
 class GatewayBilling {

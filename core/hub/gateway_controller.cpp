@@ -108,9 +108,14 @@ void complete_streamed(Gateway& gateway, const CompletionRequest& request, std::
           charge->settle(usage);
           send(last);
         } catch (const GatewayError& error) {
-          if (error.status() == 499) settle_quietly(*charge, usage);
-          else send(error_body(error));
+          if (error.status() == 499) {
+            settle_quietly(*charge, usage);
+          } else {
+            charge->release();
+            send(error_body(error));
+          }
         } catch (const std::exception& error) {
+          charge->release();
           send(error_body(GatewayError(500, "server_error", error.what())));
         }
         static const std::string done = "data: [DONE]\n\n";

@@ -22,8 +22,11 @@ class PaidCharge : public GatewayCharge {
              std::int64_t reserved)
       : store_(store), keys_(keys), book_(book), price_per_1k_(price_per_1k), key_id_(key_id), reserved_(reserved) {}
 
-  ~PaidCharge() override {
+  ~PaidCharge() override { release(); }
+
+  void release() override {
     if (settled_) return;
+    settled_ = true;
     try {
       keys_.release(key_id_, reserved_);
     } catch (const std::exception&) {
@@ -32,6 +35,7 @@ class PaidCharge : public GatewayCharge {
   }
 
   void settle(const Usage& usage) override {
+    if (settled_) throw std::logic_error("a completion's charge is settled once");
     const auto amount = std::min(price_of(usage.total(), price_per_1k_), reserved_);
     auto transaction = store_.begin();
     const auto epoch = book_.credit_paid(transaction, usage.total(), static_cast<std::uint64_t>(amount));
@@ -55,6 +59,7 @@ class DemoCharge : public GatewayCharge {
  public:
   explicit DemoCharge(SettlementBook& book) : book_(book) {}
   void settle(const Usage& usage) override { book_.credit_demo(usage.total()); }
+  void release() override {}
 
  private:
   SettlementBook& book_;
