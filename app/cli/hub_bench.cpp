@@ -53,6 +53,7 @@ BenchHub::BenchHub(int stages, const std::filesystem::path& state_dir) {
   options.hub_key = &key;
   options.state_dir = state_dir;
   options.heartbeat_timeout = std::chrono::minutes(30);  // members stay while the bench runs
+  options.open_gateway = true;                           // completions without a key: demo usage
   service = std::make_unique<hub::HubService>(manifest, options);
   service->start();
 }

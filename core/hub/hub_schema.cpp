@@ -54,8 +54,18 @@ CREATE TABLE node_work (
 CREATE INDEX node_work_owner ON node_work (owner, epoch);
 )sql";
 
-// Gateway API keys, balances and debits (paid revenue).
+// Gateway API keys, balances and debits (paid revenue: api_key_book.cpp, open_epoch.cpp). Amounts
+// are micro-units; a key's balance never goes below what its completions in flight reserve.
 constexpr const char* kVersion2KeysSql = R"sql(
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL, key_hash BLOB NOT NULL UNIQUE,
+  balance INTEGER NOT NULL CHECK (balance >= 0), reserved INTEGER NOT NULL CHECK (reserved >= 0 AND reserved <= balance),
+  spent INTEGER NOT NULL CHECK (spent >= 0), created_ms INTEGER NOT NULL, revoked_ms INTEGER);
+CREATE TABLE debits (
+  id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL REFERENCES api_keys (id), epoch INTEGER NOT NULL,
+  tokens INTEGER NOT NULL, amount INTEGER NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX debits_epoch ON debits (epoch);
+ALTER TABLE open_usage ADD COLUMN demo_tokens INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 // Spot checks, weight digests and exclusions.

@@ -10,17 +10,22 @@
 #include <stdexcept>
 
 #include "core/model/model_config.h"
+#include "core/hub/admin_controller.h"
+#include "core/hub/api_key_book.h"
 #include "core/hub/assignments.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
 #include "core/hub/health_controller.h"
 #include "core/hub/http_listener.h"
+#include "core/hub/key_billing.h"
 #include "core/hub/receipts_controller.h"
 #include "core/hub/settlement_import.h"
 #include "core/hub/run_controller.h"
 #include "core/hub/statements_controller.h"
 #include "core/hub/swarm_inference.h"
 #include "core/net/http_json.h"
+#include "core/protocol/hub_admin_api.h"
+#include "core/wallet/secure_file.h"
 
 namespace tessera::hub {
 
@@ -69,13 +74,13 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     gateway.limits.model_id = manifest_.run_id;
     gateway.limits.context = manifest_.model.context;
     gateway.limits.vocab = manifest_.model.vocab;
-    gateway.api_keys = options_.api_keys;
-    gateway.open = options_.open_gateway;
     gateway.max_concurrent = options_.max_concurrent_completions;
     NextTokenSource& source = options_.inference_source ? *options_.inference_source : *inference_;
-    gateway_ = std::make_unique<Gateway>(gateway, source, [this](const Usage& usage) {
-      book_->credit_tokens(usage.total());
-    });
+    keys_ = std::make_unique<ApiKeyBook>(*store_);
+    billing_ = std::make_unique<KeyBilling>(*store_, *keys_, *book_, manifest_.price_per_1k_tokens,
+                                            options_.open_gateway);
+    gateway_ = std::make_unique<Gateway>(gateway, source, *billing_);
+    if (!options_.admin_access_file.empty()) admin_api_ = std::make_unique<AdminController>(*keys_, manifest_.currency);
     statements_api_ = std::make_unique<StatementsController>(*book_);
     gateway_api_ = std::make_unique<GatewayController>(*gateway_);
   }
@@ -115,6 +120,10 @@ void HubService::epoch_loop() {
 }
 
 std::string HubService::url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
+
+std::string HubService::admin_url() const {
+  return admin_port_ == 0 ? std::string() : "http://127.0.0.1:" + std::to_string(admin_port_);
+}
 
 std::string HubService::gateway_url() const {
   if (gateway_port_ == 0) return {};
@@ -157,6 +166,15 @@ void HubService::start() {
     net::reply_thrown_errors(gateway_server_->server(), {"invalid_request_error", "server_error"});
     gateway_api_->mount(gateway_server_->server());
   }
+  if (admin_api_) {
+    const auto limit = protocol::hub_admin_api::kBodyLimit;
+    admin_server_ = std::make_unique<HttpListener>(
+        "admin", net::HttpServerLimits{2, std::chrono::milliseconds(5000), std::chrono::milliseconds(5000),
+                                       std::chrono::seconds(2)},
+        net::BodyLimits{[limit](const std::string&) { return limit; }, limit});
+    net::reply_thrown_errors(admin_server_->server());
+    admin_api_->mount(admin_server_->server());
+  }
   try {
     api_server_->start(options_.host, options_.port);
     port_ = api_server_->port();
@@ -165,9 +183,11 @@ void HubService::start() {
                              options_.gateway_port);
       gateway_port_ = gateway_server_->port();
     }
+    if (admin_server_) start_admin();
   } catch (...) {
     api_server_.reset();
     gateway_server_.reset();
+    admin_server_.reset();
     throw;
   }
   stopping_ = false;
@@ -188,12 +208,27 @@ void HubService::stop() {
     stopping_ = true;
   }
   stop_signal_.notify_all();
+  if (admin_server_) {
+    admin_server_->stop();
+    std::error_code ignored;  // a hub that cannot remove it leaves a file whose token no longer works
+    std::filesystem::remove(options_.admin_access_file, ignored);
+  }
   if (gateway_server_) gateway_server_->stop();
   if (api_server_) api_server_->stop();
   if (expiry_.joinable()) expiry_.join();
   if (epochs_.joinable()) epochs_.join();
   gateway_server_.reset();
   api_server_.reset();
+  admin_server_.reset();
+}
+
+void HubService::start_admin() {
+  admin_server_->start("127.0.0.1", 0);
+  admin_port_ = admin_server_->port();
+  const auto text = protocol::to_json(admin_api_->access(admin_url())).dump() + "\n";
+  if (!options_.admin_access_file.parent_path().empty())
+    std::filesystem::create_directories(options_.admin_access_file.parent_path());
+  wallet::write_file_atomic(options_.admin_access_file, wallet::as_bytes(text), {}, wallet::IfExists::Replace);
 }
 
 protocol::ReceiptTally HubService::tally() const { return receipts_api_->tally(); }

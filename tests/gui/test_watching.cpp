@@ -128,7 +128,7 @@ class TestWatching : public QObject {
     book->credit_work(address_of(alice_), 3e9);
     book->credit_work(address_of(bob_), 1e9);
     QCOMPARE(hub_->close_epoch(), std::uint64_t(1));
-    book->credit_tokens(1237);  // revenue of epoch 2, split by epoch 1's shares
+    book->credit_paid(1237, 2474);  // debits of epoch 2 (1,237 tokens at 2,000 per 1k), split by epoch 1's shares
     book->credit_work(address_of(bob_), 2e9);
     QCOMPARE(hub_->close_epoch(), std::uint64_t(2));
   }

@@ -23,6 +23,7 @@
 
 #include "core/client/hub_client.h"
 #include "core/hub/gateway.h"
+#include "core/hub/api_key_book.h"
 #include "core/hub/hub_service.h"
 #include "core/wallet/encoding.h"
 #include "core/wallet/slip10.h"
@@ -361,16 +362,16 @@ class TestHubHttp : public QObject {
     auto reply = client.Get(api::kModels);
     QVERIFY(reply);
     QCOMPARE(reply->status, 401);
-    QVERIFY(json::parse(reply->body)["error"]["message"].get<std::string>().find("closed") != std::string::npos);
+    QVERIFY(json::parse(reply->body)["error"]["message"].get<std::string>().find("API key") != std::string::npos);
     const json request{{"model", closed.manifest.run_id}, {"prompt", "1"}, {"max_tokens", 1}};
     QCOMPARE(client.Post(api::kCompletions, request.dump(), "application/json")->status, 401);
     QCOMPARE(closed.service->health()["completions_running"].get<int>(), 0);
-    options.api_keys = {"sk-operator"};
-    TestHub keyed(options);
-    httplib::Client with_key("127.0.0.1", keyed.service->gateway_port());
-    QCOMPARE(with_key.Get(api::kModels)->status, 401);
-    with_key.set_bearer_token_auth("sk-operator");
+    const auto key = closed.service->api_keys()->add("operator", 0);  // keys live in the hub's store
+    httplib::Client with_key("127.0.0.1", closed.service->gateway_port());
+    with_key.set_bearer_token_auth(key.key);
     QCOMPARE(with_key.Get(api::kModels)->status, 200);
+    closed.service->api_keys()->revoke(key.info.id);
+    QCOMPARE(with_key.Get(api::kModels)->status, 401);
   }
 
   void challengesAndJoinsAreRateLimited() {
