@@ -1,7 +1,7 @@
 // The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (the
 // durable store, hub_store.h; peer directory, roster of admitted nodes, settlement book), the
-// controllers that serve each API area (run, membership, receipts and progress, statements,
-// health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
+// controllers that serve each API area (run, membership, receipts and progress, step records,
+// per-node work, statements, health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
 // of its own (its own port and workers: completions and slow gateway clients never hold the
 // workers heartbeats need), and the loops that expire silent peers and settle epochs. Its clients
 // live in core/client. cpp-httplib stays inside the .cpp files.
@@ -35,15 +35,23 @@
 namespace tessera::hub {
 
 class AssignmentIssuer;
+class CommittedWork;
 class Gateway;
 class GatewayController;
 class HealthController;
 class HttpListener;
 class NextTokenSource;
+class NodeTally;
+class ReceiptLog;
 class ReceiptsController;
+class RouteSeeder;
 class RunController;
 class StatementsController;
+class StepProgress;
+class StepsController;
 class SwarmInference;
+class WorkController;
+class WorkObserver;
 
 struct HubOptions {
   std::string host = "127.0.0.1";
@@ -97,6 +105,10 @@ class HubService {
   int port() const { return port_; }
   std::string url() const;  // http://host:port
 
+  // Called inside the transactions that store step records and credit receipts (work_observer.h):
+  // register before start(); `observer` must outlive the service.
+  void add_work_observer(WorkObserver& observer);
+
   const protocol::RunManifest& manifest() const { return manifest_; }
   PeerDirectory& directory() { return directory_; }
   protocol::ReceiptTally tally() const;
@@ -129,6 +141,11 @@ class HubService {
   RunRoster roster_;
   RequestVerifier verifier_;
   std::unique_ptr<AssignmentIssuer> assignments_;  // signs only with a hub key
+  std::unique_ptr<RouteSeeder> seeds_;             // signs only with a hub key
+  std::unique_ptr<StepProgress> progress_;
+  std::unique_ptr<NodeTally> node_tally_;
+  std::unique_ptr<ReceiptLog> receipt_log_;
+  std::unique_ptr<CommittedWork> work_;
   std::unique_ptr<SettlementBook> book_;
   std::unique_ptr<SwarmInference> inference_;
   std::unique_ptr<Gateway> gateway_;
@@ -136,6 +153,8 @@ class HubService {
   std::unique_ptr<RunController> run_api_;
   std::unique_ptr<MembershipController> membership_api_;
   std::unique_ptr<ReceiptsController> receipts_api_;
+  std::unique_ptr<StepsController> steps_api_;
+  std::unique_ptr<WorkController> work_api_;
   std::unique_ptr<StatementsController> statements_api_;  // with a hub key
   std::unique_ptr<GatewayController> gateway_api_;        // with a hub key
   std::unique_ptr<HealthController> health_api_;
