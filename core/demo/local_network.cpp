@@ -96,6 +96,7 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
   hub_options.host = options_.listen_host;
   hub_options.hub_key = &hub_key_;  // settles epochs, signs statements, serves the gateway
   hub_options.open_gateway = true;  // the local demo buys completions without a key (listen_host: loopback)
+  hub_options.membership.joins_per_owner = {10.0, 1000.0};  // every local peer works for the demo's one owner
   hub_ = std::make_unique<hub::HubService>(manifest, hub_options);
   hub_->start();
 
