@@ -102,7 +102,7 @@ class TestForgedReceipts : public QObject {
     for (std::uint64_t step = 1; step <= kHonestSteps; ++step) {
       const auto record = test::step_record(manifest, step, driver.key.public_key(),
                                             {{driver.key.public_key()}, {neighbour.key.public_key()}}, seed);
-      const auto reply = test::post_step(url, record, driver.key, driver.key);
+      const auto reply = test::post_step(url, record, driver.key);
       QVERIFY(reply);
       QVERIFY2(reply->status == 200, reply->body.c_str());
       seed = protocol::SignedRouteSeed::from_hex(nlohmann::json::parse(reply->body)["route_seed"].get<std::string>());
@@ -113,7 +113,7 @@ class TestForgedReceipts : public QObject {
     // A forger cannot commit a step naming itself: it is not the driver the hub names.
     const auto own_step = test::step_record(manifest, kHonestSteps + 1, first.public_key(),
                                             {{first.public_key()}, {second.public_key()}}, seed);
-    QCOMPARE(test::post_step(url, own_step, first, first)->status, 403);
+    QCOMPARE(test::post_step(url, own_step, first)->status, 403);
 
     // The attack: 2,000 receipts each, for steps 1 … 2,000, each signed by the other forger.
     std::vector<protocol::SignedReceipt> forged_first, forged_second;
@@ -130,7 +130,7 @@ class TestForgedReceipts : public QObject {
     // The honest driver commits a later step: every forged receipt still waiting is rejected.
     const auto later = test::step_record(manifest, kForged + 1, driver.key.public_key(),
                                          {{driver.key.public_key()}, {neighbour.key.public_key()}});
-    QCOMPARE(test::post_step(url, later, driver.key, driver.key)->status, 200);
+    QCOMPARE(test::post_step(url, later, driver.key)->status, 200);
 
     // Honest credit is exact; the forgers' is nothing, and every forged receipt is counted.
     QCOMPARE(report_all(url, driver.key, honest_forward, rejected), kHonestSteps);

@@ -81,7 +81,7 @@ struct TestHub {
     return test::next_route_seed(url(), manifest.run_id, asking.key);
   }
   int post(const protocol::StepRecord& record, const Member& sender, std::string* body = nullptr) {
-    const auto reply = test::post_step(url(), record, sender.key, sender.key);
+    const auto reply = test::post_step(url(), record, sender.key);
     if (body) *body = reply ? reply->body : "";
     return reply ? reply->status : 0;
   }
@@ -129,8 +129,10 @@ class TestSteps : public QObject {
     // Not the driver the hub names (b is ready, but stage 1), even with a record naming itself.
     QCOMPARE(hub.post(test::step_record(hub.manifest, 1, b.id(), {{a.id()}, {b.id()}}, seed), b, &body), 403);
     QVERIFY2(body.find("not the driver") != std::string::npos, body.c_str());
-    // The driver's name on a record someone else signed.
-    auto forged = test::post_step(hub.url(), honest, a.key, b.key);
+    // The driver's record with a signature that is not its own.
+    auto tampered = protocol::sign_step_record(honest, a.key);
+    tampered.signature[0] ^= 1;
+    auto forged = test::post_step(hub.url(), tampered, a.key);
     QCOMPARE(forged->status, 403);
     QVERIFY2(forged->body.find("signature") != std::string::npos, forged->body.c_str());
     // The run's shape: tokens, micro-batches, stages, another run.
@@ -202,9 +204,10 @@ class TestSteps : public QObject {
     reseeded.route_seed[0] ^= 1;
     QCOMPARE(hub.post(reseeded, driver, &body), 403);
     QVERIFY2(body.find("the route is not the hub's") != std::string::npos, body.c_str());
-    // A subset (a suspect left out) in the seed's order is the hub's route.
-    auto subset = order1;
-    subset.erase(subset.begin() + 1);
+    // A stage with a suspect left out, its other replicas ordered by the seed, is the hub's route.
+    auto trusted = stage1;
+    trusted.erase(trusted.begin() + 1);
+    const auto subset = protocol::order_replicas(seed->seed.seed, 1, trusted);
     QCOMPARE(hub.post(test::step_record(hub.manifest, 1, driver.id(), {order0, subset}, seed), driver, &body), 200);
   }
 

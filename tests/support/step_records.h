@@ -75,12 +75,19 @@ inline httplib::Result signed_hub_request(const std::string& url, const std::str
   return client.Post(path, sent, body, "application/json");
 }
 
-// POST /api/steps as `sender` with `record` signed by `signer` (the driver, unless a test lies).
-inline httplib::Result post_step(const std::string& url, const protocol::StepRecord& record,
-                                 const wallet::KeyPair& sender, const wallet::KeyPair& signer) {
-  const nlohmann::json body{{"record", protocol::sign_step_record(record, signer).to_hex()},
+// POST /api/steps as `sender` with a signed record (and the step's figures, as the driver sends them).
+inline httplib::Result post_step(const std::string& url, const protocol::SignedStepRecord& signed_record,
+                                 const wallet::KeyPair& sender) {
+  const auto& record = signed_record.record;
+  const nlohmann::json body{{"record", signed_record.to_hex()},
                             {"progress", {{"step", record.step}, {"loss", 2.5}, {"tokens", 16}}}};
   return signed_hub_request(url, record.run_id, "POST", protocol::hub_api::kSteps, sender, body.dump());
+}
+
+// POST /api/steps as `driver`, with `record` signed by it.
+inline httplib::Result post_step(const std::string& url, const protocol::StepRecord& record,
+                                 const wallet::KeyPair& driver) {
+  return post_step(url, protocol::sign_step_record(record, driver), driver);
 }
 
 // The route seed the hub names for the next step in its peer list (asked as member `member`).
