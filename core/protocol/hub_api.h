@@ -166,7 +166,7 @@ struct PeerInfo {
   int stage = 0;
   std::uint64_t ready_order = 0;  // 0: joined, not ready yet (still fetching its stage's state)
   std::string device;             // the device's name
-  double tokens_per_s = 0.0;      // the throughput it measured at join: the weight route seeds order it by
+  double tokens_per_s = 0.0;      // its measured throughput as it joined (route weights, route_seed.h)
   bool ready() const { return ready_order != 0; }
 };
 

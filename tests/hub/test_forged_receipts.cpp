@@ -9,6 +9,7 @@
 
 #include <httplib.h>
 
+#include "core/hub/node_tally.h"
 #include "core/protocol/hub_api.h"
 #include "hub_crash_support.h"
 #include "tests/support/step_records.h"
