@@ -75,11 +75,12 @@ struct Swarm {
   // the reporter and its receiver on the route, each with the hub's route seed: the slots its
   // receipts may claim.
   void commit_steps(const std::string& url, const Node& driver, int per_reporter) {
-    client::HubClient(url).ready(driver.key);
+    client::HubClient hub(url);
+    hub.ready(driver.key);
     auto seed = test::next_route_seed(url, manifest.run_id, driver.key);
     QVERIFY(seed);
     std::uint64_t step = 1;
-    for (int k = 0; k < per_reporter; ++k)
+    for (int k = 0; k < per_reporter; ++k, hub.heartbeat(driver.key))  // the driver stays listed
       for (auto& reporter : reporters) {
         const bool forward = reporter.sender().stage == 0;
         const auto& zero = forward ? reporter.sender() : reporter.receiver();
