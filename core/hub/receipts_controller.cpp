@@ -48,12 +48,12 @@ nlohmann::json ReceiptsController::report(const wallet::PublicKey& sender, const
   const auto& list = protocol::receipt_batch_items(body);
   const auto member = roster_.member(sender);
   if (!member) throw net::HttpError(403, "receipts refused: the sender is not a peer of this run");
-  return credit(sender, *member, check(sender, *member, list));
+  return credit(sender, *member, check(sender, list));
 }
 
 // Everything but the slot, with no lock held: the receipt decodes, is this run's, is for the
 // sender's work, its receiver signed it and is a member.
-ReceiptsController::CheckedBatch ReceiptsController::check(const wallet::PublicKey& sender, const Member&,
+ReceiptsController::CheckedBatch ReceiptsController::check(const wallet::PublicKey& sender,
                                                            const nlohmann::json& list) const {
   CheckedBatch batch;
   std::map<wallet::PublicKey, bool> receivers;  // a batch names few receivers

@@ -63,7 +63,7 @@ class ReceiptsController {
     std::vector<protocol::SignedReceipt> checked;
     std::vector<ReceiptRejection> refused;
   };
-  CheckedBatch check(const wallet::PublicKey& sender, const Member& member, const nlohmann::json& list) const;
+  CheckedBatch check(const wallet::PublicKey& sender, const nlohmann::json& list) const;
   nlohmann::json credit(const wallet::PublicKey& sender, const Member& member, const CheckedBatch& batch);
 
   const protocol::RunManifest& manifest_;

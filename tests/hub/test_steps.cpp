@@ -52,7 +52,9 @@ struct TestHub {
   CountingObserver observer;
   std::unique_ptr<hub::HubService> service;
 
-  explicit TestHub(bool with_hub_key = true) {
+  explicit TestHub(bool with_hub_key = true, const std::filesystem::path& state_dir = {},
+                   const wallet::KeyPair* same_run_publisher = nullptr) {
+    if (same_run_publisher) publisher = wallet::KeyPair::from_seed(same_run_publisher->seed());
     manifest = test::tiny_two_stage_manifest("steps");
     manifest.train.micro_batches = 4;
     manifest.hub_key = publisher.public_key();
@@ -61,6 +63,7 @@ struct TestHub {
     options.membership.joins_per_owner = {1000, 1000};
     options.membership.joins_per_address = {1000, 1000};
     if (with_hub_key) options.hub_key = &publisher;
+    options.state_dir = state_dir;
     service = std::make_unique<hub::HubService>(manifest, options);
     service->add_work_observer(observer);
     service->start();
@@ -310,6 +313,32 @@ class TestSteps : public QObject {
     QCOMPARE(pending, std::uint64_t(hub::kPendingPerSender));
     QVERIFY2(has_reason(answer, "pending-full"), answer.dump().c_str());
     QCOMPARE(hub.counter(a, "rejected:pending-full"), 1.0);
+  }
+
+  void pendingReceiptsAndSeedsSurviveARestart() {
+    QTemporaryDir dir;
+    wallet::KeyPair publisher = wallet::KeyPair::generate();
+    Member a, b;
+    protocol::SignedRouteSeed seed;
+    {
+      TestHub hub(true, dir.path().toStdString(), &publisher);
+      a = hub.join();
+      b = hub.join();
+      hub.ready(a);
+      seed = *hub.seed(a);
+      const auto record = test::step_record(hub.manifest, 1, a.id(), {{a.id()}, {b.id()}}, seed);
+      QCOMPARE(hub.report(a, {test::slot_receipt(record, 0, Direction::Forward, 0, a.id(), b.key)})["pending"].get<int>(), 1);
+    }
+    TestHub hub(true, dir.path().toStdString(), &publisher);
+    client::HubClient client(hub.url());
+    const protocol::JoinRequest again{wallet::sign_delegation(hub.owner, a.id(), wallet::kAnyRun, 4102444800),
+                                      "tcp://127.0.0.1:1", {"cpu", 1ull << 34, 1000}};
+    QCOMPARE(client.join(a.key, again), 0);
+    hub.ready(a);
+    QVERIFY(hub.seed(a)->seed == seed.seed);  // issued once, kept
+    QCOMPARE(hub.post(test::step_record(hub.manifest, 1, a.id(), {{a.id()}, {b.id()}}, seed), a), 200);
+    QCOMPARE(hub.observer.receipts, 1);
+    QCOMPARE(hub.service->tally().verified, std::uint64_t(1));
   }
 
   void aHubWithoutItsKeyStoresRecordsWithoutSeeds() {
