@@ -36,14 +36,14 @@ ScratchDir::~ScratchDir() {
   std::filesystem::remove_all(path, ignored);
 }
 
-BenchHub::BenchHub(int stages, const std::filesystem::path& state_dir) {
+BenchHub::BenchHub(int stages, const std::filesystem::path& state_dir, int micro_batches) {
   manifest.run_id = "bench-hub";
   manifest.model.layers = 2;
   manifest.model.width = 32;
   manifest.model.heads = 2;
   manifest.model.context = 16;
   manifest.train.micro_batch_size = 2;
-  manifest.train.micro_batches = 1;
+  manifest.train.micro_batches = micro_batches;
   manifest.stages = stages;
   manifest.dataset = {"arithmetic"};
   manifest.price_per_1k_tokens = 1000;

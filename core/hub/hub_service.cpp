@@ -13,16 +13,22 @@
 #include "core/hub/admin_controller.h"
 #include "core/hub/api_key_book.h"
 #include "core/hub/assignments.h"
+#include "core/hub/committed_work.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
 #include "core/hub/health_controller.h"
 #include "core/hub/http_listener.h"
 #include "core/hub/key_billing.h"
+#include "core/hub/node_tally.h"
 #include "core/hub/receipts_controller.h"
+#include "core/hub/route_seeder.h"
 #include "core/hub/settlement_import.h"
 #include "core/hub/run_controller.h"
 #include "core/hub/statements_controller.h"
+#include "core/hub/step_progress.h"
+#include "core/hub/steps_controller.h"
 #include "core/hub/swarm_inference.h"
+#include "core/hub/work_controller.h"
 #include "core/net/http_json.h"
 #include "core/protocol/hub_admin_api.h"
 #include "core/wallet/secure_file.h"
@@ -89,12 +95,26 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
                                                            options_.heartbeat_timeout, options_.membership);
   assignments_ = std::make_unique<AssignmentIssuer>(manifest_.run_id, options_.hub_key);
   membership_api_->issue_assignments(*assignments_);
+  seeds_ = std::make_unique<RouteSeeder>(manifest_.run_id, options_.hub_key);
+  membership_api_->issue_route_seeds(*seeds_, *store_);
+  progress_ = std::make_unique<StepProgress>();
+  node_tally_ = std::make_unique<NodeTally>(*store_);
+  receipt_log_ = std::make_unique<ReceiptLog>(*store_);
+  work_ = std::make_unique<CommittedWork>(manifest_, *receipt_log_, *node_tally_, book_.get());
   receipts_api_ =
-      std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, *store_, book_.get());
+      std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, *store_, *work_, *progress_);
+  steps_api_ = std::make_unique<StepsController>(StepsController::Parts{
+      manifest_, *membership_api_, directory_, roster_, verifier_, *store_, *work_, *seeds_, *progress_});
+  work_api_ = std::make_unique<WorkController>(*node_tally_);
   health_api_ = std::make_unique<HealthController>([this] { return health(); });
 }
 
 HubService::~HubService() { stop(); }
+
+void HubService::add_work_observer(WorkObserver& observer) {
+  if (api_server_) throw std::logic_error("work observers are registered before the hub serves");
+  work_->add_observer(observer);
+}
 
 std::uint64_t HubService::close_epoch() {
   if (!book_) throw std::logic_error("this hub has no hub key: it does not settle");
@@ -156,6 +176,8 @@ void HubService::start() {
   run_api_->mount(server);
   membership_api_->mount(server);
   receipts_api_->mount(server);
+  steps_api_->mount(server);
+  work_api_->mount(server);
   health_api_->mount(server);
   if (statements_api_) statements_api_->mount(server);
   if (gateway_api_) {

@@ -1,7 +1,7 @@
 // The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (the
 // durable store, hub_store.h; peer directory, roster of admitted nodes, settlement book), the
-// controllers that serve each API area (run, membership, receipts and progress, statements,
-// health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
+// controllers that serve each API area (run, membership, receipts and progress, step records,
+// per-node work, statements, health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
 // of its own (its own port and workers: completions and slow gateway clients never hold the
 // workers heartbeats need) with its API keys and billing (key_billing.h), the admin API for those
 // keys on a loopback server of its own (admin_controller.h), and the loops that expire silent
@@ -38,16 +38,24 @@ namespace tessera::hub {
 class AdminController;
 class ApiKeyBook;
 class AssignmentIssuer;
+class CommittedWork;
 class Gateway;
 class GatewayController;
 class HealthController;
 class HttpListener;
 class KeyBilling;
 class NextTokenSource;
+class NodeTally;
+class ReceiptLog;
 class ReceiptsController;
+class RouteSeeder;
 class RunController;
 class StatementsController;
+class StepProgress;
+class StepsController;
 class SwarmInference;
+class WorkController;
+class WorkObserver;
 
 struct HubOptions {
   std::string host = "127.0.0.1";
@@ -105,6 +113,10 @@ class HubService {
   int port() const { return port_; }
   std::string url() const;  // http://host:port
 
+  // Called inside the transactions that store step records and credit receipts (work_observer.h):
+  // register before start(); `observer` must outlive the service.
+  void add_work_observer(WorkObserver& observer);
+
   const protocol::RunManifest& manifest() const { return manifest_; }
   PeerDirectory& directory() { return directory_; }
   protocol::ReceiptTally tally() const;
@@ -142,6 +154,11 @@ class HubService {
   RunRoster roster_;
   RequestVerifier verifier_;
   std::unique_ptr<AssignmentIssuer> assignments_;  // signs only with a hub key
+  std::unique_ptr<RouteSeeder> seeds_;             // signs only with a hub key
+  std::unique_ptr<StepProgress> progress_;
+  std::unique_ptr<NodeTally> node_tally_;
+  std::unique_ptr<ReceiptLog> receipt_log_;
+  std::unique_ptr<CommittedWork> work_;
   std::unique_ptr<SettlementBook> book_;
   std::unique_ptr<SwarmInference> inference_;
   std::unique_ptr<ApiKeyBook> keys_;
@@ -151,6 +168,8 @@ class HubService {
   std::unique_ptr<RunController> run_api_;
   std::unique_ptr<MembershipController> membership_api_;
   std::unique_ptr<ReceiptsController> receipts_api_;
+  std::unique_ptr<StepsController> steps_api_;
+  std::unique_ptr<WorkController> work_api_;
   std::unique_ptr<StatementsController> statements_api_;  // with a hub key
   std::unique_ptr<GatewayController> gateway_api_;        // with a hub key
   std::unique_ptr<AdminController> admin_api_;            // with a hub key and an admin access file

@@ -135,6 +135,7 @@ struct TestHub {
     options.membership.challenges_per_address = {1000, 1000};
     options.membership.joins_per_address = {1000, 1000};
     options.membership.joins_per_key = {1000, 1000};
+    options.membership.joins_per_owner = {1000, 1000};
     options.open_gateway = true;
     return options;
   }
@@ -406,6 +407,19 @@ class TestHubHttp : public QObject {
     }
     QCOMPARE(joined.health()["requests"]["api"]["rate_limited"].get<int>(), 2);
     QVERIFY(joined.answers_heartbeat(node));
+
+    // One owner's keys share a budget (a Sybil re-joining until it sits beside itself), whatever
+    // their keys and however generous the address's.
+    options = TestHub::generous();
+    options.membership.joins_per_owner = {0.001, 3};
+    TestHub owned(options);
+    for (int i = 0; i < 3; ++i) owned.join(wallet::KeyPair::generate());
+    try {
+      owned.join(wallet::KeyPair::generate());
+      QFAIL("a fourth join for one owner within its burst was accepted");
+    } catch (const std::runtime_error& error) {
+      QVERIFY2(std::string(error.what()).find("owner") != std::string::npos, error.what());
+    }
   }
 
   void peersAreServedToMembersOnlyWithoutOwners() {
