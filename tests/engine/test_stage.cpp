@@ -2,6 +2,7 @@
 // and rejection of bad boundary input without touching the weights.
 #include <QtTest>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -273,7 +274,7 @@ class TestStage : public QObject {
     const auto boundary = first.forward(message).output;
     trained.forward(boundary);
     trained.backward(0, {});
-    trained.step(-1.0);  // now unlike a fresh stage's
+    trained.step(std::sqrt(trained.grad_norm_squared()));  // now unlike a fresh stage's
     const auto weights = trained.parameter_vector();
     QCOMPARE(static_cast<std::int64_t>(weights.size()), trained.parameter_count());
     std::vector<float> flat;

@@ -7,10 +7,13 @@
 // (other weights, another micro-batch's input) gives EvidenceMismatch; a slot the worker no longer
 // holds, or a ticket naming another checker, Unavailable. And in process: a worker that sent
 // garbage activations got receipts over the garbage, which the honest recompute does not give.
+#include <QProcess>
 #include <QtTest>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <thread>
 
@@ -82,7 +85,7 @@ int run_checker(const char* job_file) {
       run, calls, [&](const wallet::PublicKey& k) -> std::optional<net::Hop> { return k == worker.key ? std::optional(worker) : std::nullopt; },
       [](const protocol::CheckReport&) {});
   const auto report = checker.check(job.at("ticket").get<std::string>());
-  std::cout << (report ? protocol::to_json(*report).dump() : std::string("null")) << std::endl;
+  std::cout << "report " << (report ? protocol::to_json(*report).dump() : std::string("null")) << std::endl;
   return 0;
 }
 
@@ -172,20 +175,19 @@ class TestSpotCheck : public QObject {
     const auto file = dir_.filePath("job.json").toStdString();
     std::ofstream(file) << job.dump();
     QProcess process;
-    process.start(QCoreApplication::applicationFilePath().isEmpty() ? QString::fromStdString(program_)
-                                                                      : QCoreApplication::applicationFilePath(),
+    process.start(QString::fromStdString(std::filesystem::canonical("/proc/self/exe").string()),
                   {"--check", QString::fromStdString(file)});
     if (!process.waitForFinished(60000) || process.exitCode() != 0) {
       qWarning("checker process failed: %s", process.readAllStandardError().constData());
       return std::nullopt;
     }
-    const auto out = json::parse(process.readAllStandardOutput().toStdString());
+    const auto text = process.readAllStandardOutput().toStdString();  // its log lines, then the report
+    const auto at = text.rfind("report ");
+    if (at == std::string::npos) return std::nullopt;
+    const auto out = json::parse(text.substr(at + 7));
     if (out.is_null()) return std::nullopt;
     return protocol::check_report_from_json(out);
   }
-
- public:
-  static inline std::string program_;
 
  private Q_SLOTS:
   void initTestCase() {
@@ -197,7 +199,9 @@ class TestSpotCheck : public QObject {
     manifest_.train.total_steps = static_cast<std::int64_t>(kSteps);  // then the nodes idle, serving
     manifest_.hub_key = publisher_.public_key();
     protocol::sign_manifest(manifest_, publisher_);
-    hub_ = std::make_unique<hub::HubService>(manifest_);
+    hub::HubOptions hub_options;
+    hub_options.heartbeat_timeout = 10min;  // the listed checker does not heartbeat
+    hub_ = std::make_unique<hub::HubService>(manifest_, hub_options);
     hub_->start();
     for (int i = 0; i < 3; ++i) {
       start(nodes_[i], "node-" + std::to_string(i));
@@ -379,7 +383,6 @@ class TestSpotCheck : public QObject {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--check") return run_checker(argv[2]);
-  TestSpotCheck::program_ = argv[0];
   TestSpotCheck test;
   return QTest::qExec(&test, argc, argv);
 }

@@ -17,14 +17,14 @@ Out EvidenceTransfer::serve(const net::Incoming&, const net::Envelope& envelope)
   if (t.stage != k)
     throw std::invalid_argument("the check is of stage " + std::to_string(t.stage) + "; this node serves stage " +
                                 std::to_string(k));
-  if (bytes_.empty() || check_id_ != t.check_id) {
+  if (bytes_.empty() || ticket_ != request.ticket) {
     if (request.offset != 0) throw std::invalid_argument("evidence transfer expired: start again");
     const auto evidence = local_.evidence.find(t.step, t.micro_batch, t.stage);
     if (!evidence)
       throw std::invalid_argument("this node no longer holds the evidence for step " + std::to_string(t.step) +
                                   ", micro-batch " + std::to_string(t.micro_batch));
     bytes_ = evidence->encode();
-    check_id_ = t.check_id;
+    ticket_ = request.ticket;
   }
   if (request.offset > bytes_.size()) throw std::invalid_argument("evidence offset past the end");
   const auto length = std::min<std::size_t>(kChunk, bytes_.size() - request.offset);

@@ -27,7 +27,7 @@ class EvidenceTransfer {
  private:
   const RunContext& run_;
   LocalStage& local_;
-  std::uint64_t check_id_ = 0;  // the check whose evidence is encoded below
+  std::string ticket_;  // the ticket (hex) whose evidence is encoded below
   std::vector<std::uint8_t> bytes_;
 };
 
