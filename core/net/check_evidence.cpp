@@ -51,7 +51,7 @@ class Reader {
     const auto count = number<std::uint64_t>(what);
     if (count > (in_.size() - at_) / sizeof(T)) throw std::invalid_argument(std::string("evidence: ") + what + " runs past the end");
     std::vector<T> values(static_cast<std::size_t>(count));
-    std::memcpy(values.data(), in_.data() + at_, values.size() * sizeof(T));
+    if (!values.empty()) std::memcpy(values.data(), in_.data() + at_, values.size() * sizeof(T));
     at_ += values.size() * sizeof(T);
     return values;
   }
