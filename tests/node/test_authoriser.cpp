@@ -335,6 +335,7 @@ class TestAuthoriser : public QObject {
     protocol::CheckTicket t;
     t.run_id = "run";
     t.check_id = 1;
+    t.micro_batches = 2;
     t.stage = 1;
     t.worker = self_.public_key();
     t.checker = stranger_.public_key();
