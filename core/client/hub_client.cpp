@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <utility>
 
 #include "core/wallet/encoding.h"
 
@@ -102,7 +103,9 @@ void HubClient::ready(const wallet::KeyPair& node_key) { signed_post(api::kReady
 
 bool HubClient::heartbeat(const wallet::KeyPair& node_key) {
   try {
-    remember(signed_post(api::kHeartbeat, nlohmann::json::object(), node_key));
+    const auto reply = signed_post(api::kHeartbeat, nlohmann::json::object(), node_key);
+    remember(reply);
+    remember_checks(reply);
   } catch (const std::runtime_error& error) {
     if (std::string(error.what()).find("unknown peer") != std::string::npos) return false;
     throw;
@@ -132,6 +135,30 @@ void HubClient::remember(const nlohmann::json& reply) {
     named_.names_driver = true;
     named_.driver = found->is_string() ? wallet::fixed_from_hex<32>(found->get<std::string>()) : std::nullopt;
   }
+}
+
+void HubClient::remember_checks(const nlohmann::json& reply) {
+  const auto found = reply.find("checks");
+  if (found == reply.end() || !found->is_array()) return;
+  std::lock_guard lock(named_mutex_);
+  for (const auto& item : *found)
+    if (item.is_string() && item.get_ref<const std::string&>().size() <= 4096) checks_.push_back(item.get<std::string>());
+  if (checks_.size() > kMaxPendingChecks)
+    checks_.erase(checks_.begin(), checks_.end() - static_cast<std::ptrdiff_t>(kMaxPendingChecks));
+}
+
+std::vector<std::string> HubClient::take_checks() {
+  std::lock_guard lock(named_mutex_);
+  return std::exchange(checks_, {});
+}
+
+void HubClient::report_weights(const wallet::KeyPair& node_key, std::uint64_t step, int stage,
+                               const protocol::PayloadDigest& weights) {
+  signed_post(api::kWeights, {{"step", step}, {"stage", stage}, {"weights", wallet::to_hex(weights)}}, node_key);
+}
+
+void HubClient::report_check(const wallet::KeyPair& node_key, const protocol::CheckReport& report) {
+  signed_post(api::kChecks, protocol::to_json(report), node_key);
 }
 
 HubNamed HubClient::named() const {

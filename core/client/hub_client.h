@@ -19,6 +19,7 @@
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
+#include "core/protocol/spot_check.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::client {
@@ -61,6 +62,15 @@ class HubClient {
   // The hub's answer: {"accepted", "duplicates", "rejected"} (duplicates are not an error).
   nlohmann::json report_receipts(const wallet::KeyPair& node_key, const std::vector<protocol::SignedReceipt>& receipts);
   nlohmann::json receipt_summary();
+  // Spot checks (core/protocol/spot_check.h). The weights digest of this node's stage at the
+  // start of `step` (POST /api/weights), and a checker's report (POST /api/checks).
+  void report_weights(const wallet::KeyPair& node_key, std::uint64_t step, int stage, const protocol::PayloadDigest& weights);
+  void report_check(const wallet::KeyPair& node_key, const protocol::CheckReport& report);
+  // The check tickets (hex) the hub's heartbeat replies handed this node since the last call
+  // (key "checks"; at most kMaxPendingChecks are kept, the oldest dropped first). Unverified: the
+  // checker verifies each.
+  static constexpr std::size_t kMaxPendingChecks = 64;
+  std::vector<std::string> take_checks();
   // The step driver reports each committed step (shown by demo and monitors).
   void report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step);
   std::vector<nlohmann::json> progress(std::size_t since = 0);
@@ -75,6 +85,7 @@ class HubClient {
   // The run id every signature binds: from the challenge or the manifest, fetched once.
   std::string run_id();
   void remember(const nlohmann::json& reply);  // the assignment or driver a reply names
+  void remember_checks(const nlohmann::json& reply);  // the check tickets a heartbeat reply hands
 
   std::string url_;
   std::chrono::milliseconds timeout_;
@@ -82,6 +93,7 @@ class HubClient {
   std::string run_id_;
   mutable std::mutex named_mutex_;
   HubNamed named_;
+  std::vector<std::string> checks_;  // under named_mutex_
 };
 
 }  // namespace tessera::client

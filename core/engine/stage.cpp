@@ -463,6 +463,35 @@ void Stage::set_gradient_vector(const std::vector<float>& values) {
   }
 }
 
+std::vector<float> Stage::parameter_vector() const {
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(static_cast<std::size_t>(parameter_count()));
+  for (const auto& p : impl_->module->parameters()) {
+    const auto cpu = p.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    out.insert(out.end(), cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+  }
+  return out;
+}
+
+void Stage::set_parameter_vector(const std::vector<float>& values) {
+  auto& s = *impl_;
+  if (static_cast<std::int64_t>(values.size()) != parameter_count())
+    throw std::invalid_argument("parameter vector has " + std::to_string(values.size()) + " values, stage " +
+                                std::to_string(s.plan.index) + " has " + std::to_string(parameter_count()) +
+                                " parameters");
+  for (const float value : values)
+    if (!std::isfinite(value)) throw std::invalid_argument("parameter vector holds a non-finite value");
+  torch::NoGradGuard no_grad;
+  std::size_t offset = 0;
+  for (auto& p : s.module->parameters()) {
+    const auto count = static_cast<std::size_t>(p.numel());
+    auto host = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
+    p.copy_(host.to(p.device()));
+    offset += count;
+  }
+}
+
 std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
   auto& s = *impl_;
   if (!s.plan.has_head()) throw std::logic_error("only the last stage computes logits");

@@ -124,6 +124,13 @@ class Stage {
   std::vector<float> gradient_vector() const;
   // Throws std::invalid_argument when the length is not the parameter count or a value is not finite.
   void set_gradient_vector(const std::vector<float>& values);
+  // All parameters flattened in named_parameters() order, and the reverse: a spot checker
+  // (core/node/swarm/spot_checker.h) installs a worker's weights at the start of a step into a
+  // scratch stage with it; protocol::weights_digest(parameter_vector()) is the weights digest.
+  std::vector<float> parameter_vector() const;
+  // Throws std::invalid_argument when the length is not the parameter count or a value is not
+  // finite; nothing changes then. Gradients, optimizer state and step are left as they are.
+  void set_parameter_vector(const std::vector<float>& values);
   // Last stage only: a forward pass without gradients or stash, returning the logits of every
   // row's last position ([batch, vocab], row-major). Inference for the swarm's gateway.
   std::vector<float> last_position_logits(const ForwardMessage& input);

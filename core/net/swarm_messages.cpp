@@ -287,6 +287,22 @@ StateChunk StateChunk::decode(const Envelope& envelope) {
   return out;
 }
 
+Envelope CheckFetchRequest::encode() const { return {{{"ticket", ticket}, {"offset", offset}}, {}}; }
+
+CheckFetchRequest CheckFetchRequest::decode(const Envelope& envelope) {
+  return {text_field(envelope.meta, "ticket"), required_u64(envelope.meta, "offset")};
+}
+
+Envelope CheckChunk::encode() const { return {{{"offset", offset}, {"total", total}}, bytes}; }
+
+CheckChunk CheckChunk::decode(const Envelope& envelope) {
+  CheckChunk out;
+  out.offset = required_u64(envelope.meta, "offset");
+  out.total = required_u64(envelope.meta, "total");
+  out.bytes = envelope.blob;
+  return out;
+}
+
 Envelope ErrorReply::encode() const {
   json meta{{"message", message}};
   if (failed_peer) meta["failed_peer"] = wallet::to_hex(*failed_peer);

@@ -185,6 +185,26 @@ struct StateChunk {
   static StateChunk decode(const Envelope& envelope);
 };
 
+// CheckFetch: a spot checker asks the worker a check ticket names for the next chunk of its
+// evidence for the ticket's slot (net/check_evidence.h). `ticket`: hex of the hub's
+// protocol::SignedCheckTicket, which is the checker's credential. Answered with CheckChunk.
+struct CheckFetchRequest {
+  std::string ticket;
+  std::uint64_t offset = 0;
+
+  Envelope encode() const;
+  static CheckFetchRequest decode(const Envelope& envelope);
+};
+
+struct CheckChunk {
+  std::uint64_t offset = 0;
+  std::uint64_t total = 0;
+  std::vector<std::uint8_t> bytes;
+
+  Envelope encode() const;
+  static CheckChunk decode(const Envelope& envelope);
+};
+
 // Error: any request refused or failed. `failed_peer`: the peer that failed when it is not the
 // answering one (a stage further down the route that did not answer or answered wrongly); the
 // driver does not take that on the answering peer's word (docs/swarm.md, "Who may send what").

@@ -23,7 +23,7 @@ bool valid_run_char(char c) {
          c == '-';
 }
 
-bool known_kind(std::uint8_t value) { return value >= 1 && value <= 18; }
+bool known_kind(std::uint8_t value) { return value >= 1 && value <= 20; }
 
 }  // namespace
 
@@ -47,6 +47,8 @@ const char* kind_name(MessageKind kind) {
     case MessageKind::Infer: return "infer";
     case MessageKind::Logits: return "logits";
     case MessageKind::SharedGradient: return "shared-gradient";
+    case MessageKind::CheckFetch: return "check-fetch";
+    case MessageKind::CheckChunk: return "check-chunk";
   }
   return "unknown";
 }

@@ -36,6 +36,8 @@ enum class MessageKind : std::uint8_t {
   Logits = 17,        // the answer to Infer
   SharedGradient = 18,  // subspace runs: the driver sends the shared embedding gradient summed over
                         // all stages; every replica installs it and answers GradNorm
+  CheckFetch = 19,    // a spot checker presents the hub's check ticket and asks for the worker's evidence
+  CheckChunk = 20,    // one piece of that evidence (net/check_evidence.h)
 };
 
 const char* kind_name(MessageKind kind);

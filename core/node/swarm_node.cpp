@@ -19,6 +19,7 @@
 #include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
+#include "core/node/swarm/spot_checker.h"
 #include "core/node/swarm/stage_server.h"
 #include "core/node/swarm/status_board.h"
 #include "core/node/swarm/step_driver.h"
@@ -55,6 +56,7 @@ struct SwarmNode::Impl {
   std::unique_ptr<swarm::Handlers> handlers;
   std::unique_ptr<swarm::StageServer> stage_server;
   std::unique_ptr<swarm::StepDriver> driver;
+  std::unique_ptr<swarm::SpotChecker> checker;
   protocol::JoinRequest join_request;
   std::atomic<bool> serving{false};
   std::thread server_thread;
@@ -66,12 +68,14 @@ struct SwarmNode::Impl {
     hub->request_stop();
     if (server_thread.joinable()) server_thread.join();
     hub->stop();
+    if (checker) checker->stop();
   }
 
   bool rejoin_pending = false;  // a rejoin failed part-way: join again before training
   bool synced = false;          // this stage's state is loaded and the hub was told it is ready
 
   void join();
+  void start_spot_checks();
   void build_stage(int index);
   void sync(const std::atomic<bool>& stop);
   void restage(int index, const std::atomic<bool>& stop);
@@ -101,6 +105,7 @@ void SwarmNode::Impl::join() {
   log = std::make_unique<swarm::WorkLog>(run, ledger_file);
   board.attach_log(&log->ledger(), run.manifest.run_id);
   hub->attach(*log, delegation.owner_address);
+  start_spot_checks();
 
   join_request.delegation = delegation;
   join_request.endpoint = server->endpoint();
@@ -112,6 +117,19 @@ void SwarmNode::Impl::join() {
   spdlog::info("joined run {} as stage {} of {}, serving at {} (node {})", run.manifest.run_id, index, run.manifest.stages,
                join_request.endpoint, swarm::short_key(key.public_key()));
   if (events) events->publish("peer", {{"event", "joined"}, {"stage", index}});
+}
+
+// The checker thread, fed the tickets of the hub's heartbeat replies; and the weights reports.
+void SwarmNode::Impl::start_spot_checks() {
+  const auto find_worker = [this](const wallet::PublicKey& worker) -> std::optional<net::Hop> {
+    for (const auto& peer : hub->peers())
+      if (peer.node_key == worker) return net::Hop{peer.node_key, peer.endpoint};
+    return std::nullopt;
+  };
+  const auto send_report = [this](const protocol::CheckReport& report) { hub->client().report_check(key, report); };
+  checker = std::make_unique<swarm::SpotChecker>(run, *calls, find_worker, send_report);
+  hub->attach_spot_checks(local, [this](std::vector<std::string> tickets) { checker->offer(tickets); });
+  checker->start();
 }
 
 // Stage `index` from the run's seed, and the parts that serve and drive it (the stage server is
@@ -129,6 +147,7 @@ void SwarmNode::Impl::build_stage(int index) {
     std::lock_guard lock(local.mutex);
     local.stage = std::make_unique<engine::Stage>(stage_options);
     local.attempt = swarm::AttemptState{};
+    local.evidence.clear();
     local.index = index;
     local.need_resync = false;
   }
@@ -154,6 +173,10 @@ void SwarmNode::Impl::sync(const std::atomic<bool>& stop) {
   while (!stop && has_replica() && !state->fetch(hub->peers(), stop)) {
     std::this_thread::sleep_for(500ms);
     hub->refresh_peers();
+  }
+  {
+    std::lock_guard lock(local.mutex);
+    local.keep_starting_weights();  // reported by the hub thread: what this node starts from
   }
   hub->client().ready(key);
   hub->refresh_peers();

@@ -2,6 +2,7 @@
 // and rejection of bad boundary input without touching the weights.
 #include <QtTest>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -261,6 +262,43 @@ class TestStage : public QObject {
     first.step(0.0);  // nothing owed any more
     last.step(0.0);
     QCOMPARE(first.step_count(), 1);
+  }
+
+  // A spot checker's scratch stage: another stage's parameter vector installed reproduces its
+  // forward and backward bit for bit; a wrong length or a NaN is refused and changes nothing.
+  void parameterVectorRoundTrip() {
+    Stage trained(stage_options(1, 2)), scratch(stage_options(1, 2));
+    Stage first(stage_options(0, 2));
+    const auto data = DataSource::arithmetic(tiny_model().context, 1);
+    auto message = first_message(data, 0);
+    const auto boundary = first.forward(message).output;
+    trained.forward(boundary);
+    trained.backward(0, {});
+    trained.step(std::sqrt(trained.grad_norm_squared()));  // now unlike a fresh stage's
+    const auto weights = trained.parameter_vector();
+    QCOMPARE(static_cast<std::int64_t>(weights.size()), trained.parameter_count());
+    std::vector<float> flat;
+    for (const auto& [name, values] : trained.named_parameters()) flat.insert(flat.end(), values.begin(), values.end());
+    QVERIFY(flat == weights);  // named_parameters() order
+    QVERIFY(scratch.parameter_vector() != weights);
+
+    scratch.set_parameter_vector(weights);
+    QVERIFY(scratch.parameter_vector() == weights);
+    auto mine = boundary;
+    mine.micro_batch = 1;
+    const auto a = trained.forward(boundary), b = scratch.forward(mine);
+    QCOMPARE(a.metrics.at("loss"), b.metrics.at("loss"));
+    const auto ga = trained.backward(0, {}), gb = scratch.backward(1, {});
+    QVERIFY(ga.grad_input.bytes == gb.grad_input.bytes);
+    QVERIFY(ga.grad_input.shape == gb.grad_input.shape);
+
+    auto short_vector = weights;
+    short_vector.pop_back();
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, scratch.set_parameter_vector(short_vector));
+    auto poisoned = weights;
+    poisoned[3] = std::numeric_limits<float>::quiet_NaN();
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, scratch.set_parameter_vector(poisoned));
+    QVERIFY(scratch.parameter_vector() == weights);
   }
 
   void unknownDeviceIsRefused() {

@@ -14,10 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/net/check_evidence.h"
 #include "core/net/envelope.h"
 #include "core/net/swarm_messages.h"
 #include "core/protocol/assignment.h"
 #include "core/protocol/inference_ticket.h"
+#include "core/protocol/spot_check.h"
 #include "core/protocol/step_ticket.h"
 #include "core/wallet/encoding.h"
 
@@ -66,10 +68,14 @@ void decode_every_message(const net::Envelope& e) {
   tolerant([&] { (void)net::PongReply::decode(e).encode(); });
   tolerant([&] { (void)net::StateRequest::decode(e).encode(); });
   tolerant([&] { (void)net::StateChunk::decode(e).encode(); });
+  tolerant([&] { (void)net::CheckFetchRequest::decode(e).encode(); });
+  tolerant([&] { (void)net::CheckChunk::decode(e).encode(); });
+  tolerant([&] { (void)net::CheckEvidence::decode(e.blob).encode(); });
   (void)net::ErrorReply::decode(e).encode();  // documented never to throw
   from_meta<protocol::SignedStepTicket>(e, "ticket");
   from_meta<protocol::AuthenticatedInferenceTicket>(e, "ticket");
   from_meta<protocol::SignedStageAssignment>(e, "assignment");
+  from_meta<protocol::SignedCheckTicket>(e, "ticket");
 }
 
 void write(const std::string& dir, const std::string& name, std::span<const std::uint8_t> bytes) {
@@ -106,6 +112,16 @@ void write_seeds(const std::string& dir) {
   write_envelope(dir, "pong", net::PongReply{7, true}.encode());
   write_envelope(dir, "state-request", net::StateRequest{0, 0, assignment.to_hex()}.encode());
   write_envelope(dir, "state-chunk", net::StateChunk{1, 0, 4, {1, 2, 3, 4}}.encode());
+  protocol::CheckTicket check;
+  check.run_id = "run";
+  check.worker = check.checker = key.public_key();
+  check.forward_in = protocol::PayloadDigest{};
+  write_envelope(dir, "check-fetch", net::CheckFetchRequest{protocol::sign_check_ticket(check, key).to_hex(), 0}.encode());
+  net::CheckEvidence evidence;
+  evidence.parameters = {1.0f, 2.0f};
+  evidence.tokens = {1, 2, 3};
+  evidence.forward = model::Payload{model::CodecKind::none, {1, 1, 1}, {0, 0, 128, 63}};
+  write_envelope(dir, "check-chunk", net::CheckChunk{0, 64, evidence.encode()}.encode());
   write_envelope(dir, "error", net::ErrorReply{"peer failed", key.public_key()}.encode());
 }
 

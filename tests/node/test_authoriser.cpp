@@ -4,7 +4,8 @@
 // step ticket the driver signed (for this run, step and attempt, not older than its newest), with
 // that ticket's queue and route; a replica's request only with a current hub-signed assignment to
 // this stage (or, when the hub signs none, a listing at this stage); an Infer only with a current
-// hub ticket for its tokens and route, from the ticket's previous node, once.
+// hub ticket for its tokens and route, from the ticket's previous node, once; a CheckFetch only
+// from the checker a current hub-signed check ticket names, for this node's work.
 #include <QtTest>
 
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/protocol/assignment.h"
+#include "core/protocol/spot_check.h"
 #include "core/protocol/unix_time.h"
 #include "tests/node/hub_ticket.h"
 
@@ -326,6 +328,38 @@ class TestAuthoriser : public QObject {
     QCOMPARE(refusal(Sender::HubTicket, from(hub_, net::MessageKind::Infer, 0, 0, 0),
                      infer(second, tokens, {{stranger_.public_key(), "tcp://x:1"}})),
              std::string("a route the inference ticket does not say"));
+  }
+
+  // Evidence only for the checker the hub's current check ticket names, for this node's work.
+  void evidenceOnlyForTheTicketsChecker() {
+    protocol::CheckTicket t;
+    t.run_id = "run";
+    t.check_id = 1;
+    t.micro_batches = 2;
+    t.stage = 1;
+    t.worker = self_.public_key();
+    t.checker = stranger_.public_key();
+    t.issued_ms = protocol::unix_now_ms();
+    t.expires_ms = t.issued_ms + protocol::kCheckLifetimeMs;
+    const auto fetch = [](const protocol::CheckTicket& ticket, const wallet::KeyPair& signer) {
+      return net::CheckFetchRequest{protocol::sign_check_ticket(ticket, signer).to_hex(), 0}.encode();
+    };
+    QVERIFY(admits(Sender::Checker, from(stranger_, net::MessageKind::CheckFetch), fetch(t, hub_)));
+    QCOMPARE(refusal(Sender::Checker, from(replica_, net::MessageKind::CheckFetch), fetch(t, hub_)),
+             std::string("a check ticket for another checker"));
+    QVERIFY(!admits(Sender::Checker, from(stranger_, net::MessageKind::CheckFetch), fetch(t, stranger_)));  // not the hub's
+    QCOMPARE(refusal(Sender::Checker, from(stranger_, net::MessageKind::CheckFetch), net::CheckFetchRequest{"", 0}.encode()),
+             std::string("an evidence request without the hub's check ticket"));
+    auto other = t;
+    other.worker = replica_.public_key();  // someone else's work
+    QVERIFY(!admits(Sender::Checker, from(stranger_, net::MessageKind::CheckFetch), fetch(other, hub_)));
+    other = t;
+    other.run_id = "another-run";
+    QVERIFY(!admits(Sender::Checker, from(stranger_, net::MessageKind::CheckFetch), fetch(other, hub_)));
+    other = t;
+    other.issued_ms -= 3 * protocol::kCheckLifetimeMs;
+    other.expires_ms -= 3 * protocol::kCheckLifetimeMs;
+    QVERIFY(!admits(Sender::Checker, from(stranger_, net::MessageKind::CheckFetch), fetch(other, hub_)));
   }
 };
 

@@ -20,9 +20,11 @@
 #include "core/hub/hub_service.h"
 #include "core/net/endpoint.h"
 #include "core/net/swarm_messages.h"
+#include "core/node/swarm/slot_digests.h"
 #include "core/node/swarm_node.h"
 #include "core/protocol/assignment.h"
 #include "core/protocol/inference_ticket.h"
+#include "core/protocol/payload_digest.h"
 #include "core/protocol/receipt.h"
 #include "core/protocol/step_ticket.h"
 #include "core/protocol/unix_time.h"
@@ -295,7 +297,9 @@ class TestSwarmNode : public QObject {
     QCOMPARE(receipt->receipt.receiver, node_key_.public_key());
     QCOMPARE(receipt->receipt.sender, neighbour_.public_key());
     QCOMPARE(receipt->receipt.direction, protocol::Direction::Forward);
-    QVERIFY(receipt->receipt.payload_hash == net::payload_hash(payload));
+    // The content digest of what was sent (protocol/payload_digest.h), not the frame's hash.
+    QVERIFY(receipt->receipt.payload_hash == node::swarm::forward_digest_of(output.activations, output.tokens));
+    QVERIFY(receipt->receipt.payload_hash != net::payload_hash(payload));
     QCOMPARE(receipt->receipt.tokens, 16u);
     end_attempt(105);
   }
@@ -338,7 +342,9 @@ class TestSwarmNode : public QObject {
     r.receiver = neighbour_.public_key();
     r.stage = 1;
     r.tokens = 16;
-    r.payload_hash = begun.header.payload_hash;
+    const auto gradient = net::unpack(begun.payload).value_or(net::Envelope{}).blob;
+    const std::vector<std::int64_t> shape(begun.header.shape.begin(), begun.header.shape.end());
+    r.payload_hash = protocol::backward_digest(begun.header.codec, shape, gradient);  // what the node sent
     const net::ReduceRequest reduce{110, {{node_key_.public_key(), node_->endpoint()}}, false,
                                     {wallet::to_hex(protocol::sign_receipt(r, neighbour_).encode())}};
     net::Envelope norm;

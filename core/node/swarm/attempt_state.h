@@ -4,6 +4,7 @@
 // mutex, like the Stage whose uncommitted work it tracks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,6 +22,13 @@ struct WorkTally {
   std::int64_t bytes_sent = 0, bytes_received = 0;
 };
 
+// A receipt this replica is owed for a gradient it sent: who got it, and the content digest of
+// what was sent (protocol::backward_digest), which the receipt must sign.
+struct OwedReceipt {
+  wallet::PublicKey receiver{};
+  std::array<std::uint8_t, 32> payload{};
+};
+
 struct AttemptState {
   static constexpr std::size_t kAbandoned = 1024;
 
@@ -29,7 +37,7 @@ struct AttemptState {
   BoundedSet<std::uint64_t> aborted{kAbandoned};
   std::set<std::uint32_t> micro_batches;                       // taken this attempt (each once, < the run's count)
   std::vector<protocol::SignedReceipt> pending;                // for this node's work, to log on commit
-  std::map<std::uint32_t, wallet::PublicKey> owed_receipts;    // micro-batch → who got our gradient
+  std::map<std::uint32_t, OwedReceipt> owed_receipts;          // micro-batch → who got our gradient, and what
   WorkTally work;
   std::optional<std::vector<float>> snapshot;                  // this replica's gradient, before any sum
 

@@ -5,6 +5,7 @@
 #include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/protocol/assignment.h"
+#include "core/protocol/spot_check.h"
 #include "core/protocol/unix_time.h"
 
 namespace tessera::node::swarm {
@@ -26,6 +27,7 @@ const char* describe(Sender sender) {
     case Sender::TicketedHop: return "the previous stage on the driver's route";
     case Sender::StageReplica: return "a replica of this stage";
     case Sender::HubTicket: return "the previous stage on the hub's inference route";
+    case Sender::Checker: return "the checker the hub's check ticket names";
   }
   return "nobody";
 }
@@ -36,6 +38,7 @@ void Authoriser::admit(Sender role, const net::Incoming& in, const net::Envelope
     case Sender::TicketedHop: return admit_forward(in, envelope);
     case Sender::StageReplica: return admit_replica(in, envelope);
     case Sender::HubTicket: return admit_inference(in, envelope);
+    case Sender::Checker: return admit_checker(in, envelope);
   }
   throw Unauthorised("no role admits this request");
 }
@@ -173,6 +176,17 @@ void Authoriser::admit_inference(const net::Incoming& in, const net::Envelope& e
   for (std::size_t j = 0; j < route.size(); ++j)
     if (route[j].key != t.route[static_cast<std::size_t>(k) + 1 + j]) throw Unauthorised("a route the inference ticket does not say");
   use_once(t);
+}
+
+// The hub's check ticket is the checker's credential: signed by the hub, for this run, naming this
+// node as the worker and the sender (by the key its connection authenticated) as the checker, current.
+void Authoriser::admit_checker(const net::Incoming& in, const net::Envelope& envelope) const {
+  const auto ticket = protocol::SignedCheckTicket::from_hex(net::CheckFetchRequest::decode(envelope).ticket);
+  if (!ticket) throw Unauthorised("an evidence request without the hub's check ticket");
+  if (curve_of(ticket->ticket.checker) != in.peer) throw Unauthorised("a check ticket for another checker");
+  protocol::CheckExpectation expected{run_.manifest.run_id, run_.manifest.hub_key, run_.self(), ticket->ticket.checker,
+                                      protocol::unix_now_ms()};
+  if (const auto reason = protocol::check_check_ticket(*ticket, expected)) throw Unauthorised(*reason);
 }
 
 }  // namespace tessera::node::swarm

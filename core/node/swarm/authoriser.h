@@ -32,6 +32,7 @@ enum class Sender {
   TicketedHop,   // the node before this one on the micro-batch's route in the driver's step ticket
   StageReplica,  // a replica of this node's stage, by its hub-signed assignment
   HubTicket,     // the node before this one on the route of the hub's ticket for these tokens
+  Checker,       // the spot checker the hub's check ticket names, for this node's work
 };
 
 const char* describe(Sender sender);
@@ -66,6 +67,7 @@ class Authoriser {
   void admit_forward(const net::Incoming& in, const net::Envelope& envelope);
   void admit_replica(const net::Incoming& in, const net::Envelope& envelope);
   void admit_inference(const net::Incoming& in, const net::Envelope& envelope);
+  void admit_checker(const net::Incoming& in, const net::Envelope& envelope) const;
   // The attempt's ticket, verified when it is new: signed by `driver`, for this run and step, and
   // newer than any attempt of that driver admitted before.
   const VerifiedTicket& step_ticket(const net::ForwardRequest& head, const net::MessageHeader& h,

@@ -5,6 +5,7 @@
 
 #include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/run_context.h"
+#include "core/node/swarm/slot_digests.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::node::swarm {
@@ -64,6 +65,8 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
   job.queue = queue;
   job.t0 = Clock::now();
   job.result = local_.stage->forward(input);  // rejects bad shapes, codecs, non-finite values
+  local_.evidence.record_forward(h.step, h.micro_batch, input);
+  if (k > 0) job.received = forward_digest_of(input.activations, input.tokens);
   job.t_forward = job.t_down = job.t_check = job.t_back = Clock::now();
   auto& metrics = job.result.metrics;
   job.chain_loss = metrics.count("loss") ? metrics["loss"] : 0.0;
@@ -89,6 +92,7 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
   down.input.sequence = input.sequence;
   down.input.route.assign(route.begin() + 1, route.end());
   job.sent_activation_bytes = job.result.output.activations.bytes.size();
+  job.sent = forward_digest_of(job.result.output.activations, input.tokens);
   down.input.activations = std::move(job.result.output.activations.bytes);  // only their size is needed here after
   down.input.tokens = input.tokens;
   job.down_message = std::move(down).encode();
@@ -97,7 +101,7 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
 
 void ForwardWork::check_receipt(const std::optional<std::string>& receipt, const Hop& receiver,
                                 const net::MessageHeader& about, protocol::Direction direction, int sender_stage,
-                                const net::PayloadHash& payload_hash) {
+                                const protocol::PayloadDigest& payload_digest) {
   const auto raw = wallet::from_hex(receipt.value_or(std::string()));
   const auto decoded = raw ? protocol::SignedReceipt::decode(*raw) : std::nullopt;
   if (!decoded) throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent no valid receipt");
@@ -109,7 +113,7 @@ void ForwardWork::check_receipt(const std::optional<std::string>& receipt, const
   expected.sender = run_.self();
   expected.receiver = receiver.key;
   expected.stage = static_cast<std::uint16_t>(sender_stage);
-  expected.payload_hash = payload_hash;
+  expected.payload_hash = payload_digest;
   if (protocol::check_receipt(*decoded, expected))
     throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent a receipt that does not match");
   local_.attempt.pending.push_back(*decoded);
@@ -129,7 +133,7 @@ void ForwardWork::land(ForwardJob& job, const Reply& reply, const Sent& sent) {
   } catch (const std::exception& error) {
     throw PeerFailure(next.key, "peer " + short_key(next.key) + " answered a forward wrongly: " + error.what());
   }
-  check_receipt(answer.receipt, next, job.down, protocol::Direction::Forward, k, sent.hash);
+  check_receipt(answer.receipt, next, job.down, protocol::Direction::Forward, k, job.sent);
   if (answer.receipts.size() > static_cast<std::size_t>(run_.manifest.stages))
     throw PeerFailure(next.key, "peer " + short_key(next.key) + " relayed malformed receipts");
   job.receipts = std::move(answer.receipts);
@@ -145,12 +149,15 @@ void ForwardWork::land(ForwardJob& job, const Reply& reply, const Sent& sent) {
   job.t_back = Clock::now();
   // Acknowledge the gradient payload we received. The receipt goes to its sender by way of the
   // driver, which hands each replica its receipts with the step's Reduce: no round trip here.
+  const auto digest = backward_digest_of(gradient);
+  local_.evidence.record_backward(job.h.step, job.h.micro_batch, std::move(gradient));
   job.receipts.push_back(wallet::to_hex(
-      sign(reply.header, protocol::Direction::Backward, next.key, k + 1, job.result.metrics["tokens"]).encode()));
+      sign(reply.header, protocol::Direction::Backward, next.key, k + 1, job.result.metrics["tokens"], digest).encode()));
 }
 
 protocol::SignedReceipt ForwardWork::sign(const net::MessageHeader& h, protocol::Direction direction,
-                                          const wallet::PublicKey& sender, int sender_stage, double tokens) const {
+                                          const wallet::PublicKey& sender, int sender_stage, double tokens,
+                                          const protocol::PayloadDigest& payload_digest) const {
   protocol::Receipt r;
   r.run_id = run_.manifest.run_id;
   r.step = h.step;
@@ -160,14 +167,15 @@ protocol::SignedReceipt ForwardWork::sign(const net::MessageHeader& h, protocol:
   r.receiver = run_.self();
   r.stage = static_cast<std::uint16_t>(sender_stage);
   r.tokens = static_cast<std::uint32_t>(tokens);
-  r.payload_hash = h.payload_hash;
+  r.payload_hash = payload_digest;
   return protocol::sign_receipt(r, run_.key);
 }
 
 net::BackwardReply ForwardWork::reply(ForwardJob& job) {
   const int k = local_.index;
   const auto& h = job.h;
-  if (k > 0) local_.attempt.owed_receipts[h.micro_batch] = job.from;  // `from` owes a receipt for our gradient
+  if (k > 0)  // `from` owes a receipt for our gradient
+    local_.attempt.owed_receipts[h.micro_batch] = {job.from, backward_digest_of(job.back.grad_input)};
   const auto us = [](Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count();
   };
@@ -183,7 +191,8 @@ net::BackwardReply ForwardWork::reply(ForwardJob& job) {
   out.forward_bytes = job.forward_bytes;
   out.receipts = std::move(job.receipts);
   if (k > 0)
-    out.receipt = wallet::to_hex(sign(h, protocol::Direction::Forward, job.from, k - 1, job.result.metrics["tokens"]).encode());
+    out.receipt = wallet::to_hex(
+        sign(h, protocol::Direction::Forward, job.from, k - 1, job.result.metrics["tokens"], job.received).encode());
   out.gradient = std::move(job.back.grad_input.bytes);
   return out;
 }

@@ -13,6 +13,7 @@
 #include "core/engine/stage.h"
 #include "core/net/endpoint.h"
 #include "core/node/swarm/peer_calls.h"
+#include "core/protocol/payload_digest.h"
 #include "core/protocol/receipt.h"
 
 namespace tessera::node::swarm {
@@ -37,6 +38,8 @@ struct ForwardJob {
   std::optional<Hop> next;            // empty on the last stage
   int queue = 0;                      // micro-batches that may be ahead of this one at a later stage
   std::size_t sent_activation_bytes = 0;  // this stage's boundary payload, moved into down_message
+  protocol::PayloadDigest received{};     // content digest of the Forward received (what our receipt signs)
+  protocol::PayloadDigest sent{};         // … of the Forward passed on (what the next stage's receipt must sign)
   net::MessageHeader down;            // the Forward to the next stage
   net::Envelope down_message;
   Clock::time_point t0, t_forward, t_down, t_check, t_back;
@@ -60,9 +63,10 @@ class ForwardWork {
   net::BackwardReply reply(ForwardJob& job);
   Out reply_out(ForwardJob& job);
 
-  // A receipt the receiver of our payload must have signed: anything else fails the attempt.
+  // A receipt the receiver of our payload must have signed, over the content digest of what we
+  // sent (protocol/payload_digest.h): anything else fails the attempt.
   void check_receipt(const std::optional<std::string>& receipt, const Hop& receiver, const net::MessageHeader& about,
-                     protocol::Direction direction, int sender_stage, const net::PayloadHash& payload_hash);
+                     protocol::Direction direction, int sender_stage, const protocol::PayloadDigest& payload_digest);
   // How long the stages after this one may take to answer a micro-batch with `queue` ahead of it.
   net::Timeout downstream_timeout(int queue) const;
   // The Stage's input from a Forward's or Infer's: stage 0 takes token ids only, the others the
@@ -74,7 +78,8 @@ class ForwardWork {
 
  private:
   protocol::SignedReceipt sign(const net::MessageHeader& h, protocol::Direction direction,
-                               const wallet::PublicKey& sender, int sender_stage, double tokens) const;
+                               const wallet::PublicKey& sender, int sender_stage, double tokens,
+                               const protocol::PayloadDigest& payload_digest) const;
 
   const RunContext& run_;
   LocalStage& local_;

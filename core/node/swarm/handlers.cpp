@@ -34,6 +34,7 @@ const Handlers::Entry* Handlers::entry_of(net::MessageKind kind) {
       {K::GradFetch, Sender::StageReplica, [](Handlers& h, In in, Env e) { return h.reduce_.grad_fetch(in, e); }},
       {K::StateRequest, Sender::StageReplica, [](Handlers& h, In in, Env e) { return h.state_.serve(in, e); }},
       {K::Infer, Sender::HubTicket, [](Handlers& h, In in, Env e) { return h.infer(in, e); }},
+      {K::CheckFetch, Sender::Checker, [](Handlers& h, In in, Env e) { return h.evidence_.serve(in, e); }},
   };
   for (const auto& entry : kEntries)
     if (entry.kind == kind) return &entry;
@@ -140,6 +141,8 @@ Out Handlers::step(const net::Incoming& in, const net::Envelope& envelope) {
   log_.commit(h.step, local_.index, local_.attempt);
   board_.record_commit(h.step, commit);
   local_.attempt.reset();
+  local_.evidence.commit(h.step);
+  local_.keep_starting_weights();  // of step h.step + 1, reported by the hub thread
   spdlog::debug("timing step {}: optimizer {} us, log commit {} us", h.step,
                 std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
                 std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t1).count());

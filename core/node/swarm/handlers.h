@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/node/swarm/authoriser.h"
+#include "core/node/swarm/evidence_transfer.h"
 #include "core/node/swarm/forward_work.h"
 #include "core/node/swarm/reduce_work.h"
 #include "core/node/swarm/state_transfer.h"
@@ -28,7 +29,7 @@ class Handlers {
   Handlers(const RunContext& run, LocalStage& local, PeerCalls& calls, const PeerRoles& roles, StatusBoard& board,
            WorkLog& log, StateTransfer& state)
       : run_(run), local_(local), calls_(calls), board_(board), log_(log), state_(state), authoriser_(run, roles, local),
-        forward_(run, local), reduce_(run, local, calls, roles) {}
+        forward_(run, local), reduce_(run, local, calls, roles), evidence_(run, local) {}
 
   ForwardWork& forward() { return forward_; }
 
@@ -70,6 +71,7 @@ class Handlers {
   Authoriser authoriser_;
   ForwardWork forward_;
   ReduceWork reduce_;
+  EvidenceTransfer evidence_;
   std::mutex log_mutex_;
   Clock::time_point last_refusal_log_{};
   std::uint64_t unlogged_refusals_ = 0;

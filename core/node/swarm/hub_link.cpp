@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
+#include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
@@ -38,6 +40,29 @@ void HubLink::attach(WorkLog& log, const std::string& owner_address) {
   }
   statements_ = std::make_unique<client::StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
                                                 owner_address, log.ledger(), run_.options.hub_timeout);
+}
+
+void HubLink::attach_spot_checks(LocalStage& local, std::function<void(std::vector<std::string>)> checks) {
+  local_ = &local;
+  checks_ = std::move(checks);
+}
+
+void HubLink::report_weights() {
+  if (!local_) return;
+  for (const auto& report : local_->evidence.take_weight_reports()) {
+    try {
+      client_->report_weights(run_.key, report.step, local_->index, report.digest);
+    } catch (const std::exception& error) {
+      if (!std::exchange(weights_refused_, true)) spdlog::warn("weights digest not reported: {}", error.what());
+      else spdlog::debug("weights digest not reported: {}", error.what());
+    }
+  }
+}
+
+void HubLink::hand_checks() {
+  if (!checks_) return;
+  auto tickets = client_->take_checks();
+  if (!tickets.empty()) checks_(std::move(tickets));
 }
 
 void HubLink::refresh_peers() {
@@ -94,12 +119,14 @@ void HubLink::loop() {
   while (running_) {
     try {
       if (!client_->heartbeat(run_.key)) rejoin_ = true;
+      hand_checks();
       refresh_peers();
       report_receipts();
     } catch (const std::exception& error) {
       spdlog::warn("hub: {}", error.what());
     }
     poll_statements();
+    report_weights();
     std::unique_lock lock(wake_mutex_);
     wake_.wait_for(lock, std::min<std::chrono::milliseconds>(run_.options.heartbeat_every, 500ms), [this] { return !running_; });
   }

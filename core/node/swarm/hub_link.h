@@ -2,12 +2,15 @@
 // peer list (and with it the ZAP allowlist: only the hub and the run's peers may connect, and the
 // roles: the step driver, each peer's stage, this node's stage assignment), sends
 // the outbox's receipts in batches, and after each epoch fetches, verifies and records the owner's
-// statement. A heartbeat the hub does not recognise asks the node to join again.
+// statement. A heartbeat the hub does not recognise asks the node to join again. For spot checks
+// it hands the check tickets of each heartbeat reply to the checker and reports the weights
+// digest of every step start the node keeps (after each commit, and when it becomes ready).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +24,7 @@
 
 namespace tessera::node::swarm {
 
+struct LocalStage;
 struct RunContext;
 class PeerRoles;
 class StatusBoard;
@@ -39,6 +43,10 @@ class HubLink {
 
   // Once joined: the log receipts come from and statements are recorded in.
   void attach(WorkLog& log, const std::string& owner_address);
+  // Spot checks: the stage whose evidence holds the weights to report, and where the tickets go.
+  void attach_spot_checks(LocalStage& local, std::function<void(std::vector<std::string>)> checks);
+  // Reports the weights digests kept since the last call (POST /api/weights).
+  void report_weights();
   void refresh_peers();
   std::vector<protocol::PeerInfo> peers() const;
   bool take_rejoin() { return rejoin_.exchange(false); }
@@ -52,6 +60,7 @@ class HubLink {
  private:
   void loop();
   void poll_statements();
+  void hand_checks();
 
   const RunContext& run_;
   std::optional<client::HubClient> client_;
@@ -62,6 +71,9 @@ class HubLink {
   StatusBoard& board_;
   control::EventBus* events_;
   WorkLog* log_ = nullptr;
+  LocalStage* local_ = nullptr;
+  std::function<void(std::vector<std::string>)> checks_;
+  bool weights_refused_ = false;  // logged once
   std::unique_ptr<client::StatementSync> statements_;
   std::chrono::steady_clock::time_point next_statement_poll_{};
   mutable std::mutex peers_mutex_;

@@ -10,6 +10,7 @@
 
 #include "core/engine/stage.h"
 #include "core/node/swarm/attempt_state.h"
+#include "core/node/swarm/evidence_store.h"
 
 namespace tessera::node::swarm {
 
@@ -18,6 +19,7 @@ struct LocalStage {
   std::unique_ptr<engine::Stage> stage;
   std::atomic<int> index{-1};
   AttemptState attempt;
+  EvidenceStore evidence;  // its own lock: the hub thread reads it without this mutex
   std::atomic<bool> need_resync{false};  // a peer is at a later step: fetch the state again
 
   // Mutex held. Joins `attempt` at `step` (a new attempt discards the last one's uncommitted work);
@@ -33,6 +35,8 @@ struct LocalStage {
     if (attempt_id != attempt.active) {
       stage->discard_step();
       attempt.begin(attempt_id, step);
+      evidence.drop_attempt();
+      if (!evidence.has_weights(step)) evidence.keep_weights(step, stage->parameter_vector());  // once per step
     }
   }
 
@@ -47,7 +51,12 @@ struct LocalStage {
   void discard_attempt() {
     stage->discard_step();
     attempt.reset();
+    evidence.drop_attempt();
   }
+
+  // Mutex held. The stage's weights are the start of the step it is at now (after a commit, a
+  // load or a state fetch): kept as that step's evidence and reported to the hub.
+  void keep_starting_weights() { evidence.keep_weights(static_cast<std::uint64_t>(stage->step_count()), stage->parameter_vector()); }
 
   // Mutex held. This replica's own gradient, taken once per attempt (before any replica sum).
   const std::vector<float>& gradient_snapshot() {

@@ -27,14 +27,17 @@ void ReduceWork::accept_backward_receipts(const std::vector<std::string>& receip
     expected.direction = protocol::Direction::Backward;
     expected.sender = run_.self();
     expected.stage = static_cast<std::uint16_t>(local_.index.load());
-    expected.receiver = owed->second;
+    expected.receiver = owed->second.receiver;
+    expected.payload_hash = owed->second.payload;
     if (protocol::check_receipt(*receipt, expected))
-      throw PeerFailure(owed->second, "peer " + short_key(owed->second) + " signed a receipt that does not match this node's work");
+      throw PeerFailure(owed->second.receiver,
+                        "peer " + short_key(owed->second.receiver) + " signed a receipt that does not match this node's work");
     got.emplace(r.micro_batch, *receipt);
   }
-  for (const auto& [micro_batch, peer] : attempt.owed_receipts)
+  for (const auto& [micro_batch, owed] : attempt.owed_receipts)
     if (!got.count(micro_batch))
-      throw PeerFailure(peer, "no receipt from " + short_key(peer) + " for micro-batch " + std::to_string(micro_batch));
+      throw PeerFailure(owed.receiver,
+                        "no receipt from " + short_key(owed.receiver) + " for micro-batch " + std::to_string(micro_batch));
   for (auto& [micro_batch, receipt] : got) attempt.pending.push_back(std::move(receipt));
   attempt.owed_receipts.clear();
 }
