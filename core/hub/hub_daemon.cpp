@@ -67,6 +67,7 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
     throw std::invalid_argument("--open-gateway and --api-keys exclude each other: keys close the gateway to others");
   options.open_gateway = config.open_gateway;
   options.max_concurrent_completions = config.max_concurrent_completions;
+  options.check_rate = config.check_rate;
   options.gateway_server.threads = static_cast<std::size_t>(std::max(config.max_concurrent_completions, 1)) + 4;
   if (!config.api_keys_file.empty()) options.api_keys = read_api_keys(config.api_keys_file);
   auto manifest =

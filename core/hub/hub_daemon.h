@@ -32,6 +32,7 @@ struct HubDaemonOptions {
   std::filesystem::path api_keys_file;             // gateway client keys, one per line
   bool open_gateway = false;                       // serve the gateway without keys (else it refuses: 401)
   int max_concurrent_completions = 4;
+  double check_rate = 0.1;                         // spot checks: the chance a node's work in a step is checked
 };
 
 // HOST:PORT split; throws std::invalid_argument naming `option` when it is not that.

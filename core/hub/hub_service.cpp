@@ -11,6 +11,11 @@
 
 #include "core/model/model_config.h"
 #include "core/hub/assignments.h"
+#include "core/hub/checks_controller.h"
+#include "core/hub/exclusions.h"
+#include "core/hub/node_tally.h"
+#include "core/hub/spot_checks.h"
+#include "core/hub/statement_activity.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
 #include "core/hub/health_controller.h"
@@ -77,6 +82,14 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
       book_->credit_tokens(usage.total());
     });
     statements_api_ = std::make_unique<StatementsController>(*book_);
+    book_->set_activity_source([](HubStore::Transaction& transaction, std::uint64_t epoch) {
+      return statement_activity::gather(transaction.db(), epoch);
+    });
+    node_tally_ = std::make_unique<NodeTally>(*store_);
+    exclusions_ = std::make_unique<Exclusions>(*store_);
+    checks_ = std::make_unique<SpotChecks>(manifest_, *store_, *book_, *node_tally_, *exclusions_, directory_, roster_,
+                                           *options_.hub_key, options_.check_rate);
+    checks_api_ = std::make_unique<ChecksController>(*checks_, verifier_);
     gateway_api_ = std::make_unique<GatewayController>(*gateway_);
   }
   run_api_ = std::make_unique<RunController>(manifest_);
@@ -86,6 +99,10 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   membership_api_->issue_assignments(*assignments_);
   receipts_api_ =
       std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, *store_, book_.get());
+  if (checks_) {
+    membership_api_->admit_through(*checks_);
+    receipts_api_->admit_through(*checks_);
+  }
   health_api_ = std::make_unique<HealthController>([this] { return health(); });
 }
 
@@ -149,6 +166,7 @@ void HubService::start() {
   receipts_api_->mount(server);
   health_api_->mount(server);
   if (statements_api_) statements_api_->mount(server);
+  if (checks_api_) checks_api_->mount(server);
   if (gateway_api_) {
     const auto limit = gateway_->body_limit();
     gateway_server_ = std::make_unique<HttpListener>(
@@ -179,6 +197,13 @@ void HubService::expire_loop() {
   std::unique_lock lock(stop_mutex_);
   while (!stop_signal_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
     for (const auto& gone : directory_.expire(Clock::now(), options_.heartbeat_timeout)) roster_.unready(gone.node_key);
+    if (checks_) {
+      try {
+        checks_->tick(unix_ms());
+      } catch (const std::exception& error) {
+        spdlog::error("spot checks: {}", error.what());
+      }
+    }
   }
 }
 

@@ -35,11 +35,15 @@
 namespace tessera::hub {
 
 class AssignmentIssuer;
+class ChecksController;
+class Exclusions;
 class Gateway;
 class GatewayController;
 class HealthController;
 class HttpListener;
 class NextTokenSource;
+class NodeTally;
+class SpotChecks;
 class ReceiptsController;
 class RunController;
 class StatementsController;
@@ -76,6 +80,9 @@ struct HubOptions {
   net::HttpServerLimits gateway_server{8, std::chrono::milliseconds(10000), std::chrono::milliseconds(10000),
                                        std::chrono::seconds(2)};
   MembershipLimits membership;                // challenge and join rate limits
+  // Spot checks (with a hub key): the probability that a node's work in a committed step is
+  // recomputed by another node (`tessera-hub --check-rate`; 0: none sampled).
+  double check_rate = 0.1;
 };
 
 // What a stage needs in memory to be served: fp32 training with every micro-batch of a step in
@@ -114,6 +121,10 @@ class HubService {
   SettlementBook* settlement() { return book_.get(); }
   // Settles the open epoch now (the epoch timer does this every epoch length); returns its number.
   std::uint64_t close_epoch();
+  // Spot checks (with a hub key; null otherwise): a WorkObserver of committed steps and credited
+  // receipts, the tickets in heartbeats, the reports, weights digests and exclusions.
+  SpotChecks* spot_checks() { return checks_.get(); }
+  HubStore& store() { return *store_; }
   // The gateway's server once started (0 and "" without a hub key).
   int gateway_port() const { return gateway_port_; }
   std::string gateway_url() const;  // http://gateway host:port/v1
@@ -130,6 +141,9 @@ class HubService {
   RequestVerifier verifier_;
   std::unique_ptr<AssignmentIssuer> assignments_;  // signs only with a hub key
   std::unique_ptr<SettlementBook> book_;
+  std::unique_ptr<NodeTally> node_tally_;
+  std::unique_ptr<Exclusions> exclusions_;
+  std::unique_ptr<SpotChecks> checks_;  // with a hub key
   std::unique_ptr<SwarmInference> inference_;
   std::unique_ptr<Gateway> gateway_;
 
@@ -138,6 +152,7 @@ class HubService {
   std::unique_ptr<ReceiptsController> receipts_api_;
   std::unique_ptr<StatementsController> statements_api_;  // with a hub key
   std::unique_ptr<GatewayController> gateway_api_;        // with a hub key
+  std::unique_ptr<ChecksController> checks_api_;          // with a hub key
   std::unique_ptr<HealthController> health_api_;
 
   std::unique_ptr<HttpListener> api_server_;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hub/challenges.h"
+#include "core/hub/member_gate.h"
 #include "core/hub/rate_limiter.h"
 #include "core/protocol/hub_api.h"
 
@@ -50,6 +51,9 @@ class MembershipController {
   // Join and heartbeat replies carry the member's stage assignment from `issuer` (which must
   // outlive the controller).
   void issue_assignments(const AssignmentIssuer& issuer) { assignments_ = &issuer; }
+  // Join, ready and heartbeat are refused (403) for nodes and owners `gate` bars, and heartbeat
+  // replies carry what it adds (spot-check tickets); `gate` must outlive the controller.
+  void admit_through(const MemberGate& gate) { gate_ = &gate; }
 
   // A verified join's answer: {"stage", "stages", "run"}.
   nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body);
@@ -68,6 +72,7 @@ class MembershipController {
   RateLimiter joins_per_address_;
   RateLimiter joins_per_key_;
   const AssignmentIssuer* assignments_ = nullptr;
+  const MemberGate* gate_ = nullptr;
 };
 
 }  // namespace tessera::hub

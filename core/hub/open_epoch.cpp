@@ -58,6 +58,19 @@ void OpenEpoch::credit_work(HubStore::Transaction& transaction, const std::strin
   upsert.run();
 }
 
+double OpenEpoch::forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops) {
+  if (!(flops > 0.0) || !std::isfinite(flops)) return 0.0;
+  auto query = transaction.db().prepare("SELECT flops FROM open_work WHERE owner = ?");
+  query.bind(1, owner);
+  if (!query.step()) return 0.0;
+  const double taken = std::min(flops, query.column_double(0));
+  auto update = transaction.db().prepare("UPDATE open_work SET flops = MAX(0, flops - ?) WHERE owner = ?");
+  update.bind(1, taken);
+  update.bind(2, owner);
+  update.run();
+  return taken;
+}
+
 void OpenEpoch::credit_tokens(HubStore::Transaction& transaction, std::uint64_t tokens) {
   auto usage = read_usage(transaction.db());
   usage.tokens = protocol::saturating_add(usage.tokens, tokens);

@@ -37,6 +37,9 @@ class OpenEpoch {
   // Throws std::invalid_argument for a negative or non-finite FLOP count.
   void credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
   void credit_tokens(HubStore::Transaction& transaction, std::uint64_t tokens);
+  // Takes up to `flops` back from `owner`'s open work (a node excluded by a spot check forfeits
+  // its epoch's credit); returns what was taken (never more than the owner has open).
+  double forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
   EpochIntake close(HubStore::Transaction& transaction);
   OpenEpochSummary summary() const;
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hub/member_gate.h"
 #include "core/hub/receipt_log.h"
 #include "core/hub/step_progress.h"
 #include "core/protocol/hub_api.h"
@@ -44,6 +45,8 @@ class ReceiptsController {
 
   // POST and GET /api/receipts, GET /api/receipts/summary, POST and GET /api/progress.
   void mount(httplib::Server& server);
+  // Receipt batches from nodes `gate` bars (excluded from the run) are refused with 403.
+  void admit_through(const MemberGate& gate) { gate_ = &gate; }
 
   // A verified receipt batch's answer: {"accepted", "duplicates", "rejected": [reasons]}.
   nlohmann::json report(const wallet::PublicKey& sender, const nlohmann::json& body);
@@ -69,6 +72,7 @@ class ReceiptsController {
   const RequestVerifier& verifier_;
   HubStore& store_;
   SettlementBook* book_;
+  const MemberGate* gate_ = nullptr;
   ReceiptLog log_;
   StepProgress progress_;
 };
