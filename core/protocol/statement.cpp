@@ -28,9 +28,9 @@ std::array<std::uint8_t, N> hex_array(const nlohmann::json& json, const char* na
 }
 
 std::uint64_t number(const nlohmann::json& json, const char* name) {
-  if (!json.contains(name) || !json.at(name).is_number_unsigned())
-    throw std::invalid_argument(std::string("statement: ") + name + " must be a non-negative integer");
-  return json.at(name).get<std::uint64_t>();
+  const auto value = json.contains(name) ? sys::json_integer_if<std::uint64_t>(json.at(name)) : std::nullopt;
+  if (!value) throw std::invalid_argument(std::string("statement: ") + name + " must be a non-negative integer");
+  return *value;
 }
 
 std::uint64_t number_or_zero(const nlohmann::json& json, const char* name) {
