@@ -151,6 +151,27 @@ std::vector<CheckRow> in_state(Database& db, const std::string& state) {
   return rows;
 }
 
+std::vector<CheckRow> planned_due(Database& db, int stages, std::int64_t stale_before_ms) {
+  auto q = db.prepare(std::string("SELECT ") + kColumns +
+                      " FROM checks WHERE state = 'planned' AND (created_ms < ?1 OR ("
+                      "(stage = 0 OR (forward_in IS NOT NULL AND backward_out IS NOT NULL)) AND "
+                      "(stage + 1 >= ?2 OR (forward_out IS NOT NULL AND backward_in IS NOT NULL)))) ORDER BY id");
+  q.bind(1, stale_before_ms);
+  q.bind(2, static_cast<std::int64_t>(stages));
+  std::vector<CheckRow> rows;
+  while (q.step()) rows.push_back(row_of(q));
+  return rows;
+}
+
+std::vector<CheckRow> issued_expired(Database& db, std::int64_t now_ms) {
+  auto q = db.prepare(std::string("SELECT ") + kColumns +
+                      " FROM checks WHERE state = 'issued' AND expires_ms <= ? ORDER BY id");
+  q.bind(1, now_ms);
+  std::vector<CheckRow> rows;
+  while (q.step()) rows.push_back(row_of(q));
+  return rows;
+}
+
 std::vector<std::uint64_t> fill(Database& db, const protocol::Receipt& r) {
   std::vector<std::uint64_t> filled;
   const auto add = [&filled](std::optional<std::uint64_t> id) {
@@ -197,23 +218,16 @@ void set_report(Database& db, std::uint64_t id, int status, const std::string& s
   q.run();
 }
 
-std::vector<std::vector<std::uint8_t>> tickets_for(Database& db, const wallet::PublicKey& checker,
-                                                   std::int64_t now_ms) {
-  auto q = db.prepare("SELECT ticket FROM checks WHERE state = 'issued' AND checker = ? AND expires_ms > ? ORDER BY id");
-  q.bind_blob(1, checker);
-  q.bind(2, now_ms);
-  std::vector<std::vector<std::uint8_t>> tickets;
-  while (q.step()) {
-    const auto blob = q.column_blob(0);
-    tickets.emplace_back(blob.begin(), blob.end());
-  }
-  return tickets;
-}
-
 void count(Database& db, const std::string& counter) {
   auto q = db.prepare(
       "INSERT INTO check_counts (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1");
   q.bind(1, counter);
+  q.run();
+}
+
+void forget_decided_before(Database& db, std::uint64_t step) {
+  auto q = db.prepare("DELETE FROM checks WHERE step < ? AND state NOT IN ('planned', 'issued', 'suspect')");
+  q.bind(1, to_sql(step));
   q.run();
 }
 

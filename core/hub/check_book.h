@@ -58,16 +58,19 @@ std::uint64_t insert(Database& db, const CheckRow& row);  // returns its id
 std::optional<CheckRow> find(Database& db, std::uint64_t id);
 // Rows in `state`, oldest first.
 std::vector<CheckRow> in_state(Database& db, const std::string& state);
+// What the timer must look at: planned rows created before `stale_before_ms` or with every
+// receipt in (of a run of `stages`), and issued rows expired at `now_ms`.
+std::vector<CheckRow> planned_due(Database& db, int stages, std::int64_t stale_before_ms);
+std::vector<CheckRow> issued_expired(Database& db, std::int64_t now_ms);
 // Stores the receipt's digest in every planned row it belongs to (as the worker's input or
 // output); returns the ids of the rows it filled.
 std::vector<std::uint64_t> fill(Database& db, const protocol::Receipt& receipt);
 void set_state(Database& db, std::uint64_t id, const std::string& state, const std::string& reason = {});
 void set_issued(Database& db, const CheckRow& row);  // checker, owner, ticket, issued and expiry
 void set_report(Database& db, std::uint64_t id, int status, const std::string& state, const std::string& reason);
-// Tickets handed to `checker`, not reported and not expired at `now_ms`.
-std::vector<std::vector<std::uint8_t>> tickets_for(Database& db, const wallet::PublicKey& checker,
-                                                   std::int64_t now_ms);
 void count(Database& db, const std::string& counter);
+// Deletes decided rows of steps before `step` (the counters keep their sum).
+void forget_decided_before(Database& db, std::uint64_t step);
 std::map<std::string, std::uint64_t> counts(Database& db);
 
 }  // namespace check_book

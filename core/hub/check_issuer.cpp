@@ -8,14 +8,16 @@
 #include "core/hub/check_penalties.h"
 #include "core/hub/exclusions.h"
 #include "core/hub/peer_directory.h"
+#include "core/hub/ticket_board.h"
 #include "core/hub/weight_reports.h"
 #include "core/protocol/spot_check.h"
+#include "core/wallet/encoding.h"
 
 namespace tessera::hub {
 
 CheckIssuer::CheckIssuer(std::string run_id, const wallet::KeyPair& hub_key, const PeerDirectory& directory,
-                         const Exclusions& exclusions)
-    : run_id_(std::move(run_id)), hub_key_(hub_key), directory_(directory), exclusions_(exclusions) {}
+                         const Exclusions& exclusions, TicketBoard& board)
+    : run_id_(std::move(run_id)), hub_key_(hub_key), directory_(directory), exclusions_(exclusions), board_(board) {}
 
 std::optional<std::pair<wallet::PublicKey, std::string>> CheckIssuer::choose_checker(
     const CheckRow& row, const std::string& worker_owner, const std::optional<wallet::PublicKey>& avoid) const {
@@ -67,7 +69,8 @@ IssueOutcome CheckIssuer::issue(HubStore::Transaction& transaction, CheckRow& ro
   row.state = "issued";
   check_book::set_issued(db, row);
   check_book::count(db, "issued");
-  return IssueOutcome::Issued;
+  board_.post(*row.checker, row.id, wallet::to_hex(row.ticket), *row.expires_ms);  // a rollback leaves a ticket
+  return IssueOutcome::Issued;                                                     // its report would find undecidable
 }
 
 }  // namespace tessera::hub

@@ -18,6 +18,7 @@ namespace tessera::hub {
 
 class Exclusions;
 class PeerDirectory;
+class TicketBoard;
 
 enum class IssueOutcome { Issued, NoWeights, NoChecker };
 
@@ -25,7 +26,7 @@ class CheckIssuer {
  public:
   // Everything must outlive this.
   CheckIssuer(std::string run_id, const wallet::KeyPair& hub_key, const PeerDirectory& directory,
-              const Exclusions& exclusions);
+              const Exclusions& exclusions, TicketBoard& board);
 
   // Issues the planned, receipted `row` now (its state and ticket written in the transaction).
   IssueOutcome issue(HubStore::Transaction& transaction, CheckRow& row, std::int64_t now_ms) const;
@@ -39,6 +40,7 @@ class CheckIssuer {
   const wallet::KeyPair& hub_key_;
   const PeerDirectory& directory_;
   const Exclusions& exclusions_;
+  TicketBoard& board_;
 };
 
 }  // namespace tessera::hub

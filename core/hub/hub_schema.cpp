@@ -70,7 +70,6 @@ CREATE TABLE checks (
   neighbours BLOB NOT NULL, checker BLOB, checker_owner TEXT, ticket BLOB, report INTEGER, reason TEXT,
   created_ms INTEGER NOT NULL, issued_ms INTEGER, expires_ms INTEGER);
 CREATE INDEX checks_open ON checks (state) WHERE state IN ('planned', 'issued');
-CREATE INDEX checks_checker ON checks (checker) WHERE state = 'issued';
 CREATE INDEX checks_slot ON checks (step, micro_batch);
 CREATE TABLE check_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE weight_digests (

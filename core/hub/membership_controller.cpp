@@ -119,7 +119,10 @@ void MembershipController::mount(httplib::Server& server) {
   });
   server.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Refused).sender;
-    admit_or_refuse(gate_, key, nullptr);
+    if (gate_) {
+      const auto owner = roster_.owner_of(key);
+      admit_or_refuse(gate_, key, owner ? &*owner : nullptr);
+    }
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     nlohmann::json reply{{"ok", true}};
     if (const auto peer = directory_.find(key); peer && assignments_) assignments_->add_to(reply, key, peer->stage);

@@ -41,14 +41,18 @@ SpotChecks::SpotChecks(const protocol::RunManifest& manifest, HubStore& store, S
       roster_(roster),
       exclusions_(exclusions),
       sampler_(rate),
+      board_(store),
       penalties_(manifest, book, tally, exclusions, directory, roster),
-      issuer_(manifest.run_id, hub_key, directory, exclusions),
+      issuer_(manifest.run_id, hub_key, directory, exclusions, board_),
       verdicts_(issuer_, penalties_),
       last_step_(latest_committed_step(store)) {}
 
 void SpotChecks::step_committed(HubStore::Transaction& transaction, const protocol::StepRecord& record) {
   if (record.step > last_step_.load()) last_step_ = record.step;
-  if (record.step > kWeightsKept) WeightReports::forget_before(transaction, record.step - kWeightsKept);
+  if (record.step > kWeightsKept) {  // far past any check's lifetime
+    WeightReports::forget_before(transaction, record.step - kWeightsKept);
+    check_book::forget_decided_before(transaction.db(), record.step - kWeightsKept);
+  }
   const auto now = now_ms();
   for (const auto& slot : sampler_.sample(record)) plan(transaction, record, slot, now);
 }
@@ -98,6 +102,7 @@ nlohmann::json SpotChecks::report_check(const wallet::PublicKey& checker, const 
   auto transaction = store_.begin();
   auto answer = verdicts_.report(transaction, checker, report, now_ms());
   transaction.commit();
+  board_.take(report.check_id);
   return answer;
 }
 
@@ -114,25 +119,23 @@ void SpotChecks::retire_planned(HubStore::Transaction& transaction, const CheckR
 void SpotChecks::tick(std::int64_t now) {
   auto transaction = store_.begin();
   auto& db = transaction.db();
-  for (auto& row : check_book::in_state(db, "planned")) {
+  for (auto& row : check_book::planned_due(db, manifest_.stages, now - protocol::kCheckLifetimeMs + 1)) {
     if (now - row.created_ms >= protocol::kCheckLifetimeMs) retire_planned(transaction, row, now);
-    else if (row.receipted(manifest_.stages)) issuer_.issue(transaction, row, now);
+    else issuer_.issue(transaction, row, now);  // waited for a weights digest or a free checker
   }
-  for (const auto& row : check_book::in_state(db, "issued")) {
-    if (now < row.expires_ms.value_or(0)) continue;
+  std::vector<std::uint64_t> expired;
+  for (const auto& row : check_book::issued_expired(db, now)) {
     check_book::set_state(db, row.id, "expired");
     check_book::count(db, "expired");
+    expired.push_back(row.id);
     if (row.round == 2) verdicts_.second_missing(transaction, row, now);
   }
   transaction.commit();
+  for (const auto id : expired) board_.take(id);
 }
 
 std::vector<std::string> SpotChecks::tickets_for(const wallet::PublicKey& checker) const {
-  const auto tickets = store_.read([&](Database& db) { return check_book::tickets_for(db, checker, now_ms()); });
-  std::vector<std::string> out;
-  out.reserve(tickets.size());
-  for (const auto& ticket : tickets) out.push_back(wallet::to_hex(ticket));
-  return out;
+  return board_.for_checker(checker, now_ms());
 }
 
 std::optional<std::string> SpotChecks::refusal(const wallet::PublicKey& node, const std::string* owner) const {

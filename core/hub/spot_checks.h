@@ -21,6 +21,7 @@
 #include "core/hub/check_sampler.h"
 #include "core/hub/check_verdicts.h"
 #include "core/hub/member_gate.h"
+#include "core/hub/ticket_board.h"
 #include "core/hub/weight_reports.h"
 #include "core/hub/work_observer.h"
 
@@ -80,6 +81,7 @@ class SpotChecks : public WorkObserver, public MemberGate {
   RunRoster& roster_;
   const Exclusions& exclusions_;
   CheckSampler sampler_;
+  TicketBoard board_;
   CheckPenalties penalties_;
   CheckIssuer issuer_;
   CheckVerdicts verdicts_;

@@ -9,10 +9,8 @@
 // records controller hands them over (inside a store transaction).
 #include <QtTest>
 
-#include <atomic>
 #include <set>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "core/client/hub_client.h"
@@ -22,6 +20,7 @@
 #include "core/hub/spot_checks.h"
 #include "core/protocol/spot_check.h"
 #include "core/wallet/encoding.h"
+#include "tests/hub/signed_http.h"
 #include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
@@ -56,7 +55,6 @@ struct ChecksHub {
   wallet::KeyPair publisher = wallet::KeyPair::generate();
   protocol::RunManifest manifest;
   std::unique_ptr<hub::HubService> service;
-  std::atomic<std::int64_t> clock_offset{0};
 
   explicit ChecksHub(double rate = 1.0) {
     manifest = test::tiny_two_stage_manifest("spot-checks");
@@ -83,26 +81,11 @@ struct ChecksHub {
   }
   void join(Node& node) { node.stage = client::HubClient(service->url()).join(node.key, join_request(node)); }
 
-  // Signed with a time of its own, so two requests of one node in the same millisecond differ.
   Reply signed_post(const std::string& path, const Node& node, const json& body) {
-    const auto text = body.dump();
-    const auto at = hub::unix_ms() + clock_offset++ % 1000;
-    const auto headers = protocol::to_headers(protocol::sign_hub_request(manifest.run_id, "POST", path, text, at, node.key));
-    httplib::Client client("127.0.0.1", service->port());
-    client.set_read_timeout(20s);
-    const auto reply = client.Post(path,
-                                   {{protocol::kNodeKeyHeader, headers.node_key},
-                                    {protocol::kTimeHeader, headers.time_ms},
-                                    {protocol::kSignatureHeader, headers.signature}},
-                                   text, "application/json");
-    if (!reply) return {};
-    return {reply->status, json::parse(reply->body, nullptr, false)};
+    const auto reply = test::signed_post("127.0.0.1", service->port(), manifest.run_id, path, node.key, body);
+    return {reply.status, reply.body};
   }
-  json get(const std::string& path) {
-    httplib::Client client("127.0.0.1", service->port());
-    const auto reply = client.Get(path);
-    return reply && reply->status == 200 ? json::parse(reply->body) : json();
-  }
+  json get(const std::string& path) { return test::get_json("127.0.0.1", service->port(), path); }
 
   // The tickets a node's heartbeat reply hands it.
   std::vector<protocol::SignedCheckTicket> tickets(const Node& node) {
