@@ -6,12 +6,19 @@
 
 #include <QTemporaryDir>
 
+#include <fstream>
+#include <thread>
+
 #include "core/client/hub_client.h"
+#include "core/protocol/payload_digest.h"
 #include "core/protocol/statement.h"
 #include "core/wallet/encoding.h"
 #include "tests/hub/hub_crash_support.h"
 #include "tests/hub/signed_http.h"
 
+using namespace tessera;
+using hub_crash::HubProcess;
+using hub_crash::Node;
 namespace api = protocol::hub_api;
 using nlohmann::json;
 
