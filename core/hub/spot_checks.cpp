@@ -15,7 +15,7 @@ namespace tessera::hub {
 namespace {
 
 constexpr std::uint64_t kWeightsLead = 2;        // a step's weights come after the step before it committed
-constexpr std::uint64_t kWeightsKept = 10'000;   // steps of weights digests kept behind the latest
+constexpr std::uint64_t kWeightsKept = 2'000;    // steps of weights digests (and decided checks) kept
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -88,6 +88,10 @@ void SpotChecks::report_weights(const WeightsReport& report) {
   const auto stage = peer ? std::optional<int>(peer->stage) : roster_.stage_of(report.node);
   if (!stage || *stage != report.stage)
     throw net::HttpError(403, "weights refused: the sender does not serve stage " + std::to_string(report.stage));
+  if (report.step > last_step_.load() + kWeightsLead) {  // steps may have committed without this observer
+    const auto stored = latest_committed_step(store_);
+    if (stored > last_step_.load()) last_step_ = stored;
+  }
   if (report.step > last_step_.load() + kWeightsLead)
     throw std::invalid_argument("weights for step " + std::to_string(report.step) + " are ahead of the run (step " +
                                 std::to_string(last_step_.load()) + " committed last)");
