@@ -26,17 +26,21 @@ std::optional<std::string> CheckPenalties::owner_of(Database& db, const wallet::
   return query.column_text(0);
 }
 
-std::uint64_t CheckPenalties::epoch() const { return book_.open_epoch(); }
+std::uint64_t CheckPenalties::epoch(Database& db) {
+  auto query = db.prepare("SELECT IFNULL(MAX(epoch), 0) + 1 FROM statements");
+  query.step();
+  return from_sql(query.column_int(0));
+}
 
 void CheckPenalties::passed(HubStore::Transaction& transaction, const wallet::PublicKey& worker) {
   const auto owner = owner_of(transaction.db(), worker).value_or("");
-  tally_.add(transaction, worker, owner, epoch(), kChecksPassed, 1);
+  tally_.add(transaction, worker, owner, epoch(transaction.db()), kChecksPassed, 1);
 }
 
 void CheckPenalties::failed(HubStore::Transaction& transaction, const wallet::PublicKey& node, const std::string& reason,
                             std::uint64_t step) {
   const auto owner = owner_of(transaction.db(), node).value_or("");
-  const auto now = epoch();
+  const auto now = epoch(transaction.db());
   if (!exclusions_.exclude(transaction, node, owner, reason, step, now)) return;
   const double credited = tally_.get(transaction, node, now, kCreditedFlops);
   const double forfeited = book_.forfeit_work(transaction, owner, credited);
@@ -58,7 +62,7 @@ void CheckPenalties::credit_checker(HubStore::Transaction& transaction, const Ch
   const auto plan = model::plan_stage(manifest_.model, manifest_.stages, row.stage);
   const double flops = model::stage_training_flops_per_token(manifest_.model, plan) * row.tokens;
   book_.credit_work(transaction, row.checker_owner, flops);
-  tally_.add(transaction, *row.checker, row.checker_owner, epoch(), kVerifyFlops, flops);
+  tally_.add(transaction, *row.checker, row.checker_owner, epoch(transaction.db()), kVerifyFlops, flops);
 }
 
 }  // namespace tessera::hub

@@ -43,7 +43,8 @@ class CheckPenalties {
   static std::optional<std::string> owner_of(Database& db, const wallet::PublicKey& node);
 
  private:
-  std::uint64_t epoch() const;
+  // The open epoch, read in the transaction (a close that just committed has moved it on).
+  static std::uint64_t epoch(Database& db);
 
   const protocol::RunManifest& manifest_;
   SettlementBook& book_;
