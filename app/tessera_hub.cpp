@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
                  "Completions served at once; more are answered 429 with Retry-After")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--check-rate", options.check_rate,
+                 "Spot checks: the chance that a node's work in a committed step is recomputed by another node "
+                 "(0 disables them)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   bool handled = false;
   tessera::cli::hub_bench::add_bench_command(app, handled);
   tessera::cli::add_keys_command(app, global, handled);

@@ -11,6 +11,7 @@
 #include "core/protocol/manifest.h"
 #include "core/protocol/settlement.h"
 #include "core/protocol/statement.h"
+#include "core/wallet/encoding.h"
 
 namespace tessera::client {
 
@@ -99,7 +100,10 @@ OwnerStatement StatementFetcher::fetch(std::uint64_t epoch, const std::string& o
   if (!protocol::verify_leaf(out.statement, out.proof)) return reject("the Merkle proof does not lead to the signed root");
   return result(Outcome::Verified, "epoch " + number + " verified: " + std::to_string(out.proof.leaf.units) + " of " +
                                        std::to_string(out.statement.total_units) + " units, revenue " +
-                                       std::to_string(out.proof.leaf.revenue));
+                                       std::to_string(out.proof.leaf.revenue) + "; this epoch " +
+                                       std::to_string(out.proof.leaf.rejected_receipts) + " receipts rejected, " +
+                                       std::to_string(out.proof.leaf.checks_passed) + " spot checks passed, " +
+                                       std::to_string(out.proof.leaf.checks_failed) + " failed");
 }
 
 OwnerStatement StatementFetcher::fetch_latest(const std::string& owner) const {
@@ -173,6 +177,17 @@ StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
   record.hub_signature.assign(statement.signature.begin(), statement.signature.end());
   record.verified = true;
   records.push_back(std::move(record));
+  for (const auto& excluded : statement.events) {  // signed: the hub excluded one of this owner's nodes
+    if (excluded.owner != owner_) continue;
+    ledger::EventRecord event;
+    event.kind = "node_" + excluded.kind;
+    event.run = fetcher_.run_id();
+    event.message = "node " + wallet::to_hex(excluded.node) + " " + excluded.kind + " at step " +
+                    std::to_string(excluded.step) + ": " + excluded.reason;
+    event.details = nlohmann::json{{"epoch", epoch}, {"node", wallet::to_hex(excluded.node)}, {"step", excluded.step},
+                                   {"reason", excluded.reason}}.dump();
+    records.push_back(std::move(event));
+  }
   ledger_.append(std::move(records));
   return fetched.check;
 }

@@ -32,6 +32,7 @@ struct HubDaemonOptions {
   std::string gateway_listen;
   bool open_gateway = false;                       // serve requests without a key as demo usage (else 401)
   int max_concurrent_completions = 4;
+  double check_rate = 0.1;                         // spot checks: the chance a node's work in a step is checked
 };
 
 // The hub's state folder: <data dir>/hub (its database and the admin access file).

@@ -79,8 +79,34 @@ CREATE INDEX debits_epoch ON debits (epoch);
 ALTER TABLE open_usage ADD COLUMN demo_tokens INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-// Spot checks, weight digests and exclusions.
+// Spot checks, weight digests and exclusions (check_book.cpp, weight_reports.cpp, exclusions.cpp),
+// and what an epoch's statement adds from them (statement_archive.cpp): its events and each
+// owner's activity in its leaf. A check row is one ticket's life: planned, issued, then decided.
 constexpr const char* kVersion2ChecksSql = R"sql(
+CREATE TABLE checks (
+  id INTEGER PRIMARY KEY, state TEXT NOT NULL, round INTEGER NOT NULL, first_check INTEGER,
+  step INTEGER NOT NULL, micro_batch INTEGER NOT NULL, micro_batches INTEGER NOT NULL, stage INTEGER NOT NULL,
+  tokens INTEGER NOT NULL, worker BLOB NOT NULL, tokens_hash BLOB NOT NULL,
+  forward_in BLOB, backward_in BLOB, forward_out BLOB, backward_out BLOB,
+  neighbours BLOB NOT NULL, checker BLOB, checker_owner TEXT, ticket BLOB, report INTEGER, reason TEXT,
+  created_ms INTEGER NOT NULL, issued_ms INTEGER, expires_ms INTEGER);
+CREATE INDEX checks_open ON checks (state) WHERE state IN ('planned', 'issued');
+CREATE INDEX checks_slot ON checks (step, micro_batch);
+CREATE TABLE check_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE weight_digests (
+  step INTEGER NOT NULL, stage INTEGER NOT NULL, node_key BLOB NOT NULL, digest BLOB NOT NULL,
+  PRIMARY KEY (step, stage, node_key)) WITHOUT ROWID;
+CREATE TABLE exclusions (
+  node_key BLOB PRIMARY KEY, owner TEXT NOT NULL, reason TEXT NOT NULL, step INTEGER NOT NULL,
+  epoch INTEGER NOT NULL, excluded_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX exclusions_epoch ON exclusions (epoch);
+ALTER TABLE statements ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE statement_events (
+  epoch INTEGER NOT NULL, seq INTEGER NOT NULL, node_key BLOB NOT NULL, owner TEXT NOT NULL, kind TEXT NOT NULL,
+  reason TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (epoch, seq)) WITHOUT ROWID;
+CREATE TABLE leaf_activity (
+  owner TEXT NOT NULL, epoch INTEGER NOT NULL, rejected INTEGER NOT NULL, passed INTEGER NOT NULL,
+  failed INTEGER NOT NULL, PRIMARY KEY (owner, epoch)) WITHOUT ROWID;
 )sql";
 
 void apply(ledger::detail::Connection& db, int version) {

@@ -14,6 +14,11 @@
 #include "core/hub/api_key_book.h"
 #include "core/hub/assignments.h"
 #include "core/hub/committed_work.h"
+#include "core/hub/checks_controller.h"
+#include "core/hub/exclusions.h"
+#include "core/hub/node_tally.h"
+#include "core/hub/spot_checks.h"
+#include "core/hub/statement_activity.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
 #include "core/hub/health_controller.h"
@@ -88,6 +93,14 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     gateway_ = std::make_unique<Gateway>(gateway, source, *billing_);
     if (!options_.admin_access_file.empty()) admin_api_ = std::make_unique<AdminController>(*keys_, manifest_.currency);
     statements_api_ = std::make_unique<StatementsController>(*book_);
+    book_->set_activity_source([](HubStore::Transaction& transaction, std::uint64_t epoch) {
+      return statement_activity::gather(transaction.db(), epoch);
+    });
+    node_tally_ = std::make_unique<NodeTally>(*store_);
+    exclusions_ = std::make_unique<Exclusions>(*store_);
+    checks_ = std::make_unique<SpotChecks>(manifest_, *store_, *book_, *node_tally_, *exclusions_, directory_, roster_,
+                                           *options_.hub_key, options_.check_rate);
+    checks_api_ = std::make_unique<ChecksController>(*checks_, verifier_);
     gateway_api_ = std::make_unique<GatewayController>(*gateway_);
   }
   run_api_ = std::make_unique<RunController>(manifest_);
@@ -98,7 +111,7 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   seeds_ = std::make_unique<RouteSeeder>(manifest_.run_id, options_.hub_key);
   membership_api_->issue_route_seeds(*seeds_, *store_);
   progress_ = std::make_unique<StepProgress>();
-  node_tally_ = std::make_unique<NodeTally>(*store_);
+  if (!node_tally_) node_tally_ = std::make_unique<NodeTally>(*store_);  // shared with the spot checks
   receipt_log_ = std::make_unique<ReceiptLog>(*store_);
   work_ = std::make_unique<CommittedWork>(manifest_, *receipt_log_, *node_tally_, book_.get());
   receipts_api_ =
@@ -106,6 +119,11 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   steps_api_ = std::make_unique<StepsController>(StepsController::Parts{
       manifest_, *membership_api_, directory_, roster_, verifier_, *store_, *work_, *seeds_, *progress_});
   work_api_ = std::make_unique<WorkController>(*node_tally_);
+  if (checks_) {
+    membership_api_->admit_through(*checks_);
+    receipts_api_->admit_through(*checks_);
+    work_->add_observer(*checks_);
+  }
   health_api_ = std::make_unique<HealthController>([this] { return health(); });
 }
 
@@ -180,6 +198,7 @@ void HubService::start() {
   work_api_->mount(server);
   health_api_->mount(server);
   if (statements_api_) statements_api_->mount(server);
+  if (checks_api_) checks_api_->mount(server);
   if (gateway_api_) {
     const auto limit = gateway_->body_limit();
     gateway_server_ = std::make_unique<HttpListener>(
@@ -221,6 +240,13 @@ void HubService::expire_loop() {
   std::unique_lock lock(stop_mutex_);
   while (!stop_signal_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
     for (const auto& gone : directory_.expire(Clock::now(), options_.heartbeat_timeout)) roster_.unready(gone.node_key);
+    if (checks_) {
+      try {
+        checks_->tick(unix_ms());
+      } catch (const std::exception& error) {
+        spdlog::error("spot checks: {}", error.what());
+      }
+    }
   }
 }
 

@@ -39,6 +39,8 @@ class AdminController;
 class ApiKeyBook;
 class AssignmentIssuer;
 class CommittedWork;
+class ChecksController;
+class Exclusions;
 class Gateway;
 class GatewayController;
 class HealthController;
@@ -47,6 +49,7 @@ class KeyBilling;
 class NextTokenSource;
 class NodeTally;
 class ReceiptLog;
+class SpotChecks;
 class ReceiptsController;
 class RouteSeeder;
 class RunController;
@@ -92,6 +95,9 @@ struct HubOptions {
   net::HttpServerLimits gateway_server{8, std::chrono::milliseconds(10000), std::chrono::milliseconds(10000),
                                        std::chrono::seconds(2)};
   MembershipLimits membership;                // challenge and join rate limits
+  // Spot checks (with a hub key): the probability that a node's work in a committed step is
+  // recomputed by another node (`tessera-hub --check-rate`; 0: none sampled).
+  double check_rate = 0.1;
 };
 
 // What a stage needs in memory to be served: fp32 training with every micro-batch of a step in
@@ -138,6 +144,10 @@ class HubService {
   ApiKeyBook* api_keys() { return keys_.get(); }
   // The admin server's URL once started ("" without one).
   std::string admin_url() const;
+  // Spot checks (with a hub key; null otherwise): a WorkObserver of committed steps and credited
+  // receipts, the tickets in heartbeats, the reports, weights digests and exclusions.
+  SpotChecks* spot_checks() { return checks_.get(); }
+  HubStore& store() { return *store_; }
   // The gateway's server once started (0 and "" without a hub key).
   int gateway_port() const { return gateway_port_; }
   std::string gateway_url() const;  // http://gateway host:port/v1
@@ -160,6 +170,8 @@ class HubService {
   std::unique_ptr<ReceiptLog> receipt_log_;
   std::unique_ptr<CommittedWork> work_;
   std::unique_ptr<SettlementBook> book_;
+  std::unique_ptr<Exclusions> exclusions_;
+  std::unique_ptr<SpotChecks> checks_;  // with a hub key
   std::unique_ptr<SwarmInference> inference_;
   std::unique_ptr<ApiKeyBook> keys_;
   std::unique_ptr<KeyBilling> billing_;
@@ -173,6 +185,7 @@ class HubService {
   std::unique_ptr<StatementsController> statements_api_;  // with a hub key
   std::unique_ptr<GatewayController> gateway_api_;        // with a hub key
   std::unique_ptr<AdminController> admin_api_;            // with a hub key and an admin access file
+  std::unique_ptr<ChecksController> checks_api_;          // with a hub key
   std::unique_ptr<HealthController> health_api_;
 
   std::unique_ptr<HttpListener> api_server_;

@@ -34,6 +34,11 @@ void take_token(RateLimiter& limiter, const std::string& key, const char* what) 
 
 }  // namespace
 
+void admit_or_refuse(const MemberGate* gate, const wallet::PublicKey& node, const std::string* owner) {
+  if (!gate) return;
+  if (const auto why = gate->refusal(node, owner)) throw net::HttpError(403, "excluded from this run: " + *why);
+}
+
 MembershipController::MembershipController(const protocol::RunManifest& manifest, PeerDirectory& directory,
                                            RunRoster& roster, const RequestVerifier& verifier,
                                            std::chrono::milliseconds heartbeat_timeout, MembershipLimits limits)
@@ -56,6 +61,7 @@ nlohmann::json MembershipController::join(const wallet::PublicKey& key, const pr
     throw net::HttpError(403, "join refused: delegation " + std::string(wallet::describe(status)));
   // Only once the owner's signature verified, so nobody spends another owner's joins.
   take_token(joins_per_owner_, delegation.owner_address, "joins for this owner");
+  admit_or_refuse(gate_, key, &delegation.owner_address);
   Peer peer;
   peer.node_key = key;
   peer.owner = delegation.owner_address;
@@ -110,15 +116,21 @@ void MembershipController::mount(httplib::Server& server) {
   });
   server.Post(api::kReady, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Refused).sender;
+    admit_or_refuse(gate_, key, nullptr);
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     roster_.mark_ready(key);
     net::reply_json(response, 200, {{"ready", true}});
   });
   server.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Refused).sender;
+    if (gate_) {
+      const auto owner = roster_.owner_of(key);
+      admit_or_refuse(gate_, key, owner ? &*owner : nullptr);
+    }
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     nlohmann::json reply{{"ok", true}};
     if (const auto peer = directory_.find(key); peer && assignments_) assignments_->add_to(reply, key, peer->stage);
+    if (gate_) gate_->add_to_heartbeat(reply, key);
     net::reply_json(response, 200, reply);
   });
   server.Post(api::kLeave, [this](const httplib::Request& request, httplib::Response& response) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hub/challenges.h"
+#include "core/hub/member_gate.h"
 #include "core/hub/rate_limiter.h"
 #include "core/protocol/hub_api.h"
 
@@ -61,6 +62,9 @@ class MembershipController {
     seeds_ = &seeds;
     store_ = &store;
   }
+  // Join, ready and heartbeat are refused (403) for nodes and owners `gate` bars, and heartbeat
+  // replies carry what it adds (spot-check tickets); `gate` must outlive the controller.
+  void admit_through(const MemberGate& gate) { gate_ = &gate; }
 
   // A verified join's answer: {"stage", "stages", "run"}.
   nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body);
@@ -82,6 +86,7 @@ class MembershipController {
   const AssignmentIssuer* assignments_ = nullptr;
   const RouteSeeder* seeds_ = nullptr;
   HubStore* store_ = nullptr;
+  const MemberGate* gate_ = nullptr;
 };
 
 }  // namespace tessera::hub

@@ -61,6 +61,19 @@ void OpenEpoch::credit_work(HubStore::Transaction& transaction, const std::strin
   upsert.run();
 }
 
+double OpenEpoch::forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops) {
+  if (!(flops > 0.0) || !std::isfinite(flops)) return 0.0;
+  auto query = transaction.db().prepare("SELECT flops FROM open_work WHERE owner = ?");
+  query.bind(1, owner);
+  if (!query.step()) return 0.0;
+  const double taken = std::min(flops, query.column_double(0));
+  auto update = transaction.db().prepare("UPDATE open_work SET flops = MAX(0, flops - ?) WHERE owner = ?");
+  update.bind(1, taken);
+  update.bind(2, owner);
+  update.run();
+  return taken;
+}
+
 std::uint64_t OpenEpoch::number(HubStore::Transaction& transaction) {
   auto query = transaction.db().prepare("SELECT IFNULL(MAX(epoch), 0) + 1 FROM statements");
   query.step();

@@ -44,6 +44,9 @@ class OpenEpoch {
   // A paid completion: its tokens and its debit (`amount` micro-units) as revenue.
   void credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount);
   void credit_demo(HubStore::Transaction& transaction, std::uint64_t tokens);
+  // Takes up to `flops` back from `owner`'s open work (a node excluded by a spot check forfeits
+  // its epoch's credit); returns what was taken (never more than the owner has open).
+  double forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
   EpochIntake close(HubStore::Transaction& transaction);
   OpenEpochSummary summary() const;
 

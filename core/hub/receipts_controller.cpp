@@ -48,6 +48,7 @@ nlohmann::json ReceiptsController::report(const wallet::PublicKey& sender, const
   const auto& list = protocol::receipt_batch_items(body);
   const auto member = roster_.member(sender);
   if (!member) throw net::HttpError(403, "receipts refused: the sender is not a peer of this run");
+  admit_or_refuse(gate_, sender, &member->owner);
   return credit(sender, *member, check(sender, list));
 }
 

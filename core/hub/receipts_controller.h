@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hub/member_gate.h"
 #include "core/hub/receipt_log.h"
 #include "core/hub/receipt_slots.h"
 #include "core/hub/step_progress.h"
@@ -46,6 +47,8 @@ class ReceiptsController {
 
   // POST and GET /api/receipts, GET /api/receipts/summary, POST and GET /api/progress.
   void mount(httplib::Server& server);
+  // Receipt batches from nodes `gate` bars (excluded from the run) are refused with 403.
+  void admit_through(const MemberGate& gate) { gate_ = &gate; }
 
   // A verified receipt batch's answer: {"accepted", "duplicates", "pending", "rejected": [reasons]},
   // each reason "<code>: <why>" (codes in receipt_slots.h and committed_work.h).
@@ -72,6 +75,7 @@ class ReceiptsController {
   const RequestVerifier& verifier_;
   HubStore& store_;
   CommittedWork& work_;
+  const MemberGate* gate_ = nullptr;
   ReceiptLog log_;
   StepProgress& progress_;
 };

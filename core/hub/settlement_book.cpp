@@ -30,6 +30,10 @@ void SettlementBook::credit_work(HubStore::Transaction& transaction, const std::
   open_.credit_work(transaction, owner, flops);
 }
 
+double SettlementBook::forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops) {
+  return open_.forfeit_work(transaction, owner, flops);
+}
+
 void SettlementBook::credit_paid(std::uint64_t tokens, std::uint64_t amount) {
   auto transaction = store_.begin();
   credit_paid(transaction, tokens, amount);
@@ -60,8 +64,9 @@ std::uint64_t SettlementBook::close_epoch() {
   auto settlement = protocol::settle_epoch(previous, intake.units, intake.revenue);
   settlement.units_withheld = protocol::saturating_add(settlement.units_withheld, intake.units_withheld);
   settlement.revenue_withheld = protocol::saturating_add(settlement.revenue_withheld, intake.revenue_withheld);
-  auto published = std::make_shared<const protocol::PublishedEpoch>(run_id_, settlement, hub_key_);
-  archive_.record(transaction, settlement, *published, previous);
+  const auto activity = activity_ ? activity_(transaction, settlement.state.epoch) : protocol::EpochActivity{};
+  auto published = std::make_shared<const protocol::PublishedEpoch>(run_id_, settlement, hub_key_, activity);
+  archive_.record(transaction, settlement, *published, previous, activity);
   transaction.commit();
   {
     std::lock_guard lock(mutex_);

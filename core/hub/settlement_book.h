@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,13 @@ class SettlementBook {
   void credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
   // Within the caller's transaction (the key's debit commits with it); returns the epoch credited.
   std::uint64_t credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount);
+  // Within the caller's transaction: takes up to `flops` back from the owner's open epoch and
+  // returns what it took (OpenEpoch::forfeit_work).
+  double forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
+  // What the epoch's statement adds besides balances (events, each owner's activity), asked
+  // inside the close's transaction for the epoch being closed. Set before the hub serves.
+  using ActivitySource = std::function<protocol::EpochActivity(HubStore::Transaction&, std::uint64_t epoch)>;
+  void set_activity_source(ActivitySource source) { activity_ = std::move(source); }
 
   // Settles and publishes the open epoch; returns its number.
   std::uint64_t close_epoch();
@@ -70,6 +78,7 @@ class SettlementBook {
   std::string currency_;
   OpenEpoch open_;
   StatementArchive archive_;
+  ActivitySource activity_;
 
   mutable std::mutex mutex_;
   protocol::SettlementState state_;  // as of the last published epoch; replaced after each close commits

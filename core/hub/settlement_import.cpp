@@ -59,7 +59,7 @@ bool import_legacy_settlement(HubStore& store, const std::filesystem::path& file
     import_fractions(transaction.db(), state);
     const auto settlement = legacy_settlement(state);
     if (settlement.state.epoch > 0) {
-      const protocol::PublishedEpoch published(run_id, settlement, hub_key);
+      const protocol::PublishedEpoch published(run_id, settlement, hub_key, {}, 1);  // as the old hub signed it
       archive.record(transaction, settlement, published, {});
     }
     auto mark = transaction.db().prepare("INSERT INTO meta (key, value) VALUES ('imported', ?)");

@@ -6,11 +6,13 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/hub/statement_activity.h"
+
 namespace tessera::hub {
 namespace {
 
 constexpr const char* kStatementColumns =
-    "epoch, owner_count, total_units, total_revenue, epoch_revenue, carried_revenue, root, signature";
+    "epoch, owner_count, total_units, total_revenue, epoch_revenue, carried_revenue, root, signature, version";
 
 template <std::size_t N>
 std::array<std::uint8_t, N> fixed_blob(const Query& query, int column) {
@@ -32,6 +34,7 @@ protocol::Statement statement_row(const Query& query, const std::string& run_id,
   statement.carried_revenue = from_sql(query.column_int(5));
   statement.root = fixed_blob<32>(query, 6);
   statement.signature = fixed_blob<64>(query, 7);
+  statement.version = static_cast<std::uint8_t>(query.column_int(8));
   statement.hub_key = hub_key;
   return statement;
 }
@@ -44,7 +47,7 @@ std::int64_t now_ms() {
 void insert_statement(Database& db, const protocol::EpochSettlement& settlement, const protocol::Statement& statement) {
   auto insert = db.prepare(
       "INSERT INTO statements (epoch, owner_count, total_units, total_revenue, epoch_revenue, carried_revenue, root, "
-      "signature, units_withheld, revenue_withheld, settled_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "signature, units_withheld, revenue_withheld, settled_ms, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, to_sql(statement.epoch));
   insert.bind(2, to_sql(statement.owner_count));
   insert.bind(3, to_sql(statement.total_units));
@@ -56,6 +59,7 @@ void insert_statement(Database& db, const protocol::EpochSettlement& settlement,
   insert.bind(9, to_sql(settlement.units_withheld));
   insert.bind(10, to_sql(settlement.revenue_withheld));
   insert.bind(11, now_ms());
+  insert.bind(12, static_cast<std::int64_t>(statement.version));
   insert.run();
 }
 
@@ -66,9 +70,11 @@ StatementArchive::StatementArchive(HubStore& store, std::string run_id, const wa
     : store_(store), run_id_(std::move(run_id)), hub_key_(hub_key), cache_size_(std::max<std::size_t>(cache_size, 1)) {}
 
 void StatementArchive::record(HubStore::Transaction& transaction, const protocol::EpochSettlement& settlement,
-                              const protocol::PublishedEpoch& published, const protocol::SettlementState& previous) {
+                              const protocol::PublishedEpoch& published, const protocol::SettlementState& previous,
+                              const protocol::EpochActivity& activity) {
   auto& db = transaction.db();
   insert_statement(db, settlement, published.statement());
+  if (published.statement().version >= 2) statement_activity::record(db, settlement.state.epoch, activity);
   const auto epoch = settlement.state.epoch;
   auto new_owner = db.prepare("INSERT INTO owners (owner, first_epoch) VALUES (?, ?)");
   auto history = db.prepare(
@@ -114,7 +120,9 @@ std::optional<protocol::Statement> StatementArchive::statement(std::uint64_t epo
     auto query = db.prepare(std::string("SELECT ") + kStatementColumns + " FROM statements WHERE epoch = ?");
     query.bind(1, to_sql(epoch));
     if (!query.step()) return std::nullopt;
-    return statement_row(query, run_id_, hub_key_.public_key());
+    auto statement = statement_row(query, run_id_, hub_key_.public_key());
+    if (statement.version >= 2) statement.events = statement_activity::load(db, epoch).events;
+    return statement;
   });
 }
 
@@ -141,7 +149,9 @@ std::shared_ptr<const protocol::PublishedEpoch> StatementArchive::rebuild(const 
   protocol::EpochSettlement settlement;
   settlement.state = state_at(statement.epoch);
   settlement.epoch_revenue = statement.epoch_revenue;
-  auto published = std::make_shared<const protocol::PublishedEpoch>(run_id_, settlement, hub_key_);
+  const auto activity = store_.read([&](Database& db) { return statement_activity::load(db, statement.epoch); });
+  auto published =
+      std::make_shared<const protocol::PublishedEpoch>(run_id_, settlement, hub_key_, activity, statement.version);
   if (published->statement().signature != statement.signature || published->statement().root != statement.root)
     throw std::runtime_error("hub database " + store_.file().string() + ": the balances stored for epoch " +
                              std::to_string(statement.epoch) + " no longer give its signed statement (damaged?)");

@@ -32,10 +32,11 @@ class StatementArchive {
   // `store` and `hub_key` must outlive the archive.
   StatementArchive(HubStore& store, std::string run_id, const wallet::KeyPair& hub_key, std::size_t cache_size = 4);
 
-  // Inside an epoch close's transaction: the published statement, and the balances that changed
-  // since `previous` (the state the epoch was settled from).
+  // Inside an epoch close's transaction: the published statement, the balances that changed
+  // since `previous` (the state the epoch was settled from) and, from version 2, its activity.
   void record(HubStore::Transaction& transaction, const protocol::EpochSettlement& settlement,
-              const protocol::PublishedEpoch& published, const protocol::SettlementState& previous);
+              const protocol::PublishedEpoch& published, const protocol::SettlementState& previous,
+              const protocol::EpochActivity& activity = {});
   // Keeps a published epoch in the cache (once its transaction committed).
   void remember(std::shared_ptr<const protocol::PublishedEpoch> published);
 

@@ -46,6 +46,7 @@ inline constexpr char kProgress[] = "/api/progress";
 inline constexpr char kSteps[] = "/api/steps";
 inline constexpr char kWeights[] = "/api/weights";
 inline constexpr char kChecks[] = "/api/checks";
+inline constexpr char kCheckSummary[] = "/api/checks/summary";  // GET, public: spot-check counts and rate
 inline constexpr char kWork[] = "/api/work";
 // The hub's health and its refusal counters (GET, public: counts only).
 inline constexpr char kHealth[] = "/api/health";

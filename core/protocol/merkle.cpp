@@ -2,13 +2,15 @@
 #include "core/protocol/merkle.h"
 
 #include <stdexcept>
+#include <string>
 
 #include <sodium.h>
 
 namespace tessera::protocol {
 namespace {
 
-constexpr char kLeafTag[] = "tessera/merkle-leaf/v2";
+constexpr char kLeafTag[] = "tessera/merkle-leaf/v1";
+constexpr char kLeafTagV2[] = "tessera/merkle-leaf/v2";
 constexpr char kNodeTag[] = "tessera/merkle-node/v1";
 constexpr char kEmptyTag[] = "tessera/merkle-empty/v1";
 
@@ -30,17 +32,21 @@ Hash finish(crypto_generichash_state& state) {
 
 }  // namespace
 
-Hash leaf_hash(const OwnerLeaf& leaf) {
+Hash leaf_hash(const OwnerLeaf& leaf, std::uint8_t version) {
+  if (version != 1 && version != 2) throw std::invalid_argument("no Merkle leaf layout " + std::to_string(version));
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, 32);
-  update_tag(state, kLeafTag, sizeof kLeafTag);
+  if (version == 1) update_tag(state, kLeafTag, sizeof kLeafTag);
+  else update_tag(state, kLeafTagV2, sizeof kLeafTagV2);
   update_u64(state, leaf.owner.size());
   crypto_generichash_update(&state, reinterpret_cast<const std::uint8_t*>(leaf.owner.data()), leaf.owner.size());
   update_u64(state, leaf.units);
   update_u64(state, leaf.revenue);
-  update_u64(state, leaf.epoch_rejected);
-  update_u64(state, leaf.epoch_checks_passed);
-  update_u64(state, leaf.epoch_checks_failed);
+  if (version == 2) {
+    update_u64(state, leaf.rejected_receipts);
+    update_u64(state, leaf.checks_passed);
+    update_u64(state, leaf.checks_failed);
+  }
   return finish(state);
 }
 

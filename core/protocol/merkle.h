@@ -1,4 +1,6 @@
-// The Merkle tree over epoch statements' (owner, cumulative units, cumulative revenue) leaves.
+// The Merkle tree over epoch statements' leaves: per owner its cumulative units and revenue and
+// (from statement version 2) what its nodes' work came to in the epoch: receipts rejected, spot
+// checks passed and failed, so a watch-only view shows them from the statement alone.
 // BLAKE2b-256 with domain separation: leaves and inner nodes are hashed under different tags,
 // so a leaf can never pass for a node. An odd node at the end of a level moves up unchanged
 // (no duplication, so no two leaf lists share a root).
@@ -17,16 +19,18 @@ struct OwnerLeaf {
   std::string owner;          // the owner's address (base58 of the owner public key)
   std::uint64_t units = 0;    // cumulative ownership units
   std::uint64_t revenue = 0;  // cumulative revenue, in micro-units
-  // This epoch's verification figures over all the owner's nodes (core/hub/node_tally.h): receipts
-  // the hub rejected, spot checks passed and failed. Signed with the rest, so the watch-only view
-  // shows them from the statement alone.
-  std::uint64_t epoch_rejected = 0;
-  std::uint64_t epoch_checks_passed = 0;
-  std::uint64_t epoch_checks_failed = 0;
+  // This epoch's, summed over the owner's nodes (hub::NodeTally); hashed from leaf version 2 on.
+  std::uint64_t rejected_receipts = 0;
+  std::uint64_t checks_passed = 0;
+  std::uint64_t checks_failed = 0;
   bool operator==(const OwnerLeaf&) const = default;
 };
 
-Hash leaf_hash(const OwnerLeaf& leaf);
+// The leaf layout of a statement version (statement.h kStatementVersion):
+//   1: "tessera/merkle-leaf/v1\0" ‖ owner length u64 ‖ owner ‖ units u64 ‖ revenue u64
+//   2: "tessera/merkle-leaf/v2\0" ‖ the same ‖ rejected_receipts u64 ‖ checks_passed u64 ‖ checks_failed u64
+// (integers little-endian). Version 1 leaves ignore the activity fields.
+Hash leaf_hash(const OwnerLeaf& leaf, std::uint8_t version = 2);
 Hash node_hash(const Hash& left, const Hash& right);
 Hash empty_root();
 

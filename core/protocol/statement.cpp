@@ -1,11 +1,14 @@
-// Statement canonical bytes, signing, publishing and the JSON the hub serves.
+// Statement canonical bytes (both versions), the events digest, signing, publishing and the JSON
+// the hub serves.
 #include "core/protocol/statement.h"
 
 #include <cstring>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
+#include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
@@ -25,16 +28,49 @@ std::array<std::uint8_t, N> hex_array(const nlohmann::json& json, const char* na
 }
 
 std::uint64_t number(const nlohmann::json& json, const char* name) {
-  if (!json.contains(name) || !json.at(name).is_number_unsigned())
-    throw std::invalid_argument(std::string("statement: ") + name + " must be a non-negative integer");
-  return json.at(name).get<std::uint64_t>();
+  const auto value = json.contains(name) ? sys::json_integer_if<std::uint64_t>(json.at(name)) : std::nullopt;
+  if (!value) throw std::invalid_argument(std::string("statement: ") + name + " must be a non-negative integer");
+  return *value;
+}
+
+std::uint64_t number_or_zero(const nlohmann::json& json, const char* name) {
+  return json.contains(name) ? number(json, name) : 0;
+}
+
+// At most 1,000 bytes: an owner address, an event kind or reason.
+std::string text(const nlohmann::json& json, const char* name) {
+  if (!json.contains(name) || !json.at(name).is_string() || json.at(name).get_ref<const std::string&>().size() > 1000)
+    throw std::invalid_argument(std::string("statement: ") + name + " must be a string of at most 1,000 bytes");
+  return json.at(name).get<std::string>();
 }
 
 }  // namespace
 
+Hash events_digest(const std::vector<StatementEvent>& events) {
+  std::vector<std::uint8_t> bytes;
+  const char tag[] = "tessera/statement-events/v1";
+  bytes.insert(bytes.end(), tag, tag + sizeof tag);  // with its NUL
+  put_u64(bytes, events.size());
+  const auto put_text = [&bytes](const std::string& text) {
+    put_u64(bytes, text.size());
+    bytes.insert(bytes.end(), text.begin(), text.end());
+  };
+  for (const auto& event : events) {
+    bytes.insert(bytes.end(), event.node.begin(), event.node.end());
+    put_text(event.owner);
+    put_text(event.kind);
+    put_text(event.reason);
+    put_u64(bytes, event.step);
+  }
+  Hash digest{};
+  crypto_generichash(digest.data(), digest.size(), bytes.data(), bytes.size(), nullptr, 0);
+  return digest;
+}
+
 std::vector<std::uint8_t> Statement::canonical_bytes() const {
+  if (version != 1 && version != 2) throw std::invalid_argument("no statement version " + std::to_string(version));
   std::vector<std::uint8_t> out;
-  const char magic[] = "TSST1";
+  const char* magic = version == 1 ? "TSST1" : "TSST2";
   out.insert(out.end(), magic, magic + 5);
   put_u64(out, run_id.size());
   out.insert(out.end(), run_id.begin(), run_id.end());
@@ -46,22 +82,40 @@ std::vector<std::uint8_t> Statement::canonical_bytes() const {
   put_u64(out, epoch_revenue);
   put_u64(out, carried_revenue);
   out.insert(out.end(), hub_key.begin(), hub_key.end());
+  if (version >= 2) {
+    const auto digest = events_digest(events);
+    out.insert(out.end(), digest.begin(), digest.end());
+  }
   return out;
 }
 
 namespace {
-std::vector<Hash> hashes_of(const std::vector<OwnerLeaf>& leaves) {
+std::vector<Hash> hashes_of(const std::vector<OwnerLeaf>& leaves, std::uint8_t version) {
   std::vector<Hash> hashes;
   hashes.reserve(leaves.size());
-  for (const auto& leaf : leaves) hashes.push_back(leaf_hash(leaf));
+  for (const auto& leaf : leaves) hashes.push_back(leaf_hash(leaf, version));
   return hashes;
+}
+
+std::vector<OwnerLeaf> leaves_with(const SettlementState& state, const EpochActivity& activity, std::uint8_t version) {
+  auto leaves = statement_leaves(state);
+  if (version < 2) return leaves;
+  for (auto& leaf : leaves) {
+    const auto found = activity.owners.find(leaf.owner);
+    if (found == activity.owners.end()) continue;
+    leaf.rejected_receipts = found->second.rejected_receipts;
+    leaf.checks_passed = found->second.checks_passed;
+    leaf.checks_failed = found->second.checks_failed;
+  }
+  return leaves;
 }
 }  // namespace
 
 PublishedEpoch::PublishedEpoch(const std::string& run_id, const EpochSettlement& settlement,
-                               const wallet::KeyPair& hub_key)
-    : leaves_(statement_leaves(settlement.state)), tree_(hashes_of(leaves_)) {
+                               const wallet::KeyPair& hub_key, const EpochActivity& activity, std::uint8_t version)
+    : leaves_(leaves_with(settlement.state, activity, version)), tree_(hashes_of(leaves_, version)) {
   for (std::uint64_t i = 0; i < leaves_.size(); ++i) index_[leaves_[i].owner] = i;
+  statement_.version = version;
   statement_.run_id = run_id;
   statement_.epoch = settlement.state.epoch;
   statement_.root = tree_.root();
@@ -71,6 +125,7 @@ PublishedEpoch::PublishedEpoch(const std::string& run_id, const EpochSettlement&
   statement_.epoch_revenue = settlement.epoch_revenue;
   statement_.carried_revenue = settlement.state.carried_revenue;
   statement_.hub_key = hub_key.public_key();
+  if (version >= 2) statement_.events = activity.events;
   statement_.signature = hub_key.sign(wallet::SignatureDomain::Statement, statement_.canonical_bytes());
 }
 
@@ -82,17 +137,27 @@ std::optional<LeafProof> PublishedEpoch::proof_for(const std::string& owner) con
 
 bool verify_statement(const Statement& statement, const wallet::PublicKey& expected_hub_key) {
   if (statement.hub_key != expected_hub_key) return false;
+  if (statement.version != 1 && statement.version != 2) return false;
   return wallet::verify(wallet::SignatureDomain::Statement, statement.canonical_bytes(), statement.signature,
                         expected_hub_key);
 }
 
 bool verify_leaf(const Statement& statement, const LeafProof& leaf_proof) {
   if (leaf_proof.proof.leaf_count != statement.owner_count) return false;
-  return verify_proof(leaf_hash(leaf_proof.leaf), leaf_proof.proof, statement.root);
+  if (statement.version != 1 && statement.version != 2) return false;
+  return verify_proof(leaf_hash(leaf_proof.leaf, statement.version), leaf_proof.proof, statement.root);
+}
+
+nlohmann::json to_json(const StatementEvent& e) {
+  return {{"node", wallet::to_hex(e.node)}, {"owner", e.owner}, {"kind", e.kind}, {"reason", e.reason}, {"step", e.step}};
 }
 
 nlohmann::json to_json(const Statement& s) {
-  return {{"run", s.run_id},
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& event : s.events) events.push_back(to_json(event));
+  return {{"version", s.version},
+          {"events", events},
+          {"run", s.run_id},
           {"epoch", s.epoch},
           {"root", wallet::to_hex(s.root)},
           {"owner_count", s.owner_count},
@@ -104,9 +169,32 @@ nlohmann::json to_json(const Statement& s) {
           {"signature", wallet::to_hex(s.signature)}};
 }
 
+StatementEvent event_from_json(const nlohmann::json& json) {
+  if (!json.is_object()) throw std::invalid_argument("statement: an event is not a JSON object");
+  StatementEvent e;
+  e.node = hex_array<32>(json, "node");
+  e.owner = text(json, "owner");
+  e.kind = text(json, "kind");
+  e.reason = text(json, "reason");
+  e.step = number(json, "step");
+  return e;
+}
+
+// Version 1 statements have neither "version" nor "events".
+void read_version_and_events(const nlohmann::json& json, Statement& s) {
+  s.version = json.contains("version") ? sys::json_integer<std::uint8_t>(json.at("version"), "statement: version") : 1;
+  if (s.version != 1 && s.version != 2) throw std::invalid_argument("statement: unknown version");
+  if (s.version == 1) return;
+  const auto found = json.find("events");
+  if (found == json.end() || !found->is_array() || found->size() > kMaxStatementEvents)
+    throw std::invalid_argument("statement: events must be a list of at most " + std::to_string(kMaxStatementEvents));
+  for (const auto& event : *found) s.events.push_back(event_from_json(event));
+}
+
 Statement statement_from_json(const nlohmann::json& json) {
   if (!json.is_object()) throw std::invalid_argument("statement: not a JSON object");
   Statement s;
+  read_version_and_events(json, s);
   if (!json.contains("run") || !json.at("run").is_string()) throw std::invalid_argument("statement: missing run");
   s.run_id = json.at("run").get<std::string>();
   s.epoch = number(json, "epoch");
@@ -127,9 +215,9 @@ nlohmann::json to_json(const LeafProof& p) {
   return {{"owner", p.leaf.owner},
           {"units", p.leaf.units},
           {"revenue", p.leaf.revenue},
-          {"epoch_rejected", p.leaf.epoch_rejected},
-          {"epoch_checks_passed", p.leaf.epoch_checks_passed},
-          {"epoch_checks_failed", p.leaf.epoch_checks_failed},
+          {"rejected_receipts", p.leaf.rejected_receipts},
+          {"checks_passed", p.leaf.checks_passed},
+          {"checks_failed", p.leaf.checks_failed},
           {"index", p.proof.index},
           {"leaf_count", p.proof.leaf_count},
           {"siblings", siblings}};
@@ -142,9 +230,9 @@ LeafProof leaf_proof_from_json(const nlohmann::json& json) {
   p.leaf.owner = json.at("owner").get<std::string>();
   p.leaf.units = number(json, "units");
   p.leaf.revenue = number(json, "revenue");
-  p.leaf.epoch_rejected = number(json, "epoch_rejected");
-  p.leaf.epoch_checks_passed = number(json, "epoch_checks_passed");
-  p.leaf.epoch_checks_failed = number(json, "epoch_checks_failed");
+  p.leaf.rejected_receipts = number_or_zero(json, "rejected_receipts");  // absent in version 1 proofs
+  p.leaf.checks_passed = number_or_zero(json, "checks_passed");
+  p.leaf.checks_failed = number_or_zero(json, "checks_failed");
   p.proof.index = number(json, "index");
   p.proof.leaf_count = number(json, "leaf_count");
   if (!json.contains("siblings") || !json.at("siblings").is_array() || json.at("siblings").size() > 64)

@@ -1,5 +1,6 @@
 // Merkle proofs for every leaf; signed statements; any one-byte tampering of a leaf, proof, root
-// or signature is rejected.
+// or signature is rejected; a version 2 statement's events and each leaf's activity (rejected
+// receipts, spot checks) are signed, and version 1 statements still verify as they were signed.
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,17 @@ EpochSettlement settled(int owners) {
   for (int i = 0; i < owners; ++i) units["owner-" + std::to_string(i)] = 1000 + 37 * i;
   state = settle_epoch(state, units, 0).state;
   return settle_epoch(state, units, 123457);
+}
+
+EpochActivity activity() {
+  EpochActivity out;
+  out.events.push_back({wallet::KeyPair::generate().public_key(), "owner-3", "excluded",
+                        "weights differ from its replicas", 41});
+  out.events.push_back({wallet::KeyPair::generate().public_key(), "owner-7", "excluded",
+                        "a checker's report the second check contradicted", 44});
+  out.owners["owner-3"] = {5, 1, 1};
+  out.owners["owner-4"] = {2, 3, 0};
+  return out;
 }
 
 }  // namespace
@@ -114,6 +126,71 @@ class TestStatement : public QObject {
       QVERIFY(!verify_leaf(statement, leaf_proof_from_json(changed)));
     }
     QVERIFY(verify_leaf(statement, leaf_proof_from_json(proof_json)));  // the untouched proof still holds
+  }
+
+  void eventsAndActivityAreSigned() {
+    const auto hub = wallet::KeyPair::generate();
+    const PublishedEpoch published("demo-run", settled(9), hub, activity());
+    const auto statement_json = to_json(published.statement());
+    const auto statement = statement_from_json(statement_json);
+    QCOMPARE(statement.version, kStatementVersion);
+    QCOMPARE(statement.events.size(), std::size_t(2));
+    QCOMPARE(statement.events[0].reason, std::string("weights differ from its replicas"));
+    QCOMPARE(statement.events[1].step, std::uint64_t(44));
+    QVERIFY(verify_statement(statement, hub.public_key()));
+
+    // Any change to an event, or dropping one, breaks the signature.
+    for (const char* field : {"owner", "kind", "reason"}) {
+      auto changed = statement_json;
+      changed["events"][0][field] = changed["events"][0][field].get<std::string>() + "x";
+      QVERIFY2(!verify_statement(statement_from_json(changed), hub.public_key()), field);
+    }
+    auto later = statement_json;
+    later["events"][1]["step"] = 45;
+    QVERIFY(!verify_statement(statement_from_json(later), hub.public_key()));
+    auto fewer = statement_json;
+    fewer["events"].erase(1);
+    QVERIFY(!verify_statement(statement_from_json(fewer), hub.public_key()));
+    auto older = statement_json;
+    older["version"] = 1;  // passing a version 2 statement off as one without events
+    QVERIFY(!verify_statement(statement_from_json(older), hub.public_key()));
+
+    // Each owner's activity is in its leaf: the proof carries it and any change breaks it.
+    const auto proof = *published.proof_for("owner-4");
+    QCOMPARE(proof.leaf.rejected_receipts, std::uint64_t(2));
+    QCOMPARE(proof.leaf.checks_passed, std::uint64_t(3));
+    QCOMPARE(proof.leaf.checks_failed, std::uint64_t(0));
+    const auto proof_json = to_json(proof);
+    QVERIFY(verify_leaf(statement, leaf_proof_from_json(proof_json)));
+    for (const char* field : {"rejected_receipts", "checks_passed", "checks_failed"}) {
+      auto changed = proof_json;
+      changed[field] = changed[field].get<std::uint64_t>() + 1;
+      QVERIFY2(!verify_leaf(statement, leaf_proof_from_json(changed)), field);
+    }
+    const auto quiet = *published.proof_for("owner-0");
+    QCOMPARE(quiet.leaf.checks_passed + quiet.leaf.checks_failed + quiet.leaf.rejected_receipts, std::uint64_t(0));
+    QVERIFY(verify_leaf(statement, quiet));
+  }
+
+  void versionOneStatementsStillVerify() {
+    const auto hub = wallet::KeyPair::generate();
+    const PublishedEpoch published("demo-run", settled(5), hub, activity(), 1);
+    auto json = to_json(published.statement());
+    QVERIFY(published.statement().events.empty());
+    json.erase("version");  // as an older hub served it
+    json.erase("events");
+    const auto statement = statement_from_json(json);
+    QCOMPARE(statement.version, std::uint8_t(1));
+    QVERIFY(verify_statement(statement, hub.public_key()));
+    auto proof_json = to_json(*published.proof_for("owner-3"));
+    QCOMPARE(proof_json["checks_failed"].get<std::uint64_t>(), std::uint64_t(0));  // version 1 leaves carry none
+    for (const char* field : {"rejected_receipts", "checks_passed", "checks_failed"}) proof_json.erase(field);
+    QVERIFY(verify_leaf(statement, leaf_proof_from_json(proof_json)));
+    // Version 1 and 2 leaves of the same balances hash apart.
+    QVERIFY(leaf_hash({"a", 1, 1}, 1) != leaf_hash({"a", 1, 1}, 2));
+    auto unknown = to_json(published.statement());
+    unknown["version"] = 3;
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, statement_from_json(unknown));
   }
 
   void badJsonIsNamed() {

@@ -44,11 +44,13 @@ inline constexpr int kCrashMicroBatches = 1024;
 // tessera-hub on 127.0.0.1 with a free port; its output is kept for failure messages.
 class HubProcess {
  public:
-  HubProcess(const QString& data_dir, const QString& manifest, const QString& key) {
+  // `extra`: further options (e.g. --check-rate 1).
+  HubProcess(const QString& data_dir, const QString& manifest, const QString& key, const QStringList& extra = {}) {
     process_.setProcessChannelMode(QProcess::MergedChannels);
-    process_.start(QStringLiteral(TESSERA_HUB_BIN), {QStringLiteral("--data-dir"), data_dir, QStringLiteral("--listen"),
-                                                      QStringLiteral("127.0.0.1:0"), QStringLiteral("--manifest"),
-                                                      manifest, QStringLiteral("--key"), key});
+    process_.start(QStringLiteral(TESSERA_HUB_BIN), QStringList{QStringLiteral("--data-dir"), data_dir,
+                                                                QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                                                                QStringLiteral("--manifest"), manifest,
+                                                                QStringLiteral("--key"), key} + extra);
   }
   ~HubProcess() { kill(); }
 

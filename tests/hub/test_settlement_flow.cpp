@@ -172,7 +172,7 @@ class TestSettlementFlow : public QObject {
     state.owners[a] = {30, 700};
     state.owners[b] = {10, 300};
     protocol::EpochSettlement settlement{state, {{a, 75}, {b, 25}}, 100, 100};
-    const protocol::PublishedEpoch old("run-1", settlement, hub);
+    const protocol::PublishedEpoch old("run-1", settlement, hub, {}, 1);  // statement version 1, as that hub signed
     const nlohmann::json legacy{{"run", "run-1"},
                                 {"epoch", 4},
                                 {"owners", {{a, {30, 700}}, {b, {10, 300}}}},
