@@ -56,8 +56,9 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   auto reply = nlohmann::json::parse(result->body, nullptr, false);
   if (result->status != 200) {
     std::string message = "HTTP " + std::to_string(result->status);
-    if (!reply.is_discarded() && reply.contains("error")) message = reply["error"].value("message", message);
-    throw std::runtime_error("hub refused " + path + ": " + message);
+    const bool explained = !reply.is_discarded() && reply.is_object() && reply.contains("error") && reply["error"].is_object();
+    if (explained) message = reply["error"].value("message", message);
+    throw HubRefused("hub refused " + path + ": " + message, result->status, explained);
   }
   if (reply.is_discarded()) throw std::runtime_error("hub " + url_ + " answered " + path + " with something not JSON");
   return reply;
@@ -132,6 +133,8 @@ void HubClient::remember(const nlohmann::json& reply) {
     named_.names_driver = true;
     named_.driver = found->is_string() ? wallet::fixed_from_hex<32>(found->get<std::string>()) : std::nullopt;
   }
+  if (const auto found = reply.find("route_seed"); found != reply.end())
+    named_.route_seed = found->is_string() ? found->get<std::string>() : std::string();
 }
 
 HubNamed HubClient::named() const {
@@ -150,6 +153,13 @@ nlohmann::json HubClient::receipt_summary() { return call("GET", api::kReceiptSu
 
 void HubClient::report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step) {
   signed_post(api::kProgress, {{"step", step}}, node_key);
+}
+
+std::optional<std::string> HubClient::report_step(const wallet::KeyPair& node_key, const protocol::SignedStepRecord& record,
+                                                  const nlohmann::json& progress) {
+  const auto reply = signed_post(api::kSteps, {{"record", record.to_hex()}, {"progress", progress}}, node_key);
+  if (const auto found = reply.find("route_seed"); found != reply.end() && found->is_string()) return found->get<std::string>();
+  return std::nullopt;
 }
 
 std::vector<nlohmann::json> HubClient::progress(std::size_t since) {

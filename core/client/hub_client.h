@@ -19,6 +19,7 @@
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
+#include "core/protocol/step_record.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::client {
@@ -28,14 +29,27 @@ struct HubUnreachable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A hub that answered with an error status: `explained` when it said why ({"error": …}); a 404
+// without a reason is a path the hub does not serve (an older hub).
+struct HubRefused : std::runtime_error {
+  HubRefused(const std::string& message, int http_status, bool hub_explained)
+      : std::runtime_error(message), status(http_status), explained(hub_explained) {}
+  bool unknown_path() const { return status == 404 && !explained; }
+  int status;
+  bool explained;
+};
+
 // What the hub's last answers named, when it names them: this node's stage assignment (hex of a
 // protocol::SignedStageAssignment, from join and heartbeat replies; empty when the hub signs none)
 // and the step driver (from the peer list; `names_driver` false when the hub does not say, and
-// `driver` empty when it says there is none).
+// `driver` empty when it says there is none), and the route seed of the peer list (hex of a
+// protocol::SignedRouteSeed for the step after the last committed one; empty when it has none).
+// Nothing here is verified: whoever uses it checks it.
 struct HubNamed {
   std::string assignment;
   bool names_driver = false;
   std::optional<wallet::PublicKey> driver;
+  std::string route_seed;
 };
 
 // Every call has a timeout and throws std::runtime_error with a message that says what failed
@@ -63,6 +77,12 @@ class HubClient {
   nlohmann::json receipt_summary();
   // The step driver reports each committed step (shown by demo and monitors).
   void report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step);
+  // The step driver's signed record of a committed step with its progress figures (POST
+  // /api/steps); returns the hex of the hub's route seed for the next step, nothing when the hub
+  // signs none. Throws HubRefused when the hub refuses (HubRefused::unknown_path: it has no such
+  // route) and HubUnreachable when it does not answer.
+  std::optional<std::string> report_step(const wallet::KeyPair& node_key, const protocol::SignedStepRecord& record,
+                                         const nlohmann::json& progress);
   std::vector<nlohmann::json> progress(std::size_t since = 0);
   const std::string& url() const { return url_; }
   HubNamed named() const;

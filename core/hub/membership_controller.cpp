@@ -85,7 +85,7 @@ protocol::PeerList MembershipController::peer_list() {
   });
   protocol::PeerList list{manifest_.run_id, manifest_.stages, std::nullopt, {}};
   for (const auto& [order, peer] : ready) {
-    list.peers.push_back({peer.node_key, peer.endpoint, peer.stage, order, peer.device.name});
+    list.peers.push_back({peer.node_key, peer.endpoint, peer.stage, order, peer.device.name, peer.device.tokens_per_s});
     if (order != 0 && peer.stage == 0 && !list.driver) list.driver = peer.node_key;
   }
   return list;

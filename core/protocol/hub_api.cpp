@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 #include "core/protocol/little_endian.h"
@@ -191,7 +192,8 @@ const nlohmann::json& progress_step(const nlohmann::json& body) {
 nlohmann::json to_json(const PeerInfo& peer) {
   return {{"node_key", wallet::to_hex(peer.node_key)}, {"endpoint", peer.endpoint},
           {"stage", peer.stage},                       {"ready_order", peer.ready_order},
-          {"ready", peer.ready()},                     {"device", peer.device}};
+          {"ready", peer.ready()},                     {"device", peer.device},
+          {"tokens_per_s", peer.tokens_per_s}};
 }
 
 std::optional<PeerInfo> peer_info_from_json(const nlohmann::json& item) {
@@ -204,6 +206,9 @@ std::optional<PeerInfo> peer_info_from_json(const nlohmann::json& item) {
   peer.ready_order = sys::json_integer<std::uint64_t>(item.at("ready_order"), "peer list: ready_order");
   if (const auto device = item.find("device"); device != item.end() && device->is_string())
     peer.device = device->get<std::string>();
+  // A weight only: anything but a finite positive number counts as none (order_replicas gives it 1).
+  if (const auto speed = item.find("tokens_per_s"); speed != item.end() && speed->is_number())
+    if (const double value = speed->get<double>(); std::isfinite(value) && value > 0) peer.tokens_per_s = value;
   return peer;
 }
 

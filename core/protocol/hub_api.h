@@ -166,10 +166,11 @@ struct PeerInfo {
   int stage = 0;
   std::uint64_t ready_order = 0;  // 0: joined, not ready yet (still fetching its stage's state)
   std::string device;             // the device's name
+  double tokens_per_s = 0.0;      // its measured throughput as it joined (route weights, route_seed.h)
   bool ready() const { return ready_order != 0; }
 };
 
-// {"node_key", "endpoint", "stage", "ready_order", "ready", "device"}
+// {"node_key", "endpoint", "stage", "ready_order", "ready", "device", "tokens_per_s"}
 nlohmann::json to_json(const PeerInfo& peer);
 // Nothing when the node key is not 64 hex digits; throws nlohmann::json::exception when a field
 // is missing or has the wrong type.

@@ -74,7 +74,7 @@ class ForwardWork {
 
  private:
   protocol::SignedReceipt sign(const net::MessageHeader& h, protocol::Direction direction,
-                               const wallet::PublicKey& sender, int sender_stage, double tokens) const;
+                               const wallet::PublicKey& sender, int sender_stage) const;
 
   const RunContext& run_;
   LocalStage& local_;

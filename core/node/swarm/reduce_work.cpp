@@ -28,8 +28,10 @@ void ReduceWork::accept_backward_receipts(const std::vector<std::string>& receip
     expected.sender = run_.self();
     expected.stage = static_cast<std::uint16_t>(local_.index.load());
     expected.receiver = owed->second;
-    if (protocol::check_receipt(*receipt, expected))
-      throw PeerFailure(owed->second, "peer " + short_key(owed->second) + " signed a receipt that does not match this node's work");
+    expected.tokens = run_.tokens_per_micro_batch();
+    if (const auto wrong = protocol::check_receipt(*receipt, expected))
+      throw PeerFailure(owed->second,
+                        "peer " + short_key(owed->second) + " signed a receipt that does not match this node's work: " + *wrong);
     got.emplace(r.micro_batch, *receipt);
   }
   for (const auto& [micro_batch, peer] : attempt.owed_receipts)
