@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -43,6 +44,8 @@ class NodeTally {
   std::vector<NodeEpochTally> of_node(const wallet::PublicKey& node, std::size_t epochs) const;
   // Every node's tally of one owner in one epoch, summed.
   std::map<std::string, double> of_owner(const std::string& owner, std::uint64_t epoch) const;
+  std::map<std::string, double> of_owner(HubStore::Transaction& transaction, const std::string& owner,
+                                         std::uint64_t epoch) const;
 
  private:
   HubStore& store_;

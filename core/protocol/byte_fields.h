@@ -29,6 +29,7 @@ class ByteWriter {
     bytes_.insert(bytes_.end(), text.begin(), text.end());
   }
   void put_run(const std::string& run_id) { put_text(run_id); }
+  void reserve(std::size_t bytes) { bytes_.reserve(bytes); }
   std::vector<std::uint8_t> take() { return std::move(bytes_); }
 
  private:

@@ -44,12 +44,13 @@ SignedRouteSeed sign_route_seed(const RouteSeed& seed, const wallet::KeyPair& hu
 
 struct WeightedReplica {
   wallet::PublicKey key{};
-  double weight = 1.0;  // measured throughput (tokens/s); values ≤ 0 or not finite count as 1
+  double weight = 1.0;  // measured throughput (tokens/s); rounded, and clamped to 1 … 10^9 (not finite: 1)
 };
 
-// A weighted random order of one stage's replicas drawn from the seed (Efraimidis–Spirakis: each
-// replica's key BLAKE2b(seed ‖ stage ‖ node key) → u in (0, 1), ordered by u^(1/weight),
-// largest first; ties by node key). Deterministic: the driver and the hub get the same order.
+// A weighted random order of one stage's replicas drawn from the seed, in integers only so that
+// every machine gets the same order: the replicas sorted by key, then position i is drawn with
+// r = u64 of BLAKE2b(seed ‖ stage ‖ i) mod (the remaining weights' sum) among the replicas not
+// yet placed, each holding an interval as wide as its weight. Faster replicas tend to come first.
 std::vector<wallet::PublicKey> order_replicas(const std::array<std::uint8_t, 32>& seed, std::uint16_t stage,
                                               const std::vector<WeightedReplica>& replicas);
 
