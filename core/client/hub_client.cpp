@@ -116,6 +116,11 @@ void HubClient::leave(const wallet::KeyPair& node_key) { signed_post(api::kLeave
 protocol::PeerList HubClient::peer_list(const wallet::KeyPair& node_key) {
   const auto reply = call("GET", api::kPeers, "", &node_key);
   remember(reply);
+  {
+    const auto seed = reply.find("route_seed");
+    std::lock_guard lock(named_mutex_);
+    listed_route_seed_ = seed != reply.end() && seed->is_string() ? seed->get<std::string>() : std::string();
+  }
   try {
     return protocol::peer_list_from_json(reply);
   } catch (const std::invalid_argument& error) {
@@ -133,13 +138,16 @@ void HubClient::remember(const nlohmann::json& reply) {
     named_.names_driver = true;
     named_.driver = found->is_string() ? wallet::fixed_from_hex<32>(found->get<std::string>()) : std::nullopt;
   }
-  if (const auto found = reply.find("route_seed"); found != reply.end())
-    named_.route_seed = found->is_string() ? found->get<std::string>() : std::string();
 }
 
 HubNamed HubClient::named() const {
   std::lock_guard lock(named_mutex_);
   return named_;
+}
+
+std::string HubClient::listed_route_seed() const {
+  std::lock_guard lock(named_mutex_);
+  return listed_route_seed_;
 }
 
 nlohmann::json HubClient::report_receipts(const wallet::KeyPair& node_key,

@@ -42,14 +42,11 @@ struct HubRefused : std::runtime_error {
 // What the hub's last answers named, when it names them: this node's stage assignment (hex of a
 // protocol::SignedStageAssignment, from join and heartbeat replies; empty when the hub signs none)
 // and the step driver (from the peer list; `names_driver` false when the hub does not say, and
-// `driver` empty when it says there is none), and the route seed of the peer list (hex of a
-// protocol::SignedRouteSeed for the step after the last committed one; empty when it has none).
-// Nothing here is verified: whoever uses it checks it.
+// `driver` empty when it says there is none).
 struct HubNamed {
   std::string assignment;
   bool names_driver = false;
   std::optional<wallet::PublicKey> driver;
-  std::string route_seed;
 };
 
 // Every call has a timeout and throws std::runtime_error with a message that says what failed
@@ -86,6 +83,9 @@ class HubClient {
   std::vector<nlohmann::json> progress(std::size_t since = 0);
   const std::string& url() const { return url_; }
   HubNamed named() const;
+  // The route seed the last peer list named: hex of a protocol::SignedRouteSeed for the step after
+  // the last committed one, unverified (whoever uses it checks it); empty when it named none.
+  std::string listed_route_seed() const;
 
  private:
   // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
@@ -102,6 +102,7 @@ class HubClient {
   std::string run_id_;
   mutable std::mutex named_mutex_;
   HubNamed named_;
+  std::string listed_route_seed_;
 };
 
 }  // namespace tessera::client

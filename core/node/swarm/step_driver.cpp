@@ -122,7 +122,7 @@ void StepDriver::order_routes(const std::vector<protocol::PeerInfo>& peers, Step
   if (reporter_)
     if (auto answered = reporter_->settle()) routes_.offer(*answered);
   auto seed = routes_.seed_for(attempt.step);
-  if (!seed && routes_.offer(hub_.client().named().route_seed)) seed = routes_.seed_for(attempt.step);
+  if (!seed && routes_.offer(hub_.client().listed_route_seed())) seed = routes_.seed_for(attempt.step);
   attempt.route_seed = seed.value_or(RouteSeedBytes{});
   for (std::size_t k = 0; k < attempt.replicas.size(); ++k)
     attempt.replicas[k] = RouteOrder::order(seed, static_cast<int>(k), std::move(attempt.replicas[k]), peers);
