@@ -119,8 +119,10 @@ bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt&
 }
 
 void StepDriver::order_routes(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt) {
+  const auto settling = Clock::now();
   if (reporter_)
     if (auto answered = reporter_->settle()) routes_.offer(*answered);
+  spdlog::debug("step {}: waited {:.2f} ms for the last step's report", attempt.step, ms(settling, Clock::now()));
   auto seed = routes_.seed_for(attempt.step);
   if (!seed && routes_.offer(hub_.client().listed_route_seed())) seed = routes_.seed_for(attempt.step);
   attempt.route_seed = seed.value_or(RouteSeedBytes{});
