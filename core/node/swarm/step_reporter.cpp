@@ -36,7 +36,7 @@ StepReporter::Outcome StepReporter::send(const protocol::StepRecord& record, con
       } catch (const client::HubRefused& refused) {
         if (!refused.unknown_path()) throw;
         steps_unknown_ = true;
-        spdlog::warn("the hub does not take step records (POST /api/steps): it gets progress only, and credits nothing");
+        spdlog::warn("the hub does not take step records (POST /api/steps, an older hub): it gets the progress figures only");
       }
     }
     hub_.report_progress(run_.key, progress);
