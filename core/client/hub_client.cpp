@@ -57,8 +57,9 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   auto reply = nlohmann::json::parse(result->body, nullptr, false);
   if (result->status != 200) {
     std::string message = "HTTP " + std::to_string(result->status);
-    if (!reply.is_discarded() && reply.contains("error")) message = reply["error"].value("message", message);
-    throw std::runtime_error("hub refused " + path + ": " + message);
+    const bool explained = !reply.is_discarded() && reply.is_object() && reply.contains("error") && reply["error"].is_object();
+    if (explained) message = reply["error"].value("message", message);
+    throw HubRefused("hub refused " + path + ": " + message, result->status, explained);
   }
   if (reply.is_discarded()) throw std::runtime_error("hub " + url_ + " answered " + path + " with something not JSON");
   return reply;
@@ -118,6 +119,11 @@ void HubClient::leave(const wallet::KeyPair& node_key) { signed_post(api::kLeave
 protocol::PeerList HubClient::peer_list(const wallet::KeyPair& node_key) {
   const auto reply = call("GET", api::kPeers, "", &node_key);
   remember(reply);
+  {
+    const auto seed = reply.find("route_seed");
+    std::lock_guard lock(named_mutex_);
+    listed_route_seed_ = seed != reply.end() && seed->is_string() ? seed->get<std::string>() : std::string();
+  }
   try {
     return protocol::peer_list_from_json(reply);
   } catch (const std::invalid_argument& error) {
@@ -166,6 +172,11 @@ HubNamed HubClient::named() const {
   return named_;
 }
 
+std::string HubClient::listed_route_seed() const {
+  std::lock_guard lock(named_mutex_);
+  return listed_route_seed_;
+}
+
 nlohmann::json HubClient::report_receipts(const wallet::KeyPair& node_key,
                                           const std::vector<protocol::SignedReceipt>& receipts) {
   auto list = nlohmann::json::array();
@@ -177,6 +188,13 @@ nlohmann::json HubClient::receipt_summary() { return call("GET", api::kReceiptSu
 
 void HubClient::report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step) {
   signed_post(api::kProgress, {{"step", step}}, node_key);
+}
+
+std::optional<std::string> HubClient::report_step(const wallet::KeyPair& node_key, const protocol::SignedStepRecord& record,
+                                                  const nlohmann::json& progress) {
+  const auto reply = signed_post(api::kSteps, {{"record", record.to_hex()}, {"progress", progress}}, node_key);
+  if (const auto found = reply.find("route_seed"); found != reply.end() && found->is_string()) return found->get<std::string>();
+  return std::nullopt;
 }
 
 std::vector<nlohmann::json> HubClient::progress(std::size_t since) {

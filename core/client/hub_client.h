@@ -20,6 +20,7 @@
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
 #include "core/protocol/spot_check.h"
+#include "core/protocol/step_record.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::client {
@@ -27,6 +28,16 @@ namespace tessera::client {
 // A hub that did not answer at all (as opposed to one that answered with an error).
 struct HubUnreachable : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// A hub that answered with an error status: `explained` when it said why ({"error": …}); a 404
+// without a reason is a path the hub does not serve (an older hub).
+struct HubRefused : std::runtime_error {
+  HubRefused(const std::string& message, int http_status, bool hub_explained)
+      : std::runtime_error(message), status(http_status), explained(hub_explained) {}
+  bool unknown_path() const { return status == 404 && !explained; }
+  int status;
+  bool explained;
 };
 
 // What the hub's last answers named, when it names them: this node's stage assignment (hex of a
@@ -73,9 +84,18 @@ class HubClient {
   std::vector<std::string> take_checks();
   // The step driver reports each committed step (shown by demo and monitors).
   void report_progress(const wallet::KeyPair& node_key, const nlohmann::json& step);
+  // The step driver's signed record of a committed step with its progress figures (POST
+  // /api/steps); returns the hex of the hub's route seed for the next step, nothing when the hub
+  // signs none. Throws HubRefused when the hub refuses (HubRefused::unknown_path: it has no such
+  // route) and HubUnreachable when it does not answer.
+  std::optional<std::string> report_step(const wallet::KeyPair& node_key, const protocol::SignedStepRecord& record,
+                                         const nlohmann::json& progress);
   std::vector<nlohmann::json> progress(std::size_t since = 0);
   const std::string& url() const { return url_; }
   HubNamed named() const;
+  // The route seed the last peer list named: hex of a protocol::SignedRouteSeed for the step after
+  // the last committed one, unverified (whoever uses it checks it); empty when it named none.
+  std::string listed_route_seed() const;
 
  private:
   // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
@@ -94,6 +114,7 @@ class HubClient {
   mutable std::mutex named_mutex_;
   HubNamed named_;
   std::vector<std::string> checks_;  // under named_mutex_
+  std::string listed_route_seed_;
 };
 
 }  // namespace tessera::client

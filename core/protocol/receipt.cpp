@@ -152,6 +152,8 @@ std::optional<std::string> check_receipt(const SignedReceipt& signed_receipt, co
   if (expected.sender && r.sender != *expected.sender) return "the receipt is not for the reporting node's work";
   if (expected.receiver && r.receiver != *expected.receiver) return "another receiver";
   if (expected.stage && r.stage != *expected.stage) return "another stage";
+  if (expected.tokens && r.tokens != *expected.tokens)
+    return "tokens " + std::to_string(r.tokens) + " where the run allows " + std::to_string(*expected.tokens);
   if (expected.payload_hash && r.payload_hash != *expected.payload_hash) return "another payload";
   if (!verify_receipt(signed_receipt)) return "the receiver's signature does not verify";
   return std::nullopt;

@@ -59,6 +59,7 @@ struct ReceiptExpectation {
   std::optional<wallet::PublicKey> sender;
   std::optional<wallet::PublicKey> receiver;
   std::optional<std::uint16_t> stage;
+  std::optional<std::uint32_t> tokens;  // the manifest's micro_batch_size × context
   std::optional<std::array<std::uint8_t, 32>> payload_hash;
 };
 

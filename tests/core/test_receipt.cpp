@@ -56,6 +56,26 @@ class TestReceipt : public QObject {
     }
   }
 
+  void theTokensMustBeTheRunsWhenExpected() {
+    Fixture f;
+    protocol::ReceiptExpectation expected;
+    expected.run_id = "demo-run";
+    expected.tokens = 512;
+    QVERIFY(!protocol::check_receipt(protocol::sign_receipt(f.receipt(), f.receiver), expected));
+    for (const std::uint32_t tokens : {0u, 16u, 511u, 513u, 25600u}) {
+      auto r = f.receipt();
+      r.tokens = tokens;
+      const auto reason = protocol::check_receipt(protocol::sign_receipt(r, f.receiver), expected);
+      QVERIFY(reason.has_value());
+      QCOMPARE(QString::fromStdString(*reason),
+               QString("tokens %1 where the run allows 512").arg(tokens));
+    }
+    expected.tokens.reset();  // a check that does not ask for tokens takes any count
+    auto r = f.receipt();
+    r.tokens = 0;
+    QVERIFY(!protocol::check_receipt(protocol::sign_receipt(r, f.receiver), expected));
+  }
+
   void encodingRoundTrips() {
     Fixture f;
     const auto original = protocol::sign_receipt(f.receipt(), f.receiver);

@@ -113,9 +113,10 @@ void ForwardWork::check_receipt(const std::optional<std::string>& receipt, const
   expected.sender = run_.self();
   expected.receiver = receiver.key;
   expected.stage = static_cast<std::uint16_t>(sender_stage);
+  expected.tokens = run_.tokens_per_micro_batch();
   expected.payload_hash = payload_digest;
-  if (protocol::check_receipt(*decoded, expected))
-    throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent a receipt that does not match");
+  if (const auto wrong = protocol::check_receipt(*decoded, expected))
+    throw PeerFailure(receiver.key, "peer " + short_key(receiver.key) + " sent a receipt that does not match: " + *wrong);
   local_.attempt.pending.push_back(*decoded);
 }
 
@@ -152,11 +153,11 @@ void ForwardWork::land(ForwardJob& job, const Reply& reply, const Sent& sent) {
   const auto digest = backward_digest_of(gradient);
   local_.evidence.record_backward(job.h.step, job.h.micro_batch, std::move(gradient));
   job.receipts.push_back(wallet::to_hex(
-      sign(reply.header, protocol::Direction::Backward, next.key, k + 1, job.result.metrics["tokens"], digest).encode()));
+      sign(reply.header, protocol::Direction::Backward, next.key, k + 1, digest).encode()));
 }
 
 protocol::SignedReceipt ForwardWork::sign(const net::MessageHeader& h, protocol::Direction direction,
-                                          const wallet::PublicKey& sender, int sender_stage, double tokens,
+                                          const wallet::PublicKey& sender, int sender_stage,
                                           const protocol::PayloadDigest& payload_digest) const {
   protocol::Receipt r;
   r.run_id = run_.manifest.run_id;
@@ -166,7 +167,7 @@ protocol::SignedReceipt ForwardWork::sign(const net::MessageHeader& h, protocol:
   r.sender = sender;
   r.receiver = run_.self();
   r.stage = static_cast<std::uint16_t>(sender_stage);
-  r.tokens = static_cast<std::uint32_t>(tokens);
+  r.tokens = run_.tokens_per_micro_batch();
   r.payload_hash = payload_digest;
   return protocol::sign_receipt(r, run_.key);
 }
@@ -191,8 +192,7 @@ net::BackwardReply ForwardWork::reply(ForwardJob& job) {
   out.forward_bytes = job.forward_bytes;
   out.receipts = std::move(job.receipts);
   if (k > 0)
-    out.receipt = wallet::to_hex(
-        sign(h, protocol::Direction::Forward, job.from, k - 1, job.result.metrics["tokens"], job.received).encode());
+    out.receipt = wallet::to_hex(sign(h, protocol::Direction::Forward, job.from, k - 1, job.received).encode());
   out.gradient = std::move(job.back.grad_input.bytes);
   return out;
 }

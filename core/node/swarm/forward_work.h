@@ -78,7 +78,7 @@ class ForwardWork {
 
  private:
   protocol::SignedReceipt sign(const net::MessageHeader& h, protocol::Direction direction,
-                               const wallet::PublicKey& sender, int sender_stage, double tokens,
+                               const wallet::PublicKey& sender, int sender_stage,
                                const protocol::PayloadDigest& payload_digest) const;
 
   const RunContext& run_;

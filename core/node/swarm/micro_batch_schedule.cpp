@@ -10,7 +10,9 @@ namespace tessera::node::swarm {
 MicroBatchSchedule::MicroBatchSchedule(const RunContext& run, LocalStage& local, ForwardWork& forward,
                                        PeerCalls& calls, model::DataSource& data, StepAttempt& attempt)
     : run_(run), local_(local), forward_(forward), data_(data), attempt_(attempt), links_(calls),
-      flights_(static_cast<std::size_t>(run.manifest.train.micro_batches)) {}
+      flights_(static_cast<std::size_t>(run.manifest.train.micro_batches)) {
+  attempt_.tokens_hashes.assign(flights_.size(), {});
+}
 
 void MicroBatchSchedule::launch(int m, bool here) {
   const auto& first_stage = attempt_.replicas.front();
@@ -18,6 +20,7 @@ void MicroBatchSchedule::launch(int m, bool here) {
   if ((first.key == run_.self()) != here) return;
   const auto& train = run_.manifest.train;
   auto ids = data_.micro_batch(static_cast<std::int64_t>(attempt_.step), m, train.micro_batches, train.micro_batch_size);
+  attempt_.tokens_hashes[static_cast<std::size_t>(m)] = protocol::tokens_digest(ids);  // named by the step record
   flights_[static_cast<std::size_t>(m)].here = here;
   if (here) launch_here(m, std::move(ids));
   else launch_remote(m, first, ids);

@@ -28,10 +28,11 @@ void ReduceWork::accept_backward_receipts(const std::vector<std::string>& receip
     expected.sender = run_.self();
     expected.stage = static_cast<std::uint16_t>(local_.index.load());
     expected.receiver = owed->second.receiver;
+    expected.tokens = run_.tokens_per_micro_batch();
     expected.payload_hash = owed->second.payload;
-    if (protocol::check_receipt(*receipt, expected))
-      throw PeerFailure(owed->second.receiver,
-                        "peer " + short_key(owed->second.receiver) + " signed a receipt that does not match this node's work");
+    if (const auto wrong = protocol::check_receipt(*receipt, expected))
+      throw PeerFailure(owed->second.receiver, "peer " + short_key(owed->second.receiver) +
+                                                   " signed a receipt that does not match this node's work: " + *wrong);
     got.emplace(r.micro_batch, *receipt);
   }
   for (const auto& [micro_batch, owed] : attempt.owed_receipts)

@@ -23,6 +23,10 @@ struct RunContext {
   net::CurveKeyPair curve;
 
   wallet::PublicKey self() const { return key.public_key(); }
+  // What every receipt of this run says it covers, and what each must say to be accepted.
+  std::uint32_t tokens_per_micro_batch() const {
+    return static_cast<std::uint32_t>(manifest.train.micro_batch_size) * static_cast<std::uint32_t>(manifest.model.context);
+  }
 
   // The header of a message of this run.
   net::MessageHeader header(net::MessageKind kind, std::uint64_t step, std::uint32_t micro_batch, int stage) const {

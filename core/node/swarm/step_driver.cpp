@@ -14,6 +14,7 @@
 #include "core/node/swarm/reduce_round.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
+#include "core/node/swarm/step_record_builder.h"
 #include "core/protocol/step_ticket.h"
 #include "core/protocol/unix_time.h"
 #include "core/wallet/encoding.h"
@@ -38,7 +39,7 @@ double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::durati
 StepDriver::StepDriver(const RunContext& run, LocalStage& local, ForwardWork& forward, PeerCalls& calls, HubLink& hub,
                        const PeerRoles& roles, StatusBoard& board, control::EventBus* events)
     : run_(run), local_(local), forward_(forward), calls_(calls), hub_(hub), roles_(roles), board_(board),
-      events_(events), next_attempt_(attempt_base()) {}
+      events_(events), next_attempt_(attempt_base()), routes_(run.manifest.run_id, run.manifest.hub_key) {}
 
 bool StepDriver::suspected(const wallet::PublicKey& peer) {
   const auto* until = suspects_.find(peer);
@@ -104,18 +105,29 @@ bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt&
     }
     attempt.replicas[static_cast<std::size_t>(peer.stage)].push_back(hop);
   }
-  for (int k = 0; k < count; ++k) {
-    auto& replicas = attempt.replicas[static_cast<std::size_t>(k)];
-    if (replicas.empty()) {
+  for (int k = 0; k < count; ++k)
+    if (attempt.replicas[static_cast<std::size_t>(k)].empty()) {
       board_.set_state("waiting", "stage " + std::to_string(k) + " has no live replica at step " + std::to_string(attempt.step));
       return false;
     }
-    std::sort(replicas.begin(), replicas.end(), [](const Hop& a, const Hop& b) { return a.key < b.key; });
+  order_routes(peers, attempt);
+  for (const auto& replicas : attempt.replicas)
     attempt.participants.insert(attempt.participants.end(), replicas.begin(), replicas.end());
-  }
   board_.set_state("running");
   spdlog::debug("step {}: replicas per stage ready ({} in sync)", attempt.step, attempt.participants.size());
   return true;
+}
+
+void StepDriver::order_routes(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt) {
+  const auto settling = Clock::now();
+  if (reporter_)
+    if (auto answered = reporter_->settle()) routes_.offer(*answered);
+  spdlog::debug("step {}: waited {:.2f} ms for the last step's report", attempt.step, ms(settling, Clock::now()));
+  auto seed = routes_.seed_for(attempt.step);
+  if (!seed && routes_.offer(hub_.client().listed_route_seed())) seed = routes_.seed_for(attempt.step);
+  attempt.route_seed = seed.value_or(RouteSeedBytes{});
+  for (std::size_t k = 0; k < attempt.replicas.size(); ++k)
+    attempt.replicas[k] = RouteOrder::order(seed, static_cast<int>(k), std::move(attempt.replicas[k]), peers);
 }
 
 void StepDriver::run_micro_batches(StepAttempt& attempt) {
@@ -193,15 +205,11 @@ void StepDriver::report(const StepAttempt& attempt, const net::StepRequest& comm
       "commit {:.1f}",
       attempt.step, seconds * 1000, ms(attempt.started, attempt.pinged), ms(attempt.pinged, attempt.micro_batches_done),
       ms(attempt.micro_batches_done, attempt.reduced), ms(attempt.reduced, Clock::now()));
-  try {
-    hub_.client().report_progress(run_.key, {{"step", attempt.step + 1}, {"loss", *committed.loss},
-                                             {"tokens", committed.step_tokens}, {"seconds", seconds},
-                                             {"bytes_per_token", *committed.bytes_per_token}, {"grad_norm", committed.norm},
-                                             {"replicas", attempt.participants.size()},
-                                             {"shared_embedding_bytes", attempt.shared_bytes}});
-  } catch (const std::exception& error) {
-    spdlog::warn("progress report: {}", error.what());
-  }
+  if (!reporter_) reporter_.emplace(run_, hub_.client());
+  reporter_->post(build_step_record(run_, attempt),
+                  {{"step", attempt.step + 1}, {"loss", *committed.loss}, {"tokens", committed.step_tokens},
+                   {"seconds", seconds}, {"bytes_per_token", *committed.bytes_per_token}, {"grad_norm", committed.norm},
+                   {"replicas", attempt.participants.size()}, {"shared_embedding_bytes", attempt.shared_bytes}});
 }
 
 std::set<wallet::PublicKey> StepDriver::abort(const StepAttempt& attempt) {

@@ -1,6 +1,8 @@
 // The step driver: on the oldest ready replica of stage 0, drives each step as named phases —
-// ping (who is alive and at this step), micro-batches (MicroBatchSchedule), reduce and the shared
-// gradient (ReduceRound), commit (every participant steps at once), report (progress to the hub).
+// ping (who is alive and at this step, each stage's replicas in the hub's route order:
+// RouteOrder), micro-batches (MicroBatchSchedule), reduce and the shared gradient (ReduceRound),
+// commit (every participant steps at once), report (the signed step record and the progress
+// figures to the hub: StepReporter, off the critical path).
 // A peer that fails is left out for a while, the attempt is aborted everywhere and retried. Only a
 // failure the driver can prove leaves a peer out: one it saw itself, or one another peer reports
 // and that the named peer confirms by not answering the driver either; a peer named by another
@@ -18,7 +20,9 @@
 #include "core/control/event_bus.h"
 #include "core/node/swarm/bounded.h"
 #include "core/node/swarm/peer_calls.h"
+#include "core/node/swarm/route_order.h"
 #include "core/node/swarm/step_attempt.h"
+#include "core/node/swarm/step_reporter.h"
 
 namespace tessera::node::swarm {
 
@@ -44,6 +48,9 @@ class StepDriver {
  private:
   // Who is alive and at this step, per stage; nothing when a stage has no live replica.
   bool ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt);
+  // Each stage's live replicas in route order: by the hub's seed for this step when the driver
+  // has a valid one (the last report's answer, else the peer list's), else by node key.
+  void order_routes(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt);
   void run_micro_batches(StepAttempt& attempt);
   void reduce(StepAttempt& attempt);
   // The step's commit (global norm, mean loss, bytes per token) as sent to every committer.
@@ -71,6 +78,8 @@ class StepDriver {
   std::uint64_t next_attempt_;
   Clock::time_point last_step_end_{};  // when the last committed step was reported (reset by a failed one)
   std::optional<model::DataSource> data_;
+  RouteOrder routes_;
+  std::optional<StepReporter> reporter_;  // made on the first report (the hub's client exists by then)
 };
 
 }  // namespace tessera::node::swarm
