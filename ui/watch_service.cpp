@@ -191,6 +191,9 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
   }
   if (role == Qt::ToolTipRole) {
     if (index.column() == Address) return entry.address;
+    if (index.column() == Rejected || index.column() == ChecksPassed || index.column() == ChecksFailed)
+      return tr("In the statement's epoch, from this address's verified leaf: receipts the hub rejected, spot checks "
+                "of its nodes' work passed and failed");
     if (index.column() == Status) return statusText(entry);
     return {};
   }
@@ -216,6 +219,9 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
       if (!known) return none;
       return hidden_ ? dots : formatAmount(static_cast<qint64>(last.revenue), last.currency);
     case Epoch: return known && last.epoch >= 0 ? QVariant::fromValue<qint64>(last.epoch) : QVariant(none);
+    case Rejected: return verified ? QVariant(QLocale().toString(last.epoch_rejected)) : QVariant(none);
+    case ChecksPassed: return verified ? QVariant(QLocale().toString(last.epoch_checks_passed)) : QVariant(none);
+    case ChecksFailed: return verified ? QVariant(QLocale().toString(last.epoch_checks_failed)) : QVariant(none);
     case LastChecked: return entry.last_checked.isValid() ? shortTime(entry.last_checked) : tr("never");
     case Status: return statusText(entry);
     default: return {};
@@ -246,6 +252,9 @@ QVariant WatchModel::headerData(int section, Qt::Orientation orientation, int ro
     case Share: return tr("Share");
     case Revenue: return tr("Revenue verified");
     case Epoch: return tr("Epoch");
+    case Rejected: return tr("Rejected");
+    case ChecksPassed: return tr("Checks passed");
+    case ChecksFailed: return tr("Checks failed");
     case LastChecked: return tr("Last checked");
     case Status: return tr("Status");
     default: return {};
@@ -276,6 +285,9 @@ void WatchWorker::check(const QString& hub_url, const QStringList& addresses, in
           check.units = owner.proof.leaf.units;
           check.run_units = owner.statement.total_units;
           check.revenue = owner.proof.leaf.revenue;
+          check.epoch_rejected = owner.proof.leaf.rejected_receipts;
+          check.epoch_checks_passed = owner.proof.leaf.checks_passed;
+          check.epoch_checks_failed = owner.proof.leaf.checks_failed;
           if (!owner.currency.empty()) check.currency = QString::fromStdString(owner.currency);
         }
       }

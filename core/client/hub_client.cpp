@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "core/sys/bounded_json.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::client {
@@ -26,6 +27,18 @@ std::int64_t signing_time_ms() {
   return next;
 }
 
+constexpr std::string_view kExcluded = "excluded from this run";
+
+[[noreturn]] void refuse(const std::string& path, int status, const std::string& message) {
+  const auto text = "hub refused " + path + ": " + message;
+  if (status == 403 && message.rfind(kExcluded, 0) == 0) {
+    auto reason = message.substr(kExcluded.size());
+    if (reason.rfind(": ", 0) == 0) reason.erase(0, 2);
+    throw HubExcluded(text, reason.empty() ? std::string("no reason given") : reason);
+  }
+  throw std::runtime_error(text);
+}
+
 }  // namespace
 
 HubClient::HubClient(std::string url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
@@ -34,7 +47,7 @@ HubClient::HubClient(std::string url, std::chrono::milliseconds timeout) : url_(
 }
 
 nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
-                               const wallet::KeyPair* signer) {
+                               const wallet::KeyPair* signer, std::size_t max_reply_bytes) {
   if (method == "POST" && body.size() > api::body_limit(path))
     throw std::runtime_error("the request to " + path + " is " + std::to_string(body.size()) +
                              " bytes; the hub accepts at most " + std::to_string(api::body_limit(path)));
@@ -53,11 +66,16 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, "application/json");
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
-  auto reply = nlohmann::json::parse(result->body, nullptr, false);
+  if (max_reply_bytes != 0 && result->body.size() > max_reply_bytes)
+    throw std::runtime_error("hub " + url_ + " answered " + path + " with " + std::to_string(result->body.size()) +
+                             " bytes; at most " + std::to_string(max_reply_bytes) + " were expected");
+  auto reply = max_reply_bytes != 0
+                   ? sys::parse_bounded_json(result->body, {max_reply_bytes, 8}).value.value_or(nlohmann::json::value_t::discarded)
+                   : nlohmann::json::parse(result->body, nullptr, false);
   if (result->status != 200) {
     std::string message = "HTTP " + std::to_string(result->status);
     if (!reply.is_discarded() && reply.contains("error")) message = reply["error"].value("message", message);
-    throw std::runtime_error("hub refused " + path + ": " + message);
+    refuse(path, result->status, message);
   }
   if (reply.is_discarded()) throw std::runtime_error("hub " + url_ + " answered " + path + " with something not JSON");
   return reply;
@@ -158,6 +176,19 @@ std::vector<nlohmann::json> HubClient::progress(std::size_t since) {
   if (reply.contains("steps") && reply["steps"].is_array())
     for (const auto& item : reply["steps"]) out.push_back(item);
   return out;
+}
+
+NodeWork HubClient::work(const wallet::PublicKey& node) {
+  const auto reply =
+      call("GET", std::string(api::kWork) + "?node=" + wallet::to_hex(node), "", nullptr, kMaxWorkReplyBytes);
+  try {
+    if (!reply.is_object() || !reply.contains("epochs")) throw std::invalid_argument("work: no 'epochs'");
+    if (reply.value("node", std::string()) != wallet::to_hex(node))
+      throw std::invalid_argument("work: the reply is about another node");
+    return node_work_from_json(reply.at("epochs"));
+  } catch (const std::invalid_argument& error) {
+    throw std::runtime_error("the hub's " + std::string(api::kWork) + " reply is malformed: " + error.what());
+  }
 }
 
 }  // namespace tessera::client

@@ -17,6 +17,10 @@ struct OwnerLeaf {
   std::string owner;          // the owner's address (base58 of the owner public key)
   std::uint64_t units = 0;    // cumulative ownership units
   std::uint64_t revenue = 0;  // cumulative revenue, in micro-units
+  // This epoch's, summed over the owner's nodes (hub::NodeTally); hashed from leaf version 2 on.
+  std::uint64_t rejected_receipts = 0;
+  std::uint64_t checks_passed = 0;
+  std::uint64_t checks_failed = 0;
   bool operator==(const OwnerLeaf&) const = default;
 };
 

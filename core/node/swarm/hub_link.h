@@ -2,7 +2,9 @@
 // peer list (and with it the ZAP allowlist: only the hub and the run's peers may connect, and the
 // roles: the step driver, each peer's stage, this node's stage assignment), sends
 // the outbox's receipts in batches, and after each epoch fetches, verifies and records the owner's
-// statement. A heartbeat the hub does not recognise asks the node to join again.
+// statement. A heartbeat the hub does not recognise asks the node to join again. It reads what the
+// hub counts of this node's work (WorkWatch). A hub that excludes the node (403 "excluded from
+// this run") puts the board in state "excluded"; from then on it neither heartbeats nor reports.
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include "core/net/zap.h"
 #include "core/control/event_bus.h"
 #include "core/client/statement_sync.h"
+#include "core/node/swarm/work_watch.h"
 
 namespace tessera::node::swarm {
 
@@ -42,6 +45,7 @@ class HubLink {
   void refresh_peers();
   std::vector<protocol::PeerInfo> peers() const;
   bool take_rejoin() { return rejoin_.exchange(false); }
+  const WorkWatch& work() const { return work_; }
 
   void start();
   void request_stop();  // the thread stops at its next wake-up
@@ -64,6 +68,7 @@ class HubLink {
   WorkLog* log_ = nullptr;
   std::unique_ptr<client::StatementSync> statements_;
   std::chrono::steady_clock::time_point next_statement_poll_{};
+  WorkWatch work_;
   mutable std::mutex peers_mutex_;
   std::vector<protocol::PeerInfo> peers_;
   std::atomic<bool> rejoin_{false};
