@@ -2,9 +2,7 @@
 // peer list (and with it the ZAP allowlist: only the hub and the run's peers may connect, and the
 // roles: the step driver, each peer's stage, this node's stage assignment), sends
 // the outbox's receipts in batches, and after each epoch fetches, verifies and records the owner's
-// statement. A heartbeat the hub does not recognise asks the node to join again. It reads what the
-// hub counts of this node's work (WorkWatch). A hub that excludes the node (403 "excluded from
-// this run") puts the board in state "excluded"; from then on it neither heartbeats nor reports.
+// statement. A heartbeat the hub does not recognise asks the node to join again.
 #pragma once
 
 #include <atomic>
@@ -45,6 +43,9 @@ class HubLink {
   void refresh_peers();
   std::vector<protocol::PeerInfo> peers() const;
   bool take_rejoin() { return rejoin_.exchange(false); }
+  // What the hub counts of this node's work, read by the hub thread every 30 s (WorkWatch). A hub
+  // that excludes the node (client::HubExcluded) puts the board in state "excluded": from then on
+  // the thread neither heartbeats nor reports, and only reads the counts and statements.
   const WorkWatch& work() const { return work_; }
 
   void start();
