@@ -29,14 +29,14 @@ std::int64_t signing_time_ms() {
 
 constexpr std::string_view kExcluded = "excluded from this run";
 
-[[noreturn]] void refuse(const std::string& path, int status, const std::string& message) {
-  const auto text = "hub refused " + path + ": " + message;
-  if (status == 403 && message.rfind(kExcluded, 0) == 0) {
-    auto reason = message.substr(kExcluded.size());
-    if (reason.rfind(": ", 0) == 0) reason.erase(0, 2);
-    throw HubExcluded(text, reason.empty() ? std::string("no reason given") : reason);
-  }
-  throw std::runtime_error(text);
+// A 403 whose message begins "excluded from this run" is an exclusion; any other refusal is not.
+void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
+  if (reply.is_discarded() || !reply.is_object() || !reply.contains("error") || !reply["error"].is_object()) return;
+  const auto message = reply["error"].value("message", std::string());
+  if (message.rfind(kExcluded, 0) != 0) return;
+  auto reason = message.substr(kExcluded.size());
+  if (reason.rfind(": ", 0) == 0) reason.erase(0, 2);
+  throw HubExcluded("hub refused " + path + ": " + message, reason.empty() ? std::string("no reason given") : reason);
 }
 
 }  // namespace
@@ -69,13 +69,14 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   if (max_reply_bytes != 0 && result->body.size() > max_reply_bytes)
     throw std::runtime_error("hub " + url_ + " answered " + path + " with " + std::to_string(result->body.size()) +
                              " bytes; at most " + std::to_string(max_reply_bytes) + " were expected");
-  auto reply = max_reply_bytes != 0
-                   ? sys::parse_bounded_json(result->body, {max_reply_bytes, 8}).value.value_or(nlohmann::json::value_t::discarded)
-                   : nlohmann::json::parse(result->body, nullptr, false);
+  auto reply = max_reply_bytes == 0 ? nlohmann::json::parse(result->body, nullptr, false)
+                                    : sys::parse_bounded_json(result->body, {max_reply_bytes, 8})
+                                          .value.value_or(nlohmann::json::value_t::discarded);
+  if (result->status == 403) throw_if_excluded(path, reply);
   if (result->status != 200) {
     std::string message = "HTTP " + std::to_string(result->status);
     if (!reply.is_discarded() && reply.contains("error")) message = reply["error"].value("message", message);
-    refuse(path, result->status, message);
+    throw std::runtime_error("hub refused " + path + ": " + message);
   }
   if (reply.is_discarded()) throw std::runtime_error("hub " + url_ + " answered " + path + " with something not JSON");
   return reply;

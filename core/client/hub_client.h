@@ -24,16 +24,16 @@
 
 namespace tessera::client {
 
-// A hub that did not answer at all (as opposed to one that answered with an error).
-struct HubUnreachable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // The hub refused this node (403 "excluded from this run: <reason>"): a spot check failed or its
 // replicas disagreed. Joining this run again is refused too; the node may join another run.
 struct HubExcluded : std::runtime_error {
   HubExcluded(const std::string& message, std::string why) : std::runtime_error(message), reason(std::move(why)) {}
   std::string reason;  // the hub's words after "excluded from this run: "
+};
+
+// A hub that did not answer at all (as opposed to one that answered with an error).
+struct HubUnreachable : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // What the hub's last answers named, when it names them: this node's stage assignment (hex of a
