@@ -98,7 +98,9 @@ QString VerifiedWorkModel::text(const Row& row, int column) const {
     case Credited: {
       if (!row.credited_flops) return QStringLiteral("—");
       const QString flops = formatFlops(*row.credited_flops);
-      return row.credited_receipts < 0 ? flops : tr("%1 · %n receipt(s)", nullptr, static_cast<int>(row.credited_receipts)).arg(flops);
+      if (row.credited_receipts < 0) return flops;
+      return (row.credited_receipts == 1 ? tr("%1 · %2 receipt") : tr("%1 · %2 receipts"))
+          .arg(flops, locale.toString(row.credited_receipts));
     }
     case Rejected:
       return row.rejected_reasons.isEmpty() ? locale.toString(row.rejected)
