@@ -191,9 +191,15 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
   }
   if (role == Qt::ToolTipRole) {
     if (index.column() == Address) return entry.address;
-    if (index.column() == Rejected || index.column() == ChecksPassed || index.column() == ChecksFailed)
-      return tr("In the statement's epoch, from this address's verified leaf: receipts the hub rejected, spot checks "
-                "of its nodes' work passed and failed");
+    if (index.column() == Rejected || index.column() == Checks)
+      return last.state == WatchCheck::State::Verified
+                 ? tr("In epoch %1, from this address's verified leaf: %2 receipts the hub rejected; spot checks of "
+                      "its nodes' work: %3 passed, %4 failed")
+                       .arg(last.epoch)
+                       .arg(last.epoch_rejected)
+                       .arg(last.epoch_checks_passed)
+                       .arg(last.epoch_checks_failed)
+                 : tr("From the address's verified leaf: receipts rejected and spot checks in the statement's epoch");
     if (index.column() == Status) return statusText(entry);
     return {};
   }
@@ -220,8 +226,9 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
       return hidden_ ? dots : formatAmount(static_cast<qint64>(last.revenue), last.currency);
     case Epoch: return known && last.epoch >= 0 ? QVariant::fromValue<qint64>(last.epoch) : QVariant(none);
     case Rejected: return verified ? QVariant(QLocale().toString(last.epoch_rejected)) : QVariant(none);
-    case ChecksPassed: return verified ? QVariant(QLocale().toString(last.epoch_checks_passed)) : QVariant(none);
-    case ChecksFailed: return verified ? QVariant(QLocale().toString(last.epoch_checks_failed)) : QVariant(none);
+    case Checks:
+      if (!verified) return none;
+      return tr("%1 ✓ %2 ✗").arg(QLocale().toString(last.epoch_checks_passed), QLocale().toString(last.epoch_checks_failed));
     case LastChecked: return entry.last_checked.isValid() ? shortTime(entry.last_checked) : tr("never");
     case Status: return statusText(entry);
     default: return {};
@@ -253,8 +260,7 @@ QVariant WatchModel::headerData(int section, Qt::Orientation orientation, int ro
     case Revenue: return tr("Revenue verified");
     case Epoch: return tr("Epoch");
     case Rejected: return tr("Rejected");
-    case ChecksPassed: return tr("Checks passed");
-    case ChecksFailed: return tr("Checks failed");
+    case Checks: return tr("Checks");
     case LastChecked: return tr("Last checked");
     case Status: return tr("Status");
     default: return {};

@@ -58,8 +58,8 @@ class WatchModel : public QAbstractTableModel {
 
  public:
   enum Column {
-    Label, Address, Run, Units, Share, Revenue, Epoch, Rejected, ChecksPassed, ChecksFailed, LastChecked, Status,
-    ColumnCount
+    Label, Address, Run, Units, Share, Revenue, Epoch, Rejected, Checks, LastChecked, Status,
+    ColumnCount  // Checks: "12 ✓ 0 ✗", spot checks passed and failed (narrow: the table is wide already)
   };
   struct Entry {
     QString address;

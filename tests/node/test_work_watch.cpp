@@ -16,6 +16,7 @@
 #include "core/wallet/encoding.h"
 
 using namespace tessera;
+namespace swarm = tessera::node::swarm;
 using namespace std::chrono_literals;
 
 namespace {
@@ -48,6 +49,8 @@ struct CapturedLog {
   ~CapturedLog() { spdlog::set_default_logger(previous); }
   std::vector<std::string> take() {
     auto lines = sink->last_formatted();
+    for (auto& line : lines)
+      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
     sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
     sink->set_pattern("%l %v");
     spdlog::default_logger()->sinks() = {sink};

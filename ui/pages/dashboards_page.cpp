@@ -133,7 +133,8 @@ void DashboardsPage::buildVerifiedCard(QWidget* content, QVBoxLayout* layout) {
   table->horizontalHeader()->setStretchLastSection(true);
   table->setSelectionMode(QAbstractItemView::NoSelection);
   table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  table->setMinimumHeight(150);
+  table->setMinimumHeight(table->horizontalHeader()->sizeHint().height() +
+                          VerifiedWorkModel::kMaxRows * table->verticalHeader()->defaultSectionSize() + 4);
   card_layout->addWidget(table);
   layout->addWidget(card);
 }
