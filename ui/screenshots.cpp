@@ -195,9 +195,9 @@ int renderScreenshots(QApplication& app, const QString& dir) {
     ok = saveScrolledTo(&window, window.walletPage(), watch_table != nullptr ? watch_table->parentWidget() : nullptr, dir,
                         QStringLiteral("wallet-watching-") + suffix) && ok;
     window.showPage(MainWindow::Dashboards);
-    ok = saveScrolledTo(&window, window.dashboardsPage(),
-                        window.dashboardsPage()->findChild<QWidget*>(QStringLiteral("verifiedWorkCard")), dir,
-                        QStringLiteral("dashboards-verified-") + suffix) && ok;
+    auto* verified_table = window.dashboardsPage()->findChild<QWidget*>(QStringLiteral("verifiedWorkTable"));
+    ok = saveScrolledTo(&window, window.dashboardsPage(), verified_table != nullptr ? verified_table->parentWidget() : nullptr,
+                        dir, QStringLiteral("dashboards-verified-") + suffix) && ok;
     window.homePage()->showStatus(excludedStatus());
     window.showPage(MainWindow::Home);
     settle(100);

@@ -117,7 +117,6 @@ void DashboardsPage::buildLowerCards(QWidget* content, QVBoxLayout* layout) {
 void DashboardsPage::buildVerifiedCard(QWidget* content, QVBoxLayout* layout) {
   QVBoxLayout* card_layout = nullptr;
   auto* card = makeCard({}, &card_layout, content);
-  card->setObjectName(QStringLiteral("verifiedWorkCard"));
   addHeading(content, card_layout, tr("Verified work"), &verified_updated_);
   auto* hint = makeMuted(tr("Per epoch: work credited, receipts rejected and why, spot checks of your work. The "
                             "current epoch is the hub's count so far (unsigned); settled epochs come from the hub's "
