@@ -1,6 +1,7 @@
 // tessera-hub: publishes a training run (the signed manifest), admits and assigns nodes, keeps the
-// peer directory and verifies their receipts (core/hub/hub_daemon.h does the work); `bench`
-// measures it under load (app/cli/hub_bench.h).
+// peer directory and verifies their receipts (core/hub/hub_daemon.h does the work); `keys` manages
+// the gateway's API keys through the running hub (app/cli/keys_command.h); `bench` measures it
+// under load (app/cli/hub_bench.h).
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -9,6 +10,7 @@
 
 #include "app/cli/global_options.h"
 #include "app/cli/hub_bench.h"
+#include "app/cli/keys_command.h"
 #include "app/cli/run_cli.h"
 #include "core/hub/hub_daemon.h"
 
@@ -31,19 +33,17 @@ int main(int argc, char** argv) {
                  "with it the hub settles epochs, signs statements and serves the inference gateway");
   app.add_option("--gateway-listen", options.gateway_listen,
                  "Address of the inference gateway's own server, HOST:PORT (default: the --listen host, its port + 1)");
-  app.add_option("--api-keys", options.api_keys_file,
-                 "Gateway client keys, one per line; without them the gateway refuses every request unless "
-                 "--open-gateway is given");
   app.add_flag("--open-gateway", options.open_gateway,
-               "Serve the gateway to anyone without an API key (a local or private hub)");
+               "Also serve requests without an API key, as demo usage that earns nothing (keys: `keys add`)");
   app.add_option("--max-completions", options.max_concurrent_completions,
                  "Completions served at once; more are answered 429 with Retry-After")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  bool benched = false;
-  tessera::cli::hub_bench::add_bench_command(app, benched);
+  bool handled = false;
+  tessera::cli::hub_bench::add_bench_command(app, handled);
+  tessera::cli::add_keys_command(app, global, handled);
   app.callback([&] {
-    if (benched) return;
+    if (handled) return;
     if (options.listen.empty() && options.manifest_file.empty()) {
       std::cout << app.help();
       return;

@@ -69,8 +69,9 @@ std::int64_t writeSampleLog(const std::filesystem::path& file, const std::filesy
     statement.currency = "USDC";
     statement.merkle_root.assign(32, static_cast<std::uint8_t>(day));
     // The leaf as a verified statement's proof keeps it: the epoch's rejected receipts and checks.
-    const std::string proof = "{\"rejected_receipts\": " + std::to_string(day % 4 == 1 ? 2 : 0) +
-                              ", \"checks_passed\": " + std::to_string(3 + day % 3) + ", \"checks_failed\": 0}";
+    const std::string proof = "{\"epoch_rejected\": " + std::to_string(day % 4 == 1 ? 2 : 0) +
+                              ", \"epoch_checks_passed\": " + std::to_string(3 + day % 3) +
+                              ", \"epoch_checks_failed\": 0}";
     statement.proof.assign(proof.begin(), proof.end());
     statement.hub_signature.assign(64, 0xa5);
     statement.verified = verified;

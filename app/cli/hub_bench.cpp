@@ -36,14 +36,14 @@ ScratchDir::~ScratchDir() {
   std::filesystem::remove_all(path, ignored);
 }
 
-BenchHub::BenchHub(int stages, const std::filesystem::path& state_dir) {
+BenchHub::BenchHub(int stages, const std::filesystem::path& state_dir, int micro_batches) {
   manifest.run_id = "bench-hub";
   manifest.model.layers = 2;
   manifest.model.width = 32;
   manifest.model.heads = 2;
   manifest.model.context = 16;
   manifest.train.micro_batch_size = 2;
-  manifest.train.micro_batches = 1;
+  manifest.train.micro_batches = micro_batches;
   manifest.stages = stages;
   manifest.dataset = {"arithmetic"};
   manifest.price_per_1k_tokens = 1000;
@@ -53,6 +53,7 @@ BenchHub::BenchHub(int stages, const std::filesystem::path& state_dir) {
   options.hub_key = &key;
   options.state_dir = state_dir;
   options.heartbeat_timeout = std::chrono::minutes(30);  // members stay while the bench runs
+  options.open_gateway = true;                           // completions without a key: demo usage
   service = std::make_unique<hub::HubService>(manifest, options);
   service->start();
 }

@@ -56,7 +56,7 @@ struct ScratchDir {
 // An in-process hub on 127.0.0.1 for a fresh run of `stages` stages, with its hub key (it
 // settles and serves the gateway); `state_dir` empty keeps its state in memory.
 struct BenchHub {
-  BenchHub(int stages, const std::filesystem::path& state_dir);
+  BenchHub(int stages, const std::filesystem::path& state_dir, int micro_batches = 1);
   ~BenchHub();
   wallet::KeyPair key = wallet::KeyPair::generate();
   protocol::RunManifest manifest;

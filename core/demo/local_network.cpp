@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "core/model/codec.h"
+#include "core/protocol/hub_admin_api.h"
 #include "core/protocol/manifest.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
@@ -95,7 +96,10 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
   hub::HubOptions hub_options;
   hub_options.host = options_.listen_host;
   hub_options.hub_key = &hub_key_;  // settles epochs, signs statements, serves the gateway
-  hub_options.open_gateway = true;  // the local demo buys completions without a key (listen_host: loopback)
+  hub_options.open_gateway = true;  // the local demo serves completions without a key, as demo usage
+  // `tessera-hub --data-dir <this folder's parent> keys …` reaches it: paid completions with a key
+  hub_options.admin_access_file = options_.folder / "hub" / protocol::hub_admin_api::kAccessFileName;
+  hub_options.membership.joins_per_owner = {10.0, 1000.0};  // every local peer works for the demo's one owner
   hub_ = std::make_unique<hub::HubService>(manifest, hub_options);
   hub_->start();
 

@@ -1,4 +1,4 @@
-// Completions through the swarm: API keys, sampling, stop sequences, metering.
+// Completions through the swarm: billing, admission, sampling, stop sequences, metering.
 #include "core/hub/gateway.h"
 
 #include <algorithm>
@@ -9,34 +9,25 @@ namespace tessera::hub {
 
 namespace {
 
-std::array<std::uint8_t, 32> key_hash(const std::string& key) {
-  std::array<std::uint8_t, 32> hash{};
-  crypto_generichash(hash.data(), hash.size(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr, 0);
-  return hash;
+// The key of "Bearer <key>"; "" for no header or another scheme.
+std::string bearer_key(const std::string& authorization_header) {
+  static const std::string prefix = "Bearer ";
+  return authorization_header.rfind(prefix, 0) == 0 ? authorization_header.substr(prefix.size()) : std::string();
 }
 
 }  // namespace
 
-Gateway::Gateway(const GatewayOptions& options, NextTokenSource& source, std::function<void(const Usage&)> on_usage)
-    : options_(options), source_(source), on_usage_(std::move(on_usage)) {
-  for (const auto& key : options_.api_keys) key_hashes_.push_back(key_hash(key));
-  options_.api_keys.clear();
-}
+Gateway::Gateway(const GatewayOptions& options, NextTokenSource& source, GatewayBilling& billing)
+    : options_(options), source_(source), billing_(billing) {}
 
 void Gateway::authorize(const std::string& authorization_header) const {
-  if (key_hashes_.empty()) {
-    if (options_.open) return;
-    throw GatewayError(401, "invalid_api_key",
-                       "this gateway is closed: its operator has configured no API keys (tessera-hub --api-keys FILE, "
-                       "or --open-gateway to serve anyone)");
-  }
-  static const std::string prefix = "Bearer ";
-  bool match = false;
-  if (authorization_header.rfind(prefix, 0) == 0) {
-    const auto presented = key_hash(authorization_header.substr(prefix.size()));
-    for (const auto& hash : key_hashes_) match |= sodium_memcmp(hash.data(), presented.data(), hash.size()) == 0;
-  }
-  if (!match) throw GatewayError(401, "invalid_api_key", "a valid API key is required (Authorization: Bearer …)");
+  billing_.authorize(bearer_key(authorization_header));
+}
+
+std::shared_ptr<GatewayCharge> Gateway::reserve(const std::string& authorization_header,
+                                                const CompletionRequest& request) {
+  const auto max_tokens = request.prompt_tokens.size() + static_cast<std::uint64_t>(request.max_tokens);
+  return billing_.reserve(bearer_key(authorization_header), max_tokens);
 }
 
 std::shared_ptr<CompletionSlot> Gateway::admit() {
@@ -100,10 +91,6 @@ std::string Gateway::complete(const CompletionRequest& request, const std::funct
   const auto rest = text.finish();
   if (!rest.empty()) on_text(rest);
   return "length";
-}
-
-void Gateway::meter(const Usage& usage) const {
-  if (on_usage_) on_usage_(usage);
 }
 
 }  // namespace tessera::hub

@@ -1,9 +1,10 @@
 // The OpenAI-compatible inference gateway (DESIGN.md "Inference") without its HTTP routes
 // (gateway_controller.h serves GET /v1/models and POST /v1/completions). The hub holds no
-// weights: each next token's logits come from the swarm through a NextTokenSource; the gateway
-// checks API keys (closed without any, unless its operator opens it), admits a bounded number of
-// completions at once (429 beyond), samples, meters prompt and completion tokens, and reports
-// usage.
+// weights: each next token's logits come from the swarm through a NextTokenSource, and who may
+// use it and what each completion costs is a GatewayBilling's (key_billing.h: API keys with
+// balances in the hub's store, or demo usage of an open gateway). The gateway admits a bounded
+// number of completions at once (429 beyond), reserves the most a completion can cost, samples,
+// meters prompt and completion tokens, and settles the charge with what was used.
 #pragma once
 
 #include <array>
@@ -30,11 +31,32 @@ class NextTokenSource {
                                                std::chrono::milliseconds timeout) = 0;
 };
 
+// One completion's hold on what its client may spend: settled with the tokens used (debited
+// exactly, the rest released), or, destroyed unsettled (a failed completion), released whole.
+class GatewayCharge {
+ public:
+  virtual ~GatewayCharge() = default;
+  // Throws std::runtime_error when the debit cannot be recorded (nothing is debited then).
+  virtual void settle(const Usage& usage) = 0;
+  // Gives the whole reservation back now, unless settled (what the destructor does; a stream that
+  // failed releases before it tells its client).
+  virtual void release() = 0;
+};
+
+class GatewayBilling {
+ public:
+  virtual ~GatewayBilling() = default;
+  // `key` is the bearer token presented ("" without an Authorization header). Throws
+  // GatewayError 401 ("invalid_api_key") unless it may use the gateway.
+  virtual void authorize(const std::string& key) = 0;
+  // Holds the cost of `max_tokens` (prompt and completion) for one completion; throws GatewayError
+  // 401 as authorize() does and 402 ("insufficient_quota") when the balance is too small.
+  virtual std::unique_ptr<GatewayCharge> reserve(const std::string& key, std::uint64_t max_tokens) = 0;
+};
+
 struct GatewayOptions {
   CompletionLimits limits;
   std::chrono::milliseconds token_timeout{10000};  // per generated token
-  std::vector<std::string> api_keys;  // kept only as hashes
-  bool open = false;                  // without api_keys: true serves anyone (the local demo), false refuses all
   int max_concurrent = 4;             // completions admitted at once; one runs through the swarm at a time
   std::chrono::seconds retry_after{2};  // what a 429 asks the client to wait
 };
@@ -56,19 +78,20 @@ class CompletionSlot {
 
 class Gateway {
  public:
-  // `on_usage` is called once per completed request with its metered tokens.
-  Gateway(const GatewayOptions& options, NextTokenSource& source, std::function<void(const Usage&)> on_usage);
+  // `source` and `billing` must outlive the gateway.
+  Gateway(const GatewayOptions& options, NextTokenSource& source, GatewayBilling& billing);
 
   // One completion (what the route calls). `on_text` receives text as it is produced (for
   // streaming); returns the finish reason, "stop" or "length".
   std::string complete(const CompletionRequest& request, const std::function<void(const std::string&)>& on_text,
                        Usage& usage);
-  // Reports a completed request's metered tokens to `on_usage`.
-  void meter(const Usage& usage) const;
 
-  // Throws GatewayError 401 unless the header is "Bearer <one of the keys>", or the gateway has no
-  // keys and is open.
+  // Throws GatewayError 401 unless the billing admits the key of the header ("Bearer <key>"; a
+  // header of another scheme presents an empty key).
   void authorize(const std::string& authorization_header) const;
+  // The most `request` can cost (its prompt and max_tokens) held on the header's key; throws
+  // GatewayError 401 or 402.
+  std::shared_ptr<GatewayCharge> reserve(const std::string& authorization_header, const CompletionRequest& request);
   // A place for one completion; throws GatewayError 429 (rate_limit_exceeded) when max_concurrent
   // are running.
   std::shared_ptr<CompletionSlot> admit();
@@ -83,9 +106,8 @@ class Gateway {
  private:
   friend class CompletionSlot;
   GatewayOptions options_;
-  std::vector<std::array<std::uint8_t, 32>> key_hashes_;
   NextTokenSource& source_;
-  std::function<void(const Usage&)> on_usage_;
+  GatewayBilling& billing_;
   std::mutex swarm_mutex_;  // one inference at a time through the stages
   mutable std::mutex slots_mutex_;
   int running_ = 0;  // admitted completions

@@ -9,6 +9,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include "core/hub/gateway.h"
 #include "core/net/http_json.h"
@@ -49,6 +50,16 @@ nlohmann::json completion_body(const httplib::Request& request, std::size_t limi
   return std::move(*parsed.value);
 }
 
+// A stream cut off by its client: what was sent is paid for, and a failure to record it is logged,
+// as the client is no longer there to be told.
+void settle_quietly(GatewayCharge& charge, const Usage& usage) {
+  try {
+    charge.settle(usage);
+  } catch (const std::exception& error) {
+    spdlog::error("gateway: a cut-off stream's {} tokens could not be debited: {}", usage.total(), error.what());
+  }
+}
+
 // One text_completion object (a whole reply, or one event of a stream).
 struct Chunks {
   std::string id = completion_id();
@@ -63,24 +74,26 @@ struct Chunks {
   }
 };
 
-void complete_whole(Gateway& gateway, const CompletionRequest& request, httplib::Response& response) {
+void complete_whole(Gateway& gateway, const CompletionRequest& request, GatewayCharge& charge,
+                    httplib::Response& response) {
   const Chunks chunk{.model = gateway.limits().model_id};
   Usage usage;
   std::string text;
   const auto finish = gateway.complete(request, [&](const std::string& piece) { text += piece; }, usage);
   auto result = chunk(text, finish);
   result["usage"] = usage_json(usage);
-  gateway.meter(usage);
+  charge.settle(usage);
   net::reply_json(response, result);
 }
 
-// Server-sent events, ending with [DONE]; `slot` is held until the stream has ended.
+// Server-sent events, ending with [DONE]; `slot` and `charge` are held until the stream has ended.
+// A client that goes away mid-stream pays for the tokens it was sent; a failed one pays nothing.
 void complete_streamed(Gateway& gateway, const CompletionRequest& request, std::shared_ptr<CompletionSlot> slot,
-                       httplib::Response& response) {
+                       std::shared_ptr<GatewayCharge> charge, httplib::Response& response) {
   const Chunks chunk{.model = gateway.limits().model_id};
   response.set_header("Cache-Control", "no-cache");
   response.set_chunked_content_provider(
-      "text/event-stream", [gateway = &gateway, request, chunk, slot](std::size_t, httplib::DataSink& sink) {
+      "text/event-stream", [gateway = &gateway, request, chunk, slot, charge](std::size_t, httplib::DataSink& sink) {
         const auto send = [&](const nlohmann::json& event) {
           const auto line = "data: " + event.dump() + "\n\n";
           return sink.write(line.data(), line.size());
@@ -92,10 +105,18 @@ void complete_streamed(Gateway& gateway, const CompletionRequest& request, std::
           }, usage);
           auto last = chunk("", finish);
           last["usage"] = usage_json(usage);
+          charge->settle(usage);
           send(last);
-          gateway->meter(usage);
         } catch (const GatewayError& error) {
-          if (error.status() != 499) send(error_body(error));
+          if (error.status() == 499) {
+            settle_quietly(*charge, usage);
+          } else {
+            charge->release();
+            send(error_body(error));
+          }
+        } catch (const std::exception& error) {
+          charge->release();
+          send(error_body(GatewayError(500, "server_error", error.what())));
         }
         static const std::string done = "data: [DONE]\n\n";
         sink.write(done.data(), done.size());
@@ -128,8 +149,9 @@ void GatewayController::mount(httplib::Server& server) {
       gateway->authorize(http_request.get_header_value("Authorization"));
       const auto request = parse_completion_request(completion_body(http_request, gateway->body_limit()), gateway->limits());
       auto slot = gateway->admit();
-      if (request.stream) complete_streamed(*gateway, request, std::move(slot), response);
-      else complete_whole(*gateway, request, response);
+      auto charge = gateway->reserve(http_request.get_header_value("Authorization"), request);
+      if (request.stream) complete_streamed(*gateway, request, std::move(slot), std::move(charge), response);
+      else complete_whole(*gateway, request, *charge, response);
     } catch (const GatewayError& error) {
       reply_error(response, *gateway, error);
     }

@@ -2,7 +2,8 @@
 // POST /v1/completions, answered whole or streamed as server-sent events, with OpenAI-shaped
 // bodies and errors ({"error": {message, type, param, code}}). In order: the API key, the body
 // (bounded size and nesting), the request's fields, a place among the completions run at once
-// (429 with Retry-After beyond), then the Gateway does the work.
+// (429 with Retry-After beyond), the most it can cost reserved on the key (402 beyond its
+// balance), then the Gateway does the work and the charge is settled with the tokens used.
 #pragma once
 
 #include <string>

@@ -13,7 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hub/api_key_book.h"
 #include "core/hub/hub_service.h"
+#include "core/protocol/hub_admin_api.h"
 #include "core/protocol/manifest.h"
 #include "core/sys/paths.h"
 #include "core/wallet/keypair_file.h"
@@ -33,23 +35,17 @@ std::pair<std::string, int> parse_listen(const std::string& text, const char* op
   return {text.substr(0, colon), port};
 }
 
-namespace {
-
-// The gateway's client keys, one per line ('#' starts a comment line).
-std::vector<std::string> read_api_keys(const std::filesystem::path& file) {
-  std::vector<std::string> keys;
-  std::istringstream lines(wallet::read_file_text(file, 1 << 20));
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty() && line[0] != '#') keys.push_back(line);
-  if (keys.empty()) throw std::invalid_argument(file.string() + " holds no API key");
-  return keys;
+std::filesystem::path hub_state_dir(const std::optional<std::filesystem::path>& data_dir) {
+  return sys::resolve_data_dir(data_dir) / "hub";
 }
 
+namespace {
+
 // How the gateway admits clients, for the start-up line.
-std::string gateway_access(const HubOptions& options) {
-  if (!options.api_keys.empty()) return std::to_string(options.api_keys.size()) + " API key(s)";
-  if (options.open_gateway) return "open to anyone (--open-gateway)";
-  return "closed: no --api-keys, so every request is refused with 401 (give --api-keys FILE or --open-gateway)";
+std::string gateway_access(const HubOptions& options, const ApiKeyBook& keys) {
+  const std::string keyed = keys.has_live_keys() ? "paid with API keys" : "paid with API keys (none yet: `tessera-hub keys add`)";
+  if (options.open_gateway) return keyed + "; without a key, demo usage that earns nothing (--open-gateway)";
+  return keyed + "; requests without a key are refused with 401";
 }
 
 }  // namespace
@@ -63,12 +59,9 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
   } else {
     std::tie(options.gateway_host, options.gateway_port) = parse_listen(config.gateway_listen, "--gateway-listen");
   }
-  if (config.open_gateway && !config.api_keys_file.empty())
-    throw std::invalid_argument("--open-gateway and --api-keys exclude each other: keys close the gateway to others");
   options.open_gateway = config.open_gateway;
   options.max_concurrent_completions = config.max_concurrent_completions;
   options.gateway_server.threads = static_cast<std::size_t>(std::max(config.max_concurrent_completions, 1)) + 4;
-  if (!config.api_keys_file.empty()) options.api_keys = read_api_keys(config.api_keys_file);
   auto manifest =
       protocol::manifest_from_json(nlohmann::json::parse(wallet::read_file_text(config.manifest_file, 1 << 20)));
   if (!config.publisher_key_file.empty()) {
@@ -84,7 +77,8 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
   else if (!config.publisher_key_file.empty() && manifest.hub_key == manifest.publisher_key)
     hub_key_ = std::make_unique<wallet::KeyPair>(wallet::read_solana_keypair_file(config.publisher_key_file));
   if (hub_key_) options.hub_key = hub_key_.get();
-  options.state_dir = sys::resolve_data_dir(config.data_dir) / "hub";  // members and receipts, with or without a hub key
+  options.state_dir = hub_state_dir(config.data_dir);  // members and receipts, with or without a hub key
+  options.admin_access_file = options.state_dir / protocol::hub_admin_api::kAccessFileName;
   hub_ = std::make_unique<HubService>(manifest, options);
   try {
     hub_->start();
@@ -94,7 +88,7 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
                                                               : ""));
   }
   if (hub_key_)
-    log_ << "gateway: " << hub_->gateway_url() << ", " << gateway_access(options) << ", at most "
+    log_ << "gateway: " << hub_->gateway_url() << ", " << gateway_access(options, *hub_->api_keys()) << ", at most "
          << options.max_concurrent_completions << " completions at once (epochs of " << manifest.epoch_seconds << " s)"
          << std::endl;
   else

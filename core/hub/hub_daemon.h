@@ -1,6 +1,7 @@
 // tessera-hub's daemon (DESIGN.md "Processes"): from what its command line names to a serving
-// hub. The run manifest is read and, given the publisher's key, signed; the hub key and the
-// gateway's API keys are loaded; the HubService is started and served until asked to stop.
+// hub. The run manifest is read and, given the publisher's key, signed; the hub key is loaded;
+// the HubService is started (with its admin server, whose access file `tessera-hub keys` reads)
+// and served until asked to stop.
 // app/tessera_hub.cpp only parses the options (and installs the signal handlers).
 #pragma once
 
@@ -29,10 +30,12 @@ struct HubDaemonOptions {
   // The inference gateway's own server, HOST:PORT; empty: the API's host and the API's port + 1
   // (a free port when the API's is 0).
   std::string gateway_listen;
-  std::filesystem::path api_keys_file;             // gateway client keys, one per line
-  bool open_gateway = false;                       // serve the gateway without keys (else it refuses: 401)
+  bool open_gateway = false;                       // serve requests without a key as demo usage (else 401)
   int max_concurrent_completions = 4;
 };
+
+// The hub's state folder: <data dir>/hub (its database and the admin access file).
+std::filesystem::path hub_state_dir(const std::optional<std::filesystem::path>& data_dir);
 
 // HOST:PORT split; throws std::invalid_argument naming `option` when it is not that.
 std::pair<std::string, int> parse_listen(const std::string& text, const char* option);

@@ -40,10 +40,21 @@ CREATE TABLE balance_history (
 // Version 2 (verified work), one block per concern so that each is edited by its owner alone.
 // Committed steps and their slots (steps_controller.cpp, receipts_controller.cpp).
 constexpr const char* kVersion2StepsSql = R"sql(
+-- Steps are below 2^63 (steps_controller.cpp refuses larger ones), so INTEGER order is step order.
 CREATE TABLE steps (
   step INTEGER PRIMARY KEY, attempt INTEGER NOT NULL, driver BLOB NOT NULL, record BLOB NOT NULL,
   committed_ms INTEGER NOT NULL);
 CREATE TABLE route_seeds (step INTEGER PRIMARY KEY, seed BLOB NOT NULL, signed BLOB NOT NULL);
+-- direction: protocol::Direction (1 forward, 2 backward). One credit per slot and direction.
+CREATE TABLE credited_slots (
+  step INTEGER NOT NULL, micro_batch INTEGER NOT NULL, stage INTEGER NOT NULL, direction INTEGER NOT NULL,
+  receipt TEXT NOT NULL, PRIMARY KEY (step, micro_batch, stage, direction)) WITHOUT ROWID;
+-- Receipts for steps the hub has no record of yet, re-checked when that step's record is stored.
+CREATE TABLE pending_receipts (
+  id TEXT PRIMARY KEY, step INTEGER NOT NULL, sender BLOB NOT NULL, owner TEXT NOT NULL, encoded BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX pending_by_step ON pending_receipts (step);
+CREATE INDEX pending_by_sender ON pending_receipts (sender);
 )sql";
 
 // Per node and epoch tallies (node_tally.cpp).
@@ -54,8 +65,18 @@ CREATE TABLE node_work (
 CREATE INDEX node_work_owner ON node_work (owner, epoch);
 )sql";
 
-// Gateway API keys, balances and debits (paid revenue).
+// Gateway API keys, balances and debits (paid revenue: api_key_book.cpp, open_epoch.cpp). Amounts
+// are micro-units; a key's balance never goes below what its completions in flight reserve.
 constexpr const char* kVersion2KeysSql = R"sql(
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL, key_hash BLOB NOT NULL UNIQUE,
+  balance INTEGER NOT NULL CHECK (balance >= 0), reserved INTEGER NOT NULL CHECK (reserved >= 0 AND reserved <= balance),
+  spent INTEGER NOT NULL CHECK (spent >= 0), created_ms INTEGER NOT NULL, revoked_ms INTEGER);
+CREATE TABLE debits (
+  id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL REFERENCES api_keys (id), epoch INTEGER NOT NULL,
+  tokens INTEGER NOT NULL, amount INTEGER NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX debits_epoch ON debits (epoch);
+ALTER TABLE open_usage ADD COLUMN demo_tokens INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 // Spot checks, weight digests and exclusions.

@@ -10,17 +10,28 @@
 #include <stdexcept>
 
 #include "core/model/model_config.h"
+#include "core/hub/admin_controller.h"
+#include "core/hub/api_key_book.h"
 #include "core/hub/assignments.h"
+#include "core/hub/committed_work.h"
 #include "core/hub/gateway.h"
 #include "core/hub/gateway_controller.h"
 #include "core/hub/health_controller.h"
 #include "core/hub/http_listener.h"
+#include "core/hub/key_billing.h"
+#include "core/hub/node_tally.h"
 #include "core/hub/receipts_controller.h"
+#include "core/hub/route_seeder.h"
 #include "core/hub/settlement_import.h"
 #include "core/hub/run_controller.h"
 #include "core/hub/statements_controller.h"
+#include "core/hub/step_progress.h"
+#include "core/hub/steps_controller.h"
 #include "core/hub/swarm_inference.h"
+#include "core/hub/work_controller.h"
 #include "core/net/http_json.h"
+#include "core/protocol/hub_admin_api.h"
+#include "core/wallet/secure_file.h"
 
 namespace tessera::hub {
 
@@ -69,13 +80,13 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     gateway.limits.model_id = manifest_.run_id;
     gateway.limits.context = manifest_.model.context;
     gateway.limits.vocab = manifest_.model.vocab;
-    gateway.api_keys = options_.api_keys;
-    gateway.open = options_.open_gateway;
     gateway.max_concurrent = options_.max_concurrent_completions;
     NextTokenSource& source = options_.inference_source ? *options_.inference_source : *inference_;
-    gateway_ = std::make_unique<Gateway>(gateway, source, [this](const Usage& usage) {
-      book_->credit_tokens(usage.total());
-    });
+    keys_ = std::make_unique<ApiKeyBook>(*store_);
+    billing_ = std::make_unique<KeyBilling>(*store_, *keys_, *book_, manifest_.price_per_1k_tokens,
+                                            options_.open_gateway);
+    gateway_ = std::make_unique<Gateway>(gateway, source, *billing_);
+    if (!options_.admin_access_file.empty()) admin_api_ = std::make_unique<AdminController>(*keys_, manifest_.currency);
     statements_api_ = std::make_unique<StatementsController>(*book_);
     gateway_api_ = std::make_unique<GatewayController>(*gateway_);
   }
@@ -84,12 +95,26 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
                                                            options_.heartbeat_timeout, options_.membership);
   assignments_ = std::make_unique<AssignmentIssuer>(manifest_.run_id, options_.hub_key);
   membership_api_->issue_assignments(*assignments_);
+  seeds_ = std::make_unique<RouteSeeder>(manifest_.run_id, options_.hub_key);
+  membership_api_->issue_route_seeds(*seeds_, *store_);
+  progress_ = std::make_unique<StepProgress>();
+  node_tally_ = std::make_unique<NodeTally>(*store_);
+  receipt_log_ = std::make_unique<ReceiptLog>(*store_);
+  work_ = std::make_unique<CommittedWork>(manifest_, *receipt_log_, *node_tally_, book_.get());
   receipts_api_ =
-      std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, *store_, book_.get());
+      std::make_unique<ReceiptsController>(manifest_, directory_, roster_, verifier_, *store_, *work_, *progress_);
+  steps_api_ = std::make_unique<StepsController>(StepsController::Parts{
+      manifest_, *membership_api_, directory_, roster_, verifier_, *store_, *work_, *seeds_, *progress_});
+  work_api_ = std::make_unique<WorkController>(*node_tally_);
   health_api_ = std::make_unique<HealthController>([this] { return health(); });
 }
 
 HubService::~HubService() { stop(); }
+
+void HubService::add_work_observer(WorkObserver& observer) {
+  if (api_server_) throw std::logic_error("work observers are registered before the hub serves");
+  work_->add_observer(observer);
+}
 
 std::uint64_t HubService::close_epoch() {
   if (!book_) throw std::logic_error("this hub has no hub key: it does not settle");
@@ -115,6 +140,10 @@ void HubService::epoch_loop() {
 }
 
 std::string HubService::url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
+
+std::string HubService::admin_url() const {
+  return admin_port_ == 0 ? std::string() : "http://127.0.0.1:" + std::to_string(admin_port_);
+}
 
 std::string HubService::gateway_url() const {
   if (gateway_port_ == 0) return {};
@@ -147,6 +176,8 @@ void HubService::start() {
   run_api_->mount(server);
   membership_api_->mount(server);
   receipts_api_->mount(server);
+  steps_api_->mount(server);
+  work_api_->mount(server);
   health_api_->mount(server);
   if (statements_api_) statements_api_->mount(server);
   if (gateway_api_) {
@@ -157,6 +188,15 @@ void HubService::start() {
     net::reply_thrown_errors(gateway_server_->server(), {"invalid_request_error", "server_error"});
     gateway_api_->mount(gateway_server_->server());
   }
+  if (admin_api_) {
+    const auto limit = protocol::hub_admin_api::kBodyLimit;
+    admin_server_ = std::make_unique<HttpListener>(
+        "admin", net::HttpServerLimits{2, std::chrono::milliseconds(5000), std::chrono::milliseconds(5000),
+                                       std::chrono::seconds(2)},
+        net::BodyLimits{[limit](const std::string&) { return limit; }, limit});
+    net::reply_thrown_errors(admin_server_->server());
+    admin_api_->mount(admin_server_->server());
+  }
   try {
     api_server_->start(options_.host, options_.port);
     port_ = api_server_->port();
@@ -165,9 +205,11 @@ void HubService::start() {
                              options_.gateway_port);
       gateway_port_ = gateway_server_->port();
     }
+    if (admin_server_) start_admin();
   } catch (...) {
     api_server_.reset();
     gateway_server_.reset();
+    admin_server_.reset();
     throw;
   }
   stopping_ = false;
@@ -188,12 +230,27 @@ void HubService::stop() {
     stopping_ = true;
   }
   stop_signal_.notify_all();
+  if (admin_server_) {
+    admin_server_->stop();
+    std::error_code ignored;  // a hub that cannot remove it leaves a file whose token no longer works
+    std::filesystem::remove(options_.admin_access_file, ignored);
+  }
   if (gateway_server_) gateway_server_->stop();
   if (api_server_) api_server_->stop();
   if (expiry_.joinable()) expiry_.join();
   if (epochs_.joinable()) epochs_.join();
   gateway_server_.reset();
   api_server_.reset();
+  admin_server_.reset();
+}
+
+void HubService::start_admin() {
+  admin_server_->start("127.0.0.1", 0);
+  admin_port_ = admin_server_->port();
+  const auto text = protocol::to_json(admin_api_->access(admin_url())).dump() + "\n";
+  if (!options_.admin_access_file.parent_path().empty())
+    std::filesystem::create_directories(options_.admin_access_file.parent_path());
+  wallet::write_file_atomic(options_.admin_access_file, wallet::as_bytes(text), {}, wallet::IfExists::Replace);
 }
 
 protocol::ReceiptTally HubService::tally() const { return receipts_api_->tally(); }

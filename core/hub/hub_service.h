@@ -1,10 +1,11 @@
 // The run hub's HTTP+JSON service (DESIGN.md "The protocol"): assembles the run's state (the
 // durable store, hub_store.h; peer directory, roster of admitted nodes, settlement book), the
-// controllers that serve each API area (run, membership, receipts and progress, statements,
-// health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
+// controllers that serve each API area (run, membership, receipts and progress, step records,
+// per-node work, statements, health; paths in core/protocol/hub_api.h) on the API server, the inference gateway on a server
 // of its own (its own port and workers: completions and slow gateway clients never hold the
-// workers heartbeats need), and the loops that expire silent peers and settle epochs. Its clients
-// live in core/client. cpp-httplib stays inside the .cpp files.
+// workers heartbeats need) with its API keys and billing (key_billing.h), the admin API for those
+// keys on a loopback server of its own (admin_controller.h), and the loops that expire silent
+// peers and settle epochs. Its clients live in core/client. cpp-httplib stays inside the .cpp files.
 #pragma once
 
 #include <chrono>
@@ -34,16 +35,27 @@
 
 namespace tessera::hub {
 
+class AdminController;
+class ApiKeyBook;
 class AssignmentIssuer;
+class CommittedWork;
 class Gateway;
 class GatewayController;
 class HealthController;
 class HttpListener;
+class KeyBilling;
 class NextTokenSource;
+class NodeTally;
+class ReceiptLog;
 class ReceiptsController;
+class RouteSeeder;
 class RunController;
 class StatementsController;
+class StepProgress;
+class StepsController;
 class SwarmInference;
+class WorkController;
+class WorkObserver;
 
 struct HubOptions {
   std::string host = "127.0.0.1";
@@ -62,8 +74,12 @@ struct HubOptions {
   // The inference gateway (with a hub key), on its own server.
   std::string gateway_host;                   // empty: `host`
   int gateway_port = 0;                       // 0: a free port
-  std::vector<std::string> api_keys;          // gateway client keys
-  bool open_gateway = false;                  // without api_keys: serve anyone (the local demo) instead of 401
+  // Requests with an API key (the store's api_keys, ApiKeyBook) are paid; requests without one are
+  // refused with 401, or, on an open gateway, served as demo usage that earns nothing.
+  bool open_gateway = false;
+  // The admin API's access file (hub_admin_api.h: its loopback URL and token, mode 0600), written
+  // at start and removed at stop; empty: no admin server. Needs a hub key.
+  std::filesystem::path admin_access_file;
   int max_concurrent_completions = 4;         // beyond: 429 with Retry-After
   NextTokenSource* inference_source = nullptr;  // null: the swarm (tests stand a table in); must outlive the service
 
@@ -97,6 +113,10 @@ class HubService {
   int port() const { return port_; }
   std::string url() const;  // http://host:port
 
+  // Called inside the transactions that store step records and credit receipts (work_observer.h):
+  // register before start(); `observer` must outlive the service.
+  void add_work_observer(WorkObserver& observer);
+
   const protocol::RunManifest& manifest() const { return manifest_; }
   PeerDirectory& directory() { return directory_; }
   protocol::ReceiptTally tally() const;
@@ -114,6 +134,10 @@ class HubService {
   SettlementBook* settlement() { return book_.get(); }
   // Settles the open epoch now (the epoch timer does this every epoch length); returns its number.
   std::uint64_t close_epoch();
+  // The gateway's API keys (null without a hub key).
+  ApiKeyBook* api_keys() { return keys_.get(); }
+  // The admin server's URL once started ("" without one).
+  std::string admin_url() const;
   // The gateway's server once started (0 and "" without a hub key).
   int gateway_port() const { return gateway_port_; }
   std::string gateway_url() const;  // http://gateway host:port/v1
@@ -121,6 +145,7 @@ class HubService {
  private:
   void epoch_loop();
   void expire_loop();
+  void start_admin();  // binds 127.0.0.1:0 and writes the access file
 
   protocol::RunManifest manifest_;
   HubOptions options_;
@@ -129,19 +154,30 @@ class HubService {
   RunRoster roster_;
   RequestVerifier verifier_;
   std::unique_ptr<AssignmentIssuer> assignments_;  // signs only with a hub key
+  std::unique_ptr<RouteSeeder> seeds_;             // signs only with a hub key
+  std::unique_ptr<StepProgress> progress_;
+  std::unique_ptr<NodeTally> node_tally_;
+  std::unique_ptr<ReceiptLog> receipt_log_;
+  std::unique_ptr<CommittedWork> work_;
   std::unique_ptr<SettlementBook> book_;
   std::unique_ptr<SwarmInference> inference_;
+  std::unique_ptr<ApiKeyBook> keys_;
+  std::unique_ptr<KeyBilling> billing_;
   std::unique_ptr<Gateway> gateway_;
 
   std::unique_ptr<RunController> run_api_;
   std::unique_ptr<MembershipController> membership_api_;
   std::unique_ptr<ReceiptsController> receipts_api_;
+  std::unique_ptr<StepsController> steps_api_;
+  std::unique_ptr<WorkController> work_api_;
   std::unique_ptr<StatementsController> statements_api_;  // with a hub key
   std::unique_ptr<GatewayController> gateway_api_;        // with a hub key
+  std::unique_ptr<AdminController> admin_api_;            // with a hub key and an admin access file
   std::unique_ptr<HealthController> health_api_;
 
   std::unique_ptr<HttpListener> api_server_;
   std::unique_ptr<HttpListener> gateway_server_;  // with a hub key
+  std::unique_ptr<HttpListener> admin_server_;    // with admin_api_, on 127.0.0.1
   std::thread expiry_;
   std::thread epochs_;
   std::mutex stop_mutex_;
@@ -149,6 +185,7 @@ class HubService {
   bool stopping_ = false;
   int port_ = 0;          // kept after stop(), as url() and gateway_url() are
   int gateway_port_ = 0;
+  int admin_port_ = 0;
 };
 
 }  // namespace tessera::hub

@@ -12,6 +12,7 @@
 #include "core/hub/assignments.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
+#include "core/hub/route_seeder.h"
 #include "core/hub/run_roster.h"
 #include "core/hub/signed_request.h"
 #include "core/net/http_json.h"
@@ -43,7 +44,8 @@ MembershipController::MembershipController(const protocol::RunManifest& manifest
       heartbeat_timeout_(heartbeat_timeout),
       challenges_per_address_(limits.challenges_per_address),
       joins_per_address_(limits.joins_per_address),
-      joins_per_key_(limits.joins_per_key) {}
+      joins_per_key_(limits.joins_per_key),
+      joins_per_owner_(limits.joins_per_owner) {}
 
 nlohmann::json MembershipController::join(const wallet::PublicKey& key, const protocol::JoinBody& body) {
   if (!challenges_.redeem(body.nonce))
@@ -52,6 +54,8 @@ nlohmann::json MembershipController::join(const wallet::PublicKey& key, const pr
   const auto status = wallet::verify_delegation(delegation, key, manifest_.run_id, unix_ms() / 1000);
   if (status != wallet::DelegationStatus::Valid)
     throw net::HttpError(403, "join refused: delegation " + std::string(wallet::describe(status)));
+  // Only once the owner's signature verified, so nobody spends another owner's joins.
+  take_token(joins_per_owner_, delegation.owner_address, "joins for this owner");
   Peer peer;
   peer.node_key = key;
   peer.owner = delegation.owner_address;
@@ -83,9 +87,9 @@ protocol::PeerList MembershipController::peer_list() {
   std::sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
     return (a.first == 0 ? UINT64_MAX : a.first) < (b.first == 0 ? UINT64_MAX : b.first);
   });
-  protocol::PeerList list{manifest_.run_id, manifest_.stages, std::nullopt, {}};
+  protocol::PeerList list{manifest_.run_id, manifest_.stages, std::nullopt, {}, {}};
   for (const auto& [order, peer] : ready) {
-    list.peers.push_back({peer.node_key, peer.endpoint, peer.stage, order, peer.device.name});
+    list.peers.push_back({peer.node_key, peer.endpoint, peer.stage, order, peer.device.name, peer.device.tokens_per_s});
     if (order != 0 && peer.stage == 0 && !list.driver) list.driver = peer.node_key;
   }
   return list;
@@ -127,7 +131,10 @@ void MembershipController::mount(httplib::Server& server) {
     const auto key = read_signed(verifier_, request, Replays::Harmless).sender;
     if (!directory_.find(key))
       throw net::HttpError(403, "the peer list is served to members of this run only (join first)");
-    net::reply_json(response, 200, protocol::to_json(peer_list()));
+    auto list = peer_list();
+    if (seeds_ && store_)
+      if (const auto seed = seeds_->next(*store_)) list.route_seed = seed->to_hex();
+    net::reply_json(response, 200, protocol::to_json(list));
   });
 }
 

@@ -2,8 +2,10 @@
 // with a signed request carrying it, proving its node key and its owner's delegation; it is
 // assigned the least-served stage that fits its memory. Signed ready, heartbeat and leave requests
 // keep its place in the peer directory; the signed peer list is served to members only and names
-// no owners. Challenges and joins are rate limited per address and joins per node key (429 with
-// Retry-After). Refusals are 403, an unknown peer 404 ("join again").
+// no owners, and carries the hub's route seed for the next step (route_seeder.h). Challenges and
+// joins are rate limited per address, joins per node key and per owner address (a Sybil cannot
+// re-join its way to a neighbour it likes: 429 with Retry-After). Refusals are 403, an unknown
+// peer 404 ("join again").
 #pragma once
 
 #include <chrono>
@@ -26,8 +28,10 @@ struct RunManifest;
 namespace tessera::hub {
 
 class AssignmentIssuer;
+class HubStore;
 class PeerDirectory;
 class RequestVerifier;
+class RouteSeeder;
 class RunRoster;
 
 // Defaults: a flood is cut off quickly; a network behind one address (a home, a lab) can still
@@ -36,6 +40,7 @@ struct MembershipLimits {
   RateLimit challenges_per_address{20.0, 40.0};  // 20 a second, 40 at once
   RateLimit joins_per_address{0.2, 20.0};        // 12 a minute, 20 at once
   RateLimit joins_per_key{0.1, 4.0};             // 6 a minute, 4 at once
+  RateLimit joins_per_owner{0.1, 6.0};           // 6 a minute, 6 at once: all of one owner's keys together
 };
 
 class MembershipController {
@@ -50,6 +55,12 @@ class MembershipController {
   // Join and heartbeat replies carry the member's stage assignment from `issuer` (which must
   // outlive the controller).
   void issue_assignments(const AssignmentIssuer& issuer) { assignments_ = &issuer; }
+  // The peer list carries the next step's route seed from `seeds`, kept in `store` (both must
+  // outlive the controller).
+  void issue_route_seeds(const RouteSeeder& seeds, HubStore& store) {
+    seeds_ = &seeds;
+    store_ = &store;
+  }
 
   // A verified join's answer: {"stage", "stages", "run"}.
   nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body);
@@ -67,7 +78,10 @@ class MembershipController {
   RateLimiter challenges_per_address_;
   RateLimiter joins_per_address_;
   RateLimiter joins_per_key_;
+  RateLimiter joins_per_owner_;
   const AssignmentIssuer* assignments_ = nullptr;
+  const RouteSeeder* seeds_ = nullptr;
+  HubStore* store_ = nullptr;
 };
 
 }  // namespace tessera::hub

@@ -17,20 +17,23 @@ constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
 constexpr double kTwoTo64 = 18446744073709551616.0;
 
 struct Usage {
-  std::uint64_t tokens = 0, revenue_milli = 0, withheld_milli = 0;
+  std::uint64_t tokens = 0, revenue_milli = 0, withheld_milli = 0, demo_tokens = 0;
 };
 
 Usage read_usage(Database& db) {
-  auto query = db.prepare("SELECT tokens, revenue_milli, withheld_milli FROM open_usage WHERE id = 1");
+  auto query = db.prepare("SELECT tokens, revenue_milli, withheld_milli, demo_tokens FROM open_usage WHERE id = 1");
   if (!query.step()) throw std::runtime_error("hub database: the open epoch's usage row is missing");
-  return {from_sql(query.column_int(0)), from_sql(query.column_int(1)), from_sql(query.column_int(2))};
+  return {from_sql(query.column_int(0)), from_sql(query.column_int(1)), from_sql(query.column_int(2)),
+          from_sql(query.column_int(3))};
 }
 
 void write_usage(Database& db, const Usage& usage) {
-  auto update = db.prepare("UPDATE open_usage SET tokens = ?, revenue_milli = ?, withheld_milli = ? WHERE id = 1");
+  auto update = db.prepare(
+      "UPDATE open_usage SET tokens = ?, revenue_milli = ?, withheld_milli = ?, demo_tokens = ? WHERE id = 1");
   update.bind(1, to_sql(usage.tokens));
   update.bind(2, to_sql(usage.revenue_milli));
   update.bind(3, to_sql(usage.withheld_milli));
+  update.bind(4, to_sql(usage.demo_tokens));
   update.run();
 }
 
@@ -58,13 +61,25 @@ void OpenEpoch::credit_work(HubStore::Transaction& transaction, const std::strin
   upsert.run();
 }
 
-void OpenEpoch::credit_tokens(HubStore::Transaction& transaction, std::uint64_t tokens) {
+std::uint64_t OpenEpoch::number(HubStore::Transaction& transaction) {
+  auto query = transaction.db().prepare("SELECT IFNULL(MAX(epoch), 0) + 1 FROM statements");
+  query.step();
+  return from_sql(query.column_int(0));
+}
+
+void OpenEpoch::credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount) {
   auto usage = read_usage(transaction.db());
   usage.tokens = protocol::saturating_add(usage.tokens, tokens);
   const auto saturate = [](u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); };
-  const u128 revenue = static_cast<u128>(usage.revenue_milli) + static_cast<u128>(tokens) * price_per_1k_;
+  const u128 revenue = static_cast<u128>(usage.revenue_milli) + static_cast<u128>(amount) * 1000;
   if (revenue > kMax) usage.withheld_milli = protocol::saturating_add(usage.withheld_milli, saturate(revenue - kMax));
   usage.revenue_milli = saturate(revenue);
+  write_usage(transaction.db(), usage);
+}
+
+void OpenEpoch::credit_demo(HubStore::Transaction& transaction, std::uint64_t tokens) {
+  auto usage = read_usage(transaction.db());
+  usage.demo_tokens = protocol::saturating_add(usage.demo_tokens, tokens);
   write_usage(transaction.db(), usage);
 }
 
@@ -92,7 +107,7 @@ EpochIntake OpenEpoch::close(HubStore::Transaction& transaction) {
   auto usage = read_usage(db);
   intake.revenue = usage.revenue_milli / 1000;
   intake.revenue_withheld = usage.withheld_milli / 1000;
-  write_usage(db, {0, usage.revenue_milli % 1000, 0});
+  write_usage(db, {0, usage.revenue_milli % 1000, 0, 0});
   return intake;
 }
 
@@ -106,6 +121,7 @@ OpenEpochSummary OpenEpoch::summary() const {
     const auto usage = read_usage(db);
     summary.tokens = usage.tokens;
     summary.revenue = usage.revenue_milli / 1000;
+    summary.demo_tokens = usage.demo_tokens;
     return summary;
   });
 }

@@ -1,6 +1,8 @@
 // The open epoch's credits, in the hub's store: verified FLOPs per owner (open_work), the FLOPs
-// below one whole unit carried from earlier epochs (carried_work), and metered gateway usage
-// (open_usage: tokens, and revenue in thousandths of a micro-unit whose fraction is carried).
+// below one whole unit carried from earlier epochs (carried_work), and gateway usage (open_usage:
+// paid tokens and their revenue, the sum of the epoch's debits, in thousandths of a micro-unit
+// whose fraction, left by older hubs that priced per token, is carried; and demo tokens, served
+// by an open gateway without a key, which earn nothing).
 // Every credit is part of its caller's transaction; closing takes the whole units and whole
 // micro-units out for settlement and leaves the fractions for the next epoch, in the close's
 // transaction. Amounts that would pass 2^64 saturate and are counted as withheld.
@@ -26,23 +28,27 @@ struct EpochIntake {
 struct OpenEpochSummary {
   std::uint64_t owners_with_work = 0;
   double flops = 0;
-  std::uint64_t tokens = 0;
-  std::uint64_t revenue = 0;  // whole micro-units
+  std::uint64_t tokens = 0;       // paid for
+  std::uint64_t revenue = 0;      // whole micro-units: the epoch's debits
+  std::uint64_t demo_tokens = 0;  // served without a key (an open gateway), earning nothing
 };
 
 class OpenEpoch {
  public:
-  OpenEpoch(HubStore& store, std::uint64_t price_per_1k_tokens) : store_(store), price_per_1k_(price_per_1k_tokens) {}
+  explicit OpenEpoch(HubStore& store) : store_(store) {}
 
   // Throws std::invalid_argument for a negative or non-finite FLOP count.
   void credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
-  void credit_tokens(HubStore::Transaction& transaction, std::uint64_t tokens);
+  // The open epoch's number as the store has it (the last published one + 1).
+  static std::uint64_t number(HubStore::Transaction& transaction);
+  // A paid completion: its tokens and its debit (`amount` micro-units) as revenue.
+  void credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount);
+  void credit_demo(HubStore::Transaction& transaction, std::uint64_t tokens);
   EpochIntake close(HubStore::Transaction& transaction);
   OpenEpochSummary summary() const;
 
  private:
   HubStore& store_;
-  std::uint64_t price_per_1k_;
 };
 
 }  // namespace tessera::hub

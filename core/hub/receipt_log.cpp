@@ -6,6 +6,21 @@
 #include <stdexcept>
 
 namespace tessera::hub {
+namespace {
+
+void add_counts(Database& db, std::int64_t verified, std::int64_t duplicates, std::int64_t rejected) {
+  auto count = db.prepare("UPDATE counters SET value = value + ? WHERE name = ?");
+  const std::pair<const char*, std::int64_t> added[] = {
+      {"verified", verified}, {"duplicates", duplicates}, {"rejected", rejected}};
+  for (const auto& [name, value] : added) {
+    if (value == 0) continue;
+    count.bind(1, value);
+    count.bind(2, std::string_view(name));
+    count.run();
+  }
+}
+
+}  // namespace
 
 std::vector<bool> ReceiptLog::record(HubStore::Transaction& transaction, const std::vector<ReceiptCredit>& credits,
                                      std::uint64_t rejected) {
@@ -27,17 +42,18 @@ std::vector<bool> ReceiptLog::record(HubStore::Transaction& transaction, const s
     verified += added ? 1 : 0;
     fresh.push_back(added);
   }
-  auto count = db.prepare("UPDATE counters SET value = value + ? WHERE name = ?");
-  const std::pair<const char*, std::int64_t> added[] = {
-      {"verified", verified},
-      {"duplicates", static_cast<std::int64_t>(credits.size()) - verified},
-      {"rejected", static_cast<std::int64_t>(rejected)}};
-  for (const auto& [name, value] : added) {
-    count.bind(1, value);
-    count.bind(2, std::string_view(name));
-    count.run();
-  }
+  add_counts(db, verified, static_cast<std::int64_t>(credits.size()) - verified, static_cast<std::int64_t>(rejected));
   return fresh;
+}
+
+bool ReceiptLog::contains(Database& db, const std::string& id) {
+  auto query = db.prepare("SELECT 1 FROM receipts WHERE id = ?");
+  query.bind(1, id);
+  return query.step();
+}
+
+void ReceiptLog::count(HubStore::Transaction& transaction, std::uint64_t duplicates, std::uint64_t rejected) {
+  add_counts(transaction.db(), 0, static_cast<std::int64_t>(duplicates), static_cast<std::int64_t>(rejected));
 }
 
 protocol::ReceiptTally ReceiptLog::tally() const {

@@ -31,6 +31,11 @@ class ReceiptLog {
   std::vector<bool> record(HubStore::Transaction& transaction, const std::vector<ReceiptCredit>& credits,
                            std::uint64_t rejected);
 
+  // Whether a receipt with this id was credited.
+  static bool contains(Database& db, const std::string& id);
+  // Adds to the tally what a batch refused or had seen before without recording anything.
+  void count(HubStore::Transaction& transaction, std::uint64_t duplicates, std::uint64_t rejected);
+
   protocol::ReceiptTally tally() const;
   // The verified receipts in the order they were credited, from `offset` (0-based), at most `limit`.
   std::vector<protocol::SignedReceipt> page(std::uint64_t offset, std::size_t limit) const;

@@ -8,11 +8,11 @@
 #include <map>
 #include <optional>
 
+#include "core/hub/committed_work.h"
 #include "core/hub/hub_store.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
-#include "core/hub/settlement_book.h"
 #include "core/hub/signed_request.h"
 #include "core/net/http_json.h"
 #include "core/protocol/manifest.h"
@@ -34,64 +34,62 @@ std::size_t number_param(const httplib::Request& request, const char* name, std:
 
 ReceiptsController::ReceiptsController(const protocol::RunManifest& manifest, const PeerDirectory& directory,
                                        const RunRoster& roster, const RequestVerifier& verifier, HubStore& store,
-                                       SettlementBook* book)
+                                       CommittedWork& work, StepProgress& progress)
     : manifest_(manifest),
       directory_(directory),
       roster_(roster),
       verifier_(verifier),
       store_(store),
-      book_(book),
-      log_(store) {}
+      work_(work),
+      log_(store),
+      progress_(progress) {}
 
 nlohmann::json ReceiptsController::report(const wallet::PublicKey& sender, const nlohmann::json& body) {
   const auto& list = protocol::receipt_batch_items(body);
   const auto member = roster_.member(sender);
   if (!member) throw net::HttpError(403, "receipts refused: the sender is not a peer of this run");
-  return credit(check(sender, *member, list));
+  return credit(sender, *member, check(sender, list));
 }
 
-ReceiptsController::CheckedBatch ReceiptsController::check(const wallet::PublicKey& sender, const Member& member,
+// Everything but the slot, with no lock held: the receipt decodes, is this run's, is for the
+// sender's work, its receiver signed it and is a member.
+ReceiptsController::CheckedBatch ReceiptsController::check(const wallet::PublicKey& sender,
                                                            const nlohmann::json& list) const {
   CheckedBatch batch;
-  std::map<wallet::PublicKey, std::optional<int>> receiver_stages;  // a batch names few receivers
+  std::map<wallet::PublicKey, bool> receivers;  // a batch names few receivers
   protocol::ReceiptExpectation expected;
   expected.run_id = manifest_.run_id;
   expected.sender = sender;
   for (const auto& item : list) {
+    std::optional<protocol::SignedReceipt> receipt;
     try {
-      auto receipt = protocol::signed_receipt_from_json(item);
-      const auto& r = receipt.receipt;
-      auto found = receiver_stages.find(r.receiver);
-      if (found == receiver_stages.end()) found = receiver_stages.emplace(r.receiver, roster_.stage_of(r.receiver)).first;
-      const int neighbour = r.direction == protocol::Direction::Forward ? r.stage + 1 : r.stage - 1;
-      if (const auto mismatch = protocol::check_receipt(receipt, expected)) batch.rejected.push_back(*mismatch);
-      else if (!found->second) batch.rejected.push_back("the receiver is not a peer of this run");
-      else if (member.stage != r.stage || *found->second != neighbour)
-        batch.rejected.push_back("sender and receiver are not neighbouring stages");
-      else {
-        const double flops = protocol::receipt_flops(manifest_.model, manifest_.stages, r.direction, r.stage, r.tokens);
-        batch.verified.push_back({std::move(receipt), member.owner, flops});
-      }
+      receipt = protocol::signed_receipt_from_json(item);
     } catch (const std::exception& error) {
-      batch.rejected.push_back(error.what());
+      batch.refused.push_back({"malformed", error.what()});
+      continue;
     }
+    const auto& r = receipt->receipt;
+    auto known = receivers.find(r.receiver);
+    if (known == receivers.end()) known = receivers.emplace(r.receiver, roster_.member(r.receiver).has_value()).first;
+    if (const auto mismatch = protocol::check_receipt(*receipt, expected))
+      batch.refused.push_back({!verify_receipt(*receipt) ? "bad-signature"
+                               : r.sender != sender    ? "not-the-slot"
+                                                       : "malformed",
+                               *mismatch});
+    else if (!known->second)
+      batch.refused.push_back({"not-a-member", "the receiver is not a member of this run"});
+    else
+      batch.checked.push_back(std::move(*receipt));
   }
   return batch;
 }
 
-nlohmann::json ReceiptsController::credit(const CheckedBatch& batch) {
-  std::uint64_t accepted = 0;
-  double flops = 0;
+nlohmann::json ReceiptsController::credit(const wallet::PublicKey& sender, const Member& member,
+                                          const CheckedBatch& batch) {
   auto transaction = store_.begin();
-  const auto fresh = log_.record(transaction, batch.verified, batch.rejected.size());
-  for (std::size_t i = 0; i < fresh.size(); ++i)
-    if (fresh[i]) {
-      ++accepted;
-      flops += batch.verified[i].flops;
-    }
-  if (book_ && accepted > 0) book_->credit_work(transaction, batch.verified.front().owner, flops);
+  const auto answer = work_.report(transaction, sender, member.owner, batch.checked, batch.refused);
   transaction.commit();  // durable before the answer says so
-  return {{"accepted", accepted}, {"duplicates", batch.verified.size() - accepted}, {"rejected", batch.rejected}};
+  return answer.to_json();
 }
 
 void ReceiptsController::mount(httplib::Server& server) {
@@ -114,8 +112,7 @@ void ReceiptsController::mount(httplib::Server& server) {
     const auto signed_request = read_signed(verifier_, request, Replays::Refused, net::EmptyBody::Refused);
     const auto peer = directory_.find(signed_request.sender);
     if (!peer || peer->stage != 0) throw net::HttpError(403, "only a stage-0 replica reports progress");
-    const auto& step = protocol::progress_step(signed_request.body);
-    progress_.add(step);
+    progress_.add(protocol::progress_step(signed_request.body));
     net::reply_json(response, 200, {{"ok", true}});
   });
   server.Get(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {

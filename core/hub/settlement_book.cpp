@@ -15,7 +15,7 @@ SettlementBook::SettlementBook(HubStore& store, std::string run_id, const wallet
       hub_key_(hub_key),
       price_per_1k_(price_per_1k_tokens),
       currency_(std::move(currency)),
-      open_(store, price_per_1k_tokens),
+      open_(store),
       archive_(store, run_id_, hub_key) {
   state_ = archive_.state_at(archive_.latest_epoch());
 }
@@ -30,9 +30,21 @@ void SettlementBook::credit_work(HubStore::Transaction& transaction, const std::
   open_.credit_work(transaction, owner, flops);
 }
 
-void SettlementBook::credit_tokens(std::uint64_t tokens) {
+void SettlementBook::credit_paid(std::uint64_t tokens, std::uint64_t amount) {
   auto transaction = store_.begin();
-  open_.credit_tokens(transaction, tokens);
+  credit_paid(transaction, tokens, amount);
+  transaction.commit();
+}
+
+std::uint64_t SettlementBook::credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens,
+                                          std::uint64_t amount) {
+  open_.credit_paid(transaction, tokens, amount);
+  return OpenEpoch::number(transaction);
+}
+
+void SettlementBook::credit_demo(std::uint64_t tokens) {
+  auto transaction = store_.begin();
+  open_.credit_demo(transaction, tokens);
   transaction.commit();
 }
 
@@ -96,6 +108,7 @@ nlohmann::json SettlementBook::open_epoch_json() const {
                      {"flops", open.flops},
                      {"tokens", open.tokens},
                      {"revenue", open.revenue},
+                     {"demo_tokens", open.demo_tokens},
                      {"currency", currency_},
                      {"price_per_1k_tokens", price_per_1k_},
                      {"settled_epochs", state.epoch},

@@ -1,5 +1,5 @@
-// The hub's settlement book for one run: verified work (FLOPs per owner) and metered inference
-// revenue accumulate in the open epoch (open_epoch.h); closing it settles
+// The hub's settlement book for one run: verified work (FLOPs per owner) and paid inference
+// revenue (the gateway's debits, key_billing.h) accumulate in the open epoch (open_epoch.h); closing it settles
 // (core/protocol/settlement.h), publishes the hub-signed Merkle statement and archives it
 // (statement_archive.h) for the statement endpoints (statements_controller.h). Whole units are
 // MFLOPs and revenue is counted in thousandths of a micro-unit, so the fractions of both are
@@ -35,9 +35,14 @@ class SettlementBook {
 
   // Each in its own transaction, durable when it returns.
   void credit_work(const std::string& owner, double flops);
-  void credit_tokens(std::uint64_t tokens);  // served inference, priced per 1,000 tokens
+  // A paid completion: `tokens` and its debit of `amount` micro-units as the open epoch's revenue.
+  void credit_paid(std::uint64_t tokens, std::uint64_t amount);
+  // Tokens an open gateway served without a key: shown, earning nothing.
+  void credit_demo(std::uint64_t tokens);
   // Within the caller's transaction (a receipt batch credits with the receipts it records).
   void credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
+  // Within the caller's transaction (the key's debit commits with it); returns the epoch credited.
+  std::uint64_t credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount);
 
   // Settles and publishes the open epoch; returns its number.
   std::uint64_t close_epoch();
@@ -49,7 +54,7 @@ class SettlementBook {
   std::shared_ptr<const protocol::PublishedEpoch> epoch(std::uint64_t number) const;
   // This epoch's revenue part of `owner` (what the statement's growth will show), 0 if none.
   std::uint64_t revenue_part(std::uint64_t epoch, const std::string& owner) const;
-  // The open epoch: number, work and revenue so far, the run's totals, and whether a settlement
+  // The open epoch: number, work, paid tokens and revenue, demo tokens so far, the run's totals, and whether a settlement
   // ever withheld anything ("overflowed", with "overflow": the last such epoch and amounts).
   nlohmann::json open_epoch_json() const;
   std::uint64_t open_epoch() const;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 #include "core/protocol/little_endian.h"
@@ -191,7 +192,8 @@ const nlohmann::json& progress_step(const nlohmann::json& body) {
 nlohmann::json to_json(const PeerInfo& peer) {
   return {{"node_key", wallet::to_hex(peer.node_key)}, {"endpoint", peer.endpoint},
           {"stage", peer.stage},                       {"ready_order", peer.ready_order},
-          {"ready", peer.ready()},                     {"device", peer.device}};
+          {"ready", peer.ready()},                     {"device", peer.device},
+          {"tokens_per_s", peer.tokens_per_s}};
 }
 
 std::optional<PeerInfo> peer_info_from_json(const nlohmann::json& item) {
@@ -204,16 +206,21 @@ std::optional<PeerInfo> peer_info_from_json(const nlohmann::json& item) {
   peer.ready_order = sys::json_integer<std::uint64_t>(item.at("ready_order"), "peer list: ready_order");
   if (const auto device = item.find("device"); device != item.end() && device->is_string())
     peer.device = device->get<std::string>();
+  // A weight only: anything but a finite positive number counts as none (order_replicas gives it 1).
+  if (const auto speed = item.find("tokens_per_s"); speed != item.end() && speed->is_number())
+    if (const double value = speed->get<double>(); std::isfinite(value) && value > 0) peer.tokens_per_s = value;
   return peer;
 }
 
 nlohmann::json to_json(const PeerList& list) {
   auto peers = nlohmann::json::array();
   for (const auto& peer : list.peers) peers.push_back(to_json(peer));
-  return {{"run", list.run},
-          {"stages", list.stages},
-          {"driver", list.driver ? nlohmann::json(wallet::to_hex(*list.driver)) : nlohmann::json(nullptr)},
-          {"peers", std::move(peers)}};
+  nlohmann::json out{{"run", list.run},
+                     {"stages", list.stages},
+                     {"driver", list.driver ? nlohmann::json(wallet::to_hex(*list.driver)) : nlohmann::json(nullptr)},
+                     {"peers", std::move(peers)}};
+  if (!list.route_seed.empty()) out["route_seed"] = list.route_seed;
+  return out;
 }
 
 PeerList peer_list_from_json(const nlohmann::json& reply) {
@@ -227,6 +234,8 @@ PeerList peer_list_from_json(const nlohmann::json& reply) {
     }
     for (const auto& item : reply.at("peers"))
       if (auto peer = peer_info_from_json(item)) list.peers.push_back(std::move(*peer));
+    if (const auto seed = reply.find("route_seed"); seed != reply.end() && seed->is_string())
+      list.route_seed = seed->get<std::string>();
     return list;
   } catch (const nlohmann::json::exception& error) {
     throw std::invalid_argument(std::string("the peer list is malformed: ") + error.what());

@@ -166,10 +166,11 @@ struct PeerInfo {
   int stage = 0;
   std::uint64_t ready_order = 0;  // 0: joined, not ready yet (still fetching its stage's state)
   std::string device;             // the device's name
+  double tokens_per_s = 0.0;      // its measured throughput as it joined (route weights, route_seed.h)
   bool ready() const { return ready_order != 0; }
 };
 
-// {"node_key", "endpoint", "stage", "ready_order", "ready", "device"}
+// {"node_key", "endpoint", "stage", "ready_order", "ready", "device", "tokens_per_s"}
 nlohmann::json to_json(const PeerInfo& peer);
 // Nothing when the node key is not 64 hex digits; throws nlohmann::json::exception when a field
 // is missing or has the wrong type.
@@ -182,9 +183,12 @@ struct PeerList {
   int stages = 0;
   std::optional<wallet::PublicKey> driver;
   std::vector<PeerInfo> peers;
+  // Hex of the hub's signed route seed (route_seed.h) for the step after the last committed one;
+  // empty when the hub has none (no hub key, or no step committed yet).
+  std::string route_seed;
 };
 
-// {"run", "stages", "driver": hex or null, "peers": [...]}
+// {"run", "stages", "driver": hex or null, "peers": [...], "route_seed": hex (when there is one)}
 nlohmann::json to_json(const PeerList& list);
 // Throws std::invalid_argument when the reply is malformed.
 PeerList peer_list_from_json(const nlohmann::json& reply);

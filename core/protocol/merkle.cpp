@@ -8,7 +8,7 @@
 namespace tessera::protocol {
 namespace {
 
-constexpr char kLeafTag[] = "tessera/merkle-leaf/v1";
+constexpr char kLeafTag[] = "tessera/merkle-leaf/v2";
 constexpr char kNodeTag[] = "tessera/merkle-node/v1";
 constexpr char kEmptyTag[] = "tessera/merkle-empty/v1";
 
@@ -38,6 +38,9 @@ Hash leaf_hash(const OwnerLeaf& leaf) {
   crypto_generichash_update(&state, reinterpret_cast<const std::uint8_t*>(leaf.owner.data()), leaf.owner.size());
   update_u64(state, leaf.units);
   update_u64(state, leaf.revenue);
+  update_u64(state, leaf.epoch_rejected);
+  update_u64(state, leaf.epoch_checks_passed);
+  update_u64(state, leaf.epoch_checks_failed);
   return finish(state);
 }
 

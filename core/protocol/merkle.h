@@ -17,10 +17,12 @@ struct OwnerLeaf {
   std::string owner;          // the owner's address (base58 of the owner public key)
   std::uint64_t units = 0;    // cumulative ownership units
   std::uint64_t revenue = 0;  // cumulative revenue, in micro-units
-  // This epoch's, summed over the owner's nodes (hub::NodeTally); hashed from leaf version 2 on.
-  std::uint64_t rejected_receipts = 0;
-  std::uint64_t checks_passed = 0;
-  std::uint64_t checks_failed = 0;
+  // This epoch's verification figures over all the owner's nodes (core/hub/node_tally.h): receipts
+  // the hub rejected, spot checks passed and failed. Signed with the rest, so the watch-only view
+  // shows them from the statement alone.
+  std::uint64_t epoch_rejected = 0;
+  std::uint64_t epoch_checks_passed = 0;
+  std::uint64_t epoch_checks_failed = 0;
   bool operator==(const OwnerLeaf&) const = default;
 };
 

@@ -127,6 +127,9 @@ nlohmann::json to_json(const LeafProof& p) {
   return {{"owner", p.leaf.owner},
           {"units", p.leaf.units},
           {"revenue", p.leaf.revenue},
+          {"epoch_rejected", p.leaf.epoch_rejected},
+          {"epoch_checks_passed", p.leaf.epoch_checks_passed},
+          {"epoch_checks_failed", p.leaf.epoch_checks_failed},
           {"index", p.proof.index},
           {"leaf_count", p.proof.leaf_count},
           {"siblings", siblings}};
@@ -139,6 +142,9 @@ LeafProof leaf_proof_from_json(const nlohmann::json& json) {
   p.leaf.owner = json.at("owner").get<std::string>();
   p.leaf.units = number(json, "units");
   p.leaf.revenue = number(json, "revenue");
+  p.leaf.epoch_rejected = number(json, "epoch_rejected");
+  p.leaf.epoch_checks_passed = number(json, "epoch_checks_passed");
+  p.leaf.epoch_checks_failed = number(json, "epoch_checks_failed");
   p.proof.index = number(json, "index");
   p.proof.leaf_count = number(json, "leaf_count");
   if (!json.contains("siblings") || !json.at("siblings").is_array() || json.at("siblings").size() > 64)

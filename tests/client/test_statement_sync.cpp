@@ -67,13 +67,13 @@ class TestStatementSync : public QObject {
     book.credit_work("someone-else", 2e6);
     book.close_epoch();
     for (int epoch = 2; epoch <= 3; ++epoch) {
-      book.credit_tokens(2000);  // 1,000 micro-units to the owner (half the units) each epoch
+      book.credit_paid(2000, 2000);  // 1,000 micro-units to the owner (half the units) each epoch
       book.close_epoch();
     }
     start(0);
     start(3);
     start(3);
-    book.credit_tokens(2000);
+    book.credit_paid(2000, 2000);
     book.close_epoch();
     start(3);
     start(4);

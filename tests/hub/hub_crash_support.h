@@ -1,7 +1,9 @@
 // What the hub crash tests share: the real tessera-hub started on a state folder (and SIGKILLed),
 // a run of nodes joined through the real HubClient, and reporters that sign and report receipt
 // batches the way a node's outbox does: a batch stays pending until the hub answers it, and is
-// sent again, unchanged, after a restart.
+// sent again, unchanged, after a restart. Credit follows commits: each reporter is given steps the
+// test's driver committed with it and its receiver on the route (kCrashMicroBatches slots a step),
+// and makes receipts for those slots only, until they are used up.
 #pragma once
 
 #include <QProcess>
@@ -30,11 +32,14 @@
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
 #include "core/wallet/keypair_file.h"
+#include "tests/support/step_records.h"
 #include "tests/support/tiny_manifest.h"
 
 namespace hub_crash {
 
 using namespace tessera;
+
+inline constexpr int kCrashMicroBatches = 1024;
 
 // tessera-hub on 127.0.0.1 with a free port; its output is kept for failure messages.
 class HubProcess {
@@ -91,6 +96,7 @@ inline protocol::RunManifest write_run(const std::filesystem::path& dir, const w
                                        std::int64_t epoch_seconds) {
   auto manifest = test::tiny_two_stage_manifest("crash-run");
   manifest.epoch_seconds = epoch_seconds;
+  manifest.train.micro_batches = kCrashMicroBatches;
   manifest.hub_key = publisher.public_key();
   protocol::sign_manifest(manifest, publisher);
   std::ofstream(dir / "manifest.json") << protocol::to_json(manifest).dump();
@@ -115,10 +121,16 @@ class Reporter {
   Reporter(const protocol::RunManifest& manifest, const Node& sender, const Node& receiver, unsigned seed)
       : manifest_(manifest), sender_(sender), receiver_(receiver), random_(seed) {}
 
-  // Reports until `stop` or the hub stops answering (then the batch in flight stays pending).
+  // Steps committed with this sender and its receiver on the route: its receipts' slots.
+  void add_committed_step(std::uint64_t step) { steps_.push_back(step); }
+  bool used_up() const { return slots_used_ >= steps_.size() * kCrashMicroBatches; }
+
+  // Reports until `stop`, its slots are used up, or the hub stops answering (then the batch in
+  // flight stays pending).
   void run(const std::string& url, const std::atomic<bool>& stop) {
     client::HubClient hub(url, std::chrono::milliseconds(10000));
     while (!stop) {
+      if (!pending_ && used_up()) return;
       if (!pending_) pending_ = next_batch();
       nlohmann::json answer;
       try {
@@ -158,6 +170,7 @@ class Reporter {
   const std::vector<std::string>& problems() const { return problems_; }
   const std::string& last_error() const { return last_error_; }
   const Node& sender() const { return sender_; }
+  const Node& receiver() const { return receiver_; }
 
  private:
   struct Batch {
@@ -169,17 +182,19 @@ class Reporter {
 
   Batch next_batch() {
     Batch batch;
-    batch.fresh = 1 + random_() % 200;
+    const auto left = steps_.size() * kCrashMicroBatches - slots_used_;
+    batch.fresh = std::min<std::size_t>(1 + random_() % 200, left);
     const auto direction = sender_.stage == 0 ? protocol::Direction::Forward : protocol::Direction::Backward;
-    for (std::size_t i = 0; i < batch.fresh; ++i) {
+    for (std::size_t i = 0; i < batch.fresh; ++i, ++slots_used_) {
       protocol::Receipt r;
       r.run_id = manifest_.run_id;
-      r.step = next_step_++;
+      r.step = steps_[slots_used_ / kCrashMicroBatches];
+      r.micro_batch = static_cast<std::uint32_t>(slots_used_ % kCrashMicroBatches);
       r.direction = direction;
       r.sender = sender_.key.public_key();
       r.receiver = receiver_.key.public_key();
       r.stage = static_cast<std::uint16_t>(sender_.stage);
-      r.tokens = 1024 + static_cast<std::uint32_t>(random_() % 4096);
+      r.tokens = static_cast<std::uint32_t>(manifest_.train.micro_batch_size * manifest_.model.context);
       auto receipt = protocol::sign_receipt(r, receiver_.key);
       const double flops = protocol::receipt_flops(manifest_.model, manifest_.stages, direction, r.stage, r.tokens);
       if (std::floor(flops) != flops) problems_.push_back("a receipt's FLOPs are not whole: exact sums need them");
@@ -221,7 +236,8 @@ class Reporter {
   const Node& sender_;
   const Node& receiver_;
   std::mt19937 random_;
-  std::uint64_t next_step_ = 1;
+  std::vector<std::uint64_t> steps_;
+  std::size_t slots_used_ = 0;
   std::optional<Batch> pending_;
   std::vector<protocol::SignedReceipt> acknowledged_;
   std::map<std::string, double> made_;  // receipt id → FLOPs

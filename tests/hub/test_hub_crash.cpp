@@ -1,7 +1,8 @@
 // A killed hub credits nothing twice and loses nothing it acknowledged (DESIGN.md "Trust model"):
 // the real tessera-hub runs on a state folder while nodes (real HubClients, four threads) report
 // signed receipt batches, and is SIGKILLed at random moments, many rounds, and restarted; a batch
-// left without an answer is sent again, as a node's outbox does. At the end every receipt is in
+// left without an answer is sent again, as a node's outbox does; every receipt claims a slot of a
+// step the test's driver committed first. At the end every receipt is in
 // the hub's store exactly once and credited exactly once, repeats are counted as duplicates, and
 // nothing was rejected.
 //   receiptsSurviveKills       kills while batches are reported (epochs of an hour: no close)
@@ -68,6 +69,30 @@ struct Swarm {
     reporters.reserve(nodes.size());
     unsigned seed = QRandomGenerator::global()->generate();
     for (const auto& node : nodes) reporters.emplace_back(manifest, node, *first[1 - node.stage], seed++);
+    commit_steps(url, *first[0], 16);
+  }
+  // The driver (a stage-0 node, made ready) commits `per_reporter` steps for each reporter with
+  // the reporter and its receiver on the route, each with the hub's route seed: the slots its
+  // receipts may claim.
+  void commit_steps(const std::string& url, const Node& driver, int per_reporter) {
+    client::HubClient hub(url);
+    hub.ready(driver.key);
+    auto seed = test::next_route_seed(url, manifest.run_id, driver.key);
+    QVERIFY(seed);
+    std::uint64_t step = 1;
+    for (int k = 0; k < per_reporter; ++k, hub.heartbeat(driver.key))  // the driver stays listed
+      for (auto& reporter : reporters) {
+        const bool forward = reporter.sender().stage == 0;
+        const auto& zero = forward ? reporter.sender() : reporter.receiver();
+        const auto& one = forward ? reporter.receiver() : reporter.sender();
+        const auto record = test::step_record(manifest, step, driver.key.public_key(),
+                                              {{zero.key.public_key()}, {one.key.public_key()}}, seed);
+        const auto reply = test::post_step(url, record, driver.key);
+        QVERIFY(reply);
+        QVERIFY2(reply->status == 200, reply->body.c_str());
+        seed = protocol::SignedRouteSeed::from_hex(nlohmann::json::parse(reply->body)["route_seed"].get<std::string>());
+        reporter.add_committed_step(step++);
+      }
   }
   // After the last restart: every pending batch answered.
   void flush(const std::string& url) {

@@ -23,6 +23,7 @@
 
 #include "core/client/hub_client.h"
 #include "core/hub/gateway.h"
+#include "core/hub/api_key_book.h"
 #include "core/hub/hub_service.h"
 #include "core/wallet/encoding.h"
 #include "core/wallet/slip10.h"
@@ -134,6 +135,7 @@ struct TestHub {
     options.membership.challenges_per_address = {1000, 1000};
     options.membership.joins_per_address = {1000, 1000};
     options.membership.joins_per_key = {1000, 1000};
+    options.membership.joins_per_owner = {1000, 1000};
     options.open_gateway = true;
     return options;
   }
@@ -361,16 +363,16 @@ class TestHubHttp : public QObject {
     auto reply = client.Get(api::kModels);
     QVERIFY(reply);
     QCOMPARE(reply->status, 401);
-    QVERIFY(json::parse(reply->body)["error"]["message"].get<std::string>().find("closed") != std::string::npos);
+    QVERIFY(json::parse(reply->body)["error"]["message"].get<std::string>().find("API key") != std::string::npos);
     const json request{{"model", closed.manifest.run_id}, {"prompt", "1"}, {"max_tokens", 1}};
     QCOMPARE(client.Post(api::kCompletions, request.dump(), "application/json")->status, 401);
     QCOMPARE(closed.service->health()["completions_running"].get<int>(), 0);
-    options.api_keys = {"sk-operator"};
-    TestHub keyed(options);
-    httplib::Client with_key("127.0.0.1", keyed.service->gateway_port());
-    QCOMPARE(with_key.Get(api::kModels)->status, 401);
-    with_key.set_bearer_token_auth("sk-operator");
+    const auto key = closed.service->api_keys()->add("operator", 0);  // keys live in the hub's store
+    httplib::Client with_key("127.0.0.1", closed.service->gateway_port());
+    with_key.set_bearer_token_auth(key.key);
     QCOMPARE(with_key.Get(api::kModels)->status, 200);
+    closed.service->api_keys()->revoke(key.info.id);
+    QCOMPARE(with_key.Get(api::kModels)->status, 401);
   }
 
   void challengesAndJoinsAreRateLimited() {
@@ -405,6 +407,19 @@ class TestHubHttp : public QObject {
     }
     QCOMPARE(joined.health()["requests"]["api"]["rate_limited"].get<int>(), 2);
     QVERIFY(joined.answers_heartbeat(node));
+
+    // One owner's keys share a budget (a Sybil re-joining until it sits beside itself), whatever
+    // their keys and however generous the address's.
+    options = TestHub::generous();
+    options.membership.joins_per_owner = {0.001, 3};
+    TestHub owned(options);
+    for (int i = 0; i < 3; ++i) owned.join(wallet::KeyPair::generate());
+    try {
+      owned.join(wallet::KeyPair::generate());
+      QFAIL("a fourth join for one owner within its burst was accepted");
+    } catch (const std::runtime_error& error) {
+      QVERIFY2(std::string(error.what()).find("owner") != std::string::npos, error.what());
+    }
   }
 
   void peersAreServedToMembersOnlyWithoutOwners() {

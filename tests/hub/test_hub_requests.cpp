@@ -230,7 +230,7 @@ class TestHubRequests : public QObject {
   }
 
   void peerListNamesTheDriverAndNoOwners() {
-    protocol::PeerList list{"run-a", 2, std::nullopt, {}};
+    protocol::PeerList list{"run-a", 2, std::nullopt, {}, {}};
     const auto a = wallet::KeyPair::generate().public_key();
     list.peers.push_back({a, "tcp://10.0.0.1:1", 0, 1, "cpu"});
     list.driver = a;

@@ -86,7 +86,7 @@ class TestSettlementFlow : public QObject {
     hub::HubStore store({}, "run-1");
     hub::SettlementBook book(store, "run-1", hub, /*price per 1k tokens*/ 2000, "USDC");
     // Epoch 1: revenue before anyone owns units is carried, not lost.
-    book.credit_tokens(500);  // 1,000 micro-units
+    book.credit_paid(500, 1000);  // 500 tokens debited 1,000 micro-units
     book.credit_work(a, 3e9);
     book.credit_work(b, 1e9 + 0.5e6);  // half a unit is carried to the next epoch
     QCOMPARE(book.close_epoch(), std::uint64_t(1));
@@ -94,8 +94,8 @@ class TestSettlementFlow : public QObject {
     QCOMPARE(statement.total_units, std::uint64_t(4000));
     QCOMPARE(statement.carried_revenue, std::uint64_t(1000));
     QCOMPARE(statement.total_revenue, std::uint64_t(0));
-    // Epoch 2: 1,237 tokens at 2,000 per 1k = 2,474 micro-units, plus the 1,000 carried, split 3:1.
-    book.credit_tokens(1237);
+    // Epoch 2: debits of 2,474 micro-units, plus the 1,000 carried, split 3:1.
+    book.credit_paid(1237, 2474);
     book.credit_work(b, 0.5e6);
     book.close_epoch();
     statement = book.latest()->statement();
@@ -106,19 +106,19 @@ class TestSettlementFlow : public QObject {
     // 3474 × 3/4 = 2605.5 and 3474 × 1/4 = 868.5: the one remainder micro-unit goes to the smaller address.
     QCOMPARE(book.revenue_part(2, a), std::uint64_t(a < b ? 2606 : 2605));
     QCOMPARE(book.latest()->proof_for(b)->leaf.units, std::uint64_t(1001));
-    // Fractions of a micro-unit are carried too: 3 tokens at 1 per 1k is 0.003.
-    hub::HubStore cheap_store({}, "run-2");
-    hub::SettlementBook cheap(cheap_store, "run-2", hub, 1, "USDC");
-    cheap.credit_work(a, 1e6);
-    cheap.close_epoch();
-    std::uint64_t paid = 0;
-    for (int epoch = 0; epoch < 10; ++epoch) {
-      cheap.credit_tokens(333);
-      cheap.close_epoch();
-      paid = cheap.latest()->statement().total_revenue;
-    }
-    QCOMPARE(paid, std::uint64_t(3));  // 3,330 tokens → 3.33 micro-units: 3 paid, 0.33 still carried
-    QCOMPARE(cheap.open_epoch_json()["revenue"].get<std::uint64_t>(), std::uint64_t(0));
+    // Demo usage (an open gateway without a key) is shown and earns nothing.
+    hub::HubStore demo_store({}, "run-2");
+    hub::SettlementBook demo(demo_store, "run-2", hub, 1000, "USDC");
+    demo.credit_work(a, 1e6);
+    demo.close_epoch();
+    demo.credit_demo(333);
+    demo.credit_demo(1);
+    QCOMPARE(demo.open_epoch_json()["demo_tokens"].get<std::uint64_t>(), std::uint64_t(334));
+    QCOMPARE(demo.open_epoch_json()["tokens"].get<std::uint64_t>(), std::uint64_t(0));
+    demo.close_epoch();
+    QCOMPARE(demo.latest()->statement().total_revenue, std::uint64_t(0));
+    QCOMPARE(demo.latest()->statement().carried_revenue, std::uint64_t(0));
+    QCOMPARE(demo.open_epoch_json()["demo_tokens"].get<std::uint64_t>(), std::uint64_t(0));
   }
 
   void bookSurvivesARestart() {
@@ -132,11 +132,11 @@ class TestSettlementFlow : public QObject {
       hub::SettlementBook book(store, "run-1", hub, 1000, "USDC");
       book.credit_work(a, 7e6);
       book.close_epoch();
-      book.credit_tokens(10);
+      book.credit_paid(10, 10);
       book.close_epoch();
       before = book.latest()->statement();
       book.credit_work(a, 2.5e6);  // the open epoch's credit is kept too
-      book.credit_tokens(3);
+      book.credit_paid(3, 3);
     }
     hub::HubStore store(file, "run-1");
     hub::SettlementBook again(store, "run-1", hub, 1000, "USDC");
@@ -195,7 +195,7 @@ class TestSettlementFlow : public QObject {
     QCOMPARE(book.latest()->statement().signature, old.statement().signature);
     QCOMPARE(book.revenue_part(4, a), std::uint64_t(75));
     book.credit_work(a, 0.25e6);  // with the carried 0.75e6: one more unit
-    book.credit_tokens(1);         // 1 token at 1000 per 1k = 1 micro-unit, plus 0.999 carried
+    book.credit_paid(1, 1);        // a debit of 1 micro-unit, plus 0.999 carried by the old hub
     book.close_epoch();
     QCOMPARE(book.latest()->proof_for(a)->leaf.units, std::uint64_t(31));
     QCOMPARE(book.latest()->statement().epoch_revenue, std::uint64_t(1));
@@ -225,10 +225,10 @@ class TestSettlementFlow : public QObject {
     QCOMPARE(open["overflow"]["epoch"].get<std::uint64_t>(), std::uint64_t(2));
     QVERIFY(open["overflow"]["units_withheld"].get<std::uint64_t>() > 1'000'000'000'000'000'000ull);
     // Later epochs settle; revenue is still paid by shares; an owner's units past 2^64 are withheld too.
-    book.credit_tokens(5000);
+    book.credit_paid(5000, 5000);
     book.credit_work(b, 1e40);
     QCOMPARE(book.close_epoch(), std::uint64_t(3));
-    book.credit_tokens(2000);
+    book.credit_paid(2000, 2000);
     QCOMPARE(book.close_epoch(), std::uint64_t(4));
     QCOMPARE(book.latest()->statement().total_revenue, std::uint64_t(7000));
     QCOMPARE(book.open_epoch_json()["overflow"]["epochs"].get<std::uint64_t>(), std::uint64_t(2));
@@ -255,7 +255,7 @@ class TestSettlementFlow : public QObject {
       book.credit_work(other, 6e6);
       book.close_epoch();
       QCOMPARE(sync.poll().outcome, client::StatementCheck::Outcome::Verified);
-      book.credit_tokens(4000);  // 4,000 micro-units: 1,000 to owner (1/4), 3,000 to other
+      book.credit_paid(4000, 4000);  // 4,000 micro-units: 1,000 to owner (1/4), 3,000 to other
       book.close_epoch();
       const auto check = sync.poll();
       QCOMPARE(check.outcome, client::StatementCheck::Outcome::Verified);

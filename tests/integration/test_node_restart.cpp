@@ -76,7 +76,7 @@ class TestNodeRestart : public QObject {
 
   // Settles one epoch that earned revenue (the first also credits the work that shares it).
   std::uint64_t settle_epoch() {
-    hub_->settlement()->credit_tokens(kTokensPerEpoch);
+    hub_->settlement()->credit_paid(kTokensPerEpoch, kTokensPerEpoch);  // 1,000 micro-units per 1k tokens
     return hub_->close_epoch();
   }
 

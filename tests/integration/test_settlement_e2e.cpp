@@ -1,7 +1,9 @@
 // Settlement end to end on loopback: `tessera-node demo --serve` trains a 3-stage swarm with
-// short epochs, a completion is bought through its OpenAI-compatible gateway, and every owner's
-// node records verified statements whose revenue adds up exactly to the price of the tokens
-// served; every log still verifies.
+// short epochs; a completion without a key is demo usage that earns nothing; an API key is made
+// with `tessera-hub keys add` against the demo's running hub, a completion is bought with it
+// through the OpenAI-compatible gateway, the key is debited exactly its price, and every owner's
+// node records verified statements whose revenue adds up exactly to that debit; every log still
+// verifies.
 #include <QtTest>
 
 #include <signal.h>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ledger/reader.h"
+#include "tests/support/run_process.h"
 
 using namespace tessera;
 
@@ -97,6 +100,21 @@ class TestSettlementEndToEnd : public QObject {
     QVERIFY(models && models->status == 200);
     const auto model = nlohmann::json::parse(models->body)["data"][0]["id"].get<std::string>();
     const nlohmann::json request{{"model", model}, {"prompt", "12+34="}, {"max_tokens", 6}, {"temperature", 0}};
+    // Without a key: demo usage, served and shown, earning nothing.
+    auto demo_reply = client.Post("/v1/completions", request.dump(), "application/json");
+    QVERIFY(demo_reply);
+    QVERIFY2(demo_reply->status == 200, demo_reply->body.c_str());
+    const auto epoch_now = nlohmann::json::parse(hub.Get("/api/epoch")->body);
+    QVERIFY(epoch_now["demo_tokens"].get<std::int64_t>() >= 12 || epoch_now["epoch"].get<std::int64_t>() > trained_in + 1);
+    QCOMPARE(epoch_now["revenue"].get<std::int64_t>(), std::int64_t(0));
+
+    // With a key the demo's operator made on its running hub: paid.
+    const auto demo_dir = dir.path() + "/demo";
+    const auto added = test::run_process(QStringLiteral(TESSERA_HUB_BIN),
+                                         {"--data-dir", demo_dir, "keys", "add", "--name", "e2e", "--balance", "1"});
+    QVERIFY2(added.exit_code == 0, qPrintable(added.err));
+    const auto key = added.out.trimmed().toStdString();
+    client.set_bearer_token_auth(key);
     auto response = client.Post("/v1/completions", request.dump(), "application/json");
     QVERIFY(response);
     QVERIFY2(response->status == 200, response->body.c_str());
@@ -104,6 +122,11 @@ class TestSettlementEndToEnd : public QObject {
     // 1,000 micro-units per 1,000 tokens: the price of the request is its token count.
     const auto price = usage["total_tokens"].get<std::int64_t>();
     QCOMPARE(price, std::int64_t(6 + 6));
+    const auto listed = test::run_process(QStringLiteral(TESSERA_HUB_BIN), {"--data-dir", demo_dir, "keys", "list", "--json"});
+    QVERIFY2(listed.exit_code == 0, qPrintable(listed.err));
+    const auto record = nlohmann::json::parse(listed.out.toStdString())["keys"][0];
+    QCOMPARE(record["spent"].get<std::int64_t>(), price);
+    QCOMPARE(record["balance"].get<std::int64_t>(), 1'000'000 - price);
 
     std::vector<std::filesystem::path> logs;
     for (int i = 0; i < 3; ++i)
