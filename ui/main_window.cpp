@@ -92,6 +92,7 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
 
   if (services_.node != nullptr) {
     connect(services_.node, &NodeSupervisor::statusChanged, this, &MainWindow::onStatus);
+    connect(services_.node, &NodeSupervisor::statusChanged, dashboards_, &DashboardsPage::showNodeStatus);
     connect(services_.node, &NodeSupervisor::phaseChanged, this, [this](NodeSupervisor::Phase phase) {
       switch (phase) {
         case NodeSupervisor::Phase::Stopped: node_line_->setText(tr("Node stopped")); break;

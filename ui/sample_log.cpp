@@ -2,6 +2,7 @@
 #include "ui/sample_log.h"
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/ledger/ledger.h"
@@ -67,7 +68,11 @@ std::int64_t writeSampleLog(const std::filesystem::path& file, const std::filesy
     statement.cumulative_revenue = revenue_1b;
     statement.currency = "USDC";
     statement.merkle_root.assign(32, static_cast<std::uint8_t>(day));
-    statement.proof.assign(64, 0x5a);
+    // The leaf as a verified statement's proof keeps it: the epoch's rejected receipts and checks.
+    const std::string proof = "{\"epoch_rejected\": " + std::to_string(day % 4 == 1 ? 2 : 0) +
+                              ", \"epoch_checks_passed\": " + std::to_string(3 + day % 3) +
+                              ", \"epoch_checks_failed\": 0}";
+    statement.proof.assign(proof.begin(), proof.end());
     statement.hub_signature.assign(64, 0xa5);
     statement.verified = verified;
     batch.push_back(statement);

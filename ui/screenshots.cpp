@@ -22,6 +22,7 @@
 #include "ui/ledger_service.h"
 #include "ui/main_window.h"
 #include "ui/node_settings.h"
+#include "ui/pages/dashboards_page.h"
 #include "ui/pages/first_run_dialog.h"
 #include "ui/pages/home_page.h"
 #include "ui/pages/log_page.h"
@@ -78,7 +79,32 @@ control::NodeStatus sampleStatus() {
   status.tokens_per_s = 6880.0;
   status.device = "NVIDIA RTX 4070";
   status.temperature_c = 71;
+  // The hub's count of the epoch under way (30) and of the one just settled, not yet verified (29).
+  status.verification = client::node_work_from_json(nlohmann::json::parse(R"([
+    {"epoch": 30, "counters": {"credited_receipts": 1874, "credited_flops": 2.1e17, "rejected:tokens": 2,
+      "rejected:not-committed": 1, "checks_passed": 4, "checks_failed": 0, "verification_flops": 3.2e15}},
+    {"epoch": 29, "counters": {"credited_receipts": 5840, "credited_flops": 6.5e17, "checks_passed": 9,
+      "checks_failed": 0, "verification_flops": 8.1e15}}])"));
   return status;
+}
+
+// What Home shows when the hub excluded this node.
+control::NodeStatus excludedStatus() {
+  auto status = sampleStatus();
+  status.state = "excluded";
+  status.reason = "its work failed a spot check at step 18,204 (activations differ from the checker's)";
+  return status;
+}
+
+// Scrolls the page's scroll area to `target` (on the page) and saves the window.
+bool saveScrolledTo(QWidget* window, QWidget* page, QWidget* target, const QString& dir, const QString& name) {
+  auto* scroll = page->findChild<QScrollArea*>();
+  if (scroll == nullptr || target == nullptr) return false;
+  settle(100);
+  scroll->ensureWidgetVisible(target, 0, 0);
+  scroll->horizontalScrollBar()->setValue(0);
+  settle(200);
+  return save(window, dir, name);
 }
 
 // Two watched addresses as a hub's verified statements would show them.
@@ -86,6 +112,7 @@ WatchSnapshot sampleWatch(WatchModel& model) {
   const char* labels[] = {"Lab cluster", "Friend's GPU"};
   const quint64 units[] = {18'400'000'000ull, 2'350'000'000ull};
   const quint64 revenue[] = {412'530'000ull, 51'220'000ull};
+  const quint64 rejected[] = {3, 0}, passed[] = {12, 4};
   WatchSnapshot snapshot;
   snapshot.hub_url = QStringLiteral("https://hub.tessera.example");
   snapshot.checked_at = QDateTime::currentDateTime();
@@ -104,6 +131,8 @@ WatchSnapshot sampleWatch(WatchModel& model) {
     check.run_units = 96'000'000'000ull;
     check.revenue = revenue[i];
     check.epoch = 41;
+    check.epoch_rejected = rejected[i];
+    check.epoch_checks_passed = passed[i];
     snapshot.checks.push_back(check);
   }
   return snapshot;
@@ -152,25 +181,28 @@ int renderScreenshots(QApplication& app, const QString& dir) {
     watch.showSample(watched);
     window.setFixedSize(1280, 800);
     window.homePage()->showStatus(sampleStatus());
+    window.dashboardsPage()->showNodeStatus(sampleStatus());
     window.show();
     for (int page = 0; page < MainWindow::PageCount; ++page) {
       window.showPage(static_cast<MainWindow::Page>(page));
       settle(page == MainWindow::Home ? 100 : 700);  // the worker answers, charts lay out
       ok = save(&window, dir, MainWindow::pageName(static_cast<MainWindow::Page>(page)) + QLatin1Char('-') + suffix) && ok;
     }
-    // The Watching section sits below the keys on the Wallet page: one more shot scrolled to it.
+    // The Watching section sits below the keys on the Wallet page, Verified work below the charts
+    // on Dashboards: one more shot of each, scrolled to it.
     window.showPage(MainWindow::Wallet);
-    auto* wallet_page = static_cast<QWidget*>(window.walletPage());
-    auto* scroll = wallet_page->findChild<QScrollArea*>();
-    auto* table = wallet_page->findChild<QWidget*>(QStringLiteral("watchTable"));
-    auto* card = table != nullptr ? table->parentWidget() : nullptr;
-    if (scroll != nullptr && card != nullptr) {
-      settle(100);
-      scroll->ensureWidgetVisible(card, 0, 0);
-      scroll->horizontalScrollBar()->setValue(0);
-      settle(200);
-      ok = save(&window, dir, QStringLiteral("wallet-watching-") + suffix) && ok;
-    }
+    auto* watch_table = window.walletPage()->findChild<QWidget*>(QStringLiteral("watchTable"));
+    ok = saveScrolledTo(&window, window.walletPage(), watch_table != nullptr ? watch_table->parentWidget() : nullptr, dir,
+                        QStringLiteral("wallet-watching-") + suffix) && ok;
+    window.showPage(MainWindow::Dashboards);
+    auto* verified_table = window.dashboardsPage()->findChild<QWidget*>(QStringLiteral("verifiedWorkTable"));
+    ok = saveScrolledTo(&window, window.dashboardsPage(), verified_table != nullptr ? verified_table->parentWidget() : nullptr,
+                        dir, QStringLiteral("dashboards-verified-") + suffix) && ok;
+    window.homePage()->showStatus(excludedStatus());
+    window.showPage(MainWindow::Home);
+    settle(100);
+    ok = save(&window, dir, QStringLiteral("home-excluded-") + suffix) && ok;
+    window.homePage()->showStatus(sampleStatus());
     window.hide();
 
     FirstRunDialog first_run(&wallet);

@@ -191,6 +191,15 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
   }
   if (role == Qt::ToolTipRole) {
     if (index.column() == Address) return entry.address;
+    if (index.column() == Rejected || index.column() == Checks)
+      return last.state == WatchCheck::State::Verified
+                 ? tr("In epoch %1, from this address's verified leaf: %2 receipts the hub rejected; spot checks of "
+                      "its nodes' work: %3 passed, %4 failed")
+                       .arg(last.epoch)
+                       .arg(last.epoch_rejected)
+                       .arg(last.epoch_checks_passed)
+                       .arg(last.epoch_checks_failed)
+                 : tr("From the address's verified leaf: receipts rejected and spot checks in the statement's epoch");
     if (index.column() == Status) return statusText(entry);
     return {};
   }
@@ -216,6 +225,10 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
       if (!known) return none;
       return hidden_ ? dots : formatAmount(static_cast<qint64>(last.revenue), last.currency);
     case Epoch: return known && last.epoch >= 0 ? QVariant::fromValue<qint64>(last.epoch) : QVariant(none);
+    case Rejected: return verified ? QVariant(QLocale().toString(last.epoch_rejected)) : QVariant(none);
+    case Checks:
+      if (!verified) return none;
+      return tr("%1 ✓ %2 ✗").arg(QLocale().toString(last.epoch_checks_passed), QLocale().toString(last.epoch_checks_failed));
     case LastChecked: return entry.last_checked.isValid() ? shortTime(entry.last_checked) : tr("never");
     case Status: return statusText(entry);
     default: return {};
@@ -246,6 +259,8 @@ QVariant WatchModel::headerData(int section, Qt::Orientation orientation, int ro
     case Share: return tr("Share");
     case Revenue: return tr("Revenue verified");
     case Epoch: return tr("Epoch");
+    case Rejected: return tr("Rejected");
+    case Checks: return tr("Checks");
     case LastChecked: return tr("Last checked");
     case Status: return tr("Status");
     default: return {};
@@ -276,6 +291,9 @@ void WatchWorker::check(const QString& hub_url, const QStringList& addresses, in
           check.units = owner.proof.leaf.units;
           check.run_units = owner.statement.total_units;
           check.revenue = owner.proof.leaf.revenue;
+          check.epoch_rejected = owner.proof.leaf.epoch_rejected;
+          check.epoch_checks_passed = owner.proof.leaf.epoch_checks_passed;
+          check.epoch_checks_failed = owner.proof.leaf.epoch_checks_failed;
           if (!owner.currency.empty()) check.currency = QString::fromStdString(owner.currency);
         }
       }

@@ -3,7 +3,9 @@
 // app's settings, with each address's last verified figures; WatchService checks them on a worker
 // thread (core/client/statement_sync.h: the run manifest from the hub names the hub key, each
 // statement's signature and each address's Merkle proof are checked against it), every few minutes
-// and sooner after a failure, and never shows a number that did not verify.
+// and sooner after a failure, and never shows a number that did not verify. Besides the balances,
+// each address's verified leaf says what its nodes' work came to in that epoch: receipts the hub
+// rejected, spot checks passed and failed.
 #pragma once
 
 #include <QAbstractTableModel>
@@ -39,6 +41,10 @@ struct WatchCheck {
   quint64 run_units = 0;  // all units of the run
   quint64 revenue = 0;    // cumulative verified revenue, micro-units
   qint64 epoch = -1;      // of the statement these figures come from
+  // In that epoch, from the same verified leaf (0 from hubs whose statements carry none).
+  quint64 epoch_rejected = 0;       // receipts the hub rejected
+  quint64 epoch_checks_passed = 0;  // spot checks of its work that passed
+  quint64 epoch_checks_failed = 0;  // and that failed
 };
 
 struct WatchSnapshot {
@@ -51,7 +57,10 @@ class WatchModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum Column { Label, Address, Run, Units, Share, Revenue, Epoch, LastChecked, Status, ColumnCount };
+  enum Column {
+    Label, Address, Run, Units, Share, Revenue, Epoch, Rejected, Checks, LastChecked, Status,
+    ColumnCount  // Checks: "12 ✓ 0 ✗", spot checks passed and failed (narrow: the table is wide already)
+  };
   struct Entry {
     QString address;
     QString label;

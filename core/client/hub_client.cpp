@@ -7,6 +7,7 @@
 #include <atomic>
 #include <utility>
 
+#include "core/sys/bounded_json.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::client {
@@ -27,6 +28,18 @@ std::int64_t signing_time_ms() {
   return next;
 }
 
+constexpr std::string_view kExcluded = "excluded from this run";
+
+// A 403 whose message begins "excluded from this run" is an exclusion; any other refusal is not.
+void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
+  if (reply.is_discarded() || !reply.is_object() || !reply.contains("error") || !reply["error"].is_object()) return;
+  const auto message = reply["error"].value("message", std::string());
+  if (message.rfind(kExcluded, 0) != 0) return;
+  auto reason = message.substr(kExcluded.size());
+  if (reason.rfind(": ", 0) == 0) reason.erase(0, 2);
+  throw HubExcluded("hub refused " + path + ": " + message, reason.empty() ? std::string("no reason given") : reason);
+}
+
 }  // namespace
 
 HubClient::HubClient(std::string url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
@@ -35,7 +48,7 @@ HubClient::HubClient(std::string url, std::chrono::milliseconds timeout) : url_(
 }
 
 nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
-                               const wallet::KeyPair* signer) {
+                               const wallet::KeyPair* signer, std::size_t max_reply_bytes) {
   if (method == "POST" && body.size() > api::body_limit(path))
     throw std::runtime_error("the request to " + path + " is " + std::to_string(body.size()) +
                              " bytes; the hub accepts at most " + std::to_string(api::body_limit(path)));
@@ -54,7 +67,13 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, "application/json");
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
-  auto reply = nlohmann::json::parse(result->body, nullptr, false);
+  if (max_reply_bytes != 0 && result->body.size() > max_reply_bytes)
+    throw std::runtime_error("hub " + url_ + " answered " + path + " with " + std::to_string(result->body.size()) +
+                             " bytes; at most " + std::to_string(max_reply_bytes) + " were expected");
+  auto reply = max_reply_bytes == 0 ? nlohmann::json::parse(result->body, nullptr, false)
+                                    : sys::parse_bounded_json(result->body, {max_reply_bytes, 8})
+                                          .value.value_or(nlohmann::json::value_t::discarded);
+  if (result->status == 403) throw_if_excluded(path, reply);
   if (result->status != 200) {
     std::string message = "HTTP " + std::to_string(result->status);
     const bool explained = !reply.is_discarded() && reply.is_object() && reply.contains("error") && reply["error"].is_object();
@@ -203,6 +222,19 @@ std::vector<nlohmann::json> HubClient::progress(std::size_t since) {
   if (reply.contains("steps") && reply["steps"].is_array())
     for (const auto& item : reply["steps"]) out.push_back(item);
   return out;
+}
+
+NodeWork HubClient::work(const wallet::PublicKey& node) {
+  const auto reply =
+      call("GET", std::string(api::kWork) + "?node=" + wallet::to_hex(node), "", nullptr, kMaxWorkReplyBytes);
+  try {
+    if (!reply.is_object() || !reply.contains("epochs")) throw std::invalid_argument("work: no 'epochs'");
+    if (reply.value("node", std::string()) != wallet::to_hex(node))
+      throw std::invalid_argument("work: the reply is about another node");
+    return node_work_from_json(reply.at("epochs"));
+  } catch (const std::invalid_argument& error) {
+    throw std::runtime_error("the hub's " + std::string(api::kWork) + " reply is malformed: " + error.what());
+  }
 }
 
 }  // namespace tessera::client

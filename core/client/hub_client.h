@@ -2,8 +2,8 @@
 // join by answering a challenge with a signed request carrying the owner's delegation, keep the
 // place with signed ready, heartbeat and leave requests, read the peer list (a signed request:
 // the hub serves it to members only), report receipts and step progress. Every signed request
-// carries its signature in headers over the exact body bytes sent. Knows the hub only through the
-// protocol: no hub header is included here.
+// carries its signature in headers over the exact body bytes sent. Reads what the hub counts of a
+// node's work (public). Knows the hub only through the protocol: no hub header is included here.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/client/node_work.h"
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
@@ -24,6 +25,13 @@
 #include "core/wallet/signing.h"
 
 namespace tessera::client {
+
+// The hub refused this node (403 "excluded from this run: <reason>"): a spot check failed or its
+// replicas disagreed. Joining this run again is refused too; the node may join another run.
+struct HubExcluded : std::runtime_error {
+  HubExcluded(const std::string& message, std::string why) : std::runtime_error(message), reason(std::move(why)) {}
+  std::string reason;  // the hub's words after "excluded from this run: "
+};
 
 // A hub that did not answer at all (as opposed to one that answered with an error).
 struct HubUnreachable : std::runtime_error {
@@ -52,7 +60,7 @@ struct HubNamed {
 
 // Every call has a timeout and throws std::runtime_error with a message that says what failed
 // ("hub http://… did not answer: …", "hub refused /api/join: …"); a hub that did not answer throws
-// HubUnreachable. Thread-safe.
+// HubUnreachable, one that excluded this node throws HubExcluded. Thread-safe.
 class HubClient {
  public:
   explicit HubClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
@@ -91,6 +99,10 @@ class HubClient {
   std::optional<std::string> report_step(const wallet::KeyPair& node_key, const protocol::SignedStepRecord& record,
                                          const nlohmann::json& progress);
   std::vector<nlohmann::json> progress(std::size_t since = 0);
+  // What the hub counts of `node`'s work, newest epoch first (GET /api/work?node=<hex>, public;
+  // unsigned). Throws std::runtime_error when the reply is larger than kMaxWorkReplyBytes or
+  // malformed (node_work.h).
+  NodeWork work(const wallet::PublicKey& node);
   const std::string& url() const { return url_; }
   HubNamed named() const;
   // The route seed the last peer list named: hex of a protocol::SignedRouteSeed for the step after
@@ -99,8 +111,10 @@ class HubClient {
 
  private:
   // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
+  // `max_reply_bytes` non-zero: a longer reply is refused, and the reply is parsed with the
+  // nesting bounded (core/sys/bounded_json.h).
   nlohmann::json call(const std::string& method, const std::string& path, const std::string& body,
-                      const wallet::KeyPair* signer);
+                      const wallet::KeyPair* signer, std::size_t max_reply_bytes = 0);
   nlohmann::json signed_post(const std::string& path, const nlohmann::json& body, const wallet::KeyPair& signer);
   // The run id every signature binds: from the challenge or the manifest, fetched once.
   std::string run_id();

@@ -28,6 +28,17 @@ void read(const nlohmann::json& json, const char* key, std::optional<T>& field) 
   field = value;
 }
 
+void read_verification(const nlohmann::json& json, client::NodeWork& field) {
+  const auto found = json.find("verification");
+  if (found == json.end() || found->is_null()) return;
+  try {
+    if (!found->is_object()) throw std::invalid_argument("not an object");
+    if (const auto epochs = found->find("epochs"); epochs != found->end()) field = client::node_work_from_json(*epochs);
+  } catch (const std::invalid_argument& error) {
+    throw std::runtime_error(std::string("node status: 'verification' is malformed: ") + error.what());
+  }
+}
+
 }  // namespace
 
 nlohmann::json NodeStatus::to_json() const {
@@ -46,7 +57,8 @@ nlohmann::json NodeStatus::to_json() const {
           {"codec", codec},
           {"bytes_per_token", bytes_per_token},
           {"ledger", ledger},
-          {"peers", peers}};
+          {"peers", peers},
+          {"verification", {{"epochs", client::to_json(verification)}}}};
 }
 
 NodeStatus NodeStatus::from_json(const nlohmann::json& json) {
@@ -68,6 +80,7 @@ NodeStatus NodeStatus::from_json(const nlohmann::json& json) {
   read(json, "bytes_per_token", s.bytes_per_token);
   read(json, "ledger", s.ledger);
   read(json, "peers", s.peers);
+  read_verification(json, s.verification);
   return s;
 }
 

@@ -9,10 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/client/node_work.h"
+
 namespace tessera::control {
 
 struct NodeStatus {
-  std::string state;             // starting, joining, waiting, running, paused, snoozed or error
+  std::string state;             // starting, joining, waiting, running, paused, snoozed, excluded or error
   std::string reason;            // why it is in that state, in words; empty when there is nothing to say
   std::string network;           // "local" or the hub URL
   std::string run;               // the run's id; empty until joined
@@ -28,10 +30,13 @@ struct NodeStatus {
   double bytes_per_token = 0;    // per boundary, of the last step
   std::string ledger;            // the contribution log's path
   int peers = 0;                 // peers this node knows of
+  // What the hub counts of this node's work in its latest epochs, newest first (GET /api/work:
+  // unsigned, "so far, as the hub counts it"); JSON {"verification": {"epochs": [...]}}.
+  client::NodeWork verification;
 
   nlohmann::json to_json() const;
-  // Keys that are missing or null keep their defaults; a key of the wrong type throws
-  // std::runtime_error naming it.
+  // Keys that are missing or null keep their defaults; a key of the wrong type (or a
+  // "verification" that client::node_work_from_json refuses) throws std::runtime_error naming it.
   static NodeStatus from_json(const nlohmann::json& json);
 
   bool operator==(const NodeStatus&) const = default;

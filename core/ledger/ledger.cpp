@@ -106,11 +106,16 @@ struct LedgerWriter::Impl {
         energy_joules = energy_joules + excluded.energy_joules, bytes_sent = bytes_sent + excluded.bytes_sent,
         bytes_received = bytes_received + excluded.bytes_received)sql");
     upsert_ownership.emplace(connection, R"sql(
-      INSERT INTO rollup_ownership VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO rollup_ownership VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, )sql" +
+        detail::proof_count_sql("?10", "epoch_rejected") + ", " +
+        detail::proof_count_sql("?10", "epoch_checks_passed") + ", " +
+        detail::proof_count_sql("?10", "epoch_checks_failed") + R"sql()
       ON CONFLICT (run, epoch) DO UPDATE SET
         at_ms = excluded.at_ms, units = excluded.units, run_units = excluded.run_units,
         cumulative_revenue = excluded.cumulative_revenue, currency = excluded.currency,
-        verified = excluded.verified, statement_seq = excluded.statement_seq
+        verified = excluded.verified, statement_seq = excluded.statement_seq,
+        epoch_rejected = excluded.epoch_rejected, epoch_checks_passed = excluded.epoch_checks_passed,
+        epoch_checks_failed = excluded.epoch_checks_failed
       WHERE excluded.verified >= rollup_ownership.verified)sql");
     upsert_revenue.emplace(connection, R"sql(
       INSERT INTO rollup_revenue VALUES (?, ?, ?, ?, ?)
@@ -331,6 +336,7 @@ struct LedgerWriter::Impl {
       upsert_ownership->bind(7, std::string_view(statement->currency));
       upsert_ownership->bind(8, std::int64_t{statement->verified ? 1 : 0});
       upsert_ownership->bind(9, seq);
+      upsert_ownership->bind_blob(10, statement->proof);
       upsert_ownership->run();
     }
   }

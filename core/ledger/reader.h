@@ -44,6 +44,11 @@ struct OwnershipPoint {
   double run_units = 0;
   double share() const { return run_units > 0 ? units / run_units : 0.0; }
   bool verified = false;
+  // What the statement's leaf says of the owner's work in this epoch (schema version 4; 0 for
+  // statements whose leaves carry none): receipts the hub rejected, spot checks passed and failed.
+  std::int64_t epoch_rejected = 0;
+  std::int64_t epoch_checks_passed = 0;
+  std::int64_t epoch_checks_failed = 0;
 };
 
 // Revenue of one epoch: what the node saw accrue, and what verified statements confirm (the

@@ -84,12 +84,26 @@ INSERT INTO rollup_revenue
   GROUP BY run, epoch, currency;
 )sql";
 
+// Version 4: the leaf's activity in the epoch beside the ownership it settles (schema.h).
+std::string version_4_sql() {
+  std::string sql =
+      "ALTER TABLE rollup_ownership ADD COLUMN epoch_rejected INTEGER NOT NULL DEFAULT 0;\n"
+      "ALTER TABLE rollup_ownership ADD COLUMN epoch_checks_passed INTEGER NOT NULL DEFAULT 0;\n"
+      "ALTER TABLE rollup_ownership ADD COLUMN epoch_checks_failed INTEGER NOT NULL DEFAULT 0;\n";
+  sql += "UPDATE rollup_ownership SET (epoch_rejected, epoch_checks_passed, epoch_checks_failed) = (SELECT " +
+         proof_count_sql("s.proof", "epoch_rejected") + ", " + proof_count_sql("s.proof", "epoch_checks_passed") +
+         ", " + proof_count_sql("s.proof", "epoch_checks_failed") +
+         " FROM statements s WHERE s.seq = rollup_ownership.statement_seq);\n";
+  return sql;
+}
+
 void apply(Connection& connection, int version) {
   connection.exec("BEGIN IMMEDIATE");
   try {
     if (version == 1) connection.exec(version_1_sql());
     if (version == 2) connection.exec(kVersion2Sql);
     if (version == 3) connection.exec(kVersion3Sql);
+    if (version == 4) connection.exec(version_4_sql());
     connection.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     connection.exec("PRAGMA user_version = " + std::to_string(version));
     connection.exec("COMMIT");
@@ -100,6 +114,18 @@ void apply(Connection& connection, int version) {
 }
 
 }  // namespace
+
+std::string proof_count_sql(std::string_view proof, std::string_view key) {
+  const std::string text = "CAST(" + std::string(proof) + " AS TEXT)";
+  return "(CASE WHEN json_valid(" + text + ") THEN CAST(IFNULL(json_extract(" + text + ", '$." + std::string(key) +
+         "'), 0) AS INTEGER) ELSE 0 END)";
+}
+
+std::string proof_activity_sql(std::string_view proof) {
+  return proof_count_sql(proof, "epoch_rejected") + " AS epoch_rejected, " +
+         proof_count_sql(proof, "epoch_checks_passed") + " AS epoch_checks_passed, " +
+         proof_count_sql(proof, "epoch_checks_failed") + " AS epoch_checks_failed";
+}
 
 int check_file(Connection& connection, bool allow_empty) {
   const auto application_id = connection.pragma_int("application_id");

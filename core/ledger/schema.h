@@ -8,18 +8,25 @@
 //      each key that counts; an older log's first row of each key is kept, its repeats (a node
 //      that fetched the same epoch again on every start) stay in the chain but no longer count,
 //      and rollup_revenue is rebuilt from the rows that do
+//   4  what each epoch's verified leaf says of the owner's work in that epoch: rollup_ownership
+//      gains epoch_rejected, epoch_checks_passed and epoch_checks_failed, read from the statement
+//      row's proof (the leaf as verified, JSON keys epoch_rejected, epoch_checks_passed,
+//      epoch_checks_failed; 0 for statements whose leaves carry none), so they stay covered by the
+//      chain: the row itself is not changed
 // A file is recognised by PRAGMA application_id; a newer user_version than this build knows is
 // refused before anything is written.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "core/ledger/records.h"
 #include "core/ledger/sqlite.h"
 
 namespace tessera::ledger {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 inline constexpr std::int32_t kApplicationId = 0x54455353;  // "TESS"
 
 namespace detail {
@@ -28,6 +35,12 @@ namespace detail {
 // this build can read, and returns its schema version (0 for an empty file). Throws a
 // runtime_error naming the file otherwise.
 int check_file(Connection& connection, bool allow_empty);
+
+// SQL for one count of the leaf in a statement row's proof column `proof` (JSON text in a blob):
+// the integer at `key`, 0 when the proof is not JSON or has no such key. `key` is a plain name.
+std::string proof_count_sql(std::string_view proof, std::string_view key);
+// The three, as "expr AS epoch_rejected, …" for a SELECT over the statements table.
+std::string proof_activity_sql(std::string_view proof);
 
 // Applies the migrations from the file's version up to `target`, each in its own transaction.
 void migrate(Connection& connection, int target = kSchemaVersion);

@@ -338,7 +338,8 @@ std::optional<std::string> rollup_mismatch(const Summary& rollup, const Summary&
   for (std::size_t i = 0; i < raw.ownership.size(); ++i) {
     const auto &a = rollup.ownership[i], &b = raw.ownership[i];
     if (a.run != b.run || a.epoch != b.epoch || !same(a.units, b.units) || !same(a.run_units, b.run_units) ||
-        a.verified != b.verified)
+        a.verified != b.verified || a.epoch_rejected != b.epoch_rejected ||
+        a.epoch_checks_passed != b.epoch_checks_passed || a.epoch_checks_failed != b.epoch_checks_failed)
       return "ownership";
   }
   if (rollup.revenue.size() != raw.revenue.size()) return "revenue";

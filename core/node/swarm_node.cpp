@@ -230,6 +230,9 @@ bool SwarmNode::Impl::rejoin(const std::atomic<bool>& stop) {
     }
     rejoin_pending = false;
     return true;
+  } catch (const client::HubExcluded& excluded) {
+    board.set_excluded(excluded.reason);  // final for this run: train() stops asking
+    return false;
   } catch (const std::exception& error) {
     spdlog::error("joining again failed: {}", error.what());
     board.set_state("error", error.what());
@@ -268,6 +271,10 @@ bool SwarmNode::Impl::train_once(std::uint64_t step, const std::vector<protocol:
 void SwarmNode::Impl::train(const std::atomic<bool>& stop) {
   const auto joined_at = Clock::now();
   while (!stop) {
+    if (board.excluded()) {  // no more work for this run; the hub thread still reads its counts
+      std::this_thread::sleep_for(200ms);
+      continue;
+    }
     if ((hub->take_rejoin() || rejoin_pending) && !rejoin(stop)) continue;
     if (local.need_resync.exchange(false)) {
       if (!state->fetch(hub->peers(), stop)) std::this_thread::sleep_for(200ms);
@@ -291,15 +298,17 @@ void SwarmNode::Impl::leave() {
     spdlog::error("could not log the last step's work: {}", error.what());
   }
   try {
-    hub->report_receipts();
-    hub->client().leave(key);
+    if (!board.excluded()) {  // an excluded node has nothing more to tell this run's hub
+      hub->report_receipts();
+      hub->client().leave(key);
+    }
   } catch (const std::exception& error) {
     spdlog::warn("leaving the hub: {}", error.what());
   }
   stop_threads();
   try {
     board.count_logged(log->settle(true));  // a Step the server took while we were leaving
-    hub->report_receipts();
+    if (!board.excluded()) hub->report_receipts();
   } catch (const std::exception& error) {
     spdlog::warn("last receipts: {}", error.what());
   }
@@ -312,9 +321,14 @@ SwarmNode::SwarmNode(const wallet::KeyPair& node_key, wallet::Delegation delegat
 
 SwarmNode::~SwarmNode() = default;
 
+// A hub that excludes this node while it joins leaves it up, in state "excluded", until stopped.
 void SwarmNode::run(const std::atomic<bool>& stop) {
-  impl_->join();
-  impl_->sync(stop);
+  try {
+    impl_->join();
+    impl_->sync(stop);
+  } catch (const client::HubExcluded& excluded) {
+    impl_->board.set_excluded(excluded.reason);
+  }
   impl_->hub->start();
   impl_->train(stop);
   impl_->leave();
@@ -336,6 +350,7 @@ control::NodeStatus SwarmNode::status() const {
   out.codec = s.run.manifest.codec;
   out.ledger = s.ledger_file.string();
   out.peers = static_cast<int>(s.hub->peers().size());
+  out.verification = s.hub->work().latest();
   s.board.fill(out);
   return out;
 }

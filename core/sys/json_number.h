@@ -4,6 +4,7 @@
 // integer inside T's range, and refuse anything else with an error that names the field.
 #pragma once
 
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <limits>
@@ -54,6 +55,18 @@ T json_integer_or(const nlohmann::json& object, const char* key, T fallback) {
   const auto found = object.find(key);
   if (found == object.end()) return fallback;
   return json_integer<T>(*found, std::string("'") + key + "'");
+}
+
+// A count someone else wrote, which its writer may keep as a double (the hub's tallies print
+// 412 as 412.0): an integer in T's range, or a finite float with no fractional part in T's range
+// and at most 2^53 (where doubles still count by one); nothing otherwise. Never throws.
+template <std::integral T>
+std::optional<T> json_count_if(const nlohmann::json& value) {
+  if (!value.is_number_float()) return json_integer_if<T>(value);
+  const double v = value.get<double>();
+  if (!std::isfinite(v) || v != std::floor(v) || v < 0 || v > 9007199254740992.0) return std::nullopt;
+  if (v > static_cast<double>(std::numeric_limits<T>::max())) return std::nullopt;
+  return static_cast<T>(v);
 }
 
 }  // namespace tessera::sys

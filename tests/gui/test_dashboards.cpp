@@ -1,9 +1,11 @@
 // The dashboards and contribution log pages over prepared logs written with the real LedgerWriter:
 // each chart shows the series the log holds, every model passes QAbstractItemModelTester, paging,
-// Verify and CSV export work, and the event loop stays responsive while they refresh.
+// Verify and CSV export work, and the event loop stays responsive while they refresh. The Verified
+// work card shows the hub's count of the current epoch apart from the settled, verified epochs.
 #include <QtTest>
 
 #include <QAbstractItemModelTester>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QPushButton>
@@ -19,6 +21,7 @@
 #include "ui/pages/dashboards_page.h"
 #include "ui/pages/log_page.h"
 #include "ui/sample_log.h"
+#include "ui/verified_work_model.h"
 #include "tests/gui/event_loop_probe.h"
 
 using namespace tessera;
@@ -153,6 +156,54 @@ class TestDashboards : public QObject {
     QCOMPARE(page.revenueChart()->seriesCount(), 2);  // accrued and verified
     QCOMPARE(page.revenueChart()->pointCount(), 3);   // the three epochs that earned
     QVERIFY(page.findChild<QLabel*>(QStringLiteral("lastUpdated"))->text().startsWith(QStringLiteral("Last updated")));
+  }
+
+  void verifiedWorkCardSeparatesTheHubsCount() {
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("contributions.db"));
+    {
+      ledger::LedgerWriter writer(file.toStdString(), wallet::KeyPair::generate());
+      auto first = statement(now_ - 48 * ledger::kHourMs, "run-a", 1, 1e12, 1e14, 0, true);
+      auto second = statement(now_ - 24 * ledger::kHourMs, "run-a", 2, 3.5e12, 2e14, 0, true);
+      const std::string leaf = R"({"epoch_rejected": 4, "epoch_checks_passed": 6, "epoch_checks_failed": 1})";
+      second.proof.assign(leaf.begin(), leaf.end());
+      writer.append({first, second, statement(now_, "run-a", 3, 4e12, 3e14, 0, false)});
+    }
+    LedgerService ledger(file);
+    DashboardsPage page(&ledger);
+    auto* model = page.verifiedWorkModel();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    control::NodeStatus status;
+    status.run = "run-a";
+    status.verification = client::node_work_from_json(nlohmann::json::parse(R"([
+      {"epoch": 3, "counters": {"credited_receipts": 40.0, "credited_flops": 5e11, "rejected:tokens": 2.0,
+                                "checks_passed": 1.0, "checks_failed": 0.0, "verification_flops": 2e7}},
+      {"epoch": 2, "counters": {"credited_receipts": 99.0, "credited_flops": 1e12}}])"));
+    page.showNodeStatus(status);
+    QCOMPARE(model->rowCount(), 2);  // before the log answers: the hub's count only
+    QSignalSpy updated(&page, &DashboardsPage::updated);
+    page.resize(1280, 800);
+    page.show();
+    QVERIFY(updated.wait(10000));
+    using C = ui::VerifiedWorkModel;
+    QCOMPARE(model->rowCount(), 3);  // epoch 3 as the hub counts it; 2 and 1 verified (the hub's 2 is not shown)
+    const auto cell = [&](int row, int column) { return model->index(row, column).data().toString(); };
+    QCOMPARE(cell(0, C::Epoch), QStringLiteral("3"));
+    QCOMPARE(cell(0, C::Source), QStringLiteral("so far, as the hub counts it"));
+    QCOMPARE(cell(0, C::Rejected), QStringLiteral("2 (tokens: 2)"));
+    QVERIFY(cell(0, C::Credited).contains(QStringLiteral("40 receipts")));
+    QCOMPARE(cell(1, C::Source), QStringLiteral("verified"));
+    QCOMPARE(model->index(1, C::Credited).data(Qt::EditRole).toDouble(), 2.5e12);  // 3.5e12 − 1e12
+    QCOMPARE(cell(1, C::Rejected), QStringLiteral("4"));
+    QCOMPARE(cell(1, C::ChecksPassed), QStringLiteral("6"));
+    QCOMPARE(cell(1, C::ChecksFailed), QStringLiteral("1"));
+    QCOMPARE(cell(2, C::Epoch), QStringLiteral("1"));
+    QCOMPARE(cell(2, C::Credited), QStringLiteral("—"));  // the epoch before is not in the log
+    QVERIFY(model->index(0, C::Source).data(Qt::ToolTipRole).toString().contains(QStringLiteral("not signed")));
+    const QString png = QDir::temp().filePath(QStringLiteral("tessera-verified-work.png"));
+    auto* table = page.findChild<QWidget*>(QStringLiteral("verifiedWorkTable"));
+    QVERIFY(table != nullptr);
+    QVERIFY(table->parentWidget()->grab().save(png, "PNG"));  // its card  // looked at by hand; the screenshots show it too
   }
 
   void missingLogSaysSo() {

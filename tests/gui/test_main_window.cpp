@@ -1,5 +1,6 @@
 // The main window on the offscreen platform: five pages behind the navigation, each shown at
-// 1280×800 without a node, and the status line saying there is none.
+// 1280×800 without a node, and the status line saying there is none; Home says plainly when the
+// hub excluded the node from its run.
 #include <QtTest>
 
 #include <QApplication>
@@ -64,6 +65,20 @@ class TestMainWindow : public QObject {
     }
     QCOMPARE(window.findChild<QLabel*>(QStringLiteral("nodeLine"))->text(), QStringLiteral("Node not connected"));
     QCOMPARE(window.homePage()->stateText(), QStringLiteral("Not started"));
+  }
+
+  void homeSaysTheNodeWasExcluded() {
+    HomePage home(nullptr, nullptr);
+    tessera::control::NodeStatus status;
+    status.state = "excluded";
+    status.run = "tessera-1b";
+    status.reason = "its work failed a spot check at step 7";
+    home.showStatus(status);
+    QCOMPARE(home.stateText(), QStringLiteral("Excluded from this run"));
+    const QString reason = home.findChild<QLabel*>(QStringLiteral("stateReason"))->text();
+    QVERIFY2(reason.contains(QStringLiteral("tessera-1b: its work failed a spot check at step 7")), qPrintable(reason));
+    QVERIFY(reason.contains(QStringLiteral("set another hub in Settings")));
+    QCOMPARE(home.findChild<QPushButton*>(QStringLiteral("startButton"))->text(), QStringLiteral("Start"));
   }
 
   void settingsPersistWithoutANode() {

@@ -176,6 +176,10 @@ class TestWatching : public QObject {
     QVERIFY(model->index(row, WatchModel::Revenue).data().toString().contains(QStringLiteral("USDC")));
     QCOMPARE(model->index(row, WatchModel::Epoch).data().toLongLong(), 2LL);
     QCOMPARE(model->index(row, WatchModel::Status).data().toString(), QStringLiteral("Verified"));
+    const auto alice_leaf = published->proof_for(address_of(alice_))->leaf;  // this hub's leaves: none yet
+    QCOMPARE(model->index(row, WatchModel::Rejected).data().toString(), QString::number(alice_leaf.epoch_rejected));
+    QCOMPARE(model->index(row, WatchModel::Checks).data().toString(),
+             QStringLiteral("%1 ✓ %2 ✗").arg(alice_leaf.epoch_checks_passed).arg(alice_leaf.epoch_checks_failed));
     model->setHidden(true);
     QVERIFY(model->index(row, WatchModel::Revenue).data().toString().contains(QStringLiteral("•")));
     model->setHidden(false);
@@ -233,6 +237,34 @@ class TestWatching : public QObject {
       QCOMPARE(model->index(0, WatchModel::Revenue).data().toString(), QStringLiteral("—"));
       QVERIFY(model->index(0, WatchModel::Status).data().toString().startsWith(QStringLiteral("Unverified")));
     }
+  }
+
+  void showsEachEpochsWorkFromTheLeaf() {
+    WatchModel model(settingsFile("leaf.ini"));
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    const auto address = QString::fromStdString(address_of(alice_));
+    QVERIFY(model.add(address, QStringLiteral("Alice")));
+    QCOMPARE(model.index(0, WatchModel::Checks).data().toString(), QStringLiteral("—"));  // nothing verified yet
+    ui::WatchSnapshot snapshot;
+    snapshot.hub_url = QStringLiteral("http://hub");
+    snapshot.checked_at = QDateTime::currentDateTime();
+    WatchCheck check;
+    check.address = address;
+    check.state = WatchCheck::State::Verified;
+    check.epoch = 9;
+    check.epoch_rejected = 1200;
+    check.epoch_checks_passed = 7;
+    check.epoch_checks_failed = 1;
+    snapshot.checks.push_back(check);
+    model.applySnapshot(snapshot);
+    QCOMPARE(model.index(0, WatchModel::Rejected).data().toString(), QLocale().toString(1200));
+    QCOMPARE(model.index(0, WatchModel::Checks).data().toString(), QStringLiteral("7 ✓ 1 ✗"));
+    const QString tip = model.index(0, WatchModel::Checks).data(Qt::ToolTipRole).toString();
+    QVERIFY2(tip.contains(QStringLiteral("In epoch 9")) && tip.contains(QStringLiteral("7 passed, 1 failed")), qPrintable(tip));
+    check.state = WatchCheck::State::Unverified;  // a statement that does not verify shows none of it
+    snapshot.checks = {check};
+    model.applySnapshot(snapshot);
+    QCOMPARE(model.index(0, WatchModel::Rejected).data().toString(), QStringLiteral("—"));
   }
 
   void noHubSaysSo() {

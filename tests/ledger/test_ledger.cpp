@@ -1,7 +1,8 @@
 // The contribution log's writer and reader: appends are chained, signed and rolled up; the
 // dashboard figures from roll-ups equal those from raw rows; readers read while the writer
 // writes; a row whose unique key is already in the log is not recorded again; version-1 and
-// version-2 files (the latter with the repeats an older node wrote) migrate forward; CSV export.
+// version-2 files (the latter with the repeats an older node wrote) migrate forward; a version-3
+// file gains each verified leaf's epoch activity from the proofs it already holds; CSV export.
 #include <QtTest>
 
 #include <atomic>
@@ -16,6 +17,11 @@
 using namespace ledger_test;
 
 namespace {
+
+// Takes a file's roll-ups back to before version 4 (the hand edits that make an older file).
+constexpr const char* kBeforeVersion4 =
+    "ALTER TABLE rollup_ownership DROP COLUMN epoch_rejected; ALTER TABLE rollup_ownership DROP COLUMN "
+    "epoch_checks_passed; ALTER TABLE rollup_ownership DROP COLUMN epoch_checks_failed; ";
 
 bool close(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max({1.0, std::abs(a), std::abs(b)}); }
 
@@ -323,7 +329,7 @@ class TestLedger : public QObject {
       }
       hand_edit(file, "DELETE FROM revenue_keys; DELETE FROM statements_keys");  // as if there were no keys
     }
-    hand_edit(file, "DROP TABLE revenue_keys; DROP TABLE statements_keys; PRAGMA user_version = 2");
+    hand_edit(file, std::string(kBeforeVersion4) + "DROP TABLE revenue_keys; DROP TABLE statements_keys; PRAGMA user_version = 2");
     QCOMPARE(query_int(file, "SELECT accrued FROM rollup_revenue"), std::int64_t{30000});  // the old count
     {
       LedgerReader old(file);
@@ -346,6 +352,47 @@ class TestLedger : public QObject {
     QCOMPARE(rows[0].verified, std::optional<std::int64_t>{10000});
     const auto report = reader.verify(key.public_key());
     QVERIFY2(report.intact, report.to_text().c_str());
+  }
+
+  void versionThreeFileGainsEpochActivity() {
+    QTemporaryDir dir;
+    const auto file = path_in(dir);
+    const auto key = tessera::wallet::KeyPair::generate();
+    const std::string leaf = R"({"owner": "owner1", "units": 12, "epoch_rejected": 2, "epoch_checks_passed": 5, "epoch_checks_failed": 1})";
+    auto with_activity = statement("run-a", 1, 12, 100, 100, true);
+    with_activity.proof.assign(leaf.begin(), leaf.end());
+    {
+      LedgerWriter writer(file, key);
+      // Epoch 1's leaf carries activity; epoch 2's proof is not JSON; epoch 3's leaf has none (version 1).
+      const std::string old_leaf = R"({"owner": "owner1", "units": 30})";
+      auto without = statement("run-a", 3, 30, 300, 300, true);
+      without.proof.assign(old_leaf.begin(), old_leaf.end());
+      writer.append(std::vector<Record>{with_activity, statement("run-a", 2, 20, 200, 200, true), without});
+    }
+    const auto check = [&](const LedgerReader& reader, std::int64_t rejected, std::int64_t passed, std::int64_t failed) {
+      for (const auto& series : {reader.ownership_series(), reader.ownership_series_from_raw()}) {
+        QCOMPARE(series.size(), std::size_t{3});
+        QCOMPARE(series[0].epoch_rejected, rejected);
+        QCOMPARE(series[0].epoch_checks_passed, passed);
+        QCOMPARE(series[0].epoch_checks_failed, failed);
+        for (std::size_t i : {1, 2}) QCOMPARE(series[i].epoch_rejected + series[i].epoch_checks_passed, std::int64_t{0});
+      }
+      const auto report = reader.verify(key.public_key());
+      QVERIFY2(report.intact, report.to_text().c_str());
+    };
+    check(LedgerReader(file), 2, 5, 1);
+    // The same file as version 3 wrote it: the roll-up without the columns.
+    hand_edit(file, std::string(kBeforeVersion4) + "PRAGMA user_version = 3");
+    check(LedgerReader(file), 0, 0, 0);  // a version-3 reader's figures: none
+    { LedgerWriter writer(file, key); }  // migrates, back-filling from the proofs in the signed rows
+    QCOMPARE(query_int(file, "PRAGMA user_version"), std::int64_t{kSchemaVersion});
+    QCOMPARE(query_int(file, "SELECT epoch_checks_passed FROM rollup_ownership WHERE epoch = 1"), std::int64_t{5});
+    check(LedgerReader(file), 2, 5, 1);
+    // An edited roll-up disagrees with the signed proof.
+    hand_edit(file, "UPDATE rollup_ownership SET epoch_checks_failed = 0 WHERE epoch = 1");
+    const auto report = LedgerReader(file).verify(key.public_key());
+    QVERIFY(!report.intact);
+    QCOMPARE(QString::fromStdString(report.problem->table), QStringLiteral("roll-ups"));
   }
 
   void exportsCsv() {

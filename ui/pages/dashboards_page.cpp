@@ -4,15 +4,18 @@
 #include <QButtonGroup>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
 #include <QMap>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QTableView>
 
 #include "ui/charts/chart_view.h"
 #include "ui/ledger_models.h"
 #include "ui/pages/page_helpers.h"
+#include "ui/verified_work_model.h"
 
 namespace tessera::ui {
 
@@ -42,12 +45,14 @@ DashboardsPage::DashboardsPage(LedgerService* ledger, QWidget* parent) : QWidget
   donated_model_ = new DonatedSeriesModel(this);
   ownership_model_ = new OwnershipModel(this);
   revenue_model_ = new RevenueModel(this);
+  verified_model_ = new VerifiedWorkModel(this);
 
   auto* content = makeScrollingPage(this);
   auto* layout = makePageLayout(content, tr("Dashboards"));
   buildRangeRow(content, layout);
   buildDonatedCard(content, layout);
   buildLowerCards(content, layout);
+  buildVerifiedCard(content, layout);
   layout->addStretch();
   connectLedger();
 }
@@ -108,6 +113,35 @@ void DashboardsPage::buildLowerCards(QWidget* content, QVBoxLayout* layout) {
   layout->addLayout(lower);
 }
 
+// Per epoch: credited, rejected (why), spot checks; the hub's count labelled apart from what verified.
+void DashboardsPage::buildVerifiedCard(QWidget* content, QVBoxLayout* layout) {
+  QVBoxLayout* card_layout = nullptr;
+  auto* card = makeCard({}, &card_layout, content);
+  addHeading(content, card_layout, tr("Verified work"), &verified_updated_);
+  auto* hint = makeMuted(tr("Per epoch: work credited, receipts rejected and why, spot checks of your work. The "
+                            "current epoch is the hub's count so far (unsigned); settled epochs come from the hub's "
+                            "signed statements, checked by your node."),
+                         card);
+  hint->setWordWrap(true);
+  card_layout->addWidget(hint);
+  auto* table = new QTableView(card);
+  table->setObjectName(QStringLiteral("verifiedWorkTable"));
+  table->setModel(verified_model_);
+  table->verticalHeader()->setVisible(false);
+  table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table->horizontalHeader()->setStretchLastSection(true);
+  table->setSelectionMode(QAbstractItemView::NoSelection);
+  table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table->setMinimumHeight(table->horizontalHeader()->sizeHint().height() +
+                          VerifiedWorkModel::kMaxRows * table->verticalHeader()->defaultSectionSize() + 4);
+  card_layout->addWidget(table);
+  layout->addWidget(card);
+}
+
+void DashboardsPage::showNodeStatus(const control::NodeStatus& status) {
+  verified_model_->setNodeWork(QString::fromStdString(status.run), status.verification);
+}
+
 // The ledger's answers, and a refresh every 30 s while the page shows.
 void DashboardsPage::connectLedger() {
   if (ledger_ != nullptr) {
@@ -142,7 +176,7 @@ void DashboardsPage::hideEvent(QHideEvent* event) {
 
 void DashboardsPage::showUnavailable(const QString& why) {
   for (auto* chart : {donated_chart_, ownership_chart_, revenue_chart_}) chart->showEmpty(why);
-  for (auto* label : {donated_updated_, ownership_updated_, revenue_updated_}) label->setText({});
+  for (auto* label : {donated_updated_, ownership_updated_, revenue_updated_, verified_updated_}) label->setText({});
 }
 
 void DashboardsPage::showData(const DashboardSnapshot& snapshot) {
@@ -151,6 +185,7 @@ void DashboardsPage::showData(const DashboardSnapshot& snapshot) {
   donated_model_->setSnapshot(snapshot);
   ownership_model_->setSnapshot(snapshot);
   revenue_model_->setSnapshot(snapshot);
+  verified_model_->setSnapshot(snapshot);
 
   device_hours_->setValue(formatNumber(snapshot->donated.device_seconds / 3600.0, 2));
   flops_->setValue(formatFlops(snapshot->donated.flops));
@@ -208,7 +243,7 @@ void DashboardsPage::showData(const DashboardSnapshot& snapshot) {
     revenue_chart_->showBars(epochs, {accrued, verified}, currency, tr("epoch"));
 
   const QString stamp = updatedText(snapshot->loaded_at);
-  for (auto* label : {donated_updated_, ownership_updated_, revenue_updated_}) label->setText(stamp);
+  for (auto* label : {donated_updated_, ownership_updated_, revenue_updated_, verified_updated_}) label->setText(stamp);
   Q_EMIT updated();
 }
 

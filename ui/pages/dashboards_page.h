@@ -1,10 +1,13 @@
 // Dashboards: compute donated, ownership earned and inference revenue over 24 h / 7 d / 30 d / all,
-// from the contribution log's roll-ups (LedgerService, worker thread), each with "last updated".
+// from the contribution log's roll-ups (LedgerService, worker thread), each with "last updated";
+// and "Verified work": per recent epoch, what was credited, rejected and spot-checked, the current
+// epoch as the hub counts it (from the node's status), settled ones from verified statements.
 #pragma once
 
 #include <QTimer>
 #include <QWidget>
 
+#include "core/control/node_status.h"
 #include "ui/ledger_service.h"
 
 class QButtonGroup;
@@ -20,6 +23,7 @@ class Figure;
 class DonatedSeriesModel;
 class OwnershipModel;
 class RevenueModel;
+class VerifiedWorkModel;
 
 class DashboardsPage : public QWidget {
   Q_OBJECT
@@ -30,10 +34,13 @@ class DashboardsPage : public QWidget {
   void refresh();  // asks the worker; the page updates when the snapshot arrives
   ledger::Span span() const { return span_; }
   void setSpan(ledger::Span span);
+  // The node's status: the hub's count of the current epoch for the Verified work card.
+  void showNodeStatus(const tessera::control::NodeStatus& status);
 
   DonatedSeriesModel* donatedModel() const { return donated_model_; }
   OwnershipModel* ownershipModel() const { return ownership_model_; }
   RevenueModel* revenueModel() const { return revenue_model_; }
+  VerifiedWorkModel* verifiedWorkModel() const { return verified_model_; }
   charts::ChartView* donatedChart() const { return donated_chart_; }
   charts::ChartView* ownershipChart() const { return ownership_chart_; }
   charts::ChartView* revenueChart() const { return revenue_chart_; }
@@ -50,6 +57,7 @@ class DashboardsPage : public QWidget {
   void buildRangeRow(QWidget* content, QVBoxLayout* layout);
   void buildDonatedCard(QWidget* content, QVBoxLayout* layout);
   void buildLowerCards(QWidget* content, QVBoxLayout* layout);
+  void buildVerifiedCard(QWidget* content, QVBoxLayout* layout);
   void connectLedger();
 
   void showData(const DashboardSnapshot& snapshot);
@@ -66,12 +74,14 @@ class DashboardsPage : public QWidget {
   QLabel* donated_updated_ = nullptr;
   QLabel* ownership_updated_ = nullptr;
   QLabel* revenue_updated_ = nullptr;
+  QLabel* verified_updated_ = nullptr;
   charts::ChartView* donated_chart_ = nullptr;
   charts::ChartView* ownership_chart_ = nullptr;
   charts::ChartView* revenue_chart_ = nullptr;
   DonatedSeriesModel* donated_model_ = nullptr;
   OwnershipModel* ownership_model_ = nullptr;
   RevenueModel* revenue_model_ = nullptr;
+  VerifiedWorkModel* verified_model_ = nullptr;
 };
 
 }  // namespace tessera::ui

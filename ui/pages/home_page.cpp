@@ -31,6 +31,7 @@ QString describeState(const QString& state) {
   if (state == QStringLiteral("snoozed")) return QObject::tr("Paused for a while");
   if (state == QStringLiteral("waiting")) return QObject::tr("Waiting");
   if (state == QStringLiteral("error")) return QObject::tr("Problem");
+  if (state == QStringLiteral("excluded")) return QObject::tr("Excluded from this run");
   return QObject::tr("Not started");
 }
 
@@ -306,10 +307,15 @@ void HomePage::showStatus(const control::NodeStatus& status) {
   state_key_ = QString::fromStdString(status.state);
   state_->setText(describeState(state_key_));
   const QString reason = QString::fromStdString(status.reason);
-  reason_->setText(reason.isEmpty() ? (state_key_ == QStringLiteral("running")
-                                           ? tr("Training your stage of the model.")
-                                           : tr("Press Start to give your computer's spare power to the run."))
-                                    : reason);
+  if (state_key_ == QStringLiteral("excluded"))
+    reason_->setText(tr("The hub excluded this computer from run %1: %2. It does no more work for this run and will "
+                        "not try to join it again. To contribute elsewhere, set another hub in Settings.")
+                         .arg(QString::fromStdString(status.run), reason.isEmpty() ? tr("no reason given") : reason));
+  else
+    reason_->setText(reason.isEmpty() ? (state_key_ == QStringLiteral("running")
+                                             ? tr("Training your stage of the model.")
+                                             : tr("Press Start to give your computer's spare power to the run."))
+                                      : reason);
   const QString network = QString::fromStdString(status.network);
   network_->setText(network == QStringLiteral("local") || network.isEmpty()
                         ? tr("Local network: an embedded hub and local peers on this computer (no hub configured).")

@@ -25,7 +25,7 @@ constexpr std::size_t kReceiptBatch = 500;
 
 HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, PeerRoles& roles,
                  StatusBoard& board, control::EventBus* events)
-    : run_(run), allowlist_(std::move(allowlist)), roles_(roles), board_(board), events_(events) {}
+    : run_(run), allowlist_(std::move(allowlist)), roles_(roles), board_(board), events_(events), work_(events) {}
 
 void HubLink::connect() { client_.emplace(run_.options.hub_url, run_.options.hub_timeout); }
 
@@ -117,14 +117,17 @@ void HubLink::poll_statements() {
 
 void HubLink::loop() {
   while (running_) {
-    try {
+    if (!board_.excluded()) try {
       if (!client_->heartbeat(run_.key)) rejoin_ = true;
       hand_checks();
       refresh_peers();
       report_receipts();
+    } catch (const client::HubExcluded& excluded) {
+      board_.set_excluded(excluded.reason);
     } catch (const std::exception& error) {
       spdlog::warn("hub: {}", error.what());
     }
+    work_.poll(*client_, run_.self());
     poll_statements();
     report_weights();
     std::unique_lock lock(wake_mutex_);

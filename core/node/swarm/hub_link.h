@@ -21,6 +21,7 @@
 #include "core/net/zap.h"
 #include "core/control/event_bus.h"
 #include "core/client/statement_sync.h"
+#include "core/node/swarm/work_watch.h"
 
 namespace tessera::node::swarm {
 
@@ -50,6 +51,10 @@ class HubLink {
   void refresh_peers();
   std::vector<protocol::PeerInfo> peers() const;
   bool take_rejoin() { return rejoin_.exchange(false); }
+  // What the hub counts of this node's work, read by the hub thread every 30 s (WorkWatch). A hub
+  // that excludes the node (client::HubExcluded) puts the board in state "excluded": from then on
+  // the thread neither heartbeats nor reports, and only reads the counts and statements.
+  const WorkWatch& work() const { return work_; }
 
   void start();
   void request_stop();  // the thread stops at its next wake-up
@@ -76,6 +81,7 @@ class HubLink {
   bool weights_refused_ = false;  // logged once
   std::unique_ptr<client::StatementSync> statements_;
   std::chrono::steady_clock::time_point next_statement_poll_{};
+  WorkWatch work_;
   mutable std::mutex peers_mutex_;
   std::vector<protocol::PeerInfo> peers_;
   std::atomic<bool> rejoin_{false};

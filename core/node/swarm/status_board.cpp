@@ -21,6 +21,7 @@ void StatusBoard::set_state(const std::string& state, const std::string& why) {
   std::string run;
   {
     std::lock_guard lock(mutex_);
+    if (excluded_ && state != "excluded") return;
     changed = state_ != state || reason_ != why;
     state_ = state;
     reason_ = why;
@@ -28,12 +29,35 @@ void StatusBoard::set_state(const std::string& state, const std::string& why) {
     run = run_id_;
   }
   if (changed && events_) events_->publish("state", {{"state", state}, {"reason", why}});
-  if (changed && ledger && (state == "paused" || state == "waiting" || state == "running" || state == "error"))
+  if (changed && ledger &&
+      (state == "paused" || state == "waiting" || state == "running" || state == "error" || state == "excluded"))
     try {
       ledger->append(ledger::EventRecord{0, state, run, why.empty() ? state : why, ""});
     } catch (const std::exception& error) {
       spdlog::warn("could not log the state change: {}", error.what());
     }
+}
+
+bool StatusBoard::set_excluded(const std::string& reason) {
+  std::string run;
+  {
+    std::lock_guard lock(mutex_);
+    if (excluded_) return false;
+    excluded_ = true;
+    run = run_id_;
+  }
+  set_state("excluded", reason);
+  const auto message = "the hub excluded this node from run " + (run.empty() ? std::string("(not joined yet)") : run) +
+                       ": " + reason + ". It stops training and will not try to join this run again; it keeps "
+                       "running and can join another run (another hub URL)";
+  spdlog::error("{}", message);
+  if (events_) events_->publish("error", {{"message", message}, {"excluded", true}, {"reason", reason}});
+  return true;
+}
+
+bool StatusBoard::excluded() const {
+  std::lock_guard lock(mutex_);
+  return excluded_;
 }
 
 bool StatusBoard::paused_or_snoozed() const {

@@ -1,7 +1,8 @@
 // What the node shows: its state and why, the step, loss and rates, the counters, and whether
 // the user paused or snoozed it. Every thread writes here; status() and stats() read a copy.
 // A change of state is published on the event bus and, for the states a person looks back on,
-// logged in the contribution log.
+// logged in the contribution log. Exclusion from the run by its hub is final for the run: the
+// state stays "excluded" whatever else is set.
 #pragma once
 
 #include <chrono>
@@ -33,6 +34,11 @@ class StatusBoard {
   void attach_log(ledger::LedgerWriter* ledger, std::string run_id);
 
   void set_state(const std::string& state, const std::string& why = {});
+  // The hub excluded this node from the run (client::HubExcluded): state "excluded" with the hub's
+  // reason, an "error" event, an error line in the node's log and an event in the contribution
+  // log, the first time only. False when it was already excluded.
+  bool set_excluded(const std::string& reason);
+  bool excluded() const;
   bool paused_or_snoozed() const;
   // Why training should not run now (the user, a snooze, the pause hook), or nothing.
   std::optional<std::string> pause_cause() const;
@@ -67,6 +73,7 @@ class StatusBoard {
   Clock::time_point last_commit_{};
   Clock::time_point last_step_event_{};
   bool paused_ = false;
+  bool excluded_ = false;
   Clock::time_point snoozed_until_{};
   std::function<std::optional<std::string>()> pause_hook_;
   SwarmStats counters_;
