@@ -291,9 +291,9 @@ void WatchWorker::check(const QString& hub_url, const QStringList& addresses, in
           check.units = owner.proof.leaf.units;
           check.run_units = owner.statement.total_units;
           check.revenue = owner.proof.leaf.revenue;
-          check.epoch_rejected = owner.proof.leaf.epoch_rejected;
-          check.epoch_checks_passed = owner.proof.leaf.epoch_checks_passed;
-          check.epoch_checks_failed = owner.proof.leaf.epoch_checks_failed;
+          check.epoch_rejected = owner.proof.leaf.rejected_receipts;
+          check.epoch_checks_passed = owner.proof.leaf.checks_passed;
+          check.epoch_checks_failed = owner.proof.leaf.checks_failed;
           if (!owner.currency.empty()) check.currency = QString::fromStdString(owner.currency);
         }
       }

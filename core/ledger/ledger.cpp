@@ -107,9 +107,9 @@ struct LedgerWriter::Impl {
         bytes_received = bytes_received + excluded.bytes_received)sql");
     upsert_ownership.emplace(connection, R"sql(
       INSERT INTO rollup_ownership VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, )sql" +
-        detail::proof_count_sql("?10", "epoch_rejected") + ", " +
-        detail::proof_count_sql("?10", "epoch_checks_passed") + ", " +
-        detail::proof_count_sql("?10", "epoch_checks_failed") + R"sql()
+        detail::proof_count_sql("?10", "rejected_receipts") + ", " +
+        detail::proof_count_sql("?10", "checks_passed") + ", " +
+        detail::proof_count_sql("?10", "checks_failed") + R"sql()
       ON CONFLICT (run, epoch) DO UPDATE SET
         at_ms = excluded.at_ms, units = excluded.units, run_units = excluded.run_units,
         cumulative_revenue = excluded.cumulative_revenue, currency = excluded.currency,

@@ -91,8 +91,8 @@ std::string version_4_sql() {
       "ALTER TABLE rollup_ownership ADD COLUMN epoch_checks_passed INTEGER NOT NULL DEFAULT 0;\n"
       "ALTER TABLE rollup_ownership ADD COLUMN epoch_checks_failed INTEGER NOT NULL DEFAULT 0;\n";
   sql += "UPDATE rollup_ownership SET (epoch_rejected, epoch_checks_passed, epoch_checks_failed) = (SELECT " +
-         proof_count_sql("s.proof", "epoch_rejected") + ", " + proof_count_sql("s.proof", "epoch_checks_passed") +
-         ", " + proof_count_sql("s.proof", "epoch_checks_failed") +
+         proof_count_sql("s.proof", "rejected_receipts") + ", " + proof_count_sql("s.proof", "checks_passed") +
+         ", " + proof_count_sql("s.proof", "checks_failed") +
          " FROM statements s WHERE s.seq = rollup_ownership.statement_seq);\n";
   return sql;
 }
@@ -122,9 +122,9 @@ std::string proof_count_sql(std::string_view proof, std::string_view key) {
 }
 
 std::string proof_activity_sql(std::string_view proof) {
-  return proof_count_sql(proof, "epoch_rejected") + " AS epoch_rejected, " +
-         proof_count_sql(proof, "epoch_checks_passed") + " AS epoch_checks_passed, " +
-         proof_count_sql(proof, "epoch_checks_failed") + " AS epoch_checks_failed";
+  return proof_count_sql(proof, "rejected_receipts") + " AS epoch_rejected, " +
+         proof_count_sql(proof, "checks_passed") + " AS epoch_checks_passed, " +
+         proof_count_sql(proof, "checks_failed") + " AS epoch_checks_failed";
 }
 
 int check_file(Connection& connection, bool allow_empty) {

@@ -10,8 +10,8 @@
 //      and rollup_revenue is rebuilt from the rows that do
 //   4  what each epoch's verified leaf says of the owner's work in that epoch: rollup_ownership
 //      gains epoch_rejected, epoch_checks_passed and epoch_checks_failed, read from the statement
-//      row's proof (the leaf as verified, JSON keys epoch_rejected, epoch_checks_passed,
-//      epoch_checks_failed; 0 for statements whose leaves carry none), so they stay covered by the
+//      row's proof (the leaf as verified, JSON keys rejected_receipts, checks_passed,
+//      checks_failed; 0 for statements whose leaves carry none), so they stay covered by the
 //      chain: the row itself is not changed
 // A file is recognised by PRAGMA application_id; a newer user_version than this build knows is
 // refused before anything is written.

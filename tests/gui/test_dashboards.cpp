@@ -165,7 +165,7 @@ class TestDashboards : public QObject {
       ledger::LedgerWriter writer(file.toStdString(), wallet::KeyPair::generate());
       auto first = statement(now_ - 48 * ledger::kHourMs, "run-a", 1, 1e12, 1e14, 0, true);
       auto second = statement(now_ - 24 * ledger::kHourMs, "run-a", 2, 3.5e12, 2e14, 0, true);
-      const std::string leaf = R"({"epoch_rejected": 4, "epoch_checks_passed": 6, "epoch_checks_failed": 1})";
+      const std::string leaf = R"({"rejected_receipts": 4, "checks_passed": 6, "checks_failed": 1})";
       second.proof.assign(leaf.begin(), leaf.end());
       writer.append({first, second, statement(now_, "run-a", 3, 4e12, 3e14, 0, false)});
     }

@@ -177,9 +177,9 @@ class TestWatching : public QObject {
     QCOMPARE(model->index(row, WatchModel::Epoch).data().toLongLong(), 2LL);
     QCOMPARE(model->index(row, WatchModel::Status).data().toString(), QStringLiteral("Verified"));
     const auto alice_leaf = published->proof_for(address_of(alice_))->leaf;  // this hub's leaves: none yet
-    QCOMPARE(model->index(row, WatchModel::Rejected).data().toString(), QString::number(alice_leaf.epoch_rejected));
+    QCOMPARE(model->index(row, WatchModel::Rejected).data().toString(), QString::number(alice_leaf.rejected_receipts));
     QCOMPARE(model->index(row, WatchModel::Checks).data().toString(),
-             QStringLiteral("%1 ✓ %2 ✗").arg(alice_leaf.epoch_checks_passed).arg(alice_leaf.epoch_checks_failed));
+             QStringLiteral("%1 ✓ %2 ✗").arg(alice_leaf.checks_passed).arg(alice_leaf.checks_failed));
     model->setHidden(true);
     QVERIFY(model->index(row, WatchModel::Revenue).data().toString().contains(QStringLiteral("•")));
     model->setHidden(false);

@@ -358,7 +358,7 @@ class TestLedger : public QObject {
     QTemporaryDir dir;
     const auto file = path_in(dir);
     const auto key = tessera::wallet::KeyPair::generate();
-    const std::string leaf = R"({"owner": "owner1", "units": 12, "epoch_rejected": 2, "epoch_checks_passed": 5, "epoch_checks_failed": 1})";
+    const std::string leaf = R"({"owner": "owner1", "units": 12, "rejected_receipts": 2, "checks_passed": 5, "checks_failed": 1})";
     auto with_activity = statement("run-a", 1, 12, 100, 100, true);
     with_activity.proof.assign(leaf.begin(), leaf.end());
     {
