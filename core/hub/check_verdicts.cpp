@@ -9,6 +9,16 @@ namespace tessera::hub {
 namespace {
 
 constexpr int kComputed = static_cast<int>(protocol::CheckStatus::Computed);
+// A node keeps a step's evidence at least 20 s after it committed (core/node/swarm/evidence_store.h):
+// evidence not handed over within 15 s of the commit was withheld; later, it may have been let go.
+constexpr std::int64_t kEvidenceHeldMs = 15'000;
+
+std::optional<std::int64_t> committed_ms(Database& db, std::uint64_t step) {
+  auto query = db.prepare("SELECT committed_ms FROM steps WHERE step = ?");
+  query.bind(1, to_sql(step));
+  if (!query.step()) return std::nullopt;
+  return query.column_int(0);
+}
 
 std::string slot_text(const CheckRow& row) {
   return "step " + std::to_string(row.step) + ", micro-batch " + std::to_string(row.micro_batch) + ", stage " +
@@ -47,7 +57,13 @@ nlohmann::json CheckVerdicts::report(HubStore::Transaction& transaction, const w
   const auto failure = check_failure(*row, report);
   const int status = static_cast<int>(report.status);
   nlohmann::json answer{{"check", row->id}};
-  if (failure.empty()) {
+  const auto committed = committed_ms(transaction.db(), row->step);
+  if (report.status == protocol::CheckStatus::Unavailable && committed && now_ms - *committed > kEvidenceHeldMs) {
+    check_book::set_report(transaction.db(), row->id, status, "dropped", "the evidence was asked for after its window");
+    check_book::count(transaction.db(), "dropped");
+    if (row->round == 2) second_missing(transaction, *row, now_ms);
+    answer["verdict"] = "dropped";
+  } else if (failure.empty()) {
     passed(transaction, *row, status);
     answer["verdict"] = "passed";
   } else if (row->round == 1) {

@@ -86,7 +86,7 @@ class TestEvidenceStore : public QObject {
   }
 
   void oldestStepsGoPastTheCount() {
-    EvidenceStore store(EvidenceLimits{4, 1ull << 30});
+    EvidenceStore store(EvidenceLimits{4, std::chrono::milliseconds(0), 1ull << 30});
     for (std::uint64_t step = 0; step < 10; ++step) run_step(store, step);
     QCOMPARE(store.committed_steps(), 4u);
     for (std::uint64_t step = 0; step < 6; ++step) QVERIFY(!store.find(step, 0, 0));
@@ -95,7 +95,7 @@ class TestEvidenceStore : public QObject {
 
   void oldestStepsGoPastTheBytes() {
     // A step holds 40 bytes of weights and 2 × (4096 + 12 + 8) of inputs: three fit in 30,000.
-    EvidenceStore store(EvidenceLimits{100, 30'000});
+    EvidenceStore store(EvidenceLimits{100, std::chrono::milliseconds(0), 30'000});
     for (std::uint64_t step = 0; step < 6; ++step) run_step(store, step, 2, 4096);
     QVERIFY(store.bytes() <= 30'000);
     QCOMPARE(store.committed_steps(), 3u);

@@ -68,6 +68,7 @@ void EvidenceStore::commit(std::uint64_t step) {
   auto& entry = entries_[step];
   bytes_ -= bytes_of(entry);
   entry.committed = true;
+  entry.committed_at = std::chrono::steady_clock::now();
   if (pending_step_ == step) entry.slots = std::move(pending_);
   else entry.slots.clear();
   pending_.clear();
@@ -76,11 +77,16 @@ void EvidenceStore::commit(std::uint64_t step) {
   evict();
 }
 
-// The oldest entries go first until both limits hold; the newest (the step in progress) stays.
+// The oldest entries go first while the bytes are over their limit, or while more than `steps`
+// are committed and the oldest is older than `keep`; the newest (the step in progress) stays.
 void EvidenceStore::evict() {
   std::size_t committed = 0;
   for (const auto& [step, entry] : entries_) committed += entry.committed ? 1 : 0;
-  while (entries_.size() > 1 && (committed > limits_.steps || bytes_ > limits_.bytes)) {
+  const auto cutoff = std::chrono::steady_clock::now() - limits_.keep;
+  const auto stale = [&](const Entry& oldest) {
+    return committed > limits_.steps && (!oldest.committed || oldest.committed_at < cutoff);
+  };
+  while (entries_.size() > 1 && (bytes_ > limits_.bytes || stale(entries_.begin()->second))) {
     const auto oldest = entries_.begin();
     committed -= oldest->second.committed ? 1 : 0;
     bytes_ -= bytes_of(oldest->second);

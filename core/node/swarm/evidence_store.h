@@ -7,6 +7,7 @@
 // report, the CheckFetch handler reads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -21,9 +22,14 @@
 
 namespace tessera::node::swarm {
 
+// A committed step's evidence is kept while it is among the last `steps` committed OR was
+// committed less than `keep` ago, and only while all of it fits in `bytes`. The hub counts a
+// check the worker could not answer as a failure only when it came within 15 s of the step's
+// commit (core/hub/check_verdicts.cpp), so `keep` must stay above that.
 struct EvidenceLimits {
-  std::size_t steps = 16;              // committed steps kept
-  std::size_t bytes = 512ull << 20;    // parameters and inputs kept, all steps together
+  std::size_t steps = 16;                          // committed steps kept at least
+  std::chrono::milliseconds keep{20'000};          // and every step committed this recently
+  std::size_t bytes = 1024ull << 20;               // parameters and inputs kept, all steps together
 };
 
 // The weights digest a node reports for the start of `step` (POST /api/weights).
@@ -70,6 +76,7 @@ class EvidenceStore {
     std::shared_ptr<const std::vector<float>> weights;
     std::map<std::uint32_t, Slot> slots;
     bool committed = false;
+    std::chrono::steady_clock::time_point committed_at{};
   };
 
   static std::size_t bytes_of(const Slot& slot);
