@@ -6,6 +6,7 @@
 // inference: completion tokens/s through the hub's gateway vs the same stages chained in one
 // process (`inference.ratio`).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "app/cli/global_options.h"
 #include "app/cli/terminal.h"
 #include "core/demo/local_network.h"
+#include "core/hub/spot_checks.h"
 #include "core/model/codec.h"
 #include "core/model/data.h"
 #include "core/engine/device_probe.h"
@@ -117,11 +119,12 @@ nlohmann::json tokens_per_s_or_error(const nlohmann::json& result) {
 }
 
 // Runs `bench swarm-once` in a child (inside a rate-limited namespace when `limited`).
-nlohmann::json run_child(const std::string& codec, int steps, bool limited) {
+nlohmann::json run_child(const std::string& codec, int steps, bool limited, double check_rate = 0.1) {
   const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
   const auto folder = std::filesystem::temp_directory_path() / ("tessera-bench-swarm-" + std::to_string(getpid()));
   std::string command = shell_quote(self) + " --data-dir " + shell_quote(folder.string()) +
-                        " bench swarm-once --codec " + shell_quote(codec) + " --steps " + std::to_string(steps);
+                        " bench swarm-once --codec " + shell_quote(codec) + " --steps " + std::to_string(steps) +
+                        " --check-rate " + std::to_string(check_rate);
   if (limited)
     command = "unshare -n sh -c " +
               shell_quote("ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 80mbit burst 32kb latency 100ms && " +
@@ -141,9 +144,10 @@ nlohmann::json run_child(const std::string& codec, int steps, bool limited) {
   return parsed;
 }
 
-void swarm_once(const std::string& codec, int steps, const GlobalOptions& global) {
+void swarm_once(const std::string& codec, int steps, double check_rate, const GlobalOptions& global) {
   log_to_stderr();
   auto options = bench_network(codec);
+  options.check_rate = check_rate;
   options.train.total_steps = steps;
   options.folder = global.resolved_data_dir();
   LocalNetwork network(options);
@@ -161,6 +165,8 @@ void swarm_once(const std::string& codec, int steps, const GlobalOptions& global
     inference["gateway_tokens_per_s"] = gateway_tokens_per_s(network);
     inference["in_process_tokens_per_s"] = in_process_inference_tokens_per_s(options);
   }
+  nlohmann::json checks;
+  if (auto* spot = network.hub().spot_checks()) checks = spot->summary();
   network.stop();
   double tokens = 0, seconds = 0, bytes = 0;
   for (std::size_t i = kWarmup; i < progress.size(); ++i) {
@@ -172,6 +178,8 @@ void swarm_once(const std::string& codec, int steps, const GlobalOptions& global
   nlohmann::json result{{"tokens_per_s", seconds > 0 ? tokens / seconds : 0.0},
                         {"bytes_per_token", counted > 0 ? bytes / counted : 0.0}};
   if (!inference.empty()) result["inference"] = inference;
+  result["checks"] = checks;
+  result["slots"] = static_cast<double>(progress.size()) * options.train.micro_batches * options.stages * options.replicas;
   std::cout << result.dump() << std::endl;
 }
 
@@ -228,6 +236,7 @@ struct SwarmRuns {
   nlohmann::json codecs = nlohmann::json::object();   // one run per codec
   nlohmann::json limited = nlohmann::json::object();  // tokens/s (or the error) behind 80 Mbit/s links
   nlohmann::json again;                               // codec none, the last run
+  nlohmann::json unchecked;                           // codec none, spot checks off
 };
 
 // Every swarm run in a child process, each reported on stderr unless `json`.
@@ -248,6 +257,8 @@ SwarmRuns run_swarms(int steps, bool json) {
   // (codecs.none stays the first run, a single run like every other codec's.)
   runs.again = run_child("none", steps, false);
   if (!json) std::cerr << "codec none, second run: " << runs.again.dump() << std::endl;
+  runs.unchecked = run_child("none", steps, false, 0.0);
+  if (!json) std::cerr << "codec none, spot checks off: " << runs.unchecked.dump() << std::endl;
   return runs;
 }
 
@@ -260,6 +271,34 @@ nlohmann::json take_inference(nlohmann::json& codecs) {
   inference["ratio"] = local > 0 ? gateway / local : 0.0;
   inference["generated_tokens"] = kInferenceTokens;
   return inference;
+}
+
+// Spot checks at the default rate: the share of slots checked, the throughput with them against
+// the same swarm without (the better of the two checked runs), and how soon a node whose every
+// slot is garbage is caught. A garbage slot fails its check with certainty (the recompute is
+// exact on the CPU: tests/node/test_spot_check.cpp), so that is the sampler's arithmetic: each
+// step, each node of the record is checked with probability q, on one of its slots.
+nlohmann::json verification_report(const nlohmann::json& first, const nlohmann::json& again, const nlohmann::json& off) {
+  const double q = first.value("checks", nlohmann::json::object()).value("rate", 0.1);
+  double issued = 0, slots = 0;
+  for (const auto* run : {&first, &again}) {
+    const auto checks = run->value("checks", nlohmann::json::object());
+    issued += checks.value("issued", 0.0);
+    slots += run->value("slots", 0.0);
+  }
+  const double with = std::max(first.value("tokens_per_s", 0.0), again.value("tokens_per_s", 0.0));
+  const double without = off.value("tokens_per_s", 0.0);
+  const double caught_50 = 1.0 - std::pow(1.0 - q, 50.0);
+  return {{"rate", q},
+          {"checks", first.value("checks", nlohmann::json::object())},
+          {"fraction_of_slots_checked", slots > 0 ? issued / slots : 0.0},
+          {"tokens_per_s_with_checks", with},
+          {"tokens_per_s_without_checks", without},
+          {"throughput_cost", without > 0 ? 1.0 - with / without : 0.0},
+          {"garbage_node_caught_within_50_steps", caught_50},
+          {"garbage_node_steps_to_99_percent", q > 0 && q < 1 ? std::ceil(std::log(0.01) / std::log(1.0 - q)) : 1.0},
+          {"caught", "computed from the rate (each node of a step is checked with probability q); not measured "
+                     "with a garbage-sending node in this benchmark"}};
 }
 
 nlohmann::json swarm_report(const InProcessBaseline& baseline, SwarmRuns runs, int steps) {
@@ -290,6 +329,7 @@ nlohmann::json swarm_report(const InProcessBaseline& baseline, SwarmRuns runs, i
           {"limited_link", runs.limited},
           {"limited_link_rate_mbit", 80},
           {"inference", inference},
+          {"verification", verification_report(codecs["none"], runs.again, runs.unchecked)},
           {"model", {{"layers", 3}, {"width", 128}, {"context", 64}, {"stages", 3}, {"micro_batch", 8},
                      {"micro_batches", 4}}},
           {"steps_timed", steps - kWarmup}};
@@ -321,7 +361,9 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
   auto once_steps = std::make_shared<int>(12);
   once->add_option("--codec", *codec);
   once->add_option("--steps", *once_steps);
-  once->callback([codec, once_steps, &global] { swarm_once(*codec, *once_steps, global); });
+  auto check_rate = std::make_shared<double>(0.1);
+  once->add_option("--check-rate", *check_rate);
+  once->callback([codec, once_steps, check_rate, &global] { swarm_once(*codec, *once_steps, *check_rate, global); });
 }
 
 }  // namespace tessera::cli

@@ -99,6 +99,7 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
   hub_options.open_gateway = true;  // the local demo serves completions without a key, as demo usage
   // `tessera-hub --data-dir <this folder's parent> keys …` reaches it: paid completions with a key
   hub_options.admin_access_file = options_.folder / "hub" / protocol::hub_admin_api::kAccessFileName;
+  hub_options.check_rate = options_.check_rate;
   hub_options.membership.joins_per_owner = {10.0, 1000.0};  // every local peer works for the demo's one owner
   hub_ = std::make_unique<hub::HubService>(manifest, hub_options);
   hub_->start();

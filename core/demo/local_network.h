@@ -23,6 +23,7 @@ namespace tessera::demo {
 struct LocalNetworkOptions {
   model::ModelConfig model;
   model::TrainConfig train;
+  double check_rate = 0.1;  // the hub's spot-check rate (tessera-hub --check-rate)
   int stages = 3;
   int replicas = 1;
   std::string codec = "none";

@@ -102,9 +102,10 @@ class TestControlApi : public QObject {
     const httplib::Headers auth{{"Authorization", "Bearer " + token_text(server_->token())}};
     const auto status = nlohmann::json::parse(raw.Get("/v1/status", auth)->body);
     for (const char* key : {"state", "reason", "network", "run", "stage", "stages", "step", "step_rate", "loss",
-                            "tokens_per_s", "device", "temperature_c", "codec", "bytes_per_token", "ledger", "peers"})
+                            "tokens_per_s", "device", "temperature_c", "codec", "bytes_per_token", "ledger", "peers",
+                            "verification"})
       QVERIFY2(status.contains(key), key);
-    QCOMPARE(status.size(), std::size_t{16});
+    QCOMPARE(status.size(), std::size_t{17});
     QVERIFY(status["loss"].is_null() && status["temperature_c"].is_null());
     const auto settings = nlohmann::json::parse(raw.Get("/v1/settings", auth)->body);
     for (const char* key : {"power_profile", "threads", "device_share", "memory_limit_mib", "only_when_idle",
