@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::net {
@@ -163,7 +164,7 @@ Envelope BackwardReply::encode() const {
 
 BackwardReply BackwardReply::decode(const Envelope& envelope) {
   BackwardReply out;
-  out.attempt = envelope.meta.value("attempt", std::uint64_t{0});
+  out.attempt = sys::json_integer_or<std::uint64_t>(envelope.meta, "attempt", 0);
   const auto loss = envelope.meta.find("loss");
   out.loss = loss != envelope.meta.end() && loss->is_null() ? std::nan("") : envelope.meta.value("loss", 0.0);
   out.forward_bytes = envelope.meta.value("forward_bytes", 0.0);
@@ -200,7 +201,7 @@ Envelope GradNormReply::encode() const { return {{{"attempt", attempt}, {"norm_s
 
 GradNormReply GradNormReply::decode(const Envelope& envelope) {
   GradNormReply out;
-  out.attempt = envelope.meta.value("attempt", std::uint64_t{0});
+  out.attempt = sys::json_integer_or<std::uint64_t>(envelope.meta, "attempt", 0);
   out.norm_squared = envelope.meta.value("norm_squared", 0.0);
   out.shared = envelope.blob;
   return out;
@@ -270,7 +271,7 @@ Envelope StateRequest::encode() const {
 }
 
 StateRequest StateRequest::decode(const Envelope& envelope) {
-  return {envelope.meta.value("transfer", std::uint64_t{0}), envelope.meta.value("offset", std::uint64_t{0}),
+  return {sys::json_integer_or<std::uint64_t>(envelope.meta, "transfer", 0), sys::json_integer_or<std::uint64_t>(envelope.meta, "offset", 0),
           text_field(envelope.meta, "assignment")};
 }
 
