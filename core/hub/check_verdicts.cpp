@@ -3,6 +3,7 @@
 
 #include "core/hub/check_issuer.h"
 #include "core/hub/check_penalties.h"
+#include "core/hub/step_book.h"
 #include "core/net/http_json.h"
 
 namespace tessera::hub {
@@ -12,13 +13,6 @@ constexpr int kComputed = static_cast<int>(protocol::CheckStatus::Computed);
 // A node keeps a step's evidence at least 20 s after it committed (core/node/swarm/evidence_store.h):
 // evidence not handed over within 15 s of the commit was withheld; later, it may have been let go.
 constexpr std::int64_t kEvidenceHeldMs = 15'000;
-
-std::optional<std::int64_t> committed_ms(Database& db, std::uint64_t step) {
-  auto query = db.prepare("SELECT committed_ms FROM steps WHERE step = ?");
-  query.bind(1, to_sql(step));
-  if (!query.step()) return std::nullopt;
-  return query.column_int(0);
-}
 
 std::string slot_text(const CheckRow& row) {
   return "step " + std::to_string(row.step) + ", micro-batch " + std::to_string(row.micro_batch) + ", stage " +
@@ -57,7 +51,7 @@ nlohmann::json CheckVerdicts::report(HubStore::Transaction& transaction, const w
   const auto failure = check_failure(*row, report);
   const int status = static_cast<int>(report.status);
   nlohmann::json answer{{"check", row->id}};
-  const auto committed = committed_ms(transaction.db(), row->step);
+  const auto committed = step_book::committed_ms(transaction.db(), row->step);
   if (report.status == protocol::CheckStatus::Unavailable && committed && now_ms - *committed > kEvidenceHeldMs) {
     check_book::set_report(transaction.db(), row->id, status, "dropped", "the evidence was asked for after its window");
     check_book::count(transaction.db(), "dropped");

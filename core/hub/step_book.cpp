@@ -11,6 +11,13 @@ std::optional<std::uint64_t> last_step(Database& db) {
   return from_sql(query.column_int(0));
 }
 
+std::optional<std::int64_t> committed_ms(Database& db, std::uint64_t step) {
+  auto query = db.prepare("SELECT committed_ms FROM steps WHERE step = ?");
+  query.bind(1, to_sql(step));
+  if (!query.step()) return std::nullopt;
+  return query.column_int(0);
+}
+
 std::optional<protocol::SignedStepRecord> record(Database& db, std::uint64_t step) {
   auto query = db.prepare("SELECT record FROM steps WHERE step = ?");
   query.bind(1, to_sql(step));

@@ -22,6 +22,8 @@ namespace step_book {
 // The highest step with a stored record; nothing before the first.
 std::optional<std::uint64_t> last_step(Database& db);
 std::optional<protocol::SignedStepRecord> record(Database& db, std::uint64_t step);
+// When the hub stored the step's record (Unix ms); nothing for a step without one.
+std::optional<std::int64_t> committed_ms(Database& db, std::uint64_t step);
 // Stores the record of a step not stored before (the caller checked that).
 void store(Database& db, const protocol::SignedStepRecord& record, std::int64_t committed_ms);
 
