@@ -429,6 +429,12 @@ void Stage::discard_step() {
   s.shared_gradient_pending = false;  // like load(): the abandoned step's shared part is gone too
 }
 
+void Stage::skip_to(std::int64_t step) {
+  if (step <= impl_->step) throw std::invalid_argument("a stage skips only forward, to a step after its own");
+  discard_step();
+  impl_->step = step;
+}
+
 std::vector<float> Stage::gradient_vector() const {
   const auto& s = *impl_;
   torch::NoGradGuard no_grad;

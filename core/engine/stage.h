@@ -119,6 +119,10 @@ class Stage {
   // For the swarm (core/node): drops every stashed micro-batch and zeroes the gradients, so an
   // abandoned step leaves no trace and can be retried.
   void discard_step();
+  // For the swarm: a stage whose replicas all missed steps that the rest of the run committed (the
+  // replicas that trained them left) moves on to `step` with its weights as they are, after
+  // discard_step(). Throws std::invalid_argument unless `step` is after step_count().
+  void skip_to(std::int64_t step);
   // All parameter gradients flattened in named_parameters() order (zeros where none), and the
   // reverse: replicas of one stage sum these in a fixed order and all set the same sum.
   std::vector<float> gradient_vector() const;

@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "core/ledger/ledger.h"
+#include "core/node/swarm/catch_up.h"
 #include "core/node/swarm/handlers.h"
 #include "core/node/swarm/hub_link.h"
 #include "core/node/swarm/local_stage.h"
@@ -53,6 +54,7 @@ struct SwarmNode::Impl {
   std::filesystem::path ledger_file;
   std::unique_ptr<swarm::WorkLog> log;
   std::unique_ptr<swarm::StateTransfer> state;
+  std::unique_ptr<swarm::CatchUp> catch_up;
   std::unique_ptr<swarm::Handlers> handlers;
   std::unique_ptr<swarm::StageServer> stage_server;
   std::unique_ptr<swarm::StepDriver> driver;
@@ -150,8 +152,10 @@ void SwarmNode::Impl::build_stage(int index) {
     local.evidence.clear();
     local.index = index;
     local.need_resync = false;
+    local.asked_step = 0;
   }
   state = std::make_unique<swarm::StateTransfer>(run, local, *calls, roles, board);
+  catch_up = std::make_unique<swarm::CatchUp>(local, *state, board);
   handlers = std::make_unique<swarm::Handlers>(run, local, *calls, roles, board, *log, *state);
   stage_server = std::make_unique<swarm::StageServer>(run, local, *calls, *handlers, *server);
   driver = std::make_unique<swarm::StepDriver>(run, local, handlers->forward(), *calls, *hub, roles, board, events);
@@ -170,7 +174,7 @@ void SwarmNode::Impl::sync(const std::atomic<bool>& stop) {
   server_thread = std::thread([this] { stage_server->serve(serving); });
   hub->refresh_peers();
   if (has_replica()) std::this_thread::sleep_for(700ms);  // the replicas' allowlists refresh every 500 ms
-  while (!stop && has_replica() && !state->fetch(hub->peers(), stop)) {
+  while (!stop && has_replica() && state->fetch(hub->peers(), stop) != swarm::StateTransfer::Fetch::Loaded) {
     std::this_thread::sleep_for(500ms);
     hub->refresh_peers();
   }
@@ -206,6 +210,7 @@ void SwarmNode::Impl::restage(int index, const std::atomic<bool>& stop) {
   driver.reset();
   stage_server.reset();
   handlers.reset();
+  catch_up.reset();
   state.reset();
   {
     std::lock_guard lock(local.mutex);
@@ -277,7 +282,7 @@ void SwarmNode::Impl::train(const std::atomic<bool>& stop) {
     }
     if ((hub->take_rejoin() || rejoin_pending) && !rejoin(stop)) continue;
     if (local.need_resync.exchange(false)) {
-      if (!state->fetch(hub->peers(), stop)) std::this_thread::sleep_for(200ms);
+      if (!catch_up->once(hub->peers(), stop)) std::this_thread::sleep_for(200ms);
       continue;
     }
     const auto peers = hub->peers();

@@ -264,6 +264,22 @@ class TestStage : public QObject {
     QCOMPARE(first.step_count(), 1);
   }
 
+  // A stage that missed steps the run committed skips to the run's step: its weights stay as they
+  // are, its pending micro-batch is dropped, and it never goes back.
+  void skipToMovesOnlyForward() {
+    Stage stage(stage_options(0, 2));
+    const auto data = DataSource::arithmetic(tiny_model().context, 1);
+    stage.forward(first_message(data, 0));
+    const auto weights = stage.parameter_vector();
+    stage.skip_to(5);
+    QCOMPARE(stage.step_count(), 5);
+    QCOMPARE(stage.in_flight(), 0);
+    QVERIFY(stage.parameter_vector() == weights);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, stage.skip_to(5));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, stage.skip_to(2));
+    QCOMPARE(stage.step_count(), 5);
+  }
+
   // A spot checker's scratch stage: another stage's parameter vector installed reproduces its
   // forward and backward bit for bit; a wrong length or a NaN is refused and changes nothing.
   void parameterVectorRoundTrip() {

@@ -112,8 +112,13 @@ class TestSwarmRejoin : public QObject {
     QVERIFY2(wait_until([&] { return ready(a) && a.node->status().state != "error"; }, 60s),
              a.node->status().reason.c_str());
     const auto moved_at = a.node->stats().committed_steps;
+    const auto describe = [](const char* name, const RunningNode& n) {
+      const auto status = n.node->status();
+      return std::string(name) + ": stage " + std::to_string(n.node->stage()) + ", step " + std::to_string(status.step) +
+             ", " + status.state + " (" + status.reason + "); ";
+    };
     QVERIFY2(wait_until([&] { return a.node->stats().committed_steps >= moved_at + 3; }, 90s),
-             ("A does not train on stage 1: " + a.node->status().state + " " + a.node->status().reason).c_str());
+             ("A does not train on stage 1: " + describe("A", a) + describe("B", b) + describe("C", c)).c_str());
     const auto peer = hub_->directory().find(a.key.public_key());
     QVERIFY(peer.has_value());
     QCOMPARE(peer->stage, 1);

@@ -28,7 +28,7 @@ struct RunContext;
 class PeerRoles;
 
 enum class Sender {
-  Driver,        // the step driver the hub names
+  Driver,        // the step driver the hub names, or the driver of the attempt this replica is in
   TicketedHop,   // the node before this one on the micro-batch's route in the driver's step ticket
   StageReplica,  // a replica of this node's stage, by its hub-signed assignment
   HubTicket,     // the node before this one on the route of the hub's ticket for these tokens

@@ -158,7 +158,7 @@ Out Handlers::abort(const net::Incoming& in, const net::Envelope& envelope) {
 
 Out Handlers::ping(const net::Incoming& in, const net::Envelope&) {
   const auto mine = static_cast<std::uint64_t>(local_.stage->step_count());
-  if (mine < in.message.header.step) local_.need_resync = true;
+  local_.asked_for(in.message.header.step, mine);
   return {run_.header(net::MessageKind::Pong, mine, 0, local_.index), net::PongReply{mine, board_.paused_or_snoozed()}.encode()};
 }
 

@@ -20,7 +20,17 @@ struct LocalStage {
   std::atomic<int> index{-1};
   AttemptState attempt;
   EvidenceStore evidence;  // its own lock: the hub thread reads it without this mutex
-  std::atomic<bool> need_resync{false};  // a peer is at a later step: fetch the state again
+  std::atomic<bool> need_resync{false};  // a peer is at a later step: catch up (catch_up.h)
+  std::atomic<std::uint64_t> asked_step{0};  // the latest step a driver asked of this stage since then
+
+  // A driver asked this stage for `step`; when that is after the stage's own, it catches up.
+  void asked_for(std::uint64_t step, std::uint64_t mine) {
+    if (mine >= step) return;
+    auto seen = asked_step.load();
+    while (seen < step && !asked_step.compare_exchange_weak(seen, step)) {
+    }
+    need_resync = true;
+  }
 
   // Mutex held. Joins `attempt` at `step` (a new attempt discards the last one's uncommitted work);
   // throws std::invalid_argument for an abandoned attempt or another step than this replica's.
@@ -28,7 +38,7 @@ struct LocalStage {
     if (attempt.aborted.contains(attempt_id)) throw std::invalid_argument("step attempt was abandoned");
     const auto mine = static_cast<std::uint64_t>(stage->step_count());
     if (mine != step) {
-      if (mine < step) need_resync = true;
+      asked_for(step, mine);
       throw std::invalid_argument("out of sync: this replica is at step " + std::to_string(mine) + ", asked for " +
                                   std::to_string(step));
     }

@@ -45,7 +45,7 @@ Out StateTransfer::serve(const net::Incoming&, const net::Envelope& envelope) {
           chunk.encode()};
 }
 
-std::vector<std::uint8_t> StateTransfer::download(const Hop& replica) {
+std::vector<std::uint8_t> StateTransfer::download(const Hop& replica, std::uint64_t at_least) {
   std::vector<std::uint8_t> bytes;
   std::uint64_t transfer = 0, total = 1;
   while (bytes.size() < total) {
@@ -55,6 +55,8 @@ std::vector<std::uint8_t> StateTransfer::download(const Hop& replica) {
     auto reply = calls_.request(replica, run_.header(net::MessageKind::StateRequest, 0, 0, local_.index),
                                 net::StateRequest{transfer, bytes.size(), roles_.assignment()}.encode(), timeout,
                                 net::MessageKind::StateChunk);
+    if (reply.header.step < at_least)
+      throw NotAhead("replica " + short_key(replica.key) + " is at step " + std::to_string(reply.header.step));
     const auto chunk = net::StateChunk::decode(reply.envelope);
     transfer = chunk.transfer;
     total = chunk.total;
@@ -81,24 +83,33 @@ void StateTransfer::install(const std::vector<std::uint8_t>& bytes) {
   std::filesystem::remove(file);
 }
 
-bool StateTransfer::fetch(const std::vector<protocol::PeerInfo>& peers, const std::atomic<bool>& stop) {
+StateTransfer::Fetch StateTransfer::fetch(const std::vector<protocol::PeerInfo>& peers, const std::atomic<bool>& stop,
+                                          bool only_ahead) {
+  const std::uint64_t at_least = only_ahead ? [&] {
+    std::lock_guard lock(local_.mutex);
+    return static_cast<std::uint64_t>(local_.stage->step_count()) + 1;
+  }() : 0;
   std::vector<protocol::PeerInfo> replicas;
   for (const auto& peer : peers)
     if (peer.ready() && peer.stage == local_.index && peer.node_key != run_.self()) replicas.push_back(peer);
+  bool failed = false;
   for (const auto& replica : replicas) {
-    if (stop) return false;
+    if (stop) return Fetch::Failed;
     try {
-      const auto bytes = download({replica.node_key, replica.endpoint});
+      const auto bytes = download({replica.node_key, replica.endpoint}, at_least);
       install(bytes);
       spdlog::info("stage {} state at step {} fetched from replica {} ({} bytes)", local_.index.load(),
                    local_.stage->step_count(), short_key(replica.node_key), bytes.size());
       board_.set_step(local_.stage->step_count());
-      return true;
+      return Fetch::Loaded;
+    } catch (const NotAhead& behind) {
+      spdlog::debug("no newer state: {}", behind.what());
     } catch (const std::exception& error) {
       spdlog::warn("state from replica {} failed: {}", short_key(replica.node_key), error.what());
+      failed = true;
     }
   }
-  return false;
+  return failed || !only_ahead ? Fetch::Failed : Fetch::NoneAhead;
 }
 
 }  // namespace tessera::node::swarm

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "core/client/hub_client.h"
@@ -23,11 +24,21 @@ class StateTransfer {
 
   // LocalStage mutex held.
   Out serve(const net::Incoming& in, const net::Envelope& envelope);
-  // True when a replica among `peers` gave this node its stage's state.
-  bool fetch(const std::vector<protocol::PeerInfo>& peers, const std::atomic<bool>& stop);
+  enum class Fetch {
+    Loaded,     // a replica among the peers gave this node its stage's state
+    NoneAhead,  // with only_ahead: every replica listed answered, none at a later step than this node
+    Failed,     // no state: a replica failed, or the node is stopping
+  };
+  // With `only_ahead`, only a replica at a later step than this node's counts (one at the same
+  // step has nothing newer).
+  Fetch fetch(const std::vector<protocol::PeerInfo>& peers, const std::atomic<bool>& stop, bool only_ahead = false);
 
  private:
-  std::vector<std::uint8_t> download(const Hop& replica);
+  struct NotAhead : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  // Throws NotAhead when the replica's step is below `at_least`, before more than a chunk moves.
+  std::vector<std::uint8_t> download(const Hop& replica, std::uint64_t at_least);
   void install(const std::vector<std::uint8_t>& bytes);
 
   const RunContext& run_;

@@ -88,6 +88,7 @@ bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt&
   spdlog::debug("step {}: pinging {} peers", attempt.step, peers.size());
   const int count = run_.manifest.stages;
   attempt.replicas.assign(static_cast<std::size_t>(count), {});
+  std::uint64_t latest = attempt.step;  // the latest step a live peer is at
   for (const auto& peer : peers) {
     if (!peer.ready() || suspected(peer.node_key) || peer.stage < 0 || peer.stage >= count) continue;
     const Hop hop{peer.node_key, peer.endpoint};
@@ -101,6 +102,7 @@ bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt&
       // step it claims — or paused: it sits this step out, and nothing else follows from it.
       if (reply->header.kind != net::MessageKind::Pong) continue;
       const auto pong = net::PongReply::decode(reply->envelope);
+      if (reply->header.step == pong.step) latest = std::max(latest, pong.step);
       if (reply->header.step != attempt.step || pong.step != attempt.step || pong.paused) continue;
     }
     attempt.replicas[static_cast<std::size_t>(peer.stage)].push_back(hop);
@@ -108,6 +110,8 @@ bool StepDriver::ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt&
   for (int k = 0; k < count; ++k)
     if (attempt.replicas[static_cast<std::size_t>(k)].empty()) {
       board_.set_state("waiting", "stage " + std::to_string(k) + " has no live replica at step " + std::to_string(attempt.step));
+      // Others went on without this stage (it lagged, or missed a commit): it catches up (catch_up.h).
+      local_.asked_for(latest, attempt.step);
       return false;
     }
   order_routes(peers, attempt);
