@@ -114,10 +114,14 @@ nlohmann::json StepsController::commit(const wallet::PublicKey& sender, const nl
 
   auto transaction = parts_.store.begin();
   auto& db = transaction.db();
-  if (const auto last = step_book::last_step(db); last && record.step <= *last)
+  const auto last = step_book::last_step(db);
+  if (last && record.step <= *last)
     throw net::HttpError(409, "step record refused: step " + std::to_string(record.step) +
                                   " is not above the last committed step " + std::to_string(*last));
-  if (const auto issued = step_book::seed(db, record.step)) check_route(record, *issued, replica_weights);
+  // The route is the newest seed's, the one issued for the step after the last record: a driver
+  // that skips step numbers (to route by its own order) does not escape it.
+  if (const auto issued = step_book::seed(db, last ? *last + 1 : 1); issued && record.step >= issued->seed.step)
+    check_route(record, *issued, replica_weights);
   step_book::store(db, signed_record, unix_ms());
   parts_.work.step_committed(transaction, record);
   const auto next = record.step < kMaxStoredStep ? parts_.seeds.issue(db, record.step + 1) : std::nullopt;

@@ -212,6 +212,19 @@ class TestSteps : public QObject {
     trusted.erase(trusted.begin() + 1);
     const auto subset = protocol::order_replicas(seed->seed.seed, 1, trusted);
     QCOMPARE(hub.post(test::step_record(hub.manifest, 1, driver.id(), {order0, subset}, seed), driver, &body), 200);
+
+    // A driver that skips step numbers is held to the newest seed (step 2's) all the same.
+    const auto newest = hub.seed(driver);
+    QVERIFY(newest && newest->seed.step == 2);
+    const auto newest1 = protocol::order_replicas(newest->seed.seed, 1, stage1);
+    const auto newest0 = protocol::order_replicas(newest->seed.seed, 0, stage0);
+    auto own1 = newest1;
+    std::swap(own1[0], own1[1]);
+    QCOMPARE(hub.post(test::step_record(hub.manifest, 5, driver.id(), {newest0, own1}, newest), driver, &body), 403);
+    QVERIFY2(body.find("the route is not the hub's") != std::string::npos, body.c_str());
+    auto zeros = test::step_record(hub.manifest, 5, driver.id(), {newest0, newest1});  // "no seed"
+    QCOMPARE(hub.post(zeros, driver, &body), 403);
+    QCOMPARE(hub.post(test::step_record(hub.manifest, 5, driver.id(), {newest0, newest1}, newest), driver, &body), 200);
   }
 
   void receiptsAreCreditedOnlyForCommittedSlots() {
@@ -286,8 +299,9 @@ class TestSteps : public QObject {
     QCOMPARE(hub.post(step1, a, &body), 200);
     QCOMPARE(hub.observer.receipts, 1);
     QCOMPARE(hub.counter(a, "rejected:tokens"), 1.0);
-    // Step 3 commits before step 2 ever does: step 2's receipt is rejected, step 3's credited.
-    step3.route_seed = {};
+    // Step 3 commits before step 2 ever does (routed by the newest seed, step 2's): step 2's
+    // receipt is rejected, step 3's credited.
+    step3.route_seed = hub.seed(a)->seed.seed;
     QCOMPARE(hub.post(step3, a, &body), 200);
     QCOMPARE(hub.observer.receipts, 2);
     QCOMPARE(hub.counter(a, "rejected:not-committed"), 1.0);

@@ -119,14 +119,19 @@ class TestRouteOrder : public QObject {
     QVERIFY(*order.seed_for(5) == seed_for(5, 0x33, hub_).seed.seed);
   }
 
-  void aSeedIsForOneStepOnly() {
+  // The hub's newest seed orders its step and every later one (a driver that skipped steps to
+  // catch up), never an earlier one; an older step's seed does not replace it.
+  void theNewestSeedOrdersFromItsStepOn() {
     RouteOrder order(kRun, hub_.public_key());
     QVERIFY(order.offer(seed_for(5, 0x55, hub_).to_hex()));
     QVERIFY(!order.seed_for(4).has_value());
-    QVERIFY(!order.seed_for(6).has_value());
+    QVERIFY(*order.seed_for(5) == seed_for(5, 0x55, hub_).seed.seed);
+    QVERIFY(*order.seed_for(9) == seed_for(5, 0x55, hub_).seed.seed);
     QVERIFY(order.offer(seed_for(6, 0x66, hub_).to_hex()));  // the next step's replaces it
-    QVERIFY(order.seed_for(6).has_value());
+    QVERIFY(*order.seed_for(6) == seed_for(6, 0x66, hub_).seed.seed);
     QVERIFY(!order.seed_for(5).has_value());
+    QVERIFY(!order.offer(seed_for(5, 0x77, hub_).to_hex()));  // an older step's
+    QVERIFY(*order.seed_for(6) == seed_for(6, 0x66, hub_).seed.seed);
   }
 };
 

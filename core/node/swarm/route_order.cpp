@@ -11,12 +11,13 @@ bool RouteOrder::offer(const std::string& hex) {
   last_offered_ = hex;
   const auto signed_seed = protocol::SignedRouteSeed::from_hex(hex);
   if (!signed_seed || signed_seed->seed.run_id != run_id_ || !signed_seed->verify(hub_key_)) return false;
+  if (kept_ && signed_seed->seed.step < kept_->step) return false;  // an older one than the hub's newest
   kept_ = signed_seed->seed;
   return true;
 }
 
 std::optional<RouteSeedBytes> RouteOrder::seed_for(std::uint64_t step) const {
-  if (!kept_ || kept_->step != step) return std::nullopt;
+  if (!kept_ || kept_->step > step) return std::nullopt;
   return kept_->seed;
 }
 

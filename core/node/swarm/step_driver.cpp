@@ -127,8 +127,8 @@ void StepDriver::order_routes(const std::vector<protocol::PeerInfo>& peers, Step
   if (reporter_)
     if (auto answered = reporter_->settle()) routes_.offer(*answered);
   spdlog::debug("step {}: waited {:.2f} ms for the last step's report", attempt.step, ms(settling, Clock::now()));
-  auto seed = routes_.seed_for(attempt.step);
-  if (!seed && routes_.offer(hub_.client().listed_route_seed())) seed = routes_.seed_for(attempt.step);
+  routes_.offer(hub_.client().listed_route_seed());  // newer than the reporter's when another driver reported last
+  const auto seed = routes_.seed_for(attempt.step);
   attempt.route_seed = seed.value_or(RouteSeedBytes{});
   for (std::size_t k = 0; k < attempt.replicas.size(); ++k)
     attempt.replicas[k] = RouteOrder::order(seed, static_cast<int>(k), std::move(attempt.replicas[k]), peers);
