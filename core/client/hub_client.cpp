@@ -177,9 +177,11 @@ std::vector<std::string> HubClient::take_checks() {
   return std::exchange(checks_, {});
 }
 
-void HubClient::report_weights(const wallet::KeyPair& node_key, std::uint64_t step, int stage,
-                               const protocol::PayloadDigest& weights) {
-  signed_post(api::kWeights, {{"step", step}, {"stage", stage}, {"weights", wallet::to_hex(weights)}}, node_key);
+void HubClient::report_weights(const wallet::KeyPair& node_key, int stage, const std::vector<WeightsDigest>& reports) {
+  if (reports.empty()) return;
+  auto list = nlohmann::json::array();
+  for (const auto& report : reports) list.push_back({{"step", report.step}, {"weights", wallet::to_hex(report.digest)}});
+  signed_post(api::kWeights, {{"stage", stage}, {"reports", list}}, node_key);
 }
 
 void HubClient::report_check(const wallet::KeyPair& node_key, const protocol::CheckReport& report) {

@@ -81,9 +81,14 @@ class HubClient {
   // The hub's answer: {"accepted", "duplicates", "rejected"} (duplicates are not an error).
   nlohmann::json report_receipts(const wallet::KeyPair& node_key, const std::vector<protocol::SignedReceipt>& receipts);
   nlohmann::json receipt_summary();
-  // Spot checks (core/protocol/spot_check.h). The weights digest of this node's stage at the
-  // start of `step` (POST /api/weights), and a checker's report (POST /api/checks).
-  void report_weights(const wallet::KeyPair& node_key, std::uint64_t step, int stage, const protocol::PayloadDigest& weights);
+  // Spot checks (core/protocol/spot_check.h). The weights digests of this node's stage at the
+  // start of steps, in one POST /api/weights (at most 64; nothing is sent for none), and a
+  // checker's report (POST /api/checks).
+  struct WeightsDigest {
+    std::uint64_t step = 0;
+    protocol::PayloadDigest digest{};
+  };
+  void report_weights(const wallet::KeyPair& node_key, int stage, const std::vector<WeightsDigest>& reports);
   void report_check(const wallet::KeyPair& node_key, const protocol::CheckReport& report);
   // The check tickets (hex) the hub's heartbeat replies handed this node since the last call
   // (key "checks"; at most kMaxPendingChecks are kept, the oldest dropped first). Unverified: the

@@ -83,22 +83,27 @@ void SpotChecks::receipt_credited(HubStore::Transaction& transaction, const prot
   }
 }
 
-void SpotChecks::report_weights(const WeightsReport& report) {
-  const auto peer = directory_.find(report.node);
-  const auto stage = peer ? std::optional<int>(peer->stage) : roster_.stage_of(report.node);
-  if (!stage || *stage != report.stage)
-    throw net::HttpError(403, "weights refused: the sender does not serve stage " + std::to_string(report.stage));
-  if (report.step > last_step_.load() + kWeightsLead) {  // steps may have committed without this observer
+void SpotChecks::report_weights(const std::vector<WeightsReport>& reports) {
+  if (reports.empty()) return;
+  const auto& first = reports.front();
+  const auto peer = directory_.find(first.node);
+  const auto stage = peer ? std::optional<int>(peer->stage) : roster_.stage_of(first.node);
+  if (!stage || *stage != first.stage)
+    throw net::HttpError(403, "weights refused: the sender does not serve stage " + std::to_string(first.stage));
+  std::uint64_t latest = 0;
+  for (const auto& report : reports) latest = std::max(latest, report.step);
+  if (latest > last_step_.load() + kWeightsLead) {  // steps may have committed without this observer
     const auto stored = latest_committed_step(store_);
     if (stored > last_step_.load()) last_step_ = stored;
   }
-  if (report.step > last_step_.load() + kWeightsLead)
-    throw std::invalid_argument("weights for step " + std::to_string(report.step) + " are ahead of the run (step " +
+  if (latest > last_step_.load() + kWeightsLead)
+    throw std::invalid_argument("weights for step " + std::to_string(latest) + " are ahead of the run (step " +
                                 std::to_string(last_step_.load()) + " committed last)");
-  const auto replicas = directory_.replicas(report.stage).size();
+  const auto replicas = directory_.replicas(first.stage).size();
   auto transaction = store_.begin();
-  for (const auto& minority : WeightReports::record(transaction, report, replicas))
-    penalties_.failed(transaction, minority, "weights differ from its replicas", report.step);
+  for (const auto& report : reports)
+    for (const auto& minority : WeightReports::record(transaction, report, replicas))
+      penalties_.failed(transaction, minority, "weights differ from its replicas", report.step);
   transaction.commit();
 }
 

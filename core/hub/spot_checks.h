@@ -51,10 +51,11 @@ class SpotChecks : public WorkObserver, public MemberGate {
   void receipt_credited(HubStore::Transaction& transaction, const protocol::SignedReceipt& receipt,
                         double flops) override;
 
-  // POST /api/weights from `node`: its weights digest for the start of `report.step`. Throws
-  // net::HttpError 403 when `node` is not a member serving that stage, 400 for a step too far
-  // ahead of the last committed one.
-  void report_weights(const WeightsReport& report);
+  // POST /api/weights from one node: its weights digests for the start of each report's step,
+  // all of one stage, stored in one transaction. Throws net::HttpError 403 when the node is not a
+  // member serving that stage, 400 for a step too far ahead of the last committed one (then none
+  // is stored).
+  void report_weights(const std::vector<WeightsReport>& reports);
   // POST /api/checks (check_verdicts.h).
   nlohmann::json report_check(const wallet::PublicKey& checker, const protocol::CheckReport& report);
   // Issues checks that waited, retires those past their lifetime; one transaction.

@@ -26,6 +26,7 @@ constexpr RouteLimit kBodyLimits[] = {
     {kProgress, kProgressBodyLimit},
     {kReceipts, kReceiptsBodyLimit},
     {kSteps, kStepsBodyLimit},
+    {kWeights, kWeightsBodyLimit},
 };
 }  // namespace
 

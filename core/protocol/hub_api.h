@@ -69,6 +69,7 @@ inline constexpr std::size_t kJoinBodyLimit = 16 * 1024;           // a delegati
 inline constexpr std::size_t kProgressBodyLimit = 8 * 1024;        // one step's figures
 inline constexpr std::size_t kReceiptsBodyLimit = 2 * 1024 * 1024;  // a batch: about 3,700 receipts of ~560 bytes
 inline constexpr std::size_t kStepsBodyLimit = 512 * 1024;        // a step record: 4,096 micro-batches at most
+inline constexpr std::size_t kWeightsBodyLimit = 16 * 1024;       // 64 weights digests of one node
 inline constexpr std::size_t kMaxReceiptsPerBatch = 2000;          // nodes send 500 (core/node/swarm/hub_link.cpp)
 std::size_t body_limit(std::string_view path);
 std::size_t largest_body_limit();

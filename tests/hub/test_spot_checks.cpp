@@ -403,6 +403,34 @@ class TestSpotChecks : public QObject {
     QCOMPARE(hub.weights(*stage1[0], 500, digest_of("agreed")).status, 400);
   }
 
+  // A node reports what waits in one request: every digest of the batch is stored (here the third
+  // replica's makes a majority at step 3), and a batch over 64 or with a step far ahead stores none.
+  void weightsDigestsComeInBatches() {
+    ChecksHub hub;
+    std::vector<Node> nodes(9);
+    for (auto& node : nodes) hub.join(node);
+    std::vector<const Node*> stage1;
+    for (const auto& node : nodes)
+      if (node.stage == 1) stage1.push_back(&node);
+    Step step(hub.manifest.run_id, 1, nodes[0], nodes[1], nodes[2]);
+    hub.commit(step.record);
+    const auto batch = [&](const Node& node, std::vector<std::pair<int, std::string>> reports) {
+      auto list = json::array();
+      for (const auto& [at, text] : reports) list.push_back({{"step", at}, {"weights", wallet::to_hex(digest_of(text))}});
+      return hub.signed_post(api::kWeights, node, {{"stage", node.stage}, {"reports", list}}).status;
+    };
+    QCOMPARE(batch(*stage1[0], {{2, "a"}, {3, "b"}}), 200);
+    QCOMPARE(batch(*stage1[1], {{2, "a"}, {3, "other"}}), 200);
+    QCOMPARE(batch(*stage1[2], {{2, "a"}, {3, "b"}, {500, "b"}}), 400);  // none stored: no majority yet
+    QCOMPARE(hub.signed_post(api::kHeartbeat, *stage1[1], json::object()).status, 200);
+    std::vector<std::pair<int, std::string>> too_many;
+    for (int i = 0; i < 65; ++i) too_many.push_back({2, "a"});
+    QCOMPARE(batch(*stage1[2], too_many), 400);
+    QCOMPARE(batch(*stage1[2], {{2, "a"}, {3, "b"}}), 200);
+    QCOMPARE(hub.signed_post(api::kHeartbeat, *stage1[1], json::object()).status, 403);  // the minority at step 3
+    QCOMPARE(hub.signed_post(api::kHeartbeat, *stage1[0], json::object()).status, 200);
+  }
+
   void slotsWhoseReceiptsNeverComeAreDroppedAndTicketsExpire() {
     Swarm swarm;
     swarm.commit_and_report_weights();

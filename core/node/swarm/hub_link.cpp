@@ -49,13 +49,13 @@ void HubLink::attach_spot_checks(LocalStage& local, std::function<void(std::vect
 
 void HubLink::report_weights() {
   if (!local_) return;
-  for (const auto& report : local_->evidence.take_weight_reports()) {
-    try {
-      client_->report_weights(run_.key, report.step, local_->index, report.digest);
-    } catch (const std::exception& error) {
-      if (!std::exchange(weights_refused_, true)) spdlog::warn("weights digest not reported: {}", error.what());
-      else spdlog::debug("weights digest not reported: {}", error.what());
-    }
+  std::vector<client::HubClient::WeightsDigest> reports;
+  for (const auto& report : local_->evidence.take_weight_reports()) reports.push_back({report.step, report.digest});
+  try {
+    client_->report_weights(run_.key, local_->index, reports);  // one signed request for all of them
+  } catch (const std::exception& error) {
+    if (!std::exchange(weights_refused_, true)) spdlog::warn("weights digests not reported: {}", error.what());
+    else spdlog::debug("weights digests not reported: {}", error.what());
   }
 }
 
