@@ -12,6 +12,7 @@
 #include <QtTest>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -59,9 +60,11 @@ std::map<std::string, double> work_counters(const std::string& hub, const std::s
   std::map<std::string, double> total;
   const auto work = get_json(hub, std::string(protocol::hub_api::kWork) + "?node=" + node_hex);
   if (!work || !work->contains("epochs")) return total;
-  for (const auto& epoch : work->at("epochs"))
-    for (const auto& [name, value] : epoch.value("counters", json::object()).items())
+  for (const auto& epoch : work->at("epochs")) {
+    const auto counters = epoch.value("counters", json::object());
+    for (const auto& [name, value] : counters.items())
       if (value.is_number()) total[name] += value.get<double>();
+  }
   return total;
 }
 
@@ -72,19 +75,31 @@ double rejected_receipts(const std::map<std::string, double>& counters) {
   return n;
 }
 
-// Every exclusion event of every published statement: node hex → reason.
-std::map<std::string, std::string> excluded_in_statements(const std::string& hub) {
-  std::map<std::string, std::string> out;
+struct Exclusion {
+  std::uint64_t epoch = 0;
+  std::string reason;
+};
+
+// Every exclusion event of every published statement: node hex → the epoch and reason.
+std::map<std::string, Exclusion> exclusion_epochs(const std::string& hub) {
+  std::map<std::string, Exclusion> out;
   const auto latest = get_json(hub, protocol::hub_api::kLatestStatement);
   if (!latest || !latest->contains("epoch")) return out;
   const auto last = latest->at("epoch").get<std::uint64_t>();
   for (std::uint64_t epoch = 0; epoch <= last; ++epoch) {
     const auto statement = epoch == last ? latest : get_json(hub, protocol::hub_api::statement_path(epoch));
     if (!statement) continue;
-    for (const auto& event : statement->value("events", json::array()))
-      if (event.value("kind", "") == "excluded") out[event.value("node", "")] = event.value("reason", "");
+    const auto events = statement->value("events", json::array());
+    for (const auto& event : events)
+      if (event.value("kind", "") == "excluded") out[event.value("node", "")] = {epoch, event.value("reason", "")};
   }
   return out;
+}
+
+// An owner's cumulative units in the statement of `epoch` (0 without a leaf there).
+std::uint64_t units_at(const std::string& hub, std::uint64_t epoch, const std::string& owner) {
+  const auto proof = get_json(hub, protocol::hub_api::proof_path(epoch, owner));
+  return proof ? proof->value("units", std::uint64_t{0}) : 0;
 }
 
 // One tessera-cheating-node process, read from its standard output.
@@ -243,20 +258,43 @@ class TestCheaters : public QObject {
     for (auto n : skip_steps) skip_list += std::to_string(n) + " ";
     qInfo("steps until caught: garbage activations %s; skipped backward %s", garbage_list.c_str(), skip_list.c_str());
 
-    // The next statement settles the epoch of the last exclusions: no cheat owner has units in it,
-    // every honest owner has.
+    // The next statement settles the epoch of the last exclusions. Units in a statement are
+    // cumulative: a cheat keeps what earlier epochs credited it before it was caught, loses the
+    // epoch of its exclusion (forfeited) and earns nothing after. Every honest owner earns on.
     const auto settled = swarm.settled_epochs().value_or(0);
     QVERIFY2(swarm.wait_for_settled_epochs(settled + 1, 30s), "no epoch settled after the exclusions");
+    const auto latest = get_json(swarm.hub_url(), protocol::hub_api::kLatestStatement);
+    QVERIFY2(latest && latest->contains("epoch"), "no statement published");
+    const auto last_epoch = latest->at("epoch").get<std::uint64_t>();
+    const auto exclusions = exclusion_epochs(swarm.hub_url());
+    std::uint64_t first_exclusion = last_epoch;
     for (const auto& cheat : cheats) {
-      std::string detail;
-      QVERIFY2(!swarm.owns_units(cheat->owner(), detail), ("a cheat's owner was credited: " + detail).c_str());
+      const auto found = exclusions.find(cheat->key());
+      QVERIFY2(found != exclusions.end(), ("no statement names the exclusion of " + cheat->describe()).c_str());
+      const auto epoch = found->second.epoch;
+      first_exclusion = std::min(first_exclusion, epoch);
+      const auto before = units_at(swarm.hub_url(), epoch - 1, cheat->owner());
+      const auto at = units_at(swarm.hub_url(), epoch, cheat->owner());
+      const auto now = units_at(swarm.hub_url(), last_epoch, cheat->owner());
+      qInfo("%s node %s: excluded in epoch %llu (%s); its owner's units: %llu before, %llu after it, %llu in epoch %llu",
+            cheat->cheat().c_str(), cheat->key().substr(0, 12).c_str(), static_cast<unsigned long long>(epoch),
+            found->second.reason.c_str(), static_cast<unsigned long long>(before),
+            static_cast<unsigned long long>(at), static_cast<unsigned long long>(now),
+            static_cast<unsigned long long>(last_epoch));
+      if (at != before)
+        qInfo("its counters: %s", json(work_counters(swarm.hub_url(), cheat->key())).dump().c_str());
+      QVERIFY2(at == before, ("the owner of a cheat was credited in the epoch of its exclusion: " + cheat->describe()).c_str());
+      QVERIFY2(now == at, ("the owner of a cheat was credited after its exclusion: " + cheat->describe()).c_str());
     }
     auto honest_owners = swarm.honest_owners();
     honest.read();
     honest_owners.push_back(honest.owner());
     for (const auto& owner : honest_owners) {
-      std::string detail;
-      QVERIFY2(swarm.owns_units(owner, detail), ("an honest owner has no units: " + owner + " " + detail).c_str());
+      const auto before = units_at(swarm.hub_url(), first_exclusion - 1, owner);
+      const auto now = units_at(swarm.hub_url(), last_epoch, owner);
+      QVERIFY2(now > before, ("an honest owner earned nothing since the first exclusion: " + owner + " " +
+                              std::to_string(before) + " -> " + std::to_string(now))
+                                 .c_str());
     }
 
     // Honest nodes: never excluded, no failed check, no rejected receipt.
@@ -264,8 +302,8 @@ class TestCheaters : public QObject {
     for (const auto& node : swarm.honest()) honest_keys.push_back(wallet::to_hex(node.key));
     std::set<std::string> cheat_keys;
     for (const auto& cheat : cheats) cheat_keys.insert(cheat->key());
-    for (const auto& [node, reason] : excluded_in_statements(swarm.hub_url()))
-      QVERIFY2(cheat_keys.count(node), ("an honest node was excluded: " + node + ": " + reason).c_str());
+    for (const auto& [node, exclusion] : exclusions)
+      QVERIFY2(cheat_keys.count(node), ("an honest node was excluded: " + node + ": " + exclusion.reason).c_str());
     for (const auto& key : honest_keys) {
       const auto counters = work_counters(swarm.hub_url(), key);
       QVERIFY2(counters.count("credited_receipts") && counters.at("credited_receipts") > 0,
