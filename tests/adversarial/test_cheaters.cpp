@@ -78,6 +78,7 @@ double rejected_receipts(const std::map<std::string, double>& counters) {
 struct Exclusion {
   std::uint64_t epoch = 0;
   std::string reason;
+  std::uint64_t step = 0;  // the step of the slot whose check failed
 };
 
 // Every exclusion event of every published statement: node hex → the epoch and reason.
@@ -91,7 +92,7 @@ std::map<std::string, Exclusion> exclusion_epochs(const std::string& hub) {
     if (!statement) continue;
     const auto events = statement->value("events", json::array());
     for (const auto& event : events)
-      if (event.value("kind", "") == "excluded") out[event.value("node", "")] = {epoch, event.value("reason", "")};
+      if (event.value("kind", "") == "excluded") out[event.value("node", "")] = {epoch, event.value("reason", ""), event.value("step", std::uint64_t{0})};
   }
   return out;
 }
@@ -276,9 +277,15 @@ class TestCheaters : public QObject {
       const auto before = units_at(swarm.hub_url(), epoch - 1, cheat->owner());
       const auto at = units_at(swarm.hub_url(), epoch, cheat->owner());
       const auto now = units_at(swarm.hub_url(), last_epoch, cheat->owner());
-      qInfo("%s node %s: excluded in epoch %llu (%s); its owner's units: %llu before, %llu after it, %llu in epoch %llu",
-            cheat->cheat().c_str(), cheat->key().substr(0, 12).c_str(), static_cast<unsigned long long>(epoch),
-            found->second.reason.c_str(), static_cast<unsigned long long>(before),
+      // The slot that failed was sampled when its step committed: the steps until then are the
+      // sampler's share of the time to catch, the rest the checks' round trips.
+      const auto sampled = found->second.step - std::min(found->second.step, *cheat->first_committed());
+      qInfo("%s node %s: its slot of step %llu failed (sampled %llu steps after its first committed step, excluded "
+            "after %llu), excluded in epoch %llu (%s); its owner's units: %llu before, %llu after it, %llu in epoch %llu",
+            cheat->cheat().c_str(), cheat->key().substr(0, 12).c_str(),
+            static_cast<unsigned long long>(found->second.step), static_cast<unsigned long long>(sampled),
+            static_cast<unsigned long long>(*cheat->excluded_after() - *cheat->first_committed()),
+            static_cast<unsigned long long>(epoch), found->second.reason.c_str(), static_cast<unsigned long long>(before),
             static_cast<unsigned long long>(at), static_cast<unsigned long long>(now),
             static_cast<unsigned long long>(last_epoch));
       if (at != before)
