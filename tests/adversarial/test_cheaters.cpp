@@ -4,10 +4,10 @@
 // and 2, where their neighbours sign what they send; then, in rounds, one node that sends garbage
 // activations and one that skips its backward (each a separate `tessera-cheating-node` process with
 // a fresh owner) join. Each must take part in committed steps, be caught by the spot checks and
-// excluded (its owner with no units in the next statement), while every honest node keeps a clean
-// record (no failed check, no rejected receipt, never excluded, its owner still credited) and the
-// swarm goes on training. The steps from a cheat's first committed step to its exclusion are
-// printed ("caught after N steps") for docs/verification.md.
+// excluded (its owner credited nothing in the epoch of its exclusion or after), while every honest
+// node keeps a clean record (no failed check, no rejected receipt, never excluded, its owner still
+// earning) and the swarm goes on training. The steps from a cheat's first committed step to its
+// exclusion are printed ("caught after N steps") for docs/verification.md.
 #include <QProcess>
 #include <QtTest>
 
@@ -38,9 +38,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Generous: at q = 0.1 a cheat that serves a slot every step escapes 250 steps with probability
-// 0.9^250 ≈ 4e-12; the rest is the checks' own latency (receipts, a second checker).
-constexpr std::uint64_t kMostStepsToCatch = 300;
+// The slot that failed must have been sampled within this many steps of the cheat's first: at
+// q = 0.1 a cheat that serves a slot every step escapes 300 steps with probability 0.9^300 ≈ 2e-14.
+// What follows the sampling (receipts, weights, two checkers' heartbeats and recomputes, the
+// driver's next peer list) takes seconds, bounded by the deadline; in steps it depends on the step
+// rate of the machine, so it is printed, not asserted.
+constexpr std::uint64_t kMostStepsToSample = 300;
 constexpr auto kCatchDeadline = 150s;
 constexpr int kRounds = 2;
 
@@ -242,7 +245,6 @@ class TestCheaters : public QObject {
               cheat->cheat().c_str(), *cheat->stage(), static_cast<unsigned long long>(steps),
               static_cast<unsigned long long>(*cheat->first_committed()),
               static_cast<unsigned long long>(*cheat->excluded_after()));
-        QVERIFY2(steps <= kMostStepsToCatch, ("caught only after " + std::to_string(steps) + " steps").c_str());
         (cheat->cheat() == "garbage" ? garbage_steps : skip_steps).push_back(steps);
         const auto counters = work_counters(swarm.hub_url(), cheat->key());
         QVERIFY2(counters.count("credited_receipts") && counters.at("credited_receipts") > 0,
@@ -288,6 +290,10 @@ class TestCheaters : public QObject {
             static_cast<unsigned long long>(epoch), found->second.reason.c_str(), static_cast<unsigned long long>(before),
             static_cast<unsigned long long>(at), static_cast<unsigned long long>(now),
             static_cast<unsigned long long>(last_epoch));
+      QVERIFY2(sampled <= kMostStepsToSample,
+               ("the failing slot was sampled only " + std::to_string(sampled) + " steps after the cheat's first: " +
+                cheat->describe())
+                   .c_str());
       if (at != before)
         qInfo("its counters: %s", json(work_counters(swarm.hub_url(), cheat->key())).dump().c_str());
       QVERIFY2(at == before, ("the owner of a cheat was credited in the epoch of its exclusion: " + cheat->describe()).c_str());
