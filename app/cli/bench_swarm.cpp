@@ -22,6 +22,8 @@
 #include "core/hub/spot_checks.h"
 #include "core/model/codec.h"
 #include "core/model/data.h"
+#include "core/node/swarm_node.h"
+#include "core/wallet/delegation.h"
 #include "core/engine/device_probe.h"
 #include "core/engine/pipeline.h"
 #include "core/engine/stage.h"
@@ -36,6 +38,7 @@ using demo::LocalNetworkOptions;
 constexpr int kWarmup = 2;  // steps left out of the rates (process start, first allocations)
 constexpr int kInferenceTokens = 48;   // generated per inference measurement
 const std::string kPrompt = "12+34=";
+constexpr int kCheatTrials = 3;        // garbage-node runs, each until the hub excludes the node
 
 // Completion tokens/s through the hub's OpenAI-compatible gateway: HTTP → hub → every stage of the
 // swarm and back for each token (greedy, the window re-sent each token as the gateway does).
@@ -144,6 +147,24 @@ nlohmann::json run_child(const std::string& codec, int steps, bool limited, doub
   return parsed;
 }
 
+// Runs `bench swarm-cheat` in a child: the garbage node's steps until caught, per trial.
+nlohmann::json run_cheat_child(int trials) {
+  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const auto folder = std::filesystem::temp_directory_path() / ("tessera-bench-cheat-" + std::to_string(getpid()));
+  const std::string command = shell_quote(self) + " --data-dir " + shell_quote(folder.string()) +
+                              " bench swarm-cheat --trials " + std::to_string(trials) + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {{"error", "cannot start the benchmark child"}};
+  std::string out;
+  char buffer[4096];
+  while (const auto n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = pclose(pipe);
+  std::filesystem::remove_all(folder);
+  auto parsed = nlohmann::json::parse(out, nullptr, false);
+  if (status != 0 || parsed.is_discarded()) return {{"error", "the garbage-node run failed"}};
+  return parsed;
+}
+
 void swarm_once(const std::string& codec, int steps, double check_rate, const GlobalOptions& global) {
   log_to_stderr();
   auto options = bench_network(codec);
@@ -181,6 +202,60 @@ void swarm_once(const std::string& codec, int steps, double check_rate, const Gl
   result["checks"] = checks;
   result["slots"] = static_cast<double>(progress.size()) * options.train.micro_batches * options.stages * options.replicas;
   std::cout << result.dump() << std::endl;
+}
+
+// How many steps a garbage-sending node serves before the hub excludes it, measured: the bench's
+// network at check rate `check_rate`, joined by a node::SwarmNode of this process whose activations
+// are garbage (SwarmNodeOptions::tamper; it serves stage 0 as a second replica), with a fresh node
+// key and owner each trial (an exclusion bars the owner). A sample is the step at which it saw
+// itself excluded less its first committed step.
+void swarm_cheat(int trials, double check_rate, const GlobalOptions& global) {
+  log_to_stderr();
+  auto options = bench_network("none");
+  options.check_rate = check_rate;
+  options.train.total_steps = 100000000;
+  options.folder = global.resolved_data_dir();
+  LocalNetwork network(options);
+  network.start(options.stages * options.replicas);
+  nlohmann::json samples = nlohmann::json::array();
+  for (int trial = 0; trial < trials; ++trial) {
+    const auto key = wallet::KeyPair::generate();
+    const auto owner = wallet::KeyPair::generate();
+    node::SwarmNodeOptions o;
+    o.hub_url = network.hub_url();
+    o.data_dir = options.folder / ("garbage-" + std::to_string(trial));
+    o.threads = options.threads;
+    o.hop_timeout = std::chrono::milliseconds(3000);
+    o.tamper.garbage_activations = true;
+    node::SwarmNode cheat(key, wallet::sign_delegation(owner, key.public_key(), wallet::kAnyRun, 4102444800), o);
+    std::atomic<bool> stop{false};
+    std::thread runner([&] {
+      try {
+        cheat.run(stop);
+      } catch (const std::exception& error) {
+        std::cerr << "garbage node stopped: " << error.what() << std::endl;
+      }
+    });
+    std::optional<std::int64_t> first, last;
+    const auto started = std::chrono::steady_clock::now();
+    while (!last && std::chrono::steady_clock::now() - started < std::chrono::minutes(5)) {
+      if (auto message = network.check_children()) {
+        stop = true;
+        runner.join();
+        throw std::runtime_error(*message);
+      }
+      const auto status = cheat.status();
+      if (!first && cheat.stats().committed_steps > 0) first = status.step - 1;
+      if (status.state == "excluded") last = status.step - 1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop = true;
+    runner.join();
+    if (first && last) samples.push_back(*last - *first);
+    else samples.push_back(nullptr);  // not caught within 5 minutes (or never took part)
+  }
+  network.stop();
+  std::cout << nlohmann::json{{"samples", samples}}.dump() << std::endl;
 }
 
 // The in-process pipeline (same model, stages and data) with `blas_threads` in OpenBLAS's pool
@@ -237,6 +312,7 @@ struct SwarmRuns {
   nlohmann::json limited = nlohmann::json::object();  // tokens/s (or the error) behind 80 Mbit/s links
   nlohmann::json again;                               // codec none, the last run
   nlohmann::json unchecked;                           // codec none, spot checks off
+  nlohmann::json cheat;                               // a garbage node's steps until caught
 };
 
 // Every swarm run in a child process, each reported on stderr unless `json`.
@@ -259,6 +335,8 @@ SwarmRuns run_swarms(int steps, bool json) {
   if (!json) std::cerr << "codec none, second run: " << runs.again.dump() << std::endl;
   runs.unchecked = run_child("none", steps, false, 0.0);
   if (!json) std::cerr << "codec none, spot checks off: " << runs.unchecked.dump() << std::endl;
+  runs.cheat = run_cheat_child(kCheatTrials);
+  if (!json) std::cerr << "a garbage node, steps until caught: " << runs.cheat.dump() << std::endl;
   return runs;
 }
 
@@ -278,7 +356,9 @@ nlohmann::json take_inference(nlohmann::json& codecs) {
 // slot is garbage is caught. A garbage slot fails its check with certainty (the recompute is
 // exact on the CPU: tests/node/test_spot_check.cpp), so that is the sampler's arithmetic: each
 // step, each node of the record is checked with probability q, on one of its slots.
-nlohmann::json verification_report(const nlohmann::json& first, const nlohmann::json& again, const nlohmann::json& off) {
+// The measured figure comes from swarm_cheat: a real garbage node, its steps until excluded.
+nlohmann::json verification_report(const nlohmann::json& first, const nlohmann::json& again, const nlohmann::json& off,
+                                   const nlohmann::json& cheat) {
   const double q = first.value("checks", nlohmann::json::object()).value("rate", 0.1);
   double issued = 0, slots = 0;
   for (const auto* run : {&first, &again}) {
@@ -289,6 +369,14 @@ nlohmann::json verification_report(const nlohmann::json& first, const nlohmann::
   const double with = std::max(first.value("tokens_per_s", 0.0), again.value("tokens_per_s", 0.0));
   const double without = off.value("tokens_per_s", 0.0);
   const double caught_50 = 1.0 - std::pow(1.0 - q, 50.0);
+  nlohmann::json measured = cheat.value("samples", nlohmann::json::array());
+  std::vector<double> caught;
+  for (const auto& sample : measured)
+    if (sample.is_number()) caught.push_back(sample.get<double>());
+  std::sort(caught.begin(), caught.end());
+  nlohmann::json median = nullptr;
+  if (!caught.empty() && caught.size() == measured.size())
+    median = caught.size() % 2 ? caught[caught.size() / 2] : (caught[caught.size() / 2 - 1] + caught[caught.size() / 2]) / 2;
   return {{"rate", q},
           {"checks", first.value("checks", nlohmann::json::object())},
           {"fraction_of_slots_checked", slots > 0 ? issued / slots : 0.0},
@@ -297,8 +385,12 @@ nlohmann::json verification_report(const nlohmann::json& first, const nlohmann::
           {"throughput_cost", without > 0 ? 1.0 - with / without : 0.0},
           {"garbage_node_caught_within_50_steps", caught_50},
           {"garbage_node_steps_to_99_percent", q > 0 && q < 1 ? std::ceil(std::log(0.01) / std::log(1.0 - q)) : 1.0},
-          {"caught", "computed from the rate (each node of a step is checked with probability q); not measured "
-                     "with a garbage-sending node in this benchmark"}};
+          {"garbage_node_steps_until_caught", cheat.contains("error") ? cheat : measured},
+          {"garbage_node_steps_until_caught_median", median},
+          {"caught", "garbage_node_caught_within_50_steps and garbage_node_steps_to_99_percent are computed from the "
+                     "rate (each node of a step is checked with probability q); garbage_node_steps_until_caught is "
+                     "measured: a garbage-sending node joined the same swarm, from its first committed step to its "
+                     "exclusion (null: not caught within 5 minutes), one sample per trial"}};
 }
 
 nlohmann::json swarm_report(const InProcessBaseline& baseline, SwarmRuns runs, int steps) {
@@ -329,7 +421,7 @@ nlohmann::json swarm_report(const InProcessBaseline& baseline, SwarmRuns runs, i
           {"limited_link", runs.limited},
           {"limited_link_rate_mbit", 80},
           {"inference", inference},
-          {"verification", verification_report(codecs["none"], runs.again, runs.unchecked)},
+          {"verification", verification_report(codecs["none"], runs.again, runs.unchecked, runs.cheat)},
           {"model", {{"layers", 3}, {"width", 128}, {"context", 64}, {"stages", 3}, {"micro_batch", 8},
                      {"micro_batches", 4}}},
           {"steps_timed", steps - kWarmup}};
@@ -364,6 +456,13 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
   auto check_rate = std::make_shared<double>(0.1);
   once->add_option("--check-rate", *check_rate);
   once->callback([codec, once_steps, check_rate, &global] { swarm_once(*codec, *once_steps, *check_rate, global); });
+  auto* cheat = bench.add_subcommand("swarm-cheat", "A garbage-sending node in a local swarm until caught (internal)");
+  cheat->group("");
+  auto trials = std::make_shared<int>(kCheatTrials);
+  auto cheat_rate = std::make_shared<double>(0.1);
+  cheat->add_option("--trials", *trials);
+  cheat->add_option("--check-rate", *cheat_rate);
+  cheat->callback([trials, cheat_rate, &global] { swarm_cheat(*trials, *cheat_rate, global); });
 }
 
 }  // namespace tessera::cli

@@ -42,7 +42,9 @@ void CheckPenalties::failed(HubStore::Transaction& transaction, const wallet::Pu
   const auto owner = owner_of(transaction.db(), node).value_or("");
   const auto now = epoch(transaction.db());
   if (!exclusions_.exclude(transaction, node, owner, reason, step, now)) return;
-  const double credited = tally_.get(transaction, node, now, kCreditedFlops);
+  // All the epoch credited it: its receipts' work and what it earned as a checker.
+  const double credited =
+      tally_.get(transaction, node, now, kCreditedFlops) + tally_.get(transaction, node, now, kVerifyFlops);
   const double forfeited = book_.forfeit_work(transaction, owner, credited);
   tally_.add(transaction, node, owner, now, kForfeitedFlops, forfeited);
   tally_.add(transaction, node, owner, now, kChecksFailed, 1);
@@ -59,6 +61,8 @@ void CheckPenalties::failed(HubStore::Transaction& transaction, const wallet::Pu
 
 void CheckPenalties::credit_checker(HubStore::Transaction& transaction, const CheckRow& row) {
   if (!row.checker) return;
+  // A checker excluded since it was issued the ticket earns nothing more: its epoch's credit is forfeited.
+  if (exclusions_.refusal(*row.checker, &row.checker_owner)) return;
   const auto plan = model::plan_stage(manifest_.model, manifest_.stages, row.stage);
   const double flops = model::stage_training_flops_per_token(manifest_.model, plan) * row.tokens;
   book_.credit_work(transaction, row.checker_owner, flops);

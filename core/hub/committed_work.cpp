@@ -18,12 +18,35 @@ nlohmann::json BatchAnswer::to_json() const {
   return {{"accepted", accepted}, {"duplicates", duplicates}, {"pending", pending}, {"rejected", rejected}};
 }
 
+namespace {
+
+// Whether the store bars `node` or `owner` (exclusions.h), read in the transaction that would
+// credit them: a receipt that waited for its step's record, or a batch the receipts controller
+// admitted just before its sender was excluded, must not credit an excluded owner after the
+// exclusion took that epoch's credit back.
+bool is_barred(Database& db, const wallet::PublicKey& node, const std::string& owner) {
+  auto query = db.prepare("SELECT 1 FROM exclusions WHERE node_key = ? OR owner = ? LIMIT 1");
+  query.bind_blob(1, node);
+  query.bind(2, owner);
+  return query.step();
+}
+
+}  // namespace
+
 struct CommittedWork::Batch {
   std::uint64_t epoch = 0;
   std::optional<std::uint64_t> last_step;
   std::map<std::uint64_t, std::optional<protocol::StepRecord>> records;  // read once per call
   std::optional<pending_receipts::Room> room;                           // of the batch's sender
+  std::map<std::pair<wallet::PublicKey, std::string>, bool> barred;  // (node, owner) → excluded, read once per call
   BatchAnswer answer;
+
+  bool excluded(Database& db, const wallet::PublicKey& node, const std::string& owner) {
+    const auto key = std::make_pair(node, owner);
+    auto found = barred.find(key);
+    if (found == barred.end()) found = barred.emplace(key, is_barred(db, node, owner)).first;
+    return found->second;
+  }
 
   const std::optional<protocol::StepRecord>& record(Database& db, std::uint64_t step) {
     auto found = records.find(step);
@@ -77,6 +100,9 @@ void CommittedWork::take_committed(HubStore::Transaction& transaction, Batch& ba
                                    const protocol::StepRecord& record, const protocol::SignedReceipt& receipt,
                                    const std::string& owner) {
   if (auto why = check_slot(record, receipt.receipt)) return reject(transaction, batch, receipt.receipt.sender, owner, *why);
+  if (batch.excluded(transaction.db(), receipt.receipt.sender, owner))
+    return reject(transaction, batch, receipt.receipt.sender, owner,
+                  {"excluded", "its sender or owner was excluded from this run"});
   if (!take_slot(transaction.db(), receipt))
     return reject(transaction, batch, receipt.receipt.sender, owner,
                   {"duplicate-slot", "this slot of the step was credited to another receipt"});

@@ -34,6 +34,18 @@ namespace tessera::node {
 
 using control::EventBus;  // the node publishes its events on the control API's bus
 
+// How a node corrupts its own work: nothing, for every node tessera-node and the app run. The
+// verification tests build cheating nodes with it (tests/adversarial/cheating_node.cpp), as a
+// contributor who modified their copy could; no flag or setting reaches it.
+struct WorkTamper {
+  // The boundary payload this stage passes on is replaced by finite random values of the same
+  // shape and codec: the next stage accepts it and signs a receipt over it.
+  bool garbage_activations = false;
+  // The stage runs no backward: it forwards without stashing, answers a zero (finite,
+  // right-shaped) input gradient and contributes no parameter gradient.
+  bool skip_backward = false;
+};
+
 struct SwarmNodeOptions {
   std::string hub_url;
   std::filesystem::path data_dir;            // node_key.json, contributions.db
@@ -47,6 +59,7 @@ struct SwarmNodeOptions {
   int wait_for_peers = 0;                     // the driver's first step waits (up to a minute) for this many ready peers
   std::int64_t stop_after_steps = 0;          // 0: until stopped or the run's total_steps
   std::string power_profile = "balanced";     // recorded in the session rows
+  WorkTamper tamper;                          // honest unless a test builds a cheat
 };
 
 struct SwarmStats {

@@ -116,6 +116,14 @@ struct ChecksHub {
     checks().receipt_credited(transaction, receipt, flops);
     transaction.commit();
   }
+  // What CheckPenalties::credit_checker does for a checker's computed report.
+  void credit_verification(const Node& checker, double flops) {
+    auto transaction = service->store().begin();
+    service->settlement()->credit_work(transaction, checker.owner_address(), flops);
+    hub::NodeTally(service->store()).add(transaction, checker.id(), checker.owner_address(),
+                                         service->settlement()->open_epoch(), hub::kVerifyFlops, flops);
+    transaction.commit();
+  }
   double tally(const Node& node, const char* counter) {
     auto transaction = service->store().begin();
     return hub::NodeTally(service->store()).get(transaction, node.id(), service->settlement()->open_epoch(), counter);
@@ -302,6 +310,7 @@ class TestSpotChecks : public QObject {
     swarm.credit_receipts();
     const auto& worker = swarm.nodes[1];
     QVERIFY(swarm.hub.open_work(worker) >= 2e9);  // its two receipts
+    swarm.hub.credit_verification(worker, 5e8);    // and a check it computed for another node
     const auto [first, first_checker] = *swarm.ticket_for(1);
     auto wrong = swarm.step->honest(first.ticket.check_id, 1);
     wrong.forward_out = digest_of("something else");
@@ -317,9 +326,10 @@ class TestSpotChecks : public QObject {
     wrong.check_id = second->first.ticket.check_id;
     QCOMPARE(swarm.hub.report(*second->second, wrong).body["verdict"].get<std::string>(), std::string("failed"));
 
-    // Excluded: its epoch's credit taken back, heartbeat, join and receipts refused.
+    // Excluded: its epoch's credit (as a worker and as a checker) taken back, heartbeat, join and
+    // receipts refused.
     QCOMPARE(swarm.hub.open_work(worker), 0.0);
-    QCOMPARE(swarm.hub.tally(worker, hub::kForfeitedFlops), 2e9);
+    QCOMPARE(swarm.hub.tally(worker, hub::kForfeitedFlops), 2.5e9);
     QCOMPARE(swarm.hub.tally(worker, hub::kChecksFailed), 1.0);
     const auto heartbeat = swarm.hub.signed_post(api::kHeartbeat, worker, json::object());
     QCOMPARE(heartbeat.status, 403);

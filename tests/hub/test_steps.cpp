@@ -309,6 +309,30 @@ class TestSteps : public QObject {
     QCOMPARE(hub.report(a, {early1})["duplicates"].get<int>(), 1);  // credited: a duplicate now
   }
 
+  // A receipt that waited for its step is credited in the transaction that stores the record; by
+  // then its sender may have been excluded (a failed spot check): it earns nothing.
+  void pendingReceiptsOfAnExcludedSenderAreRejected() {
+    TestHub hub;
+    const auto a = hub.join(), b = hub.join();
+    hub.ready(a);
+    auto step1 = test::step_record(hub.manifest, 1, a.id(), {{a.id()}, {b.id()}}, hub.seed(a));
+    QCOMPARE(hub.report(a, {test::slot_receipt(step1, 0, Direction::Forward, 0, a.id(), b.key)})["pending"].get<int>(), 1);
+    {  // as CheckPenalties::failed stores it (the request paths' in-memory bar is not needed here)
+      auto transaction = hub.service->store().begin();
+      auto insert = transaction.db().prepare(
+          "INSERT INTO exclusions (node_key, owner, reason, step, epoch, excluded_ms) VALUES (?, ?, 'test', 1, 1, 0)");
+      insert.bind_blob(1, a.id());
+      insert.bind(2, wallet::sign_delegation(hub.owner, a.id(), wallet::kAnyRun, 4102444800).owner_address);
+      insert.run();
+      transaction.commit();
+    }
+    std::string body;
+    QCOMPARE(hub.post(step1, a, &body), 200);
+    QCOMPARE(hub.observer.receipts, 0);
+    QCOMPARE(hub.counter(a, "rejected:excluded"), 1.0);
+    QCOMPARE(hub.counter(a, hub::kCreditedReceipts), 0.0);
+  }
+
   void pendingReceiptsAreBounded() {
     TestHub hub;
     const auto a = hub.join(), b = hub.join();

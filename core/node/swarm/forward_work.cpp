@@ -1,6 +1,8 @@
 // A training micro-batch's forward, downstream answer and backward on this stage.
 #include "core/node/swarm/forward_work.h"
 
+#include <random>
+
 #include <spdlog/spdlog.h>
 
 #include "core/node/swarm/local_stage.h"
@@ -9,6 +11,47 @@
 #include "core/wallet/encoding.h"
 
 namespace tessera::node::swarm {
+namespace {
+
+// What a cheating node (SwarmNodeOptions::tamper) sends instead of its work: a payload of the
+// run's codec and the right shape, random in [-1, 1] or all zeros, finite either way.
+model::Payload made_up_payload(model::CodecKind codec, const std::vector<std::int64_t>& shape, bool random) {
+  std::int64_t count = 1;
+  for (auto d : shape) count *= d;
+  std::vector<float> values(static_cast<std::size_t>(count), 0.0f);
+  if (random) {
+    thread_local std::mt19937 generator{std::random_device{}()};
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    for (auto& v : values) v = uniform(generator);
+  }
+  return model::encode(codec, shape, values.data());
+}
+
+}  // namespace
+
+// The stage's forward. A node that skips its backward has nothing to stash: it runs the blocks
+// without gradients (the output is the same with dropout 0).
+engine::ForwardResult ForwardWork::forward(const engine::ForwardMessage& input) {
+  if (!run_.options.tamper.skip_backward) return local_.stage->forward(input);
+  auto evaluated = local_.stage->evaluate(input);
+  engine::ForwardResult result;
+  result.output = std::move(evaluated.output);
+  result.metrics["tokens"] = static_cast<double>(input.batch) * input.sequence;
+  if (local_.index == run_.manifest.stages - 1) result.metrics["loss"] = evaluated.loss;
+  return result;
+}
+
+// The stage's backward; a node that skips it answers a zero input gradient (none on stage 0).
+engine::BackwardResult ForwardWork::backward(const ForwardJob& job, const model::Payload& gradient) {
+  if (!run_.options.tamper.skip_backward) return local_.stage->backward(job.h.micro_batch, gradient);
+  engine::BackwardResult skipped;
+  if (local_.index > 0) {
+    std::vector<std::int64_t> shape;
+    for (auto d : job.h.shape) shape.push_back(static_cast<std::int64_t>(d));
+    skipped.grad_input = made_up_payload(run_.codec, shape, false);
+  }
+  return skipped;
+}
 
 engine::ForwardMessage ForwardWork::input_of(const net::MessageHeader& h, net::StageInput input,
                                              std::int64_t micro_batch) const {
@@ -64,7 +107,7 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
   job.from = from;
   job.queue = queue;
   job.t0 = Clock::now();
-  job.result = local_.stage->forward(input);  // rejects bad shapes, codecs, non-finite values
+  job.result = forward(input);  // rejects bad shapes, codecs, non-finite values
   local_.evidence.record_forward(h.step, h.micro_batch, input);
   if (k > 0) job.received = forward_digest_of(input.activations, input.tokens);
   job.t_forward = job.t_down = job.t_check = job.t_back = Clock::now();
@@ -77,7 +120,7 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
   work.device_seconds += metrics["device_seconds"];
   work.bytes_received += static_cast<std::int64_t>(received_bytes);
   if (k == count - 1) {
-    job.back = local_.stage->backward(h.micro_batch, {});
+    job.back = backward(job, {});
     return job;
   }
   job.next = route.front();
@@ -91,6 +134,10 @@ ForwardJob ForwardWork::begin(const net::MessageHeader& h, std::uint64_t attempt
   down.input.batch = input.batch;
   down.input.sequence = input.sequence;
   down.input.route.assign(route.begin() + 1, route.end());
+  if (run_.options.tamper.garbage_activations) {
+    const auto shape = job.result.output.activations.shape;
+    job.result.output.activations = made_up_payload(run_.codec, shape, true);
+  }
   job.sent_activation_bytes = job.result.output.activations.bytes.size();
   job.sent = forward_digest_of(job.result.output.activations, input.tokens);
   down.input.activations = std::move(job.result.output.activations.bytes);  // only their size is needed here after
@@ -143,7 +190,7 @@ void ForwardWork::land(ForwardJob& job, const Reply& reply, const Sent& sent) {
   model::Payload gradient{run_.codec, job.result.output.activations.shape, std::move(answer.gradient)};
   job.t_check = Clock::now();
   try {
-    job.back = local_.stage->backward(job.h.micro_batch, gradient);
+    job.back = backward(job, gradient);
   } catch (const std::invalid_argument& bad) {
     throw PeerFailure(next.key, std::string("gradient from ") + short_key(next.key) + " rejected: " + bad.what());
   }

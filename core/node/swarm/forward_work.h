@@ -77,6 +77,9 @@ class ForwardWork {
   void check_route(const std::vector<Hop>& route) const;
 
  private:
+  // The Stage's forward and backward, or what a cheating node does instead (SwarmNodeOptions::tamper).
+  engine::ForwardResult forward(const engine::ForwardMessage& input);
+  engine::BackwardResult backward(const ForwardJob& job, const model::Payload& gradient);
   protocol::SignedReceipt sign(const net::MessageHeader& h, protocol::Direction direction,
                                const wallet::PublicKey& sender, int sender_stage,
                                const protocol::PayloadDigest& payload_digest) const;
