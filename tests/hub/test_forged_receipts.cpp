@@ -128,9 +128,10 @@ class TestForgedReceipts : public QObject {
     QCOMPARE(report_all(url, second, forged_second, rejected), std::uint64_t(0));
     QCOMPARE(rejected.size(), std::size_t(2 * kHonestSteps));  // the rest wait for their steps' records
 
-    // The honest driver commits a later step: every forged receipt still waiting is rejected.
+    // The honest driver commits a later step (routed by the hub's newest seed, as any later step
+    // must be): every forged receipt still waiting is rejected.
     const auto later = test::step_record(manifest, kForged + 1, driver.key.public_key(),
-                                         {{driver.key.public_key()}, {neighbour.key.public_key()}});
+                                         {{driver.key.public_key()}, {neighbour.key.public_key()}}, seed);
     QCOMPARE(test::post_step(url, later, driver.key)->status, 200);
 
     // Honest credit is exact; the forgers' is nothing, and every forged receipt is counted.
