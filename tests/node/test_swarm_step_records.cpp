@@ -106,10 +106,15 @@ class TestSwarmStepRecords : public QObject {
     return out;
   }
 
-  // A seed for the step after `record`'s, signed by `signer`, that puts stage 0 out of key order.
+  // A seed for the step after `record`'s, signed by `signer`, that puts stage 0 out of key order
+  // when the next step has both of its replicas (whether or not `record` had both: one may lag).
   protocol::SignedRouteSeed unsorting_seed(const protocol::StepRecord& record, const wallet::KeyPair& signer) {
     protocol::RouteSeed seed{kRun, record.step + 1, {}};
-    const auto replicas = weighted(record, 0);
+    protocol::StepRecord both = record;
+    both.replicas[0].clear();
+    for (const auto& peer : hub_->peer_list().peers)
+      if (peer.stage == 0 && peer.ready()) both.replicas[0].push_back(peer.node_key);
+    const auto replicas = weighted(both, 0);
     for (int tries = 0; tries < 1000; ++tries) {
       for (auto& byte : seed.seed) byte = static_cast<std::uint8_t>(random_());
       const auto order = protocol::order_replicas(seed.seed, 0, replicas);

@@ -25,10 +25,15 @@ std::uint64_t random_u64() {
 
 }  // namespace
 
-Out StateTransfer::serve(const net::Incoming&, const net::Envelope& envelope) {
+Out StateTransfer::serve(const net::Incoming& in, const net::Envelope& envelope) {
   const auto request = net::StateRequest::decode(envelope);
   if (request.transfer == 0 || request.transfer != transfer_id_) {
     if (request.offset != 0) throw std::invalid_argument("state transfer expired: start again");
+    // A replica catching up asks only for a later step than its own (the header's step): when
+    // this one has nothing that new, it says its step without saving a copy of its state.
+    const auto mine = static_cast<std::uint64_t>(local_.stage->step_count());
+    if (mine < in.message.header.step)
+      return {run_.header(net::MessageKind::StateChunk, mine, 0, local_.index), net::StateChunk{0, 0, 0, {}}.encode()};
     const auto file = run_.options.data_dir / "state-out.pt";
     local_.stage->save(file);
     std::ifstream stream(file, std::ios::binary);
@@ -52,7 +57,7 @@ std::vector<std::uint8_t> StateTransfer::download(const Hop& replica, std::uint6
     // The replica admits us once its allowlist has caught up with the hub (about a second);
     // a refused handshake is not retried by ZeroMQ, so the first request is short.
     const auto timeout = transfer == 0 ? net::Timeout(3000) : run_.options.hop_timeout * run_.manifest.stages;
-    auto reply = calls_.request(replica, run_.header(net::MessageKind::StateRequest, 0, 0, local_.index),
+    auto reply = calls_.request(replica, run_.header(net::MessageKind::StateRequest, transfer == 0 ? at_least : 0, 0, local_.index),
                                 net::StateRequest{transfer, bytes.size(), roles_.assignment()}.encode(), timeout,
                                 net::MessageKind::StateChunk);
     if (reply.header.step < at_least)

@@ -37,7 +37,8 @@ class StateTransfer {
   struct NotAhead : std::runtime_error {
     using std::runtime_error::runtime_error;
   };
-  // Throws NotAhead when the replica's step is below `at_least`, before more than a chunk moves.
+  // Throws NotAhead when the replica's step is below `at_least` (its first request says it in the
+  // header's step, so such a replica answers without saving its state), before more than a chunk moves.
   std::vector<std::uint8_t> download(const Hop& replica, std::uint64_t at_least);
   void install(const std::vector<std::uint8_t>& bytes);
 
