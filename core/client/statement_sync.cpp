@@ -11,6 +11,7 @@
 #include "core/protocol/manifest.h"
 #include "core/protocol/settlement.h"
 #include "core/protocol/statement.h"
+#include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::client {
@@ -57,7 +58,7 @@ StatementCheck StatementFetcher::latest_epoch() const {
   if (latest.status == 0) return {Outcome::Unreachable, 0, "the hub " + hub_url_ + " did not answer"};
   if (latest.status == 404) return {Outcome::NothingNew, 0, "no epoch has been settled yet"};
   try {
-    const auto epoch = latest.body.at("epoch").get<std::uint64_t>();
+    const auto epoch = sys::json_integer<std::uint64_t>(latest.body.at("epoch"), "'epoch'");  // not 1e300, -3 or 2.5
     return {Outcome::Verified, epoch, "epoch " + std::to_string(epoch) + " is the latest"};
   } catch (const std::exception&) {
     return {Outcome::Rejected, 0, "the hub's latest statement is not readable"};

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/sys/json_number.h"
 #include "core/wallet/secure_file.h"
 
 namespace tessera::control {
@@ -41,9 +42,9 @@ ControlEndpoint read_control_file(const std::filesystem::path& file) {
     endpoint.token = wallet::SecureBytes::copy_of({reinterpret_cast<const std::uint8_t*>(token_text.data()), token_text.size()});
   sodium_memzero(token_text.data(), token_text.size());
   if (!token_ok) throw std::runtime_error("control file has no valid token");
-  if (!document.contains("port") || !document["port"].is_number_integer())
-    throw std::runtime_error("control file " + file.string() + " names no port");
-  endpoint.port = document["port"].get<int>();
+  const auto port = document.contains("port") ? sys::json_integer_if<std::uint16_t>(document["port"]) : std::nullopt;
+  if (!port || *port == 0) throw std::runtime_error("control file " + file.string() + " names no port");
+  endpoint.port = *port;
   if (document.contains("pid") && document["pid"].is_number_integer()) endpoint.pid = document["pid"].get<std::int64_t>();
   return endpoint;
 }

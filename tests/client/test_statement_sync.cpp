@@ -13,6 +13,7 @@
 #include "core/hub/statements_controller.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
+#include "core/protocol/hub_api.h"
 #include "core/wallet/encoding.h"
 
 using namespace tessera;
@@ -88,6 +89,27 @@ class TestStatementSync : public QObject {
       QCOMPARE(epoch.verified, std::optional<std::int64_t>(epoch.epoch == 1 ? 0 : 1000));
     }
     QVERIFY(reader.verify(node_key.public_key()).intact);
+  }
+
+  // A hub's latest epoch is a whole number in range or unreadable: 1e300, -3, 2.5 and "7" are
+  // refused, never turned into some epoch (a double out of range is undefined behaviour).
+  void theLatestEpochIsReadOnlyAsAnInteger() {
+    LocalServer server;
+    std::string body;
+    server.server.Get(protocol::hub_api::kLatestStatement, [&](const httplib::Request&, httplib::Response& response) {
+      response.set_content(body, "application/json");
+    });
+    server.start();
+    const client::StatementFetcher fetcher(server.url(), "run-1", wallet::KeyPair::generate().public_key(),
+                                           std::chrono::milliseconds(3000));
+    for (const char* bad : {R"({"epoch": 1e300})", R"({"epoch": -3})", R"({"epoch": 2.5})", R"({"epoch": "7"})", "[]"}) {
+      body = bad;
+      QVERIFY2(fetcher.latest_epoch().outcome == Outcome::Rejected, bad);
+    }
+    body = R"({"epoch": 7})";
+    const auto latest = fetcher.latest_epoch();
+    QVERIFY(latest.outcome == Outcome::Verified);
+    QCOMPARE(latest.epoch, std::uint64_t(7));
   }
 };
 
