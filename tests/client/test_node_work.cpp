@@ -13,26 +13,12 @@
 #include "core/control/node_status.h"
 #include "core/hub/node_tally.h"
 #include "core/wallet/encoding.h"
+#include "tests/support/local_http_server.h"
 
 using namespace tessera;
+using test::LocalServer;
 
 namespace {
-
-struct LocalServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  void start() {
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-  ~LocalServer() {
-    server.stop();
-    if (thread.joinable()) thread.join();
-  }
-};
 
 // Epoch 3 as the hub's tally prints it (its counters are doubles: 412 prints as 412.0).
 hub::NodeEpochTally sampleTally() {

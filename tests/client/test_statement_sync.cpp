@@ -15,30 +15,11 @@
 #include "core/ledger/reader.h"
 #include "core/protocol/hub_api.h"
 #include "core/wallet/encoding.h"
+#include "tests/support/local_http_server.h"
 
 using namespace tessera;
+using test::LocalServer;
 using Outcome = client::StatementCheck::Outcome;
-
-namespace {
-
-// An HTTP server on 127.0.0.1 with a free port, stopped on destruction.
-struct LocalServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  void start() {
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-  ~LocalServer() {
-    server.stop();
-    if (thread.joinable()) thread.join();
-  }
-};
-
-}  // namespace
 
 class TestStatementSync : public QObject {
   Q_OBJECT

@@ -22,29 +22,14 @@
 #include "core/protocol/receipt.h"
 #include "core/protocol/work_units.h"
 #include "core/wallet/encoding.h"
+#include "tests/support/local_http_server.h"
 
 using namespace tessera;
+using test::LocalServer;
 
 namespace {
 
 std::string address_of(const wallet::KeyPair& key) { return wallet::base58_encode(key.public_key()); }
-
-// An HTTP server on 127.0.0.1 with a free port, stopped on destruction.
-struct LocalServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  void start() {
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-  ~LocalServer() {
-    server.stop();
-    if (thread.joinable()) thread.join();
-  }
-};
 
 }  // namespace
 

@@ -32,35 +32,16 @@
 #include "core/node/swarm_node.h"
 #include "core/protocol/unix_time.h"
 #include "core/wallet/encoding.h"
+#include "tests/support/running_node.h"
 #include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
+using test::RunningNode;
+using test::wait_until;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 namespace {
-
-struct RunningNode {
-  wallet::KeyPair key = wallet::KeyPair::generate();
-  std::unique_ptr<node::SwarmNode> node;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-
-  ~RunningNode() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-};
-
-template <typename Condition>
-bool wait_until(Condition&& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
 
 constexpr std::uint64_t kSteps = 3;
 
@@ -111,15 +92,7 @@ class TestSpotCheck : public QObject {
     options.threads = 1;
     options.heartbeat_every = 200ms;
     options.hop_timeout = 4000ms;
-    running.node = std::make_unique<node::SwarmNode>(
-        running.key, wallet::sign_delegation(owner_, running.key.public_key(), wallet::kAnyRun, 4102444800), options);
-    running.thread = std::thread([&running] {
-      try {
-        running.node->run(running.stop);
-      } catch (const std::exception& error) {
-        qWarning("node stopped: %s", error.what());
-      }
-    });
+    running.launch(owner_, options);
   }
 
   const RunningNode& at_stage(int stage) const {

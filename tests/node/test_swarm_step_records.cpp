@@ -20,37 +20,18 @@
 #include "core/node/swarm_node.h"
 #include "core/protocol/payload_digest.h"
 #include "tests/node/steps_tap.h"
+#include "tests/support/running_node.h"
 #include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
+using test::RunningNode;
+using test::wait_until;
 using namespace std::chrono_literals;
 using test::StepsTap;
 
 namespace {
 
 constexpr char kRun[] = "step-records-test";
-
-struct RunningNode {
-  wallet::KeyPair key = wallet::KeyPair::generate();
-  std::unique_ptr<node::SwarmNode> node;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-
-  ~RunningNode() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-};
-
-template <typename Condition>
-bool wait_until(Condition&& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -76,21 +57,10 @@ class TestSwarmStepRecords : public QObject {
     options.heartbeat_every = 200ms;
     options.hop_timeout = 4000ms;
     options.suspect_for = 2000ms;
-    running.node = std::make_unique<node::SwarmNode>(
-        running.key, wallet::sign_delegation(owner_, running.key.public_key(), wallet::kAnyRun, 4102444800), options);
-    running.thread = std::thread([&running] {
-      try {
-        running.node->run(running.stop);
-      } catch (const std::exception& error) {
-        qWarning("node stopped: %s", error.what());
-      }
-    });
+    running.launch(owner_, options);
   }
 
-  bool ready(const RunningNode& running) const {
-    const auto state = running.node->status().state;
-    return running.node->stage() >= 0 && state != "joining" && state != "starting" && !state.empty();
-  }
+  bool ready(const RunningNode& running) const { return running.ready(); }
 
   // Stage k's replicas of `record` weighted as the hub lists them.
   std::vector<protocol::WeightedReplica> weighted(const protocol::StepRecord& record, std::size_t k) {
