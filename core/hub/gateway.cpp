@@ -18,7 +18,7 @@ std::string bearer_key(const std::string& authorization_header) {
 }  // namespace
 
 Gateway::Gateway(const GatewayOptions& options, NextTokenSource& source, GatewayBilling& billing)
-    : options_(options), source_(source), billing_(billing) {}
+    : options_(options), billing_(billing), batcher_(source, options.max_round, options.token_timeout) {}
 
 void Gateway::authorize(const std::string& authorization_header) const {
   billing_.authorize(bearer_key(authorization_header));
@@ -67,21 +67,24 @@ std::string Gateway::complete(const CompletionRequest& request, const std::funct
   CompletionText text(request.stop);
   usage = Usage{request.prompt_tokens.size(), 0};
   const auto context = static_cast<std::size_t>(options_.limits.context);
-  std::lock_guard lock(swarm_mutex_);
+  std::uint64_t session = 0;
+  randombytes_buf(&session, sizeof session);  // names this sequence's KV caches on the stages
+  struct EndSequence {
+    DecodeBatcher& batcher;
+    std::uint64_t session;
+    ~EndSequence() { batcher.end(session); }
+  } end_sequence{batcher_, session};
   for (int generated = 0; generated < request.max_tokens; ++generated) {
     std::vector<std::int32_t> window(tokens.end() - static_cast<std::ptrdiff_t>(std::min(tokens.size(), context)),
                                      tokens.end());
-    std::vector<float> logits;
-    try {
-      logits = source_.next_token_logits(window, options_.token_timeout);
-    } catch (const std::exception& error) {
+    auto next = batcher_.next(session, std::move(window));
+    if (!next.error.empty())
       throw GatewayError(503, "service_unavailable",
-                         std::string("the model's swarm did not answer: ") + error.what() + "; try again shortly");
-    }
-    if (logits.size() != static_cast<std::size_t>(options_.limits.vocab))
-      throw GatewayError(503, "service_unavailable", "the model's last stage returned " + std::to_string(logits.size()) +
+                         "the model's swarm did not answer: " + next.error + "; try again shortly");
+    if (next.logits.size() != static_cast<std::size_t>(options_.limits.vocab))
+      throw GatewayError(503, "service_unavailable", "the model's last stage returned " + std::to_string(next.logits.size()) +
                                                          " logits instead of " + std::to_string(options_.limits.vocab));
-    const auto token = sample_token(logits, request.temperature, request.top_p, rng);
+    const auto token = sample_token(next.logits, request.temperature, request.top_p, rng);
     tokens.push_back(token);
     ++usage.completion_tokens;
     const auto piece = text.push(token);
@@ -92,5 +95,7 @@ std::string Gateway::complete(const CompletionRequest& request, const std::funct
   if (!rest.empty()) on_text(rest);
   return "length";
 }
+
+DecodeBatcher::Stats Gateway::rounds() const { return batcher_.stats(); }
 
 }  // namespace tessera::hub

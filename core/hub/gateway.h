@@ -18,18 +18,10 @@
 #include <vector>
 
 #include "core/hub/completion.h"
+#include "core/hub/decode_batcher.h"
+#include "core/hub/next_token_source.h"
 
 namespace tessera::hub {
-
-class NextTokenSource {
- public:
-  virtual ~NextTokenSource() = default;
-  // Logits over the vocabulary for the token that follows `tokens` (at most the context).
-  // Throws std::runtime_error when the swarm cannot answer within `timeout` (a stage is missing
-  // or drops): the gateway answers 503.
-  virtual std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens,
-                                               std::chrono::milliseconds timeout) = 0;
-};
 
 // One completion's hold on what its client may spend: settled with the tokens used (debited
 // exactly, the rest released), or, destroyed unsettled (a failed completion), released whole.
@@ -57,7 +49,8 @@ class GatewayBilling {
 struct GatewayOptions {
   CompletionLimits limits;
   std::chrono::milliseconds token_timeout{10000};  // per generated token
-  int max_concurrent = 4;             // completions admitted at once; one runs through the swarm at a time
+  int max_concurrent = 16;            // completions admitted at once, their next tokens asked in one round
+  std::size_t max_round = 32;         // sequences in one decoding round through the swarm
   std::chrono::seconds retry_after{2};  // what a 429 asks the client to wait
 };
 
@@ -96,6 +89,8 @@ class Gateway {
   // are running.
   std::shared_ptr<CompletionSlot> admit();
   int running() const;
+  // The decoding rounds sent to the source so far, and the sequences they carried.
+  DecodeBatcher::Stats rounds() const;
 
   const CompletionLimits& limits() const { return options_.limits; }
   std::chrono::seconds retry_after() const { return options_.retry_after; }
@@ -106,9 +101,8 @@ class Gateway {
  private:
   friend class CompletionSlot;
   GatewayOptions options_;
-  NextTokenSource& source_;
   GatewayBilling& billing_;
-  std::mutex swarm_mutex_;  // one inference at a time through the stages
+  DecodeBatcher batcher_;  // every running completion's next token, asked of the source in rounds
   mutable std::mutex slots_mutex_;
   int running_ = 0;  // admitted completions
 };

@@ -81,6 +81,9 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     book_ = std::make_unique<SettlementBook>(*store_, manifest_.run_id, *options_.hub_key,
                                              manifest_.price_per_1k_tokens, manifest_.currency);
     inference_ = std::make_unique<SwarmInference>(directory_, manifest_, *options_.hub_key);
+    inference_->credit_work_to([book = book_.get()](const std::string& owner, double flops) {
+      book->credit_work(owner, flops);
+    });
     GatewayOptions gateway;
     gateway.limits.model_id = manifest_.run_id;
     gateway.limits.context = manifest_.model.context;

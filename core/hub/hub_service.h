@@ -83,7 +83,7 @@ struct HubOptions {
   // The admin API's access file (hub_admin_api.h: its loopback URL and token, mode 0600), written
   // at start and removed at stop; empty: no admin server. Needs a hub key.
   std::filesystem::path admin_access_file;
-  int max_concurrent_completions = 4;         // beyond: 429 with Retry-After
+  int max_concurrent_completions = 16;        // generated together in rounds; beyond: 429 with Retry-After
   NextTokenSource* inference_source = nullptr;  // null: the swarm (tests stand a table in); must outlive the service
 
   // The API server: enough workers that slow clients cannot take them all cheaply, and short
@@ -92,7 +92,7 @@ struct HubOptions {
                                    std::chrono::seconds(2)};
   // The gateway's server: more workers than max_concurrent_completions, so a client beyond the cap
   // is told 429 rather than left waiting.
-  net::HttpServerLimits gateway_server{8, std::chrono::milliseconds(10000), std::chrono::milliseconds(10000),
+  net::HttpServerLimits gateway_server{24, std::chrono::milliseconds(10000), std::chrono::milliseconds(10000),
                                        std::chrono::seconds(2)};
   MembershipLimits membership;                // challenge and join rate limits
   // Spot checks (with a hub key): the probability that a node's work in a committed step is

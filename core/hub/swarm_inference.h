@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -34,6 +36,18 @@ class SwarmInference : public NextTokenSource {
   // Throws std::invalid_argument for an empty prompt or ids outside the vocabulary, and
   // SwarmUnavailable when a stage is missing or a peer does not answer within `timeout`.
   std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens, std::chrono::milliseconds timeout) override;
+  // One round of the gateway's continuous batching: each sequence keeps the route its KV caches
+  // are on and sends only its new positions; the sequences on one route go as one Infer. A sequence
+  // a stage lost is sent again from position 0 (once); one whose route broke starts over on a live
+  // route at its next token. Errors are per sequence.
+  std::vector<NextLogits> next_logits(const std::vector<SequenceWindow>& round, std::chrono::milliseconds timeout) override;
+  void end_sequence(std::uint64_t session) override;
+
+  // Inference work is credited like training work: every node on the route of an answered round
+  // earns the forward FLOPs of the positions it computed, handed to `credit` per owner every few
+  // seconds (and when this is destroyed). The answer coming back along the route is its receipt.
+  using WorkCredit = std::function<void(const std::string& owner, double flops)>;
+  void credit_work_to(WorkCredit credit);
 
  private:
   struct Impl;

@@ -174,10 +174,54 @@ BackwardReply BackwardReply::decode(const Envelope& envelope) {
   return out;
 }
 
-Envelope InferRequest::encode() const { return encode_input(input, input.activations, {{"ticket", ticket}}); }
+Envelope InferRequest::encode() const {
+  json meta{{"ticket", ticket}};
+  if (!sequences.empty()) {
+    auto list = json::array();
+    for (const auto& s : sequences) list.push_back(json::array({s.session, s.start, s.length, s.activation_bytes}));
+    meta["sequences"] = std::move(list);
+  }
+  return encode_input(input, input.activations, std::move(meta));
+}
 
 InferRequest InferRequest::decode(const Envelope& envelope) {
-  return {text_field(envelope.meta, "ticket"), decode_input(envelope, "inference")};
+  InferRequest out{text_field(envelope.meta, "ticket"), decode_input(envelope, "inference"), {}};
+  const auto found = envelope.meta.find("sequences");
+  if (found == envelope.meta.end()) return out;
+  if (!found->is_array() || found->empty() || found->size() > kMaxInferSequences)
+    throw std::invalid_argument("malformed inference sequences");
+  std::uint64_t positions = 0, bytes = 0;
+  for (const auto& item : *found) {
+    if (!item.is_array() || item.size() != 4) throw std::invalid_argument("malformed inference sequence");
+    InferSequence s{sys::json_integer<std::uint64_t>(item[0], "session"),
+                    sys::json_integer<std::uint32_t>(item[1], "start"),
+                    sys::json_integer<std::uint32_t>(item[2], "length"),
+                    sys::json_integer<std::uint64_t>(item[3], "activation bytes")};
+    if (s.length == 0) throw std::invalid_argument("an inference sequence without tokens");
+    positions += s.length;
+    bytes += s.activation_bytes;
+    out.sequences.push_back(s);
+  }
+  if (out.input.batch != 1 || positions != static_cast<std::uint64_t>(out.input.sequence) ||
+      bytes != out.input.activations.size())
+    throw std::invalid_argument("the inference sequences do not add up to the request's tokens and activations");
+  return out;
+}
+
+Envelope LogitsReply::encode() const {
+  json meta = json::object();
+  if (!missing.empty()) meta["missing"] = missing;
+  return {std::move(meta), logits};
+}
+
+LogitsReply LogitsReply::decode(const Envelope& envelope) {
+  LogitsReply out;
+  if (const auto found = envelope.meta.find("missing"); found != envelope.meta.end()) {
+    if (!found->is_array() || found->size() > kMaxInferSequences) throw std::invalid_argument("malformed missing list");
+    for (const auto& item : *found) out.missing.push_back(sys::json_integer<std::uint32_t>(item, "missing sequence"));
+  }
+  out.logits = envelope.blob;
+  return out;
 }
 
 Envelope ReduceRequest::encode() const {

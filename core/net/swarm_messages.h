@@ -71,14 +71,45 @@ struct BackwardReply {
   static BackwardReply decode(const Envelope& envelope);
 };
 
+// One generated sequence's part of a batched Infer: its new positions on the KV-cache session
+// `session` of every stage on the route, from position `start` (0 opens the session again),
+// `length` tokens, and `activation_bytes` of the input's activations (0 on stage 0, and 0 on a
+// later stage when a stage before it no longer held the session: it is passed on, not computed).
+struct InferSequence {
+  std::uint64_t session = 0;
+  std::uint32_t start = 0;
+  std::uint32_t length = 0;
+  std::uint64_t activation_bytes = 0;
+  bool operator==(const InferSequence&) const = default;
+};
+
+inline constexpr std::size_t kMaxInferSequences = 256;
+
 // Infer: one inference forward (no gradient, no attempt). Answered with Logits. `ticket`: hex of
 // the hub's protocol::AuthenticatedInferenceTicket for this request, passed on unchanged by every stage.
+// Without `sequences` the input is whole windows [batch, sequence + 1], computed without a cache;
+// with them it is one row (batch 1) holding every sequence's new positions one after the other
+// (their lengths add up to `sequence`; the last token id is unused), and their activations in the
+// same order (the sizes each says).
 struct InferRequest {
   std::string ticket;
   StageInput input;
+  std::vector<InferSequence> sequences;
 
   Envelope encode() const;
+  // Also throws when the sequences do not add up to the input (lengths, activation bytes, batch 1).
   static InferRequest decode(const Envelope& envelope);
+};
+
+// Logits: the last stage's answer to an Infer, carried back along the route. For a batched Infer,
+// `missing` are the indices of the sequences some stage no longer held (the hub opens them again
+// from position 0), and `logits` the last-position logits of every other sequence in order.
+struct LogitsReply {
+  std::vector<std::uint32_t> missing;
+  std::vector<std::uint8_t> logits;  // floats
+
+  Envelope encode() const;
+  static LogitsReply decode(const Envelope& envelope);
 };
 
 // Reduce: a stage's replicas sum their gradients; `contributors` are the replicas that ran

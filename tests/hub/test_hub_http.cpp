@@ -137,6 +137,8 @@ struct TestHub {
     options.membership.joins_per_key = {1000, 1000};
     options.membership.joins_per_owner = {1000, 1000};
     options.open_gateway = true;
+    options.max_concurrent_completions = 4;  // what the gateway test below counts on
+    options.gateway_server.threads = 8;
     return options;
   }
 
@@ -322,7 +324,7 @@ class TestHubHttp : public QObject {
         return reply ? std::pair{reply->status, reply->get_header_value("Retry-After") + " " + reply->body}
                      : std::pair{0, std::string()};
       }));
-    QVERIFY(hub.source.wait_for_waiting(1, 20s));  // one completion is inside the swarm
+    QVERIFY(hub.source.wait_for_waiting(1, 20s));  // one round of completions is inside the swarm
     for (int i = 0; i < 400 && answered < 4; ++i) std::this_thread::sleep_for(50ms);
     QCOMPARE(answered.load(), 4);  // the four beyond the cap were told to come back later
     std::vector<std::unique_ptr<RawConnection>> slow;

@@ -33,7 +33,7 @@ const Handlers::Entry* Handlers::entry_of(net::MessageKind kind) {
       {K::Ping, Sender::Driver, [](Handlers& h, In in, Env e) { return h.ping(in, e); }},
       {K::GradFetch, Sender::StageReplica, [](Handlers& h, In in, Env e) { return h.reduce_.grad_fetch(in, e); }},
       {K::StateRequest, Sender::StageReplica, [](Handlers& h, In in, Env e) { return h.state_.serve(in, e); }},
-      {K::Infer, Sender::HubTicket, [](Handlers& h, In in, Env e) { return h.infer(in, e); }},
+      {K::Infer, Sender::HubTicket, [](Handlers& h, In in, Env e) { return h.inference_.serve(in, e); }},
       {K::CheckFetch, Sender::Checker, [](Handlers& h, In in, Env e) { return h.evidence_.serve(in, e); }},
   };
   for (const auto& entry : kEntries)
@@ -160,36 +160,6 @@ Out Handlers::ping(const net::Incoming& in, const net::Envelope&) {
   const auto mine = static_cast<std::uint64_t>(local_.stage->step_count());
   local_.asked_for(in.message.header.step, mine);
   return {run_.header(net::MessageKind::Pong, mine, 0, local_.index), net::PongReply{mine, board_.paused_or_snoozed()}.encode()};
-}
-
-Out Handlers::infer(const net::Incoming& in, const net::Envelope& envelope) {
-  const auto& h = in.message.header;
-  const int k = local_.index;
-  if (h.stage != k) throw std::invalid_argument("this node serves stage " + std::to_string(k));
-  auto request = net::InferRequest::decode(envelope);
-  const auto route = request.input.route;
-  const int batch = request.input.batch, sequence = request.input.sequence;
-  const auto input = forward_.input_of(h, std::move(request.input), -1);
-  forward_.check_route(route);
-  Out out{run_.header(net::MessageKind::Logits, h.step, 0, k), {}};
-  if (k == run_.manifest.stages - 1) {
-    out.envelope.blob = net::floats_to_bytes(local_.stage->last_position_logits(input));
-    return out;
-  }
-  auto result = local_.stage->evaluate(input);
-  auto down = run_.header(net::MessageKind::Infer, h.step, 0, k + 1);
-  for (auto d : result.output.activations.shape) down.shape.push_back(static_cast<std::uint64_t>(d));
-  net::InferRequest next;
-  next.input.batch = batch;
-  next.input.sequence = sequence;
-  next.input.route.assign(route.begin() + 1, route.end());
-  next.input.activations = std::move(result.output.activations.bytes);
-  next.input.tokens = input.tokens;
-  next.ticket = std::move(request.ticket);  // admitted: the hub's, for this route and these tokens
-  auto reply = calls_.request(route.front(), down, next.encode(), run_.options.hop_timeout * (run_.manifest.stages - 1 - k),
-                              net::MessageKind::Logits);
-  out.envelope.blob = std::move(reply.envelope.blob);
-  return out;
 }
 
 Reply Handlers::local(net::MessageHeader h, const net::Envelope& message) {

@@ -15,6 +15,7 @@
 #include "core/node/swarm/authoriser.h"
 #include "core/node/swarm/evidence_transfer.h"
 #include "core/node/swarm/forward_work.h"
+#include "core/node/swarm/inference_work.h"
 #include "core/node/swarm/reduce_work.h"
 #include "core/node/swarm/state_transfer.h"
 
@@ -29,7 +30,7 @@ class Handlers {
   Handlers(const RunContext& run, LocalStage& local, PeerCalls& calls, const PeerRoles& roles, StatusBoard& board,
            WorkLog& log, StateTransfer& state)
       : run_(run), local_(local), calls_(calls), board_(board), log_(log), state_(state), authoriser_(run, roles, local),
-        forward_(run, local), reduce_(run, local, calls, roles), evidence_(run, local) {}
+        forward_(run, local), inference_(run, local, calls, forward_), reduce_(run, local, calls, roles), evidence_(run, local) {}
 
   ForwardWork& forward() { return forward_; }
 
@@ -58,7 +59,6 @@ class Handlers {
   Out step(const net::Incoming& in, const net::Envelope& envelope);
   Out abort(const net::Incoming& in, const net::Envelope& envelope);
   Out ping(const net::Incoming& in, const net::Envelope& envelope);
-  Out infer(const net::Incoming& in, const net::Envelope& envelope);
   // A refusal's log line, at most one a second (a peer can send refusable requests at will).
   void log_refusal(const std::string& line);
 
@@ -70,6 +70,7 @@ class Handlers {
   StateTransfer& state_;
   Authoriser authoriser_;
   ForwardWork forward_;
+  InferenceWork inference_;
   ReduceWork reduce_;
   EvidenceTransfer evidence_;
   std::mutex log_mutex_;
