@@ -182,7 +182,18 @@ nlohmann::json HubService::health() {
   if (gateway_server_) requests["gateway"] = gateway_server_->stats().to_json();
   nlohmann::json out{{"status", "ok"}, {"run", manifest_.run_id}, {"members", list.peers.size()},
                      {"ready", ready}, {"requests", requests}};
-  if (gateway_) out["completions_running"] = gateway_->running();
+  if (gateway_) {
+    out["completions_running"] = gateway_->running();
+    const auto rounds = gateway_->rounds();
+    out["inference"] = {{"rounds", rounds.rounds}, {"sequences", rounds.sequences}};
+  }
+  if (inference_) {
+    const auto swarm = inference_->stats();
+    out["inference"]["infers"] = swarm.infers;
+    out["inference"]["positions"] = swarm.positions;
+    out["inference"]["resent"] = swarm.resent;
+    out["inference"]["failed"] = swarm.failed;
+  }
   return out;
 }
 

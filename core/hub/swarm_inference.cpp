@@ -85,6 +85,8 @@ struct SwarmInference::Impl {
   Clock::time_point last_credit = Clock::now();
   WorkCredit credit;
   std::vector<double> flops_per_token;  // forward FLOPs per position, per stage
+  // Counted without the mutex, which a round holds for as long as the swarm takes.
+  std::atomic<std::uint64_t> infers{0}, positions_sent{0}, resent{0}, failed{0};
   // One connection per stage-0 replica, kept across tokens (a CurveZMQ handshake per token costs
   // more than the forward pass); dropped when it fails, so no late reply can answer a later request.
   std::map<std::string, std::unique_ptr<net::Client>> clients;
@@ -211,6 +213,8 @@ struct SwarmInference::Impl {
     }
     request.input.sequence = static_cast<int>(request.input.tokens.size());
     request.input.tokens.push_back(0);  // the [batch, T + 1] layout's target column, unused by inference
+    infers += 1;
+    positions_sent += static_cast<std::uint64_t>(request.input.sequence);
     const auto reply = net::LogitsReply::decode(send(group.route, std::move(request), timeout));
     const std::set<std::uint32_t> missing(reply.missing.begin(), reply.missing.end());
     const auto vocab = static_cast<std::size_t>(manifest.model.vocab);
@@ -273,13 +277,17 @@ struct SwarmInference::Impl {
     try {
       const auto lost = run(group, round, out, timeout);
       if (lost.empty()) return;
+      resent += lost.size();
       Group again{group.route, {}};
       for (const auto j : lost) again.parts.push_back(from_start(group.parts[j], round[group.parts[j].index].tokens));
       if (!run(again, round, out, timeout).empty()) throw SwarmUnavailable("a stage lost the sequence's cache twice in a row");
     } catch (const std::exception& error) {
       for (const auto& part : group.parts) {
         held.erase(part.sequence.session);  // its next token starts over on a live route
-        if (out[part.index].logits.empty()) out[part.index].error = error.what();
+        if (out[part.index].logits.empty()) {
+          out[part.index].error = error.what();
+          failed += 1;
+        }
       }
     }
   }
@@ -297,6 +305,11 @@ SwarmInference::~SwarmInference() {
 void SwarmInference::credit_work_to(WorkCredit credit) {
   std::lock_guard lock(impl_->mutex);
   impl_->credit = std::move(credit);
+}
+
+SwarmInference::Stats SwarmInference::stats() const {
+  const auto& s = *impl_;
+  return {s.infers.load(), s.positions_sent.load(), s.resent.load(), s.failed.load()};
 }
 
 void SwarmInference::end_sequence(std::uint64_t session) {

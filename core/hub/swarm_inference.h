@@ -49,6 +49,14 @@ class SwarmInference : public NextTokenSource {
   using WorkCredit = std::function<void(const std::string& owner, double flops)>;
   void credit_work_to(WorkCredit credit);
 
+  struct Stats {
+    std::uint64_t infers = 0;     // batched Infers sent (one per route per round)
+    std::uint64_t positions = 0;  // positions they asked the stages to compute
+    std::uint64_t resent = 0;     // sequences sent again from position 0 because a stage lost them
+    std::uint64_t failed = 0;     // sequences answered with an error
+  };
+  Stats stats() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -145,6 +145,7 @@ void SwarmNode::Impl::build_stage(int index) {
   stage_options.codec = run.codec;
   stage_options.device = options.device;
   stage_options.threads = options.threads;
+  if (options.inference_cache_bytes > 0) stage_options.inference_cache_bytes = options.inference_cache_bytes;
   {
     std::lock_guard lock(local.mutex);
     local.stage = std::make_unique<engine::Stage>(stage_options);

@@ -52,6 +52,7 @@ struct SwarmNodeOptions {
   std::string listen = "tcp://127.0.0.1:0";  // where this node's stage server binds
   std::string device = "cpu";
   int threads = 0;                           // libtorch CPU threads; 0: libtorch's choice
+  std::int64_t inference_cache_bytes = 0;    // the stage's KV caches for inference at most; 0: the engine's default
   std::chrono::milliseconds hop_timeout{8000};      // one stage's work plus one link, per hop
   std::chrono::milliseconds hub_timeout{5000};
   std::chrono::milliseconds heartbeat_every{1000};
