@@ -3,8 +3,8 @@
 // the best of the in-process runs before and after them), bytes per token per boundary and tokens/s for each
 // codec, and the same swarm with its links limited to 80 Mbit/s by a token bucket (tc tbf on the
 // loopback device of a network namespace the benchmark creates: every stage link shares it), and
-// inference: completion tokens/s through the hub's gateway vs the same stages chained in one
-// process (`inference.ratio`).
+// inference (bench_inference.h): completion tokens/s through the hub's gateway vs the same stages
+// chained in one process with the same KV cache (`inference.ratio`), 8 concurrent clients, time to first token.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +15,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "app/cli/bench_inference.h"
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
 #include "app/cli/terminal.h"
@@ -36,64 +37,7 @@ using demo::LocalNetwork;
 using demo::LocalNetworkOptions;
 
 constexpr int kWarmup = 2;  // steps left out of the rates (process start, first allocations)
-constexpr int kInferenceTokens = 48;   // generated per inference measurement
-const std::string kPrompt = "12+34=";
 constexpr int kCheatTrials = 3;        // garbage-node runs, each until the hub excludes the node
-
-// Completion tokens/s through the hub's OpenAI-compatible gateway: HTTP → hub → every stage of the
-// swarm and back for each token (greedy, the window re-sent each token as the gateway does).
-double gateway_tokens_per_s(LocalNetwork& network) {
-  const auto& hub = network.hub();
-  httplib::Client client("127.0.0.1", hub.gateway_port());
-  client.set_read_timeout(std::chrono::seconds(120));
-  const nlohmann::json request{{"model", hub.manifest().run_id}, {"prompt", kPrompt},
-                               {"max_tokens", kInferenceTokens}, {"temperature", 0}};
-  double best = 0;
-  for (int round = 0; round < 3; ++round) {  // the first round warms the links up
-    const auto start = std::chrono::steady_clock::now();
-    const auto response = client.Post(protocol::hub_api::kCompletions, request.dump(), "application/json");
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!response || response->status != 200)
-      throw std::runtime_error("the gateway did not answer: " + (response ? response->body : std::string("no reply")));
-    const auto tokens = nlohmann::json::parse(response->body)["usage"]["completion_tokens"].get<double>();
-    if (round > 0) best = std::max(best, tokens / seconds);
-  }
-  return best;
-}
-
-// The same generation with the same stages chained inside one process (no network, no HTTP).
-double in_process_inference_tokens_per_s(const LocalNetworkOptions& o) {
-  std::vector<engine::Stage> stages;
-  for (int k = 0; k < o.stages; ++k) {
-    engine::StageOptions options;
-    options.model = o.model;
-    options.train = o.train;
-    options.stage_count = o.stages;
-    options.stage_index = k;
-    options.threads = o.threads;
-    stages.emplace_back(options);
-  }
-  double best = 0;
-  for (int round = 0; round < 3; ++round) {
-    std::vector<std::int32_t> tokens(kPrompt.begin(), kPrompt.end());
-    const auto start = std::chrono::steady_clock::now();
-    for (int generated = 0; generated < kInferenceTokens; ++generated) {
-      const auto first = tokens.size() > static_cast<std::size_t>(o.model.context) ? tokens.size() - o.model.context : 0;
-      engine::ForwardMessage message;
-      message.micro_batch = -1;
-      message.batch = 1;
-      message.sequence = static_cast<int>(tokens.size() - first);
-      message.tokens.assign(tokens.begin() + static_cast<std::ptrdiff_t>(first), tokens.end());
-      message.tokens.push_back(0);  // the target slot a forward message carries
-      for (int k = 0; k + 1 < o.stages; ++k) message = stages[static_cast<std::size_t>(k)].evaluate(message).output;
-      const auto logits = stages.back().last_position_logits(message);
-      tokens.push_back(static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (round > 0) best = std::max(best, kInferenceTokens / seconds);
-  }
-  return best;
-}
 
 LocalNetworkOptions bench_network(const std::string& codec) {
   auto o = demo::demo_network_defaults();
@@ -182,10 +126,7 @@ void swarm_once(const std::string& codec, int steps, double check_rate, const Gl
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   nlohmann::json inference;
-  if (codec == "none") {
-    inference["gateway_tokens_per_s"] = gateway_tokens_per_s(network);
-    inference["in_process_tokens_per_s"] = in_process_inference_tokens_per_s(options);
-  }
+  if (codec == "none") inference = measure_inference(network, options);
   nlohmann::json checks;
   if (auto* spot = network.hub().spot_checks()) checks = spot->summary();
   network.stop();
@@ -340,14 +281,10 @@ SwarmRuns run_swarms(int steps, bool json) {
   return runs;
 }
 
-// Takes the inference figures out of codecs.none and adds the gateway-to-in-process ratio.
+// Takes the inference figures (bench_inference.h) out of codecs.none.
 nlohmann::json take_inference(nlohmann::json& codecs) {
   auto inference = codecs["none"].value("inference", nlohmann::json::object());
   if (codecs["none"].contains("inference")) codecs["none"].erase("inference");
-  const double gateway = inference.value("gateway_tokens_per_s", 0.0);
-  const double local = inference.value("in_process_tokens_per_s", 0.0);
-  inference["ratio"] = local > 0 ? gateway / local : 0.0;
-  inference["generated_tokens"] = kInferenceTokens;
   return inference;
 }
 

@@ -16,6 +16,7 @@
 #include "app/cli/hub_bench.h"
 #include "core/net/endpoint.h"
 #include "core/net/envelope.h"
+#include "core/net/swarm_messages.h"
 #include "core/net/zap.h"
 
 namespace tessera::cli::hub_bench {
@@ -54,7 +55,15 @@ class StandInStage {
       header.step = in->message.header.step;
       const nlohmann::json meta{
           {"request", request ? request->meta.value("request", nlohmann::json(0)) : nlohmann::json(0)}};
-      server_->reply(*in, header, net::pack(meta, net::floats_to_bytes(logits_)), std::chrono::seconds(1));
+      std::vector<std::uint8_t> rows;  // one row per sequence of a batched Infer
+      const auto one = net::floats_to_bytes(logits_);
+      std::size_t sequences = 1;
+      try {
+        if (request) sequences = std::max<std::size_t>(1, net::InferRequest::decode(*request).sequences.size());
+      } catch (const std::exception&) {
+      }
+      for (std::size_t i = 0; i < sequences; ++i) rows.insert(rows.end(), one.begin(), one.end());
+      server_->reply(*in, header, net::pack(meta, rows), std::chrono::seconds(1));
     }
   }
 
