@@ -264,6 +264,8 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global) {
   command->add_option("--price", s->demo.network.price_per_1k_tokens,
                       "Inference price in micro-units (USDC) per 1,000 tokens")
       ->capture_default_str();
+  command->add_flag("--infer-while-training", s->demo.infer_while_training,
+                    "Generate through the swarm while it trains (training's results must not change)");
   command->add_option("--kill-replica-at", s->demo.kill_at, "SIGKILL a replica of a later stage at this step (churn check)")
       ->group("");
   command->add_option("--stall-seconds", s->demo.stall_seconds, "Give up after this long without progress")->group("");

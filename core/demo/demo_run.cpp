@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/demo/background_inference.h"
 #include "core/hub/swarm_inference.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
@@ -125,6 +126,15 @@ void DemoRun::start() {
 }
 
 void DemoRun::train(const std::atomic<bool>& stop, const DemoProgress& progress) {
+  if (!options_.infer_while_training) return train_steps(stop, progress);
+  auto& hub = network_.hub();
+  BackgroundInference inference(hub.directory(), hub.manifest(), network_.hub_key());
+  train_steps(stop, progress);
+  inference.stop();
+  during_training_ = inference.summary();
+}
+
+void DemoRun::train_steps(const std::atomic<bool>& stop, const DemoProgress& progress) {
   auto last_progress = std::chrono::steady_clock::now();
   while (static_cast<int>(steps_.size()) < options_.steps) {
     if (stop) throw std::runtime_error("interrupted; the local peers were stopped");
@@ -166,7 +176,9 @@ nlohmann::json DemoRun::ask_next_token() {
     const std::vector<std::int32_t> ids(prompt.begin(), prompt.end());
     const auto logits = swarm.next_token_logits(ids, std::chrono::seconds(10));
     const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
-    return {{"prompt", prompt}, {"next_token", best}, {"vocab", logits.size()}};
+    nlohmann::json out{{"prompt", prompt}, {"next_token", best}, {"vocab", logits.size()}};
+    if (!during_training_.is_null()) out["during_training"] = during_training_;
+    return out;
   } catch (const std::exception& error) {
     return {{"error", error.what()}};
   }

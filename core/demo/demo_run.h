@@ -23,6 +23,7 @@ struct DemoOptions {
   LocalNetworkOptions network = demo_network_defaults();
   int steps = 60;
   int kill_at = 0;  // > 0: SIGKILL a replica of a later stage at this step
+  bool infer_while_training = false;  // generate through the swarm during the steps (background_inference.h)
   double stall_seconds = 300;  // give up after this long without a new step
 };
 
@@ -88,6 +89,7 @@ class DemoRun {
 
  private:
   void kill_a_later_replica(const DemoProgress& progress);
+  void train_steps(const std::atomic<bool>& stop, const DemoProgress& progress);
 
   DemoOptions options_;
   std::optional<std::filesystem::path> own_folder_;  // the user's node as peer 0
@@ -97,6 +99,7 @@ class DemoRun {
   LocalNetwork network_;
   std::vector<nlohmann::json> steps_;  // the hub's figures, one per step
   std::optional<std::size_t> killed_;  // the peer killed by the churn check
+  nlohmann::json during_training_;     // BackgroundInference's summary, with infer_while_training
 };
 
 }  // namespace tessera::demo

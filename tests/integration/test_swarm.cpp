@@ -1,7 +1,9 @@
 // The swarm across real processes on loopback (`tessera-node demo` spawns one `tessera-node run`
 // per peer around an embedded hub): loss falls and, with codec none or subspace and one replica per
 // stage, equals the in-process pipeline's step by step; a replica killed with SIGKILL mid-run does not
-// stop training, and receipts and logs stay consistent.
+// stop training, and receipts and logs stay consistent. The equivalence runs generate through the
+// same stages while they train (`--infer-while-training`): inference between micro-batches changes
+// nothing in training.
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -43,7 +45,7 @@ class TestSwarm : public QObject {
     QTemporaryDir dir;
     const int steps = 6;
     const auto summary = demo(dir.path(), {"--steps", QString::number(steps), "--stages", "3", "--replicas", "1",
-                                           "--codec", "none"});
+                                           "--codec", "none", "--infer-while-training"});
     QCOMPARE(summary["steps"].toInt(), steps);
     QVERIFY(summary["loss_last"].toDouble() < summary["loss_first"].toDouble());
     QCOMPARE(summary["receipts_rejected"].toInt(), 0);
@@ -55,6 +57,12 @@ class TestSwarm : public QObject {
     QVERIFY(QFileInfo::exists(summary["ledger"].toString()));
     // Forward-only inference through the three stage processes (SwarmInference).
     QCOMPARE(summary["inference"].toObject()["vocab"].toInt(), 256);
+    // Generated through the same stages while they trained: the losses below still equal the
+    // in-process pipeline's, and every receipt above was verified.
+    const auto during = summary["inference"].toObject()["during_training"].toObject();
+    qInfo("inference during training: %d tokens in %d rounds, %d errors", during["tokens"].toInt(),
+          during["rounds"].toInt(), during["errors"].toInt());
+    QVERIFY(during["tokens"].toInt() > 0);
     compareWithPipeline(summary, steps, model::CodecKind::none, 0);
   }
 
@@ -64,7 +72,7 @@ class TestSwarm : public QObject {
     QTemporaryDir dir;
     const int steps = 6;
     const auto summary = demo(dir.path(), {"--steps", QString::number(steps), "--stages", "3", "--replicas", "1",
-                                           "--codec", "subspace"});
+                                           "--codec", "subspace", "--infer-while-training"});
     QCOMPARE(summary["steps"].toInt(), steps);
     QVERIFY(summary["loss_last"].toDouble() < summary["loss_first"].toDouble());
     QCOMPARE(summary["receipts_rejected"].toInt(), 0);
