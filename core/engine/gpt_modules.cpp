@@ -81,6 +81,32 @@ torch::Tensor BlockImpl::forward(torch::Tensor x, const torch::Tensor& causal_ma
   return x + dropout(lift(h), dropout_p, is_training(), gen);
 }
 
+torch::Tensor BlockImpl::forward_cached(torch::Tensor x, std::vector<torch::Tensor>& keys,
+                                        std::vector<torch::Tensor>& values, const torch::Tensor& causal_mask) {
+  const auto m = x.size(0), n = x.size(1), d = x.size(2);
+  const auto head_dim = d / heads;
+  auto parts = qkv(ln1(x)).split(d, /*dim=*/2);
+  auto shape = [&](const torch::Tensor& z) { return z.view({m, n, heads, head_dim}).transpose(1, 2); };
+  auto q = shape(parts[0]), k = shape(parts[1]), v = shape(parts[2]);
+  std::vector<torch::Tensor> attended;
+  attended.reserve(static_cast<std::size_t>(m));
+  for (std::int64_t i = 0; i < m; ++i) {
+    auto& key = keys[static_cast<std::size_t>(i)];
+    auto& value = values[static_cast<std::size_t>(i)];
+    // clone: a first slice would otherwise keep the whole batch's qkv output alive in the cache.
+    key = key.defined() ? torch::cat({key, k[i]}, 1) : k[i].clone(at::MemoryFormat::Contiguous);
+    value = value.defined() ? torch::cat({value, v[i]}, 1) : v[i].clone(at::MemoryFormat::Contiguous);
+    const auto past = key.size(1) - n;
+    auto scores = torch::matmul(q[i], key.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+    scores = scores.masked_fill(causal_mask.slice(0, past, past + n).slice(1, 0, past + n),
+                                -std::numeric_limits<float>::infinity());
+    attended.push_back(torch::matmul(torch::softmax(scores, -1), value));
+  }
+  auto y = torch::stack(attended).transpose(1, 2).contiguous().view({m, n, d});
+  x = x + lift(proj(y));
+  return x + lift(down(torch::gelu(fc(ln2(x)))));
+}
+
 // --- StageModule ---------------------------------------------------------------------------------
 
 StageModuleImpl::StageModuleImpl(const ModelConfig& model_config, const StagePlan& stage_plan)
@@ -129,6 +155,23 @@ bool StageModuleImpl::holds_embedding(const ModelConfig& config, const StagePlan
 
 torch::Tensor StageModuleImpl::embed(const torch::Tensor& tokens) {
   return tok_emb->forward(tokens) + pos_emb.slice(0, 0, tokens.size(1));
+}
+
+torch::Tensor StageModuleImpl::embed_at(const torch::Tensor& tokens, const torch::Tensor& positions) {
+  const auto rows = pos_emb.index_select(0, positions.reshape({-1})).view({tokens.size(0), tokens.size(1), -1});
+  return tok_emb->forward(tokens) + rows;
+}
+
+torch::Tensor StageModuleImpl::to_boundary_at(const torch::Tensor& stream, const torch::Tensor& tokens,
+                                              const torch::Tensor& positions) {
+  if (config.subspace_rank == 0) return stream;
+  return torch::matmul(stream - embed_at(tokens, positions), basis);
+}
+
+torch::Tensor StageModuleImpl::from_boundary_at(const torch::Tensor& received, const torch::Tensor& tokens,
+                                                const torch::Tensor& positions) {
+  if (config.subspace_rank == 0) return received;
+  return embed_at(tokens, positions) + torch::matmul(received, basis.t());
 }
 
 torch::Tensor StageModuleImpl::to_boundary(const torch::Tensor& stream, const torch::Tensor& tokens) {

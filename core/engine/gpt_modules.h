@@ -28,6 +28,13 @@ struct BlockImpl : torch::nn::Module {
   BlockImpl(const ModelConfig& config, torch::Tensor shared_basis);
 
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& causal_mask, at::Generator& gen);
+  // Inference with a KV cache, in eval mode (no dropout): x [m, n, d] holds n new positions of m
+  // sequences; keys[i] / values[i] are sequence i's cached [heads, L_i, head_dim] (undefined when
+  // L_i = 0) and are replaced by the extended [heads, L_i + n, head_dim]. The linear layers run
+  // once over the whole batch, attention per sequence against its own cache, with forward()'s
+  // scaling and causal mask, so the result matches a full forward pass up to float rounding.
+  torch::Tensor forward_cached(torch::Tensor x, std::vector<torch::Tensor>& keys, std::vector<torch::Tensor>& values,
+                               const torch::Tensor& causal_mask);
 
   int out_width(const ModelConfig& config) const;
   // Under the subspace constraint a block writes r coefficients that the shared basis lifts
@@ -56,12 +63,18 @@ struct StageModuleImpl : torch::nn::Module {
 
   // The embedding of token ids [b, t]: token table rows plus the position embedding.
   torch::Tensor embed(const torch::Tensor& tokens);
+  // The same at explicit positions [b, t] (a KV-cache decode step: each row starts elsewhere).
+  torch::Tensor embed_at(const torch::Tensor& tokens, const torch::Tensor& positions);
 
   // What goes on the wire for this stream, and back. Under the subspace constraint the stream is
   // embed(ids) + U·c exactly (every write that reaches a boundary lies in span(U)), so r
   // coefficients c = Uᵀ(stream − embed(ids)) carry all of it.
   torch::Tensor to_boundary(const torch::Tensor& stream, const torch::Tensor& tokens);
   torch::Tensor from_boundary(const torch::Tensor& received, const torch::Tensor& tokens);
+  // to_boundary / from_boundary for tokens at explicit positions [b, t].
+  torch::Tensor to_boundary_at(const torch::Tensor& stream, const torch::Tensor& tokens, const torch::Tensor& positions);
+  torch::Tensor from_boundary_at(const torch::Tensor& received, const torch::Tensor& tokens,
+                                 const torch::Tensor& positions);
 
   // The parameters every stage of a subspace pipeline holds a copy of, in a fixed order.
   std::vector<torch::Tensor> shared_parameters() const;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
 #include "core/engine/checkpoint_file.h"
@@ -14,6 +15,7 @@
 #include "core/engine/gpt_modules.h"
 #include "core/engine/gpt_training.h"
 #include "core/engine/heap_tuning.h"
+#include "core/engine/inference_cache.h"
 
 namespace tessera::engine {
 
@@ -72,6 +74,23 @@ struct Stage::Impl {
   // A backward ran since the shared embeddings' gradient was last summed across the stages.
   bool shared_gradient_pending = false;
   double forward_flops_per_token = 0.0;
+  InferenceCache cache{0, std::chrono::seconds(0)};  // set from the options in the constructor
+
+  // No gradients and eval mode (no dropout) while it lives; training mode again after.
+  struct InferenceScope {
+    explicit InferenceScope(StageModule& m) : module(m) { module->eval(); }
+    ~InferenceScope() { module->train(); }
+    InferenceScope(const InferenceScope&) = delete;
+    InferenceScope& operator=(const InferenceScope&) = delete;
+    torch::NoGradGuard no_grad;
+    StageModule& module;
+  };
+
+  // One checked decode entry on the device: token ids and positions [1, n], and on stages after
+  // the first the decoded boundary input [1, n, boundary values].
+  struct DecodeInput {
+    torch::Tensor tokens, positions, received;
+  };
 
   std::int64_t boundary_width() const {
     return options.model.subspace_rank > 0 ? options.model.subspace_rank : options.model.width;
@@ -113,17 +132,83 @@ struct Stage::Impl {
   template <typename Finish>
   auto forward_without_grad(const ForwardMessage& input, Finish finish) {
     check_tokens(input);
-    torch::NoGradGuard no_grad;
-    module->eval();
-    struct TrainAgain {
-      StageModule& module;
-      ~TrainAgain() { module->train(); }
-    } restore{module};
+    InferenceScope scope{module};
     const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(device);
     const auto inputs = all.slice(1, 0, input.sequence);
     auto stream = stream_in(input, inputs, false).second;
     stream = module->run_blocks(stream, causal_mask, generator);
     return finish(all, inputs, stream);
+  }
+
+  // Every entry checked and its payload decoded before anything changes; throws otherwise.
+  std::vector<DecodeInput> decode_inputs(const std::vector<DecodeEntry>& batch) const {
+    if (batch.empty()) throw std::invalid_argument("decode batch rejected: it has no entries");
+    std::set<std::uint64_t> sessions;
+    std::vector<DecodeInput> inputs;
+    for (const auto& entry : batch) {
+      if (!sessions.insert(entry.session).second)
+        throw std::invalid_argument("decode batch rejected: session " + std::to_string(entry.session) +
+                                    " appears more than once");
+      inputs.push_back(decode_input(entry));
+    }
+    return inputs;
+  }
+
+  DecodeInput decode_input(const DecodeEntry& entry) const {
+    const auto bad = [&](const std::string& what) {
+      throw std::invalid_argument("decode batch rejected: session " + std::to_string(entry.session) + ": " + what);
+    };
+    const auto n = static_cast<std::int64_t>(entry.tokens.size());
+    if (n == 0) bad("it has no tokens");
+    if (entry.start < 0 || entry.start + n > options.model.context)
+      bad("positions " + std::to_string(entry.start) + ".." + std::to_string(entry.start + n - 1) +
+          " are outside the context 0.." + std::to_string(options.model.context - 1));
+    for (auto token : entry.tokens)
+      if (token < 0 || token >= options.model.vocab)
+        bad("token id " + std::to_string(token) + " is outside the vocabulary of " + std::to_string(options.model.vocab));
+    DecodeInput input;
+    input.tokens = tokens_tensor(entry.tokens, 1, static_cast<int>(n)).to(device);
+    input.positions = torch::arange(entry.start, entry.start + n, torch::kInt64).view({1, n}).to(device);
+    if (plan.has_embedding()) {
+      if (!entry.activations.bytes.empty() || !entry.activations.shape.empty())
+        bad("stage 0 takes token ids only: its activations must be empty");
+      return input;
+    }
+    try {
+      input.received = decode_tensor(entry.activations, options.codec, {1, n, boundary_width()}, device);
+    } catch (const std::invalid_argument& error) {
+      bad(error.what());
+    }
+    return input;
+  }
+
+  // One pass through the blocks for `members`, entries that all add the same number of positions
+  // to their `sequences`; fills their outcomes and stores the extended sequences.
+  void decode_pass(const std::vector<DecodeEntry>& batch, const std::vector<DecodeInput>& inputs,
+                   const std::vector<std::size_t>& members, std::vector<CachedSequence> sequences,
+                   std::vector<DecodeOutcome>& outcomes) {
+    const auto gather = [&](torch::Tensor DecodeInput::*field) {
+      std::vector<torch::Tensor> parts;
+      for (auto i : members) parts.push_back(inputs[i].*field);
+      return torch::cat(parts, 0);
+    };
+    const auto tokens = gather(&DecodeInput::tokens), positions = gather(&DecodeInput::positions);
+    auto stream = plan.has_embedding() ? module->embed_at(tokens, positions)
+                                       : module->from_boundary_at(gather(&DecodeInput::received), tokens, positions);
+    stream = run_blocks_cached(*module, stream, sequences, causal_mask);
+    if (plan.has_head()) {
+      const auto logits = module->logits(stream.select(1, -1)).to(torch::kCPU, torch::kFloat32).contiguous();
+      const auto vocab = static_cast<std::size_t>(options.model.vocab);
+      for (std::size_t j = 0; j < members.size(); ++j)
+        outcomes[members[j]].logits.assign(logits.data_ptr<float>() + j * vocab, logits.data_ptr<float>() + (j + 1) * vocab);
+    } else {
+      const auto boundary = module->to_boundary_at(stream, tokens, positions);
+      for (std::size_t j = 0; j < members.size(); ++j)
+        outcomes[members[j]].activations =
+            encode_tensor(options.codec, boundary.slice(0, static_cast<std::int64_t>(j), static_cast<std::int64_t>(j) + 1));
+    }
+    const auto now = clock::now();
+    for (std::size_t j = 0; j < members.size(); ++j) cache.store(batch[members[j]].session, std::move(sequences[j]), now);
   }
 };
 
@@ -148,6 +233,8 @@ Stage::Stage(const StageOptions& options) : impl_(std::make_unique<Impl>()) {
         std::to_string(in_flight) + (in_flight == 1 ? " micro-batch " : " micro-batches ") +
         format_bytes(s.memory.activations) + ") but the memory limit is " + format_bytes(options.memory_limit_bytes) +
         ": use more stages, a smaller micro-batch or fewer micro-batches in flight, or raise the limit");
+  if (options.inference_cache_bytes < 0 || options.inference_session_ttl.count() < 0)
+    throw std::invalid_argument("inference_cache_bytes and inference_session_ttl must not be negative");
   if (options.threads > 0) set_torch_threads(options.threads);
   s.device = choose_device(options.device);
   if (s.device.is_cpu()) keep_freed_memory_for_reuse(s.memory);
@@ -158,6 +245,7 @@ Stage::Stage(const StageOptions& options) : impl_(std::make_unique<Impl>()) {
   s.generator = seeded_generator(mix(options.model.seed ^ (0x44524f50ULL + static_cast<std::uint64_t>(s.plan.index))));
   s.causal_mask = torch::ones({options.model.context, options.model.context}, torch::kBool).triu(1).to(s.device);
   s.forward_flops_per_token = stage_training_flops_per_token(options.model, s.plan) / 3.0;
+  s.cache = InferenceCache(options.inference_cache_bytes, options.inference_session_ttl);
 }
 
 Stage::~Stage() = default;
@@ -418,6 +506,7 @@ void Stage::load(const std::filesystem::path& file) {
   }
   s.step = number("step");
   s.shared_gradient_pending = false;
+  s.cache.clear();  // the sessions' keys and values came from other weights
 }
 
 // --- swarm support: abandon a step, move gradients between replicas, inference logits --------
@@ -496,6 +585,7 @@ void Stage::set_parameter_vector(const std::vector<float>& values) {
     p.copy_(host.to(p.device()));
     offset += count;
   }
+  s.cache.clear();  // the sessions' keys and values came from other weights
 }
 
 std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
@@ -506,5 +596,46 @@ std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
     return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
   });
 }
+
+}  // namespace tessera::engine
+
+namespace tessera::engine {
+
+// --- inference with a KV cache -------------------------------------------------------------------
+
+std::vector<DecodeOutcome> Stage::decode(const std::vector<DecodeEntry>& batch) {
+  auto& s = *impl_;
+  const auto inputs = s.decode_inputs(batch);
+  Impl::InferenceScope scope{s.module};
+  s.cache.expire(clock::now());
+  std::vector<DecodeOutcome> outcomes(batch.size());
+  // Single-position extensions go through the blocks together; prefills and longer extensions
+  // each on their own (their position counts differ). Sequences are copied out before any store
+  // can evict them.
+  std::vector<std::size_t> steps;
+  std::vector<CachedSequence> step_sequences;
+  std::vector<std::pair<std::size_t, CachedSequence>> passes;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& entry = batch[i];
+    if (entry.start == 0) s.cache.drop(entry.session);
+    const auto* held = entry.start > 0 ? s.cache.find(entry.session, entry.start) : nullptr;
+    if (entry.start > 0 && held == nullptr) {
+      outcomes[i].missing = true;
+    } else if (held != nullptr && entry.tokens.size() == 1) {
+      steps.push_back(i);
+      step_sequences.push_back(*held);
+    } else {
+      passes.emplace_back(i, held != nullptr ? *held : CachedSequence{});
+    }
+  }
+  if (!steps.empty()) s.decode_pass(batch, inputs, steps, std::move(step_sequences), outcomes);
+  for (auto& [i, sequence] : passes) s.decode_pass(batch, inputs, {i}, {std::move(sequence)}, outcomes);
+  s.sync();
+  return outcomes;
+}
+
+InferenceCacheStats Stage::inference_cache_stats() const { return impl_->cache.stats(); }
+
+void Stage::drop_inference_session(std::uint64_t session) { impl_->cache.drop(session); }
 
 }  // namespace tessera::engine

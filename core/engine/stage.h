@@ -5,6 +5,7 @@
 // the unsplit reference trainer is core/engine/reference_trainer.h.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -31,6 +32,8 @@ struct StageOptions {
   int threads = 0;             // CPU threads, libtorch intra-op and the BLAS pool; 0 keeps their choice
   std::int64_t memory_limit_bytes = 0;  // 0: no limit
   int in_flight = 0;  // micro-batches stashed at once; 0: train.micro_batches (all-forward-then-backward)
+  std::int64_t inference_cache_bytes = 256LL << 20;  // KV cache of the inference sessions (decode())
+  std::chrono::seconds inference_session_ttl{120};   // idle time after which a session is dropped
 };
 
 // What flows forward between stages for one micro-batch. Token ids travel with the activations:
@@ -58,6 +61,31 @@ struct EvalResult {
   ForwardMessage output;               // towards the next stage (not on the last)
   std::vector<std::int32_t> predictions;  // last stage: argmax next token, [batch, T]
   double loss = 0.0;                   // last stage: mean cross-entropy
+};
+
+// One sequence's new positions in a decode batch (inference with a KV cache).
+struct DecodeEntry {
+  std::uint64_t session = 0;         // the caller's id of the sequence
+  std::int32_t start = 0;            // position of tokens[0]; 0 opens (or reopens, dropping the old) session
+  std::vector<std::int32_t> tokens;  // ids of the new positions, at least one; start + size <= context
+  Payload activations;  // stage > 0: the previous stage's output for exactly these positions, shape
+                        // [1, n, boundary values]; empty on stage 0
+};
+
+struct DecodeOutcome {
+  // start > 0 and this stage does not hold the session at exactly `start` cached positions
+  // (evicted, expired, stage restarted): the caller re-sends the sequence from 0. Nothing else is
+  // set then.
+  bool missing = false;
+  Payload activations;        // stages before the last: [1, n, boundary values] for the next stage, encoded with the stage's codec
+  std::vector<float> logits;  // last stage: the logits [vocab] of the entry's last new position
+};
+
+struct InferenceCacheStats {
+  std::int64_t sessions = 0;
+  std::int64_t bytes = 0;      // keys and values held
+  std::int64_t evictions = 0;  // sessions dropped to fit the budget, since the stage was built
+  std::int64_t expired = 0;    // sessions dropped after the idle ttl, since the stage was built
 };
 
 class Stage {
@@ -138,6 +166,22 @@ class Stage {
   // Last stage only: a forward pass without gradients or stash, returning the logits of every
   // row's last position ([batch, vocab], row-major). Inference for the swarm's gateway.
   std::vector<float> last_position_logits(const ForwardMessage& input);
+
+  // Inference with a KV cache. Runs one decode step for every entry, without gradients, stash,
+  // dropout or touching the training state or RNG: the entries that add one position to a session
+  // this stage holds go through the blocks as one batch; prefills (start 0) and multi-token
+  // extensions run as passes of their own. A session keeps the keys and values of this stage's
+  // blocks; start == its length extends it, start == 0 reopens it, any other start is `missing`.
+  // Before a session is stored, the least recently used other sessions are evicted until it fits
+  // options().inference_cache_bytes; sessions idle longer than inference_session_ttl are dropped at
+  // the start of each call. Throws std::invalid_argument, changing nothing, for an empty batch, a
+  // session twice in it, no tokens, ids outside the vocabulary, start < 0, start + n > context, or a
+  // payload with the wrong codec, shape or non-finite values. Outcomes are in the entries' order.
+  // load() and set_parameter_vector() clear the cache (other weights); step() and skip_to() keep
+  // it: the weights moved only slightly, and a caller that wants exact results reopens its sessions.
+  std::vector<DecodeOutcome> decode(const std::vector<DecodeEntry>& batch);
+  InferenceCacheStats inference_cache_stats() const;
+  void drop_inference_session(std::uint64_t session);
 
  private:
   struct Impl;
