@@ -1,5 +1,6 @@
 // The stage worker: one contiguous run of blocks with its own optimizer, forward and backward over
-// codec payloads, the shared-embedding and replica gradient exchange, and its checkpoint.
+// codec payloads, the shared-embedding and replica gradient exchange, its checkpoint, and
+// inference with a KV cache (decode; the cache itself is core/engine/inference_cache.h).
 #include "core/engine/torch_pch.h"
 
 #include "core/engine/stage.h"
