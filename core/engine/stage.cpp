@@ -598,10 +598,6 @@ std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
   });
 }
 
-}  // namespace tessera::engine
-
-namespace tessera::engine {
-
 // --- inference with a KV cache -------------------------------------------------------------------
 
 std::vector<DecodeOutcome> Stage::decode(const std::vector<DecodeEntry>& batch) {
