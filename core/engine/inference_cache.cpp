@@ -61,13 +61,13 @@ const CachedSequence* InferenceCache::find(std::uint64_t session, std::int64_t l
 void InferenceCache::store(std::uint64_t session, CachedSequence sequence, Clock::time_point now) {
   drop(session);
   const auto bytes = sequence.bytes();
-  while (bytes_ + bytes > byte_limit_ && !recency_.empty()) {
+  if (bytes > byte_limit_) {
+    ++evictions_;  // it would not fit even alone: evicted at once, and nobody else for nothing
+    return;
+  }
+  while (bytes_ + bytes > byte_limit_) {
     erase(sessions_.find(recency_.front()));
     ++evictions_;
-  }
-  if (bytes > byte_limit_) {
-    ++evictions_;  // the session itself does not fit: it counts as evicted at once
-    return;
   }
   recency_.push_back(session);
   sessions_.emplace(session, Entry{std::move(sequence), bytes, now, std::prev(recency_.end())});

@@ -46,7 +46,8 @@ class InferenceCache {
   const CachedSequence* find(std::uint64_t session, std::int64_t length) const;
   // Stores the session (replacing what it held) as used at `now`, first evicting the least recently
   // used other sessions until it fits the budget. A sequence larger than the whole budget is not
-  // kept (its caller finds it missing next time and re-sends it: slow, but correct).
+  // kept and evicts nobody (its caller finds it missing next time and re-sends it: slow, but
+  // correct); it counts as one eviction.
   void store(std::uint64_t session, CachedSequence sequence, Clock::time_point now);
   void drop(std::uint64_t session);
   void clear();

@@ -1,5 +1,6 @@
 // The stage worker: one contiguous run of blocks with its own optimizer, forward and backward over
-// codec payloads, the shared-embedding and replica gradient exchange, and its checkpoint.
+// codec payloads, the shared-embedding and replica gradient exchange, its checkpoint, and
+// inference with a KV cache (decode; the cache itself is core/engine/inference_cache.h).
 #include "core/engine/torch_pch.h"
 
 #include "core/engine/stage.h"
@@ -596,10 +597,6 @@ std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
     return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
   });
 }
-
-}  // namespace tessera::engine
-
-namespace tessera::engine {
 
 // --- inference with a KV cache -------------------------------------------------------------------
 

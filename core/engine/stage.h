@@ -91,7 +91,8 @@ struct InferenceCacheStats {
 class Stage {
  public:
   // Throws std::runtime_error when the memory estimate exceeds options.memory_limit_bytes, and
-  // std::invalid_argument for a bad config, plan, codec/model mismatch or device.
+  // std::invalid_argument for a bad config, plan, codec/model mismatch, device, or a negative
+  // inference cache budget or ttl.
   explicit Stage(const StageOptions& options);
   ~Stage();
   Stage(Stage&&) noexcept;
@@ -173,10 +174,11 @@ class Stage {
   // extensions run as passes of their own. A session keeps the keys and values of this stage's
   // blocks; start == its length extends it, start == 0 reopens it, any other start is `missing`.
   // Before a session is stored, the least recently used other sessions are evicted until it fits
-  // options().inference_cache_bytes; sessions idle longer than inference_session_ttl are dropped at
-  // the start of each call. Throws std::invalid_argument, changing nothing, for an empty batch, a
+  // options().inference_cache_bytes (a session larger than the whole budget is answered but not
+  // kept); sessions idle longer than inference_session_ttl are dropped at the start of each call.
+  // Throws std::invalid_argument, changing nothing, for an empty batch, a
   // session twice in it, no tokens, ids outside the vocabulary, start < 0, start + n > context, or a
-  // payload with the wrong codec, shape or non-finite values. Outcomes are in the entries' order.
+  // payload with the wrong codec, shape or non-finite values (or any payload on stage 0). Outcomes are in the entries' order.
   // load() and set_parameter_vector() clear the cache (other weights); step() and skip_to() keep
   // it: the weights moved only slightly, and a caller that wants exact results reopens its sessions.
   std::vector<DecodeOutcome> decode(const std::vector<DecodeEntry>& batch);

@@ -20,10 +20,12 @@ using namespace tessera::engine::testing;
 
 namespace {
 
-StageOptions stage_options(int index, int count, CodecKind codec = CodecKind::none, int rank = 0) {
+StageOptions stage_options(int index, int count, CodecKind codec = CodecKind::none, int rank = 0,
+                           double dropout = 0.0) {
   StageOptions options;
   options.model = tiny_model();
   options.model.subspace_rank = rank;
+  options.model.dropout = dropout;
   options.train = tiny_train();
   options.stage_index = index;
   options.stage_count = count;
@@ -32,9 +34,9 @@ StageOptions stage_options(int index, int count, CodecKind codec = CodecKind::no
   return options;
 }
 
-std::vector<Stage> pipeline(int count, CodecKind codec = CodecKind::none, int rank = 0) {
+std::vector<Stage> pipeline(int count, CodecKind codec = CodecKind::none, int rank = 0, double dropout = 0.0) {
   std::vector<Stage> stages;
-  for (int i = 0; i < count; ++i) stages.emplace_back(stage_options(i, count, codec, rank));
+  for (int i = 0; i < count; ++i) stages.emplace_back(stage_options(i, count, codec, rank, dropout));
   return stages;
 }
 
@@ -133,6 +135,30 @@ class TestInferenceCache : public QObject {
     for (auto& stage : pipe) QCOMPARE(stage.inference_cache_stats().sessions, std::int64_t(3));
   }
 
+  // Extensions by several positions, single steps and a reopened session in one batch: each
+  // matches the full-window pass over its sequence.
+  void mixedBatchMatchesFullWindow() {
+    auto pipe = pipeline(2);
+    std::vector<std::vector<std::int32_t>> sequences = {prompt(4, 1), prompt(6, 2), prompt(7, 3)};
+    std::vector<DecodeEntry> batch;
+    for (std::size_t s = 0; s < sequences.size(); ++s) batch.push_back(entry(s, 0, sequences[s]));
+    decode_through(pipe, batch);
+    const std::vector<std::int32_t> more = {17, 42, 99};
+    const auto reopened = prompt(9, 4);
+    batch = {entry(0, 4, more), entry(1, 6, {5}), entry(2, 0, reopened)};
+    sequences[0].insert(sequences[0].end(), more.begin(), more.end());
+    sequences[1].push_back(5);
+    sequences[2] = reopened;
+    const auto outcomes = decode_through(pipe, batch);
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+      QVERIFY(!outcomes[s].missing);
+      QVERIFY(max_abs_difference(outcomes[s].logits, full_window_logits(pipe, sequences[s])) <= 1e-4);
+    }
+    const auto stats = pipe[1].inference_cache_stats();
+    QCOMPARE(stats.sessions, std::int64_t(3));
+    QCOMPARE(stats.bytes, std::int64_t(7 + 7 + 9) * 2 * 2 * 64 * 4);  // 2 blocks per stage
+  }
+
   // A start other than the session's length, an unknown or dropped session: missing; start 0 reopens.
   void missingSessionsAskForTheWholeSequence() {
     Stage stage(stage_options(0, 1));
@@ -156,7 +182,7 @@ class TestInferenceCache : public QObject {
   }
 
   // A budget of 12 positions: a second 8-token session evicts the least recently used first one;
-  // a 13-token session does not fit at all and is not kept.
+  // a 13-token session does not fit at all: it is not kept and evicts nobody.
   void evictionMakesSessionsMissing() {
     std::int64_t per_position = 0;
     {
@@ -180,10 +206,11 @@ class TestInferenceCache : public QObject {
     QVERIFY(!outcomes[1].missing);
     stage.decode({entry(3, 0, prompt(13, 3))});
     stats = stage.inference_cache_stats();
-    QCOMPARE(stats.sessions, std::int64_t(0));
-    QCOMPARE(stats.bytes, std::int64_t(0));
-    QCOMPARE(stats.evictions, std::int64_t(3));  // session 2, then session 3 itself
+    QCOMPARE(stats.sessions, std::int64_t(1));
+    QCOMPARE(stats.bytes, 9 * per_position);
+    QCOMPARE(stats.evictions, std::int64_t(2));  // session 1, then session 3 itself
     QVERIFY(stage.decode({entry(3, 13, {5})})[0].missing);
+    QVERIFY(!stage.decode({entry(2, 9, {5})})[0].missing);
   }
 
   void idleSessionsExpire() {
@@ -245,11 +272,12 @@ class TestInferenceCache : public QObject {
   }
 
   // Decode calls between training forwards and backwards leave the losses and the weights after
-  // each step bit for bit what they are without them.
+  // each step bit for bit what they are without them (with dropout: the stage's generator is not
+  // touched either).
   void trainingIsUnaffected() {
     const auto data = DataSource::arithmetic(tiny_model().context, 1);
     auto train = [&](bool with_decode) {
-      auto pipe = pipeline(2);
+      auto pipe = pipeline(2, CodecKind::none, 0, 0.1);
       std::vector<double> losses;
       for (std::int64_t step = 0; step < 2; ++step) {
         const auto batches = step_batches(data, tiny_train(), step);
