@@ -27,7 +27,7 @@ struct Streamed {
   double first_text_s = -1;
 };
 
-Streamed stream_completion(const demo::LocalNetwork& network, const std::string& prompt) {
+Streamed stream_completion(demo::LocalNetwork& network, const std::string& prompt) {
   const auto& hub = network.hub();
   httplib::Client client("127.0.0.1", hub.gateway_port());
   client.set_read_timeout(std::chrono::seconds(120));
@@ -58,7 +58,7 @@ Streamed stream_completion(const demo::LocalNetwork& network, const std::string&
 }
 
 // Completion tokens/s of one client, the best of two rounds after a warm-up.
-double single_client_tokens_per_s(const demo::LocalNetwork& network, std::vector<double>& first_text) {
+double single_client_tokens_per_s(demo::LocalNetwork& network, std::vector<double>& first_text) {
   double best = 0;
   for (int round = 0; round < 3; ++round) {
     const auto start = Clock::now();
@@ -72,7 +72,7 @@ double single_client_tokens_per_s(const demo::LocalNetwork& network, std::vector
 
 // Completion tokens/s of `kClients` clients at once (each its own prompt), all their tokens over
 // the wall time of the slowest, the better of two rounds.
-double concurrent_tokens_per_s(const demo::LocalNetwork& network, std::vector<double>& first_text) {
+double concurrent_tokens_per_s(demo::LocalNetwork& network, std::vector<double>& first_text) {
   double best = 0;
   for (int round = 0; round < 2; ++round) {
     const auto start = Clock::now();

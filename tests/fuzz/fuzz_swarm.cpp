@@ -58,6 +58,7 @@ void decode_every_message(const net::Envelope& e) {
   tolerant([&] { (void)net::ForwardRequest::decode(e).encode(); });
   tolerant([&] { (void)net::BackwardReply::decode(e).encode(); });
   tolerant([&] { (void)net::InferRequest::decode(e).encode(); });
+  tolerant([&] { (void)net::LogitsReply::decode(e).encode(); });
   tolerant([&] { (void)net::ReduceRequest::decode(e).encode(); });
   tolerant([&] { (void)net::GradNormReply::decode(e).encode(); });
   tolerant([&] { (void)net::AttemptRequest::decode(e).encode(); });
@@ -102,7 +103,11 @@ void write_seeds(const std::string& dir) {
   write(dir, "assignment", assignment.encode());
   net::ForwardRequest forward{4096, key.public_key(), 1, step_ticket.to_hex(), {1, 4, {hop}, {1, 2, 3, 4}, {1, 2, 3, 4, 5}}};
   write_envelope(dir, "forward", forward.encode());
-  write_envelope(dir, "infer", net::InferRequest{inference_ticket.to_hex(), {1, 4, {hop}, {}, {1, 2, 3, 4, 5}}}.encode());
+  write_envelope(dir, "infer", net::InferRequest{inference_ticket.to_hex(), {1, 4, {hop}, {}, {1, 2, 3, 4, 5}}, {}}.encode());
+  write_envelope(dir, "infer-batched",
+                 net::InferRequest{inference_ticket.to_hex(), {1, 4, {hop}, {9, 9}, {1, 2, 3, 4, 5}}, {{7, 0, 3, 0}, {8, 5, 1, 2}}}
+                     .encode());
+  write_envelope(dir, "logits", net::LogitsReply{{1}, {0, 0, 128, 63}}.encode());
   write_envelope(dir, "backward", net::BackwardReply{1, 2.5, 3, "00", {"11"}, {1, 2, 3, 4}}.encode());
   write_envelope(dir, "reduce", net::ReduceRequest{1, {hop}, true, {"22"}}.encode());
   write_envelope(dir, "grad-norm", net::GradNormReply{1, 0.5, {0, 0, 128, 63}}.encode());

@@ -179,6 +179,55 @@ class TestSwarmMessages : public QObject {
     QCOMPARE(infer_back.ticket, std::string("00ff"));
   }
 
+  // A batched Infer: the sequences' new positions one after the other in one row, their
+  // activations in the same order; sequences that do not add up to the input are refused.
+  void batchedInferAndLogitsRoundTrip() {
+    InferRequest infer;
+    infer.ticket = "00ff";
+    infer.input.batch = 1;
+    infer.input.sequence = 4;
+    infer.input.tokens = {65, 66, 67, 68, 0};
+    infer.input.activations = {1, 2, 3, 4, 5, 6};
+    infer.sequences = {{0xFFFFFFFFFFFFFFFFULL, 0, 3, 4}, {7, 12, 1, 2}};
+    const auto back = InferRequest::decode(through_the_wire(infer.encode()));
+    QVERIFY(back.sequences == infer.sequences);
+    QVERIFY(back.input.activations == infer.input.activations);
+    const auto refused = [&](auto change) {
+      auto copy = infer;
+      change(copy);
+      try {
+        (void)InferRequest::decode(through_the_wire(copy.encode()));
+      } catch (const std::invalid_argument&) {
+        return true;
+      }
+      return false;
+    };
+    QVERIFY(refused([](InferRequest& r) { r.sequences[1].length = 2; }));            // 5 positions for 4
+    QVERIFY(refused([](InferRequest& r) { r.sequences[1].activation_bytes = 3; }));  // 7 bytes for 6
+    QVERIFY(refused([](InferRequest& r) {
+      r.sequences = {{1, 0, 4, 6}, {2, 0, 0, 0}};  // a sequence without tokens
+    }));
+    QVERIFY(refused([](InferRequest& r) {
+      r.input.batch = 2;  // sequences come as one row
+      r.input.tokens.resize(10);
+      r.input.sequence = 4;
+    }));
+    Envelope hostile = infer.encode();
+    hostile.meta["sequences"] = json::array({json::array({-1, 0, 4, 6})});
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, InferRequest::decode(hostile));
+    hostile.meta["sequences"] = json::array({json::array({1, 0, 4.5, 6})});
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, InferRequest::decode(hostile));
+    hostile.meta["sequences"] = json::array();
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, InferRequest::decode(hostile));
+
+    LogitsReply logits{{1, 3}, {0, 0, 128, 63}};
+    const auto logits_back = LogitsReply::decode(through_the_wire(logits.encode()));
+    QVERIFY(logits_back.missing == logits.missing);
+    QVERIFY(logits_back.logits == logits.logits);
+    QVERIFY(LogitsReply::decode(Envelope{json::object(), {1, 2}}).missing.empty());
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LogitsReply::decode(Envelope{{{"missing", json::array({-2})}}, {}}));
+  }
+
   // StateRequest and GradFetch carry the requester's stage assignment under one key, which the
   // replica reads before either request's handler runs.
   void replicaRequestsCarryTheirAssignment() {

@@ -224,7 +224,7 @@ class TestSwarmInference : public QObject {
   }
 
   void aStageStoppedMidGenerationEndsTheStreamCleanly() {
-    const auto key = nodes_[1]->key;
+    const auto key = wallet::KeyPair::from_seed(nodes_[1]->key.seed());
     auto reply = std::async(std::launch::async, [&] { return complete("a long story: ", 512, true); });
     const auto rounds = hub_->health()["inference"]["rounds"].get<int>();
     QVERIFY(wait_until([&] { return hub_->health()["inference"]["rounds"].get<int>() > rounds + 5; }, 20s));
@@ -238,7 +238,7 @@ class TestSwarmInference : public QObject {
     qInfo("the stream ended %s after %zu bytes", streamed.error ? "with an error event" : "complete", streamed.text.size());
 
     nodes_[1] = std::make_unique<RunningNode>();
-    nodes_[1]->key = key;  // the same node, restarted: its checkpoint, an empty cache
+    nodes_[1]->key = wallet::KeyPair::from_seed(key.seed());  // the same node, restarted: its checkpoint, an empty cache
     nodes_[1]->launch(owner_, options("node1"));
     QVERIFY(wait_until([&] { return nodes_[1]->ready() && nodes_[1]->node->stage() == 1; }, 60s));
     json again;
