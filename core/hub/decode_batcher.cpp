@@ -20,8 +20,13 @@ std::vector<NextLogits> NextTokenSource::next_logits(const std::vector<SequenceW
   return out;
 }
 
-DecodeBatcher::DecodeBatcher(NextTokenSource& source, std::size_t max_round, std::chrono::milliseconds timeout)
-    : source_(source), max_round_(max_round < 1 ? 1 : max_round), timeout_(timeout), thread_([this] { run(); }) {}
+DecodeBatcher::DecodeBatcher(NextTokenSource& source, std::size_t max_round, std::chrono::milliseconds timeout,
+                             std::chrono::microseconds linger)
+    : source_(source),
+      max_round_(max_round < 1 ? 1 : max_round),
+      timeout_(timeout),
+      linger_(linger),
+      thread_([this] { run(); }) {}
 
 DecodeBatcher::~DecodeBatcher() {
   {
@@ -45,6 +50,15 @@ NextLogits DecodeBatcher::next(std::uint64_t session, std::vector<std::int32_t> 
 void DecodeBatcher::end(std::uint64_t session) {
   std::lock_guard lock(mutex_);
   ended_.push_back(session);
+  active_.erase(session);
+  wake_.notify_one();  // the round may have been waiting for it
+}
+
+bool DecodeBatcher::all_back() const {
+  if (queue_.size() >= max_round_) return true;
+  std::size_t back = 0;
+  for (const auto* waiter : queue_) back += active_.contains(waiter->window.session) ? 1 : 0;
+  return back >= active_.size();
 }
 
 DecodeBatcher::Stats DecodeBatcher::stats() const {
@@ -56,6 +70,7 @@ void DecodeBatcher::run() {
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    wake_.wait_for(lock, linger_, [&] { return stopping_ || all_back(); });
     if (stopping_) break;
     std::vector<Waiter*> round;
     while (!queue_.empty() && round.size() < max_round_) {
@@ -68,7 +83,11 @@ void DecodeBatcher::run() {
     for (const auto session : ended) source_.end_sequence(session);
     answer(round);
     lock.lock();
-    for (auto* waiter : round) waiter->answered = true;
+    for (auto* waiter : round) {
+      waiter->answered = true;
+      active_.insert(waiter->window.session);
+    }
+    for (const auto session : ended) active_.erase(session);
     stats_.rounds += 1;
     stats_.sequences += round.size();
     answered_.notify_all();
