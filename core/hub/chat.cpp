@@ -53,10 +53,12 @@ std::vector<ChatMessage> parse_messages(const nlohmann::json& body) {
     if (role == "tool" || role == "function")
       throw bad(param + ".role", "tool and function messages are not supported (this gateway has no tools)");
     if (role != "system" && role != "user" && role != "assistant")
-      throw bad(param + ".role", "'" + param + ".role' must be system, developer, user or assistant, not '" + role + "'");
+      throw bad(param + ".role",
+                "'" + param + ".role' must be system, developer, user or assistant, not '" + role + "'");
     for (const char* unsupported : {"tool_calls", "function_call"})
       if (given(message, unsupported))
-        throw bad(param + "." + unsupported, std::string("'") + unsupported + "' is not supported (this gateway has no tools)");
+        throw bad(param + "." + unsupported,
+                  std::string("'") + unsupported + "' is not supported (this gateway has no tools)");
     if (given(message, "name") && !message["name"].is_string())
       throw bad(param + ".name", "'" + param + ".name' must be a string");
     if (!message.contains("content") || message["content"].is_null())

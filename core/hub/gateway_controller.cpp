@@ -104,8 +104,10 @@ void serve_completion(Gateway& gateway, const httplib::Request& http_request, ht
     auto [request, replies] = parse(completion_body(http_request, gateway.body_limit()));
     auto slot = gateway.admit();
     auto charge = gateway.reserve(authorization, request);
-    if (request.stream) complete_streamed(gateway, request, std::move(replies), std::move(slot), std::move(charge), response);
-    else complete_whole(gateway, request, *replies, *charge, response);
+    if (request.stream)
+      complete_streamed(gateway, request, std::move(replies), std::move(slot), std::move(charge), response);
+    else
+      complete_whole(gateway, request, *replies, *charge, response);
   } catch (const GatewayError& error) {
     reply_error(response, gateway, error);
   }
@@ -134,7 +136,8 @@ void GatewayController::mount(httplib::Server& server) {
   server.Post(protocol::hub_api::kCompletions, [gateway](const httplib::Request& request, httplib::Response& response) {
     serve_completion(*gateway, request, response, [gateway](const nlohmann::json& body) {
       const auto& limits = gateway->limits();
-      return ParsedCompletion{parse_completion_request(body, limits), std::make_shared<TextCompletionReplies>(limits.model_id)};
+      return ParsedCompletion{parse_completion_request(body, limits),
+                              std::make_shared<TextCompletionReplies>(limits.model_id)};
     });
   });
   server.Post(protocol::hub_api::kChatCompletions, [gateway](const httplib::Request& request,
