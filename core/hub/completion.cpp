@@ -84,36 +84,20 @@ std::vector<std::int32_t> tokenize(const std::string& text) {
   return tokens;
 }
 
-CompletionRequest parse_completion_request(const nlohmann::json& body, const CompletionLimits& limits) {
+CompletionRequest parse_generation_fields(const nlohmann::json& body, const CompletionLimits& limits,
+                                          const char* max_tokens_field, int default_max_tokens) {
   if (!body.is_object()) throw bad("", "the request body must be a JSON object");
   CompletionRequest request;
   request.model = string_field(body, "model");
   if (request.model != limits.model_id)
     throw GatewayError(404, "model_not_found", "the model '" + request.model + "' does not exist; this gateway serves '" +
                                                    limits.model_id + "'", "model");
-  const auto prompt = body.find("prompt");
-  if (prompt == body.end()) throw bad("prompt", "'prompt' is required");
-  if (prompt->is_array()) {
-    if (prompt->size() != 1 || !(*prompt)[0].is_string())
-      throw bad("prompt", "'prompt' must be a string (or an array holding exactly one string)");
-    request.prompt = (*prompt)[0].get<std::string>();
-  } else if (prompt->is_string()) {
-    request.prompt = prompt->get<std::string>();
-  } else {
-    throw bad("prompt", "'prompt' must be a string");
-  }
-  if (request.prompt.empty()) throw bad("prompt", "'prompt' must not be empty");
-  if (request.prompt.size() > limits.max_prompt_bytes || request.prompt.size() > static_cast<std::size_t>(limits.context))
-    throw bad("prompt", "the prompt is " + std::to_string(request.prompt.size()) + " tokens; this model's context is " +
-                            std::to_string(limits.context) + " tokens");
-  if (!valid_utf8(request.prompt)) throw bad("prompt", "'prompt' is not valid UTF-8");
-  request.prompt_tokens = tokenize(request.prompt);
-
-  const double max_tokens = number_field(body, "max_tokens", 16, 1, 1e18);
-  if (max_tokens != std::floor(max_tokens)) throw bad("max_tokens", "'max_tokens' must be an integer");
+  const std::string field = max_tokens_field;
+  const double max_tokens = number_field(body, max_tokens_field, default_max_tokens, 1, 1e18);
+  if (max_tokens != std::floor(max_tokens)) throw bad(field, "'" + field + "' must be an integer");
   if (max_tokens > limits.max_tokens)
-    throw bad("max_tokens", "'max_tokens' is " + nlohmann::json(max_tokens).dump() + "; at most " +
-                                std::to_string(limits.max_tokens) + " tokens can be generated per request");
+    throw bad(field, "'" + field + "' is " + nlohmann::json(max_tokens).dump() + "; at most " +
+                         std::to_string(limits.max_tokens) + " tokens can be generated per request");
   request.max_tokens = static_cast<int>(max_tokens);
   request.temperature = number_field(body, "temperature", 1.0, 0.0, 2.0);
   request.top_p = number_field(body, "top_p", 1.0, 0.0, 1.0);
@@ -143,6 +127,32 @@ CompletionRequest parse_completion_request(const nlohmann::json& body, const Com
   if (const auto seed = body.find("seed"); seed != body.end() && !seed->is_null()) {
     if (!seed->is_number_integer()) throw bad("seed", "'seed' must be an integer");
     request.seed = seed->get<std::uint64_t>();
+  }
+  return request;
+}
+
+void set_prompt(CompletionRequest& request, std::string prompt, const CompletionLimits& limits, const std::string& param) {
+  if (prompt.empty()) throw bad(param, "'" + param + "' must not be empty");
+  if (prompt.size() > limits.max_prompt_bytes || prompt.size() > static_cast<std::size_t>(limits.context))
+    throw bad(param, "the prompt is " + std::to_string(prompt.size()) + " tokens; this model's context is " +
+                         std::to_string(limits.context) + " tokens");
+  if (!valid_utf8(prompt)) throw bad(param, "'" + param + "' is not valid UTF-8");
+  request.prompt_tokens = tokenize(prompt);
+  request.prompt = std::move(prompt);
+}
+
+CompletionRequest parse_completion_request(const nlohmann::json& body, const CompletionLimits& limits) {
+  auto request = parse_generation_fields(body, limits, "max_tokens", 16);
+  const auto prompt = body.find("prompt");
+  if (prompt == body.end()) throw bad("prompt", "'prompt' is required");
+  if (prompt->is_array()) {
+    if (prompt->size() != 1 || !(*prompt)[0].is_string())
+      throw bad("prompt", "'prompt' must be a string (or an array holding exactly one string)");
+    set_prompt(request, (*prompt)[0].get<std::string>(), limits, "prompt");
+  } else if (prompt->is_string()) {
+    set_prompt(request, prompt->get<std::string>(), limits, "prompt");
+  } else {
+    throw bad("prompt", "'prompt' must be a string");
   }
   return request;
 }

@@ -64,6 +64,15 @@ struct CompletionRequest {
 // 404 "model_not_found" for another model.
 CompletionRequest parse_completion_request(const nlohmann::json& body, const CompletionLimits& limits);
 
+// The parts of a request body shared by /v1/completions and /v1/chat/completions (chat.h):
+// `model`, the token limit named `max_tokens_field`, temperature, top_p, n, stop, stream and seed,
+// each validated as parse_completion_request does; the prompt is left to the caller.
+CompletionRequest parse_generation_fields(const nlohmann::json& body, const CompletionLimits& limits,
+                                          const char* max_tokens_field, int default_max_tokens);
+// Sets the request's prompt and its tokens; throws GatewayError 400 (naming `param`) for text that
+// is empty, not UTF-8 or longer than the context.
+void set_prompt(CompletionRequest& request, std::string prompt, const CompletionLimits& limits, const std::string& param);
+
 // The byte-level tokenizer: one token per byte.
 std::vector<std::int32_t> tokenize(const std::string& text);
 bool valid_utf8(const std::string& text);

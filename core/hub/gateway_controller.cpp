@@ -1,21 +1,19 @@
-// /v1/models and /v1/completions over cpp-httplib.
+// /v1/models, /v1/completions and /v1/chat/completions over cpp-httplib.
 #include "core/hub/gateway_controller.h"
 
-#include <array>
-#include <atomic>
-#include <chrono>
-#include <cstdint>
+#include <memory>
+#include <utility>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "core/hub/chat.h"
+#include "core/hub/completion_replies.h"
 #include "core/hub/gateway.h"
 #include "core/net/http_json.h"
 #include "core/protocol/hub_api.h"
 #include "core/sys/bounded_json.h"
-#include "core/wallet/encoding.h"
 
 namespace tessera::hub {
 namespace {
@@ -23,23 +21,6 @@ namespace {
 void reply_error(httplib::Response& response, const Gateway& gateway, const GatewayError& error) {
   if (error.status() == 429) response.set_header("Retry-After", std::to_string(gateway.retry_after().count()));
   net::reply_json(response, error.status(), error_body(error));
-}
-
-std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string completion_id() {
-  static std::atomic<std::uint64_t> counter{0};
-  std::array<std::uint8_t, 8> random{};
-  randombytes_buf(random.data(), random.size());
-  return "cmpl-" + wallet::to_hex(random) + "-" + std::to_string(++counter);
-}
-
-nlohmann::json usage_json(const Usage& usage) {
-  return {{"prompt_tokens", usage.prompt_tokens},
-          {"completion_tokens", usage.completion_tokens},
-          {"total_tokens", usage.total()}};
 }
 
 // The request body within the gateway's size and nesting limits.
@@ -60,53 +41,39 @@ void settle_quietly(GatewayCharge& charge, const Usage& usage) {
   }
 }
 
-// One text_completion object (a whole reply, or one event of a stream).
-struct Chunks {
-  std::string id = completion_id();
-  std::int64_t created = unix_seconds();
-  std::string model;
-  nlohmann::json operator()(const std::string& text, const nlohmann::json& finish) const {
-    return {{"id", id},
-            {"object", "text_completion"},
-            {"created", created},
-            {"model", model},
-            {"choices", {{{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}}}};
-  }
-};
-
-void complete_whole(Gateway& gateway, const CompletionRequest& request, GatewayCharge& charge,
-                    httplib::Response& response) {
-  const Chunks chunk{.model = gateway.limits().model_id};
+void complete_whole(Gateway& gateway, const CompletionRequest& request, const CompletionReplies& replies,
+                    GatewayCharge& charge, httplib::Response& response) {
   Usage usage;
   std::string text;
   const auto finish = gateway.complete(request, [&](const std::string& piece) { text += piece; }, usage);
-  auto result = chunk(text, finish);
-  result["usage"] = usage_json(usage);
+  auto result = replies.whole(text, finish, usage);
   charge.settle(usage);
   net::reply_json(response, result);
 }
 
 // Server-sent events, ending with [DONE]; `slot` and `charge` are held until the stream has ended.
 // A client that goes away mid-stream pays for the tokens it was sent; a failed one pays nothing.
-void complete_streamed(Gateway& gateway, const CompletionRequest& request, std::shared_ptr<CompletionSlot> slot,
+void complete_streamed(Gateway& gateway, const CompletionRequest& request,
+                       std::shared_ptr<const CompletionReplies> replies, std::shared_ptr<CompletionSlot> slot,
                        std::shared_ptr<GatewayCharge> charge, httplib::Response& response) {
-  const Chunks chunk{.model = gateway.limits().model_id};
   response.set_header("Cache-Control", "no-cache");
   response.set_chunked_content_provider(
-      "text/event-stream", [gateway = &gateway, request, chunk, slot, charge](std::size_t, httplib::DataSink& sink) {
+      "text/event-stream", [gateway = &gateway, request, replies, slot, charge](std::size_t, httplib::DataSink& sink) {
         const auto send = [&](const nlohmann::json& event) {
           const auto line = "data: " + event.dump() + "\n\n";
           return sink.write(line.data(), line.size());
         };
+        const auto gone = [] { return GatewayError(499, "client_closed", "the client went away"); };
         Usage usage;
         try {
+          for (const auto& event : replies->opening())
+            if (!send(event)) throw gone();
           const auto finish = gateway->complete(request, [&](const std::string& piece) {
-            if (!send(chunk(piece, nullptr))) throw GatewayError(499, "client_closed", "the client went away");
+            if (!send(replies->piece(piece))) throw gone();
           }, usage);
-          auto last = chunk("", finish);
-          last["usage"] = usage_json(usage);
+          const auto closing = replies->closing(finish, usage);
           charge->settle(usage);
-          send(last);
+          for (const auto& event : closing) send(event);
         } catch (const GatewayError& error) {
           if (error.status() == 499) {
             settle_quietly(*charge, usage);
@@ -124,6 +91,29 @@ void complete_streamed(Gateway& gateway, const CompletionRequest& request, std::
         return true;
       });
 }
+
+// What both completion routes do, in order: the key, the body, the fields (`parse` turns the body
+// into the request and how its replies are shaped), a place among the completions run at once,
+// the most it can cost reserved, then the completion, whole or streamed, settled with its usage.
+template <class Parse>
+void serve_completion(Gateway& gateway, const httplib::Request& http_request, httplib::Response& response,
+                      const Parse& parse) {
+  try {
+    const auto authorization = http_request.get_header_value("Authorization");
+    gateway.authorize(authorization);
+    auto [request, replies] = parse(completion_body(http_request, gateway.body_limit()));
+    auto slot = gateway.admit();
+    auto charge = gateway.reserve(authorization, request);
+    if (request.stream)
+      complete_streamed(gateway, request, std::move(replies), std::move(slot), std::move(charge), response);
+    else
+      complete_whole(gateway, request, *replies, *charge, response);
+  } catch (const GatewayError& error) {
+    reply_error(response, gateway, error);
+  }
+}
+
+using ParsedCompletion = std::pair<CompletionRequest, std::shared_ptr<const CompletionReplies>>;
 
 }  // namespace
 
@@ -143,18 +133,21 @@ void GatewayController::mount(httplib::Server& server) {
       reply_error(response, *gateway, error);
     }
   });
-  server.Post(protocol::hub_api::kCompletions, [gateway](const httplib::Request& http_request,
-                                                         httplib::Response& response) {
-    try {
-      gateway->authorize(http_request.get_header_value("Authorization"));
-      const auto request = parse_completion_request(completion_body(http_request, gateway->body_limit()), gateway->limits());
-      auto slot = gateway->admit();
-      auto charge = gateway->reserve(http_request.get_header_value("Authorization"), request);
-      if (request.stream) complete_streamed(*gateway, request, std::move(slot), std::move(charge), response);
-      else complete_whole(*gateway, request, *charge, response);
-    } catch (const GatewayError& error) {
-      reply_error(response, *gateway, error);
-    }
+  server.Post(protocol::hub_api::kCompletions, [gateway](const httplib::Request& request, httplib::Response& response) {
+    serve_completion(*gateway, request, response, [gateway](const nlohmann::json& body) {
+      const auto& limits = gateway->limits();
+      return ParsedCompletion{parse_completion_request(body, limits),
+                              std::make_shared<TextCompletionReplies>(limits.model_id)};
+    });
+  });
+  server.Post(protocol::hub_api::kChatCompletions, [gateway](const httplib::Request& request,
+                                                             httplib::Response& response) {
+    serve_completion(*gateway, request, response, [gateway](const nlohmann::json& body) {
+      const auto& limits = gateway->limits();
+      auto chat = parse_chat_request(body, limits);
+      return ParsedCompletion{std::move(chat.completion),
+                              std::make_shared<ChatCompletionReplies>(limits.model_id, chat.include_usage)};
+    });
   });
 }
 

@@ -1,5 +1,5 @@
-// The inference gateway's HTTP routes (DESIGN.md "Inference"): GET /v1/models and
-// POST /v1/completions, answered whole or streamed as server-sent events, with OpenAI-shaped
+// The inference gateway's HTTP routes (DESIGN.md "Inference"): GET /v1/models,
+// POST /v1/completions and POST /v1/chat/completions (chat.h), answered whole or streamed as server-sent events, with OpenAI-shaped
 // bodies and errors ({"error": {message, type, param, code}}). In order: the API key, the body
 // (bounded size and nesting), the request's fields, a place among the completions run at once
 // (429 with Retry-After beyond), the most it can cost reserved on the key (402 beyond its

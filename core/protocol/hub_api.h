@@ -61,6 +61,7 @@ const std::string& proof_pattern();
 // The OpenAI-compatible inference gateway (served on its own port: HubService::gateway_url).
 inline constexpr char kModels[] = "/v1/models";
 inline constexpr char kCompletions[] = "/v1/completions";
+inline constexpr char kChatCompletions[] = "/v1/chat/completions";
 
 // The most bytes of a POST body the hub reads, by route, checked against Content-Length before any
 // of the body is read (413 beyond). Sized for what an honest node sends, with room to spare.

@@ -1,10 +1,10 @@
 // libFuzzer target for the hub's HTTP request bodies: each input goes through what a hub route
 // does before it acts, without a server: the route's body limit, the signature headers (parsed and
 // verified over the raw body by the same RequestVerifier), the bounded JSON parse, and the route's
-// field readers (join, receipt batches and each receipt, progress, completions; the node's reader
-// of the peer list too). Nothing may crash, leak or hit undefined behaviour; a reader may refuse
-// only with std::invalid_argument (a 400) or a GatewayError; and what the readers accept must
-// survive a round trip through the writers both ends use.
+// field readers (join, receipt batches and each receipt, progress, completions and chat
+// completions; the node's reader of the peer list too). Nothing may crash, leak or hit undefined
+// behaviour; a reader may refuse only with std::invalid_argument (a 400) or a GatewayError; and
+// what the readers accept must survive a round trip through the writers both ends use.
 //
 // Input: byte 0 picks the route; byte 1 bit 0 set: the body is signed correctly by a fixed key
 // (so the readers behind the signature check are reached), clear: the three signature header
@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/hub/chat.h"
 #include "core/hub/completion.h"
 #include "core/hub/request_verifier.h"
 #include "core/net/http_json.h"
@@ -29,7 +30,7 @@ namespace {
 constexpr char kRun[] = "fuzz-run";
 constexpr std::int64_t kNowMs = 1'700'000'000'000;
 
-enum class Reader { None, Join, Receipts, Progress, Completion, PeerList };
+enum class Reader { None, Join, Receipts, Progress, Completion, Chat, PeerList };
 
 struct Route {
   const char* method;
@@ -48,6 +49,7 @@ constexpr Route kRoutes[] = {
     {"POST", protocol::hub_api::kReceipts, true, Reader::Receipts},
     {"POST", protocol::hub_api::kProgress, true, Reader::Progress},
     {"POST", protocol::hub_api::kCompletions, false, Reader::Completion},
+    {"POST", protocol::hub_api::kChatCompletions, false, Reader::Chat},
 };
 
 hub::CompletionLimits completion_limits() {
@@ -58,7 +60,8 @@ hub::CompletionLimits completion_limits() {
 }
 
 std::size_t body_limit(const Route& route) {
-  if (route.reader == Reader::Completion) return 16 * 1024 + 6 * 64;  // Gateway::body_limit at this context
+  // Gateway::body_limit at this context
+  if (route.reader == Reader::Completion || route.reader == Reader::Chat) return 16 * 1024 + 6 * 64;
   if (route.reader == Reader::PeerList) return protocol::hub_api::kReceiptsBodyLimit;
   return protocol::hub_api::body_limit(route.path);
 }
@@ -113,6 +116,7 @@ void read_fields(Reader reader, const nlohmann::json& body) {
     case Reader::Receipts: return check_receipts(body);
     case Reader::Progress: (void)protocol::progress_step(body); return;
     case Reader::Completion: (void)hub::parse_completion_request(body, completion_limits()); return;
+    case Reader::Chat: (void)hub::parse_chat_request(body, completion_limits()); return;
     case Reader::PeerList: return check_peer_list(body);
   }
 }

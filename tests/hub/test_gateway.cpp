@@ -5,96 +5,23 @@
 // on an open gateway that earns nothing, and a 503 within the bounded wait when the swarm cannot
 // answer. The token source here is a fixed next-token table standing in for the swarm, whose real
 // path is tested in the loopback swarm test; the billing is the hub's own (KeyBilling over an
-// in-memory store).
+// in-memory store): tests/support/gateway_server.h. /v1/chat/completions: test_hub_chat.
 #include <QtTest>
 
-#include <atomic>
 #include <future>
-#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "core/hub/api_key_book.h"
-#include "core/hub/gateway.h"
-#include "core/hub/gateway_controller.h"
-#include "core/hub/hub_store.h"
-#include "core/hub/key_billing.h"
-#include "core/hub/settlement_book.h"
 #include "core/wallet/encoding.h"
+#include "tests/support/gateway_server.h"
 
 using namespace tessera;
 using nlohmann::json;
 
 namespace {
 
-// "Counts": after a digit d the most likely next byte is d + 1 (mod 10); after anything else '0'.
-class CountingSource : public hub::NextTokenSource {
- public:
-  std::vector<float> next_token_logits(const std::vector<std::int32_t>& tokens, std::chrono::milliseconds) override {
-    ++calls;
-    last_length = tokens.size();
-    if (fail_after >= 0 && calls > fail_after) throw std::runtime_error("stage 1 stopped answering");
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);
-    std::vector<float> logits(256, 0.0f);
-    const int last = tokens.back();
-    logits[last >= '0' && last <= '9' ? '0' + (last - '0' + 1) % 10 : '0'] = 20.0f;
-    return logits;
-  }
-  std::atomic<int> calls{0};
-  std::atomic<std::size_t> last_length{0};
-  int fail_after = -1;
-  std::chrono::milliseconds delay{0};
-};
-
-struct Fixture {
-  CountingSource source;
-  wallet::KeyPair hub_key = wallet::KeyPair::generate();
-  hub::HubStore store{{}, "run-1"};
-  hub::SettlementBook book;
-  hub::ApiKeyBook keys{store};
-  hub::KeyBilling billing;
-  std::unique_ptr<hub::Gateway> gateway;
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-
-  // `open`: requests without a key are demo usage (as the local demo runs it); closed otherwise.
-  explicit Fixture(bool open = true, std::uint64_t price_per_1k = 1000)
-      : book(store, "run-1", hub_key, price_per_1k, "USDC"), billing(store, keys, book, price_per_1k, open) {
-    hub::GatewayOptions options;
-    options.limits.model_id = "tessera-demo";
-    options.limits.context = 16;
-    options.limits.max_tokens = 64;
-    options.max_concurrent = 8;
-    gateway = std::make_unique<hub::Gateway>(options, source, billing);
-    hub::GatewayController(*gateway).mount(server);
-    server.new_task_queue = [] { return new httplib::ThreadPool(12); };
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ~Fixture() {
-    server.stop();
-    thread.join();
-  }
-  // httplib's Client must not be moved: hand out a pointer.
-  std::unique_ptr<httplib::Client> client(const std::string& key = {}) {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-    c->set_read_timeout(std::chrono::seconds(10));
-    if (!key.empty()) c->set_bearer_token_auth(key);
-    return c;
-  }
-  httplib::Result complete(const std::string& key, const json& request) {
-    return client(key)->Post("/v1/completions", request.dump(), "application/json");
-  }
-  protocol::ApiKeyInfo info(std::int64_t id) {
-    for (const auto& key : keys.list())
-      if (key.id == id) return key;
-    throw std::out_of_range("no such key");
-  }
-  std::uint64_t revenue() { return book.open_epoch_json()["revenue"].get<std::uint64_t>(); }
-};
+using Fixture = test::GatewayServer;
 
 json parse(const std::string& body) { return json::parse(body); }
 
@@ -162,13 +89,7 @@ class TestGateway : public QObject {
     QCOMPARE(response->status, 200);
     QVERIFY(response->get_header_value("Content-Type").find("text/event-stream") == 0);
     std::string text;
-    std::vector<std::string> events;
-    std::size_t start = 0;
-    while ((start = response->body.find("data: ", start)) != std::string::npos) {
-      const auto end = response->body.find("\n\n", start);
-      events.push_back(response->body.substr(start + 6, end - start - 6));
-      start = end;
-    }
+    const auto events = test::sse_events(response->body);
     QVERIFY(events.size() >= 3);
     QCOMPARE(events.back(), std::string("[DONE]"));
     for (std::size_t i = 0; i + 1 < events.size(); ++i) text += parse(events[i])["choices"][0]["text"].get<std::string>();
