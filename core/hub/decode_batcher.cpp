@@ -69,7 +69,15 @@ DecodeBatcher::Stats DecodeBatcher::stats() const {
 void DecodeBatcher::run() {
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !ended_.empty(); });
+    if (queue_.empty() && !stopping_) {  // only finished sequences: hand them over, no round
+      auto ended = std::move(ended_);
+      ended_.clear();
+      lock.unlock();
+      end_all(ended);
+      lock.lock();
+      continue;
+    }
     wake_.wait_for(lock, linger_, [&] { return stopping_ || all_back(); });
     if (stopping_) break;
     std::vector<Waiter*> round;
@@ -80,7 +88,7 @@ void DecodeBatcher::run() {
     auto ended = std::move(ended_);
     ended_.clear();
     lock.unlock();
-    for (const auto session : ended) source_.end_sequence(session);
+    end_all(ended);
     answer(round);
     lock.lock();
     for (auto* waiter : round) {
@@ -100,12 +108,22 @@ void DecodeBatcher::run() {
   answered_.notify_all();
 }
 
+void DecodeBatcher::end_all(const std::vector<std::uint64_t>& sessions) {
+  for (const auto session : sessions) {
+    try {
+      source_.end_sequence(session);
+    } catch (const std::exception& error) {
+      spdlog::warn("gateway: the swarm could not forget a finished sequence: {}", error.what());
+    }
+  }
+}
+
 void DecodeBatcher::answer(std::vector<Waiter*>& round) {
-  std::vector<SequenceWindow> windows;
-  windows.reserve(round.size());
-  for (auto* waiter : round) windows.push_back(waiter->window);
   std::vector<NextLogits> answers;
   try {
+    std::vector<SequenceWindow> windows;
+    windows.reserve(round.size());
+    for (auto* waiter : round) windows.push_back(waiter->window);
     answers = source_.next_logits(windows, timeout_);
   } catch (const std::exception& error) {
     answers.assign(round.size(), NextLogits{{}, error.what()});

@@ -51,6 +51,8 @@ class DecodeBatcher {
   void run();
   // Lock held: every sequence of the last round that is still generating has asked again.
   bool all_back() const;
+  // Tells the source, never throwing (the round thread must not die).
+  void end_all(const std::vector<std::uint64_t>& sessions);
   // One round: the waiters taken from the queue, answered together.
   void answer(std::vector<Waiter*>& round);
 

@@ -109,7 +109,7 @@ struct SwarmInference::Impl {
     ticket.expires_ms = ticket.issued_ms + std::min<std::int64_t>(timeout.count(), protocol::kMaxInferenceTicketLifetimeMs);
     ticket.batch = static_cast<std::uint32_t>(request.input.batch);
     ticket.sequence = static_cast<std::uint32_t>(request.input.sequence);
-    ticket.tokens_hash = protocol::inference_tokens_hash(request.input.tokens);
+    ticket.tokens_hash = protocol::inference_tokens_hash(request.input.tokens, request.layout_bytes());
     std::vector<const wallet::SecureBytes*> keys;
     for (const auto& peer : route) {
       ticket.route.push_back(peer.node_key);
@@ -274,13 +274,16 @@ struct SwarmInference::Impl {
   // A group, then once more from position 0 for what a stage lost; a failure fails the group's parts.
   void answer(Group group, const std::vector<SequenceWindow>& round, std::vector<NextLogits>& out,
               std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;  // the send again shares it
     try {
       const auto lost = run(group, round, out, timeout);
       if (lost.empty()) return;
       resent += lost.size();
       Group again{group.route, {}};
       for (const auto j : lost) again.parts.push_back(from_start(group.parts[j], round[group.parts[j].index].tokens));
-      if (!run(again, round, out, timeout).empty()) throw SwarmUnavailable("a stage lost the sequence's cache twice in a row");
+      const auto left = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                    deadline - Clock::now()));
+      if (!run(again, round, out, left).empty()) throw SwarmUnavailable("a stage lost the sequence's cache twice in a row");
     } catch (const std::exception& error) {
       for (const auto& part : group.parts) {
         held.erase(part.sequence.session);  // its next token starts over on a live route
@@ -335,7 +338,21 @@ std::vector<NextLogits> SwarmInference::next_logits(const std::vector<SequenceWi
       out[i].error = error.what();
     }
   }
-  for (auto& [key, group] : groups) s.answer(std::move(group), round, out, timeout);
+  // One deadline for the whole round: each route gets what is left of it, so routes that do not
+  // answer cannot hold the round (and every completion in it) for a timeout each.
+  const auto deadline = Clock::now() + timeout;
+  for (auto& [key, group] : groups) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() > 0) {
+      s.answer(std::move(group), round, out, left);
+      continue;
+    }
+    for (const auto& part : group.parts) {
+      out[part.index].error = "the round ran out of its " + std::to_string(timeout.count()) + " ms";
+      s.held.erase(part.sequence.session);
+      s.failed += 1;
+    }
+  }
   s.pay(false);
   return out;
 }

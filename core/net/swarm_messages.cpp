@@ -13,6 +13,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t kMaxRoute = 64;
+constexpr std::uint64_t kMaxInputRows = 1 << 20;  // batch and sequence: far beyond any context, far from overflow
 
 std::uint64_t required_u64(const json& meta, const char* name) {
   const auto found = meta.find(name);
@@ -70,8 +71,11 @@ Envelope encode_input(const StageInput& input, std::vector<std::uint8_t> activat
 // Sizes are checked before anything is sliced; shapes, codec and values are the Stage's to check.
 StageInput decode_input(const Envelope& envelope, const char* what) {
   StageInput input;
-  input.batch = static_cast<int>(required_u64(envelope.meta, "batch"));
-  input.sequence = static_cast<int>(required_u64(envelope.meta, "sequence"));
+  const auto batch = required_u64(envelope.meta, "batch"), sequence = required_u64(envelope.meta, "sequence");
+  if (batch > kMaxInputRows || sequence > kMaxInputRows)
+    throw std::invalid_argument(std::string(what) + " batch or sequence is out of range");
+  input.batch = static_cast<int>(batch);
+  input.sequence = static_cast<int>(sequence);
   const auto token_count = static_cast<std::size_t>(input.batch) * static_cast<std::size_t>(input.sequence + 1);
   if (input.batch < 1 || input.sequence < 1 || token_count * 4 > envelope.blob.size())
     throw std::invalid_argument(std::string(what) + " payload is smaller than its token ids");
@@ -198,6 +202,8 @@ InferRequest InferRequest::decode(const Envelope& envelope) {
                     sys::json_integer<std::uint32_t>(item[2], "length"),
                     sys::json_integer<std::uint64_t>(item[3], "activation bytes")};
     if (s.length == 0) throw std::invalid_argument("an inference sequence without tokens");
+    if (s.activation_bytes > out.input.activations.size() - bytes)  // before adding: no wrap-around
+      throw std::invalid_argument("the inference sequences claim more activations than the request carries");
     positions += s.length;
     bytes += s.activation_bytes;
     out.sequences.push_back(s);
@@ -205,6 +211,19 @@ InferRequest InferRequest::decode(const Envelope& envelope) {
   if (out.input.batch != 1 || positions != static_cast<std::uint64_t>(out.input.sequence) ||
       bytes != out.input.activations.size())
     throw std::invalid_argument("the inference sequences do not add up to the request's tokens and activations");
+  return out;
+}
+
+std::vector<std::uint8_t> InferRequest::layout_bytes() const {
+  std::vector<std::uint8_t> out;
+  const auto put = [&](std::uint64_t value, int bytes) {
+    for (int b = 0; b < bytes; ++b) out.push_back(static_cast<std::uint8_t>(value >> (8 * b)));
+  };
+  for (const auto& s : sequences) {
+    put(s.session, 8);
+    put(s.start, 4);
+    put(s.length, 4);
+  }
   return out;
 }
 

@@ -99,6 +99,10 @@ struct InferRequest {
   Envelope encode() const;
   // Also throws when the sequences do not add up to the input (lengths, activation bytes, batch 1).
   static InferRequest decode(const Envelope& envelope);
+  // What the inference ticket binds besides the token ids: every sequence's session, start and
+  // length (u64, u32, u32 little-endian each; empty without sequences). Activation sizes change
+  // from stage to stage and are not part of it.
+  std::vector<std::uint8_t> layout_bytes() const;
 };
 
 // Logits: the last stage's answer to an Infer, carried back along the route. For a batched Infer,

@@ -29,7 +29,7 @@ TicketTag tag_of(std::span<const std::uint8_t> bytes, const wallet::SecureBytes&
 
 }  // namespace
 
-TokensHash inference_tokens_hash(std::span<const std::int32_t> tokens) {
+TokensHash inference_tokens_hash(std::span<const std::int32_t> tokens, std::span<const std::uint8_t> layout) {
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, 32);
   for (const auto token : tokens) {
@@ -37,6 +37,7 @@ TokensHash inference_tokens_hash(std::span<const std::int32_t> tokens) {
     put_le<std::uint32_t>(bytes, static_cast<std::uint32_t>(token));
     crypto_generichash_update(&state, bytes, sizeof bytes);
   }
+  if (!layout.empty()) crypto_generichash_update(&state, layout.data(), layout.size());
   TokensHash out{};
   crypto_generichash_final(&state, out.data(), out.size());
   return out;

@@ -34,8 +34,10 @@ using TokensHash = std::array<std::uint8_t, 32>;
 using TicketTag = std::array<std::uint8_t, 32>;
 using X25519Key = std::array<std::uint8_t, 32>;  // a CurveZMQ public key (net::CurvePublicKey)
 
-// BLAKE2b-256 of the token ids as they travel (u32 little-endian each).
-TokensHash inference_tokens_hash(std::span<const std::int32_t> tokens);
+// BLAKE2b-256 of the token ids as they travel (u32 little-endian each), then `layout`: a batched
+// request's sequences (net::InferRequest::layout_bytes), so that no stage on the route can hand the
+// next one other sessions or positions than the hub sent.
+TokensHash inference_tokens_hash(std::span<const std::int32_t> tokens, std::span<const std::uint8_t> layout = {});
 
 // The tag key the hub shares with one node: the hub's side (hub's X25519 pair, the node's public)
 // and the node's side (its pair, the hub's public) compute the same 32 bytes. Throws

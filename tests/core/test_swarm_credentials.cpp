@@ -194,6 +194,9 @@ class TestSwarmCredentials : public QObject {
     QVERIFY(inference_tokens_hash(a) == inference_tokens_hash(a));
     QVERIFY(inference_tokens_hash(a) != inference_tokens_hash(b));
     QVERIFY(inference_tokens_hash(a) != inference_tokens_hash(c));
+    const std::vector<std::uint8_t> layout{7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0};
+    QVERIFY(inference_tokens_hash(a, layout) != inference_tokens_hash(a));  // a batched request's sequences are bound
+    QVERIFY(inference_tokens_hash(a, {}) == inference_tokens_hash(a));
   }
 };
 

@@ -204,6 +204,19 @@ class TestSwarmMessages : public QObject {
     };
     QVERIFY(refused([](InferRequest& r) { r.sequences[1].length = 2; }));            // 5 positions for 4
     QVERIFY(refused([](InferRequest& r) { r.sequences[1].activation_bytes = 3; }));  // 7 bytes for 6
+    QVERIFY(refused([](InferRequest& r) {  // sizes that add up to 6 only by wrapping around 2^64
+      r.sequences[0].activation_bytes = 0xFFFFFFFFFFFFFFF0ULL;
+      r.sequences[1].activation_bytes = 22;
+    }));
+    QVERIFY(refused([](InferRequest& r) { r.input.sequence = 0x7FFFFFFF; }));
+    // The ticket binds each sequence's session, start and length, not the activation sizes.
+    auto moved = infer;
+    std::swap(moved.sequences[0].session, moved.sequences[1].session);
+    QVERIFY(moved.layout_bytes() != infer.layout_bytes());
+    auto resized = infer;
+    resized.sequences[0].activation_bytes = 5;
+    QVERIFY(resized.layout_bytes() == infer.layout_bytes());
+    QVERIFY(InferRequest{}.layout_bytes().empty());
     QVERIFY(refused([](InferRequest& r) {
       r.sequences = {{1, 0, 4, 6}, {2, 0, 0, 0}};  // a sequence without tokens
     }));

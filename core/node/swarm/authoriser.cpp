@@ -169,7 +169,7 @@ void Authoriser::admit_inference(const net::Incoming& in, const net::Envelope& e
                                           run_.manifest.stages,
                                           static_cast<std::uint32_t>(request.input.batch),
                                           static_cast<std::uint32_t>(request.input.sequence),
-                                          protocol::inference_tokens_hash(request.input.tokens),
+                                          protocol::inference_tokens_hash(request.input.tokens, request.layout_bytes()),
                                           protocol::unix_now_ms()};
   if (const auto reason = protocol::check_inference_ticket(*ticket, expected)) throw Unauthorised(*reason);
   // The sender's node key by its curve key from the hub's list: no key conversion per token.
