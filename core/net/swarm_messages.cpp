@@ -144,11 +144,13 @@ ForwardRequest ForwardRequest::decode_head(const Envelope& envelope) {
   if (!from) throw std::invalid_argument("forward without a sender key");
   out.from = *from;
   out.ticket = text_field(envelope.meta, "ticket");
-  const auto queue = envelope.meta.value("queue", std::int64_t{0});
+  const auto queue = sys::json_integer_or<std::int64_t>(envelope.meta, "queue", 0);
   if (queue < 0 || queue > 1'000'000) throw std::invalid_argument("queue out of range");
   out.queue = static_cast<int>(queue);
-  out.input.batch = static_cast<int>(required_u64(envelope.meta, "batch"));
-  out.input.sequence = static_cast<int>(required_u64(envelope.meta, "sequence"));
+  const auto batch = required_u64(envelope.meta, "batch"), sequence = required_u64(envelope.meta, "sequence");
+  if (batch > kMaxInputRows || sequence > kMaxInputRows) throw std::invalid_argument("batch or sequence is out of range");
+  out.input.batch = static_cast<int>(batch);
+  out.input.sequence = static_cast<int>(sequence);
   out.input.route = hops_from(envelope.meta.value("route", json::array()));
   return out;
 }
