@@ -1,0 +1,135 @@
+// The Stage's part in the swarm: abandoning a step, skipping ahead, moving gradients and weights
+// between replicas, and forward-only inference (whole windows, and decode with a KV cache; the
+// cache itself is core/engine/inference_cache.h). The rest of Stage is stage.cpp.
+#include "core/engine/torch_pch.h"
+
+#include "core/engine/stage_impl.h"
+
+namespace tessera::engine {
+
+// --- swarm support: abandon a step, move gradients between replicas, inference logits --------
+
+void Stage::discard_step() {
+  auto& s = *impl_;
+  s.stash.clear();
+  s.optimizer->zero_grad();
+  s.shared_gradient_pending = false;  // like load(): the abandoned step's shared part is gone too
+}
+
+void Stage::skip_to(std::int64_t step) {
+  if (step <= impl_->step) throw std::invalid_argument("a stage skips only forward, to a step after its own");
+  discard_step();
+  impl_->step = step;
+}
+
+std::vector<float> Stage::gradient_vector() const {
+  const auto& s = *impl_;
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(static_cast<std::size_t>(parameter_count()));
+  for (const auto& p : s.module->parameters()) {
+    if (!p.grad().defined()) {
+      out.insert(out.end(), static_cast<std::size_t>(p.numel()), 0.0f);
+      continue;
+    }
+    const auto cpu = p.grad().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    out.insert(out.end(), cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+  }
+  return out;
+}
+
+void Stage::set_gradient_vector(const std::vector<float>& values) {
+  auto& s = *impl_;
+  if (static_cast<std::int64_t>(values.size()) != parameter_count())
+    throw std::invalid_argument("gradient vector has " + std::to_string(values.size()) + " values, stage " +
+                                std::to_string(s.plan.index) + " has " + std::to_string(parameter_count()) +
+                                " parameters");
+  for (const float value : values)
+    if (!std::isfinite(value)) throw std::invalid_argument("gradient vector holds a non-finite value");
+  torch::NoGradGuard no_grad;
+  std::size_t offset = 0;
+  for (auto& p : s.module->parameters()) {
+    const auto count = static_cast<std::size_t>(p.numel());
+    auto host = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
+    p.mutable_grad() = host.to(p.device()).clone();
+    offset += count;
+  }
+}
+
+std::vector<float> Stage::parameter_vector() const {
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(static_cast<std::size_t>(parameter_count()));
+  for (const auto& p : impl_->module->parameters()) {
+    const auto cpu = p.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    out.insert(out.end(), cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+  }
+  return out;
+}
+
+void Stage::set_parameter_vector(const std::vector<float>& values) {
+  auto& s = *impl_;
+  if (static_cast<std::int64_t>(values.size()) != parameter_count())
+    throw std::invalid_argument("parameter vector has " + std::to_string(values.size()) + " values, stage " +
+                                std::to_string(s.plan.index) + " has " + std::to_string(parameter_count()) +
+                                " parameters");
+  for (const float value : values)
+    if (!std::isfinite(value)) throw std::invalid_argument("parameter vector holds a non-finite value");
+  torch::NoGradGuard no_grad;
+  std::size_t offset = 0;
+  for (auto& p : s.module->parameters()) {
+    const auto count = static_cast<std::size_t>(p.numel());
+    auto host = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
+    p.copy_(host.to(p.device()));
+    offset += count;
+  }
+  s.cache.clear();  // the sessions' keys and values came from other weights
+}
+
+std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
+  auto& s = *impl_;
+  if (!s.plan.has_head()) throw std::logic_error("only the last stage computes logits");
+  return s.forward_without_grad(input, [&](const torch::Tensor&, const torch::Tensor&, const torch::Tensor& stream) {
+    const auto last = s.module->logits(stream).select(1, input.sequence - 1).to(torch::kCPU, torch::kFloat32).contiguous();
+    return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
+  });
+}
+
+// --- inference with a KV cache -------------------------------------------------------------------
+
+std::vector<DecodeOutcome> Stage::decode(const std::vector<DecodeEntry>& batch) {
+  auto& s = *impl_;
+  const auto inputs = s.decode_inputs(batch);
+  Impl::InferenceScope scope{s.module};
+  s.cache.expire(clock::now());
+  std::vector<DecodeOutcome> outcomes(batch.size());
+  // Single-position extensions go through the blocks together; prefills and longer extensions
+  // each on their own (their position counts differ). Sequences are copied out before any store
+  // can evict them.
+  std::vector<std::size_t> steps;
+  std::vector<CachedSequence> step_sequences;
+  std::vector<std::pair<std::size_t, CachedSequence>> passes;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& entry = batch[i];
+    if (entry.start == 0) s.cache.drop(entry.session);
+    const auto* held = entry.start > 0 ? s.cache.find(entry.session, entry.start) : nullptr;
+    if (entry.start > 0 && held == nullptr) {
+      outcomes[i].missing = true;
+    } else if (held != nullptr && entry.tokens.size() == 1) {
+      steps.push_back(i);
+      step_sequences.push_back(*held);
+    } else {
+      passes.emplace_back(i, held != nullptr ? *held : CachedSequence{});
+    }
+  }
+  if (!steps.empty()) s.decode_pass(batch, inputs, steps, std::move(step_sequences), outcomes);
+  for (auto& [i, sequence] : passes) s.decode_pass(batch, inputs, {i}, {std::move(sequence)}, outcomes);
+  s.sync();
+  return outcomes;
+}
+
+InferenceCacheStats Stage::inference_cache_stats() const { return impl_->cache.stats(); }
+
+void Stage::drop_inference_session(std::uint64_t session) { impl_->cache.drop(session); }
+
+}  // namespace tessera::engine
