@@ -83,14 +83,22 @@ class TestSettlementEndToEnd : public QObject {
     client.set_read_timeout(std::chrono::seconds(60));
     const auto hub_url = QUrl(QString::fromStdString(summary["hub"].get<std::string>()));
     httplib::Client hub(hub_url.host().toStdString(), hub_url.port());  // the gateway has a server of its own
-    // Revenue is split by the shares at the end of the epoch before the one it is earned in. The
-    // summary comes once the hub has verified every receipt of the run; when training is fast those
-    // can all land in the open epoch, so the purchase waits for the next one: then every owner's
-    // work is in the shares that split it.
+    // Revenue is split by the shares at the end of the epoch before the one it is earned in. Credit
+    // follows commits: a receipt can wait for its step's record, so the summary can come before
+    // every owner's work is settled (under load, after the epoch it was trained in). The purchase
+    // waits for a statement in which all three owners hold units, then for the next epoch: every
+    // owner's work is then in the shares that split it.
     const auto open_epoch = [&] {
       const auto reply = hub.Get("/api/epoch");
       return reply && reply->status == 200 ? nlohmann::json::parse(reply->body)["epoch"].get<std::int64_t>() : -1;
     };
+    const auto owners_settled = [&] {
+      const auto reply = hub.Get("/api/statements/latest");
+      return reply && reply->status == 200 ? nlohmann::json::parse(reply->body)["owner_count"].get<std::int64_t>() : 0;
+    };
+    timer.restart();
+    while (owners_settled() < 3 && timer.elapsed() < 60000) QTest::qWait(200);
+    QCOMPARE(owners_settled(), std::int64_t(3));
     const auto trained_in = open_epoch();
     QVERIFY(trained_in >= 0);
     timer.restart();
