@@ -218,6 +218,18 @@ void add_model_options(CLI::App* command, demo::LocalNetworkOptions& o) {
   command->add_option("--warmup", o.train.warmup_steps, "Warm-up steps")->capture_default_str();
 }
 
+// How replicas of a stage combine their gradients (the run manifest's "averaging").
+void add_averaging_options(CLI::App* command, demo::LocalNetworkOptions& o) {
+  command
+      ->add_option_function<std::string>(
+          "--averaging", [&o](const std::string& name) { o.averaging.scheme = model::parse_averaging(name); },
+          "Replica averaging: exact (every fp32 gradient, summed) or powersgd (low-rank, error feedback)")
+      ->default_str("exact");
+  command->add_option("--averaging-rank", o.averaging.rank, "PowerSGD rank")
+      ->capture_default_str()
+      ->check(CLI::Range(1, model::kMaxAveragingRank));
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app, const GlobalOptions& global) {
@@ -253,6 +265,7 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global) {
   command->add_option("--replicas", s->demo.network.replicas, "Replicas per stage")->capture_default_str();
   command->add_option("--codec", s->demo.network.codec, "Boundary codec: none, fp16, int8 or subspace")->capture_default_str();
   command->add_option("--threads", s->demo.network.threads, "libtorch threads per peer")->capture_default_str();
+  add_averaging_options(command, s->demo.network);
   command->add_option("--device", s->demo.network.device, "cpu, cuda or cuda:N")->capture_default_str();
   add_model_options(command, s->demo.network);
   command->add_flag("--json", s->json, "Print a machine-readable summary");

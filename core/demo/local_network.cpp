@@ -88,6 +88,7 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
   manifest.train = options_.train;
   manifest.stages = options_.stages;
   manifest.codec = options_.codec;
+  manifest.averaging = options_.averaging;
   manifest.dataset = {"arithmetic"};
   manifest.epoch_seconds = options_.epoch_seconds;
   manifest.price_per_1k_tokens = options_.price_per_1k_tokens;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/model/model_config.h"
+#include "core/model/power_sgd.h"
 #include "core/hub/hub_service.h"
 #include "core/wallet/signing.h"
 
@@ -27,6 +28,7 @@ struct LocalNetworkOptions {
   int stages = 3;
   int replicas = 1;
   std::string codec = "none";
+  model::AveragingConfig averaging;  // how replicas of a stage combine gradients
   std::string device = "cpu";
   int threads = 1;  // libtorch threads per peer process
   std::filesystem::path folder;  // peers live in folder/peer-K

@@ -157,6 +157,8 @@ class Stage {
   std::vector<float> gradient_vector() const;
   // Throws std::invalid_argument when the length is not the parameter count or a value is not finite.
   void set_gradient_vector(const std::vector<float>& values);
+  // The shape of each parameter, in gradient_vector() order (a weight matrix is [out, in]).
+  std::vector<std::vector<std::int64_t>> parameter_shapes() const;
   // All parameters flattened in named_parameters() order, and the reverse: a spot checker
   // (core/node/swarm/spot_checker.h) installs a worker's weights at the start of a step into a
   // scratch stage with it; protocol::weights_digest(parameter_vector()) is the weights digest.

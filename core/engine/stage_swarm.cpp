@@ -38,6 +38,12 @@ std::vector<float> Stage::gradient_vector() const {
   return out;
 }
 
+std::vector<std::vector<std::int64_t>> Stage::parameter_shapes() const {
+  std::vector<std::vector<std::int64_t>> out;
+  for (const auto& p : impl_->module->parameters()) out.push_back(p.sizes().vec());
+  return out;
+}
+
 void Stage::set_gradient_vector(const std::vector<float>& values) {
   auto& s = *impl_;
   if (static_cast<std::int64_t>(values.size()) != parameter_count())

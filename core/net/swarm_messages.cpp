@@ -280,10 +280,19 @@ ReplicaCredentials ReplicaCredentials::decode(const Envelope& envelope) {
   return {text_field(envelope.meta, "assignment")};
 }
 
-Envelope GradFetchRequest::encode() const { return {{{"attempt", attempt}, {"assignment", assignment}}, {}}; }
+Envelope GradFetchRequest::encode() const {
+  json meta{{"attempt", attempt}, {"assignment", assignment}};
+  if (part != GradPart::raw) meta["part"] = static_cast<int>(part);
+  return {std::move(meta), part == GradPart::second ? floats_to_bytes(basis) : std::vector<std::uint8_t>{}};
+}
 
 GradFetchRequest GradFetchRequest::decode(const Envelope& envelope) {
-  return {required_u64(envelope.meta, "attempt"), text_field(envelope.meta, "assignment")};
+  GradFetchRequest out{required_u64(envelope.meta, "attempt"), text_field(envelope.meta, "assignment")};
+  const auto part = sys::json_integer_or<std::int64_t>(envelope.meta, "part", 0);
+  if (part < 0 || part > 2) throw std::invalid_argument("GradFetch asks for an unknown part");
+  out.part = static_cast<GradPart>(part);
+  if (out.part == GradPart::second) out.basis = floats_from(envelope.blob, "GradFetch basis");
+  return out;
 }
 
 Envelope SharedGradientRequest::encode() const { return {{{"attempt", attempt}}, floats_to_bytes(gradient)}; }

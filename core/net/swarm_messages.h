@@ -154,10 +154,15 @@ struct ReplicaCredentials {
   static ReplicaCredentials decode(const Envelope& envelope);
 };
 
-// GradFetch: a replica asks another for its raw gradient of the attempt. Answered with Gradient.
+// GradFetch: a replica asks another for its part of the attempt's replica sum. Answered with
+// Gradient: the raw gradient (exact averaging), or under PowerSGD (core/model/power_sgd.h) the
+// replica's first part, or its second part for the round's basis, which the request carries.
+enum class GradPart : std::uint8_t { raw = 0, first = 1, second = 2 };
 struct GradFetchRequest {
   std::uint64_t attempt = 0;
   std::string assignment;
+  GradPart part = GradPart::raw;
+  std::vector<float> basis{};  // GradPart::second only
 
   Envelope encode() const;
   static GradFetchRequest decode(const Envelope& envelope);

@@ -149,6 +149,10 @@ void SwarmNode::Impl::build_stage(int index) {
   {
     std::lock_guard lock(local.mutex);
     local.stage = std::make_unique<engine::Stage>(stage_options);
+    local.averaging.reset();
+    if (const auto& averaging = run.manifest.averaging; averaging.scheme == model::AveragingConfig::Scheme::powersgd)
+      local.averaging = std::make_unique<model::PowerSgdReplica>(
+          model::GradientLayout::of(local.stage->parameter_shapes(), averaging.rank), run.manifest.model.seed + index);
     local.attempt = swarm::AttemptState{};
     local.evidence.clear();
     local.index = index;
@@ -216,6 +220,7 @@ void SwarmNode::Impl::restage(int index, const std::atomic<bool>& stop) {
   {
     std::lock_guard lock(local.mutex);
     local.stage.reset();  // its memory is free before the next stage is built
+    local.averaging.reset();
   }
   build_stage(index);
   log->session_started(index);

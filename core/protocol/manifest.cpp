@@ -16,7 +16,7 @@ json body(const RunManifest& m) {
   const auto& train = m.train;
   json dataset = json::array();
   for (const auto& shard : m.dataset) dataset.push_back(shard);
-  return {{"version", 1},
+  json out{{"version", 1},
           {"run", m.run_id},
           {"model",
            {{"layers", model.layers}, {"width", model.width}, {"heads", model.heads}, {"context", model.context},
@@ -35,6 +35,9 @@ json body(const RunManifest& m) {
           {"currency", m.currency},
           {"hub_key", wallet::to_hex(m.hub_key)},
           {"publisher_key", wallet::to_hex(m.publisher_key)}};
+  if (m.averaging.scheme != model::AveragingConfig::Scheme::exact)
+    out["averaging"] = {{"scheme", model::averaging_name(m.averaging.scheme)}, {"rank", m.averaging.rank}};
+  return out;
 }
 
 const json& member(const json& object, const char* name, const std::string& where) {
@@ -65,6 +68,17 @@ std::array<std::uint8_t, N> hex(const json& object, const char* name) {
   const auto bytes = wallet::fixed_from_hex<N>(get<std::string>(object, name));
   if (!bytes) throw std::invalid_argument(std::string("manifest: ") + name + " is not " + std::to_string(N) + " bytes of hex");
   return *bytes;
+}
+
+model::AveragingConfig averaging_from(const json& document) {
+  model::AveragingConfig config;
+  if (!document.contains("averaging")) return config;
+  const auto& averaging = document.at("averaging");
+  config.scheme = model::parse_averaging(get<std::string>(averaging, "scheme", "averaging."));
+  config.rank = get<int>(averaging, "rank", "averaging.");
+  if (config.rank < 1 || config.rank > model::kMaxAveragingRank)
+    throw std::invalid_argument("manifest: averaging.rank must be between 1 and " + std::to_string(model::kMaxAveragingRank));
+  return config;
 }
 
 bool valid_run_id(const std::string& id) {
@@ -121,6 +135,12 @@ RunManifest manifest_from_json(const json& document) {
                                 std::to_string(m.model.layers) + ")");
   m.codec = get<std::string>(document, "codec");
   model::parse_codec(m.codec);  // throws, listing the valid names
+  try {
+    m.averaging = averaging_from(document);
+  } catch (const std::invalid_argument& bad) {
+    const std::string what = bad.what();
+    throw std::invalid_argument(what.rfind("manifest:", 0) == 0 ? what : "manifest: " + what);
+  }
   for (const auto& shard : member(document, "dataset", "")) {
     if (!shard.is_string()) throw std::invalid_argument("manifest: dataset entries are strings");
     const auto name = shard.get<std::string>();

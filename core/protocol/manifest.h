@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model/model_config.h"
+#include "core/model/power_sgd.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::protocol {
@@ -21,6 +22,9 @@ struct RunManifest {
   model::TrainConfig train;
   int stages = 1;
   std::string codec = "none";                // engine codec name: none, fp16, int8, subspace
+  // How replicas of a stage combine gradients. Written into the signed text only when it is not
+  // exact, so manifests signed before it existed keep verifying.
+  model::AveragingConfig averaging;
   std::vector<std::string> dataset;          // "arithmetic", or BLAKE2b-256 hex hashes of shards
   std::int64_t epoch_seconds = 3600;
   std::uint64_t price_per_1k_tokens = 0;     // inference price in micro-units of `currency`

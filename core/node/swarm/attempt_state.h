@@ -29,6 +29,12 @@ struct OwedReceipt {
   std::array<std::uint8_t, 32> payload{};
 };
 
+// A PowerSGD round this replica took part in (core/model/power_sgd.h), kept until the step
+// commits: the basis, this replica's own second part (empty when it contributed none) and the sum.
+struct AveragingRound {
+  std::vector<float> basis, own_second, q_sum;
+};
+
 struct AttemptState {
   static constexpr std::size_t kAbandoned = 1024;
 
@@ -40,6 +46,7 @@ struct AttemptState {
   std::map<std::uint32_t, OwedReceipt> owed_receipts;          // micro-batch → who got our gradient, and what
   WorkTally work;
   std::optional<std::vector<float>> snapshot;                  // this replica's gradient, before any sum
+  std::optional<AveragingRound> averaging_round;               // under PowerSGD, once this replica reduced
 
   // Forgets the attempt's receipts, work and snapshot; no attempt is active. The caller discards
   // the Stage's uncommitted work with it.
@@ -49,6 +56,7 @@ struct AttemptState {
     owed_receipts.clear();
     work = {};
     snapshot.reset();
+    averaging_round.reset();
     active = 0;
   }
 

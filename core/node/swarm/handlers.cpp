@@ -137,6 +137,7 @@ Out Handlers::step(const net::Incoming& in, const net::Envelope& envelope) {
   board_.count_logged(log_.settle(true));  // the previous step's rows are durable before this step is acknowledged
   const auto t0 = Clock::now();
   auto metrics = local_.stage->step(commit.norm);
+  local_.finish_averaging_round();
   const auto t1 = Clock::now();
   log_.commit(h.step, local_.index, local_.attempt);
   board_.record_commit(h.step, commit);

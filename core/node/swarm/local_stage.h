@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/engine/stage.h"
+#include "core/model/power_sgd.h"
 #include "core/node/swarm/attempt_state.h"
 #include "core/node/swarm/evidence_store.h"
 
@@ -17,6 +18,7 @@ namespace tessera::node::swarm {
 struct LocalStage {
   mutable std::mutex mutex;
   std::unique_ptr<engine::Stage> stage;
+  std::unique_ptr<model::PowerSgdReplica> averaging;  // under PowerSGD: error feedback and warm start
   std::atomic<int> index{-1};
   AttemptState attempt;
   EvidenceStore evidence;  // its own lock: the hub thread reads it without this mutex
@@ -44,6 +46,7 @@ struct LocalStage {
     }
     if (attempt_id != attempt.active) {
       stage->discard_step();
+      if (averaging) averaging->discard();
       attempt.begin(attempt_id, step);
       evidence.drop_attempt();
       if (!evidence.has_weights(step)) evidence.keep_weights(step, stage->parameter_vector());  // once per step
@@ -60,6 +63,7 @@ struct LocalStage {
   // Mutex held. Drops the active attempt and the Stage's uncommitted work.
   void discard_attempt() {
     stage->discard_step();
+    if (averaging) averaging->discard();
     attempt.reset();
     evidence.drop_attempt();
   }
@@ -72,6 +76,23 @@ struct LocalStage {
   const std::vector<float>& gradient_snapshot() {
     if (!attempt.snapshot) attempt.snapshot = stage->gradient_vector();
     return *attempt.snapshot;
+  }
+
+  // Mutex held, under PowerSGD. This replica's first part of the attempt's round (begun once,
+  // from the snapshot, so every replica that asks gets the same part).
+  const std::vector<float>& averaging_first_part() {
+    if (!averaging) throw std::invalid_argument("this run does not average replicas with PowerSGD");
+    if (!averaging->active()) averaging->begin(gradient_snapshot());
+    return averaging->first_part();
+  }
+
+  // Mutex held, as the step commits: the round's error feedback and warm start (or nothing).
+  void finish_averaging_round() {
+    if (!averaging) return;
+    if (const auto& round = attempt.averaging_round)
+      averaging->finish(round->basis, round->own_second, round->q_sum);
+    else
+      averaging->discard();
   }
 };
 

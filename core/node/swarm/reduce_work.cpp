@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include "core/model/power_sgd.h"
+
 #include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
@@ -43,27 +45,62 @@ void ReduceWork::accept_backward_receipts(const std::vector<std::string>& receip
   attempt.owed_receipts.clear();
 }
 
+// One contributor's part of the replica sum, of exactly `size` floats.
+std::vector<float> ReduceWork::part_of(const net::MessageHeader& h, const net::ReduceRequest& request, const Hop& hop,
+                                       net::GradFetchRequest fetch, std::size_t size) {
+  std::vector<float> part;
+  if (hop.key == run_.self()) {
+    if (fetch.part == net::GradPart::raw) part = local_.gradient_snapshot();
+    else if (fetch.part == net::GradPart::first) part = local_.averaging_first_part();
+    else part = local_.averaging->second_part(fetch.basis);
+  } else {
+    fetch.attempt = request.attempt;
+    fetch.assignment = roles_.assignment();
+    auto reply = calls_.request(hop, run_.header(net::MessageKind::GradFetch, h.step, 0, local_.index), fetch.encode(),
+                                run_.options.hop_timeout, net::MessageKind::Gradient);
+    auto values = net::bytes_to_floats(reply.envelope.blob);
+    if (!values) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " is not a float vector");
+    part = std::move(*values);
+  }
+  if (part.size() != size) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " has the wrong size");
+  return part;
+}
+
 // The contributors' gradients summed in their order (this replica's own from its snapshot).
 std::vector<float> ReduceWork::replica_sum(const net::MessageHeader& h, const net::ReduceRequest& request) {
+  const auto size = static_cast<std::size_t>(local_.stage->parameter_count());
   std::vector<float> total;
   for (const auto& hop : request.contributors) {
-    std::vector<float> part;
-    if (hop.key == run_.self()) {
-      part = local_.gradient_snapshot();
-    } else {
-      auto reply = calls_.request(hop, run_.header(net::MessageKind::GradFetch, h.step, 0, local_.index),
-                                  net::GradFetchRequest{request.attempt, roles_.assignment()}.encode(), run_.options.hop_timeout,
-                                  net::MessageKind::Gradient);
-      auto values = net::bytes_to_floats(reply.envelope.blob);
-      if (!values || values->size() != static_cast<std::size_t>(local_.stage->parameter_count()))
-        throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " has the wrong size");
-      part = std::move(*values);
-    }
+    auto part = part_of(h, request, hop, {}, size);
     if (total.empty()) total = std::move(part);
-    else
-      for (std::size_t i = 0; i < total.size(); ++i) total[i] += part[i];
+    else model::power_sgd::add_into(total, part);
   }
   return total;
+}
+
+// Every contributor's first part summed in order, the basis, every second part summed in order:
+// the same bytes at every replica of the stage, so the same update (power_sgd.h).
+std::vector<float> ReduceWork::low_rank_sum(const net::MessageHeader& h, const net::ReduceRequest& request) {
+  const auto& layout = local_.averaging->layout();
+  std::vector<float> first;
+  for (const auto& hop : request.contributors) {
+    auto part = part_of(h, request, hop, {0, {}, net::GradPart::first, {}},
+                        static_cast<std::size_t>(layout.p_size() + layout.raw_size()));
+    if (first.empty()) first = std::move(part);
+    else model::power_sgd::add_into(first, part);
+  }
+  AveragingRound round;
+  round.basis = model::power_sgd::orthonormal_basis(layout, first);
+  for (const auto& hop : request.contributors) {
+    auto part = part_of(h, request, hop, {0, {}, net::GradPart::second, round.basis}, static_cast<std::size_t>(layout.q_size()));
+    if (hop.key == run_.self()) round.own_second = part;
+    if (round.q_sum.empty()) round.q_sum = std::move(part);
+    else model::power_sgd::add_into(round.q_sum, part);
+  }
+  const std::vector<float> raw(first.begin() + layout.p_size(), first.end());
+  auto update = model::power_sgd::reconstruct(layout, round.basis, round.q_sum, raw);
+  local_.attempt.averaging_round = std::move(round);
+  return update;
 }
 
 Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
@@ -73,7 +110,7 @@ Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
   accept_backward_receipts(request.receipts);
   const auto& contributors = request.contributors;
   if (!(contributors.size() == 1 && contributors.front().key == run_.self())) {
-    const auto total = replica_sum(h, request);
+    const auto total = local_.averaging ? low_rank_sum(h, request) : replica_sum(h, request);
     local_.gradient_snapshot();
     try {
       local_.stage->set_gradient_vector(total);
@@ -105,10 +142,17 @@ Out ReduceWork::shared_gradient(const net::Incoming& in, const net::Envelope& en
 }
 
 Out ReduceWork::grad_fetch(const net::Incoming& in, const net::Envelope& envelope) {
-  if (net::GradFetchRequest::decode(envelope).attempt != local_.attempt.active || in.message.header.step != local_.attempt.step)
+  const auto request = net::GradFetchRequest::decode(envelope);
+  if (request.attempt != local_.attempt.active || in.message.header.step != local_.attempt.step)
     throw std::invalid_argument("no gradient for that step attempt here");
+  std::vector<float> part;
+  if (request.part == net::GradPart::raw) part = local_.gradient_snapshot();
+  else if (request.part == net::GradPart::first) part = local_.averaging_first_part();
+  else if (!local_.averaging || !local_.averaging->active())
+    throw std::invalid_argument("a second part before this replica's first part of the attempt");
+  else part = local_.averaging->second_part(request.basis);  // checks the basis's size
   return {run_.header(net::MessageKind::Gradient, in.message.header.step, 0, local_.index),
-          {nlohmann::json::object(), net::floats_to_bytes(local_.gradient_snapshot())}};
+          {nlohmann::json::object(), net::floats_to_bytes(part)}};
 }
 
 }  // namespace tessera::node::swarm

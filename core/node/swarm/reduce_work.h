@@ -25,6 +25,11 @@ class ReduceWork {
   // to. A missing or wrong one fails the attempt (blaming that node), so no receipt is lost.
   void accept_backward_receipts(const std::vector<std::string>& receipts);
   std::vector<float> replica_sum(const net::MessageHeader& h, const net::ReduceRequest& request);
+  // Under PowerSGD: the round's update from every contributor's two parts (power_sgd.h).
+  std::vector<float> low_rank_sum(const net::MessageHeader& h, const net::ReduceRequest& request);
+  // One contributor's part: this replica's own, or fetched (GradFetch) and checked for its size.
+  std::vector<float> part_of(const net::MessageHeader& h, const net::ReduceRequest& request, const Hop& hop,
+                             net::GradFetchRequest fetch, std::size_t size);
 
   const RunContext& run_;
   LocalStage& local_;
