@@ -113,6 +113,10 @@ GradientLayout GradientLayout::of(const std::vector<std::vector<std::int64_t>>& 
   return layout;
 }
 
+GradientLayout shared_embedding_layout(const ModelConfig& model, int rank) {
+  return GradientLayout::of({{model.vocab, model.width}, {model.context, model.width}}, rank);
+}
+
 std::int64_t GradientLayout::p_size() const {
   std::int64_t n = 0;
   for (const auto& m : matrices) n += m.rows * m.rank;

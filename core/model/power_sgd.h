@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "core/model/model_config.h"
+
 namespace tessera::model {
 
 // How the replicas of a stage combine their gradients each step (the run manifest's "averaging").
@@ -51,6 +53,10 @@ struct GradientLayout {
   std::int64_t q_size() const;    // Σ cols·rank
   std::int64_t raw_size() const;  // Σ raw sizes
 };
+
+// The shared embeddings' gradient of a subspace run (engine::Stage::shared_embedding_gradient:
+// the token table, then the position table, both row-major): two matrices of `width` columns.
+GradientLayout shared_embedding_layout(const ModelConfig& model, int rank);
 
 // The deterministic arithmetic every replica repeats alike (bit for bit on the same inputs).
 namespace power_sgd {

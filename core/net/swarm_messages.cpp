@@ -295,11 +295,18 @@ GradFetchRequest GradFetchRequest::decode(const Envelope& envelope) {
   return out;
 }
 
-Envelope SharedGradientRequest::encode() const { return {{{"attempt", attempt}}, floats_to_bytes(gradient)}; }
+Envelope SharedGradientRequest::encode() const {
+  json meta{{"attempt", attempt}};
+  if (part != SharedPart::sum) meta["part"] = static_cast<int>(part);
+  return {std::move(meta), floats_to_bytes(gradient)};
+}
 
 SharedGradientRequest SharedGradientRequest::decode(const Envelope& envelope) {
   SharedGradientRequest out;
   out.attempt = required_u64(envelope.meta, "attempt");
+  const auto part = sys::json_integer_or<std::int64_t>(envelope.meta, "part", 0);
+  if (part < 0 || part > 2) throw std::invalid_argument("SharedGradient names an unknown part");
+  out.part = static_cast<SharedPart>(part);
   out.gradient = floats_from(envelope.blob, "shared embedding gradient");
   return out;
 }

@@ -169,9 +169,14 @@ struct GradFetchRequest {
 };
 
 // SharedGradient: the shared embedding gradient summed over all stages. Answered with GradNorm.
+// Under PowerSGD (core/model/power_sgd.h) the driver first asks each stage's source for its second
+// part (`values` is the basis; the answer's `shared` carries the part), then sends every
+// committer the basis ‖ summed second parts ‖ summed raw values, which each reconstructs alike.
+enum class SharedPart : std::uint8_t { sum = 0, second = 1, low_rank = 2 };
 struct SharedGradientRequest {
   std::uint64_t attempt = 0;
   std::vector<float> gradient;
+  SharedPart part = SharedPart::sum;
 
   Envelope encode() const;
   static SharedGradientRequest decode(const Envelope& envelope);

@@ -150,9 +150,14 @@ void SwarmNode::Impl::build_stage(int index) {
     std::lock_guard lock(local.mutex);
     local.stage = std::make_unique<engine::Stage>(stage_options);
     local.averaging.reset();
-    if (const auto& averaging = run.manifest.averaging; averaging.scheme == model::AveragingConfig::Scheme::powersgd)
+    local.shared_averaging.reset();
+    if (const auto& averaging = run.manifest.averaging; averaging.scheme == model::AveragingConfig::Scheme::powersgd) {
       local.averaging = std::make_unique<model::PowerSgdReplica>(
           model::GradientLayout::of(local.stage->parameter_shapes(), averaging.rank), run.manifest.model.seed + index);
+      if (local.stage->shared_embedding_size() > 0)
+        local.shared_averaging = std::make_unique<model::PowerSgdReplica>(
+            model::shared_embedding_layout(run.manifest.model, averaging.rank), run.manifest.model.seed + 1000 + index);
+    }
     local.attempt = swarm::AttemptState{};
     local.evidence.clear();
     local.index = index;
@@ -221,6 +226,7 @@ void SwarmNode::Impl::restage(int index, const std::atomic<bool>& stop) {
     std::lock_guard lock(local.mutex);
     local.stage.reset();  // its memory is free before the next stage is built
     local.averaging.reset();
+    local.shared_averaging.reset();
   }
   build_stage(index);
   log->session_started(index);

@@ -43,6 +43,24 @@ class TestManifest : public QObject {
     QVERIFY(!protocol::verify_manifest(parsed, wallet::KeyPair::generate().public_key()));
   }
 
+  void averagingIsSignedAndExactKeepsOldManifestsVerifying() {
+    const auto publisher = wallet::KeyPair::generate();
+    auto exact = sample(publisher);
+    QVERIFY(!protocol::to_json(exact).contains("averaging"));  // the text signed before averaging existed
+    auto compressed = exact;
+    compressed.averaging = {model::AveragingConfig::Scheme::powersgd, 8};
+    protocol::sign_manifest(compressed, publisher);
+    const auto parsed = protocol::manifest_from_json(nlohmann::json::parse(protocol::to_json(compressed).dump()));
+    QCOMPARE(parsed.averaging.scheme, model::AveragingConfig::Scheme::powersgd);
+    QCOMPARE(parsed.averaging.rank, 8);
+    QVERIFY(protocol::verify_manifest(parsed, publisher.public_key()));
+    auto json = protocol::to_json(compressed);
+    json["averaging"]["rank"] = 4;  // changed after signing
+    QVERIFY(!protocol::verify_manifest(protocol::manifest_from_json(json), publisher.public_key()));
+    json.erase("averaging");  // dropped after signing
+    QVERIFY(!protocol::verify_manifest(protocol::manifest_from_json(json), publisher.public_key()));
+  }
+
   void everyFieldIsSigned_data() {
     QTest::addColumn<QString>("pointer");
     QTest::addColumn<QString>("value");
@@ -83,6 +101,8 @@ class TestManifest : public QObject {
     QTest::newRow("epoch") << "/epoch_seconds" << "0" << "epoch_seconds";
     QTest::newRow("version") << "/version" << "2" << "version";
     QTest::newRow("type") << "/model/width" << R"("wide")" << "model.width";
+    QTest::newRow("averaging") << "/averaging" << R"({"scheme":"diloco","rank":4})" << "diloco";
+    QTest::newRow("averaging rank") << "/averaging" << R"({"scheme":"powersgd","rank":0})" << "averaging.rank";
   }
 
   void badFieldsAreNamed() {

@@ -47,6 +47,8 @@ struct AttemptState {
   WorkTally work;
   std::optional<std::vector<float>> snapshot;                  // this replica's gradient, before any sum
   std::optional<AveragingRound> averaging_round;               // under PowerSGD, once this replica reduced
+  std::vector<float> shared_second;                            // PowerSGD: this stage's part of the shared sync, as answered
+  std::optional<AveragingRound> shared_round;                  // PowerSGD: the shared embeddings' round, once installed
 
   // Forgets the attempt's receipts, work and snapshot; no attempt is active. The caller discards
   // the Stage's uncommitted work with it.
@@ -57,6 +59,8 @@ struct AttemptState {
     work = {};
     snapshot.reset();
     averaging_round.reset();
+    shared_second.clear();
+    shared_round.reset();
     active = 0;
   }
 

@@ -19,6 +19,7 @@ struct LocalStage {
   mutable std::mutex mutex;
   std::unique_ptr<engine::Stage> stage;
   std::unique_ptr<model::PowerSgdReplica> averaging;  // under PowerSGD: error feedback and warm start
+  std::unique_ptr<model::PowerSgdReplica> shared_averaging;  // the same for the shared embeddings (subspace runs)
   std::atomic<int> index{-1};
   AttemptState attempt;
   EvidenceStore evidence;  // its own lock: the hub thread reads it without this mutex
@@ -46,7 +47,7 @@ struct LocalStage {
     }
     if (attempt_id != attempt.active) {
       stage->discard_step();
-      if (averaging) averaging->discard();
+      discard_averaging();
       attempt.begin(attempt_id, step);
       evidence.drop_attempt();
       if (!evidence.has_weights(step)) evidence.keep_weights(step, stage->parameter_vector());  // once per step
@@ -63,7 +64,7 @@ struct LocalStage {
   // Mutex held. Drops the active attempt and the Stage's uncommitted work.
   void discard_attempt() {
     stage->discard_step();
-    if (averaging) averaging->discard();
+    discard_averaging();
     attempt.reset();
     evidence.drop_attempt();
   }
@@ -86,13 +87,30 @@ struct LocalStage {
     return averaging->first_part();
   }
 
-  // Mutex held, as the step commits: the round's error feedback and warm start (or nothing).
+  // Mutex held, under PowerSGD in a subspace run: this stage's first part of the shared
+  // embeddings' sync, from its gradient after the replica sum.
+  const std::vector<float>& shared_first_part() {
+    if (!shared_averaging) throw std::invalid_argument("this stage does not sync shared embeddings with PowerSGD");
+    if (!shared_averaging->active()) shared_averaging->begin(stage->shared_embedding_gradient());
+    return shared_averaging->first_part();
+  }
+
+  // Mutex held, as the step commits: the rounds' error feedback and warm start (or nothing).
   void finish_averaging_round() {
-    if (!averaging) return;
-    if (const auto& round = attempt.averaging_round)
-      averaging->finish(round->basis, round->own_second, round->q_sum);
-    else
-      averaging->discard();
+    finish(averaging.get(), attempt.averaging_round);
+    finish(shared_averaging.get(), attempt.shared_round);
+  }
+
+  void discard_averaging() {
+    if (averaging) averaging->discard();
+    if (shared_averaging) shared_averaging->discard();
+  }
+
+ private:
+  static void finish(model::PowerSgdReplica* replica, const std::optional<AveragingRound>& round) {
+    if (!replica) return;
+    if (round) replica->finish(round->basis, round->own_second, round->q_sum);
+    else replica->discard();
   }
 };
 

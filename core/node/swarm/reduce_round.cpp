@@ -18,6 +18,19 @@ bool contains(const std::vector<net::Hop>& hops, const wallet::PublicKey& key) {
 
 }  // namespace
 
+ReduceRound::ReduceRound(const RunContext& run, PeerCalls& calls, StepAttempt& attempt, std::int64_t shared_size,
+                         Suspect suspect, IsSuspected suspected)
+    : run_(run), calls_(calls), attempt_(attempt), shared_size_(shared_size), suspect_(std::move(suspect)),
+      suspected_(std::move(suspected)), shared_sources_(static_cast<std::size_t>(run.manifest.stages)) {
+  const auto& averaging = run.manifest.averaging;
+  if (shared_size > 0 && averaging.scheme == model::AveragingConfig::Scheme::powersgd)
+    shared_layout_ = model::shared_embedding_layout(run.manifest.model, averaging.rank);
+}
+
+std::size_t ReduceRound::shared_part_size() const {
+  return static_cast<std::size_t>(shared_layout_ ? shared_layout_->p_size() + shared_layout_->raw_size() : shared_size_);
+}
+
 std::vector<net::Hop> ReduceRound::targets_of(int stage, const std::vector<protocol::PeerInfo>& ready_now) const {
   const auto& r = attempt_.replicas[static_cast<std::size_t>(stage)];
   std::vector<net::Hop> targets = r;
@@ -46,9 +59,10 @@ ReduceRound::StageResult ReduceRound::reduce_stage(int stage, const std::vector<
         have_norm = true;
         if (shared_size_ > 0) {
           result.shared = net::bytes_to_floats(answer.shared);
-          if (!result.shared || result.shared->size() != static_cast<std::size_t>(shared_size_))
+          if (!result.shared || result.shared->size() != shared_part_size())
             throw PeerFailure(hop.key, "shared embedding gradient from " + short_key(hop.key) + " has the wrong size");
           result.shared_remote = hop.key != run_.self();
+          result.shared_source = hop;
         }
       }
       result.committers.push_back(hop);
@@ -89,6 +103,7 @@ void ReduceRound::reduce(const std::vector<protocol::PeerInfo>& ready_now) {
       if (shared_sum_.empty()) shared_sum_ = std::move(*result.shared);
       else
         for (std::size_t i = 0; i < shared_sum_.size(); ++i) shared_sum_[i] += (*result.shared)[i];
+      shared_sources_[static_cast<std::size_t>(k)] = result.shared_source;
     }
     for (auto& hop : result.committers) {
       attempt_.committers.push_back(std::move(hop));
@@ -103,8 +118,9 @@ void ReduceRound::share_embeddings() {
   // Every committer installs the sum; the first replica of each stage answers the norm to clip by
   // (stage 0's now counts the summed shared part, the others' do not change).
   const auto& committers = attempt_.committers;
-  const net::SharedGradientRequest request{attempt_.id, shared_sum_};
-  const auto message = request.encode();
+  const auto message = shared_layout_
+                           ? net::SharedGradientRequest{attempt_.id, low_rank_shared_sum(), net::SharedPart::low_rank}.encode()
+                           : net::SharedGradientRequest{attempt_.id, shared_sum_}.encode();
   std::vector<std::future<std::variant<double, PeerFailure>>> answers;
   for (std::size_t i = 0; i < committers.size(); ++i)
     answers.push_back(std::async(std::launch::async, [&, i]() -> std::variant<double, PeerFailure> {
@@ -144,6 +160,55 @@ void ReduceRound::share_embeddings() {
   attempt_.committer_stages = std::move(installed_stages);
   spdlog::debug("step {}: shared embedding gradients summed over {} stages ({} bytes on the wire)", attempt_.step,
                 run_.manifest.stages, attempt_.shared_bytes);
+}
+
+// Each stage's source answers its second part for the basis of the summed first parts (all at
+// once); a source that fails it fails the attempt, as a missing norm does.
+std::vector<float> ReduceRound::low_rank_shared_sum() {
+  const auto& layout = *shared_layout_;
+  const auto basis = model::power_sgd::orthonormal_basis(layout, shared_sum_);
+  const auto message = net::SharedGradientRequest{attempt_.id, basis, net::SharedPart::second}.encode();
+  struct Part {
+    std::vector<float> values;
+    double bytes = 0;  // on the wire, both ways
+  };
+  std::vector<std::future<Part>> parts;
+  for (std::size_t k = 0; k < shared_sources_.size(); ++k) {
+    if (!shared_sources_[k]) throw std::logic_error("stage " + std::to_string(k) + " sent no shared embedding part");
+    parts.push_back(std::async(std::launch::async, [&, k] {
+      const auto& hop = *shared_sources_[k];
+      try {
+        auto reply = calls_.request(hop, run_.header(net::MessageKind::SharedGradient, attempt_.step, 0, static_cast<int>(k)),
+                                    message, run_.options.hop_timeout, net::MessageKind::GradNorm);
+        auto values = net::bytes_to_floats(net::GradNormReply::decode(reply.envelope).shared);
+        if (!values || values->size() != static_cast<std::size_t>(layout.q_size()))
+          throw PeerFailure(hop.key, "shared embedding part from " + short_key(hop.key) + " has the wrong size");
+        const double bytes = hop.key == run_.self() ? 0.0 : static_cast<double>(message.blob.size() + values->size() * sizeof(float));
+        return Part{std::move(*values), bytes};
+      } catch (const PeerFailure&) {
+        throw;
+      } catch (const std::exception& error) {  // a malformed answer
+        throw PeerFailure(hop.key, "peer " + short_key(hop.key) + " answered SharedGradient wrongly: " + error.what());
+      }
+    }));
+  }
+  std::vector<float> q_sum;
+  std::optional<PeerFailure> failure;
+  for (auto& future : parts) {
+    try {
+      auto part = future.get();  // every task is waited for
+      attempt_.shared_bytes += part.bytes;
+      if (q_sum.empty()) q_sum = std::move(part.values);
+      else model::power_sgd::add_into(q_sum, part.values);
+    } catch (const PeerFailure& failed) {
+      if (!failure) failure = failed;
+    }
+  }
+  if (failure) throw *failure;
+  std::vector<float> out = basis;
+  out.insert(out.end(), q_sum.begin(), q_sum.end());
+  out.insert(out.end(), shared_sum_.begin() + layout.p_size(), shared_sum_.end());
+  return out;
 }
 
 }  // namespace tessera::node::swarm

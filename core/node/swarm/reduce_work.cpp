@@ -123,7 +123,9 @@ Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
   net::GradNormReply answer{request.attempt, local_.stage->grad_norm_squared(), {}};
   if (request.send_shared) {
     if (local_.stage->shared_embedding_size() == 0) throw std::invalid_argument("this stage holds no shared embeddings");
-    answer.shared = net::floats_to_bytes(local_.stage->shared_embedding_gradient());  // the replica sum's shared part
+    // The replica sum's shared part, or under PowerSGD this stage's first part of it.
+    answer.shared = net::floats_to_bytes(local_.shared_averaging ? local_.shared_first_part()
+                                                                 : local_.stage->shared_embedding_gradient());
     if (in.peer != run_.curve.public_key) local_.attempt.work.bytes_sent += static_cast<std::int64_t>(answer.shared.size());
   }
   return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index), answer.encode()};
@@ -135,10 +137,38 @@ Out ReduceWork::shared_gradient(const net::Incoming& in, const net::Envelope& en
   if (attempt != local_.attempt.active || h.step != local_.attempt.step)
     throw std::invalid_argument("shared embedding gradient for a step attempt this replica is not in");
   const auto request = net::SharedGradientRequest::decode(envelope);
-  local_.stage->set_shared_embedding_gradient(request.gradient);  // checks the length and finiteness
   if (in.peer != run_.curve.public_key) local_.attempt.work.bytes_received += static_cast<std::int64_t>(envelope.blob.size());
+  if (request.part == net::SharedPart::second) return shared_second_part(h, attempt, request.gradient);
+  if (request.part == net::SharedPart::low_rank) install_low_rank_shared(request.gradient);
+  else local_.stage->set_shared_embedding_gradient(request.gradient);  // checks the length and finiteness
   return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index),
           net::GradNormReply{attempt, local_.stage->grad_norm_squared(), {}}.encode()};
+}
+
+// This stage's second part of the shared embeddings' round, for the driver's basis.
+Out ReduceWork::shared_second_part(const net::MessageHeader& h, std::uint64_t attempt, const std::vector<float>& basis) {
+  if (!local_.shared_averaging || !local_.shared_averaging->active())
+    throw std::invalid_argument("a shared second part before this stage's first part of the attempt");
+  local_.attempt.shared_second = local_.shared_averaging->second_part(basis);  // checks the basis's size
+  return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index),
+          net::GradNormReply{attempt, 0.0, net::floats_to_bytes(local_.attempt.shared_second)}.encode()};
+}
+
+// basis ‖ summed second parts ‖ summed raw values: reconstructed alike on every committer.
+void ReduceWork::install_low_rank_shared(const std::vector<float>& values) {
+  if (!local_.shared_averaging) throw std::invalid_argument("this stage does not sync shared embeddings with PowerSGD");
+  const auto& layout = local_.shared_averaging->layout();
+  const auto p = static_cast<std::size_t>(layout.p_size()), q = static_cast<std::size_t>(layout.q_size());
+  if (values.size() != p + q + static_cast<std::size_t>(layout.raw_size()))
+    throw std::invalid_argument("low-rank shared embedding gradient has the wrong size");
+  AveragingRound round;
+  round.basis.assign(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(p));
+  round.q_sum.assign(values.begin() + static_cast<std::ptrdiff_t>(p), values.begin() + static_cast<std::ptrdiff_t>(p + q));
+  const std::vector<float> raw(values.begin() + static_cast<std::ptrdiff_t>(p + q), values.end());
+  local_.stage->set_shared_embedding_gradient(model::power_sgd::reconstruct(layout, round.basis, round.q_sum, raw));
+  if (local_.shared_averaging->active()) round.own_second = local_.attempt.shared_second;  // this stage's source
+  if (round.own_second.size() != round.q_sum.size()) round.own_second.assign(round.q_sum.size(), 0.0f);
+  local_.attempt.shared_round = std::move(round);
 }
 
 Out ReduceWork::grad_fetch(const net::Incoming& in, const net::Envelope& envelope) {

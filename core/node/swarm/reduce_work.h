@@ -24,6 +24,8 @@ class ReduceWork {
   // by the driver with Reduce: exactly one per micro-batch, signed by the node the gradient went
   // to. A missing or wrong one fails the attempt (blaming that node), so no receipt is lost.
   void accept_backward_receipts(const std::vector<std::string>& receipts);
+  Out shared_second_part(const net::MessageHeader& h, std::uint64_t attempt, const std::vector<float>& basis);
+  void install_low_rank_shared(const std::vector<float>& values);
   std::vector<float> replica_sum(const net::MessageHeader& h, const net::ReduceRequest& request);
   // Under PowerSGD: the round's update from every contributor's two parts (power_sgd.h).
   std::vector<float> low_rank_sum(const net::MessageHeader& h, const net::ReduceRequest& request);
