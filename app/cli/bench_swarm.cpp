@@ -4,7 +4,9 @@
 // codec, and the same swarm with its links limited to 80 Mbit/s by a token bucket (tc tbf on the
 // loopback device of a network namespace the benchmark creates: every stage link shares it), and
 // inference (bench_inference.h): completion tokens/s through the hub's gateway vs the same stages
-// chained in one process with the same KV cache (`inference.ratio`), 8 concurrent clients, time to first token.
+// chained in one process with the same KV cache (`inference.ratio`), 8 concurrent clients, time to
+// first token; and traffic (bench_traffic.h): each replica averaging scheme's bytes per token end to
+// end, loss and tokens/s behind limited links.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/bench_inference.h"
+#include "app/cli/bench_traffic.h"
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
 #include "app/cli/terminal.h"
@@ -65,13 +68,11 @@ nlohmann::json tokens_per_s_or_error(const nlohmann::json& result) {
   return result.contains("tokens_per_s") ? result["tokens_per_s"] : result;
 }
 
-// Runs `bench swarm-once` in a child (inside a rate-limited namespace when `limited`).
-nlohmann::json run_child(const std::string& codec, int steps, bool limited, double check_rate = 0.1) {
+// Runs `bench swarm-once` in a child with `arguments` (inside a rate-limited namespace when `limited`).
+nlohmann::json run_child_with(const std::string& arguments, bool limited) {
   const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
   const auto folder = std::filesystem::temp_directory_path() / ("tessera-bench-swarm-" + std::to_string(getpid()));
-  std::string command = shell_quote(self) + " --data-dir " + shell_quote(folder.string()) +
-                        " bench swarm-once --codec " + shell_quote(codec) + " --steps " + std::to_string(steps) +
-                        " --check-rate " + std::to_string(check_rate);
+  std::string command = shell_quote(self) + " --data-dir " + shell_quote(folder.string()) + " bench swarm-once " + arguments;
   if (limited)
     command = "unshare -n sh -c " +
               shell_quote("ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 80mbit burst 32kb latency 100ms && " +
@@ -89,6 +90,12 @@ nlohmann::json run_child(const std::string& codec, int steps, bool limited, doub
     return {{"error", limited ? "could not create a rate-limited network namespace (needs root: unshare -n, tc)"
                               : "the swarm run failed"}};
   return parsed;
+}
+
+nlohmann::json run_child(const std::string& codec, int steps, bool limited, double check_rate = 0.1) {
+  return run_child_with("--codec " + shell_quote(codec) + " --steps " + std::to_string(steps) + " --check-rate " +
+                            std::to_string(check_rate),
+                        limited);
 }
 
 // Runs `bench swarm-cheat` in a child: the garbage node's steps until caught, per trial.
@@ -109,24 +116,60 @@ nlohmann::json run_cheat_child(int trials) {
   return parsed;
 }
 
-void swarm_once(const std::string& codec, int steps, double check_rate, const GlobalOptions& global) {
+struct OnceSettings {
+  std::string codec = "none";
+  int steps = 12;
+  double check_rate = 0.1;
+  int replicas = 1;
+  model::AveragingConfig averaging;
+};
+
+// The mean loss of the last (up to) 5 steps.
+double recent_loss(const std::vector<nlohmann::json>& progress) {
+  double sum = 0;
+  int count = 0;
+  for (auto i = progress.size(); i > 0 && count < 5; --i, ++count) sum += progress[i - 1].value("loss", 0.0);
+  return count > 0 ? sum / count : 0.0;
+}
+
+// The nodes' traffic once every node's report covers the run's last step (its heartbeat after
+// it), or as it is after 15 s.
+nlohmann::json settled_traffic(LocalNetwork& network, double run_tokens, int stages) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  nlohmann::json traffic;
+  while (true) {
+    traffic = network.hub().traffic();
+    double reported = 0;
+    for (const auto& node : traffic.value("nodes", nlohmann::json::array())) reported += node.value("tokens", 0.0);
+    if (reported >= run_tokens * stages || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return summarize_traffic(traffic, run_tokens);
+}
+
+void swarm_once(const OnceSettings& s, const GlobalOptions& global) {
   log_to_stderr();
-  auto options = bench_network(codec);
-  options.check_rate = check_rate;
-  options.train.total_steps = steps;
+  auto options = bench_network(s.codec);
+  options.check_rate = s.check_rate;
+  options.train.total_steps = s.steps;
+  options.replicas = s.replicas;
+  options.averaging = s.averaging;
   options.folder = global.resolved_data_dir();
   LocalNetwork network(options);
   network.start(options.stages * options.replicas);
   std::vector<nlohmann::json> progress;
   const auto started = std::chrono::steady_clock::now();
-  while (static_cast<int>(progress.size()) < steps) {
+  while (static_cast<int>(progress.size()) < s.steps) {
     if (auto message = network.check_children()) throw std::runtime_error(*message);
     if (std::chrono::steady_clock::now() - started > std::chrono::minutes(10)) throw std::runtime_error("swarm stalled");
     progress = network.hub().progress();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  double run_tokens = 0;
+  for (const auto& step : progress) run_tokens += step.value("tokens", 0.0);
+  const auto traffic = settled_traffic(network, run_tokens, options.stages);
   nlohmann::json inference;
-  if (codec == "none") inference = measure_inference(network, options);
+  if (s.codec == "none" && s.replicas == 1) inference = measure_inference(network, options);
   nlohmann::json checks;
   if (auto* spot = network.hub().spot_checks()) checks = spot->summary();
   network.stop();
@@ -138,7 +181,9 @@ void swarm_once(const std::string& codec, int steps, double check_rate, const Gl
   }
   const double counted = static_cast<double>(progress.size() - kWarmup);
   nlohmann::json result{{"tokens_per_s", seconds > 0 ? tokens / seconds : 0.0},
-                        {"bytes_per_token", counted > 0 ? bytes / counted : 0.0}};
+                        {"bytes_per_token", counted > 0 ? bytes / counted : 0.0},
+                        {"loss", recent_loss(progress)},
+                        {"traffic", traffic}};
   if (!inference.empty()) result["inference"] = inference;
   result["checks"] = checks;
   result["slots"] = static_cast<double>(progress.size()) * options.train.micro_batches * options.stages * options.replicas;
@@ -254,10 +299,11 @@ struct SwarmRuns {
   nlohmann::json again;                               // codec none, the last run
   nlohmann::json unchecked;                           // codec none, spot checks off
   nlohmann::json cheat;                               // a garbage node's steps until caught
+  nlohmann::json traffic;                             // replica averaging schemes (bench_traffic.h)
 };
 
 // Every swarm run in a child process, each reported on stderr unless `json`.
-SwarmRuns run_swarms(int steps, bool json) {
+SwarmRuns run_swarms(int steps, int traffic_steps, bool json) {
   SwarmRuns runs;
   for (const auto kind : model::all_codecs()) {
     const auto name = model::codec_name(kind);
@@ -278,6 +324,7 @@ SwarmRuns run_swarms(int steps, bool json) {
   if (!json) std::cerr << "codec none, spot checks off: " << runs.unchecked.dump() << std::endl;
   runs.cheat = run_cheat_child(kCheatTrials);
   if (!json) std::cerr << "a garbage node, steps until caught: " << runs.cheat.dump() << std::endl;
+  if (traffic_steps > 0) runs.traffic = measure_traffic(run_child_with, traffic_steps, json);
   return runs;
 }
 
@@ -359,17 +406,18 @@ nlohmann::json swarm_report(const InProcessBaseline& baseline, SwarmRuns runs, i
           {"limited_link_rate_mbit", 80},
           {"inference", inference},
           {"verification", verification_report(codecs["none"], runs.again, runs.unchecked, runs.cheat)},
+          {"traffic", runs.traffic},
           {"model", {{"layers", 3}, {"width", 128}, {"context", 64}, {"stages", 3}, {"micro_batch", 8},
                      {"micro_batches", 4}}},
           {"steps_timed", steps - kWarmup}};
 }
 
-void bench_swarm(int steps, bool json) {
+void bench_swarm(int steps, int traffic_steps, bool json) {
   log_to_stderr();
   if (steps <= kWarmup) throw std::invalid_argument("--steps must be more than 2");
   InProcessBaseline baseline;
   baseline.measure(steps);
-  auto runs = run_swarms(steps, json);
+  auto runs = run_swarms(steps, traffic_steps, json);
   baseline.measure(steps);
   std::cout << swarm_report(baseline, std::move(runs), steps).dump(json ? -1 : 2) << std::endl;
 }
@@ -378,21 +426,27 @@ void bench_swarm(int steps, bool json) {
 
 void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
   auto steps = std::make_shared<int>(12);
+  auto traffic_steps = std::make_shared<int>(60);
   auto json = std::make_shared<bool>(false);
   auto* command = bench.add_subcommand(
       "swarm", "Multi-process swarm on loopback vs the in-process pipeline, codecs, and 80 Mbit/s links");
   command->add_option("--steps", *steps, "Steps per configuration (the first 2 are not timed)")->capture_default_str();
+  command->add_option("--traffic-steps", *traffic_steps, "Steps per replica averaging scheme (0: no traffic runs)")
+      ->capture_default_str();
   command->add_flag("--json", *json, "Print JSON only");
-  command->callback([steps, json] { bench_swarm(*steps, *json); });
+  command->callback([steps, traffic_steps, json] { bench_swarm(*steps, *traffic_steps, *json); });
   auto* once = bench.add_subcommand("swarm-once", "One local swarm run for bench swarm (internal)");
   once->group("");
-  auto codec = std::make_shared<std::string>("none");
-  auto once_steps = std::make_shared<int>(12);
-  once->add_option("--codec", *codec);
-  once->add_option("--steps", *once_steps);
-  auto check_rate = std::make_shared<double>(0.1);
-  once->add_option("--check-rate", *check_rate);
-  once->callback([codec, once_steps, check_rate, &global] { swarm_once(*codec, *once_steps, *check_rate, global); });
+  auto settings = std::make_shared<OnceSettings>();
+  once->add_option("--codec", settings->codec);
+  once->add_option("--steps", settings->steps);
+  once->add_option("--check-rate", settings->check_rate);
+  once->add_option("--replicas", settings->replicas);
+  once->add_option_function<std::string>("--averaging", [settings](const std::string& name) {
+    settings->averaging.scheme = model::parse_averaging(name);
+  });
+  once->add_option("--averaging-rank", settings->averaging.rank);
+  once->callback([settings, &global] { swarm_once(*settings, global); });
   auto* cheat = bench.add_subcommand("swarm-cheat", "A garbage-sending node in a local swarm until caught (internal)");
   cheat->group("");
   auto trials = std::make_shared<int>(kCheatTrials);

@@ -249,6 +249,7 @@ Envelope ReduceRequest::encode() const {
   json meta{{"attempt", attempt}, {"contributors", hops_json(contributors)}};
   if (send_shared) meta["send_shared"] = true;
   if (!receipts.empty()) meta["receipts"] = receipts;
+  if (installers > 1) meta["installers"] = installers;
   return {std::move(meta), {}};
 }
 
@@ -259,6 +260,7 @@ ReduceRequest ReduceRequest::decode(const Envelope& envelope) {
   if (out.contributors.empty()) throw std::invalid_argument("reduce without contributors");
   out.send_shared = envelope.meta.value("send_shared", false);
   out.receipts = receipts_from(envelope.meta);
+  out.installers = sys::json_integer_or<std::uint32_t>(envelope.meta, "installers", 1);
   return out;
 }
 

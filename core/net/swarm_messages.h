@@ -123,6 +123,9 @@ struct ReduceRequest {
   std::vector<Hop> contributors;
   bool send_shared = false;  // subspace runs: answer with this stage's shared embedding gradient
   std::vector<std::string> receipts;
+  // How many replicas install this step's sum. A sole contributor that is the only one keeps its
+  // gradient as it is; under PowerSGD one that is not installs the low-rank sum like the others.
+  std::uint32_t installers = 1;
 
   Envelope encode() const;
   static ReduceRequest decode(const Envelope& envelope);

@@ -48,6 +48,7 @@ ReduceRound::StageResult ReduceRound::reduce_stage(int stage, const std::vector<
     const bool contributor = contains(contributors, hop.key);
     const bool source = !have_norm && contributor;  // targets[0]: the first contributor
     net::ReduceRequest request{attempt_.id, contributors, source && shared_size_ > 0, {}};
+    request.installers = static_cast<std::uint32_t>(targets.size());
     if (const auto found = attempt_.receipts_for.find(hop.key); found != attempt_.receipts_for.end())
       request.receipts = found->second;
     try {

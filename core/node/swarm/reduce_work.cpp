@@ -109,7 +109,11 @@ Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
   local_.enter_attempt(request.attempt, h.step);
   accept_backward_receipts(request.receipts);
   const auto& contributors = request.contributors;
-  if (!(contributors.size() == 1 && contributors.front().key == run_.self())) {
+  // Alone with its gradient: nothing to sum, unless under PowerSGD another replica installs the
+  // low-rank sum of it, which this one must then install too.
+  const bool alone = contributors.size() == 1 && contributors.front().key == run_.self() &&
+                     (!local_.averaging || request.installers <= 1);
+  if (!alone) {
     const auto total = local_.averaging ? low_rank_sum(h, request) : replica_sum(h, request);
     local_.gradient_snapshot();
     try {
