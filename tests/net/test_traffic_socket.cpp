@@ -118,6 +118,7 @@ class TestTrafficSocket : public QObject {
       QVERIFY(server.reply(*incoming, header_for(net::MessageKind::Backward, incoming->message.header.micro_batch),
                            answer, 5s));
       QVERIFY(client.receive(10s).has_value());
+      if (i == 2) std::this_thread::sleep_for(1500ms);  // a heartbeat or two each way, uncounted
     }
 
     const auto after = settled_count(port);
