@@ -40,9 +40,33 @@ void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
   throw HubExcluded("hub refused " + path + ": " + message, reason.empty() ? std::string("no reason given") : reason);
 }
 
+// What an exchange costs on the connection, as far as cpp-httplib shows it: the request line, the
+// headers we set and the body; the status line, the reply's headers (it keeps them all) and the
+// body. The headers cpp-httplib adds to a request (Host, Accept, User-Agent, Content-Length,
+// Content-Type, Connection) are not exposed: kLibraryRequestHeaders is their typical size, an
+// estimate. TCP and IP headers are not counted, as for the swarm's sockets.
+constexpr std::uint64_t kLibraryRequestHeaders = 140;
+
+std::uint64_t headers_bytes(const httplib::Headers& headers) {
+  std::uint64_t bytes = 2;  // the blank line that ends them
+  for (const auto& [name, value] : headers) bytes += name.size() + 2 + value.size() + 2;
+  return bytes;
+}
+
+void count_exchange(net::TrafficMeter* traffic, const std::string& method, const std::string& path,
+                    const httplib::Headers& headers, const std::string& body, const httplib::Result& result) {
+  if (!traffic) return;
+  traffic->count_sent(net::TrafficKind::control, method.size() + 1 + path.size() + std::string_view(" HTTP/1.1\r\n").size() +
+                                                     headers_bytes(headers) + kLibraryRequestHeaders + body.size());
+  if (!result) return;
+  const auto status_line = std::string_view("HTTP/1.1 200 \r\n").size() + result->reason.size();
+  traffic->count_received(net::TrafficKind::control, status_line + headers_bytes(result->headers) + result->body.size());
+}
+
 }  // namespace
 
-HubClient::HubClient(std::string url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {
+HubClient::HubClient(std::string url, std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
+    : url_(std::move(url)), timeout_(timeout), traffic_(traffic) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
   if (url_.rfind("http://", 0) != 0) throw std::invalid_argument("hub URL must start with http:// (got '" + url_ + "')");
 }
@@ -65,6 +89,7 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   client.set_read_timeout(timeout_);
   client.set_write_timeout(timeout_);
   auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, "application/json");
+  count_exchange(traffic_, method, path, headers, method == "GET" ? std::string() : body, result);
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
   if (max_reply_bytes != 0 && result->body.size() > max_reply_bytes)
@@ -121,9 +146,11 @@ int HubClient::join(const wallet::KeyPair& node_key, const protocol::JoinRequest
 
 void HubClient::ready(const wallet::KeyPair& node_key) { signed_post(api::kReady, nlohmann::json::object(), node_key); }
 
-bool HubClient::heartbeat(const wallet::KeyPair& node_key) {
+bool HubClient::heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic) {
+  auto body = nlohmann::json::object();
+  if (traffic) body = {{"traffic", traffic->bytes.to_json()}, {"tokens", traffic->tokens}};
   try {
-    const auto reply = signed_post(api::kHeartbeat, nlohmann::json::object(), node_key);
+    const auto reply = signed_post(api::kHeartbeat, body, node_key);
     remember(reply);
     remember_checks(reply);
   } catch (const std::runtime_error& error) {

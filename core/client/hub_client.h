@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/client/node_work.h"
+#include "core/net/traffic_meter.h"
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
@@ -63,7 +64,10 @@ struct HubNamed {
 // HubUnreachable, one that excluded this node throws HubExcluded. Thread-safe.
 class HubClient {
  public:
-  explicit HubClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Each request's and reply's bytes are counted into `traffic` (may be null; must outlive this)
+  // as control traffic.
+  explicit HubClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+                     net::TrafficMeter* traffic = nullptr);
 
   // The run manifest, checked against its publisher's signature.
   protocol::RunManifest manifest();
@@ -71,8 +75,9 @@ class HubClient {
   // assigned stage.
   int join(const wallet::KeyPair& node_key, const protocol::JoinRequest& request);
   void ready(const wallet::KeyPair& node_key);
-  // False when the hub no longer knows the node (it must join again).
-  bool heartbeat(const wallet::KeyPair& node_key);
+  // False when the hub no longer knows the node (it must join again). With `traffic`, the body
+  // carries the node's latest report: {"traffic": TrafficSnapshot::to_json(), "tokens": n}.
+  bool heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic = nullptr);
   void leave(const wallet::KeyPair& node_key);
   // The live peers, oldest ready first (served to members only).
   std::vector<protocol::PeerInfo> peers(const wallet::KeyPair& node_key);
@@ -128,6 +133,7 @@ class HubClient {
 
   std::string url_;
   std::chrono::milliseconds timeout_;
+  net::TrafficMeter* traffic_;
   std::mutex run_mutex_;
   std::string run_id_;
   mutable std::mutex named_mutex_;

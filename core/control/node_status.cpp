@@ -39,6 +39,14 @@ void read_verification(const nlohmann::json& json, client::NodeWork& field) {
   }
 }
 
+void read_traffic(const nlohmann::json& json, net::TrafficReport& field) {
+  const auto found = json.find("traffic");
+  if (found == json.end() || found->is_null()) return;
+  auto report = net::TrafficReport::from_json(*found);
+  if (!report) throw std::runtime_error("node status: 'traffic' is malformed");
+  field = *report;
+}
+
 }  // namespace
 
 nlohmann::json NodeStatus::to_json() const {
@@ -58,7 +66,8 @@ nlohmann::json NodeStatus::to_json() const {
           {"bytes_per_token", bytes_per_token},
           {"ledger", ledger},
           {"peers", peers},
-          {"verification", {{"epochs", client::to_json(verification)}}}};
+          {"verification", {{"epochs", client::to_json(verification)}}},
+          {"traffic", traffic.to_json()}};
 }
 
 NodeStatus NodeStatus::from_json(const nlohmann::json& json) {
@@ -81,6 +90,7 @@ NodeStatus NodeStatus::from_json(const nlohmann::json& json) {
   read(json, "ledger", s.ledger);
   read(json, "peers", s.peers);
   read_verification(json, s.verification);
+  read_traffic(json, s.traffic);
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/client/node_work.h"
+#include "core/net/traffic_meter.h"
 
 namespace tessera::control {
 
@@ -33,6 +34,9 @@ struct NodeStatus {
   // What the hub counts of this node's work in its latest epochs, newest first (GET /api/work:
   // unsigned, "so far, as the hub counts it"); JSON {"verification": {"epochs": [...]}}.
   client::NodeWork verification;
+  // What this node's connections carried, by kind, and per token it trained (issue #19); JSON
+  // {"traffic": {"bytes": {"<kind>": {"sent", "received"}, …, "total"}, "tokens", "bytes_per_token"}}.
+  net::TrafficReport traffic;
 
   nlohmann::json to_json() const;
   // Keys that are missing or null keep their defaults; a key of the wrong type (or a

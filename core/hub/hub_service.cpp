@@ -113,6 +113,8 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   membership_api_->issue_assignments(*assignments_);
   seeds_ = std::make_unique<RouteSeeder>(manifest_.run_id, options_.hub_key);
   membership_api_->issue_route_seeds(*seeds_, *store_);
+  traffic_ = std::make_unique<TrafficReports>();
+  membership_api_->keep_traffic_in(*traffic_);
   progress_ = std::make_unique<StepProgress>();
   if (!node_tally_) node_tally_ = std::make_unique<NodeTally>(*store_);  // shared with the spot checks
   receipt_log_ = std::make_unique<ReceiptLog>(*store_);
@@ -174,6 +176,10 @@ std::string HubService::gateway_url() const {
 
 protocol::PeerList HubService::peer_list() { return membership_api_->peer_list(); }
 
+std::vector<NodeTraffic> HubService::traffic_reports() const { return traffic_->reports(); }
+
+nlohmann::json HubService::traffic() const { return traffic_->to_json(); }
+
 nlohmann::json HubService::health() {
   const auto list = peer_list();
   std::size_t ready = 0;
@@ -211,6 +217,7 @@ void HubService::start() {
   steps_api_->mount(server);
   work_api_->mount(server);
   health_api_->mount(server);
+  traffic_->mount(server);
   if (statements_api_) statements_api_->mount(server);
   if (checks_api_) checks_api_->mount(server);
   if (gateway_api_) {

@@ -27,6 +27,7 @@
 #include "core/hub/request_verifier.h"
 #include "core/hub/run_roster.h"
 #include "core/hub/settlement_book.h"
+#include "core/hub/traffic_reports.h"
 #include "core/net/http_limits.h"
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
@@ -135,6 +136,10 @@ class HubService {
   // The latest steps the driver reported, at most 10,000 ({"step", "loss", "tokens", "seconds",
   // "bytes_per_token", …}).
   std::vector<nlohmann::json> progress() const;
+  // Each member's latest traffic report from its heartbeats, by node key (GET /api/traffic,
+  // traffic_reports.h), and that reply as it is served.
+  std::vector<NodeTraffic> traffic_reports() const;
+  nlohmann::json traffic() const;
 
   // Settlement and inference (only with HubOptions::hub_key; null otherwise).
   SettlementBook* settlement() { return book_.get(); }
@@ -187,6 +192,7 @@ class HubService {
   std::unique_ptr<AdminController> admin_api_;            // with a hub key and an admin access file
   std::unique_ptr<ChecksController> checks_api_;          // with a hub key
   std::unique_ptr<HealthController> health_api_;
+  std::unique_ptr<TrafficReports> traffic_;  // also the GET /api/traffic controller
 
   std::unique_ptr<HttpListener> api_server_;
   std::unique_ptr<HttpListener> gateway_server_;  // with a hub key

@@ -15,6 +15,7 @@
 #include "core/hub/route_seeder.h"
 #include "core/hub/run_roster.h"
 #include "core/hub/signed_request.h"
+#include "core/hub/traffic_reports.h"
 #include "core/net/http_json.h"
 #include "core/protocol/manifest.h"
 #include "core/wallet/delegation.h"
@@ -122,14 +123,17 @@ void MembershipController::mount(httplib::Server& server) {
     net::reply_json(response, 200, {{"ready", true}});
   });
   server.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
-    const auto key = read_signed(verifier_, request, Replays::Refused).sender;
+    const auto heartbeat = read_signed(verifier_, request, Replays::Refused);
+    const auto& key = heartbeat.sender;
     if (gate_) {
       const auto owner = roster_.owner_of(key);
       admit_or_refuse(gate_, key, owner ? &*owner : nullptr);
     }
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     nlohmann::json reply{{"ok", true}};
-    if (const auto peer = directory_.find(key); peer && assignments_) assignments_->add_to(reply, key, peer->stage);
+    const auto peer = directory_.find(key);
+    if (peer && assignments_) assignments_->add_to(reply, key, peer->stage);
+    if (peer && traffic_) traffic_->record(key, peer->stage, heartbeat.body);
     if (gate_) gate_->add_to_heartbeat(reply, key);
     net::reply_json(response, 200, reply);
   });

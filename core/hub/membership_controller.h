@@ -34,6 +34,7 @@ class PeerDirectory;
 class RequestVerifier;
 class RouteSeeder;
 class RunRoster;
+class TrafficReports;
 
 // Defaults: a flood is cut off quickly; a network behind one address (a home, a lab) can still
 // rejoin all at once after a hub restart, and a node retrying a failed join is not locked out.
@@ -65,6 +66,8 @@ class MembershipController {
   // Join, ready and heartbeat are refused (403) for nodes and owners `gate` bars, and heartbeat
   // replies carry what it adds (spot-check tickets); `gate` must outlive the controller.
   void admit_through(const MemberGate& gate) { gate_ = &gate; }
+  // A heartbeat's traffic report is kept in `reports` (which must outlive the controller).
+  void keep_traffic_in(TrafficReports& reports) { traffic_ = &reports; }
 
   // A verified join's answer: {"stage", "stages", "run"}.
   nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body);
@@ -87,6 +90,7 @@ class MembershipController {
   const RouteSeeder* seeds_ = nullptr;
   HubStore* store_ = nullptr;
   const MemberGate* gate_ = nullptr;
+  TrafficReports* traffic_ = nullptr;
 };
 
 }  // namespace tessera::hub

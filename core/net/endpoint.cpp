@@ -31,7 +31,8 @@ bool wait_for(zmq::socket_t& socket, short events, Clock::time_point deadline) {
 }
 
 bool send_frames(zmq::socket_t& socket, const std::string* routing_id, const MessageHeader& header,
-                 std::span<const std::uint8_t> payload, Timeout timeout, LinkStats& stats, PayloadHash* hash) {
+                 std::span<const std::uint8_t> payload, Timeout timeout, LinkStats& stats, TrafficMeter* traffic,
+                 PayloadHash* hash) {
   const auto deadline = Clock::now() + timeout;
   if (!wait_for(socket, ZMQ_POLLOUT, deadline)) return false;
   MessageHeader sealed = header;
@@ -49,23 +50,42 @@ bool send_frames(zmq::socket_t& socket, const std::string* routing_id, const Mes
     throw;
   }
   ++stats.sent;
+  // The routing frame only tells the ROUTER where to send: it never goes on the wire.
+  if (traffic)
+    traffic->count_sent(classify(header.kind, payload.size()), curve_frame_bytes(frame.size()) + curve_frame_bytes(payload.size()));
   return true;
 }
 
-std::vector<zmq::message_t> receive_frames(zmq::socket_t& socket) {
+struct Received {
   std::vector<zmq::message_t> frames;
+  std::uint64_t wire_bytes = 0;  // what the frames cost on the connection (curve_frame_bytes)
+};
+
+// One multipart message; a ROUTER's first frame (`routed`) is the routing id it added, not a frame
+// the peer sent.
+Received receive_frames(zmq::socket_t& socket, bool routed) {
+  Received in;
   do {
     zmq::message_t frame;
     if (!socket.recv(frame, zmq::recv_flags::dontwait)) break;
-    frames.push_back(std::move(frame));
-  } while (socket.get(zmq::sockopt::rcvmore) && frames.size() < 8);
+    if (!routed || !in.frames.empty()) in.wire_bytes += curve_frame_bytes(frame.size());
+    in.frames.push_back(std::move(frame));
+  } while (socket.get(zmq::sockopt::rcvmore) && in.frames.size() < 8);
   // Drain any excess frames of an oversized multipart message.
   while (socket.get(zmq::sockopt::rcvmore)) {
     zmq::message_t extra;
     if (!socket.recv(extra, zmq::recv_flags::dontwait)) break;
-    frames.emplace_back();
+    in.wire_bytes += curve_frame_bytes(extra.size());
+    in.frames.emplace_back();
   }
-  return frames;
+  return in;
+}
+
+// A message's bytes as received: by its kind when it was well-formed, as control when dropped.
+void count_received(TrafficMeter* traffic, const Received& in, const std::optional<Message>& message) {
+  if (!traffic) return;
+  traffic->count_received(message ? classify(message->header.kind, message->payload.size()) : TrafficKind::control,
+                          in.wire_bytes);
 }
 
 // Validates [header][payload]; nothing (and a count, and a log line) when malformed.
@@ -87,8 +107,9 @@ std::optional<Message> parse(zmq::message_t& header_frame, zmq::message_t& paylo
 
 }  // namespace
 
-Server::Server(zmq::context_t& context, const CurveKeyPair& identity, const std::string& address, WireLimits limits)
-    : socket_(std::make_unique<zmq::socket_t>(context, zmq::socket_type::router)), limits_(limits) {
+Server::Server(zmq::context_t& context, const CurveKeyPair& identity, const std::string& address, WireLimits limits,
+               TrafficMeter* traffic)
+    : socket_(std::make_unique<zmq::socket_t>(context, zmq::socket_type::router)), limits_(limits), traffic_(traffic) {
   configure_common(*socket_, identity, limits_);
   socket_->set(zmq::sockopt::curve_server, true);
   socket_->set(zmq::sockopt::router_mandatory, true);
@@ -113,13 +134,16 @@ std::string Server::endpoint() const { return socket_->get(zmq::sockopt::last_en
 std::optional<Incoming> Server::receive(Timeout timeout) {
   const auto deadline = Clock::now() + timeout;
   while (wait_for(*socket_, ZMQ_POLLIN, deadline)) {
-    auto frames = receive_frames(*socket_);
+    auto in = receive_frames(*socket_, true);
+    auto& frames = in.frames;
     if (frames.size() != 3) {
+      count_received(traffic_, in, std::nullopt);
       ++stats_.malformed;
       spdlog::warn("dropped a message with {} frames (expected header and payload)", frames.empty() ? 0 : frames.size() - 1);
       continue;
     }
     auto message = parse(frames[1], frames[2], limits_, stats_);
+    count_received(traffic_, in, message);
     if (!message) continue;
     Incoming incoming;
     incoming.routing_id = frames[0].to_string();
@@ -140,12 +164,12 @@ std::optional<Incoming> Server::receive(Timeout timeout) {
 
 bool Server::reply(const Incoming& to, const MessageHeader& header, std::span<const std::uint8_t> payload,
                    Timeout timeout) {
-  return send_frames(*socket_, &to.routing_id, header, payload, timeout, stats_, nullptr);
+  return send_frames(*socket_, &to.routing_id, header, payload, timeout, stats_, traffic_, nullptr);
 }
 
 Client::Client(zmq::context_t& context, const CurveKeyPair& identity, const CurvePublicKey& server_key,
-               const std::string& endpoint, WireLimits limits)
-    : socket_(std::make_unique<zmq::socket_t>(context, zmq::socket_type::dealer)), limits_(limits) {
+               const std::string& endpoint, WireLimits limits, TrafficMeter* traffic)
+    : socket_(std::make_unique<zmq::socket_t>(context, zmq::socket_type::dealer)), limits_(limits), traffic_(traffic) {
   configure_common(*socket_, identity, limits_);
   socket_->set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key.data(), server_key.size()));
   socket_->set(zmq::sockopt::immediate, true);  // queue nothing for a peer that is not connected
@@ -156,19 +180,23 @@ Client::~Client() = default;
 
 bool Client::send(const MessageHeader& header, std::span<const std::uint8_t> payload, Timeout timeout,
                   PayloadHash* hash) {
-  return send_frames(*socket_, nullptr, header, payload, timeout, stats_, hash);
+  return send_frames(*socket_, nullptr, header, payload, timeout, stats_, traffic_, hash);
 }
 
 std::optional<Message> Client::receive(Timeout timeout) {
   const auto deadline = Clock::now() + timeout;
   while (wait_for(*socket_, ZMQ_POLLIN, deadline)) {
-    auto frames = receive_frames(*socket_);
+    auto in = receive_frames(*socket_, false);
+    auto& frames = in.frames;
     if (frames.size() != 2) {
+      count_received(traffic_, in, std::nullopt);
       ++stats_.malformed;
       spdlog::warn("dropped a reply with {} frames (expected header and payload)", frames.size());
       continue;
     }
-    if (auto message = parse(frames[0], frames[1], limits_, stats_)) return message;
+    auto message = parse(frames[0], frames[1], limits_, stats_);
+    count_received(traffic_, in, message);
+    if (message) return message;
   }
   return std::nullopt;
 }

@@ -1,6 +1,8 @@
 // Encrypted, authenticated message exchange between nodes: a Server (ROUTER) that many peers
 // talk to and a Client (DEALER) that talks to one server. Every socket uses CurveZMQ; every call
 // takes a timeout, so no call waits forever on a peer; malformed messages are dropped and counted.
+// With a TrafficMeter, every message's bytes as the connection carries them are counted by kind
+// (a malformed or dropped one as received control).
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "core/net/curve.h"
+#include "core/net/traffic_meter.h"
 #include "core/net/wire.h"
 
 namespace zmq {
@@ -43,7 +46,9 @@ struct LinkStats {
 class Server {
  public:
   // `address` like "tcp://127.0.0.1:0" (0 picks a free port). Requires a ZapHandler on `context`.
-  Server(zmq::context_t& context, const CurveKeyPair& identity, const std::string& address, WireLimits limits = {});
+  // `traffic` (may be null: nothing is counted) must outlive the server.
+  Server(zmq::context_t& context, const CurveKeyPair& identity, const std::string& address, WireLimits limits = {},
+         TrafficMeter* traffic = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -60,12 +65,13 @@ class Server {
   std::unique_ptr<zmq::socket_t> socket_;
   WireLimits limits_;
   LinkStats stats_;
+  TrafficMeter* traffic_;
 };
 
 class Client {
  public:
   Client(zmq::context_t& context, const CurveKeyPair& identity, const CurvePublicKey& server_key,
-         const std::string& endpoint, WireLimits limits = {});
+         const std::string& endpoint, WireLimits limits = {}, TrafficMeter* traffic = nullptr);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -84,6 +90,7 @@ class Client {
   std::unique_ptr<zmq::socket_t> socket_;
   WireLimits limits_;
   LinkStats stats_;
+  TrafficMeter* traffic_;
 };
 
 }  // namespace tessera::net

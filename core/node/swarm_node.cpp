@@ -97,11 +97,11 @@ void SwarmNode::Impl::join() {
   run.curve = net::curve_keys_from(key);
   context = std::make_unique<zmq::context_t>(1);
   zap = std::make_unique<net::ZapHandler>(*context, allowlist);
-  server = std::make_unique<net::Server>(*context, run.curve, options.listen);
-  calls = std::make_unique<swarm::PeerCalls>(*context, run.curve, key.public_key(),
-                                             [this](net::MessageHeader h, const net::Envelope& message) {
-                                               return handlers->local(std::move(h), message);
-                                             });
+  server = std::make_unique<net::Server>(*context, run.curve, options.listen, net::WireLimits{}, &run.traffic);
+  calls = std::make_unique<swarm::PeerCalls>(
+      *context, run.curve, key.public_key(),
+      [this](net::MessageHeader h, const net::Envelope& message) { return handlers->local(std::move(h), message); },
+      &run.traffic);
   std::filesystem::create_directories(options.data_dir);
   ledger_file = options.data_dir / std::string(ledger::kDefaultFileName);
   log = std::make_unique<swarm::WorkLog>(run, ledger_file);
@@ -368,6 +368,7 @@ control::NodeStatus SwarmNode::status() const {
   out.ledger = s.ledger_file.string();
   out.peers = static_cast<int>(s.hub->peers().size());
   out.verification = s.hub->work().latest();
+  out.traffic = s.run.traffic.report();
   s.board.fill(out);
   return out;
 }

@@ -50,6 +50,9 @@ inline constexpr char kCheckSummary[] = "/api/checks/summary";  // GET, public: 
 inline constexpr char kWork[] = "/api/work";
 // The hub's health and its refusal counters (GET, public: counts only).
 inline constexpr char kHealth[] = "/api/health";
+// What each member's connections carried, by kind, as its heartbeats report it (GET, public:
+// hub/traffic_reports.h). The heartbeat body carries {"traffic": {...}, "tokens": n}.
+inline constexpr char kTraffic[] = "/api/traffic";
 // Settlement: the open epoch and the published statements, with each owner's Merkle proof (GET).
 inline constexpr char kEpoch[] = "/api/epoch";
 inline constexpr char kLatestStatement[] = "/api/statements/latest";

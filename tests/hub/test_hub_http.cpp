@@ -191,6 +191,39 @@ class TestHubHttp : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
+  void heartbeatsCarryTrafficReports() {
+    TestHub hub;
+    const auto node = wallet::KeyPair::generate();
+    const int stage = hub.join(node);
+    net::TrafficMeter meter;
+    client::HubClient client(hub.service->url(), 3s, &meter);
+    net::TrafficReport report;
+    report.bytes[net::TrafficKind::boundary_forward] = {4000, 1000};
+    report.tokens = 50;
+    QVERIFY(client.heartbeat(node, &report));
+    // The node's HTTP exchanges count as control traffic, both ways.
+    const auto counted = meter.snapshot();
+    QVERIFY(counted[net::TrafficKind::control].sent > 200);
+    QVERIFY(counted[net::TrafficKind::control].received > 50);
+    QCOMPARE(counted.total(), counted[net::TrafficKind::control]);
+    const auto kept = hub.service->traffic_reports();
+    QCOMPARE(kept.size(), std::size_t{1});
+    QCOMPARE(kept[0].node, node.public_key());
+    QCOMPARE(kept[0].stage, stage);
+    QCOMPARE(kept[0].report, report);
+    httplib::Client reader("127.0.0.1", hub.service->port());
+    const auto served = reader.Get(api::kTraffic);
+    QVERIFY(served && served->status == 200);
+    const auto body = json::parse(served->body);
+    QCOMPARE(body["nodes"][0]["node"].get<std::string>(), wallet::to_hex(node.public_key()));
+    QCOMPARE(body["nodes"][0]["traffic"]["boundary_forward"]["sent"].get<std::uint64_t>(), std::uint64_t{4000});
+    QCOMPARE(body["total"]["bytes_per_token"].get<double>(), 100.0);
+    // A hostile report is ignored, never refused: the heartbeat is answered and the last report stays.
+    const std::string hostile = R"({"traffic": {"control": {"sent": -1, "received": 1e300}}, "tokens": "many"})";
+    QCOMPARE(hub.signed_request("POST", api::kHeartbeat, node, hostile)->status, 200);
+    QCOMPARE(hub.service->traffic_reports()[0].report, report);
+  }
+
   void signedRequestsAreCheckedOverTheRawBody() {
     TestHub hub;
     const auto node = wallet::KeyPair::generate();

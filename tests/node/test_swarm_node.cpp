@@ -427,6 +427,28 @@ class TestSwarmNode : public QObject {
     QCOMPARE(ask(*client_, h, request.encode(), &answer), net::MessageKind::Error);  // once
     QVERIFY(answer.blob.empty());
   }
+
+  // What the tests above exchanged with the node, in its status by kind, and in its heartbeats.
+  void trafficIsCountedByKindAndReported() {
+    using net::TrafficKind;
+    const auto traffic = node_->status().traffic;
+    QVERIFY(traffic.bytes[TrafficKind::boundary_forward].received > 0);
+    QVERIFY(traffic.bytes[TrafficKind::boundary_backward].sent > 0);  // the gradients it answered with
+    QVERIFY(traffic.bytes[TrafficKind::state_transfer].sent > 0);
+    QVERIFY(traffic.bytes[TrafficKind::inference].received > 0);
+    QVERIFY(traffic.bytes[TrafficKind::control].sent > 0);  // heartbeats and peer lists, over HTTP
+    QVERIFY(traffic.bytes[TrafficKind::control].received > 0);
+    QCOMPARE(traffic.tokens, std::uint64_t{0});  // no step was committed
+    const auto json = node_->status().to_json();
+    QVERIFY(json["traffic"]["bytes_per_token"].is_null());
+    QVERIFY(json["traffic"]["bytes"]["total"]["received"].get<std::uint64_t>() > 0);
+    const auto reported = [&] {
+      for (const auto& report : hub_->traffic_reports())
+        if (report.node == node_key_.public_key()) return report.report.bytes[TrafficKind::boundary_forward].received;
+      return std::uint64_t{0};
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(reported() > 0, 5000);
+  }
 };
 
 QTEST_APPLESS_MAIN(TestSwarmNode)

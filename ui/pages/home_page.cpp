@@ -224,6 +224,9 @@ void HomePage::buildLiveCard(QVBoxLayout* layout) {
   for (int i = 0; i < 8; ++i) grid->addWidget(const_cast<Figure*>(figures[i]), i / 4, i % 4);
   for (int c = 0; c < 4; ++c) grid->setColumnStretch(c, 1);
   status_layout->addLayout(grid);
+  traffic_ = new QLabel(status_card);
+  traffic_->setObjectName(QStringLiteral("traffic"));
+  status_layout->addWidget(traffic_);
   layout->addWidget(status_card);
 }
 
@@ -329,6 +332,12 @@ void HomePage::showStatus(const control::NodeStatus& status) {
   device_->setValue(QString::fromStdString(status.device));
   temperature_->setValue(status.temperature_c ? tr("%1 °C").arg(formatNumber(*status.temperature_c, 0))
                                               : tr("unknown"));
+  const auto carried = status.traffic.bytes.total();
+  const auto per_token = status.traffic.bytes_per_token();
+  traffic_->setText(tr("Network: %1 MB sent · %2 MB received · %3 bytes/token")
+                        .arg(formatNumber(static_cast<double>(carried.sent) / 1e6, 1),
+                             formatNumber(static_cast<double>(carried.received) / 1e6, 1),
+                             per_token ? formatNumber(*per_token, 0) : QStringLiteral("—")));
   updateButton();
 }
 

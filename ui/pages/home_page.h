@@ -78,6 +78,7 @@ class HomePage : public QWidget {
   Figure* tokens_ = nullptr;
   Figure* device_ = nullptr;
   Figure* temperature_ = nullptr;
+  QLabel* traffic_ = nullptr;  // what the node's connections carried, and per token trained
   QString state_key_;
   bool updating_ = false;
 };

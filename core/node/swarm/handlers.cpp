@@ -141,6 +141,8 @@ Out Handlers::step(const net::Incoming& in, const net::Envelope& envelope) {
   const auto t1 = Clock::now();
   log_.commit(h.step, local_.index, local_.attempt);
   board_.record_commit(h.step, commit);
+  run_.traffic.count_trained_tokens(static_cast<std::uint64_t>(local_.attempt.work.micro_batches) *
+                                    run_.tokens_per_micro_batch());
   local_.attempt.reset();
   local_.evidence.commit(h.step);
   local_.keep_starting_weights();  // of step h.step + 1, reported by the hub thread

@@ -25,9 +25,10 @@ constexpr std::size_t kReceiptBatch = 500;
 
 HubLink::HubLink(const RunContext& run, std::shared_ptr<net::PeerAllowlist> allowlist, PeerRoles& roles,
                  StatusBoard& board, control::EventBus* events)
-    : run_(run), allowlist_(std::move(allowlist)), roles_(roles), board_(board), events_(events), work_(events) {}
+    : run_(run), allowlist_(std::move(allowlist)), roles_(roles), board_(board), events_(events), work_(events),
+      traffic_log_(run.traffic) {}
 
-void HubLink::connect() { client_.emplace(run_.options.hub_url, run_.options.hub_timeout); }
+void HubLink::connect() { client_.emplace(run_.options.hub_url, run_.options.hub_timeout, &run_.traffic); }
 
 HubLink::~HubLink() { stop(); }
 
@@ -118,7 +119,8 @@ void HubLink::poll_statements() {
 void HubLink::loop() {
   while (running_) {
     if (!board_.excluded()) try {
-      if (!client_->heartbeat(run_.key)) rejoin_ = true;
+      const auto traffic = run_.traffic.report();
+      if (!client_->heartbeat(run_.key, &traffic)) rejoin_ = true;
       hand_checks();
       refresh_peers();
       report_receipts();
@@ -130,6 +132,7 @@ void HubLink::loop() {
     work_.poll(*client_, run_.self());
     poll_statements();
     report_weights();
+    traffic_log_.tick();
     std::unique_lock lock(wake_mutex_);
     wake_.wait_for(lock, std::min<std::chrono::milliseconds>(run_.options.heartbeat_every, 500ms), [this] { return !running_; });
   }

@@ -4,7 +4,8 @@
 // the outbox's receipts in batches, and after each epoch fetches, verifies and records the owner's
 // statement. A heartbeat the hub does not recognise asks the node to join again. For spot checks
 // it hands the check tickets of each heartbeat reply to the checker and reports the weights
-// digest of every step start the node keeps (after each commit, and when it becomes ready).
+// digest of every step start the node keeps (after each commit, and when it becomes ready). Each
+// heartbeat carries the node's traffic report, and the traffic goes to the log once a minute.
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include "core/net/zap.h"
 #include "core/control/event_bus.h"
 #include "core/client/statement_sync.h"
+#include "core/node/swarm/traffic_log.h"
 #include "core/node/swarm/work_watch.h"
 
 namespace tessera::node::swarm {
@@ -82,6 +84,7 @@ class HubLink {
   std::unique_ptr<client::StatementSync> statements_;
   std::chrono::steady_clock::time_point next_statement_poll_{};
   WorkWatch work_;
+  TrafficLog traffic_log_;
   mutable std::mutex peers_mutex_;
   std::vector<protocol::PeerInfo> peers_;
   std::atomic<bool> rejoin_{false};

@@ -34,8 +34,8 @@ Reply expect(const Hop& hop, Reply reply, net::MessageKind expected) {
 }
 
 PeerCalls::PeerCalls(zmq::context_t& context, const net::CurveKeyPair& identity, const wallet::PublicKey& self,
-                     LocalHandler local)
-    : context_(context), identity_(identity), self_(self), local_(std::move(local)) {}
+                     LocalHandler local, net::TrafficMeter* traffic)
+    : context_(context), identity_(identity), self_(self), local_(std::move(local)), traffic_(traffic) {}
 
 std::unique_ptr<net::Client> PeerCalls::acquire(const Hop& hop) {
   {
@@ -47,7 +47,8 @@ std::unique_ptr<net::Client> PeerCalls::acquire(const Hop& hop) {
       return client;
     }
   }
-  return std::make_unique<net::Client>(context_, identity_, net::curve_public_from(hop.key), hop.endpoint);
+  return std::make_unique<net::Client>(context_, identity_, net::curve_public_from(hop.key), hop.endpoint,
+                                       net::WireLimits{}, traffic_);
 }
 
 void PeerCalls::release(const Hop& hop, std::unique_ptr<net::Client> client) {

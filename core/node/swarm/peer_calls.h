@@ -64,8 +64,9 @@ class PeerCalls {
   // Answers a request addressed to this node itself (the driver's own stage).
   using LocalHandler = std::function<Reply(net::MessageHeader, const net::Envelope&)>;
 
+  // Every connection counts what it carries into `traffic` (may be null), which must outlive this.
   PeerCalls(zmq::context_t& context, const net::CurveKeyPair& identity, const wallet::PublicKey& self,
-            LocalHandler local);
+            LocalHandler local, net::TrafficMeter* traffic = nullptr);
 
   // One request with a deadline: nothing when the peer did not answer in time.
   std::optional<Reply> request(const Hop& hop, const net::MessageHeader& header, const net::Envelope& message,
@@ -117,6 +118,7 @@ class PeerCalls {
   const net::CurveKeyPair& identity_;
   wallet::PublicKey self_;
   LocalHandler local_;
+  net::TrafficMeter* traffic_;
   std::atomic<std::uint64_t> counter_{1};
   std::mutex mutex_;
   std::map<std::string, std::vector<std::unique_ptr<net::Client>>> idle_;

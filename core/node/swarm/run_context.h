@@ -1,11 +1,13 @@
 // What every part of the swarm node knows once it has joined: its keys and options, the run's
-// manifest and codec. Set once in SwarmNode::run before any thread starts, read-only after.
+// manifest and codec. Set once in SwarmNode::run before any thread starts, read-only after; but
+// for the node's traffic meter, which every socket and the hub client count into.
 #pragma once
 
 #include <cstdint>
 
 #include "core/model/codec.h"
 #include "core/net/curve.h"
+#include "core/net/traffic_meter.h"
 #include "core/net/wire.h"
 #include "core/node/swarm_node.h"
 #include "core/protocol/manifest.h"
@@ -21,6 +23,8 @@ struct RunContext {
   protocol::RunManifest manifest;
   model::CodecKind codec = model::CodecKind::none;
   net::CurveKeyPair curve;
+  // Atomics, counted into from every thread through a const RunContext: the one meter of this node.
+  mutable net::TrafficMeter traffic;
 
   wallet::PublicKey self() const { return key.public_key(); }
   // What every receipt of this run says it covers, and what each must say to be accepted.
