@@ -140,7 +140,8 @@ nlohmann::json settled_traffic(LocalNetwork& network, double run_tokens, int sta
   while (true) {
     traffic = network.hub().traffic();
     double reported = 0;
-    for (const auto& node : traffic.value("nodes", nlohmann::json::array())) reported += node.value("tokens", 0.0);
+    if (traffic.contains("nodes"))
+      for (const auto& node : traffic["nodes"]) reported += node.is_object() ? node.value("tokens", 0.0) : 0.0;
     if (reported >= run_tokens * stages || std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

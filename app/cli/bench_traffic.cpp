@@ -55,8 +55,10 @@ nlohmann::json scheme_entry(const Scheme& s, const nlohmann::json& free, const n
 nlohmann::json summarize_traffic(const nlohmann::json& hub_traffic, double run_tokens) {
   std::map<std::string, double> bytes;
   double total = 0;
-  for (const auto& node : hub_traffic.value("nodes", nlohmann::json::array())) {
-    for (const auto& [kind, counts] : node.value("traffic", nlohmann::json::object()).items()) {
+  const auto& nodes = hub_traffic.contains("nodes") ? hub_traffic["nodes"] : nlohmann::json::array();
+  for (const auto& node : nodes) {
+    if (!node.is_object() || !node.contains("traffic") || !node["traffic"].is_object()) continue;
+    for (const auto& [kind, counts] : node["traffic"].items()) {
       if (kind == "total" || !counts.is_object()) continue;
       const double once = (number(counts, "sent") + number(counts, "received")) / 2;
       bytes[kind] += once;
@@ -73,7 +75,7 @@ nlohmann::json summarize_traffic(const nlohmann::json& hub_traffic, double run_t
           {"bytes_per_token", run_tokens > 0 ? total / run_tokens : 0.0},
           {"bytes_per_token_by_kind", per_token},
           {"run_tokens", run_tokens},
-          {"nodes", hub_traffic.value("nodes", nlohmann::json::array()).size()}};
+          {"nodes", nodes.size()}};
 }
 
 nlohmann::json measure_traffic(const SwarmChild& run, int steps, bool quiet) {
