@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace tessera::model {
@@ -137,6 +138,45 @@ std::int64_t GradientLayout::raw_size() const {
 
 namespace power_sgd {
 
+float round_bf16(float value) {
+  std::uint32_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  if ((bits & 0x7F800000u) == 0x7F800000u && (bits & 0x007FFFFFu) != 0) {
+    bits |= 0x00400000u;  // a quiet NaN, whatever its payload
+  } else {
+    bits += 0x7FFFu + ((bits >> 16) & 1u);  // to nearest, ties to even (overflow rounds to infinity)
+  }
+  bits &= 0xFFFF0000u;
+  float out = 0;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+void round_bf16(std::vector<float>& values) {
+  for (auto& value : values) value = round_bf16(value);
+}
+
+std::vector<std::uint8_t> to_bf16_bytes(const std::vector<float>& values) {
+  std::vector<std::uint8_t> out(values.size() * 2);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &values[i], sizeof bits);
+    out[2 * i] = static_cast<std::uint8_t>(bits >> 16);
+    out[2 * i + 1] = static_cast<std::uint8_t>(bits >> 24);
+  }
+  return out;
+}
+
+std::optional<std::vector<float>> from_bf16_bytes(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() % 2 != 0) return std::nullopt;
+  std::vector<float> out(bytes.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::uint32_t bits = (static_cast<std::uint32_t>(bytes[2 * i]) << 16) | (static_cast<std::uint32_t>(bytes[2 * i + 1]) << 24);
+    std::memcpy(&out[i], &bits, sizeof bits);
+  }
+  return out;
+}
+
 std::vector<float> orthonormal_basis(const GradientLayout& layout, const std::vector<float>& p) {
   if (static_cast<std::int64_t>(p.size()) < layout.p_size()) require_size(p, layout.p_size(), "P");
   std::vector<float> basis(p.begin(), p.begin() + layout.p_size());
@@ -145,6 +185,7 @@ std::vector<float> orthonormal_basis(const GradientLayout& layout, const std::ve
     orthonormalize(basis.data() + at, m.rows, m.rank);
     at += m.rows * m.rank;
   }
+  round_bf16(basis);
   return basis;
 }
 
@@ -203,6 +244,7 @@ void PowerSgdReplica::begin(const std::vector<float>& gradient) {
     std::copy(m_.begin() + s.offset, m_.begin() + s.offset + s.size, p_part_.begin() + p_at);
     p_at += s.size;
   }
+  power_sgd::round_bf16(p_part_);
   active_ = true;
 }
 
@@ -221,6 +263,7 @@ std::vector<float> PowerSgdReplica::second_part(const std::vector<float>& basis)
     p_at += m.rows * m.rank;
     q_at += m.cols * m.rank;
   }
+  power_sgd::round_bf16(q);
   return q;
 }
 
@@ -233,8 +276,11 @@ void PowerSgdReplica::finish(const std::vector<float>& basis, const std::vector<
     for (const auto& m : layout_.matrices)
       for (std::int64_t x = m.offset; x < m.offset + m.rows * m.cols; ++x)
         error_[static_cast<std::size_t>(x)] -= mine[static_cast<std::size_t>(x)];
-    for (const auto& s : layout_.raw)  // sent exactly: nothing left over
-      std::fill(error_.begin() + s.offset, error_.begin() + s.offset + s.size, 0.0f);
+    for (const auto& s : layout_.raw)  // sent as is, but rounded to bfloat16
+      for (std::int64_t x = s.offset; x < s.offset + s.size; ++x) {
+        auto& e = error_[static_cast<std::size_t>(x)];
+        e -= power_sgd::round_bf16(e);
+      }
   }
   q_ = q_sum;
   discard();

@@ -5,7 +5,8 @@
 // approximation of the summed gradient. What the approximation leaves out stays in the replica's
 // error-feedback buffer and is added to its next gradient, so nothing is lost, only delayed.
 // Vectors and small matrices (LayerNorms, biases, where rank r would not save a factor of 2) are
-// sent as they are and summed exactly.
+// sent as they are. Every part a replica sends, and the basis, is rounded to bfloat16 and travels
+// as 2 bytes a value (what rounding takes off a replica's own values goes to its error buffer too).
 //
 // Replicas must end every step bit-identical (the hub compares their weights digests). So
 // everything a replica installs is computed here in plain C++ in a fixed order, from bytes every
@@ -16,6 +17,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,8 +63,16 @@ GradientLayout shared_embedding_layout(const ModelConfig& model, int rank);
 
 // The deterministic arithmetic every replica repeats alike (bit for bit on the same inputs).
 namespace power_sgd {
+// Round to the nearest bfloat16 (ties to even), kept as a float; NaN stays NaN.
+float round_bf16(float value);
+void round_bf16(std::vector<float>& values);
+// 2 bytes a value, little-endian, of values already rounded (round_bf16) — nothing is lost.
+std::vector<std::uint8_t> to_bf16_bytes(const std::vector<float>& values);
+// Nothing when the byte count is odd.
+std::optional<std::vector<float>> from_bf16_bytes(std::span<const std::uint8_t> bytes);
 // Column-wise modified Gram-Schmidt of each matrix's P (the first p_size() values), in double;
-// a column that is (numerically) zero or dependent becomes zeros.
+// a column that is (numerically) zero or dependent becomes zeros. Rounded to bfloat16: the basis
+// every replica uses and sends.
 std::vector<float> orthonormal_basis(const GradientLayout& layout, const std::vector<float>& p);
 // The full gradient vector: each matrix is basis·qᵀ, each raw span the given raw values.
 std::vector<float> reconstruct(const GradientLayout& layout, const std::vector<float>& basis,

@@ -1,9 +1,11 @@
 // Encode and decode of the swarm's messages: the only place their meta keys are spelled.
 #include "core/net/swarm_messages.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
+#include "core/model/power_sgd.h"
 #include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
@@ -285,7 +287,7 @@ ReplicaCredentials ReplicaCredentials::decode(const Envelope& envelope) {
 Envelope GradFetchRequest::encode() const {
   json meta{{"attempt", attempt}, {"assignment", assignment}};
   if (part != GradPart::raw) meta["part"] = static_cast<int>(part);
-  return {std::move(meta), part == GradPart::second ? floats_to_bytes(basis) : std::vector<std::uint8_t>{}};
+  return {std::move(meta), part == GradPart::second ? model::power_sgd::to_bf16_bytes(basis) : std::vector<std::uint8_t>{}};
 }
 
 GradFetchRequest GradFetchRequest::decode(const Envelope& envelope) {
@@ -293,14 +295,25 @@ GradFetchRequest GradFetchRequest::decode(const Envelope& envelope) {
   const auto part = sys::json_integer_or<std::int64_t>(envelope.meta, "part", 0);
   if (part < 0 || part > 2) throw std::invalid_argument("GradFetch asks for an unknown part");
   out.part = static_cast<GradPart>(part);
-  if (out.part == GradPart::second) out.basis = floats_from(envelope.blob, "GradFetch basis");
+  if (out.part == GradPart::second) {
+    auto basis = model::power_sgd::from_bf16_bytes(envelope.blob);
+    if (!basis) throw std::invalid_argument("GradFetch basis is not a bfloat16 vector");
+    out.basis = std::move(*basis);
+  }
   return out;
 }
 
 Envelope SharedGradientRequest::encode() const {
   json meta{{"attempt", attempt}};
-  if (part != SharedPart::sum) meta["part"] = static_cast<int>(part);
-  return {std::move(meta), floats_to_bytes(gradient)};
+  if (part == SharedPart::sum) return {std::move(meta), floats_to_bytes(gradient)};
+  meta["part"] = static_cast<int>(part);
+  // The basis (all of a second part's request, the head of a low-rank install) as bfloat16.
+  const auto basis = part == SharedPart::second ? gradient.size() : std::min(basis_values, gradient.size());
+  if (part == SharedPart::low_rank) meta["basis"] = basis;
+  auto blob = model::power_sgd::to_bf16_bytes({gradient.begin(), gradient.begin() + static_cast<std::ptrdiff_t>(basis)});
+  const auto rest = floats_to_bytes({gradient.begin() + static_cast<std::ptrdiff_t>(basis), gradient.end()});
+  blob.insert(blob.end(), rest.begin(), rest.end());
+  return {std::move(meta), std::move(blob)};
 }
 
 SharedGradientRequest SharedGradientRequest::decode(const Envelope& envelope) {
@@ -309,7 +322,19 @@ SharedGradientRequest SharedGradientRequest::decode(const Envelope& envelope) {
   const auto part = sys::json_integer_or<std::int64_t>(envelope.meta, "part", 0);
   if (part < 0 || part > 2) throw std::invalid_argument("SharedGradient names an unknown part");
   out.part = static_cast<SharedPart>(part);
-  out.gradient = floats_from(envelope.blob, "shared embedding gradient");
+  if (out.part == SharedPart::sum) {
+    out.gradient = floats_from(envelope.blob, "shared embedding gradient");
+    return out;
+  }
+  const auto& blob = envelope.blob;
+  const auto basis = out.part == SharedPart::second ? blob.size() / 2 : sys::json_integer_or<std::uint64_t>(envelope.meta, "basis", 0);
+  if (basis > blob.size() / 2) throw std::invalid_argument("shared embedding basis is longer than the payload");
+  auto head = model::power_sgd::from_bf16_bytes(std::span(blob).first(basis * 2));
+  if (!head) throw std::invalid_argument("shared embedding basis is not a bfloat16 vector");
+  const auto tail = floats_from(std::span(blob).subspan(basis * 2), "shared embedding gradient");
+  out.gradient = std::move(*head);
+  out.gradient.insert(out.gradient.end(), tail.begin(), tail.end());
+  out.basis_values = basis;
   return out;
 }
 

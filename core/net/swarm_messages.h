@@ -158,8 +158,9 @@ struct ReplicaCredentials {
 };
 
 // GradFetch: a replica asks another for its part of the attempt's replica sum. Answered with
-// Gradient: the raw gradient (exact averaging), or under PowerSGD (core/model/power_sgd.h) the
-// replica's first part, or its second part for the round's basis, which the request carries.
+// Gradient: the raw gradient (exact averaging, float32), or under PowerSGD (core/model/power_sgd.h)
+// the replica's first part, or its second part for the round's basis, which the request carries
+// (parts and basis as bfloat16).
 enum class GradPart : std::uint8_t { raw = 0, first = 1, second = 2 };
 struct GradFetchRequest {
   std::uint64_t attempt = 0;
@@ -180,6 +181,7 @@ struct SharedGradientRequest {
   std::uint64_t attempt = 0;
   std::vector<float> gradient;
   SharedPart part = SharedPart::sum;
+  std::size_t basis_values = 0;  // low_rank: how many leading values are the basis (sent as bfloat16)
 
   Envelope encode() const;
   static SharedGradientRequest decode(const Envelope& envelope);

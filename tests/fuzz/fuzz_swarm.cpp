@@ -113,6 +113,8 @@ void write_seeds(const std::string& dir) {
   write_envelope(dir, "grad-norm", net::GradNormReply{1, 0.5, {0, 0, 128, 63}}.encode());
   write_envelope(dir, "grad-fetch", net::GradFetchRequest{1, assignment.to_hex()}.encode());
   write_envelope(dir, "shared", net::SharedGradientRequest{1, {1.0f, 2.0f}}.encode());
+  write_envelope(dir, "grad-fetch-second", net::GradFetchRequest{1, "", net::GradPart::second, {0.5f, 1.0f}}.encode());
+  write_envelope(dir, "shared-low-rank", net::SharedGradientRequest{1, {0.5f, 1.0f, 3.0f}, net::SharedPart::low_rank, 2}.encode());
   write_envelope(dir, "step", net::StepRequest{1, 2.0, 1.5, 20.0, 256}.encode());
   write_envelope(dir, "pong", net::PongReply{7, true}.encode());
   write_envelope(dir, "state-request", net::StateRequest{0, 0, assignment.to_hex()}.encode());

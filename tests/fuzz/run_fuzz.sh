@@ -21,6 +21,7 @@ case "$target" in
   swarm)
     clang++-14 "${flags[@]}" "$src/tests/fuzz/fuzz_swarm.cpp" \
       "$src/core/net/envelope.cpp" "$src/core/net/swarm_messages.cpp" "$src/core/net/check_evidence.cpp" \
+      "$src/core/model/power_sgd.cpp" \
       "$src/core/sys/bounded_json.cpp" "$src/core/protocol/spot_check.cpp" "$src/core/protocol/payload_digest.cpp" \
       "$src/core/protocol/assignment.cpp" "$src/core/protocol/step_ticket.cpp" "$src/core/protocol/inference_ticket.cpp" \
       "$src/core/wallet/encoding.cpp" "$src/core/wallet/signing.cpp" "$src/core/wallet/secure_bytes.cpp" \

@@ -141,6 +141,9 @@ class TestSwarmMessages : public QObject {
     QVERIFY(reduce_back.send_shared);
     QCOMPARE(reduce_back.contributors.size(), std::size_t(1));
     QVERIFY(reduce_back.receipts == reduce.receipts);
+    QCOMPARE(reduce_back.installers, std::uint32_t(1));
+    reduce.installers = 3;
+    QCOMPARE(ReduceRequest::decode(through_the_wire(reduce.encode())).installers, std::uint32_t(3));
     ReduceRequest empty{9, {}, false, {}};
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, ReduceRequest::decode(empty.encode()));
 
@@ -258,6 +261,37 @@ class TestSwarmMessages : public QObject {
     Envelope hostile{{{"attempt", 1}, {"assignment", json::object()}}, {}};
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, ReplicaCredentials::decode(hostile));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, GradFetchRequest::decode(Envelope{{{"assignment", "aa"}}, {}}));
+  }
+
+  // PowerSGD parts (core/model/power_sgd.h): the basis and low-rank values travel as bfloat16,
+  // the sums of a low-rank install as float32; unknown parts and odd byte counts are refused.
+  void powerSgdPartsRoundTrip() {
+    const std::vector<float> basis{0.5f, -0.25f, 1.0f, 0.0f};
+    const GradFetchRequest second{12, "bb22", GradPart::second, basis};
+    const auto encoded = second.encode();
+    QCOMPARE(encoded.blob.size(), basis.size() * 2);
+    const auto back = GradFetchRequest::decode(through_the_wire(encoded));
+    QCOMPARE(back.part, GradPart::second);
+    QVERIFY(back.basis == basis);
+    QCOMPARE(GradFetchRequest::decode(GradFetchRequest{12, "", GradPart::first, {}}.encode()).part, GradPart::first);
+    auto unknown = encoded;
+    unknown.meta["part"] = 7;
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, GradFetchRequest::decode(unknown));
+    auto odd = encoded;
+    odd.blob.push_back(1);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, GradFetchRequest::decode(odd));
+
+    const SharedGradientRequest install{5, {0.5f, 0.25f, 1.0f / 3, 2.0f / 3}, SharedPart::low_rank, 2};
+    const auto install_encoded = install.encode();
+    QCOMPARE(install_encoded.blob.size(), std::size_t(2 * 2 + 2 * 4));
+    const auto install_back = SharedGradientRequest::decode(through_the_wire(install_encoded));
+    QCOMPARE(install_back.part, SharedPart::low_rank);
+    QVERIFY(install_back.gradient == install.gradient);  // the float32 tail exactly
+    auto too_long = install_encoded;
+    too_long.meta["basis"] = 100;
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, SharedGradientRequest::decode(too_long));
+    const SharedGradientRequest sum{5, {1.0f / 3}};
+    QVERIFY(SharedGradientRequest::decode(sum.encode()).gradient == sum.gradient);
   }
 };
 

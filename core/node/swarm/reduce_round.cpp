@@ -59,7 +59,7 @@ ReduceRound::StageResult ReduceRound::reduce_stage(int stage, const std::vector<
         result.norm = answer.norm_squared;
         have_norm = true;
         if (shared_size_ > 0) {
-          result.shared = net::bytes_to_floats(answer.shared);
+          result.shared = shared_layout_ ? model::power_sgd::from_bf16_bytes(answer.shared) : net::bytes_to_floats(answer.shared);
           if (!result.shared || result.shared->size() != shared_part_size())
             throw PeerFailure(hop.key, "shared embedding gradient from " + short_key(hop.key) + " has the wrong size");
           result.shared_remote = hop.key != run_.self();
@@ -120,7 +120,9 @@ void ReduceRound::share_embeddings() {
   // (stage 0's now counts the summed shared part, the others' do not change).
   const auto& committers = attempt_.committers;
   const auto message = shared_layout_
-                           ? net::SharedGradientRequest{attempt_.id, low_rank_shared_sum(), net::SharedPart::low_rank}.encode()
+                           ? net::SharedGradientRequest{attempt_.id, low_rank_shared_sum(), net::SharedPart::low_rank,
+                                                        static_cast<std::size_t>(shared_layout_->p_size())}
+                                 .encode()
                            : net::SharedGradientRequest{attempt_.id, shared_sum_}.encode();
   std::vector<std::future<std::variant<double, PeerFailure>>> answers;
   for (std::size_t i = 0; i < committers.size(); ++i)
@@ -181,7 +183,7 @@ std::vector<float> ReduceRound::low_rank_shared_sum() {
       try {
         auto reply = calls_.request(hop, run_.header(net::MessageKind::SharedGradient, attempt_.step, 0, static_cast<int>(k)),
                                     message, run_.options.hop_timeout, net::MessageKind::GradNorm);
-        auto values = net::bytes_to_floats(net::GradNormReply::decode(reply.envelope).shared);
+        auto values = model::power_sgd::from_bf16_bytes(net::GradNormReply::decode(reply.envelope).shared);
         if (!values || values->size() != static_cast<std::size_t>(layout.q_size()))
           throw PeerFailure(hop.key, "shared embedding part from " + short_key(hop.key) + " has the wrong size");
         const double bytes = hop.key == run_.self() ? 0.0 : static_cast<double>(message.blob.size() + values->size() * sizeof(float));

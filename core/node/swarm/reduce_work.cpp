@@ -58,8 +58,9 @@ std::vector<float> ReduceWork::part_of(const net::MessageHeader& h, const net::R
     fetch.assignment = roles_.assignment();
     auto reply = calls_.request(hop, run_.header(net::MessageKind::GradFetch, h.step, 0, local_.index), fetch.encode(),
                                 run_.options.hop_timeout, net::MessageKind::Gradient);
-    auto values = net::bytes_to_floats(reply.envelope.blob);
-    if (!values) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " is not a float vector");
+    auto values = fetch.part == net::GradPart::raw ? net::bytes_to_floats(reply.envelope.blob)
+                                                   : model::power_sgd::from_bf16_bytes(reply.envelope.blob);
+    if (!values) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " is not a vector of its type");
     part = std::move(*values);
   }
   if (part.size() != size) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " has the wrong size");
@@ -128,8 +129,8 @@ Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
   if (request.send_shared) {
     if (local_.stage->shared_embedding_size() == 0) throw std::invalid_argument("this stage holds no shared embeddings");
     // The replica sum's shared part, or under PowerSGD this stage's first part of it.
-    answer.shared = net::floats_to_bytes(local_.shared_averaging ? local_.shared_first_part()
-                                                                 : local_.stage->shared_embedding_gradient());
+    answer.shared = local_.shared_averaging ? model::power_sgd::to_bf16_bytes(local_.shared_first_part())
+                                            : net::floats_to_bytes(local_.stage->shared_embedding_gradient());
     if (in.peer != run_.curve.public_key) local_.attempt.work.bytes_sent += static_cast<std::int64_t>(answer.shared.size());
   }
   return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index), answer.encode()};
@@ -155,7 +156,7 @@ Out ReduceWork::shared_second_part(const net::MessageHeader& h, std::uint64_t at
     throw std::invalid_argument("a shared second part before this stage's first part of the attempt");
   local_.attempt.shared_second = local_.shared_averaging->second_part(basis);  // checks the basis's size
   return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index),
-          net::GradNormReply{attempt, 0.0, net::floats_to_bytes(local_.attempt.shared_second)}.encode()};
+          net::GradNormReply{attempt, 0.0, model::power_sgd::to_bf16_bytes(local_.attempt.shared_second)}.encode()};
 }
 
 // basis ‖ summed second parts ‖ summed raw values: reconstructed alike on every committer.
@@ -186,7 +187,8 @@ Out ReduceWork::grad_fetch(const net::Incoming& in, const net::Envelope& envelop
     throw std::invalid_argument("a second part before this replica's first part of the attempt");
   else part = local_.averaging->second_part(request.basis);  // checks the basis's size
   return {run_.header(net::MessageKind::Gradient, in.message.header.step, 0, local_.index),
-          {nlohmann::json::object(), net::floats_to_bytes(part)}};
+          {nlohmann::json::object(), request.part == net::GradPart::raw ? net::floats_to_bytes(part)
+                                                                        : model::power_sgd::to_bf16_bytes(part)}};
 }
 
 }  // namespace tessera::node::swarm
