@@ -7,6 +7,7 @@
 #include <atomic>
 #include <utility>
 
+#include "core/client/http_traffic.h"
 #include "core/sys/bounded_json.h"
 #include "core/wallet/encoding.h"
 
@@ -40,29 +41,6 @@ void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
   throw HubExcluded("hub refused " + path + ": " + message, reason.empty() ? std::string("no reason given") : reason);
 }
 
-// What an exchange costs on the connection, as far as cpp-httplib shows it: the request line, the
-// headers we set and the body; the status line, the reply's headers (it keeps them all) and the
-// body. The headers cpp-httplib adds to a request (Host, Accept, User-Agent, Content-Length,
-// Content-Type, Connection) are not exposed: kLibraryRequestHeaders is their typical size, an
-// estimate. TCP and IP headers are not counted, as for the swarm's sockets.
-constexpr std::uint64_t kLibraryRequestHeaders = 140;
-
-std::uint64_t headers_bytes(const httplib::Headers& headers) {
-  std::uint64_t bytes = 2;  // the blank line that ends them
-  for (const auto& [name, value] : headers) bytes += name.size() + 2 + value.size() + 2;
-  return bytes;
-}
-
-void count_exchange(net::TrafficMeter* traffic, const std::string& method, const std::string& path,
-                    const httplib::Headers& headers, const std::string& body, const httplib::Result& result) {
-  if (!traffic) return;
-  traffic->count_sent(net::TrafficKind::control, method.size() + 1 + path.size() + std::string_view(" HTTP/1.1\r\n").size() +
-                                                     headers_bytes(headers) + kLibraryRequestHeaders + body.size());
-  if (!result) return;
-  const auto status_line = std::string_view("HTTP/1.1 200 \r\n").size() + result->reason.size();
-  traffic->count_received(net::TrafficKind::control, status_line + headers_bytes(result->headers) + result->body.size());
-}
-
 }  // namespace
 
 HubClient::HubClient(std::string url, std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
@@ -88,8 +66,8 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
   client.set_connection_timeout(timeout_);
   client.set_read_timeout(timeout_);
   client.set_write_timeout(timeout_);
+  count_http_traffic(client, traffic_);
   auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, "application/json");
-  count_exchange(traffic_, method, path, headers, method == "GET" ? std::string() : body, result);
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
   if (max_reply_bytes != 0 && result->body.size() > max_reply_bytes)

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/client/http_traffic.h"
 #include "core/client/hub_client.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
@@ -23,10 +24,12 @@ struct Fetched {
   nlohmann::json body;
 };
 
-Fetched http_get(const std::string& hub_url, const std::string& path, std::chrono::milliseconds timeout) {
+Fetched http_get(const std::string& hub_url, const std::string& path, std::chrono::milliseconds timeout,
+                 net::TrafficMeter* traffic) {
   httplib::Client client(hub_url);
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
+  count_http_traffic(client, traffic);
   const auto result = client.Get(path);
   if (!result) return {};
   Fetched fetched{result->status, {}};
@@ -49,12 +52,12 @@ std::uint64_t resume_after(const std::filesystem::path& log, const std::string& 
 }  // namespace
 
 StatementFetcher::StatementFetcher(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
-                                   std::chrono::milliseconds timeout)
-    : hub_url_(std::move(hub_url)), run_id_(std::move(run_id)), hub_key_(hub_key), timeout_(timeout) {}
+                                   std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
+    : hub_url_(std::move(hub_url)), run_id_(std::move(run_id)), hub_key_(hub_key), timeout_(timeout), traffic_(traffic) {}
 
 StatementCheck StatementFetcher::latest_epoch() const {
   using Outcome = StatementCheck::Outcome;
-  const auto latest = http_get(hub_url_, protocol::hub_api::kLatestStatement, timeout_);
+  const auto latest = http_get(hub_url_, protocol::hub_api::kLatestStatement, timeout_, traffic_);
   if (latest.status == 0) return {Outcome::Unreachable, 0, "the hub " + hub_url_ + " did not answer"};
   if (latest.status == 404) return {Outcome::NothingNew, 0, "no epoch has been settled yet"};
   try {
@@ -75,10 +78,10 @@ OwnerStatement StatementFetcher::fetch(std::uint64_t epoch, const std::string& o
     out.check.message = std::move(message);
     return out;
   };
-  const auto statement_reply = http_get(hub_url_, protocol::hub_api::statement_path(epoch), timeout_);
+  const auto statement_reply = http_get(hub_url_, protocol::hub_api::statement_path(epoch), timeout_, traffic_);
   if (statement_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
   if (statement_reply.status == 404) return result(Outcome::NothingNew, "epoch " + number + " is no longer served");
-  const auto proof_reply = http_get(hub_url_, protocol::hub_api::proof_path(epoch, owner), timeout_);
+  const auto proof_reply = http_get(hub_url_, protocol::hub_api::proof_path(epoch, owner), timeout_, traffic_);
   if (proof_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
   if (proof_reply.status == 404) return result(Outcome::NotAnOwner, owner + " owns nothing yet in epoch " + number);
 
@@ -114,8 +117,9 @@ OwnerStatement StatementFetcher::fetch_latest(const std::string& owner) const {
 }
 
 StatementSync::StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
-                             std::string owner, ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout)
-    : fetcher_(std::move(hub_url), std::move(run_id), hub_key, timeout),
+                             std::string owner, ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout,
+                             net::TrafficMeter* traffic)
+    : fetcher_(std::move(hub_url), std::move(run_id), hub_key, timeout, traffic),
       owner_(std::move(owner)),
       ledger_(ledger),
       last_epoch_(resume_after(ledger.file(), fetcher_.run_id(), owner_)) {}

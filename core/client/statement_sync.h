@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/net/traffic_meter.h"
 #include "core/protocol/statement.h"
 #include "core/wallet/signing.h"
 
@@ -46,9 +47,10 @@ struct OwnerStatement {
 class StatementFetcher {
  public:
   // `hub_url` like http://127.0.0.1:8080; `hub_key` the run manifest's hub_key. Every request
-  // waits at most `timeout` to connect and `timeout` for the answer.
+  // waits at most `timeout` to connect and `timeout` for the answer. Each exchange's bytes are
+  // counted into `traffic` (may be null; must outlive this) as control traffic.
   StatementFetcher(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
-                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                   std::chrono::milliseconds timeout = std::chrono::seconds(5), net::TrafficMeter* traffic = nullptr);
 
   // The newest settled epoch: outcome Verified with its number (nothing checked yet), NothingNew
   // (none settled: epoch 0), Unreachable or Rejected (unreadable answer).
@@ -66,13 +68,15 @@ class StatementFetcher {
   std::string run_id_;
   wallet::PublicKey hub_key_;
   std::chrono::milliseconds timeout_;
+  net::TrafficMeter* traffic_;
 };
 
 class StatementSync {
  public:
   // `owner` the owner address this node works for. Reads `ledger`'s file for where to resume.
   StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key, std::string owner,
-                ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                net::TrafficMeter* traffic = nullptr);
 
   // Checks every epoch settled since the last one recorded (oldest first); returns the last outcome.
   StatementCheck poll();

@@ -103,10 +103,14 @@ class TestControlApi : public QObject {
     const auto status = nlohmann::json::parse(raw.Get("/v1/status", auth)->body);
     for (const char* key : {"state", "reason", "network", "run", "stage", "stages", "step", "step_rate", "loss",
                             "tokens_per_s", "device", "temperature_c", "codec", "bytes_per_token", "ledger", "peers",
-                            "verification"})
+                            "verification", "traffic"})
       QVERIFY2(status.contains(key), key);
-    QCOMPARE(status.size(), std::size_t{17});
+    QCOMPARE(status.size(), std::size_t{18});
     QVERIFY(status["loss"].is_null() && status["temperature_c"].is_null());
+    // issue #19: bytes by kind and per token trained (null before any).
+    QVERIFY(status["traffic"]["bytes"]["boundary_forward"].contains("sent"));
+    QCOMPARE(status["traffic"]["bytes"]["total"]["received"].get<std::uint64_t>(), std::uint64_t{0});
+    QVERIFY(status["traffic"]["bytes_per_token"].is_null());
     const auto settings = nlohmann::json::parse(raw.Get("/v1/settings", auth)->body);
     for (const char* key : {"power_profile", "threads", "device_share", "memory_limit_mib", "only_when_idle",
                             "idle_minutes", "on_battery", "schedule", "max_temperature_c", "max_power_w", "hub_url"})

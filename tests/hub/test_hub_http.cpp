@@ -203,7 +203,12 @@ class TestHubHttp : public QObject {
     QVERIFY(client.heartbeat(node, &report));
     // The node's HTTP exchanges count as control traffic, both ways.
     const auto counted = meter.snapshot();
-    QVERIFY(counted[net::TrafficKind::control].sent > 200);
+    // The signed body, its three signature headers and cpp-httplib's own (Host, User-Agent, …).
+    const auto body_bytes = nlohmann::json{{"traffic", report.bytes.to_json()}, {"tokens", report.tokens}}.dump().size();
+    qInfo("heartbeat: %llu bytes sent (body %zu), %llu received",
+          static_cast<unsigned long long>(counted[net::TrafficKind::control].sent), body_bytes,
+          static_cast<unsigned long long>(counted[net::TrafficKind::control].received));
+    QVERIFY(counted[net::TrafficKind::control].sent > body_bytes + 64 + 20 + 128 + 40);
     QVERIFY(counted[net::TrafficKind::control].received > 50);
     QCOMPARE(counted.total(), counted[net::TrafficKind::control]);
     const auto kept = hub.service->traffic_reports();

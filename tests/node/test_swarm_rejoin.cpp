@@ -5,6 +5,7 @@
 // logging its new stage's work, without a restart by hand.
 #include <QtTest>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -63,6 +64,15 @@ class TestSwarmRejoin : public QObject {
     QVERIFY(wait_until([&] { return ready(c); }, 60s));
     QCOMPARE(c.node->stage(), 0);
     QVERIFY2(wait_until([&] { return c.node->stats().committed_steps >= 2; }, 90s), "the three nodes do not train");
+    // What training cost on the wire, per token trained: in C's status and in the hub's reports.
+    const auto traffic = c.node->status().traffic;
+    QVERIFY(traffic.tokens > 0 && traffic.bytes_per_token().has_value());
+    QVERIFY(traffic.bytes[net::TrafficKind::boundary_forward].sent > 0);
+    QVERIFY(traffic.bytes[net::TrafficKind::replica_averaging].both() > 0);  // A and C average stage 0
+    QVERIFY(wait_until([&] {
+      const auto reports = hub_->traffic_reports();
+      return std::any_of(reports.begin(), reports.end(), [](const auto& r) { return r.report.tokens > 0; });
+    }, 10s));
 
     // The hub forgets A; stage 0 looks busier than stage 1 (C and a peer that never gets ready).
     hub::Peer busy;

@@ -40,7 +40,7 @@ void HubLink::attach(WorkLog& log, const std::string& owner_address) {
   } catch (const std::exception&) {  // not a key anyone can connect with
   }
   statements_ = std::make_unique<client::StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
-                                                owner_address, log.ledger(), run_.options.hub_timeout);
+                                                owner_address, log.ledger(), run_.options.hub_timeout, &run_.traffic);
 }
 
 void HubLink::attach_spot_checks(LocalStage& local, std::function<void(std::vector<std::string>)> checks) {
