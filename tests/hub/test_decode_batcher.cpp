@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <thread>
 #include <mutex>
 #include <set>
 
@@ -119,15 +120,19 @@ class TestDecodeBatcher : public QObject {
     QCOMPARE(answer.logits.size(), std::size_t{4});
   }
 
-  void finishedSequencesReachTheSourceBeforeTheNextRound() {
+  // The round thread tells the source, soon and without a round of its own.
+  void finishedSequencesReachTheSourceWithoutARound() {
     RecordingSource source;
     source.open();
     hub::DecodeBatcher batcher(source, 32, 1s);
     QVERIFY(batcher.next(7, {1}).error.empty());
     batcher.end(7);
-    QVERIFY(source.ended().empty());  // not yet: the round thread tells the source
-    QVERIFY(batcher.next(8, {1}).error.empty());
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (source.ended().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
     QCOMPARE(source.ended(), std::set<std::uint64_t>{7});
+    QCOMPARE(source.rounds().size(), std::size_t{1});
+    QVERIFY(batcher.next(8, {1}).error.empty());
+    QCOMPARE(source.rounds().size(), std::size_t{2});
   }
 
   void aSourceThatThrowsFailsItsRoundOnly() {
