@@ -79,6 +79,14 @@ control::NodeStatus sampleStatus() {
   status.tokens_per_s = 6880.0;
   status.device = "NVIDIA RTX 4070";
   status.temperature_c = 71;
+  // A node of a PowerSGD run with codec subspace (docs/swarm.md "Traffic"): 17.7x less than raw float32.
+  status.traffic.tokens = 2'400'000;
+  status.traffic.bytes[net::TrafficKind::boundary_forward] = {136'000'000, 136'000'000};
+  status.traffic.bytes[net::TrafficKind::boundary_backward] = {107'000'000, 107'000'000};
+  status.traffic.bytes[net::TrafficKind::replica_averaging] = {267'000'000, 267'000'000};
+  status.traffic.bytes[net::TrafficKind::embedding_sync] = {63'000'000, 63'000'000};
+  status.traffic.bytes[net::TrafficKind::control] = {16'000'000, 16'000'000};
+  status.traffic.fp32_equivalent = 20'300'000'000;
   // The hub's count of the epoch under way (30) and of the one just settled, not yet verified (29).
   status.verification = client::node_work_from_json(nlohmann::json::parse(R"([
     {"epoch": 30, "counters": {"credited_receipts": 1874, "credited_flops": 2.1e17, "rejected:tokens": 2,

@@ -137,6 +137,15 @@ std::optional<double> TrafficReport::bytes_per_token() const {
   return static_cast<double>(bytes.total().both()) / static_cast<double>(tokens);
 }
 
+std::optional<double> TrafficReport::compression() const {
+  std::uint64_t carried = 0;
+  for (const auto kind : {TrafficKind::boundary_forward, TrafficKind::boundary_backward, TrafficKind::replica_averaging,
+                          TrafficKind::embedding_sync})
+    carried += bytes[kind].both();
+  if (carried == 0 || fp32_equivalent == 0) return std::nullopt;
+  return static_cast<double>(fp32_equivalent) / static_cast<double>(carried);
+}
+
 namespace {
 
 std::string megabytes(std::uint64_t bytes) {
@@ -158,6 +167,11 @@ std::string TrafficReport::summary() const {
   std::string text = megabytes(sum.sent) + " sent, " + megabytes(sum.received) + " received";
   if (const auto per_token = bytes_per_token())
     text += ", " + with_thousands(static_cast<std::uint64_t>(std::llround(*per_token))) + " bytes/token";
+  if (const auto ratio = compression()) {
+    char less[48];
+    std::snprintf(less, sizeof less, ", %.1f× less than fp32", *ratio);
+    text += less;
+  }
   std::string shares;
   for (const auto& info : kKinds) {
     const auto part = bytes[info.kind].both();
@@ -172,7 +186,9 @@ nlohmann::json TrafficReport::to_json() const {
   const auto per_token = bytes_per_token();
   return {{"bytes", bytes.to_json()},
           {"tokens", tokens},
-          {"bytes_per_token", per_token ? nlohmann::json(*per_token) : nlohmann::json()}};
+          {"bytes_per_token", per_token ? nlohmann::json(*per_token) : nlohmann::json()},
+          {"fp32_equivalent", fp32_equivalent},
+          {"compression", compression() ? nlohmann::json(*compression()) : nlohmann::json()}};
 }
 
 std::optional<TrafficReport> TrafficReport::from_json(const nlohmann::json& json) {
@@ -180,7 +196,9 @@ std::optional<TrafficReport> TrafficReport::from_json(const nlohmann::json& json
   auto snapshot = TrafficSnapshot::from_json(json["bytes"]);
   const auto tokens = read_count(json, "tokens");
   if (!snapshot || !tokens) return std::nullopt;
-  return TrafficReport{*snapshot, *tokens};
+  const auto equivalent = json.contains("fp32_equivalent") ? read_count(json, "fp32_equivalent") : std::optional<std::uint64_t>(0);
+  if (!equivalent) return std::nullopt;
+  return TrafficReport{*snapshot, *tokens, *equivalent};
 }
 
 void TrafficMeter::count_sent(TrafficKind kind, std::uint64_t bytes) {
@@ -193,7 +211,13 @@ void TrafficMeter::count_received(TrafficKind kind, std::uint64_t bytes) {
 
 void TrafficMeter::count_trained_tokens(std::uint64_t tokens) { tokens_.fetch_add(tokens, std::memory_order_relaxed); }
 
-TrafficReport TrafficMeter::report() const { return {snapshot(), tokens_.load(std::memory_order_relaxed)}; }
+void TrafficMeter::count_fp32_equivalent(std::uint64_t bytes) {
+  fp32_equivalent_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+TrafficReport TrafficMeter::report() const {
+  return {snapshot(), tokens_.load(std::memory_order_relaxed), fp32_equivalent_.load(std::memory_order_relaxed)};
+}
 
 TrafficSnapshot TrafficMeter::snapshot() const {
   TrafficSnapshot out;

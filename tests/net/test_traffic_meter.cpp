@@ -109,6 +109,26 @@ class TestTrafficMeter : public QObject {
     QVERIFY(!net::TrafficReport::from_json(nlohmann::json{{"bytes", report.bytes.to_json()}, {"tokens", -3}}));
   }
 
+  // Compression: what the boundary, averaging and embedding-sync exchanges would have carried as
+  // raw float32 over what they carried; other kinds do not count.
+  void compressionAgainstRawFloat32() {
+    net::TrafficMeter meter;
+    QVERIFY(!meter.report().compression());
+    meter.count_sent(TrafficKind::boundary_forward, 400);
+    meter.count_received(TrafficKind::replica_averaging, 600);
+    meter.count_sent(TrafficKind::spot_checks, 1000000);
+    meter.count_trained_tokens(10);
+    meter.count_fp32_equivalent(20000);
+    const auto report = meter.report();
+    QCOMPARE(*report.compression(), 20.0);
+    QVERIFY(report.summary().find("20.0× less than fp32") != std::string::npos);
+    QCOMPARE(report.to_json()["compression"].get<double>(), 20.0);
+    QCOMPARE(net::TrafficReport::from_json(report.to_json()), std::optional(report));
+    auto hostile = report.to_json();
+    hostile["fp32_equivalent"] = -1;
+    QVERIFY(!net::TrafficReport::from_json(hostile));
+  }
+
   void jsonRoundTrip() {
     net::TrafficSnapshot snapshot;
     snapshot[TrafficKind::inference] = {7, 9};

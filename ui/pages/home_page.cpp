@@ -334,10 +334,13 @@ void HomePage::showStatus(const control::NodeStatus& status) {
                                               : tr("unknown"));
   const auto carried = status.traffic.bytes.total();
   const auto per_token = status.traffic.bytes_per_token();
-  traffic_->setText(tr("Network: %1 MB sent · %2 MB received · %3 bytes/token")
+  const auto compression = status.traffic.compression();
+  traffic_->setText(tr("Network: %1 MB sent · %2 MB received · %3 bytes/token · %4")
                         .arg(formatNumber(static_cast<double>(carried.sent) / 1e6, 1),
                              formatNumber(static_cast<double>(carried.received) / 1e6, 1),
-                             per_token ? formatNumber(*per_token, 0) : QStringLiteral("—")));
+                             per_token ? formatNumber(*per_token, 0) : QStringLiteral("—"),
+                             compression ? tr("%1× less than raw float32").arg(formatNumber(*compression, 1))
+                                         : tr("compression not measured yet")));
   updateButton();
 }
 

@@ -141,8 +141,13 @@ Out Handlers::step(const net::Incoming& in, const net::Envelope& envelope) {
   const auto t1 = Clock::now();
   log_.commit(h.step, local_.index, local_.attempt);
   board_.record_commit(h.step, commit);
-  run_.traffic.count_trained_tokens(static_cast<std::uint64_t>(local_.attempt.work.micro_batches) *
-                                    run_.tokens_per_micro_batch());
+  const auto trained = static_cast<std::uint64_t>(local_.attempt.work.micro_batches) * run_.tokens_per_micro_batch();
+  run_.traffic.count_trained_tokens(trained);
+  // As raw float32 each trained token's residual stream (width values) crosses each of this
+  // stage's boundaries once forward and once back.
+  const int boundaries = (local_.index > 0 ? 1 : 0) + (local_.index < run_.manifest.stages - 1 ? 1 : 0);
+  run_.traffic.count_fp32_equivalent(trained * static_cast<std::uint64_t>(run_.manifest.model.width) * 4 * 2 *
+                                     static_cast<std::uint64_t>(boundaries));
   local_.attempt.reset();
   local_.evidence.commit(h.step);
   local_.keep_starting_weights();  // of step h.step + 1, reported by the hub thread

@@ -100,7 +100,11 @@ void ReduceRound::reduce(const std::vector<protocol::PeerInfo>& ready_now) {
     }
     attempt_.norms[static_cast<std::size_t>(k)] = result.norm;
     if (result.shared) {
-      if (result.shared_remote) attempt_.shared_bytes += static_cast<double>(result.shared->size() * sizeof(float));
+      if (result.shared_remote) {
+        const std::size_t value_bytes = shared_layout_ ? 2 : sizeof(float);  // bfloat16 parts, or the float32 gradient
+        attempt_.shared_bytes += static_cast<double>(result.shared->size() * value_bytes);
+        run_.traffic.count_fp32_equivalent(static_cast<std::uint64_t>(shared_size_) * 4);
+      }
       if (shared_sum_.empty()) shared_sum_ = std::move(*result.shared);
       else
         for (std::size_t i = 0; i < shared_sum_.size(); ++i) shared_sum_[i] += (*result.shared)[i];
@@ -154,7 +158,10 @@ void ReduceRound::share_embeddings() {
       continue;
     }
     if (source) attempt_.norms[k] = std::get<double>(answer);
-    if (committers[i].key != run_.self()) attempt_.shared_bytes += static_cast<double>(message.blob.size());
+    if (committers[i].key != run_.self()) {
+      attempt_.shared_bytes += static_cast<double>(message.blob.size());
+      run_.traffic.count_fp32_equivalent(static_cast<std::uint64_t>(shared_size_) * 4);
+    }
     installed.push_back(committers[i]);
     installed_stages.push_back(attempt_.committer_stages[i]);
   }

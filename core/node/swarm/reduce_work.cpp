@@ -58,6 +58,8 @@ std::vector<float> ReduceWork::part_of(const net::MessageHeader& h, const net::R
     fetch.assignment = roles_.assignment();
     auto reply = calls_.request(hop, run_.header(net::MessageKind::GradFetch, h.step, 0, local_.index), fetch.encode(),
                                 run_.options.hop_timeout, net::MessageKind::Gradient);
+    if (fetch.part != net::GradPart::second)  // the exact sum fetches the whole gradient once
+      run_.traffic.count_fp32_equivalent(static_cast<std::uint64_t>(local_.stage->parameter_count()) * 4);
     auto values = fetch.part == net::GradPart::raw ? net::bytes_to_floats(reply.envelope.blob)
                                                    : model::power_sgd::from_bf16_bytes(reply.envelope.blob);
     if (!values) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " is not a vector of its type");
@@ -131,7 +133,10 @@ Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
     // The replica sum's shared part, or under PowerSGD this stage's first part of it.
     answer.shared = local_.shared_averaging ? model::power_sgd::to_bf16_bytes(local_.shared_first_part())
                                             : net::floats_to_bytes(local_.stage->shared_embedding_gradient());
-    if (in.peer != run_.curve.public_key) local_.attempt.work.bytes_sent += static_cast<std::int64_t>(answer.shared.size());
+    if (in.peer != run_.curve.public_key) {
+      local_.attempt.work.bytes_sent += static_cast<std::int64_t>(answer.shared.size());
+      run_.traffic.count_fp32_equivalent(static_cast<std::uint64_t>(local_.stage->shared_embedding_size()) * 4);
+    }
   }
   return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index), answer.encode()};
 }
@@ -144,6 +149,8 @@ Out ReduceWork::shared_gradient(const net::Incoming& in, const net::Envelope& en
   const auto request = net::SharedGradientRequest::decode(envelope);
   if (in.peer != run_.curve.public_key) local_.attempt.work.bytes_received += static_cast<std::int64_t>(envelope.blob.size());
   if (request.part == net::SharedPart::second) return shared_second_part(h, attempt, request.gradient);
+  if (request.part != net::SharedPart::second && in.peer != run_.curve.public_key)
+    run_.traffic.count_fp32_equivalent(static_cast<std::uint64_t>(local_.stage->shared_embedding_size()) * 4);
   if (request.part == net::SharedPart::low_rank) install_low_rank_shared(request.gradient);
   else local_.stage->set_shared_embedding_gradient(request.gradient);  // checks the length and finiteness
   return {run_.header(net::MessageKind::GradNorm, h.step, 0, local_.index),
@@ -186,6 +193,8 @@ Out ReduceWork::grad_fetch(const net::Incoming& in, const net::Envelope& envelop
   else if (!local_.averaging || !local_.averaging->active())
     throw std::invalid_argument("a second part before this replica's first part of the attempt");
   else part = local_.averaging->second_part(request.basis);  // checks the basis's size
+  if (request.part != net::GradPart::second && in.peer != run_.curve.public_key)
+    run_.traffic.count_fp32_equivalent(static_cast<std::uint64_t>(local_.stage->parameter_count()) * 4);
   return {run_.header(net::MessageKind::Gradient, in.message.header.step, 0, local_.index),
           {nlohmann::json::object(), request.part == net::GradPart::raw ? net::floats_to_bytes(part)
                                                                         : model::power_sgd::to_bf16_bytes(part)}};
