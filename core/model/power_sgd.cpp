@@ -269,8 +269,9 @@ std::vector<float> PowerSgdReplica::second_part(const std::vector<float>& basis)
 
 void PowerSgdReplica::finish(const std::vector<float>& basis, const std::vector<float>& own_second,
                              const std::vector<float>& q_sum) {
-  require_size(q_sum, layout_.q_size(), "Q");
-  if (active_) {
+  const auto q_size = static_cast<std::size_t>(layout_.q_size());
+  const bool contributed = active_ && own_second.size() == q_size && basis.size() == static_cast<std::size_t>(layout_.p_size());
+  if (contributed) {
     const auto mine = power_sgd::reconstruct(layout_, basis, own_second, std::vector<float>(layout_.raw_size(), 0.0f));
     error_ = std::move(m_);
     for (const auto& m : layout_.matrices)
@@ -282,8 +283,35 @@ void PowerSgdReplica::finish(const std::vector<float>& basis, const std::vector<
         e -= power_sgd::round_bf16(e);
       }
   }
-  q_ = q_sum;
+  if (q_sum.size() == q_size) take_warm_start(q_sum);
   discard();
+}
+
+// Each matrix's Q column scaled to unit length: the basis does not depend on Q's scale, and a
+// Q that peers made huge cannot overflow M·Q later.
+void PowerSgdReplica::take_warm_start(const std::vector<float>& q_sum) {
+  std::int64_t at = 0;
+  for (const auto& m : layout_.matrices) {
+    for (std::int64_t k = 0; k < m.rank; ++k) {
+      double norm = 0;
+      for (std::int64_t j = 0; j < m.cols; ++j) {
+        const double v = q_sum[static_cast<std::size_t>(at + j * m.rank + k)];
+        norm += v * v;
+      }
+      if (!std::isfinite(norm) || !(norm > 0)) continue;  // keeps the old column
+      const double scale = 1.0 / std::sqrt(norm);
+      for (std::int64_t j = 0; j < m.cols; ++j) {
+        const auto x = static_cast<std::size_t>(at + j * m.rank + k);
+        q_[x] = static_cast<float>(q_sum[x] * scale);
+      }
+    }
+    at += m.cols * m.rank;
+  }
+}
+
+void PowerSgdReplica::reset() {
+  discard();
+  std::fill(error_.begin(), error_.end(), 0.0f);
 }
 
 void PowerSgdReplica::discard() {

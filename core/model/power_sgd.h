@@ -6,7 +6,8 @@
 // error-feedback buffer and is added to its next gradient, so nothing is lost, only delayed.
 // Vectors and small matrices (LayerNorms, biases, where rank r would not save a factor of 2) are
 // sent as they are. Every part a replica sends, and the basis, is rounded to bfloat16 and travels
-// as 2 bytes a value (what rounding takes off a replica's own values goes to its error buffer too).
+// as 2 bytes a value (what rounding takes off its second parts and raw values goes to its error
+// buffer; the rounding of P only shapes the basis).
 //
 // Replicas must end every step bit-identical (the hub compares their weights digests). So
 // everything a replica installs is computed here in plain C++ in a fixed order, from bytes every
@@ -100,15 +101,22 @@ class PowerSgdReplica {
   std::vector<float> second_part(const std::vector<float>& basis) const;
   // The round committed with `basis`, this replica's `own_second` part for it and `q_sum` (every
   // contributor's second part, summed): the error becomes M − P̂·own_secondᵀ (what this
-  // replica's share of the update left out) and the next round's Q is q_sum. A replica that
-  // contributed nothing (not active) only takes q_sum.
+  // replica's share of the update left out) and the next round's Q is q_sum with each column
+  // scaled to unit length (a column that is not finite or zero keeps the old one, so no peer can
+  // leave a Q that overflows later). A replica that contributed nothing (not active, or no second
+  // part of its own) keeps its error. Never throws for sizes: a wrong one leaves the state as it was.
   void finish(const std::vector<float>& basis, const std::vector<float>& own_second, const std::vector<float>& q_sum);
   // The round was abandoned: the error and Q stay as they were.
   void discard();
+  // The stage's state was replaced (a state transfer, a skip): the error buffer no longer belongs
+  // to these weights and is dropped; Q stays (any Q works).
+  void reset();
   // What earlier rounds left out, to be added to the next gradient.
   const std::vector<float>& error() const { return error_; }
 
  private:
+  void take_warm_start(const std::vector<float>& q_sum);
+
   GradientLayout layout_;
   std::vector<float> error_, q_;
   std::vector<float> m_, p_part_;

@@ -164,6 +164,28 @@ class TestPowerSgd : public QObject {
     QVERIFY(!power_sgd::from_bf16_bytes(std::vector<std::uint8_t>(3)));
   }
 
+  // What peers hand a replica cannot break its own state: a round it did not contribute to keeps
+  // its error, a huge Q sum does not make the next round overflow, sizes never throw at commit.
+  void peersCannotSpoilAReplicasState() {
+    const auto layout = GradientLayout::of(kShapes, 2);
+    PowerSgdReplica a(layout, 1);
+    const auto g = random_values(static_cast<std::size_t>(layout.size), 4);
+    a.begin(g);
+    const auto basis = power_sgd::orthonormal_basis(layout, a.first_part());
+    const auto own = a.second_part(basis);
+    a.finish(basis, own, own);
+    const auto error = a.error();
+    a.begin(g);  // served a first part, then installed without a second part of its own
+    a.finish(basis, {}, std::vector<float>(static_cast<std::size_t>(layout.q_size()), 3e38f));
+    QVERIFY(a.error() == error);
+    a.begin(g);
+    for (const float value : a.first_part()) QVERIFY(std::isfinite(value));
+    a.finish({}, {}, {1.0f});  // every size wrong: nothing changes, nothing throws
+    QVERIFY(a.error() == error);
+    a.reset();
+    for (const float value : a.error()) QCOMPARE(value, 0.0f);
+  }
+
   void badSizesAreRefused() {
     const auto layout = GradientLayout::of(kShapes, 2);
     PowerSgdReplica a(layout, 1);

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "core/node/swarm/bounded.h"
@@ -47,6 +48,7 @@ struct AttemptState {
   WorkTally work;
   std::optional<std::vector<float>> snapshot;                  // this replica's gradient, before any sum
   std::optional<AveragingRound> averaging_round;               // under PowerSGD, once this replica reduced
+  std::optional<std::pair<std::vector<float>, std::vector<float>>> served_second;  // PowerSGD: basis → this replica's second part
   std::vector<float> shared_second;                            // PowerSGD: this stage's part of the shared sync, as answered
   std::optional<AveragingRound> shared_round;                  // PowerSGD: the shared embeddings' round, once installed
 
@@ -59,6 +61,7 @@ struct AttemptState {
     work = {};
     snapshot.reset();
     averaging_round.reset();
+    served_second.reset();
     shared_second.clear();
     shared_round.reset();
     active = 0;

@@ -37,6 +37,7 @@ bool CatchUp::skip(std::uint64_t to) {
   last_skip_ = now;
   local_.discard_attempt();
   local_.stage->skip_to(static_cast<std::int64_t>(to));
+  local_.reset_averaging();
   local_.keep_starting_weights();
   board_.set_step(static_cast<std::int64_t>(to));
   spdlog::warn("stage {} skipped from step {} to step {}: the run committed those steps and no replica of this stage "

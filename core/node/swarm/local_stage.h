@@ -106,6 +106,13 @@ struct LocalStage {
     if (shared_averaging) shared_averaging->discard();
   }
 
+  // Mutex held, after the stage's state was replaced (state transfer, skip): error feedback left
+  // from other weights is dropped.
+  void reset_averaging() {
+    if (averaging) averaging->reset();
+    if (shared_averaging) shared_averaging->reset();
+  }
+
  private:
   static void finish(model::PowerSgdReplica* replica, const std::optional<AveragingRound>& round) {
     if (!replica) return;

@@ -1,6 +1,7 @@
 // Gradient sums across a stage's replicas, and the receipts owed for this replica's gradients.
 #include "core/node/swarm/reduce_work.h"
 
+#include <cmath>
 #include <map>
 
 #include "core/model/power_sgd.h"
@@ -52,7 +53,7 @@ std::vector<float> ReduceWork::part_of(const net::MessageHeader& h, const net::R
   if (hop.key == run_.self()) {
     if (fetch.part == net::GradPart::raw) part = local_.gradient_snapshot();
     else if (fetch.part == net::GradPart::first) part = local_.averaging_first_part();
-    else part = local_.averaging->second_part(fetch.basis);
+    else part = second_part_for(fetch.basis);
   } else {
     fetch.attempt = request.attempt;
     fetch.assignment = roles_.assignment();
@@ -66,6 +67,8 @@ std::vector<float> ReduceWork::part_of(const net::MessageHeader& h, const net::R
     part = std::move(*values);
   }
   if (part.size() != size) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " has the wrong size");
+  for (const float value : part)  // blame the sender, not the replica whose sum it would spoil
+    if (!std::isfinite(value)) throw PeerFailure(hop.key, "gradient from " + short_key(hop.key) + " is not finite");
   return part;
 }
 
@@ -116,7 +119,10 @@ Out ReduceWork::reduce(const net::Incoming& in, const net::Envelope& envelope) {
   // low-rank sum of it, which this one must then install too.
   const bool alone = contributors.size() == 1 && contributors.front().key == run_.self() &&
                      (!local_.averaging || request.installers <= 1);
-  if (!alone) {
+  if (alone && local_.attempt.snapshot) {
+    // Served to another replica that installs it: install exactly what it got.
+    local_.stage->set_gradient_vector(*local_.attempt.snapshot);
+  } else if (!alone) {
     const auto total = local_.averaging ? low_rank_sum(h, request) : replica_sum(h, request);
     local_.gradient_snapshot();
     try {
@@ -183,16 +189,26 @@ void ReduceWork::install_low_rank_shared(const std::vector<float>& values) {
   local_.attempt.shared_round = std::move(round);
 }
 
+// This replica's second part for `basis`, computed once per basis and attempt (every honest
+// reducer sends the same basis; a peer repeating one costs a comparison, not a product).
+const std::vector<float>& ReduceWork::second_part_for(const std::vector<float>& basis) {
+  if (!local_.averaging || !local_.averaging->active())
+    throw std::invalid_argument("a second part before this replica's first part of the attempt");
+  auto& served = local_.attempt.served_second;
+  if (!served || served->first != basis) served.emplace(basis, local_.averaging->second_part(basis));  // checks the size
+  return served->second;
+}
+
 Out ReduceWork::grad_fetch(const net::Incoming& in, const net::Envelope& envelope) {
   const auto request = net::GradFetchRequest::decode(envelope);
   if (request.attempt != local_.attempt.active || in.message.header.step != local_.attempt.step)
     throw std::invalid_argument("no gradient for that step attempt here");
+  // The snapshot is taken once: not while a micro-batch's backward is still to come.
+  if (local_.stage->in_flight() > 0) throw std::invalid_argument("this replica's gradient is not complete yet");
   std::vector<float> part;
   if (request.part == net::GradPart::raw) part = local_.gradient_snapshot();
   else if (request.part == net::GradPart::first) part = local_.averaging_first_part();
-  else if (!local_.averaging || !local_.averaging->active())
-    throw std::invalid_argument("a second part before this replica's first part of the attempt");
-  else part = local_.averaging->second_part(request.basis);  // checks the basis's size
+  else part = second_part_for(request.basis);
   if (request.part != net::GradPart::second && in.peer != run_.curve.public_key)
     run_.traffic.count_fp32_equivalent(static_cast<std::uint64_t>(local_.stage->parameter_count()) * 4);
   return {run_.header(net::MessageKind::Gradient, in.message.header.step, 0, local_.index),

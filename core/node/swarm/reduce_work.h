@@ -26,6 +26,7 @@ class ReduceWork {
   void accept_backward_receipts(const std::vector<std::string>& receipts);
   Out shared_second_part(const net::MessageHeader& h, std::uint64_t attempt, const std::vector<float>& basis);
   void install_low_rank_shared(const std::vector<float>& values);
+  const std::vector<float>& second_part_for(const std::vector<float>& basis);
   std::vector<float> replica_sum(const net::MessageHeader& h, const net::ReduceRequest& request);
   // Under PowerSGD: the round's update from every contributor's two parts (power_sgd.h).
   std::vector<float> low_rank_sum(const net::MessageHeader& h, const net::ReduceRequest& request);

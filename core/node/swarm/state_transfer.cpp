@@ -83,6 +83,7 @@ void StateTransfer::install(const std::vector<std::uint8_t>& bytes) {
     std::lock_guard lock(local_.mutex);
     local_.discard_attempt();
     local_.stage->load(file);  // checks stage, model and format
+    local_.reset_averaging();
     local_.keep_starting_weights();
   }
   std::filesystem::remove(file);
