@@ -6,6 +6,30 @@
 #include "core/engine/stage_impl.h"
 
 namespace tessera::engine {
+namespace {
+
+// A flattened vector for every parameter of `stage` (gradients or weights): the right length and
+// finite, else std::invalid_argument naming `what`.
+void check_flat(const std::vector<float>& values, std::int64_t count, int stage, const char* what) {
+  if (static_cast<std::int64_t>(values.size()) != count)
+    throw std::invalid_argument(std::string(what) + " vector has " + std::to_string(values.size()) + " values, stage " +
+                                std::to_string(stage) + " has " + std::to_string(count) + " parameters");
+  for (const float value : values)
+    if (!std::isfinite(value)) throw std::invalid_argument(std::string(what) + " vector holds a non-finite value");
+}
+
+// Calls `install(parameter, values of it on the host)` for each parameter in order.
+template <typename Install>
+void for_each_flat(StageModule& module, const std::vector<float>& values, Install&& install) {
+  torch::NoGradGuard no_grad;
+  std::size_t offset = 0;
+  for (auto& p : module->parameters()) {
+    install(p, torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32));
+    offset += static_cast<std::size_t>(p.numel());
+  }
+}
+
+}  // namespace
 
 // --- swarm support: abandon a step, move gradients between replicas, inference logits --------
 
@@ -46,20 +70,9 @@ std::vector<std::vector<std::int64_t>> Stage::parameter_shapes() const {
 
 void Stage::set_gradient_vector(const std::vector<float>& values) {
   auto& s = *impl_;
-  if (static_cast<std::int64_t>(values.size()) != parameter_count())
-    throw std::invalid_argument("gradient vector has " + std::to_string(values.size()) + " values, stage " +
-                                std::to_string(s.plan.index) + " has " + std::to_string(parameter_count()) +
-                                " parameters");
-  for (const float value : values)
-    if (!std::isfinite(value)) throw std::invalid_argument("gradient vector holds a non-finite value");
-  torch::NoGradGuard no_grad;
-  std::size_t offset = 0;
-  for (auto& p : s.module->parameters()) {
-    const auto count = static_cast<std::size_t>(p.numel());
-    auto host = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
-    p.mutable_grad() = host.to(p.device()).clone();
-    offset += count;
-  }
+  check_flat(values, parameter_count(), s.plan.index, "gradient");
+  for_each_flat(s.module, values,
+                [](torch::Tensor& p, const torch::Tensor& host) { p.mutable_grad() = host.to(p.device()).clone(); });
 }
 
 std::vector<float> Stage::parameter_vector() const {
@@ -75,20 +88,8 @@ std::vector<float> Stage::parameter_vector() const {
 
 void Stage::set_parameter_vector(const std::vector<float>& values) {
   auto& s = *impl_;
-  if (static_cast<std::int64_t>(values.size()) != parameter_count())
-    throw std::invalid_argument("parameter vector has " + std::to_string(values.size()) + " values, stage " +
-                                std::to_string(s.plan.index) + " has " + std::to_string(parameter_count()) +
-                                " parameters");
-  for (const float value : values)
-    if (!std::isfinite(value)) throw std::invalid_argument("parameter vector holds a non-finite value");
-  torch::NoGradGuard no_grad;
-  std::size_t offset = 0;
-  for (auto& p : s.module->parameters()) {
-    const auto count = static_cast<std::size_t>(p.numel());
-    auto host = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
-    p.copy_(host.to(p.device()));
-    offset += count;
-  }
+  check_flat(values, parameter_count(), s.plan.index, "parameter");
+  for_each_flat(s.module, values, [](torch::Tensor& p, const torch::Tensor& host) { p.copy_(host.to(p.device())); });
   s.cache.clear();  // the sessions' keys and values came from other weights
 }
 
