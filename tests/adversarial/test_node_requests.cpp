@@ -66,6 +66,11 @@ std::vector<std::pair<net::MessageKind, net::Envelope>> samples(const RunShape& 
   out.emplace_back(K::Infer, infer(run, 1, route));
   out.emplace_back(K::Logits, net::Envelope{nlohmann::json::object(), {0, 0, 128, 63}});
   out.emplace_back(K::SharedGradient, net::SharedGradientRequest{7, {1.0f, 2.0f}}.encode());
+  // PowerSGD's parts (core/model/power_sgd.h): asked for by a stranger, with a basis of any size.
+  out.emplace_back(K::GradFetch, net::GradFetchRequest{7, "", net::GradPart::first, {}}.encode());
+  out.emplace_back(K::GradFetch, net::GradFetchRequest{7, "", net::GradPart::second, std::vector<float>(4096, 1.0f)}.encode());
+  out.emplace_back(K::SharedGradient, net::SharedGradientRequest{7, {0.5f, 1.0f}, net::SharedPart::second}.encode());
+  out.emplace_back(K::SharedGradient, net::SharedGradientRequest{7, {0.5f, 1.0f, 2.0f}, net::SharedPart::low_rank, 2}.encode());
   return out;
 }
 
