@@ -38,13 +38,15 @@ ALLOWED = {
     "ledger":   ["wallet", "sys"],  # the SQLite contribution log
     "protocol": ["wallet", "model", "sys"],  # manifests, receipts, statements, settlement, hub API
     "net":      ["wallet", "protocol", "model", "sys"],  # CurveZMQ transport, wire, swarm messages, HTTP JSON
+    "nat":      ["sys"],  # port mapping on the home router: UPnP-IGD, NAT-PMP
+    "relay":    ["wallet", "sys"],  # TCP relay for nodes nobody can reach: forwards ciphertext
     "client":   ["wallet", "protocol", "net", "ledger", "model", "sys"],  # talking to a hub
     "control":  ["wallet", "protocol", "model", "net", "sys", "client", "ledger"],  # app <-> node
     "engine":   ["model", "protocol", "wallet", "sys"],  # libtorch: Stage, pipeline, device probe
     "hub":      ["wallet", "protocol", "model", "net", "ledger", "sys"],  # the run hub
     "demo":     ["wallet", "protocol", "model", "ledger", "hub"],  # the local network, `demo`
     "node":     ["wallet", "sys", "ledger", "model", "protocol", "net", "client", "control",
-                 "engine"],  # the contributor daemon and its swarm node
+                 "engine", "nat", "relay"],  # the contributor daemon and its swarm node
     "ui":       ["wallet", "sys", "ledger", "model", "protocol", "net", "client", "control"],  # Qt
     "app":      ANY,  # thin mains: anything in core/ and ui/
 }
