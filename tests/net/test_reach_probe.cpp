@@ -1,0 +1,114 @@
+// net::probe_endpoint against real CURVE servers on 127.0.0.1: a server holding the node's key is
+// reachable whether or not its allowlist admits the probe; a server with another key, a closed
+// port and a plain TCP listener that never speaks are not, each with a reason, within the timeout.
+#include <QtTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include <zmq.hpp>
+
+#include "core/net/endpoint.h"
+#include "core/net/reach_probe.h"
+#include "core/net/zap.h"
+
+using namespace tessera;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Node {
+  wallet::KeyPair key = wallet::KeyPair::generate();
+  net::CurveKeyPair curve = net::curve_keys_from(key);
+};
+
+// A TCP port on 127.0.0.1 that accepts connections (the kernel completes them) and never writes.
+struct SilentListener {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  SilentListener() {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(fd, 8);
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    port = ntohs(address.sin_port);
+  }
+  ~SilentListener() { ::close(fd); }
+};
+
+}  // namespace
+
+class TestReachProbe : public QObject {
+  Q_OBJECT
+
+ private:
+  zmq::context_t context_;
+  std::shared_ptr<net::PeerAllowlist> allowlist_ = std::make_shared<net::PeerAllowlist>();
+  std::unique_ptr<net::ZapHandler> zap_;
+  Node server_node_;
+  std::unique_ptr<net::Server> server_;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    zap_ = std::make_unique<net::ZapHandler>(context_, allowlist_);
+    server_ = std::make_unique<net::Server>(context_, server_node_.curve, "tcp://127.0.0.1:0");
+  }
+
+  void theKeysHolderIsReachableThoughItsAllowlistRefusesTheProbe() {
+    const auto refused_before = zap_->refused();
+    const auto result = net::probe_endpoint(context_, server_node_.curve.public_key, server_->endpoint(), 3000ms);
+    QVERIFY2(result.reachable, result.detail.c_str());
+    QVERIFY(zap_->refused() > refused_before);  // the probe was not admitted, and still proved the key
+  }
+
+  void anotherKeyIsNotTheNode() {
+    const Node stranger;
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = net::probe_endpoint(context_, stranger.curve.public_key, server_->endpoint(), 1500ms);
+    QVERIFY(!result.reachable);
+    QVERIFY(!result.detail.empty());
+    QVERIFY(std::chrono::steady_clock::now() - started < 5s);
+  }
+
+  void aClosedPortIsRefused() {
+    int port = 0;
+    {
+      SilentListener taken;  // a port that was free a moment ago, closed again
+      port = taken.port;
+    }
+    const auto result =
+        net::probe_endpoint(context_, server_node_.curve.public_key, "tcp://127.0.0.1:" + std::to_string(port), 1000ms);
+    QVERIFY(!result.reachable);
+    QVERIFY2(result.detail.find("refused") != std::string::npos, result.detail.c_str());
+  }
+
+  void aSilentPortTimesOut() {
+    SilentListener silent;
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = net::probe_endpoint(context_, server_node_.curve.public_key,
+                                            "tcp://127.0.0.1:" + std::to_string(silent.port), 1000ms);
+    QVERIFY(!result.reachable);
+    QVERIFY(std::chrono::steady_clock::now() - started < 4s);
+  }
+
+  void aMalformedEndpointIsNotReachable() {
+    const auto result = net::probe_endpoint(context_, server_node_.curve.public_key, "tcp://no port here", 500ms);
+    QVERIFY(!result.reachable);
+    QVERIFY(!result.detail.empty());
+  }
+
+  void cleanupTestCase() {
+    server_.reset();
+    zap_.reset();
+  }
+};
+
+QTEST_APPLESS_MAIN(TestReachProbe)
+#include "test_reach_probe.moc"
