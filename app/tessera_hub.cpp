@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
                  "(0 disables them)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--reachability-timeout-ms", options.reachability_timeout_ms,
+                 "Before assigning a stage, connect back to the node's endpoint and check its CurveZMQ key for at "
+                 "most this long (0: never)")
+      ->check(CLI::Range(0, 60000))
+      ->capture_default_str();
   bool handled = false;
   tessera::cli::hub_bench::add_bench_command(app, handled);
   tessera::cli::add_keys_command(app, global, handled);

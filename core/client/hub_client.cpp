@@ -124,6 +124,18 @@ int HubClient::join(const wallet::KeyPair& node_key, const protocol::JoinRequest
 
 void HubClient::ready(const wallet::KeyPair& node_key) { signed_post(api::kReady, nlohmann::json::object(), node_key); }
 
+std::string HubClient::update_endpoint(const wallet::KeyPair& node_key, const protocol::AddressUpdate& update) {
+  const auto reply = signed_post(api::kEndpoint, protocol::to_json(update), node_key);
+  remember(reply);
+  const auto endpoint = reply.find("endpoint");
+  if (endpoint == reply.end() || !endpoint->is_string()) throw std::runtime_error("the hub's address reply is malformed");
+  return endpoint->get<std::string>();
+}
+
+std::vector<protocol::RelayInfo> HubClient::relays() {
+  return protocol::relays_from_json(call("GET", api::kRelays, "", nullptr, 64 * 1024));
+}
+
 bool HubClient::heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic) {
   auto body = nlohmann::json::object();
   if (traffic) body = {{"traffic", traffic->bytes.to_json()}, {"tokens", traffic->tokens}};
@@ -161,6 +173,11 @@ void HubClient::remember(const nlohmann::json& reply) {
   std::lock_guard lock(named_mutex_);
   if (const auto found = reply.find("assignment"); found != reply.end() && found->is_string())
     named_.assignment = found->get<std::string>();
+  for (auto [name, field] : {std::pair{"endpoint", &named_.endpoint}, std::pair{"address", &named_.address},
+                             std::pair{"reachability", &named_.reachability}})
+    if (const auto found = reply.find(name); found != reply.end() && found->is_string() &&
+                                             found->get_ref<const std::string&>().size() <= protocol::kMaxEndpointBytes)
+      *field = found->get<std::string>();
   if (const auto found = reply.find("driver"); found != reply.end()) {
     named_.names_driver = true;
     named_.driver = found->is_string() ? wallet::fixed_from_hex<32>(found->get<std::string>()) : std::nullopt;

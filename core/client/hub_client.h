@@ -20,6 +20,7 @@
 #include "core/net/traffic_meter.h"
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
+#include "core/protocol/node_address.h"
 #include "core/protocol/receipt.h"
 #include "core/protocol/spot_check.h"
 #include "core/protocol/step_record.h"
@@ -55,6 +56,9 @@ struct HubRefused : std::runtime_error {
 // `driver` empty when it says there is none).
 struct HubNamed {
   std::string assignment;
+  std::string endpoint;  // where the hub says peers reach this node (the last join's or address update's reply)
+  std::string address;   // the address the hub saw this node's last join come from
+  std::string reachability;  // the last join's: "checked" (the hub connected back) or "unchecked"
   bool names_driver = false;
   std::optional<wallet::PublicKey> driver;
 };
@@ -75,6 +79,11 @@ class HubClient {
   // assigned stage.
   int join(const wallet::KeyPair& node_key, const protocol::JoinRequest& request);
   void ready(const wallet::KeyPair& node_key);
+  // Tells the hub this member is reached elsewhere now (it checks the endpoint as at join); returns
+  // the endpoint as the hub records it. Throws HubRefused (409: not reachable there).
+  std::string update_endpoint(const wallet::KeyPair& node_key, const protocol::AddressUpdate& update);
+  // The members that offer to relay, fewest clients first (public).
+  std::vector<protocol::RelayInfo> relays();
   // False when the hub no longer knows the node (it must join again). With `traffic`, the body
   // carries the node's latest report: {"traffic": TrafficSnapshot::to_json(), "tokens": n}.
   bool heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic = nullptr);

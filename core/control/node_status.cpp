@@ -67,7 +67,8 @@ nlohmann::json NodeStatus::to_json() const {
           {"ledger", ledger},
           {"peers", peers},
           {"verification", {{"epochs", client::to_json(verification)}}},
-          {"traffic", traffic.to_json()}};
+          {"traffic", traffic.to_json()},
+          {"reachability", {{"how", reachability}, {"endpoint", endpoint}, {"detail", reachability_detail}}}};
 }
 
 NodeStatus NodeStatus::from_json(const nlohmann::json& json) {
@@ -91,6 +92,11 @@ NodeStatus NodeStatus::from_json(const nlohmann::json& json) {
   read(json, "peers", s.peers);
   read_verification(json, s.verification);
   read_traffic(json, s.traffic);
+  if (const auto found = json.find("reachability"); found != json.end() && found->is_object()) {
+    read(*found, "how", s.reachability);
+    read(*found, "endpoint", s.endpoint);
+    read(*found, "detail", s.reachability_detail);
+  }
   return s;
 }
 

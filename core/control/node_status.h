@@ -37,6 +37,12 @@ struct NodeStatus {
   // What this node's connections carried, by kind, and per token it trained (issue #19); JSON
   // {"traffic": {"bytes": {"<kind>": {"sent", "received"}, …, "total"}, "tokens", "bytes_per_token"}}.
   net::TrafficReport traffic;
+  // How peers reach this node (issue 18): "direct", "port mapping" (UPnP-IGD or NAT-PMP on the
+  // router), "relay", "unchecked" (the hub did not check) or "unreachable"; empty before joining.
+  // JSON {"reachability": {"how", "endpoint", "detail"}}.
+  std::string reachability;
+  std::string endpoint;             // the endpoint peers use
+  std::string reachability_detail;  // e.g. "UPnP-IGD on 192.0.2.1: 198.51.100.1:7000", "relay 3f2a… at …"
 
   nlohmann::json to_json() const;
   // Keys that are missing or null keep their defaults; a key of the wrong type (or a

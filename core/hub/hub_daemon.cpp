@@ -62,6 +62,7 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
   options.open_gateway = config.open_gateway;
   options.max_concurrent_completions = config.max_concurrent_completions;
   options.check_rate = config.check_rate;
+  options.reachability_timeout = std::chrono::milliseconds(config.reachability_timeout_ms);
   options.gateway_server.threads = static_cast<std::size_t>(std::max(config.max_concurrent_completions, 1)) + 4;
   auto manifest =
       protocol::manifest_from_json(nlohmann::json::parse(wallet::read_file_text(config.manifest_file, 1 << 20)));

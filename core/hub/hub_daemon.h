@@ -33,6 +33,7 @@ struct HubDaemonOptions {
   bool open_gateway = false;                       // serve requests without a key as demo usage (else 401)
   int max_concurrent_completions = 4;
   double check_rate = 0.1;                         // spot checks: the chance a node's work in a step is checked
+  int reachability_timeout_ms = 3000;              // connect back to each joining node (0: never)
 };
 
 // The hub's state folder: <data dir>/hub (its database and the admin access file).

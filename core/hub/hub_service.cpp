@@ -13,6 +13,7 @@
 #include "core/hub/admin_controller.h"
 #include "core/hub/api_key_book.h"
 #include "core/hub/assignments.h"
+#include "core/hub/reachability.h"
 #include "core/hub/committed_work.h"
 #include "core/hub/checks_controller.h"
 #include "core/hub/exclusions.h"
@@ -115,6 +116,8 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   membership_api_->issue_route_seeds(*seeds_, *store_);
   traffic_ = std::make_unique<TrafficReports>();
   membership_api_->keep_traffic_in(*traffic_);
+  reachability_ = std::make_unique<ReachabilityCheck>(directory_, options_.reachability_timeout);
+  membership_api_->check_reachability(*reachability_);
   progress_ = std::make_unique<StepProgress>();
   if (!node_tally_) node_tally_ = std::make_unique<NodeTally>(*store_);  // shared with the spot checks
   receipt_log_ = std::make_unique<ReceiptLog>(*store_);

@@ -46,6 +46,7 @@ class Gateway;
 class GatewayController;
 class HealthController;
 class HttpListener;
+class ReachabilityCheck;
 class KeyBilling;
 class NextTokenSource;
 class NodeTally;
@@ -96,6 +97,10 @@ struct HubOptions {
   net::HttpServerLimits gateway_server{24, std::chrono::milliseconds(10000), std::chrono::milliseconds(10000),
                                        std::chrono::seconds(2)};
   MembershipLimits membership;                // challenge and join rate limits
+  // Before a stage is assigned, the hub connects back to the node's endpoint and runs the CurveZMQ
+  // handshake (reachability.h), for at most this long; 0: not checked (in-process tests, the
+  // local network). tessera-hub checks by default.
+  std::chrono::milliseconds reachability_timeout{0};
   // Spot checks (with a hub key): the probability that a node's work in a committed step is
   // recomputed by another node (`tessera-hub --check-rate`; 0: none sampled).
   double check_rate = 0.1;
@@ -193,6 +198,7 @@ class HubService {
   std::unique_ptr<ChecksController> checks_api_;          // with a hub key
   std::unique_ptr<HealthController> health_api_;
   std::unique_ptr<TrafficReports> traffic_;  // also the GET /api/traffic controller
+  std::unique_ptr<ReachabilityCheck> reachability_;
 
   std::unique_ptr<HttpListener> api_server_;
   std::unique_ptr<HttpListener> gateway_server_;  // with a hub key

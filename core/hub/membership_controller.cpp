@@ -11,6 +11,7 @@
 #include "core/model/model_config.h"
 #include "core/hub/assignments.h"
 #include "core/hub/peer_directory.h"
+#include "core/hub/reachability.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/route_seeder.h"
 #include "core/hub/run_roster.h"
@@ -18,6 +19,7 @@
 #include "core/hub/traffic_reports.h"
 #include "core/net/http_json.h"
 #include "core/protocol/manifest.h"
+#include "core/protocol/node_address.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
 
@@ -53,7 +55,8 @@ MembershipController::MembershipController(const protocol::RunManifest& manifest
       joins_per_key_(limits.joins_per_key),
       joins_per_owner_(limits.joins_per_owner) {}
 
-nlohmann::json MembershipController::join(const wallet::PublicKey& key, const protocol::JoinBody& body) {
+nlohmann::json MembershipController::join(const wallet::PublicKey& key, const protocol::JoinBody& body,
+                                          const std::string& seen) {
   if (!challenges_.redeem(body.nonce))
     throw net::HttpError(403, "join refused: the challenge nonce is unknown, expired or already used (ask for a new one)");
   const auto& delegation = body.request.delegation;
@@ -66,7 +69,13 @@ nlohmann::json MembershipController::join(const wallet::PublicKey& key, const pr
   Peer peer;
   peer.node_key = key;
   peer.owner = delegation.owner_address;
-  peer.endpoint = body.request.endpoint;
+  peer.endpoint = ReachabilityCheck::resolve(body.request.endpoint, seen);
+  peer.relayed_by = body.request.relayed_by;
+  if (!body.request.relay.empty()) peer.relay = ReachabilityCheck::resolve(body.request.relay, seen);
+  if (reachability_) {
+    reachability_->require_reachable(key, peer.endpoint, seen, peer.relayed_by);
+    if (!peer.relay.empty()) reachability_->require_relay_answers(peer.relay, seen);
+  }
   peer.device = body.request.device;
   peer.last_seen = Clock::now();
   roster_.unready(key);  // a returning node is not ready until it has its stage's state again
@@ -78,7 +87,12 @@ nlohmann::json MembershipController::join(const wallet::PublicKey& key, const pr
   peer.stage = *stage;
   directory_.upsert(peer);
   roster_.admit(key, *stage, delegation.owner_address);
-  nlohmann::json reply{{"stage", *stage}, {"stages", manifest_.stages}, {"run", manifest_.run_id}};
+  nlohmann::json reply{{"stage", *stage},
+                       {"stages", manifest_.stages},
+                       {"run", manifest_.run_id},
+                       {"endpoint", peer.endpoint},
+                       {"address", protocol::plain_address(seen)},
+                       {"reachability", reachability_ && reachability_->enabled() ? "checked" : "unchecked"}};
   if (assignments_) assignments_->add_to(reply, key, *stage);
   return reply;
 }
@@ -107,13 +121,30 @@ void MembershipController::mount(httplib::Server& server) {
   server.Post(api::kChallenge, [this](const httplib::Request& request, httplib::Response& response) {
     take_token(challenges_per_address_, address_key(request.remote_addr), "challenges from this address");
     net::json_object_body(request, net::EmptyBody::IsEmptyObject);  // unused, but held to the rules of every body
-    net::reply_json(response, 200, {{"nonce", wallet::to_hex(challenges_.issue())}, {"run", manifest_.run_id}});
+    net::reply_json(response, 200, {{"nonce", wallet::to_hex(challenges_.issue())},
+                                    {"run", manifest_.run_id},
+                                    {"address", protocol::plain_address(request.remote_addr)}});
   });
   server.Post(api::kJoin, [this](const httplib::Request& request, httplib::Response& response) {
     take_token(joins_per_address_, address_key(request.remote_addr), "joins from this address");
     const auto joining = read_signed(verifier_, request, Replays::Refused, net::EmptyBody::Refused);
     take_token(joins_per_key_, wallet::to_hex(joining.sender), "joins by this node key");
-    net::reply_json(response, 200, join(joining.sender, protocol::join_body_from_json(joining.body)));
+    net::reply_json(response, 200,
+                    join(joining.sender, protocol::join_body_from_json(joining.body), request.remote_addr));
+  });
+  server.Post(api::kEndpoint, [this](const httplib::Request& request, httplib::Response& response) {
+    const auto moving = read_signed(verifier_, request, Replays::Refused);
+    admit_or_refuse(gate_, moving.sender, nullptr);
+    const auto update = protocol::address_update_from_json(moving.body);
+    const auto endpoint = ReachabilityCheck::resolve(update.endpoint, request.remote_addr);
+    if (!directory_.find(moving.sender)) throw net::HttpError(404, "unknown peer: join again");
+    if (reachability_) reachability_->require_reachable(moving.sender, endpoint, request.remote_addr, update.relayed_by);
+    directory_.set_endpoint(moving.sender, endpoint, update.relayed_by);
+    net::reply_json(response, 200, {{"endpoint", endpoint}});
+  });
+  server.Get(api::kRelays, [this](const httplib::Request&, httplib::Response& response) {
+    directory_.expire(Clock::now(), heartbeat_timeout_);
+    net::reply_json(response, 200, protocol::to_json(directory_.relays()));
   });
   server.Post(api::kReady, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Refused).sender;

@@ -31,6 +31,7 @@ namespace tessera::hub {
 class AssignmentIssuer;
 class HubStore;
 class PeerDirectory;
+class ReachabilityCheck;
 class RequestVerifier;
 class RouteSeeder;
 class RunRoster;
@@ -52,7 +53,8 @@ class MembershipController {
                        const RequestVerifier& verifier, std::chrono::milliseconds heartbeat_timeout,
                        MembershipLimits limits = {});
 
-  // POST /api/challenge, /api/join, /api/ready, /api/heartbeat, /api/leave; GET /api/peers.
+  // POST /api/challenge, /api/join, /api/ready, /api/heartbeat, /api/leave, /api/endpoint; GET
+  // /api/peers, /api/relays.
   void mount(httplib::Server& server);
   // Join and heartbeat replies carry the member's stage assignment from `issuer` (which must
   // outlive the controller).
@@ -69,8 +71,12 @@ class MembershipController {
   // A heartbeat's traffic report is kept in `reports` (which must outlive the controller).
   void keep_traffic_in(TrafficReports& reports) { traffic_ = &reports; }
 
-  // A verified join's answer: {"stage", "stages", "run"}.
-  nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body);
+  // Joins and address updates are checked by `check` (reachability.h; must outlive the controller).
+  void check_reachability(ReachabilityCheck& check) { reachability_ = &check; }
+
+  // A verified join's answer: {"stage", "stages", "run", "endpoint" (as peers will reach it),
+  // "address" (where the hub saw the request come from)}. `seen` is that address.
+  nlohmann::json join(const wallet::PublicKey& node_key, const protocol::JoinBody& body, const std::string& seen = {});
   // Live peers, ready ones first in their ready order, and the step driver: the oldest ready
   // stage-0 replica.
   protocol::PeerList peer_list();
@@ -81,6 +87,7 @@ class MembershipController {
   RunRoster& roster_;
   const RequestVerifier& verifier_;
   std::chrono::milliseconds heartbeat_timeout_;
+  ReachabilityCheck* reachability_ = nullptr;
   ChallengeBook challenges_;
   RateLimiter challenges_per_address_;
   RateLimiter joins_per_address_;

@@ -59,6 +59,29 @@ bool PeerDirectory::remove(const wallet::PublicKey& node_key) {
   return peers_.erase(node_key) != 0;
 }
 
+bool PeerDirectory::set_endpoint(const wallet::PublicKey& node_key, std::string endpoint,
+                                 std::optional<wallet::PublicKey> relayed_by) {
+  std::lock_guard lock(mutex_);
+  const auto found = peers_.find(node_key);
+  if (found == peers_.end()) return false;
+  found->second.endpoint = std::move(endpoint);
+  found->second.relayed_by = relayed_by;
+  return true;
+}
+
+std::vector<protocol::RelayInfo> PeerDirectory::relays() const {
+  std::lock_guard lock(mutex_);
+  std::map<wallet::PublicKey, std::uint64_t> clients;
+  for (const auto& [key, peer] : peers_)
+    if (peer.relayed_by) ++clients[*peer.relayed_by];
+  std::vector<protocol::RelayInfo> out;
+  for (const auto& [key, peer] : peers_)
+    if (!peer.relay.empty()) out.push_back({key, peer.relay, clients[key]});
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.clients < b.clients; });
+  if (out.size() > protocol::kMaxRelaysListed) out.resize(protocol::kMaxRelaysListed);
+  return out;
+}
+
 std::optional<Peer> PeerDirectory::find(const wallet::PublicKey& node_key) const {
   std::lock_guard lock(mutex_);
   const auto found = peers_.find(node_key);

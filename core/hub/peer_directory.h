@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/protocol/hub_api.h"
+#include "core/protocol/node_address.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::hub {
@@ -24,8 +25,10 @@ using Clock = std::chrono::steady_clock;
 struct Peer {
   wallet::PublicKey node_key{};
   std::string owner;      // owner address the node works for (from its delegation)
-  std::string endpoint;   // where its stage server listens, e.g. tcp://127.0.0.1:5555
+  std::string endpoint;   // where its stage server is reached, e.g. tcp://192.0.2.7:5555
   int stage = 0;
+  std::string relay;      // the relay it offers (its control port), empty: none
+  std::optional<wallet::PublicKey> relayed_by{};  // the relay its endpoint goes through
   protocol::DeviceReport device;
   Clock::time_point last_seen{};
 };
@@ -49,6 +52,11 @@ class PeerDirectory {
   // Drops peers not seen for longer than `timeout`; returns them.
   std::vector<Peer> expire(Clock::time_point now, Clock::duration timeout);
   bool remove(const wallet::PublicKey& node_key);
+  // A member reached elsewhere now (another relay, another mapped port); false when unknown.
+  bool set_endpoint(const wallet::PublicKey& node_key, std::string endpoint,
+                    std::optional<wallet::PublicKey> relayed_by);
+  // The live members that offer to relay, those with the fewest members relayed through them first.
+  std::vector<protocol::RelayInfo> relays() const;
 
   std::optional<Peer> find(const wallet::PublicKey& node_key) const;
   std::vector<Peer> peers() const;

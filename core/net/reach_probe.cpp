@@ -2,7 +2,14 @@
 // handshake events say whether the node answered with its key.
 #include "core/net/reach_probe.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
+#include <memory>
 #include <atomic>
 #include <optional>
 #include <cstring>
@@ -102,6 +109,37 @@ ReachResult probe_endpoint(zmq::context_t& context, const CurvePublicKey& server
   while (const auto event = next_event(monitor, deadline))
     if (auto result = judge(*event, problem)) return *result;
   return {false, problem.empty() ? "no answer within " + seconds_text(timeout) : problem + " (tried for " + seconds_text(timeout) + ")"};
+}
+
+}  // namespace tessera::net
+
+namespace tessera::net {
+
+std::optional<std::string> tcp_connect_problem(const std::string& host, std::uint16_t port,
+                                               std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
+    return "cannot resolve " + host;
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addresses(found, &freeaddrinfo);
+  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::string("cannot open a socket: ") + std::strerror(errno);
+  std::optional<std::string> problem;
+  if (::connect(fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS) {
+    problem = std::strerror(errno);
+  } else {
+    pollfd item{fd, POLLOUT, 0};
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::poll(&item, 1, static_cast<int>(timeout.count())) <= 0)
+      problem = "no answer within " + seconds_text(timeout);
+    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0)
+      problem = std::strerror(error ? error : errno);
+  }
+  ::close(fd);
+  return problem;
 }
 
 }  // namespace tessera::net

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/net/curve.h"
@@ -25,5 +27,10 @@ struct ReachResult {
 // Bounded by `timeout`. The endpoint is a ZeroMQ TCP endpoint: tcp://host:port or tcp://[v6]:port.
 ReachResult probe_endpoint(zmq::context_t& context, const CurvePublicKey& server_key, const std::string& endpoint,
                            std::chrono::milliseconds timeout);
+
+// Nothing when a TCP connection to host:port completes within `timeout`; else why not. For ports
+// that speak something other than ZeroMQ (a relay's control port).
+std::optional<std::string> tcp_connect_problem(const std::string& host, std::uint16_t port,
+                                               std::chrono::milliseconds timeout);
 
 }  // namespace tessera::net

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/protocol/little_endian.h"
+#include "core/protocol/node_address.h"
 #include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
@@ -149,10 +150,13 @@ std::string text_field(const nlohmann::json& body, const char* name, std::size_t
 }  // namespace
 
 nlohmann::json to_json(const JoinBody& join) {
-  return {{"nonce", wallet::to_hex(join.nonce)},
-          {"delegation", join.request.delegation.to_json()},
-          {"endpoint", join.request.endpoint},
-          {"device", to_json(join.request.device)}};
+  nlohmann::json out{{"nonce", wallet::to_hex(join.nonce)},
+                     {"delegation", join.request.delegation.to_json()},
+                     {"endpoint", join.request.endpoint},
+                     {"device", to_json(join.request.device)}};
+  if (!join.request.relay.empty()) out["relay"] = join.request.relay;
+  if (join.request.relayed_by) out["relayed_by"] = wallet::to_hex(*join.request.relayed_by);
+  return out;
 }
 
 JoinBody join_body_from_json(const nlohmann::json& body) {
@@ -162,7 +166,16 @@ JoinBody join_body_from_json(const nlohmann::json& body) {
   out.nonce = *nonce;
   out.request.delegation = wallet::Delegation::from_json(field(body, "delegation"));
   out.request.endpoint = text_field(body, "endpoint", kMaxEndpointBytes);
-  if (out.request.endpoint.rfind("tcp://", 0) != 0) throw std::invalid_argument("field 'endpoint' must be a tcp:// address");
+  if (!parse_tcp_endpoint(out.request.endpoint)) throw std::invalid_argument("field 'endpoint' must be tcp://host:port");
+  if (body.contains("relay")) {
+    out.request.relay = text_field(body, "relay", kMaxEndpointBytes);
+    if (!parse_tcp_endpoint(out.request.relay)) throw std::invalid_argument("field 'relay' must be tcp://host:port");
+  }
+  if (const auto via = body.find("relayed_by"); via != body.end() && !via->is_null()) {
+    const auto key = via->is_string() ? wallet::fixed_from_hex<32>(via->get_ref<const std::string&>()) : std::nullopt;
+    if (!key) throw std::invalid_argument("field 'relayed_by' is not 64 hex digits");
+    out.request.relayed_by = *key;
+  }
   const auto& device = field(body, "device");
   out.request.device.name = text_field(device, "name", kMaxDeviceNameBytes);
   const auto& memory = field(device, "memory_bytes");

@@ -32,6 +32,10 @@ inline constexpr char kReady[] = "/api/ready";
 inline constexpr char kHeartbeat[] = "/api/heartbeat";
 inline constexpr char kLeave[] = "/api/leave";
 inline constexpr char kPeers[] = "/api/peers";
+// Reachability (node_address.h): a member's new endpoint (signed POST, checked like a join's) and
+// the members that offer to relay (GET, public).
+inline constexpr char kEndpoint[] = "/api/endpoint";
+inline constexpr char kRelays[] = "/api/relays";
 // Receipts: a node's signed batch (POST, answered once durable) and the verified ones, paged by
 // ?offset=&limit= (GET, at most 10,000); their tally (GET); the step driver's signed progress
 // (POST) and the steps from ?since= (GET: at most 1,000 of the latest 10,000, with "first" and
@@ -134,8 +138,10 @@ nlohmann::json to_json(const DeviceReport& device);
 // What a node asks to join with.
 struct JoinRequest {
   wallet::Delegation delegation;
-  std::string endpoint;
+  std::string endpoint;  // node_address.h: an unspecified host is the address the hub sees
   DeviceReport device;
+  std::string relay{};   // the relay this node offers (--relay): its control port, tcp://host:port; empty: none
+  std::optional<wallet::PublicKey> relayed_by{};  // the relay whose public port `endpoint` is
 };
 
 // The body of a signed POST /api/join: a challenge nonce (POST /api/challenge; single use) and the
@@ -148,7 +154,7 @@ struct JoinBody {
 inline constexpr std::size_t kMaxEndpointBytes = 200;
 inline constexpr std::size_t kMaxDeviceNameBytes = 200;
 
-// {"nonce", "delegation", "endpoint", "device"}
+// {"nonce", "delegation", "endpoint", "device"[, "relay"][, "relayed_by"]}
 nlohmann::json to_json(const JoinBody& join);
 // Throws std::invalid_argument naming the field that is missing, mistyped or too long, or an
 // endpoint that is not tcp://.

@@ -44,13 +44,16 @@ inline constexpr int kCrashMicroBatches = 1024;
 // tessera-hub on 127.0.0.1 with a free port; its output is kept for failure messages.
 class HubProcess {
  public:
-  // `extra`: further options (e.g. --check-rate 1).
+  // `extra`: further options (e.g. --check-rate 1). Its members join with endpoints nobody serves,
+  // so the hub does not connect back to them (--reachability-timeout-ms 0).
   HubProcess(const QString& data_dir, const QString& manifest, const QString& key, const QStringList& extra = {}) {
     process_.setProcessChannelMode(QProcess::MergedChannels);
     process_.start(QStringLiteral(TESSERA_HUB_BIN), QStringList{QStringLiteral("--data-dir"), data_dir,
                                                                 QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
                                                                 QStringLiteral("--manifest"), manifest,
-                                                                QStringLiteral("--key"), key} + extra);
+                                                                QStringLiteral("--key"), key,
+                                                                QStringLiteral("--reachability-timeout-ms"),
+                                                                QStringLiteral("0")} + extra);
   }
   ~HubProcess() { kill(); }
 
