@@ -15,6 +15,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "core/nat/address_class.h"
 #include "core/nat/mapping_client.h"
 
 namespace tessera::nat {
@@ -32,6 +33,7 @@ std::string describe_natpmp_error(int code) {
     case NATPMP_ERR_NOTAUTHORIZED: return "the router refused (NAT-PMP is disabled or not allowed for this host)";
     case NATPMP_ERR_NETWORKFAILURE: return "the router has no internet connection";
     case NATPMP_ERR_OUTOFRESOURCES: return "the router has no free mapping left";
+    case NATPMP_ERR_NOGATEWAYSUPPORT: return "the gateway does not offer NAT-PMP (is it enabled on the router?)";
     case NATPMP_ERR_UNSUPPORTEDOPCODE:
     case NATPMP_ERR_UNSUPPORTEDVERSION: return "the router does not support NAT-PMP";
     case NATPMP_ERR_RECVFROM: return fmt::format("the gateway refused ({}): no NAT-PMP service there", std::strerror(errno));
@@ -41,7 +43,8 @@ std::string describe_natpmp_error(int code) {
 
 class NatPmpClient final : public MappingClient {
  public:
-  explicit NatPmpClient(std::chrono::milliseconds timeout) : timeout_(timeout) {
+  NatPmpClient(std::chrono::milliseconds timeout, bool allow_reserved)
+      : timeout_(timeout), allow_reserved_(allow_reserved) {
     const int result = initnatpmp(&natpmp_, 0, 0);
     if (result == NATPMP_ERR_CANNOTGETGATEWAY) throw MappingError("no default gateway (is this host on a network?)");
     if (result < 0) throw MappingError(fmt::format("cannot open a NAT-PMP socket ({})", std::strerror(errno)));
@@ -56,6 +59,11 @@ class NatPmpClient final : public MappingClient {
   Mapping add(std::uint16_t internal_port, std::uint16_t external_port, std::chrono::seconds lease) override {
     if (sendpublicaddressrequest(&natpmp_) < 0) throw MappingError(fmt::format("cannot send to the gateway {}", gateway_));
     const natpmpresp_t address = await_response(NATPMP_RESPTYPE_PUBLICADDRESS, "its internet address");
+    const std::string external_address = ipv4_text(address.pnu.publicaddress.addr);
+    if (!allow_reserved_ && is_reserved_ipv4(external_address))
+      throw MappingError(fmt::format("the gateway's internet address {} is private or reserved: it sits behind another "
+                                     "NAT (double NAT or carrier-grade NAT), so a mapping there would not make this "
+                                     "node reachable", external_address));
     const auto lifetime = static_cast<std::uint32_t>(std::clamp<std::int64_t>(lease.count(), 1, UINT32_MAX));
     if (sendnewportmappingrequest(&natpmp_, NATPMP_PROTOCOL_TCP, internal_port, external_port, lifetime) < 0)
       throw MappingError(fmt::format("cannot send to the gateway {}", gateway_));
@@ -64,7 +72,7 @@ class NatPmpClient final : public MappingClient {
     if (granted.pnu.newportmapping.mappedpublicport == 0 || granted.pnu.newportmapping.lifetime == 0)
       throw MappingError(fmt::format("the gateway {} granted no port for TCP port {}", gateway_, external_port));
     return Mapping{.protocol = MappingProtocol::nat_pmp,
-                   .external_address = ipv4_text(address.pnu.publicaddress.addr),
+                   .external_address = external_address,
                    .external_port = granted.pnu.newportmapping.mappedpublicport,
                    .internal_port = internal_port,
                    .internal_address = local_address(),
@@ -123,13 +131,14 @@ class NatPmpClient final : public MappingClient {
 
   natpmp_t natpmp_{};
   std::chrono::milliseconds timeout_;
+  bool allow_reserved_ = false;
   std::string gateway_;
 };
 
 }  // namespace
 
 std::unique_ptr<MappingClient> open_nat_pmp(const PortMapperOptions& options) {
-  return std::make_unique<NatPmpClient>(options.discover_timeout);
+  return std::make_unique<NatPmpClient>(options.discover_timeout, options.allow_reserved_external_address);
 }
 
 }  // namespace tessera::nat

@@ -60,7 +60,8 @@ std::optional<Mapping> PortMapper::map() {
         stopping_ = false;
         renewer_ = std::thread([this] { renew_loop(); });
       }
-      spdlog::info("port mapping: {}", describe(mapping));
+      if (failures.empty()) spdlog::info("port mapping: {}", describe(mapping));
+      else spdlog::info("port mapping: {} ({})", describe(mapping), failures);
       return mapping;
     } catch (const MappingError& error) {
       failures += fmt::format("{}{}: {}", failures.empty() ? "" : "; ", to_string(protocol), error.what());

@@ -34,6 +34,10 @@ struct PortMapperOptions {
   bool try_upnp = true;
   bool try_natpmp = true;
   std::string description = "Tessera node";
+  // A router whose WAN address is private or reserved sits behind another NAT (double NAT,
+  // carrier-grade NAT): a mapping on it would not make the node reachable, so it is refused unless
+  // this is set (tests, whose routers have TEST-NET WAN addresses).
+  bool allow_reserved_external_address = false;
 };
 
 class MappingClient;

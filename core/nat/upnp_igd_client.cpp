@@ -12,6 +12,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "core/nat/address_class.h"
 #include "core/nat/mapping_client.h"
 
 namespace tessera::nat {
@@ -109,6 +110,27 @@ std::string seconds_text(std::chrono::milliseconds timeout) {
   return fmt::format("{:g} s", static_cast<double>(timeout.count()) / 1000.0);
 }
 
+// miniupnpc's "valid IGD" is connected and has a public address; an IGD that is connected with a
+// reserved one (behind another NAT, or a test network) is usable only when the options allow it.
+bool usable_with_reserved_address(UPNPUrls& urls, IGDdatas& data, const PortMapperOptions& options) {
+  if (!options.allow_reserved_external_address || !UPNPIGD_IsConnected(&urls, &data)) return false;
+  std::array<char, 40> address{};
+  return UPNP_GetExternalIPAddress(urls.controlURL, data.first.servicetype, address.data()) == UPNPCOMMAND_SUCCESS &&
+         address[0] != '\0';
+}
+
+std::string describe_unusable_igd(UPNPUrls& urls, IGDdatas& data) {
+  if (!UPNPIGD_IsConnected(&urls, &data))
+    return "a UPnP-IGD router answered but reports its internet connection as down";
+  std::array<char, 40> address{};
+  if (UPNP_GetExternalIPAddress(urls.controlURL, data.first.servicetype, address.data()) != UPNPCOMMAND_SUCCESS ||
+      address[0] == '\0')
+    return "a UPnP-IGD router answered but has no internet address";
+  return fmt::format("the UPnP-IGD router's internet address {} is private or reserved: it sits behind another NAT "
+                     "(double NAT or carrier-grade NAT), so a mapping there would not make this node reachable",
+                     address.data());
+}
+
 }  // namespace
 
 std::unique_ptr<MappingClient> discover_upnp_igd(const PortMapperOptions& options) {
@@ -128,12 +150,12 @@ std::unique_ptr<MappingClient> discover_upnp_igd(const PortMapperOptions& option
   IGDdatas data{};
   std::array<char, 64> lan_address{};
   const int found = UPNP_GetValidIGD(list.devices, &urls, &data, lan_address.data(), static_cast<int>(lan_address.size()));
-  if (found == 1)
+  if (found == 1 || (found == 2 && usable_with_reserved_address(urls, data, options)))
     return std::make_unique<UpnpIgdClient>(urls, data, lan_address.data(), options.description);
-  if (found != 0) FreeUPNPUrls(&urls);
-  if (found == 2)
-    throw MappingError("a UPnP-IGD router answered but reports its internet connection as down");
-  throw MappingError("UPnP devices answered but none is an internet gateway (is UPnP enabled on the router?)");
+  const std::string why = found == 0 ? "UPnP devices answered but none is an internet gateway (is UPnP enabled on the router?)"
+                                     : describe_unusable_igd(urls, data);
+  FreeUPNPUrls(&urls);
+  throw MappingError(why);
 }
 
 }  // namespace tessera::nat
