@@ -38,10 +38,9 @@ PortMapper::PortMapper(std::uint16_t internal_port, PortMapperOptions options)
 PortMapper::~PortMapper() { remove(); }
 
 std::optional<Mapping> PortMapper::map() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
   if (auto held = current()) return held;
   stop_renewer();  // one still retrying a failed renewal gives way to a fresh attempt
-  std::lock_guard operation(operation_mutex_);
-  if (auto held = current()) return held;  // another map() got there first
 
   std::vector<MappingProtocol> order;
   if (options_.try_upnp) order.push_back(MappingProtocol::upnp_igd);
@@ -84,8 +83,8 @@ std::string PortMapper::last_error() const {
 }
 
 void PortMapper::remove() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
   stop_renewer();
-  std::lock_guard operation(operation_mutex_);
   std::optional<Mapping> granted;
   {
     std::lock_guard state(state_mutex_);
@@ -127,9 +126,9 @@ void PortMapper::renew_loop() {
   }
 }
 
-// False when there is nothing to renew any more (removed meanwhile).
+// False when there is nothing to renew. Runs only while map() and remove() wait for it to stop,
+// so client_ is this thread's alone.
 bool PortMapper::renew_once() {
-  std::lock_guard operation(operation_mutex_);
   std::optional<Mapping> target;
   {
     std::lock_guard state(state_mutex_);

@@ -68,8 +68,10 @@ class PortMapper {
   const std::uint16_t internal_port_;
   const PortMapperOptions options_;
 
-  std::mutex operation_mutex_;  // one router conversation at a time: map, renewal, remove
-  std::unique_ptr<MappingClient> client_;  // the router that granted the mapping (operation_mutex_)
+  // map() and remove() one at a time; each stops the renewer before it touches client_, and only
+  // map() starts it again, so client_ has one user at a time.
+  std::mutex lifecycle_mutex_;
+  std::unique_ptr<MappingClient> client_;  // the router that granted the mapping
 
   mutable std::mutex state_mutex_;  // what current() and last_error() read
   std::optional<Mapping> mapping_;  // held now

@@ -2,7 +2,8 @@
 // namespace (`ip netns exec <home> nat_map_probe …`; libnatpmp reads the default route from
 // /proc/net/route, which follows the process's namespace, not a thread's).
 //
-//   nat_map_probe --port P [--lease S] [--timeout-ms N] [--no-upnp] [--no-natpmp] [--allow-reserved]
+//   nat_map_probe --port P [--lease S] [--timeout-ms N] [--no-upnp] [--no-natpmp]
+//                 [--allow-reserved|--refuse-reserved]    (PortMapperOptions::allow_reserved_external_address)
 //
 // Maps TCP port P and prints one JSON line (a MappingReport); then prints another line for each
 // "current" line read on stdin; when stdin closes it removes the mapping, prints {"removed":true}
@@ -38,7 +39,7 @@ nlohmann::json report(const PortMapper& mapper) {
 
 int usage() {
   std::cerr << "usage: nat_map_probe --port P [--lease S] [--timeout-ms N] [--no-upnp] [--no-natpmp]\n"
-               "                     [--allow-reserved]\n";
+               "                     [--allow-reserved|--refuse-reserved]\n";
   return 2;
 }
 
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
     else if (arg == "--no-upnp") options.try_upnp = false;
     else if (arg == "--no-natpmp") options.try_natpmp = false;
     else if (arg == "--allow-reserved") options.allow_reserved_external_address = true;
+    else if (arg == "--refuse-reserved") options.allow_reserved_external_address = false;
     else return usage();
   }
   if (port <= 0 || port > 65535) return usage();

@@ -45,7 +45,9 @@ class Probe {
       if (deadline.hasExpired() || !process_.waitForReadyRead(static_cast<int>(std::max<qint64>(deadline.remainingTime(), 1))))
         return json{{"timeout", true}};
     }
-    return json::parse(process_.readLine().toStdString(), nullptr, false);
+    const std::string line = process_.readLine().toStdString();
+    json report = json::parse(line, nullptr, false);
+    return report.is_object() ? report : json{{"unreadable", line}};
   }
   json current() {
     process_.write("current\n");
@@ -140,6 +142,21 @@ class TestPortMapping : public QObject {
     QVERIFY2(error.find("no UPnP-IGD router answered within 1 s") != std::string::npos, error.c_str());
     QVERIFY2(error.find("NAT-PMP: ") != std::string::npos, error.c_str());
     QVERIFY(removedAtExit(probe));
+  }
+
+  // The lab's router has a TEST-NET WAN address, as a router behind another NAT has a private one.
+  void routerBehindAnotherNatIsRefusedWithAReason() {
+    QVERIFY(startLab(true));
+    Probe probe(lab_->home(), {"--refuse-reserved"});
+    const json report = probe.next();
+    QCOMPARE(report.value("mapped", true), false);
+    const std::string error = text(report, "error");
+    QVERIFY2(error.find("UPnP-IGD: the UPnP-IGD router's internet address 198.51.100.1 is private or reserved") !=
+                 std::string::npos, error.c_str());
+    QVERIFY2(error.find("NAT-PMP: the gateway's internet address 198.51.100.1 is private or reserved") !=
+                 std::string::npos, error.c_str());
+    QVERIFY(removedAtExit(probe));
+    QVERIFY2(lab_->miniupnpd_redirects().find("dport") == std::string::npos, lab_->miniupnpd_redirects().c_str());
   }
 
   void renewalKeepsTheMappingPastItsLease_data() {
