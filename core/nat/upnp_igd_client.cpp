@@ -152,8 +152,9 @@ std::unique_ptr<MappingClient> discover_upnp_igd(const PortMapperOptions& option
   const int found = UPNP_GetValidIGD(list.devices, &urls, &data, lan_address.data(), static_cast<int>(lan_address.size()));
   if (found == 1 || (found == 2 && usable_with_reserved_address(urls, data, options)))
     return std::make_unique<UpnpIgdClient>(urls, data, lan_address.data(), options.description);
-  const std::string why = found == 0 ? "UPnP devices answered but none is an internet gateway (is UPnP enabled on the router?)"
-                                     : describe_unusable_igd(urls, data);
+  // 2: an IGD, but not connected or (miniupnpc's test) with a reserved address; 0, 3: no IGD at all.
+  const std::string why = found == 2 ? describe_unusable_igd(urls, data)
+                                     : "UPnP devices answered but none is an internet gateway (is UPnP enabled on the router?)";
   FreeUPNPUrls(&urls);
   throw MappingError(why);
 }
