@@ -13,6 +13,7 @@ struct RelayedBytes {
   std::uint64_t to_client = 0;    // peer → relayed node
   std::uint64_t from_client = 0;  // relayed node → peer
   std::uint64_t streams = 0;      // peer connections spliced
+  bool operator==(const RelayedBytes&) const = default;
 };
 
 // Shared by the splice threads of one client: read at any time, written as bytes go through.
