@@ -224,14 +224,17 @@ void RelayServer::Impl::on_hello(std::uint64_t serial, Handshake& handshake, con
 void RelayServer::Impl::register_client(Handshake& handshake, const wallet::PublicKey& key) {
   auto listener = open_public_port();
   const auto public_port = local_port(listener.get());
-  if (!send_now(handshake.fd.get(), encode_accepted({public_port, options_.public_host}))) return;
   std::uint64_t old_serial = 0;
   if (session_for(key, &old_serial) != nullptr) drop_client(old_serial, "replaced by a new connection");
   const auto now = Clock::now();
-  sessions_.emplace(next_serial_++,
-                    ClientSession{key, std::move(handshake.fd), std::move(listener), public_port, {}, now, now,
-                                  counters_for(key), std::make_shared<std::atomic<std::size_t>>(0)});
-  ++client_count_;
+  const auto serial = next_serial_++;
+  auto& session = sessions_.emplace(serial, ClientSession{key, std::move(handshake.fd), std::move(listener), public_port,
+                                                          {}, now, now, counters_for(key),
+                                                          std::make_shared<std::atomic<std::size_t>>(0)})
+                      .first->second;
+  ++client_count_;  // before the node hears it is registered
+  if (!send_now(session.control.get(), encode_accepted({public_port, options_.public_host})))
+    return drop_client(serial, "stopped reading");
   spdlog::info("relay: node {} registered, public port {}", wallet::base58_encode(key), public_port);
 }
 
