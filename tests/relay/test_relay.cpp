@@ -260,12 +260,15 @@ class TestRelay : public QObject {
     const auto port = relay::local_port(listener.get());
     std::atomic<bool> done{false};
     std::thread fake([&] {
-      QVERIFY(relay::wait_for(listener.get(), POLLIN, relay::Clock::now() + 5s, -1) == relay::WaitResult::Ready);
+      if (relay::wait_for(listener.get(), POLLIN, relay::Clock::now() + 5s, -1) != relay::WaitResult::Ready) return;
       const auto fd = relay::accept_tcp(listener.get());
-      relay::Challenge challenge{};
-      QVERIFY(send_bytes(fd.get(), relay::encode_frame(relay::FrameType::Challenge, challenge)));
-      relay::read_frame(fd.get(), relay::Clock::now() + 5s, -1);
-      QVERIFY(send_bytes(fd.get(), relay::encode_accepted({4242, "relay.example"})));
+      try {
+        send_bytes(fd.get(), relay::encode_frame(relay::FrameType::Challenge, relay::Challenge{}));
+        relay::read_frame(fd.get(), relay::Clock::now() + 5s, -1);
+        send_bytes(fd.get(), relay::encode_accepted({4242, "relay.example"}));
+      } catch (const std::exception&) {
+        return;  // the link's constructor fails below
+      }
       while (!done) std::this_thread::sleep_for(20ms);
     });
     {
@@ -276,6 +279,25 @@ class TestRelay : public QObject {
     }
     done = true;
     fake.join();
+  }
+
+  void ipv6EndpointsAreBracketed() {
+    auto options = loopback();
+    options.bind_host = "::1";
+    options.public_host = "::1";
+    std::unique_ptr<relay::RelayServer> server;
+    try {
+      server = std::make_unique<relay::RelayServer>(options);
+    } catch (const std::runtime_error&) {
+      QSKIP("no IPv6 loopback here");
+    }
+    relay::RelayLink link("::1", server->port(), stage_node_.key, "127.0.0.1", stage_port_);
+    QVERIFY(link.public_endpoint().rfind("tcp://[::1]:", 0) == 0);
+    // A raw peer over IPv6 hears the stage server's ZMTP greeting (it starts with 0xFF).
+    const auto peer = relay::connect_tcp("::1", port_of(link.public_endpoint()), 2s);
+    std::array<std::uint8_t, 1> first{};
+    QVERIFY(relay::recv_exact(peer.get(), first, relay::Clock::now() + 5s, -1));
+    QCOMPARE(first[0], std::uint8_t{0xFF});
   }
 
   void aLostRelayIsNoticedAndReplaced() {
