@@ -3,6 +3,7 @@
 #include "core/relay/relay_link.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <list>
@@ -190,6 +191,7 @@ void RelayLink::Impl::fail(const std::string& why) {
     failure_ = why;
   }
   alive_ = false;
+  ::shutdown(control_.get(), SHUT_RDWR);  // the relay hears it at once
   spdlog::warn("relay link to {}: {}", endpoint_, why);
 }
 

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <list>
 #include <mutex>
 #include <stdexcept>
@@ -20,6 +21,9 @@ namespace tessera::relay {
 namespace {
 
 constexpr int kMaxPollMs = 60'000;
+// Out of file descriptors, accept() fails while the listener stays readable: the listeners rest
+// this long instead of spinning.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
 RelayServerOptions checked(RelayServerOptions options) {
   if (options.public_host.empty() || options.public_host.size() > 255)
@@ -92,6 +96,7 @@ class RelayServer::Impl {
   void expire(Clock::time_point now);
   void start_splice(WaitingStream waiting, sys::UniqueFd claimed, ClientSession& session);
   void reap_splices(bool all);
+  void pause_accepting_if_out_of_fds();
   std::shared_ptr<ByteCounters> counters_for(const wallet::PublicKey& key);
   ClientSession* session_for(const wallet::PublicKey& key, std::uint64_t* serial = nullptr);
 
@@ -106,6 +111,7 @@ class RelayServer::Impl {
   std::map<std::uint64_t, ClientSession> sessions_;
   std::map<StreamId, WaitingStream> waiting_;
   std::list<SpliceThread> splices_;
+  Clock::time_point accept_paused_until_{};
 
   // Read from other threads.
   std::atomic<std::size_t> client_count_{0};
@@ -131,7 +137,9 @@ void RelayServer::Impl::run() {
 }
 
 std::vector<RelayServer::Impl::Ready> RelayServer::Impl::wait_for_events() {
-  std::vector<pollfd> fds{{stop_.fd(), POLLIN, 0}, {listener_.get(), POLLIN, 0}};
+  // A negative fd is ignored by poll(): the listeners while accepting rests.
+  const bool accepting = Clock::now() >= accept_paused_until_;
+  std::vector<pollfd> fds{{stop_.fd(), POLLIN, 0}, {accepting ? listener_.get() : -1, POLLIN, 0}};
   std::vector<Ready> sources{{Source::Stop, 0}, {Source::Listener, 0}};
   for (const auto& [serial, handshake] : handshakes_) {
     fds.push_back({handshake.fd.get(), POLLIN, 0});
@@ -140,7 +148,7 @@ std::vector<RelayServer::Impl::Ready> RelayServer::Impl::wait_for_events() {
   for (const auto& [serial, session] : sessions_) {
     fds.push_back({session.control.get(), POLLIN, 0});
     sources.push_back({Source::Control, serial});
-    fds.push_back({session.listener.get(), POLLIN, 0});
+    fds.push_back({accepting ? session.listener.get() : -1, POLLIN, 0});
     sources.push_back({Source::PublicPort, serial});
   }
   const int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(Clock::now()));
@@ -154,6 +162,7 @@ std::vector<RelayServer::Impl::Ready> RelayServer::Impl::wait_for_events() {
 
 int RelayServer::Impl::poll_timeout_ms(Clock::time_point now) const {
   auto next = now + std::chrono::milliseconds(kMaxPollMs);
+  if (accept_paused_until_ > now) next = accept_paused_until_;
   for (const auto& [serial, handshake] : handshakes_) next = std::min(next, handshake.deadline);
   for (const auto& [id, waiting] : waiting_) next = std::min(next, waiting.deadline);
   for (const auto& [serial, session] : sessions_) {
@@ -177,7 +186,7 @@ void RelayServer::Impl::handle(const Ready& ready) {
 void RelayServer::Impl::accept_handshakes() {
   for (;;) {
     auto fd = accept_tcp(listener_.get());
-    if (fd.get() < 0) return;
+    if (fd.get() < 0) return pause_accepting_if_out_of_fds();
     if (handshakes_.size() >= options_.max_handshakes) continue;  // closed: too many strangers at once
     const auto challenge = random_bytes<Challenge>();
     if (!send_now(fd.get(), encode_frame(FrameType::Challenge, challenge))) continue;
@@ -289,7 +298,7 @@ void RelayServer::Impl::on_public_port(std::uint64_t serial) {
   auto& session = it->second;
   for (;;) {
     auto peer = accept_tcp(session.listener.get());
-    if (peer.get() < 0) return;
+    if (peer.get() < 0) return pause_accepting_if_out_of_fds();
     const auto waiting = std::count_if(waiting_.begin(), waiting_.end(),
                                        [&](const auto& w) { return w.second.key == session.key; });
     if (session.active_streams->load() + static_cast<std::size_t>(waiting) >= options_.max_streams_per_client)
@@ -340,6 +349,13 @@ void RelayServer::Impl::start_splice(WaitingStream waiting, sys::UniqueFd claime
     done->store(true);
   });
   splices_.push_back({std::move(thread), std::move(done)});
+}
+
+void RelayServer::Impl::pause_accepting_if_out_of_fds() {
+  if (errno != EMFILE && errno != ENFILE) return;  // EAGAIN: nobody else waiting
+  spdlog::warn("relay: out of file descriptors; not accepting for {} ms (raise the limit: ulimit -n)",
+               kAcceptPause.count());
+  accept_paused_until_ = Clock::now() + kAcceptPause;
 }
 
 void RelayServer::Impl::reap_splices(bool all) {

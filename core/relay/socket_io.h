@@ -22,7 +22,8 @@ std::uint16_t local_port(int fd);
 // A connected, non-blocking socket, or std::runtime_error naming the address and why.
 sys::UniqueFd connect_tcp(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
                           int stop_fd = -1);
-// The next connection on a non-blocking listener, non-blocking itself; -1 when none is waiting.
+// The next connection on a non-blocking listener, non-blocking itself; -1 when none is waiting or
+// accept() failed (errno says which: EMFILE when out of file descriptors).
 sys::UniqueFd accept_tcp(int listener);
 
 void set_nonblocking(int fd);
