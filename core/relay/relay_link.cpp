@@ -156,7 +156,13 @@ bool RelayLink::Impl::on_frame(const Frame& frame) {
       last_sent_ = Clock::now();
       return true;
     case FrameType::Pong: return true;
-    case FrameType::Stream: start_stream(decode_stream_id(frame)); return true;
+    case FrameType::Stream:
+      try {
+        start_stream(decode_stream_id(frame));
+      } catch (const std::exception& e) {  // no thread for it: the relay closes the peer unclaimed
+        spdlog::warn("relay link: cannot serve a stream: {}", e.what());
+      }
+      return true;
     default: fail("the relay sent an unexpected frame"); return false;
   }
 }

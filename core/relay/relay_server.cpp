@@ -125,7 +125,13 @@ void RelayServer::Impl::run() {
   for (;;) {
     const auto ready = wait_for_events();
     if (!ready.empty() && ready.front().source == Source::Stop) break;
-    for (const auto& r : ready) handle(r);
+    for (const auto& r : ready) {
+      try {
+        handle(r);
+      } catch (const std::exception& e) {  // out of memory or threads: that one connection is lost
+        spdlog::error("relay: {}", e.what());
+      }
+    }
     expire(Clock::now());
     reap_splices(false);
   }
@@ -339,16 +345,20 @@ void RelayServer::Impl::start_splice(WaitingStream waiting, sys::UniqueFd claime
   auto counters = session.counters;
   auto active = session.active_streams;
   auto done = std::make_shared<std::atomic<bool>>(false);
-  counters->streams.fetch_add(1);
   active->fetch_add(1);
-  std::thread thread([peer = waiting.peer.release(), node = claimed.release(), stop = stop_.fd(), counters, active, done] {
-    const sys::UniqueFd peer_fd(peer);
-    const sys::UniqueFd node_fd(node);
-    splice(peer, node, stop, counters->to_client, counters->from_client);
-    active->fetch_sub(1);
-    done->store(true);
-  });
-  splices_.push_back({std::move(thread), std::move(done)});
+  try {
+    std::thread thread([peer = std::move(waiting.peer), node = std::move(claimed), stop = stop_.fd(), counters, active,
+                        done] {
+      splice(peer.get(), node.get(), stop, counters->to_client, counters->from_client);
+      active->fetch_sub(1);
+      done->store(true);
+    });
+    splices_.push_back({std::move(thread), std::move(done)});
+  } catch (...) {
+    active->fetch_sub(1);  // no thread: both sockets closed with the lambda
+    throw;
+  }
+  counters->streams.fetch_add(1);
 }
 
 void RelayServer::Impl::pause_accepting_if_out_of_fds() {
