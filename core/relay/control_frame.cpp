@@ -37,7 +37,8 @@ bool frame_allowed(std::uint8_t type, std::size_t length) {
 
 std::vector<std::uint8_t> encode_frame(FrameType type, std::span<const std::uint8_t> payload) {
   if (!frame_allowed(static_cast<std::uint8_t>(type), payload.size()))
-    throw std::invalid_argument("relay: a frame of this type cannot carry " + std::to_string(payload.size()) + " bytes");
+    throw std::invalid_argument("relay: a frame of this type cannot carry " + std::to_string(payload.size()) +
+                                " bytes");
   std::vector<std::uint8_t> out(kFrameHeaderBytes + payload.size());
   out[0] = static_cast<std::uint8_t>(type);
   out[1] = static_cast<std::uint8_t>(payload.size() >> 8);
@@ -87,8 +88,10 @@ Accepted decode_accepted(const Frame& frame) {
   Accepted accepted;
   accepted.port = static_cast<std::uint16_t>(frame.payload[0] << 8 | frame.payload[1]);
   accepted.host.assign(frame.payload.begin() + 2, frame.payload.end());
-  const bool printable = std::all_of(accepted.host.begin(), accepted.host.end(), [](char c) { return c > 32 && c < 127; });
-  if (accepted.port == 0 || !printable) throw std::invalid_argument("relay: the accepted frame names no usable endpoint");
+  const bool printable =
+      std::all_of(accepted.host.begin(), accepted.host.end(), [](char c) { return c > 32 && c < 127; });
+  if (accepted.port == 0 || !printable)
+    throw std::invalid_argument("relay: the accepted frame names no usable endpoint");
   return accepted;
 }
 
@@ -100,8 +103,10 @@ std::string decode_refused(const Frame& frame) {
 }
 
 StreamId decode_stream_id(const Frame& frame) {
-  if (frame.type != FrameType::Claim) expect(frame, FrameType::Stream, "stream");
-  else expect(frame, FrameType::Claim, "claim");
+  if (frame.type == FrameType::Claim)
+    expect(frame, FrameType::Claim, "claim");
+  else
+    expect(frame, FrameType::Stream, "stream");
   StreamId id{};
   std::copy(frame.payload.begin(), frame.payload.end(), id.begin());
   return id;

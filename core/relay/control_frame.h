@@ -25,7 +25,16 @@
 
 namespace tessera::relay {
 
-enum class FrameType : std::uint8_t { Challenge = 1, Hello = 2, Accepted = 3, Refused = 4, Stream = 5, Claim = 6, Ping = 7, Pong = 8 };
+enum class FrameType : std::uint8_t {
+  Challenge = 1,
+  Hello = 2,
+  Accepted = 3,
+  Refused = 4,
+  Stream = 5,
+  Claim = 6,
+  Ping = 7,
+  Pong = 8,
+};
 
 constexpr std::size_t kFrameHeaderBytes = 3;
 constexpr std::size_t kMaxFramePayload = 257;  // Accepted: port + a 255-byte host name

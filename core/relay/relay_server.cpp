@@ -27,7 +27,8 @@ constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
 RelayServerOptions checked(RelayServerOptions options) {
   if (options.public_host.empty() || options.public_host.size() > 255)
-    throw std::invalid_argument("relay: public_host must name this relay's address as peers reach it (1-255 characters)");
+    throw std::invalid_argument(
+        "relay: public_host must name this relay's address as peers reach it (1-255 characters)");
   if (options.keepalive.count() <= 0 || options.claim_timeout.count() <= 0 || options.handshake_timeout.count() <= 0)
     throw std::invalid_argument("relay: keepalive, claim and handshake timeouts must be positive");
   if (options.public_port_first != 0 && options.public_port_last < options.public_port_first)
@@ -243,10 +244,9 @@ void RelayServer::Impl::register_client(Handshake& handshake, const wallet::Publ
   if (session_for(key, &old_serial) != nullptr) drop_client(old_serial, "replaced by a new connection");
   const auto now = Clock::now();
   const auto serial = next_serial_++;
-  auto& session = sessions_.emplace(serial, ClientSession{key, std::move(handshake.fd), std::move(listener), public_port,
-                                                          {}, now, now, counters_for(key),
-                                                          std::make_shared<std::atomic<std::size_t>>(0)})
-                      .first->second;
+  ClientSession fresh{key, std::move(handshake.fd), std::move(listener), public_port, {}, now, now, counters_for(key),
+                      std::make_shared<std::atomic<std::size_t>>(0)};
+  auto& session = sessions_.emplace(serial, std::move(fresh)).first->second;
   ++client_count_;  // before the node hears it is registered
   if (!send_now(session.control.get(), encode_accepted({public_port, options_.public_host})))
     return drop_client(serial, "stopped reading");
@@ -290,7 +290,8 @@ void RelayServer::Impl::on_control(std::uint64_t serial) {
     session.last_received = Clock::now();
     const auto frame = session.reader.take();
     if (frame.type == FrameType::Ping) {
-      if (!send_now(session.control.get(), encode_frame(FrameType::Pong))) return drop_client(serial, "stopped reading");
+      if (!send_now(session.control.get(), encode_frame(FrameType::Pong)))
+        return drop_client(serial, "stopped reading");
       session.last_sent = Clock::now();
     } else if (frame.type != FrameType::Pong) {
       return drop_client(serial, "sent an unexpected frame");
