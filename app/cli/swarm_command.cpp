@@ -60,7 +60,11 @@ struct RunSettings {
   bool no_control = false;
   std::string device = "cpu";
   int threads = 0;
-  std::string listen = "tcp://127.0.0.1:0";
+  std::string listen;  // empty: 127.0.0.1 for a hub on loopback or the local network, else 0.0.0.0:7000
+  std::string advertise;
+  bool no_port_mapping = false;
+  bool no_relay = false;
+  int relay_port = -1;
   int stages = 3;
   int replicas = 1;
   std::string codec = "none";
@@ -68,6 +72,14 @@ struct RunSettings {
   int hop_timeout_ms = 8000;
   int lock_wait_ms = 0;
 };
+
+// A node of a hub elsewhere listens on every address at a fixed port (one to forward on a router);
+// one of a hub on this machine, or of the local network, on loopback at any port.
+std::string default_listen(const std::string& hub) {
+  const bool loopback = hub.empty() || hub.find("://127.") != std::string::npos ||
+                        hub.find("://localhost") != std::string::npos || hub.find("://[::1]") != std::string::npos;
+  return loopback ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:7000";
+}
 
 void run_node(const RunSettings& s, const GlobalOptions& global) {
   if (s.local && !s.hub.empty()) throw std::invalid_argument("--hub and --local exclude each other");
@@ -102,7 +114,11 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   node::NodeDaemonOptions options;
   options.swarm.hub_url = hub_url;
   options.swarm.data_dir = data_dir;
-  options.swarm.listen = s.listen;
+  options.swarm.listen = s.listen.empty() ? default_listen(s.hub) : s.listen;
+  options.swarm.advertise = s.advertise;
+  options.swarm.map_port = !s.no_port_mapping;
+  options.swarm.use_relays = !s.no_relay;
+  options.swarm.relay_port = s.relay_port;
   options.swarm.device = s.device;
   options.swarm.threads = threads;
   options.swarm.wait_for_peers = local ? s.stages * s.replicas : s.wait_peers;
@@ -240,7 +256,19 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
   command->add_flag("--paused", s->paused, "Join, but do not train until started (control API)");
   command->add_option("--device", s->device, "cpu, cuda or cuda:N")->capture_default_str();
   command->add_option("--threads", s->threads, "libtorch CPU threads (0: default; 1 on the local network)");
-  command->add_option("--listen", s->listen, "Where this node's stage server listens")->capture_default_str();
+  command->add_option("--listen", s->listen,
+                      "Where this node's stage server listens (default: tcp://0.0.0.0:7000 for a hub elsewhere, "
+                      "tcp://127.0.0.1:0 on this machine)");
+  command->add_option("--advertise", s->advertise,
+                      "The endpoint peers should use, tcp://host:port (default: the listening port at the address the "
+                      "hub sees)");
+  command->add_flag("--no-port-mapping", s->no_port_mapping,
+                    "Do not ask the router for a port mapping (UPnP-IGD, NAT-PMP) when the hub cannot reach this node");
+  command->add_flag("--no-relay", s->no_relay, "Do not go through a relay when the hub cannot reach this node");
+  command->add_option("--relay", s->relay_port,
+                      "Offer to relay for nodes nobody can reach, on this TCP port (0: any free one); relayed bytes "
+                      "are credited like work")
+      ->check(CLI::Range(0, 65535));
   command->add_option("--stages", s->stages, "Local network: pipeline stages")->capture_default_str();
   command->add_option("--replicas", s->replicas, "Local network: replicas per stage")->capture_default_str();
   command->add_option("--codec", s->codec, "Local network: boundary codec")->capture_default_str();

@@ -136,9 +136,11 @@ std::vector<protocol::RelayInfo> HubClient::relays() {
   return protocol::relays_from_json(call("GET", api::kRelays, "", nullptr, 64 * 1024));
 }
 
-bool HubClient::heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic) {
+bool HubClient::heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic,
+                          const nlohmann::json& extra) {
   auto body = nlohmann::json::object();
   if (traffic) body = {{"traffic", traffic->bytes.to_json()}, {"tokens", traffic->tokens}};
+  if (extra.is_object()) body.update(extra);
   try {
     const auto reply = signed_post(api::kHeartbeat, body, node_key);
     remember(reply);

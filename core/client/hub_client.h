@@ -86,7 +86,9 @@ class HubClient {
   std::vector<protocol::RelayInfo> relays();
   // False when the hub no longer knows the node (it must join again). With `traffic`, the body
   // carries the node's latest report: {"traffic": TrafficSnapshot::to_json(), "tokens": n}.
-  bool heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic = nullptr);
+  // `extra` (an object) adds its fields to the body (a relay's and a relayed node's byte counts).
+  bool heartbeat(const wallet::KeyPair& node_key, const net::TrafficReport* traffic = nullptr,
+                 const nlohmann::json& extra = nlohmann::json::object());
   void leave(const wallet::KeyPair& node_key);
   // The live peers, oldest ready first (served to members only).
   std::vector<protocol::PeerInfo> peers(const wallet::KeyPair& node_key);

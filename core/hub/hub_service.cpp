@@ -14,6 +14,7 @@
 #include "core/hub/api_key_book.h"
 #include "core/hub/assignments.h"
 #include "core/hub/reachability.h"
+#include "core/hub/relay_credits.h"
 #include "core/hub/committed_work.h"
 #include "core/hub/checks_controller.h"
 #include "core/hub/exclusions.h"
@@ -118,6 +119,12 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   membership_api_->keep_traffic_in(*traffic_);
   reachability_ = std::make_unique<ReachabilityCheck>(directory_, options_.reachability_timeout);
   membership_api_->check_reachability(*reachability_);
+  if (book_) {
+    relay_credits_ = std::make_unique<RelayCredits>(
+        options_.relay_flops_per_byte, [this](const wallet::PublicKey& relay) { return roster_.owner_of(relay); },
+        [book = book_.get()](const std::string& owner, double flops) { book->credit_work(owner, flops); });
+    membership_api_->credit_relays_with(*relay_credits_);
+  }
   progress_ = std::make_unique<StepProgress>();
   if (!node_tally_) node_tally_ = std::make_unique<NodeTally>(*store_);  // shared with the spot checks
   receipt_log_ = std::make_unique<ReceiptLog>(*store_);

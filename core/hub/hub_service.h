@@ -47,6 +47,7 @@ class GatewayController;
 class HealthController;
 class HttpListener;
 class ReachabilityCheck;
+class RelayCredits;
 class KeyBilling;
 class NextTokenSource;
 class NodeTally;
@@ -101,6 +102,9 @@ struct HubOptions {
   // handshake (reachability.h), for at most this long; 0: not checked (in-process tests, the
   // local network). tessera-hub checks by default.
   std::chrono::milliseconds reachability_timeout{0};
+  // Relayed bytes both ends agree on are credited to the relay's owner as work of this many FLOPs
+  // a byte (relay_credits.h; with a hub key).
+  double relay_flops_per_byte = 1000.0;
   // Spot checks (with a hub key): the probability that a node's work in a committed step is
   // recomputed by another node (`tessera-hub --check-rate`; 0: none sampled).
   double check_rate = 0.1;
@@ -199,6 +203,7 @@ class HubService {
   std::unique_ptr<HealthController> health_api_;
   std::unique_ptr<TrafficReports> traffic_;  // also the GET /api/traffic controller
   std::unique_ptr<ReachabilityCheck> reachability_;
+  std::unique_ptr<RelayCredits> relay_credits_;  // with a hub key
 
   std::unique_ptr<HttpListener> api_server_;
   std::unique_ptr<HttpListener> gateway_server_;  // with a hub key

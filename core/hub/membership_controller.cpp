@@ -12,6 +12,7 @@
 #include "core/hub/assignments.h"
 #include "core/hub/peer_directory.h"
 #include "core/hub/reachability.h"
+#include "core/hub/relay_credits.h"
 #include "core/hub/request_verifier.h"
 #include "core/hub/route_seeder.h"
 #include "core/hub/run_roster.h"
@@ -165,6 +166,7 @@ void MembershipController::mount(httplib::Server& server) {
     const auto peer = directory_.find(key);
     if (peer && assignments_) assignments_->add_to(reply, key, peer->stage);
     if (peer && traffic_) traffic_->record(key, peer->stage, heartbeat.body);
+    if (peer && relay_credits_) relay_credits_->heartbeat(key, heartbeat.body);
     if (gate_) gate_->add_to_heartbeat(reply, key);
     net::reply_json(response, 200, reply);
   });

@@ -32,6 +32,7 @@ class AssignmentIssuer;
 class HubStore;
 class PeerDirectory;
 class ReachabilityCheck;
+class RelayCredits;
 class RequestVerifier;
 class RouteSeeder;
 class RunRoster;
@@ -68,6 +69,8 @@ class MembershipController {
   // Join, ready and heartbeat are refused (403) for nodes and owners `gate` bars, and heartbeat
   // replies carry what it adds (spot-check tickets); `gate` must outlive the controller.
   void admit_through(const MemberGate& gate) { gate_ = &gate; }
+  // A heartbeat's relay byte counts go to `credits` (relay_credits.h; must outlive the controller).
+  void credit_relays_with(RelayCredits& credits) { relay_credits_ = &credits; }
   // A heartbeat's traffic report is kept in `reports` (which must outlive the controller).
   void keep_traffic_in(TrafficReports& reports) { traffic_ = &reports; }
 
@@ -88,6 +91,7 @@ class MembershipController {
   const RequestVerifier& verifier_;
   std::chrono::milliseconds heartbeat_timeout_;
   ReachabilityCheck* reachability_ = nullptr;
+  RelayCredits* relay_credits_ = nullptr;
   ChallengeBook challenges_;
   RateLimiter challenges_per_address_;
   RateLimiter joins_per_address_;

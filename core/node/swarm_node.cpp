@@ -17,6 +17,7 @@
 #include "core/node/swarm/catch_up.h"
 #include "core/node/swarm/handlers.h"
 #include "core/node/swarm/hub_link.h"
+#include "core/node/swarm/reachability.h"
 #include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/peer_roles.h"
 #include "core/node/swarm/run_context.h"
@@ -46,6 +47,7 @@ struct SwarmNode::Impl {
   swarm::PeerRoles roles;  // the hub thread's view of who may send what
   std::shared_ptr<net::PeerAllowlist> allowlist = std::make_shared<net::PeerAllowlist>();
   std::unique_ptr<swarm::HubLink> hub;
+  std::unique_ptr<swarm::Reachability> reach;
   std::unique_ptr<zmq::context_t> context;
   std::unique_ptr<net::ZapHandler> zap;
   std::unique_ptr<net::Server> server;
@@ -110,10 +112,13 @@ void SwarmNode::Impl::join() {
   start_spot_checks();
 
   join_request.delegation = delegation;
-  join_request.endpoint = server->endpoint();
   join_request.device.name = options.device;
   join_request.device.memory_bytes = 64ull << 30;
-  const int index = hub->client().join(key, join_request);
+  reach = std::make_unique<swarm::Reachability>(
+      swarm::ReachOptions{options.advertise, options.map_port, options.use_relays, options.relay_port}, key);
+  reach->offer_relay(join_request, server->endpoint());
+  hub->attach_reachability(*reach);
+  const int index = reach->join(hub->client(), join_request, server->endpoint());
   build_stage(index);
   log->session_started(index);
   spdlog::info("joined run {} as stage {} of {}, serving at {} (node {})", run.manifest.run_id, index, run.manifest.stages,
@@ -238,7 +243,7 @@ void SwarmNode::Impl::restage(int index, const std::atomic<bool>& stop) {
 bool SwarmNode::Impl::rejoin(const std::atomic<bool>& stop) {
   spdlog::warn("the hub forgot this node; joining again");
   try {
-    const int again = hub->client().join(key, join_request);
+    const int again = reach->rejoin(hub->client(), join_request, server->endpoint());
     if (again != local.index || !synced) {
       restage(again, stop);
     } else {
@@ -369,6 +374,7 @@ control::NodeStatus SwarmNode::status() const {
   out.peers = static_cast<int>(s.hub->peers().size());
   out.verification = s.hub->work().latest();
   out.traffic = s.run.traffic.report();
+  if (s.reach) s.reach->fill(out);
   s.board.fill(out);
   return out;
 }

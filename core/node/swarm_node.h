@@ -50,6 +50,13 @@ struct SwarmNodeOptions {
   std::string hub_url;
   std::filesystem::path data_dir;            // node_key.json, contributions.db
   std::string listen = "tcp://127.0.0.1:0";  // where this node's stage server binds
+  // How peers reach it (core/node/swarm/reachability.h): an explicit endpoint (empty: the port it
+  // listens on at the address the hub sees), whether to map a port on the router and to use a relay
+  // when the hub cannot reach it, and whether to offer to relay (its TCP port; 0: any; -1: no).
+  std::string advertise;
+  bool map_port = true;
+  bool use_relays = true;
+  int relay_port = -1;
   std::string device = "cpu";
   int threads = 0;                           // libtorch CPU threads; 0: libtorch's choice
   std::int64_t inference_cache_bytes = 0;    // the stage's KV caches for inference at most; 0: the engine's default

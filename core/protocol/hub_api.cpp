@@ -24,6 +24,7 @@ struct RouteLimit {
 // Every POST route with a body bigger than kSmallBodyLimit; any other path gets the small limit.
 constexpr RouteLimit kBodyLimits[] = {
     {kJoin, kJoinBodyLimit},
+    {kHeartbeat, kHeartbeatBodyLimit},
     {kProgress, kProgressBodyLimit},
     {kReceipts, kReceiptsBodyLimit},
     {kSteps, kStepsBodyLimit},

@@ -74,6 +74,7 @@ inline constexpr char kChatCompletions[] = "/v1/chat/completions";
 // of the body is read (413 beyond). Sized for what an honest node sends, with room to spare.
 inline constexpr std::size_t kSmallBodyLimit = 4 * 1024;           // challenge, ready, heartbeat, leave, unknown paths
 inline constexpr std::size_t kJoinBodyLimit = 16 * 1024;           // a delegation, an endpoint, a device
+inline constexpr std::size_t kHeartbeatBodyLimit = 16 * 1024;      // traffic by kind, a relay's byte counts
 inline constexpr std::size_t kProgressBodyLimit = 8 * 1024;        // one step's figures
 inline constexpr std::size_t kReceiptsBodyLimit = 2 * 1024 * 1024;  // a batch: about 3,700 receipts of ~560 bytes
 inline constexpr std::size_t kStepsBodyLimit = 512 * 1024;        // a step record: 4,096 micro-batches at most

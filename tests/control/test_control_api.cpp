@@ -103,9 +103,11 @@ class TestControlApi : public QObject {
     const auto status = nlohmann::json::parse(raw.Get("/v1/status", auth)->body);
     for (const char* key : {"state", "reason", "network", "run", "stage", "stages", "step", "step_rate", "loss",
                             "tokens_per_s", "device", "temperature_c", "codec", "bytes_per_token", "ledger", "peers",
-                            "verification", "traffic"})
+                            "verification", "traffic", "reachability"})
       QVERIFY2(status.contains(key), key);
-    QCOMPARE(status.size(), std::size_t{18});
+    QCOMPARE(status.size(), std::size_t{19});
+    // issue #18: how peers reach the node (empty before it joins).
+    QCOMPARE(status["reachability"], (nlohmann::json{{"how", ""}, {"endpoint", ""}, {"detail", ""}}));
     QVERIFY(status["loss"].is_null() && status["temperature_c"].is_null());
     // issue #19: bytes by kind and per token trained (null before any).
     QVERIFY(status["traffic"]["bytes"]["boundary_forward"].contains("sent"));

@@ -150,7 +150,7 @@ class TestHubRequests : public QObject {
   }
 
   void bodyLimitsByRoute() {
-    QCOMPARE(api::body_limit(api::kHeartbeat), api::kSmallBodyLimit);
+    QCOMPARE(api::body_limit(api::kHeartbeat), api::kHeartbeatBodyLimit);
     QCOMPARE(api::body_limit(api::kReady), api::kSmallBodyLimit);
     QCOMPARE(api::body_limit(api::kChallenge), api::kSmallBodyLimit);
     QCOMPARE(api::body_limit("/api/no-such-route"), api::kSmallBodyLimit);

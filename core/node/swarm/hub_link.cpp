@@ -9,6 +9,7 @@
 
 #include "core/node/swarm/local_stage.h"
 #include "core/node/swarm/peer_roles.h"
+#include "core/node/swarm/reachability.h"
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
 #include "core/node/swarm/work_log.h"
@@ -120,7 +121,9 @@ void HubLink::loop() {
   while (running_) {
     if (!board_.excluded()) try {
       const auto traffic = run_.traffic.report();
-      if (!client_->heartbeat(run_.key, &traffic)) rejoin_ = true;
+      if (reach_) reach_->maintain(*client_);
+      const auto relay_counts = reach_ ? reach_->heartbeat_fields() : nlohmann::json::object();
+      if (!client_->heartbeat(run_.key, &traffic, relay_counts)) rejoin_ = true;
       hand_checks();
       refresh_peers();
       report_receipts();

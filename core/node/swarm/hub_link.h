@@ -30,6 +30,7 @@ namespace tessera::node::swarm {
 struct LocalStage;
 struct RunContext;
 class PeerRoles;
+class Reachability;
 class StatusBoard;
 class WorkLog;
 
@@ -46,6 +47,9 @@ class HubLink {
 
   // Once joined: the log receipts come from and statements are recorded in.
   void attach(WorkLog& log, const std::string& owner_address);
+  // Every heartbeat carries `reach`'s relay byte counts, and gives it a chance to replace a lost
+  // relay (it must outlive the link).
+  void attach_reachability(Reachability& reach) { reach_ = &reach; }
   // Spot checks: the stage whose evidence holds the weights to report, and where the tickets go.
   void attach_spot_checks(LocalStage& local, std::function<void(std::vector<std::string>)> checks);
   // Reports the weights digests kept since the last call (POST /api/weights).
@@ -78,6 +82,7 @@ class HubLink {
   StatusBoard& board_;
   control::EventBus* events_;
   WorkLog* log_ = nullptr;
+  Reachability* reach_ = nullptr;
   LocalStage* local_ = nullptr;
   std::function<void(std::vector<std::string>)> checks_;
   bool weights_refused_ = false;  // logged once
