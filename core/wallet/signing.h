@@ -29,6 +29,7 @@ enum class SignatureDomain {
   StepRecord,       // a step's driver: attempt A of step S committed, with these slots (protocol/step_record.h)
   RouteSeed,        // the hub: the seed that orders step S's replicas (protocol/route_seed.h)
   CheckTicket,      // the hub: checker C recomputes worker W's slot (protocol/spot_check.h)
+  TlsCertificate,   // the hub: this TLS certificate serves run R (protocol/tls_binding.h)
 };
 
 std::string_view domain_tag(SignatureDomain domain);  // e.g. "tessera/receipt/v1"
