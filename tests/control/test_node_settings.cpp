@@ -73,7 +73,7 @@ class TestNodeSettings : public QObject {
              QStringLiteral("settings: max_temperature_c must be 0 (no cap) or from 30 to 110"));
     QCOMPARE(refusal({{"max_temperature_c", 0}}), QString());  // no cap
     QCOMPARE(refusal({{"max_power_w", -5}}), QStringLiteral("settings: max_power_w must be 0 (no cap) or more"));
-    QCOMPARE(refusal({{"hub_url", "hub.example:8080"}}), QStringLiteral("settings: hub_url must start with http:// or https://"));
+    QCOMPARE(refusal({{"hub_url", "hub.example:8080"}}), QStringLiteral("settings: hub_url: not a hub address (it must start with tessera://, https:// or http://): 'hub.example:8080'; give the run's tessera:// link or an https:// URL"));
     QCOMPARE(refusal({{"hub_url", 7}}), QStringLiteral("settings: hub_url must be a string (empty: the local network)"));
     QCOMPARE(refusal({{"hub_url", ""}}), QString());
     QCOMPARE(refusal({{"turbo", true}}), QStringLiteral("settings: unknown setting 'turbo'"));
