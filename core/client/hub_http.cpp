@@ -96,6 +96,7 @@ ParsedUrl parse_url(std::string_view address) {
   if (rest.size() > authority.size() && rest.substr(authority.size()) != "/")
     throw bad("a hub URL names only the host and port");
   std::string_view port_text;
+  bool has_port = false;
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) throw bad("the IPv6 host has no closing ']'");
@@ -103,16 +104,18 @@ ParsedUrl parse_url(std::string_view address) {
     if (close + 1 < authority.size()) {
       if (authority[close + 1] != ':') throw bad("after the host comes ':' and the port");
       port_text = authority.substr(close + 2);
+      has_port = true;
     }
   } else {
     const auto colon = authority.find(':');
     out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    has_port = colon != std::string_view::npos;
+    if (has_port) port_text = authority.substr(colon + 1);
   }
   if (out.host.empty()) throw bad("no host");
   if (out.host.find_first_of("@ \t") != std::string::npos) throw bad("the host is malformed");
   out.port = out.tls ? 443 : 80;
-  if (authority.find(':') != std::string_view::npos || !port_text.empty()) {
+  if (has_port) {
     const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), out.port);
     if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() || out.port < 1 ||
         out.port > 65535)

@@ -219,6 +219,19 @@ class TestHubTls : public QObject {
     QVERIFY(error_of([] { client::HubClient("tessera://127.0.0.1:1/r#x"); }).contains("publisher key"));
   }
 
+  void addressForms() {
+    QCOMPARE(QString::fromStdString(client::HubEndpoint("https://[::1]").url()), QStringLiteral("https://[::1]:443"));
+    QCOMPARE(QString::fromStdString(client::HubEndpoint("https://hub.example/").url()), QStringLiteral("https://hub.example:443"));
+    QCOMPARE(QString::fromStdString(client::HubEndpoint("http://[::1]:8800").url()), QStringLiteral("http://[::1]:8800"));
+    QVERIFY(client::HubEndpoint("http://localhost:8800").trusted());
+    QVERIFY(!client::HubEndpoint("https://127.0.0.1:8800").trusted());
+    QVERIFY(client::HubEndpoint("https://hub.example:8800").link() == std::nullopt);
+    QVERIFY(error_of([] { client::HubEndpoint("https://hub.example:8800/api"); }).contains("only the host and port"));
+    QVERIFY(error_of([] { client::HubEndpoint("https://hub.example:99999"); }).contains("port"));
+    QVERIFY(error_of([] { client::HubEndpoint("https://user@hub.example"); }).contains("host"));
+    QVERIFY(error_of([] { client::HubEndpoint("http://[::1"); }).contains("']'"));
+  }
+
   void plainHttpToLoopbackStillWorks() {
     hub::HubService plain(manifest_, hub::HubOptions{});
     plain.start();
