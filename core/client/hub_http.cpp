@@ -227,44 +227,50 @@ std::unique_ptr<HubConnection> HubEndpoint::connect(std::chrono::milliseconds ti
 
 protocol::RunManifest HubEndpoint::establish(std::chrono::milliseconds timeout, net::TrafficMeter* traffic) {
   std::lock_guard first(establish_mutex_);
-  auto manifest_connection = connect(timeout, traffic, true);
-  const auto manifest_reply = get_json(*manifest_connection, url_, protocol::hub_api::kManifest);
-  if (manifest_reply.status != 200 || manifest_reply.body.is_discarded())
-    throw std::runtime_error("hub " + url_ + " did not serve its run manifest (HTTP " +
-                             std::to_string(manifest_reply.status) + ")");
-  auto manifest = protocol::manifest_from_json(manifest_reply.body);
-  check_manifest(manifest);
-  const auto presented = manifest_connection->presented();
-  if (!presented) throw HubUntrusted("the hub at " + url_ + " presented no certificate");
-  if (manifest_connection->ca_valid()) {
-    std::lock_guard lock(mutex_);
-    trusted_ = true;
-    return manifest;
+  auto connection = connect(timeout, traffic, true);
+  const auto reply = get_json(*connection, url_, protocol::hub_api::kManifest);
+  if (reply.status != 200 || reply.body.is_discarded())
+    throw std::runtime_error("hub " + url_ + " did not serve its run manifest (HTTP " + std::to_string(reply.status) +
+                             ")");
+  protocol::RunManifest manifest;
+  try {
+    manifest = protocol::manifest_from_json(reply.body);
+  } catch (const std::invalid_argument& error) {
+    throw HubUntrusted("the hub at " + url_ + " serves a malformed run manifest (" + error.what() + ")");
   }
-  auto tls_connection = connect(timeout, traffic, true);
-  const auto tls_reply = get_json(*tls_connection, url_, protocol::hub_api::kTls);
+  check_manifest(manifest);
+  const auto presented = connection->presented();
+  if (!presented) throw HubUntrusted("the hub at " + url_ + " presented no certificate");
+  if (!connection->ca_valid()) check_binding(manifest, *presented, timeout, traffic);
+  std::lock_guard lock(mutex_);
+  if (!connection->ca_valid()) pin_ = *presented;
+  trusted_ = true;
+  return manifest;
+}
+
+void HubEndpoint::check_binding(const protocol::RunManifest& manifest,
+                                const protocol::CertificateFingerprint& presented, std::chrono::milliseconds timeout,
+                                net::TrafficMeter* traffic) const {
+  auto connection = connect(timeout, traffic, true);
+  const auto reply = get_json(*connection, url_, protocol::hub_api::kTls);
   const auto untrusted = [&](const std::string& why) {
-    return HubUntrusted("refusing the hub at " + url_ + ": its certificate (SHA-256 " + wallet::to_hex(*presented) +
+    return HubUntrusted("refusing the hub at " + url_ + ": its certificate (SHA-256 " + wallet::to_hex(presented) +
                         ") is not valid for " + host_ + " under the system's CAs, and " + why);
   };
-  if (tls_reply.status != 200)
+  if (reply.status != 200)
     throw untrusted("the hub does not bind it to the run (GET " + std::string(protocol::hub_api::kTls) +
-                    " answered HTTP " + std::to_string(tls_reply.status) + ")");
+                    " answered HTTP " + std::to_string(reply.status) + ")");
   protocol::TlsBinding binding;
   try {
-    binding = protocol::tls_binding_from_json(tls_reply.body);
+    binding = protocol::tls_binding_from_json(reply.body);
   } catch (const std::invalid_argument& error) {
     throw untrusted(std::string("its binding to the run is malformed (") + error.what() + ")");
   }
   if (binding.run_id != manifest.run_id) throw untrusted("its binding names another run (" + binding.run_id + ")");
   if (!protocol::verify_tls_binding(binding, manifest.hub_key))
     throw untrusted("its binding to the run is not signed by the run's hub key");
-  if (binding.cert_sha256 != *presented || tls_connection->presented() != presented)
+  if (binding.cert_sha256 != presented || connection->presented() != presented)
     throw untrusted("the hub key binds another certificate (" + wallet::to_hex(binding.cert_sha256) + ") to the run");
-  std::lock_guard lock(mutex_);
-  pin_ = *presented;
-  trusted_ = true;
-  return manifest;
 }
 
 }  // namespace tessera::client

@@ -72,6 +72,10 @@ class HubEndpoint {
  private:
   std::unique_ptr<HubConnection> connect(std::chrono::milliseconds timeout, net::TrafficMeter* traffic,
                                          bool first_contact) const;
+  // GET /api/tls on a new connection: the hub key binds `presented` to the run, and that
+  // connection presented it too. Throws HubUntrusted otherwise.
+  void check_binding(const protocol::RunManifest& manifest, const protocol::CertificateFingerprint& presented,
+                     std::chrono::milliseconds timeout, net::TrafficMeter* traffic) const;
 
   std::string url_;
   std::string host_;
