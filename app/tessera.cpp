@@ -55,6 +55,7 @@ struct AppOptions {
   bool no_node = false;
   std::optional<QString> node_program;
   bool measure_startup = false;
+  std::optional<QString> run_link;  // `tessera tessera://…` (the desktop's x-scheme-handler/tessera)
 };
 
 // Exits for --help and --version (QCommandLineParser::process).
@@ -80,6 +81,10 @@ AppOptions parse_command_line(QApplication& app) {
       QStringLiteral("measure-startup"),
       QStringLiteral("Print the milliseconds to the first shown window as JSON, then exit."));
   parser.addOptions({data_dir_option, screenshots_option, hidden_option, no_node_option, node_option, measure_option});
+  parser.addPositionalArgument(QStringLiteral("link"),
+                               QStringLiteral("A run's link (tessera://host:port/<run>#<publisher key>): "
+                                              "contribute to that run (it becomes the hub setting)."),
+                               QStringLiteral("[link]"));
   parser.process(app);
 
   AppOptions options;
@@ -89,7 +94,20 @@ AppOptions parse_command_line(QApplication& app) {
   options.no_node = parser.isSet(no_node_option);
   if (parser.isSet(node_option)) options.node_program = parser.value(node_option);
   options.measure_startup = parser.isSet(measure_option);
+  if (!parser.positionalArguments().isEmpty()) options.run_link = parser.positionalArguments().constFirst().trimmed();
   return options;
+}
+
+// `tessera <link>`: the link becomes the hub setting, checked by the same rules as the Settings
+// page (a refused one is said and changes nothing).
+void use_run_link(NodeSettings& settings, const QString& link) {
+  auto next = settings.values();
+  next.hub_url = link.toStdString();
+  const auto said = QObject::connect(&settings, &NodeSettings::rejected, [](const QString& why) {
+    QMessageBox::warning(nullptr, QStringLiteral("Tessera"), QStringLiteral("This run link cannot be used: %1").arg(why));
+  });
+  settings.apply(next);
+  QObject::disconnect(said);
 }
 
 // The data folder, created if needed; nothing (after telling the user why) when it cannot be used.
@@ -171,6 +189,7 @@ int main(int argc, char** argv) {
   WalletService wallet(QDir(*data_dir).filePath(QStringLiteral("wallet.json")));
   LedgerService ledger(QDir(*data_dir).filePath(QStringLiteral("contributions.db")));
   NodeSettings settings(node.get(), *data_dir);
+  if (options.run_link) use_run_link(settings, *options.run_link);
   if (node) node->setHubUrl(QString::fromStdString(settings.values().hub_url));
   wallet.probe();
   WatchService watch;  // the watched addresses live in the app's settings

@@ -49,6 +49,16 @@ int main(int argc, char** argv) {
                  "most this long (0: never)")
       ->check(CLI::Range(0, 60000))
       ->capture_default_str();
+  app.add_flag("--tls", options.tls,
+               "Serve HTTPS on a loopback address too (any other address always serves HTTPS; without "
+               "--tls-cert, with a self-signed certificate kept in the state folder and bound to the run by the hub key)");
+  app.add_option("--tls-cert", options.tls_cert_file, "The HTTPS certificate (PEM), with --tls-key")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tls_key_file, "The HTTPS certificate's private key (unencrypted PEM, mode 0600)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--public-host", options.public_host,
+                 "The host name or address nodes reach this hub at, as the run link names it "
+                 "(default: the --listen host, or this machine's name when listening on all addresses)");
   bool handled = false;
   tessera::cli::hub_bench::add_bench_command(app, handled);
   tessera::cli::add_keys_command(app, global, handled);

@@ -23,6 +23,7 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)  # the hub's TLS identity and the node's certificate pinning
 
 if(TESSERA_BUILD_UI OR TESSERA_BUILD_TESTS)
   set(_tessera_qt_components Core)

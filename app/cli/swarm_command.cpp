@@ -251,7 +251,8 @@ void add_averaging_options(CLI::App* command, demo::LocalNetworkOptions& o) {
 void add_run_command(CLI::App& app, const GlobalOptions& global) {
   auto s = std::make_shared<RunSettings>();
   auto* command = app.add_subcommand("run", "Run the contributor daemon: join a hub's run (or the local network) and train");
-  command->add_option("--hub", s->hub, "Hub URL (http://host:port); without it, the local network");
+  command->add_option("--hub", s->hub, "The run's link (tessera://host:port/<run>#<publisher key>), or the hub's https:// URL "
+                      "(http:// only to this machine); without it, the local network");
   command->add_flag("--local", s->local, "The local network: an embedded hub and local peers for the other stages");
   command->add_flag("--paused", s->paused, "Join, but do not train until started (control API)");
   command->add_option("--device", s->device, "cpu, cuda or cuda:N")->capture_default_str();

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <utility>
 
-#include "core/client/http_traffic.h"
 #include "core/sys/bounded_json.h"
 #include "core/wallet/encoding.h"
 
@@ -43,11 +42,8 @@ void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
 
 }  // namespace
 
-HubClient::HubClient(std::string url, std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
-    : url_(std::move(url)), timeout_(timeout), traffic_(traffic) {
-  while (!url_.empty() && url_.back() == '/') url_.pop_back();
-  if (url_.rfind("http://", 0) != 0) throw std::invalid_argument("hub URL must start with http:// (got '" + url_ + "')");
-}
+HubClient::HubClient(std::string address, std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
+    : endpoint_(std::make_shared<HubEndpoint>(address)), url_(endpoint_->url()), timeout_(timeout), traffic_(traffic) {}
 
 nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
                                const wallet::KeyPair* signer, std::size_t max_reply_bytes) {
@@ -62,12 +58,11 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
                {protocol::kTimeHeader, signature.time_ms},
                {protocol::kSignatureHeader, signature.signature}};
   }
-  httplib::Client client(url_);
-  client.set_connection_timeout(timeout_);
-  client.set_read_timeout(timeout_);
-  client.set_write_timeout(timeout_);
-  count_http_traffic(client, traffic_);
+  if (!endpoint_->trusted()) endpoint_->establish(timeout_, traffic_);
+  const auto connection = endpoint_->open(timeout_, traffic_);
+  auto& client = connection->http();
   auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, "application/json");
+  if (!result && !connection->refusal().empty()) throw HubUntrusted(connection->refusal());
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
   if (max_reply_bytes != 0 && result->body.size() > max_reply_bytes)
@@ -103,9 +98,9 @@ std::string HubClient::run_id() {
 }
 
 protocol::RunManifest HubClient::manifest() {
+  if (!endpoint_->trusted()) return endpoint_->establish(timeout_, traffic_);  // checks it too
   auto manifest = protocol::manifest_from_json(call("GET", api::kManifest, "", nullptr));
-  if (!protocol::verify_manifest(manifest, manifest.publisher_key))
-    throw std::runtime_error("the hub's run manifest is not signed by its publisher");
+  endpoint_->check_manifest(manifest);
   return manifest;
 }
 

@@ -4,10 +4,14 @@
 // the hub serves it to members only), report receipts and step progress. Every signed request
 // carries its signature in headers over the exact body bytes sent. Reads what the hub counts of a
 // node's work (public). Knows the hub only through the protocol: no hub header is included here.
+// The hub is reached through a HubEndpoint (hub_http.h): a run link, https://, or loopback
+// http://; over HTTPS nothing but the manifest and the certificate binding is fetched before the
+// hub's certificate is trusted.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/client/hub_http.h"
 #include "core/client/node_work.h"
 #include "core/net/traffic_meter.h"
 #include "core/protocol/hub_api.h"
@@ -35,11 +40,6 @@ struct HubExcluded : std::runtime_error {
   std::string reason;  // the hub's words after "excluded from this run: "
 };
 
-// A hub that did not answer at all (as opposed to one that answered with an error).
-struct HubUnreachable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // A hub that answered with an error status: `explained` when it said why ({"error": …}); a 404
 // without a reason is a path the hub does not serve (an older hub).
 struct HubRefused : std::runtime_error {
@@ -56,24 +56,27 @@ struct HubRefused : std::runtime_error {
 // `driver` empty when it says there is none).
 struct HubNamed {
   std::string assignment;
-  std::string endpoint;  // where the hub says peers reach this node (the last join's or address update's reply)
-  std::string address;   // the address the hub saw this node's last join come from
-  std::string reachability;  // the last join's: "checked" (the hub connected back) or "unchecked"
   bool names_driver = false;
   std::optional<wallet::PublicKey> driver;
+  std::string endpoint{};  // where the hub says peers reach this node (the last join's or address update's reply)
+  std::string address{};   // the address the hub saw this node's last join come from
+  std::string reachability{};  // the last join's: "checked" (the hub connected back) or "unchecked"
 };
 
 // Every call has a timeout and throws std::runtime_error with a message that says what failed
 // ("hub http://… did not answer: …", "hub refused /api/join: …"); a hub that did not answer throws
-// HubUnreachable, one that excluded this node throws HubExcluded. Thread-safe.
+// HubUnreachable, one that excluded this node throws HubExcluded, one whose run or certificate is
+// not the one asked for throws HubUntrusted. Thread-safe.
 class HubClient {
  public:
-  // Each request's and reply's bytes are counted into `traffic` (may be null; must outlive this)
-  // as control traffic.
-  explicit HubClient(std::string url, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+  // `address`: a run link, an https:// URL or an http:// URL to loopback (std::invalid_argument
+  // otherwise, without any connection). Each request's and reply's bytes are counted into
+  // `traffic` (may be null; must outlive this) as control traffic.
+  explicit HubClient(std::string address, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
                      net::TrafficMeter* traffic = nullptr);
 
-  // The run manifest, checked against its publisher's signature.
+  // The run manifest, checked against the link's publisher and run (without a link, against its
+  // own publisher's signature).
   protocol::RunManifest manifest();
   // Proves the node key (a signed join carrying a fresh challenge) and the delegation; returns the
   // assigned stage.
@@ -124,7 +127,9 @@ class HubClient {
   // unsigned). Throws std::runtime_error when the reply is larger than kMaxWorkReplyBytes or
   // malformed (node_work.h).
   NodeWork work(const wallet::PublicKey& node);
-  const std::string& url() const { return url_; }
+  const std::string& url() const { return url_; }  // scheme://host:port
+  // Where the hub is and what trusts it; share it (StatementSync) so the pin is made once.
+  std::shared_ptr<HubEndpoint> endpoint() const { return endpoint_; }
   HubNamed named() const;
   // The route seed the last peer list named: hex of a protocol::SignedRouteSeed for the step after
   // the last committed one, unverified (whoever uses it checks it); empty when it named none.
@@ -142,6 +147,7 @@ class HubClient {
   void remember(const nlohmann::json& reply);  // the assignment or driver a reply names
   void remember_checks(const nlohmann::json& reply);  // the check tickets a heartbeat reply hands
 
+  std::shared_ptr<HubEndpoint> endpoint_;
   std::string url_;
   std::chrono::milliseconds timeout_;
   net::TrafficMeter* traffic_;

@@ -4,8 +4,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "core/client/http_traffic.h"
 #include "core/client/hub_client.h"
+#include "core/client/hub_http.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
 #include "core/protocol/hub_api.h"
@@ -24,13 +24,17 @@ struct Fetched {
   nlohmann::json body;
 };
 
-Fetched http_get(const std::string& hub_url, const std::string& path, std::chrono::milliseconds timeout,
+// Throws HubUntrusted (and std::runtime_error for a first contact that went wrong otherwise).
+Fetched http_get(HubEndpoint& endpoint, const std::string& path, std::chrono::milliseconds timeout,
                  net::TrafficMeter* traffic) {
-  httplib::Client client(hub_url);
-  client.set_connection_timeout(timeout);
-  client.set_read_timeout(timeout);
-  count_http_traffic(client, traffic);
-  const auto result = client.Get(path);
+  try {
+    if (!endpoint.trusted()) endpoint.establish(timeout, traffic);
+  } catch (const HubUnreachable&) {
+    return {};
+  }
+  const auto connection = endpoint.open(timeout, traffic);
+  const auto result = connection->http().Get(path);
+  if (!result && !connection->refusal().empty()) throw HubUntrusted(connection->refusal());
   if (!result) return {};
   Fetched fetched{result->status, {}};
   fetched.body = nlohmann::json::parse(result->body, nullptr, false);
@@ -53,11 +57,26 @@ std::uint64_t resume_after(const std::filesystem::path& log, const std::string& 
 
 StatementFetcher::StatementFetcher(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
                                    std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
-    : hub_url_(std::move(hub_url)), run_id_(std::move(run_id)), hub_key_(hub_key), timeout_(timeout), traffic_(traffic) {}
+    : StatementFetcher(std::make_shared<HubEndpoint>(hub_url), std::move(run_id), hub_key, timeout, traffic) {}
+
+StatementFetcher::StatementFetcher(std::shared_ptr<HubEndpoint> endpoint, std::string run_id,
+                                   const wallet::PublicKey& hub_key, std::chrono::milliseconds timeout,
+                                   net::TrafficMeter* traffic)
+    : endpoint_(std::move(endpoint)),
+      hub_url_(endpoint_->url()),
+      run_id_(std::move(run_id)),
+      hub_key_(hub_key),
+      timeout_(timeout),
+      traffic_(traffic) {}
 
 StatementCheck StatementFetcher::latest_epoch() const {
   using Outcome = StatementCheck::Outcome;
-  const auto latest = http_get(hub_url_, protocol::hub_api::kLatestStatement, timeout_, traffic_);
+  Fetched latest;
+  try {
+    latest = http_get(*endpoint_, protocol::hub_api::kLatestStatement, timeout_, traffic_);
+  } catch (const std::exception& error) {
+    return {Outcome::Rejected, 0, error.what()};
+  }
   if (latest.status == 0) return {Outcome::Unreachable, 0, "the hub " + hub_url_ + " did not answer"};
   if (latest.status == 404) return {Outcome::NothingNew, 0, "no epoch has been settled yet"};
   try {
@@ -69,6 +88,17 @@ StatementCheck StatementFetcher::latest_epoch() const {
 }
 
 OwnerStatement StatementFetcher::fetch(std::uint64_t epoch, const std::string& owner) const {
+  try {
+    return fetch_checked(epoch, owner);
+  } catch (const std::exception& error) {  // an untrusted hub, or a first contact that went wrong
+    OwnerStatement out;
+    out.check = {StatementCheck::Outcome::Rejected, epoch,
+                 "statement for epoch " + std::to_string(epoch) + " rejected: " + error.what()};
+    return out;
+  }
+}
+
+OwnerStatement StatementFetcher::fetch_checked(std::uint64_t epoch, const std::string& owner) const {
   using Outcome = StatementCheck::Outcome;
   OwnerStatement out;
   out.check.epoch = epoch;
@@ -78,10 +108,10 @@ OwnerStatement StatementFetcher::fetch(std::uint64_t epoch, const std::string& o
     out.check.message = std::move(message);
     return out;
   };
-  const auto statement_reply = http_get(hub_url_, protocol::hub_api::statement_path(epoch), timeout_, traffic_);
+  const auto statement_reply = http_get(*endpoint_, protocol::hub_api::statement_path(epoch), timeout_, traffic_);
   if (statement_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
   if (statement_reply.status == 404) return result(Outcome::NothingNew, "epoch " + number + " is no longer served");
-  const auto proof_reply = http_get(hub_url_, protocol::hub_api::proof_path(epoch, owner), timeout_, traffic_);
+  const auto proof_reply = http_get(*endpoint_, protocol::hub_api::proof_path(epoch, owner), timeout_, traffic_);
   if (proof_reply.status == 0) return result(Outcome::Unreachable, "the hub " + hub_url_ + " did not answer");
   if (proof_reply.status == 404) return result(Outcome::NotAnOwner, owner + " owns nothing yet in epoch " + number);
 
@@ -119,7 +149,13 @@ OwnerStatement StatementFetcher::fetch_latest(const std::string& owner) const {
 StatementSync::StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
                              std::string owner, ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout,
                              net::TrafficMeter* traffic)
-    : fetcher_(std::move(hub_url), std::move(run_id), hub_key, timeout, traffic),
+    : StatementSync(std::make_shared<HubEndpoint>(hub_url), std::move(run_id), hub_key, std::move(owner), ledger,
+                    timeout, traffic) {}
+
+StatementSync::StatementSync(std::shared_ptr<HubEndpoint> endpoint, std::string run_id, const wallet::PublicKey& hub_key,
+                             std::string owner, ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout,
+                             net::TrafficMeter* traffic)
+    : fetcher_(std::move(endpoint), std::move(run_id), hub_key, timeout, traffic),
       owner_(std::move(owner)),
       ledger_(ledger),
       last_epoch_(resume_after(ledger.file(), fetcher_.run_id(), owner_)) {}
@@ -202,8 +238,11 @@ WatchReport watch_owners(const std::string& hub_url, const std::vector<std::stri
   WatchReport report;
   report.hub_url = hub_url;
   protocol::RunManifest manifest;
+  std::shared_ptr<HubEndpoint> endpoint;
   try {
-    manifest = HubClient(hub_url, timeout).manifest();  // checked against its publisher's signature
+    HubClient client(hub_url, timeout);
+    endpoint = client.endpoint();
+    manifest = client.manifest();  // checked against the link's publisher, or its own
   } catch (const HubUnreachable&) {
     report.unreachable = true;
     report.error = "the hub " + hub_url + " did not answer";
@@ -215,7 +254,7 @@ WatchReport watch_owners(const std::string& hub_url, const std::vector<std::stri
   }
   report.run_id = manifest.run_id;
   report.currency = manifest.currency;
-  const StatementFetcher fetcher(hub_url, manifest.run_id, manifest.hub_key, timeout);
+  const StatementFetcher fetcher(endpoint, manifest.run_id, manifest.hub_key, timeout);
   const auto latest = fetcher.latest_epoch();
   for (const auto& owner : owners) {
     if (latest.outcome != StatementCheck::Outcome::Verified) {

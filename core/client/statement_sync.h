@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ class LedgerWriter;
 }
 
 namespace tessera::client {
+
+class HubEndpoint;
 
 struct StatementCheck {
   enum class Outcome { Verified, NothingNew, NotAnOwner, Rejected, Unreachable };
@@ -46,10 +49,15 @@ struct OwnerStatement {
 
 class StatementFetcher {
  public:
-  // `hub_url` like http://127.0.0.1:8080; `hub_key` the run manifest's hub_key. Every request
+  // `hub_url` like http://127.0.0.1:8080, https://… or a run link (hub_http.h; std::invalid_argument
+  // for plain HTTP to another machine); `hub_key` the run manifest's hub_key. Every request
   // waits at most `timeout` to connect and `timeout` for the answer. Each exchange's bytes are
-  // counted into `traffic` (may be null; must outlive this) as control traffic.
+  // counted into `traffic` (may be null; must outlive this) as control traffic. A hub whose
+  // certificate cannot be trusted gives Rejected.
   StatementFetcher(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(5), net::TrafficMeter* traffic = nullptr);
+  // The same through `endpoint`, whose pin (HubClient::endpoint()) it shares.
+  StatementFetcher(std::shared_ptr<HubEndpoint> endpoint, std::string run_id, const wallet::PublicKey& hub_key,
                    std::chrono::milliseconds timeout = std::chrono::seconds(5), net::TrafficMeter* traffic = nullptr);
 
   // The newest settled epoch: outcome Verified with its number (nothing checked yet), NothingNew
@@ -64,6 +72,9 @@ class StatementFetcher {
   const std::string& run_id() const { return run_id_; }
 
  private:
+  OwnerStatement fetch_checked(std::uint64_t epoch, const std::string& owner) const;
+
+  std::shared_ptr<HubEndpoint> endpoint_;
   std::string hub_url_;
   std::string run_id_;
   wallet::PublicKey hub_key_;
@@ -77,6 +88,10 @@ class StatementSync {
   StatementSync(std::string hub_url, std::string run_id, const wallet::PublicKey& hub_key, std::string owner,
                 ledger::LedgerWriter& ledger, std::chrono::milliseconds timeout = std::chrono::seconds(5),
                 net::TrafficMeter* traffic = nullptr);
+  // Through the node's HubClient::endpoint(), sharing its pin.
+  StatementSync(std::shared_ptr<HubEndpoint> endpoint, std::string run_id, const wallet::PublicKey& hub_key,
+                std::string owner, ledger::LedgerWriter& ledger,
+                std::chrono::milliseconds timeout = std::chrono::seconds(5), net::TrafficMeter* traffic = nullptr);
 
   // Checks every epoch settled since the last one recorded (oldest first); returns the last outcome.
   StatementCheck poll();

@@ -7,6 +7,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/client/hub_http.h"
+
 namespace tessera::control {
 namespace {
 
@@ -117,8 +119,13 @@ NodeSettings NodeSettings::merged(const nlohmann::json& patch) const {
   s.max_power_w = number_in(json["max_power_w"], 0, std::numeric_limits<double>::max(), "max_power_w must be 0 (no cap) or more");
   if (!json["hub_url"].is_string()) bad("hub_url must be a string (empty: the local network)");
   s.hub_url = json["hub_url"].get<std::string>();
-  if (!s.hub_url.empty() && s.hub_url.rfind("http://", 0) != 0 && s.hub_url.rfind("https://", 0) != 0)
-    bad("hub_url must start with http:// or https://");
+  if (!s.hub_url.empty()) {
+    try {
+      client::HubEndpoint checked(s.hub_url);  // the node's own rules: a run link, https://, or http:// to loopback
+    } catch (const std::invalid_argument& error) {
+      bad(std::string("hub_url: ") + error.what());
+    }
+  }
   return s;
 }
 

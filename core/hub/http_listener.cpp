@@ -12,8 +12,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/hub/tls_identity.h"
+
 namespace tessera::hub {
 namespace {
+
+std::unique_ptr<httplib::Server> make_server(const std::string& name, const TlsIdentity* tls) {
+  if (!tls) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>(tls->certificate(), tls->key());
+  if (!server->is_valid()) throw std::runtime_error("the " + name + " server cannot use its TLS certificate and key");
+  return server;
+}
 
 // The port a socket is bound to, -1 for one that is not an IPv4/IPv6 socket.
 int bound_port(int fd) {
@@ -49,8 +58,8 @@ void widen_backlog(int port) {
 }  // namespace
 
 HttpListener::HttpListener(std::string name, const net::HttpServerLimits& limits, net::BodyLimits bodies,
-                           net::RefusalWriter refuse)
-    : name_(std::move(name)), stats_(name_), server_(std::make_unique<httplib::Server>()) {
+                           net::RefusalWriter refuse, const TlsIdentity* tls)
+    : name_(std::move(name)), stats_(name_), server_(make_server(name_, tls)) {
   net::limit_requests(*server_, limits, std::move(bodies), std::move(refuse));
   server_->set_logger([this](const httplib::Request& request, const httplib::Response& response) {
     stats_.record(request, response);

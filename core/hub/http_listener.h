@@ -1,6 +1,7 @@
 // One cpp-httplib server of the hub, bound and served on its own thread, with its request limits
 // (net::limit_requests) and its outcome counters (RequestStats): the hub runs one for its API and
-// one for the inference gateway, so neither can take the other's workers.
+// one for the inference gateway, so neither can take the other's workers. Given a TlsIdentity it
+// serves HTTPS (httplib::SSLServer) with that certificate, else plain HTTP.
 #pragma once
 
 #include <memory>
@@ -16,11 +17,14 @@ class Server;
 
 namespace tessera::hub {
 
+class TlsIdentity;
+
 class HttpListener {
  public:
-  // `name` says which server it is in errors and log lines ("hub API", "gateway").
+  // `name` says which server it is in errors and log lines ("hub API", "gateway"). `tls` (may be
+  // null: plain HTTP) is only read here; OpenSSL keeps its own references.
   HttpListener(std::string name, const net::HttpServerLimits& limits, net::BodyLimits bodies,
-               net::RefusalWriter refuse = {});
+               net::RefusalWriter refuse = {}, const TlsIdentity* tls = nullptr);
   ~HttpListener();  // stops
   HttpListener(const HttpListener&) = delete;
   HttpListener& operator=(const HttpListener&) = delete;

@@ -11,13 +11,18 @@
 #include <tuple>
 #include <vector>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/hub/api_key_book.h"
 #include "core/hub/hub_service.h"
+#include "core/hub/tls_identity.h"
+#include "core/net/loopback_host.h"
 #include "core/protocol/hub_admin_api.h"
 #include "core/protocol/manifest.h"
 #include "core/sys/paths.h"
+#include "core/wallet/encoding.h"
 #include "core/wallet/keypair_file.h"
 #include "core/wallet/secure_file.h"
 
@@ -46,6 +51,27 @@ std::string gateway_access(const HubOptions& options, const ApiKeyBook& keys) {
   const std::string keyed = keys.has_live_keys() ? "paid with API keys" : "paid with API keys (none yet: `tessera-hub keys add`)";
   if (options.open_gateway) return keyed + "; without a key, demo usage that earns nothing (--open-gateway)";
   return keyed + "; requests without a key are refused with 401";
+}
+
+bool wildcard(const std::string& host) { return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]"; }
+
+std::string machine_name() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 && name[0] ? std::string(name) : std::string("localhost");
+}
+
+// The hub's certificate, or null for plain HTTP (only where every server it opens is loopback).
+std::shared_ptr<const TlsIdentity> tls_identity(const HubDaemonOptions& config, const HubOptions& options,
+                                                const std::string& public_host) {
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty())
+    throw std::invalid_argument("--tls-cert and --tls-key go together");
+  const bool loopback = net::is_loopback_host(options.host) && net::is_loopback_host(options.gateway_host);
+  if (!config.tls && config.tls_cert_file.empty() && loopback) return nullptr;
+  if (!config.tls_cert_file.empty()) return TlsIdentity::from_files(config.tls_cert_file, config.tls_key_file);
+  std::vector<std::string> names{public_host};
+  if (!wildcard(options.host) && options.host != public_host) names.push_back(options.host);
+  names.insert(names.end(), {"localhost", "127.0.0.1"});
+  return TlsIdentity::self_signed(names, options.state_dir);
 }
 
 }  // namespace
@@ -81,6 +107,9 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
   if (hub_key_) options.hub_key = hub_key_.get();
   options.state_dir = hub_state_dir(config.data_dir);  // members and receipts, with or without a hub key
   options.admin_access_file = options.state_dir / protocol::hub_admin_api::kAccessFileName;
+  const auto public_host =
+      !config.public_host.empty() ? config.public_host : wildcard(options.host) ? machine_name() : options.host;
+  options.tls = tls_identity(config, options, public_host);
   hub_ = std::make_unique<HubService>(manifest, options);
   try {
     hub_->start();
@@ -88,6 +117,22 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
     throw std::runtime_error(std::string(error.what()) + (config.gateway_listen.empty() && hub_key_
                                                               ? " (choose the gateway's address with --gateway-listen)"
                                                               : ""));
+  }
+  if (options.tls) {
+    auto link = hub_->run_link();
+    link.host = public_host;
+    link_ = link.to_string();
+    link_file_ = options.state_dir / kRunLinkFileName;
+    std::filesystem::create_directories(options.state_dir);
+    const auto text = link_ + "\n";
+    wallet::write_file_atomic(link_file_, wallet::as_bytes(text), {}, wallet::IfExists::Replace);
+    log_ << "HTTPS with certificate SHA-256 " << wallet::to_hex(options.tls->fingerprint())
+         << (config.tls_cert_file.empty() ? " (self-signed, bound to the run by the hub key: GET /api/tls)" : "")
+         << std::endl;
+    log_ << "run link: " << link_ << std::endl;
+    if (!hub_key_ && config.tls_cert_file.empty())
+      log_ << "no --hub-key: nodes cannot pin this self-signed certificate (only a CA-signed one, --tls-cert, works)"
+           << std::endl;
   }
   if (hub_key_)
     log_ << "gateway: " << hub_->gateway_url() << ", " << gateway_access(options, *hub_->api_keys()) << ", at most "
@@ -97,7 +142,10 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
     log_ << "no --hub-key: this hub neither settles epochs nor serves the gateway" << std::endl;
 }
 
-HubDaemon::~HubDaemon() = default;
+HubDaemon::~HubDaemon() {
+  std::error_code ignored;
+  if (!link_file_.empty()) std::filesystem::remove(link_file_, ignored);
+}
 
 void HubDaemon::serve(const std::atomic<bool>& stop) {
   log_ << "serving run " << hub_->manifest().run_id << " at " << hub_->url() << std::endl;

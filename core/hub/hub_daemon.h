@@ -34,7 +34,19 @@ struct HubDaemonOptions {
   int max_concurrent_completions = 4;
   double check_rate = 0.1;                         // spot checks: the chance a node's work in a step is checked
   int reachability_timeout_ms = 3000;              // connect back to each joining node (0: never)
+  // HTTPS (docs/hub.md "HTTPS and the run link"): a certificate and key from PEM files (both or
+  // neither), else a self-signed one kept in the state folder. A hub on a non-loopback address
+  // always serves HTTPS; on loopback only with `tls` (or a certificate).
+  bool tls = false;
+  std::filesystem::path tls_cert_file;
+  std::filesystem::path tls_key_file;
+  // The host the run link names (nodes connect to it); empty: the --listen host, or this
+  // machine's name when that is a wildcard (0.0.0.0, ::).
+  std::string public_host;
 };
+
+// Where the daemon writes its run link (one line) in the state folder, while it serves.
+inline constexpr char kRunLinkFileName[] = "run-link.txt";
 
 // The hub's state folder: <data dir>/hub (its database and the admin access file).
 std::filesystem::path hub_state_dir(const std::optional<std::filesystem::path>& data_dir);
@@ -58,6 +70,8 @@ class HubDaemon {
 
  private:
   std::ostream& log_;
+  std::string link_;                          // the run link, empty without TLS
+  std::filesystem::path link_file_;
   std::unique_ptr<wallet::KeyPair> hub_key_;  // outlives hub_, which signs with it
   std::unique_ptr<HubService> hub_;
 };

@@ -35,6 +35,8 @@
 #include "core/hub/step_progress.h"
 #include "core/hub/steps_controller.h"
 #include "core/hub/swarm_inference.h"
+#include "core/hub/tls_controller.h"
+#include "core/hub/tls_identity.h"
 #include "core/hub/work_controller.h"
 #include "core/net/http_json.h"
 #include "core/protocol/hub_admin_api.h"
@@ -107,6 +109,8 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
                                            *options_.hub_key, options_.check_rate);
     checks_api_ = std::make_unique<ChecksController>(*checks_, verifier_);
     gateway_api_ = std::make_unique<GatewayController>(*gateway_);
+    if (options_.tls)
+      tls_api_ = std::make_unique<TlsController>(manifest_.run_id, options_.tls->fingerprint(), *options_.hub_key);
   }
   run_api_ = std::make_unique<RunController>(manifest_);
   membership_api_ = std::make_unique<MembershipController>(manifest_, directory_, roster_, verifier_,
@@ -172,7 +176,13 @@ void HubService::epoch_loop() {
   }
 }
 
-std::string HubService::url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
+std::string HubService::url() const {
+  return (options_.tls ? "https://" : "http://") + protocol::host_port(options_.host, port_);
+}
+
+protocol::RunLink HubService::run_link() const {
+  return {options_.host, port_, manifest_.run_id, manifest_.publisher_key};
+}
 
 std::string HubService::admin_url() const {
   return admin_port_ == 0 ? std::string() : "http://127.0.0.1:" + std::to_string(admin_port_);
@@ -181,7 +191,7 @@ std::string HubService::admin_url() const {
 std::string HubService::gateway_url() const {
   if (gateway_port_ == 0) return {};
   const auto& host = options_.gateway_host.empty() ? options_.host : options_.gateway_host;
-  return "http://" + host + ":" + std::to_string(gateway_port_) + "/v1";
+  return (options_.tls ? "https://" : "http://") + protocol::host_port(host, gateway_port_) + "/v1";
 }
 
 protocol::PeerList HubService::peer_list() { return membership_api_->peer_list(); }
@@ -218,7 +228,7 @@ void HubService::start() {
   api_server_ = std::make_unique<HttpListener>(
       "hub API", options_.api_server,
       net::BodyLimits{[](const std::string& path) { return protocol::hub_api::body_limit(path); },
-                      protocol::hub_api::largest_body_limit()});
+                      protocol::hub_api::largest_body_limit()}, net::RefusalWriter{}, options_.tls.get());
   auto& server = api_server_->server();
   net::reply_thrown_errors(server);
   run_api_->mount(server);
@@ -229,12 +239,13 @@ void HubService::start() {
   health_api_->mount(server);
   traffic_->mount(server);
   if (statements_api_) statements_api_->mount(server);
+  if (tls_api_) tls_api_->mount(server);
   if (checks_api_) checks_api_->mount(server);
   if (gateway_api_) {
     const auto limit = gateway_->body_limit();
     gateway_server_ = std::make_unique<HttpListener>(
         "gateway", options_.gateway_server, net::BodyLimits{[limit](const std::string&) { return limit; }, limit},
-        reply_gateway_refusal);
+        reply_gateway_refusal, options_.tls.get());
     net::reply_thrown_errors(gateway_server_->server(), {"invalid_request_error", "server_error"});
     gateway_api_->mount(gateway_server_->server());
   }

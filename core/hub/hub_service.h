@@ -32,6 +32,7 @@
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/receipt.h"
+#include "core/protocol/run_link.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::hub {
@@ -60,6 +61,8 @@ class StatementsController;
 class StepProgress;
 class StepsController;
 class SwarmInference;
+class TlsController;
+class TlsIdentity;
 class WorkController;
 class WorkObserver;
 
@@ -76,6 +79,9 @@ struct HubOptions {
   // restarts; a settlement-<run>.json of older hubs there is imported. Empty: in memory only.
   std::filesystem::path state_dir;
   std::size_t max_peers = PeerDirectory::kDefaultMaxPeers;  // live peers; beyond, joins are refused
+  // HTTPS for the API and gateway servers with this certificate (tls_identity.h); null: plain
+  // HTTP. With a hub key too, GET /api/tls serves the certificate's binding to the run.
+  std::shared_ptr<const TlsIdentity> tls;
 
   // The inference gateway (with a hub key), on its own server.
   std::string gateway_host;                   // empty: `host`
@@ -127,7 +133,10 @@ class HubService {
   void start();
   void stop();
   int port() const { return port_; }
-  std::string url() const;  // http://host:port
+  std::string url() const;  // http://host:port, https:// with TLS
+  bool serves_tls() const { return options_.tls != nullptr; }
+  // tessera://host:port/<run>#<publisher> with the served host (meaningful with TLS and once started).
+  protocol::RunLink run_link() const;
 
   // Called inside the transactions that store step records and credit receipts (work_observer.h):
   // register before start(); `observer` must outlive the service.
@@ -164,7 +173,7 @@ class HubService {
   HubStore& store() { return *store_; }
   // The gateway's server once started (0 and "" without a hub key).
   int gateway_port() const { return gateway_port_; }
-  std::string gateway_url() const;  // http://gateway host:port/v1
+  std::string gateway_url() const;  // http://gateway host:port/v1 (https:// with TLS)
 
  private:
   void epoch_loop();
@@ -201,6 +210,7 @@ class HubService {
   std::unique_ptr<AdminController> admin_api_;            // with a hub key and an admin access file
   std::unique_ptr<ChecksController> checks_api_;          // with a hub key
   std::unique_ptr<HealthController> health_api_;
+  std::unique_ptr<TlsController> tls_api_;                // with TLS and a hub key
   std::unique_ptr<TrafficReports> traffic_;  // also the GET /api/traffic controller
   std::unique_ptr<ReachabilityCheck> reachability_;
   std::unique_ptr<RelayCredits> relay_credits_;  // with a hub key

@@ -7,6 +7,7 @@
 #include "core/hub/peer_directory.h"
 #include "core/net/curve.h"
 #include "core/net/http_json.h"
+#include "core/net/loopback_host.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::hub {
@@ -37,7 +38,7 @@ void ReachabilityCheck::require_probe_allowed(const protocol::TcpEndpoint& endpo
     return;
   }
   if (endpoint.host == from) return;
-  if (protocol::is_loopback_host(from) && protocol::is_loopback_host(endpoint.host)) return;
+  if (net::is_loopback_host(from) && net::is_loopback_host(endpoint.host)) return;
   throw net::HttpError(403, "the hub checks endpoints only at the address the node connects from (" + from +
                                 "), not at " + endpoint.host + ": advertise that address, a mapped port on it, or a relay");
 }

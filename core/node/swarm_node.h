@@ -47,7 +47,7 @@ struct WorkTamper {
 };
 
 struct SwarmNodeOptions {
-  std::string hub_url;
+  std::string hub_url;  // a run link (tessera://…), an https:// URL, or http:// to loopback (client/hub_http.h)
   std::filesystem::path data_dir;            // node_key.json, contributions.db
   std::string listen = "tcp://127.0.0.1:0";  // where this node's stage server binds
   // How peers reach it (core/node/swarm/reachability.h): an explicit endpoint (empty: the port it

@@ -52,6 +52,10 @@ inline constexpr char kWeights[] = "/api/weights";
 inline constexpr char kChecks[] = "/api/checks";
 inline constexpr char kCheckSummary[] = "/api/checks/summary";  // GET, public: spot-check counts and rate
 inline constexpr char kWork[] = "/api/work";
+// The hub's TLS certificate bound to the run (GET, public: protocol/tls_binding.h); 404 on a hub
+// without a hub key or without TLS. With the manifest, the only path a node fetches before it has
+// pinned the hub's certificate.
+inline constexpr char kTls[] = "/api/tls";
 // The hub's health and its refusal counters (GET, public: counts only).
 inline constexpr char kHealth[] = "/api/health";
 // What each member's connections carried, by kind, as its heartbeats report it (GET, public:

@@ -1,8 +1,6 @@
 // TCP endpoint parsing and the address update and relay list shapes.
 #include "core/protocol/node_address.h"
 
-#include <arpa/inet.h>
-
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
@@ -66,13 +64,6 @@ std::string format_tcp_endpoint(const TcpEndpoint& endpoint) {
 
 bool is_unspecified_host(std::string_view host) {
   return host.empty() || host == "*" || host == "0.0.0.0" || host == "::" || host == "[::]";
-}
-
-bool is_loopback_host(std::string_view host) {
-  if (host == "localhost" || host == "::1") return true;
-  in_addr v4{};
-  const std::string text(host);
-  return inet_pton(AF_INET, text.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 std::string plain_address(std::string_view remote_addr) {

@@ -26,7 +26,6 @@ std::optional<TcpEndpoint> parse_tcp_endpoint(std::string_view text);
 std::string format_tcp_endpoint(const TcpEndpoint& endpoint);
 // 0.0.0.0, ::, * or empty: "wherever the hub sees me".
 bool is_unspecified_host(std::string_view host);
-bool is_loopback_host(std::string_view host);
 // An address as cpp-httplib reports a peer's (an IPv4-mapped IPv6 address becomes IPv4).
 std::string plain_address(std::string_view remote_addr);
 

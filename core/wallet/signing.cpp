@@ -36,6 +36,7 @@ std::string_view domain_tag(SignatureDomain domain) {
     case SignatureDomain::RouteSeed: return "tessera/route-seed/v1";
     case SignatureDomain::CheckTicket: return "tessera/check-ticket/v1";
     case SignatureDomain::RelayChallenge: return "tessera/relay-challenge/v1";
+    case SignatureDomain::TlsCertificate: return "tessera/tls/v1";
   }
   throw std::invalid_argument("unknown signature domain");
 }

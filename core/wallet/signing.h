@@ -30,6 +30,7 @@ enum class SignatureDomain {
   RouteSeed,        // the hub: the seed that orders step S's replicas (protocol/route_seed.h)
   CheckTicket,      // the hub: checker C recomputes worker W's slot (protocol/spot_check.h)
   RelayChallenge,   // a node proves its key to a relay: "tessera-relay-v1" ‖ challenge (core/relay)
+  TlsCertificate,   // the hub: this TLS certificate serves run R (protocol/tls_binding.h)
 };
 
 std::string_view domain_tag(SignatureDomain domain);  // e.g. "tessera/receipt/v1"

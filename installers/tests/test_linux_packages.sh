@@ -98,7 +98,8 @@ for file in "${expected[@]}"; do [ -f "/$file" ] || fail "/$file is missing afte
 step "desktop integration files"
 appstreamcli validate --no-net "/usr/share/metainfo/$app_id.metainfo.xml" || fail "appstreamcli validate failed"
 desktop-file-validate "/usr/share/applications/$app_id.desktop" || fail "desktop-file-validate failed"
-grep -qx 'Exec=tessera' "/usr/share/applications/$app_id.desktop" || fail "the desktop entry's Exec is not 'tessera'"
+grep -qx 'Exec=tessera %u' "/usr/share/applications/$app_id.desktop" || fail "the desktop entry's Exec is not 'tessera %u'"
+grep -qx 'MimeType=x-scheme-handler/tessera;' "/usr/share/applications/$app_id.desktop" || fail "the desktop entry does not open tessera:// links"
 grep -qx "Icon=$app_id" "/usr/share/applications/$app_id.desktop" || fail "the desktop entry's Icon is not $app_id"
 grep -qx 'ExecStart=/usr/bin/tessera-node run' /usr/lib/systemd/user/tessera-node.service \
   || fail "the systemd unit does not start '/usr/bin/tessera-node run'"

@@ -73,9 +73,15 @@ class TestNodeSettings : public QObject {
              QStringLiteral("settings: max_temperature_c must be 0 (no cap) or from 30 to 110"));
     QCOMPARE(refusal({{"max_temperature_c", 0}}), QString());  // no cap
     QCOMPARE(refusal({{"max_power_w", -5}}), QStringLiteral("settings: max_power_w must be 0 (no cap) or more"));
-    QCOMPARE(refusal({{"hub_url", "hub.example:8080"}}), QStringLiteral("settings: hub_url must start with http:// or https://"));
+    QCOMPARE(refusal({{"hub_url", "hub.example:8080"}}), QStringLiteral("settings: hub_url: not a hub address (it must start with tessera://, https:// or http://): 'hub.example:8080'; give the run's tessera:// link or an https:// URL"));
     QCOMPARE(refusal({{"hub_url", 7}}), QStringLiteral("settings: hub_url must be a string (empty: the local network)"));
     QCOMPARE(refusal({{"hub_url", ""}}), QString());
+    // A run link, https://, or plain http:// to this computer only (the node's own rules).
+    QCOMPARE(refusal({{"hub_url", "tessera://hub.example:8800/run-1#6ppSLuJLV4VRCFWRuyQ5spdG8sPztyf5RSZYpRbF2mTi"}}), QString());
+    QCOMPARE(refusal({{"hub_url", "http://127.0.0.1:8800"}}), QString());
+    QCOMPARE(refusal({{"hub_url", "http://192.0.2.1:8800"}}),
+             QStringLiteral("settings: hub_url: refusing plain HTTP to 192.0.2.1: ask for the run's tessera:// link or an https:// URL"));
+    QVERIFY(refusal({{"hub_url", "tessera://hub.example:8800/run-1#nokey"}}).contains(QStringLiteral("publisher key")));
     QCOMPARE(refusal({{"turbo", true}}), QStringLiteral("settings: unknown setting 'turbo'"));
     QCOMPARE(refusal(nlohmann::json::array()), QStringLiteral("settings: settings must be a JSON object"));
   }

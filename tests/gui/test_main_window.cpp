@@ -125,7 +125,7 @@ class TestMainWindow : public QObject {
     } catch (const std::invalid_argument& error) {
       node_says = QString::fromUtf8(error.what());
     }
-    QCOMPARE(node_says, QStringLiteral("settings: hub_url must start with http:// or https://"));
+    QCOMPARE(node_says, QStringLiteral("settings: hub_url: not a hub address (it must start with tessera://, https:// or http://): 'hub.example:8080'; give the run's tessera:// link or an https:// URL"));
     QCOMPARE(rejected.at(0).at(0).toString(), node_says);
     QCOMPARE(message->text(), QStringLiteral("Not saved: %1").arg(node_says));
     QVERIFY(settings.values().hub_url.empty());

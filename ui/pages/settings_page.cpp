@@ -116,7 +116,9 @@ void SettingsPage::buildAppCard(QWidget* content, QVBoxLayout* layout, const QSt
   login_->setChecked(startsAtLogin());
   app_form->addRow(login_);
   hub_ = new QLineEdit(app);
-  hub_->setPlaceholderText(tr("empty: the local network on this computer"));
+  hub_->setPlaceholderText(tr("the run's link (tessera://…) or https:// URL; empty: the local network on this computer"));
+  hub_->setToolTip(tr("Paste the run link the run's publisher gives (tessera://host:port/run#key): the node then "
+                      "trusts only that publisher's run. Plain http:// is accepted only to this computer."));
   hub_->setObjectName(QStringLiteral("hubUrl"));
   hub_->setMaximumWidth(520);
   app_form->addRow(tr("Hub URL"), hub_);

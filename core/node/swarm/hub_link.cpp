@@ -40,8 +40,11 @@ void HubLink::attach(WorkLog& log, const std::string& owner_address) {
     hub_curve_ = net::curve_public_from(run_.manifest.hub_key);
   } catch (const std::exception&) {  // not a key anyone can connect with
   }
-  statements_ = std::make_unique<client::StatementSync>(run_.options.hub_url, run_.manifest.run_id, run_.manifest.hub_key,
-                                                owner_address, log.ledger(), run_.options.hub_timeout, &run_.traffic);
+  // The HubClient's endpoint: one pin of the hub's certificate for both.
+  auto endpoint = client_ ? client_->endpoint() : std::make_shared<client::HubEndpoint>(run_.options.hub_url);
+  statements_ = std::make_unique<client::StatementSync>(std::move(endpoint), run_.manifest.run_id, run_.manifest.hub_key,
+                                                        owner_address, log.ledger(), run_.options.hub_timeout,
+                                                        &run_.traffic);
 }
 
 void HubLink::attach_spot_checks(LocalStage& local, std::function<void(std::vector<std::string>)> checks) {

@@ -1,0 +1,18 @@
+// The TLS binding route.
+#include "core/hub/tls_controller.h"
+
+#include <httplib.h>
+
+#include "core/net/http_json.h"
+#include "core/protocol/hub_api.h"
+
+namespace tessera::hub {
+
+void TlsController::mount(httplib::Server& server) {
+  server.Get(protocol::hub_api::kTls, [reply = protocol::to_json(binding_)](const httplib::Request&,
+                                                                            httplib::Response& response) {
+    net::reply_json(response, 200, reply);
+  });
+}
+
+}  // namespace tessera::hub
