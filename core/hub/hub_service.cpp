@@ -121,7 +121,7 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   membership_api_->issue_route_seeds(*seeds_, *store_);
   traffic_ = std::make_unique<TrafficReports>();
   membership_api_->keep_traffic_in(*traffic_);
-  reachability_ = std::make_unique<ReachabilityCheck>(directory_, options_.reachability_timeout);
+  reachability_ = std::make_unique<ReachabilityCheck>(directory_, options_.reachability_timeout, options_.hub_key);
   membership_api_->check_reachability(*reachability_);
   if (book_) {
     relay_credits_ = std::make_unique<RelayCredits>(

@@ -12,8 +12,11 @@
 
 namespace tessera::hub {
 
-ReachabilityCheck::ReachabilityCheck(const PeerDirectory& directory, std::chrono::milliseconds timeout)
-    : directory_(directory), timeout_(timeout), context_(std::make_unique<zmq::context_t>(1)) {}
+ReachabilityCheck::ReachabilityCheck(const PeerDirectory& directory, std::chrono::milliseconds timeout,
+                                     const wallet::KeyPair* hub_key)
+    : directory_(directory), timeout_(timeout), context_(std::make_unique<zmq::context_t>(1)) {
+  if (hub_key) identity_ = net::curve_keys_from(*hub_key);
+}
 
 ReachabilityCheck::~ReachabilityCheck() = default;
 
@@ -49,7 +52,8 @@ void ReachabilityCheck::require_reachable(const wallet::PublicKey& node, const s
   const auto parsed = protocol::parse_tcp_endpoint(endpoint);
   if (!parsed) throw net::HttpError(400, "the endpoint must be tcp://host:port");
   require_probe_allowed(*parsed, seen, relayed_by);
-  const auto result = net::probe_endpoint(*context_, net::curve_public_from(node), endpoint, timeout_);
+  const auto result = net::probe_endpoint(*context_, net::curve_public_from(node), endpoint, timeout_,
+                                          identity_ ? &*identity_ : nullptr);
   if (result.reachable) return;
   spdlog::info("node {} is not reachable at {}: {}", wallet::to_hex(node).substr(0, 16), endpoint, result.detail);
   throw net::HttpError(409, "unreachable: the hub could not reach this node at " + endpoint + " (" + result.detail +

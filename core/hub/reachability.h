@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "core/net/curve.h"
 #include "core/net/reach_probe.h"
 #include "core/protocol/node_address.h"
 #include "core/wallet/signing.h"
@@ -26,8 +27,10 @@ class PeerDirectory;
 
 class ReachabilityCheck {
  public:
-  // `directory` (must outlive this) names the relays a relayed endpoint may go through.
-  ReachabilityCheck(const PeerDirectory& directory, std::chrono::milliseconds timeout);
+  // `directory` (must outlive this) names the relays a relayed endpoint may go through. With the
+  // hub key (may be null) the probe connects as the hub, which nodes admit.
+  ReachabilityCheck(const PeerDirectory& directory, std::chrono::milliseconds timeout,
+                    const wallet::KeyPair* hub_key = nullptr);
   ~ReachabilityCheck();
   ReachabilityCheck(const ReachabilityCheck&) = delete;
   ReachabilityCheck& operator=(const ReachabilityCheck&) = delete;
@@ -53,6 +56,7 @@ class ReachabilityCheck {
   const PeerDirectory& directory_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<zmq::context_t> context_;
+  std::optional<net::CurveKeyPair> identity_;
 };
 
 }  // namespace tessera::hub

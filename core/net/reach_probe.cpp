@@ -77,22 +77,26 @@ std::optional<ReachResult> judge(const Event& event, std::string& last_problem) 
 }  // namespace
 
 ReachResult probe_endpoint(zmq::context_t& context, const CurvePublicKey& server_key, const std::string& endpoint,
-                           std::chrono::milliseconds timeout) {
-  char public_text[41], secret_text[41];
-  if (zmq_curve_keypair(public_text, secret_text) != 0) return {false, "cannot make a CURVE key"};
-  std::array<std::uint8_t, 32> public_key{}, secret_key{};
-  zmq_z85_decode(public_key.data(), public_text);
-  zmq_z85_decode(secret_key.data(), secret_text);
-
+                           std::chrono::milliseconds timeout, const CurveKeyPair* identity) {
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key.data(), server_key.size()));
-  socket.set(zmq::sockopt::curve_publickey, zmq::const_buffer(public_key.data(), public_key.size()));
-  socket.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(secret_key.data(), secret_key.size()));
+  if (identity) {
+    socket.set(zmq::sockopt::curve_publickey, zmq::const_buffer(identity->public_key.data(), identity->public_key.size()));
+    socket.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(identity->secret_key.data(), identity->secret_key.size()));
+  } else {
+    char public_text[41], secret_text[41];
+    if (zmq_curve_keypair(public_text, secret_text) != 0) return {false, "cannot make a CURVE key"};
+    std::array<std::uint8_t, 32> public_key{}, secret_key{};
+    zmq_z85_decode(public_key.data(), public_text);
+    zmq_z85_decode(secret_key.data(), secret_text);
+    socket.set(zmq::sockopt::curve_publickey, zmq::const_buffer(public_key.data(), public_key.size()));
+    socket.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(secret_key.data(), secret_key.size()));
+    std::memset(secret_text, 0, sizeof secret_text);
+    secret_key.fill(0);
+  }
   socket.set(zmq::sockopt::reconnect_ivl, 200);
   socket.set(zmq::sockopt::connect_timeout, static_cast<int>(timeout.count()));
-  std::memset(secret_text, 0, sizeof secret_text);
-  secret_key.fill(0);
 
   const auto address = monitor_address();
   if (zmq_socket_monitor(socket.handle(), address.c_str(), ZMQ_EVENT_ALL) != 0) return {false, "cannot monitor a socket"};

@@ -25,8 +25,10 @@ struct ReachResult {
 };
 
 // Bounded by `timeout`. The endpoint is a ZeroMQ TCP endpoint: tcp://host:port or tcp://[v6]:port.
+// `identity`: the key the probe connects with (the hub's, which nodes admit, so the check leaves no
+// refusal in their logs); null: a throw-away key.
 ReachResult probe_endpoint(zmq::context_t& context, const CurvePublicKey& server_key, const std::string& endpoint,
-                           std::chrono::milliseconds timeout);
+                           std::chrono::milliseconds timeout, const CurveKeyPair* identity = nullptr);
 
 // Nothing when a TCP connection to host:port completes within `timeout`; else why not. For ports
 // that speak something other than ZeroMQ (a relay's control port).

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <QElapsedTimer>
+#include <QFile>
 #include <QRegularExpression>
 
 #include <fstream>
@@ -42,7 +43,7 @@ LabRun::LabRun(int stages) {
   manifest_ = tiny_two_stage_manifest("lab-run");
   manifest_.stages = stages;
   manifest_.model.layers = stages;
-  manifest_.codec = "subspace";
+  manifest_.codec = "none";
   manifest_.epoch_seconds = 5;
   manifest_.hub_key = publisher_.public_key();
   protocol::sign_manifest(manifest_, publisher_);
@@ -62,7 +63,6 @@ void LabRun::stop(Process& process) {
     process.process->kill();
     process.process->waitForFinished(5000);
   }
-  process.output += QString::fromUtf8(process.process->readAll());
 }
 
 std::string LabRun::start_hub(const std::string& netns, const std::string& address) {
@@ -71,8 +71,10 @@ std::string LabRun::start_hub(const std::string& netns, const std::string& addre
   auto& hub = processes_["hub"];
   hub.netns = netns;
   hub.data_dir = std::filesystem::path(dir_.path().toStdString()) / "hub";
+  std::filesystem::create_directories(hub.data_dir);
   hub.process = std::make_unique<QProcess>();
   hub.process->setProcessChannelMode(QProcess::MergedChannels);
+  hub.process->setStandardOutputFile(QString::fromStdString((hub.data_dir / "output.log").string()));
   hub.process->start("ip", {"netns", "exec", QString::fromStdString(netns), TESSERA_HUB_BIN, "--data-dir",
                             QString::fromStdString(hub.data_dir.string()), "--listen",
                             QString::fromStdString(address) + ":8800", "--manifest", dir_.filePath("manifest.json"),
@@ -81,9 +83,8 @@ std::string LabRun::start_hub(const std::string& netns, const std::string& addre
   QElapsedTimer timer;
   timer.start();
   while (timer.elapsed() < 30000 && hub.process->state() != QProcess::NotRunning) {
-    hub.process->waitForReadyRead(100);
-    hub.output += QString::fromUtf8(hub.process->readAll());
-    if (const auto match = linked.match(hub.output); match.hasMatch()) return link_ = match.captured(1).toStdString();
+    hub.process->waitForFinished(100);
+    if (const auto match = linked.match(output("hub")); match.hasMatch()) return link_ = match.captured(1).toStdString();
   }
   return {};
 }
@@ -98,6 +99,7 @@ void LabRun::start_node(const std::string& name, const std::string& netns, const
   std::ofstream(node.data_dir / "delegation.json") << delegation.to_json().dump();
   node.process = std::make_unique<QProcess>();
   node.process->setProcessChannelMode(QProcess::MergedChannels);
+  node.process->setStandardOutputFile(QString::fromStdString((node.data_dir / "output.log").string()));
   node.process->start("ip", QStringList{"netns", "exec", QString::fromStdString(netns), TESSERA_NODE_BIN, "--data-dir",
                                         QString::fromStdString(node.data_dir.string()), "run", "--hub",
                                         QString::fromStdString(link_), "--threads", "1"} +
@@ -108,7 +110,6 @@ void LabRun::kill_node(const std::string& name) {
   auto& node = processes_.at(name);
   node.process->kill();
   node.process->waitForFinished(5000);
-  node.output += QString::fromUtf8(node.process->readAll());
 }
 
 nlohmann::json LabRun::hub_get(const std::string& path) {
@@ -148,8 +149,9 @@ std::string LabRun::node_key_hex(const std::string& name) const {
 
 QString LabRun::output(const std::string& name) {
   auto& process = processes_.at(name);
-  if (process.process) process.output += QString::fromUtf8(process.process->readAll());
-  return process.output;
+  // Every process writes to a file: a pipe nobody drains would block it.
+  QFile file(QString::fromStdString((process.data_dir / "output.log").string()));
+  return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
 }
 
 QString LabRun::outputs() {

@@ -54,7 +54,6 @@ class LabRun {
     std::string netns;
     std::filesystem::path data_dir;
     std::unique_ptr<QProcess> process;
-    QString output;
   };
   void stop(Process& process);
 

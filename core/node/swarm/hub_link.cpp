@@ -38,6 +38,7 @@ void HubLink::attach(WorkLog& log, const std::string& owner_address) {
   roles_.set_hub(run_.manifest.hub_key);
   try {
     hub_curve_ = net::curve_public_from(run_.manifest.hub_key);
+    allowlist_->allow(*hub_curve_);  // the hub's reachability check at join, before any peer list
   } catch (const std::exception&) {  // not a key anyone can connect with
   }
   // The HubClient's endpoint: one pin of the hub's certificate for both.
