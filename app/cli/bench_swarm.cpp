@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/bench_inference.h"
+#include "app/cli/bench_relay.h"
 #include "app/cli/bench_traffic.h"
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
@@ -122,6 +123,7 @@ struct OnceSettings {
   double check_rate = 0.1;
   int replicas = 1;
   model::AveragingConfig averaging;
+  bool relayed = false;  // every peer but the first reached through its relay (bench_relay.h)
 };
 
 // The mean loss of the last (up to) 5 steps.
@@ -155,6 +157,7 @@ void swarm_once(const OnceSettings& s, const GlobalOptions& global) {
   options.train.total_steps = s.steps;
   options.replicas = s.replicas;
   options.averaging = s.averaging;
+  options.relayed = s.relayed;
   options.folder = global.resolved_data_dir();
   LocalNetwork network(options);
   network.start(options.stages * options.replicas);
@@ -301,6 +304,7 @@ struct SwarmRuns {
   nlohmann::json unchecked;                           // codec none, spot checks off
   nlohmann::json cheat;                               // a garbage node's steps until caught
   nlohmann::json traffic;                             // replica averaging schemes (bench_traffic.h)
+  nlohmann::json relay;                               // direct against relayed (bench_relay.h)
 };
 
 // Every swarm run in a child process, each reported on stderr unless `json`.
@@ -326,6 +330,7 @@ SwarmRuns run_swarms(int steps, int traffic_steps, bool json) {
   runs.cheat = run_cheat_child(kCheatTrials);
   if (!json) std::cerr << "a garbage node, steps until caught: " << runs.cheat.dump() << std::endl;
   if (traffic_steps > 0) runs.traffic = measure_traffic(run_child_with, traffic_steps, json);
+  runs.relay = measure_relay(run_child_with, steps, json);
   return runs;
 }
 
@@ -408,6 +413,7 @@ nlohmann::json swarm_report(const InProcessBaseline& baseline, SwarmRuns runs, i
           {"inference", inference},
           {"verification", verification_report(codecs["none"], runs.again, runs.unchecked, runs.cheat)},
           {"traffic", runs.traffic},
+          {"relay", runs.relay},
           {"model", {{"layers", 3}, {"width", 128}, {"context", 64}, {"stages", 3}, {"micro_batch", 8},
                      {"micro_batches", 4}}},
           {"steps_timed", steps - kWarmup}};
@@ -447,6 +453,7 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
     settings->averaging.scheme = model::parse_averaging(name);
   });
   once->add_option("--averaging-rank", settings->averaging.rank);
+  once->add_flag("--relayed", settings->relayed);
   once->callback([settings, &global] { swarm_once(*settings, global); });
   auto* cheat = bench.add_subcommand("swarm-cheat", "A garbage-sending node in a local swarm until caught (internal)");
   cheat->group("");

@@ -21,6 +21,9 @@ void print_status(const control::NodeStatus& s) {
     std::cout << "run: " << s.run << ", stage " << s.stage + 1 << " of " << s.stages << ", step " << s.step << ", "
               << rates << "\n";
   }
+  if (!s.reachability.empty())
+    std::cout << "reachable: " << s.reachability << (s.endpoint.empty() ? "" : " at " + s.endpoint)
+              << (s.reachability_detail.empty() ? "" : " (" + s.reachability_detail + ")") << "\n";
   std::cout << "network: " << s.traffic.summary() << "\n";
 }
 

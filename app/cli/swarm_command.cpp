@@ -65,6 +65,7 @@ struct RunSettings {
   bool no_port_mapping = false;
   bool no_relay = false;
   int relay_port = -1;
+  bool via_relay = false;
   int stages = 3;
   int replicas = 1;
   std::string codec = "none";
@@ -119,6 +120,7 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   options.swarm.map_port = !s.no_port_mapping;
   options.swarm.use_relays = !s.no_relay;
   options.swarm.relay_port = s.relay_port;
+  options.swarm.via_relay = s.via_relay;
   options.swarm.device = s.device;
   options.swarm.threads = threads;
   options.swarm.wait_for_peers = local ? s.stages * s.replicas : s.wait_peers;
@@ -270,6 +272,7 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
                       "Offer to relay for nodes nobody can reach, on this TCP port (0: any free one); relayed bytes "
                       "are credited like work")
       ->check(CLI::Range(0, 65535));
+  command->add_flag("--via-relay", s->via_relay, "Always join through a relay (the relay benchmark)")->group("");
   command->add_option("--stages", s->stages, "Local network: pipeline stages")->capture_default_str();
   command->add_option("--replicas", s->replicas, "Local network: replicas per stage")->capture_default_str();
   command->add_option("--codec", s->codec, "Local network: boundary codec")->capture_default_str();

@@ -122,6 +122,10 @@ void LocalNetwork::start(int count, std::optional<std::filesystem::path> first_p
                                   "--hop-timeout-ms", "3000",
                                   // a peer of a network restarted at once finds its predecessor still stopping
                                   "--lock-wait-ms", "20000"};
+    if (options_.relayed) {
+      args.push_back(i == 0 ? "--relay" : "--via-relay");
+      if (i == 0) args.push_back("0");
+    }
     const auto log = peer.folder / "node.log";
     const pid_t parent = getpid();
     const pid_t pid = fork();

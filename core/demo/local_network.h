@@ -35,6 +35,9 @@ struct LocalNetworkOptions {
   std::string listen_host = "127.0.0.1";
   std::int64_t epoch_seconds = 3600;            // settlement epoch length of the run
   std::uint64_t price_per_1k_tokens = 1000;     // inference price, micro-units per 1,000 tokens
+  // The relay benchmark: the first peer offers to relay and every other one is reached through it,
+  // so every pipeline hop crosses the relay.
+  bool relayed = false;
 };
 
 // The model and settings `demo` uses by default: small enough for a step in well under a second

@@ -135,6 +135,7 @@ void MembershipController::mount(httplib::Server& server) {
   });
   server.Post(api::kEndpoint, [this](const httplib::Request& request, httplib::Response& response) {
     const auto moving = read_signed(verifier_, request, Replays::Refused);
+    take_token(joins_per_key_, wallet::to_hex(moving.sender), "joins and address updates by this node key");
     admit_or_refuse(gate_, moving.sender, nullptr);
     const auto update = protocol::address_update_from_json(moving.body);
     const auto endpoint = ReachabilityCheck::resolve(update.endpoint, request.remote_addr);

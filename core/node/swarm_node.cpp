@@ -115,7 +115,7 @@ void SwarmNode::Impl::join() {
   join_request.device.name = options.device;
   join_request.device.memory_bytes = 64ull << 30;
   reach = std::make_unique<swarm::Reachability>(
-      swarm::ReachOptions{options.advertise, options.map_port, options.use_relays, options.relay_port}, key);
+      swarm::ReachOptions{options.advertise, options.map_port, options.use_relays, options.relay_port, options.via_relay}, key);
   reach->offer_relay(join_request, server->endpoint());
   hub->attach_reachability(*reach);
   const int index = reach->join(hub->client(), join_request, server->endpoint());

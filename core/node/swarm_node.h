@@ -57,6 +57,7 @@ struct SwarmNodeOptions {
   bool map_port = true;
   bool use_relays = true;
   int relay_port = -1;
+  bool via_relay = false;  // always through a relay (the relay benchmark)
   std::string device = "cpu";
   int threads = 0;                           // libtorch CPU threads; 0: libtorch's choice
   std::int64_t inference_cache_bytes = 0;    // the stage's KV caches for inference at most; 0: the engine's default

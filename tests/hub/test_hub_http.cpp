@@ -280,7 +280,7 @@ class TestHubHttp : public QObject {
                       "\r\n\r\n" + std::string(bytes, '['));
       return status_of(connection.read_all());
     };
-    QCOMPARE(post_at_once(api::kHeartbeat, api::kSmallBodyLimit + 1), 413);
+    QCOMPARE(post_at_once(api::kHeartbeat, api::kHeartbeatBodyLimit + 1), 413);
     QCOMPARE(post_at_once(api::kHeartbeat, 64 * 1024), 413);
     QCOMPARE(post_at_once(api::kJoin, api::kJoinBodyLimit + 1), 413);
     QCOMPARE(post_at_once(api::kProgress, api::kProgressBodyLimit + 1), 413);

@@ -14,6 +14,8 @@
 
 #include "core/client/hub_client.h"
 #include "core/hub/hub_service.h"
+#include "core/hub/reachability.h"
+#include "core/net/http_json.h"
 #include "core/net/endpoint.h"
 #include "core/net/zap.h"
 #include "core/wallet/delegation.h"
@@ -98,6 +100,26 @@ class TestReachability : public QObject {
     options.membership.joins_per_address = {1000, 1000};
     hub_ = std::make_unique<hub::HubService>(manifest_, options);
     hub_->start();
+  }
+
+  void addressesResolveForIpv4AndIpv6() {
+    using hub::ReachabilityCheck;
+    QCOMPARE(ReachabilityCheck::resolve("tcp://0.0.0.0:7000", "198.51.100.7"), std::string("tcp://198.51.100.7:7000"));
+    QCOMPARE(ReachabilityCheck::resolve("tcp://0.0.0.0:7000", "::ffff:198.51.100.7"),
+             std::string("tcp://198.51.100.7:7000"));
+    QCOMPARE(ReachabilityCheck::resolve("tcp://[::]:7000", "2001:db8::5"), std::string("tcp://[2001:db8::5]:7000"));
+    QCOMPARE(ReachabilityCheck::resolve("tcp://*:7000", "2001:db8::5"), std::string("tcp://[2001:db8::5]:7000"));
+    QCOMPARE(ReachabilityCheck::resolve("tcp://[2001:db8::9]:7001", "198.51.100.7"),
+             std::string("tcp://[2001:db8::9]:7001"));  // a specified host stays (the check decides)
+    for (const char* bad : {"tcp://2001:db8::9:7001", "tcp://host", "udp://1.2.3.4:5", "tcp://1.2.3.4:0",
+                            "tcp://1.2.3.4:70000", "tcp://a b:1", "tcp://[::1:5"}) {
+      try {
+        ReachabilityCheck::resolve(bad, "198.51.100.7");
+        QFAIL(bad);
+      } catch (const net::HttpError& error) {
+        QCOMPARE(error.status, 400);
+      }
+    }
   }
 
   void anUnspecifiedHostBecomesTheAddressTheHubSees() {

@@ -158,7 +158,7 @@ QString LabRun::outputs() {
   QString all;
   for (auto& [name, process] : processes_) {
     const auto text = output(name);
-    all += QString::fromStdString("---- " + name + " (last 3000 characters)\n") + text.right(3000) + "\n";
+    all += QString::fromStdString("---- " + name + " (last 6000 characters)\n") + text.right(6000) + "\n";
   }
   return all;
 }

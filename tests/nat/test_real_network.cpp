@@ -41,6 +41,12 @@ std::string detail(const nlohmann::json& status) {
   return status.is_object() && status.contains("reachability") ? status["reachability"].value("detail", "") : "";
 }
 
+// Prints what every process wrote (a QVERIFY2 message is cut short) and returns a short message.
+QByteArray explain(LabRun& run, const nlohmann::json& status = nullptr) {
+  qWarning("%s", qPrintable(run.outputs()));
+  return QByteArray::fromStdString("status: " + status.dump() + " (every process's output is above)");
+}
+
 }  // namespace
 
 class TestRealNetwork : public QObject {
@@ -56,7 +62,7 @@ class TestRealNetwork : public QObject {
                    return summary.is_object() && summary.value("verified", 0) >= 4;
                  },
                  60),
-             qPrintable(QString::fromStdString(summary.dump()) + "\n" + run.outputs()));
+             explain(run, summary).constData());
     QCOMPARE(summary.value("rejected", -1), 0);
   }
 
@@ -69,13 +75,13 @@ class TestRealNetwork : public QObject {
     NetworkLab lab("run3");
     const auto hub = lab.add_host("hub", "198.51.100.10");
     LabRun run(3);
-    QVERIFY2(!run.start_hub(hub, "198.51.100.10").empty(), qPrintable(run.outputs()));
+    QVERIFY2(!run.start_hub(hub, "198.51.100.10").empty(), explain(run).constData());
     QVERIFY(run.link().rfind("tessera://198.51.100.10:8800/", 0) == 0);
     for (int i = 1; i <= 3; ++i) {
       const auto address = "198.51.100.1" + std::to_string(i);
       run.start_node("n" + std::to_string(i), lab.add_host("n" + std::to_string(i), address));
     }
-    QVERIFY2(eventually([&] { return run.steps() >= 5; }, 120), qPrintable(run.outputs()));
+    QVERIFY2(eventually([&] { return run.steps() >= 5; }, 120), explain(run).constData());
     expect_receipts_verified(run);
     for (int i = 1; i <= 3; ++i) {
       const auto status = run.node_status("n" + std::to_string(i));
@@ -89,16 +95,16 @@ class TestRealNetwork : public QObject {
     const auto hub = lab.add_host("hub", "198.51.100.10");
     const auto home = lab.add_home("home", "198.51.100.1", true);
     LabRun run(2);
-    QVERIFY2(!run.start_hub(hub, "198.51.100.10").empty(), qPrintable(run.outputs()));
+    QVERIFY2(!run.start_hub(hub, "198.51.100.10").empty(), explain(run).constData());
     run.start_node("public", lab.add_host("public", "198.51.100.11"));
     run.start_node("home", home.host);
     nlohmann::json status;
     QVERIFY2(eventually([&] { return how(status = run.node_status("home")) == "port mapping"; }, 60),
-             qPrintable(QString::fromStdString(status.dump()) + "\n" + run.outputs()));
+             explain(run, status).constData());
     QCOMPARE(where(status), std::string("tcp://198.51.100.1:7000"));  // the router's address, the node's port
     QVERIFY2(lab.miniupnpd_redirects(home).find("dport 7000") != std::string::npos,
              lab.miniupnpd_redirects(home).c_str());
-    QVERIFY2(eventually([&] { return run.steps() >= 5; }, 120), qPrintable(run.outputs()));
+    QVERIFY2(eventually([&] { return run.steps() >= 5; }, 120), explain(run).constData());
     expect_receipts_verified(run);
   }
 
@@ -107,7 +113,7 @@ class TestRealNetwork : public QObject {
     const auto hub = lab.add_host("hub", "198.51.100.10");
     const auto home = lab.add_home("home", "198.51.100.1", false);
     LabRun run(2);
-    QVERIFY2(!run.start_hub(hub, "198.51.100.10").empty(), qPrintable(run.outputs()));
+    QVERIFY2(!run.start_hub(hub, "198.51.100.10").empty(), explain(run).constData());
     // Stages by arrival: r1 → 0, r2 → 1, plain → 0, home → 1; either relay can die and leave a replica.
     run.start_node("r1", lab.add_host("r1", "198.51.100.11"), {"--relay", "7001"});
     QVERIFY(eventually([&] { return !where(run.node_status("r1")).empty(); }, 60));
@@ -118,12 +124,12 @@ class TestRealNetwork : public QObject {
     run.start_node("home", home.host);
     nlohmann::json status;
     QVERIFY2(eventually([&] { return how(status = run.node_status("home")) == "relay"; }, 90),
-             qPrintable(QString::fromStdString(status.dump()) + "\n" + run.outputs()));
+             explain(run, status).constData());
     const bool via_r1 = detail(status).find(run.node_key_hex("r1").substr(0, 12)) != std::string::npos;
     const std::string used = via_r1 ? "r1" : "r2", other = via_r1 ? "r2" : "r1";
     QCOMPARE(where(status), std::string(via_r1 ? "tcp://198.51.100.11:" : "tcp://198.51.100.12:") +
                                 where(status).substr(where(status).rfind(':') + 1));
-    QVERIFY2(eventually([&] { return run.steps() >= 5; }, 120), qPrintable(run.outputs()));
+    QVERIFY2(eventually([&] { return run.steps() >= 5; }, 120), explain(run).constData());
     expect_receipts_verified(run);
 
     run.kill_node(used);
@@ -134,9 +140,9 @@ class TestRealNetwork : public QObject {
                           detail(status).find(run.node_key_hex(other).substr(0, 12)) != std::string::npos;
                  },
                  90),
-             qPrintable(QString::fromStdString(status.dump()) + "\n" + run.outputs()));
+             explain(run, status).constData());
     const auto after_move = run.steps();
-    QVERIFY2(eventually([&] { return run.steps() >= after_move + 5; }, 120), qPrintable(run.outputs()));
+    QVERIFY2(eventually([&] { return run.steps() >= after_move + 5; }, 120), explain(run).constData());
     QCOMPARE(run.hub_get("/api/receipts/summary").value("rejected", -1), 0);
   }
 };

@@ -53,6 +53,23 @@ QString capsText(control::PowerProfile profile) {
 
 }  // namespace
 
+QString describeReachability(const control::NodeStatus& status) {
+  const QString how = QString::fromStdString(status.reachability);
+  const QString endpoint = QString::fromStdString(status.endpoint);
+  const QString detail = QString::fromStdString(status.reachability_detail);
+  if (how == QStringLiteral("direct")) return QObject::tr("Reachable directly at %1").arg(endpoint);
+  if (how == QStringLiteral("port mapping"))
+    return QObject::tr("Reachable through a port your router opened for it (%1)").arg(detail);
+  if (how == QStringLiteral("relay"))
+    return QObject::tr("Reachable through a relay (%1): your router lets nobody in, so another contributor passes "
+                       "the encrypted traffic on").arg(detail);
+  if (how == QStringLiteral("unchecked"))
+    return QObject::tr("Serving at %1 (this hub does not check reachability)").arg(endpoint);
+  if (how == QStringLiteral("unreachable"))
+    return QObject::tr("Not reachable by other contributors: %1").arg(detail);
+  return {};
+}
+
 HomePage::HomePage(NodeSupervisor* node, NodeSettings* settings, QWidget* parent)
     : QWidget(parent), node_(node), settings_(settings) {
   setObjectName(QStringLiteral("HomePage"));
@@ -224,6 +241,10 @@ void HomePage::buildLiveCard(QVBoxLayout* layout) {
   for (int i = 0; i < 8; ++i) grid->addWidget(const_cast<Figure*>(figures[i]), i / 4, i % 4);
   for (int c = 0; c < 4; ++c) grid->setColumnStretch(c, 1);
   status_layout->addLayout(grid);
+  reachability_ = new QLabel(status_card);
+  reachability_->setObjectName(QStringLiteral("reachability"));
+  reachability_->setWordWrap(true);
+  status_layout->addWidget(reachability_);
   traffic_ = new QLabel(status_card);
   traffic_->setObjectName(QStringLiteral("traffic"));
   status_layout->addWidget(traffic_);
@@ -332,6 +353,8 @@ void HomePage::showStatus(const control::NodeStatus& status) {
   device_->setValue(QString::fromStdString(status.device));
   temperature_->setValue(status.temperature_c ? tr("%1 °C").arg(formatNumber(*status.temperature_c, 0))
                                               : tr("unknown"));
+  reachability_->setText(describeReachability(status));
+  reachability_->setVisible(!reachability_->text().isEmpty());
   const auto carried = status.traffic.bytes.total();
   const auto per_token = status.traffic.bytes_per_token();
   const auto compression = status.traffic.compression();

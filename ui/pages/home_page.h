@@ -78,6 +78,7 @@ class HomePage : public QWidget {
   Figure* tokens_ = nullptr;
   Figure* device_ = nullptr;
   Figure* temperature_ = nullptr;
+  QLabel* reachability_ = nullptr;  // how other contributors reach this node
   QLabel* traffic_ = nullptr;  // what the node's connections carried, and per token trained
   QString state_key_;
   bool updating_ = false;
@@ -85,5 +86,8 @@ class HomePage : public QWidget {
 
 // Human words for the node's state key.
 QString describeState(const QString& state);
+// How other contributors reach the node (direct, a router's port mapping, a relay), in words; empty
+// before it joined.
+QString describeReachability(const control::NodeStatus& status);
 
 }  // namespace tessera::ui

@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/nat/port_mapper.h"
 #include "core/protocol/node_address.h"
 #include "core/relay/relay_link.h"
@@ -47,6 +50,7 @@ int Reachability::join_locked(client::HubClient& hub, protocol::JoinRequest& req
   local_host_ = protocol::is_unspecified_host(bound->host) ? "127.0.0.1" : bound->host;
   request.endpoint = options_.advertise.empty() ? bound_endpoint : options_.advertise;
   request.relayed_by.reset();
+  if (options_.via_relay) return join_only_through_relay(hub, request);
   std::string why;
   try {
     return try_join(hub, request, "direct", options_.advertise.empty() ? "" : "advertised");
@@ -116,6 +120,16 @@ std::optional<int> Reachability::join_through_mapping(client::HubClient& hub, pr
     mapper_.reset();
     return std::nullopt;
   }
+}
+
+int Reachability::join_only_through_relay(client::HubClient& hub, protocol::JoinRequest& request) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (const auto stage = join_through_relay(hub, request)) return *stage;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  set("unreachable", request.endpoint, "no relay was listed within a minute");
+  throw std::runtime_error("asked to join through a relay, but the hub listed none that worked within a minute");
 }
 
 std::optional<int> Reachability::join_through_relay(client::HubClient& hub, protocol::JoinRequest& request) {

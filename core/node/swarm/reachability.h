@@ -38,6 +38,8 @@ struct ReachOptions {
   bool map_port = true;         // ask the router for a mapping when the hub cannot reach the node
   bool use_relays = true;       // else go through a relay the hub lists
   int relay_port = -1;          // offer to relay on this TCP port (0: any free one); -1: do not relay
+  bool via_relay = false;       // always through a relay, waiting up to a minute for one to be listed
+                                // (the relay benchmark; a hidden option of `run`)
 };
 
 class Reachability {
@@ -66,6 +68,7 @@ class Reachability {
   int join_locked(client::HubClient& hub, protocol::JoinRequest& request, const std::string& bound_endpoint);
   int try_join(client::HubClient& hub, protocol::JoinRequest& request, const std::string& how, std::string detail);
   std::optional<int> join_through_mapping(client::HubClient& hub, protocol::JoinRequest& request);
+  int join_only_through_relay(client::HubClient& hub, protocol::JoinRequest& request);
   std::optional<int> join_through_relay(client::HubClient& hub, protocol::JoinRequest& request);
   // A link to one of the hub's relays (not `avoid`); the endpoint peers use through it.
   std::optional<std::string> open_relay(client::HubClient& hub, const std::optional<wallet::PublicKey>& avoid);
