@@ -68,8 +68,11 @@ bool save(QWidget* widget, const QString& dir, const QString& name) {
 control::NodeStatus sampleStatus() {
   control::NodeStatus status;
   status.state = "running";
-  status.network = "local";
+  status.network = "tessera://hub.example.org:8800/tessera-1b#6rXrawwbFfkFMR8kwad269X3xCBJbWE7Vrsk9cCfiCvR";
   status.run = "tessera-1b";
+  status.reachability = "port mapping";  // behind a home router that opened the port (issue 18)
+  status.endpoint = "tcp://198.51.100.1:7000";
+  status.reachability_detail = "UPnP-IGD: 198.51.100.1:7000 → port 7000";
   status.stage = 2;
   status.stages = 4;
   status.peers = 3;

@@ -47,7 +47,9 @@ double median_round_trip_us(zmq::context_t& context, net::PeerAllowlist& allowli
   return samples[samples.size() / 2];
 }
 
-nlohmann::json hop_latency() {
+}  // namespace
+
+nlohmann::json relay_hop_latency() {
   zmq::context_t context(1);
   auto allowlist = std::make_shared<net::PeerAllowlist>();
   net::ZapHandler zap(context, allowlist);
@@ -67,8 +69,6 @@ nlohmann::json hop_latency() {
           {"how", "median of 400 64-byte CurveZMQ request/replies on loopback, direct and through a RelayLink"}};
 }
 
-}  // namespace
-
 nlohmann::json measure_relay(const SwarmChild& run, int steps, bool quiet) {
   nlohmann::json out = nlohmann::json::object();
   for (const bool limited : {false, true}) {
@@ -87,7 +87,7 @@ nlohmann::json measure_relay(const SwarmChild& run, int steps, bool quiet) {
     }
     out[limited ? "limited_link" : "loopback"] = codecs;
   }
-  out["hop"] = hop_latency();
+  out["hop"] = relay_hop_latency();
   out["setup"] = "3 stage processes; relayed: the stage-0 process offers a relay and stages 1 and 2 are reached "
                  "only through it, so every hop of the pipeline (forward and backward) crosses the relay";
   return out;

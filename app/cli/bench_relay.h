@@ -14,5 +14,7 @@
 namespace tessera::cli {
 
 nlohmann::json measure_relay(const SwarmChild& run, int steps, bool quiet);
+// The `hop` part alone (`tessera-node bench relay-hop`).
+nlohmann::json relay_hop_latency();
 
 }  // namespace tessera::cli

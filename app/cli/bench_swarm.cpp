@@ -454,6 +454,8 @@ void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global) {
   });
   once->add_option("--averaging-rank", settings->averaging.rank);
   once->add_flag("--relayed", settings->relayed);
+  auto* hop = bench.add_subcommand("relay-hop", "One relay hop's extra round trip, as bench swarm's relay.hop (JSON)");
+  hop->callback([] { std::cout << relay_hop_latency().dump() << std::endl; });
   once->callback([settings, &global] { swarm_once(*settings, global); });
   auto* cheat = bench.add_subcommand("swarm-cheat", "A garbage-sending node in a local swarm until caught (internal)");
   cheat->group("");

