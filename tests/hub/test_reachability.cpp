@@ -6,10 +6,6 @@
 // on that relay's host.
 #include <QtTest>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <zmq.hpp>
 
 #include "core/client/hub_client.h"
@@ -19,6 +15,7 @@
 #include "core/net/endpoint.h"
 #include "core/net/zap.h"
 #include "core/wallet/delegation.h"
+#include "tests/support/loopback_listener.h"
 #include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
@@ -37,22 +34,7 @@ struct StageServer {
   int port() const { return std::stoi(server.endpoint().substr(server.endpoint().rfind(':') + 1)); }
 };
 
-// A TCP port that listens (a relay's control port, as far as the hub's check goes).
-struct Listening {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int port = 0;
-  Listening() {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(fd, 8);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    port = ntohs(address.sin_port);
-  }
-  ~Listening() { ::close(fd); }
-};
+using Listening = test::LoopbackListener;
 
 std::string endpoint(const std::string& host, int port) { return "tcp://" + host + ":" + std::to_string(port); }
 
@@ -137,10 +119,7 @@ class TestReachability : public QObject {
 
   void aNodeNobodyCanReachIsToldWhatToDo() {
     const wallet::KeyPair key = wallet::KeyPair::generate();
-    Listening closed;
-    const int port = closed.port;
-    ::close(closed.fd);
-    closed.fd = -1;
+    const int port = test::closed_loopback_port();
     client::HubClient client(hub_->url());
     std::string message;
     QCOMPARE(refused(client, key, request(key, endpoint("0.0.0.0", port)), &message), 409);
@@ -177,10 +156,7 @@ class TestReachability : public QObject {
              endpoint("127.0.0.1", moved_port));
     QCOMPARE(listed(first.key, first.key.public_key())->endpoint, endpoint("127.0.0.1", moved_port));
     // Somewhere it does not answer: refused, and the listing stays.
-    Listening taken;
-    const int dead = taken.port;
-    ::close(taken.fd);
-    taken.fd = -1;
+    const int dead = test::closed_loopback_port();
     try {
       client.update_endpoint(first.key, {endpoint("127.0.0.1", dead), std::nullopt});
       QFAIL("an unreachable endpoint was taken");
@@ -216,10 +192,7 @@ class TestReachability : public QObject {
     // An offered relay port that does not answer is refused.
     StageServer liar;
     auto dead_offer = request(liar.key, endpoint("127.0.0.1", liar.port()));
-    Listening gone;
-    dead_offer.relay = endpoint("127.0.0.1", gone.port);
-    ::close(gone.fd);
-    gone.fd = -1;
+    dead_offer.relay = endpoint("127.0.0.1", test::closed_loopback_port());
     QCOMPARE(refused(client, liar.key, dead_offer), 409);
   }
 

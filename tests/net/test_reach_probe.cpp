@@ -3,11 +3,6 @@
 // port and a plain TCP listener that never speaks are not, each with a reason, within the timeout.
 #include <QtTest>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 
 #include <zmq.hpp>
@@ -15,33 +10,15 @@
 #include "core/net/endpoint.h"
 #include "core/net/reach_probe.h"
 #include "core/net/zap.h"
+#include "tests/support/loopback_listener.h"
 
 using namespace tessera;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Node {
-  wallet::KeyPair key = wallet::KeyPair::generate();
-  net::CurveKeyPair curve = net::curve_keys_from(key);
-};
-
-// A TCP port on 127.0.0.1 that accepts connections (the kernel completes them) and never writes.
-struct SilentListener {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int port = 0;
-  SilentListener() {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(fd, 8);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    port = ntohs(address.sin_port);
-  }
-  ~SilentListener() { ::close(fd); }
-};
+using Node = test::CurveNode;
+using SilentListener = test::LoopbackListener;
 
 }  // namespace
 
@@ -78,11 +55,7 @@ class TestReachProbe : public QObject {
   }
 
   void aClosedPortIsRefused() {
-    int port = 0;
-    {
-      SilentListener taken;  // a port that was free a moment ago, closed again
-      port = taken.port;
-    }
+    const int port = test::closed_loopback_port();
     const auto result =
         net::probe_endpoint(context_, server_node_.curve.public_key, "tcp://127.0.0.1:" + std::to_string(port), 1000ms);
     QVERIFY(!result.reachable);

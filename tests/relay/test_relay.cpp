@@ -20,16 +20,14 @@
 #include "core/relay/relay_link.h"
 #include "core/relay/relay_server.h"
 #include "core/relay/socket_io.h"
+#include "tests/support/loopback_listener.h"
 
 using namespace tessera;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Node {
-  wallet::KeyPair key = wallet::KeyPair::generate();
-  net::CurveKeyPair curve = net::curve_keys_from(key);
-};
+using Node = test::CurveNode;
 
 net::MessageHeader header_for(std::uint32_t micro_batch) {
   net::MessageHeader header;
