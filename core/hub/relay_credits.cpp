@@ -25,38 +25,42 @@ std::optional<std::pair<wallet::PublicKey, std::uint64_t>> entry(const nlohmann:
 RelayCredits::RelayCredits(double flops_per_byte, OwnerOf owner_of, Credit credit)
     : flops_per_byte_(flops_per_byte), owner_of_(std::move(owner_of)), credit_(std::move(credit)) {}
 
-void RelayCredits::heartbeat(const wallet::PublicKey& member, const nlohmann::json& body) {
+void RelayCredits::heartbeat(const wallet::PublicKey& member, const nlohmann::json& body, Clock::time_point now) {
   if (!body.is_object()) return;
   if (const auto served = body.find("relay_served"); served != body.end() && served->is_array()) {
     std::size_t read = 0;
     for (const auto& item : *served) {
       if (++read > kMaxServedEntries) break;
       if (const auto claim_of = entry(item, "client"); claim_of && claim_of->first != member)
-        claim({member, claim_of->first}, true, claim_of->second);
+        claim({member, claim_of->first}, true, claim_of->second, now);
     }
   }
   if (const auto relayed = body.find("relayed"); relayed != body.end())
     if (const auto claim_of = entry(*relayed, "via"); claim_of && claim_of->first != member)
-      claim({claim_of->first, member}, false, claim_of->second);
+      claim({claim_of->first, member}, false, claim_of->second, now);
 }
 
-void RelayCredits::claim(const Key& key, bool from_relay, std::uint64_t bytes) {
+void RelayCredits::claim(const Key& key, bool from_relay, std::uint64_t bytes, Clock::time_point now) {
+  const auto relay_owner = owner_of_(key.first);
+  if (!relay_owner || relay_owner == owner_of_(key.second)) return;  // nobody earns for relaying their own
   std::uint64_t earned = 0;
   {
     std::lock_guard lock(mutex_);
     auto found = pairs_.find(key);
     if (found == pairs_.end()) {
       if (pairs_.size() >= kMaxPairs) return;
-      found = pairs_.emplace(key, Pair{}).first;
+      found = pairs_.emplace(key, Pair{0, 0, 0, now}).first;
     }
     auto& pair = found->second;
     (from_relay ? pair.relay_says : pair.client_says) = bytes;
-    const auto agreed = std::min(pair.relay_says, pair.client_says);
+    const double seconds = std::chrono::duration<double>(now - pair.first).count();
+    const auto ceiling = static_cast<std::uint64_t>(kBurstBytes + kMaxBytesPerSecond * std::max(seconds, 0.0));
+    const auto agreed = std::min({pair.relay_says, pair.client_says, ceiling});
     if (agreed <= pair.credited) return;
     earned = agreed - pair.credited;
     pair.credited = agreed;
   }
-  if (const auto owner = owner_of_(key.first)) credit_(*owner, static_cast<double>(earned) * flops_per_byte_);
+  credit_(*relay_owner, static_cast<double>(earned) * flops_per_byte_);
 }
 
 std::uint64_t RelayCredits::credited(const wallet::PublicKey& relay, const wallet::PublicKey& client) const {

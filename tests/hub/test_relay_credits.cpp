@@ -14,6 +14,7 @@ class TestRelayCredits : public QObject {
  private:
   wallet::KeyPair relay_ = wallet::KeyPair::generate();
   wallet::KeyPair client_ = wallet::KeyPair::generate();
+  wallet::KeyPair sibling_ = wallet::KeyPair::generate();  // another node of the relay's owner
   std::map<std::string, double> credited_;
   std::unique_ptr<hub::RelayCredits> credits_;
 
@@ -31,6 +32,8 @@ class TestRelayCredits : public QObject {
         10.0,
         [this](const wallet::PublicKey& key) -> std::optional<std::string> {
           if (key == relay_.public_key()) return std::string("relay-owner");
+          if (key == client_.public_key()) return std::string("client-owner");
+          if (key == sibling_.public_key()) return std::string("relay-owner");
           return std::nullopt;
         },
         [this](const std::string& owner, double flops) { credited_[owner] += flops; });
@@ -65,6 +68,27 @@ class TestRelayCredits : public QObject {
               {"relayed", {{"via", wallet::to_hex(relay_.public_key())}, {"bytes", 1u << 30}}}};
     credits_->heartbeat(relay_.public_key(), self);  // a relay cannot be its own client
     QCOMPARE(credited_["relay-owner"], 0.0);
+  }
+
+  void aRelayEarnsNothingForItsOwnOwnersNodes() {
+    const json served_sibling{
+        {"relay_served", json::array({{{"client", wallet::to_hex(sibling_.public_key())}, {"bytes", 5000}}})}};
+    credits_->heartbeat(relay_.public_key(), served_sibling);
+    const json relayed_sibling{{"relayed", {{"via", wallet::to_hex(relay_.public_key())}, {"bytes", 5000}}}};
+    credits_->heartbeat(sibling_.public_key(), relayed_sibling);
+    QVERIFY(credited_.empty());
+  }
+
+  void colludingSidesAreHeldToALinksRate() {
+    const auto start = hub::RelayCredits::Clock::now();
+    const std::uint64_t huge = 1ull << 40;
+    credits_->heartbeat(relay_.public_key(), served(huge), start);
+    credits_->heartbeat(client_.public_key(), relayed(huge), start);
+    const auto burst = static_cast<std::uint64_t>(hub::RelayCredits::kBurstBytes);
+    QCOMPARE(credits_->credited(relay_.public_key(), client_.public_key()), burst);
+    credits_->heartbeat(client_.public_key(), relayed(huge), start + std::chrono::seconds(10));
+    QCOMPARE(credits_->credited(relay_.public_key(), client_.public_key()),
+             burst + static_cast<std::uint64_t>(10 * hub::RelayCredits::kMaxBytesPerSecond));
   }
 
   void malformedEntriesAreIgnored() {
