@@ -2,6 +2,7 @@
 // (node supervisor, wallet, contribution log, settings), shows the first-run dialog when there is
 // no wallet yet, and otherwise the main window. SIGTERM, SIGINT and SIGHUP quit it as the tray's
 // Quit does, stopping the node it started (ui/quit_on_signals.h, ui/node_supervisor.h).
+#include <csignal>
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -168,6 +169,9 @@ int run_app(const AppOptions& options, bool first_run, MainWindow& window, Walle
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes a TLS connection while OpenSSL writes to it (SSL_write has no MSG_NOSIGNAL)
+  // must be an error on that connection, not SIGPIPE ending the process.
+  std::signal(SIGPIPE, SIG_IGN);
   QElapsedTimer started;
   started.start();
   if (asks_for_version(argc, argv)) {

@@ -20,6 +20,9 @@ void on_signal(int) { g_stop = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes a TLS connection while OpenSSL writes to it (SSL_write has no MSG_NOSIGNAL)
+  // must be an error on that connection, not SIGPIPE ending the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Tessera hub: run manifests, joining, receipt verification and settlement"};
   app.name("tessera-hub");
   tessera::cli::GlobalOptions global;

@@ -1,4 +1,6 @@
 // tessera-node: the contributor daemon and command-line tool.
+#include <csignal>
+
 #include <CLI/CLI.hpp>
 
 #include "app/cli/commands.h"
@@ -6,6 +8,9 @@
 #include "app/cli/run_cli.h"
 
 int main(int argc, char** argv) {
+  // A peer that closes a TLS connection while OpenSSL writes to it (SSL_write has no MSG_NOSIGNAL)
+  // must be an error on that connection, not SIGPIPE ending the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Tessera contributor node: trains one stage of an open model and keeps your contribution log"};
   app.name("tessera-node");
   tessera::cli::GlobalOptions global;
