@@ -13,7 +13,9 @@
 #include "app/cli/commands.h"
 #include "app/cli/global_options.h"
 #include "app/cli/terminal.h"
+#include "core/client/hub_http.h"
 #include "core/demo/demo_run.h"
+#include "core/net/loopback_host.h"
 #include "core/node/node_daemon.h"
 #include "core/sys/data_dir_lock.h"
 #include "core/sys/paths.h"
@@ -77,8 +79,7 @@ struct RunSettings {
 // A node of a hub elsewhere listens on every address at a fixed port (one to forward on a router);
 // one of a hub on this machine, or of the local network, on loopback at any port.
 std::string default_listen(const std::string& hub) {
-  const bool loopback = hub.empty() || hub.find("://127.") != std::string::npos ||
-                        hub.find("://localhost") != std::string::npos || hub.find("://[::1]") != std::string::npos;
+  const bool loopback = hub.empty() || net::is_loopback_host(client::HubEndpoint(hub).host());
   return loopback ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:7000";
 }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "core/protocol/run_link.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
@@ -58,8 +59,7 @@ std::optional<TcpEndpoint> parse_tcp_endpoint(std::string_view text) {
 }
 
 std::string format_tcp_endpoint(const TcpEndpoint& endpoint) {
-  const bool v6 = endpoint.host.find(':') != std::string::npos;
-  return "tcp://" + (v6 ? "[" + endpoint.host + "]" : endpoint.host) + ":" + std::to_string(endpoint.port);
+  return "tcp://" + host_port(endpoint.host, endpoint.port);
 }
 
 bool is_unspecified_host(std::string_view host) {

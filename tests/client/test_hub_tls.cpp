@@ -20,6 +20,7 @@
 #include "core/protocol/tls_binding.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
+#include "tests/support/local_http_server.h"
 #include "tests/support/tiny_manifest.h"
 
 using namespace tessera;
@@ -28,20 +29,9 @@ namespace api = protocol::hub_api;
 namespace {
 
 // An HTTPS server on 127.0.0.1 standing in for a hub (mount routes, then start()).
-struct ImpostorServer {
-  explicit ImpostorServer(const hub::TlsIdentity& identity) : server(identity.certificate(), identity.key()) {}
-  httplib::SSLServer server;
-  std::thread thread;
-  int port = 0;
-  void start() {
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ~ImpostorServer() {
-    server.stop();
-    if (thread.joinable()) thread.join();
-  }
+struct ImpostorServer : test::BasicLocalServer<httplib::SSLServer> {
+  explicit ImpostorServer(const hub::TlsIdentity& identity)
+      : BasicLocalServer(identity.certificate(), identity.key()) {}
 };
 
 template <typename Call>
