@@ -5,7 +5,6 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "core/protocol/run_link.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
@@ -59,7 +58,8 @@ std::optional<TcpEndpoint> parse_tcp_endpoint(std::string_view text) {
 }
 
 std::string format_tcp_endpoint(const TcpEndpoint& endpoint) {
-  return "tcp://" + host_port(endpoint.host, endpoint.port);
+  const bool v6 = endpoint.host.find(':') != std::string::npos;
+  return "tcp://" + (v6 ? "[" + endpoint.host + "]" : endpoint.host) + ":" + std::to_string(endpoint.port);
 }
 
 bool is_unspecified_host(std::string_view host) {
