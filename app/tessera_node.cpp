@@ -1,5 +1,6 @@
 // tessera-node: the contributor daemon and command-line tool.
 #include <csignal>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +16,12 @@ int main(int argc, char** argv) {
   app.name("tessera-node");
   tessera::cli::GlobalOptions global;
   tessera::cli::add_global_options(app, global, "tessera-node");
+  // The engine backend (core/engine/backend_loader.h), passed on to the node processes it starts.
+  app.add_option_function<std::string>(
+         "--backend", [](const std::string& name) { setenv("TESSERA_BACKEND", name.c_str(), 1); },
+         "Engine backend: auto (CUDA when the NVIDIA driver sees a GPU and it is installed), cpu or cuda; "
+         "default: $TESSERA_BACKEND, else auto")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   tessera::cli::add_doctor_command(app, global);
   CLI::App* bench = tessera::cli::add_bench_group(app);
   tessera::cli::add_bench_settle(*bench);

@@ -3,6 +3,7 @@
 find_package(PkgConfig REQUIRED)
 
 find_package(Torch REQUIRED)
+include(TorchWheel)
 add_library(tessera_torch INTERFACE)
 add_library(tessera::torch ALIAS tessera_torch)
 target_link_libraries(tessera_torch INTERFACE ${TORCH_LIBRARIES})

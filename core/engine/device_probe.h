@@ -1,10 +1,13 @@
-// What libtorch can run on here: its version, CUDA devices, and a measured matmul rate.
-// Plain structs only; libtorch stays inside device_probe.cpp.
+// What the loaded backend's libtorch can run on here: its version, CUDA devices, a measured matmul
+// rate and the boundary codecs' rate on the device. Plain structs only: each call goes to the
+// backend (backend.h), loaded on first use.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/model/codec.h"
 
 namespace tessera::engine {
 
@@ -14,6 +17,8 @@ struct TorchInfo {
   bool cuda_available = false;  // ... and sees at least one device
   int cuda_device_count = 0;
   int intra_op_threads = 0;
+  std::string backend;          // the loaded backend: "cpu" or "cuda"
+  bool bf16_matmul = false;     // the default device multiplies bf16 at full speed (CUDA, compute ≥ 8.0)
 };
 
 TorchInfo probe_torch();
@@ -40,15 +45,30 @@ DeviceChoice parse_device(const std::string& text, const TorchInfo& info);
 // "cuda:0" when a CUDA device is visible, else "cpu".
 DeviceChoice default_device(const TorchInfo& info);
 
+enum class MatmulPrecision : std::uint8_t { fp32, bf16 };
+
 struct MatmulRate {
-  double gflops = 0.0;  // achieved fp32 GFLOP/s
+  double gflops = 0.0;  // achieved GFLOP/s in the precision asked for
   int size = 0;         // n of the n×n matrices
   int iterations = 0;
   double seconds = 0.0;
 };
 
-// Multiplies n×n fp32 matrices on the device for about `seconds` (after a warm-up) and
-// reports the achieved rate: 2n³ FLOPs per product.
-MatmulRate measure_matmul(const DeviceChoice& device, double seconds, int size = 1024);
+// Multiplies n×n matrices (fp32, or bf16 with fp32 accumulation) on the device for about `seconds`
+// (after a warm-up) and reports the achieved rate: 2n³ FLOPs per product. bf16 is refused on the CPU.
+MatmulRate measure_matmul(const DeviceChoice& device, double seconds, int size = 1024,
+                          MatmulPrecision precision = MatmulPrecision::fp32);
+
+// One boundary codec's speed on the device: encoding a device tensor of float32 values down to the
+// payload bytes in host memory, and decoding payload bytes back into a device tensor. GB/s count
+// the float32 bytes of the tensor (4 per value), the same measure on the CPU and on CUDA.
+struct CodecRate {
+  double encode_gb_per_s = 0.0;
+  double decode_gb_per_s = 0.0;
+  std::int64_t values = 0;  // float32 values per call
+  int iterations = 0;
+};
+CodecRate measure_codec(const DeviceChoice& device, model::CodecKind codec, const std::vector<std::int64_t>& shape,
+                        double seconds);
 
 }  // namespace tessera::engine

@@ -1,93 +1,11 @@
-// The reference trainer: the whole model as one StageModule, trained with plain autograd.
-#include "core/engine/torch_pch.h"
-
+// The reference trainer's handle: made by the loaded backend (reference_trainer.h).
 #include "core/engine/reference_trainer.h"
 
-#include <cmath>
-
-#include "core/engine/device_probe.h"
-#include "core/engine/gpt_modules.h"
-#include "core/engine/gpt_training.h"
-#include "core/engine/heap_tuning.h"
+#include "core/engine/backend_loader.h"
 
 namespace tessera::engine {
 
-struct SingleProcessTrainer::Impl {
-  TrainerOptions options;
-  torch::Device device{torch::kCPU};
-  StageModule module{nullptr};
-  std::unique_ptr<torch::optim::AdamW> optimizer;
-  at::Generator generator;
-  torch::Tensor causal_mask;
-  std::int64_t step = 0;
-  double flops_per_token = 0.0;
-};
-
-SingleProcessTrainer::SingleProcessTrainer(const TrainerOptions& options) : impl_(std::make_unique<Impl>()) {
-  auto& s = *impl_;
-  validate(options.model);
-  s.options = options;
-  if (options.threads > 0) set_torch_threads(options.threads);
-  s.device = choose_device(options.device);
-  const auto plan = plan_stage(options.model, 1, 0);
-  if (s.device.is_cpu())
-    keep_freed_memory_for_reuse(estimate_stage_memory(options.model, plan, options.train.micro_batch_size, 1));
-  s.module = StageModule(options.model, plan);
-  s.module->to(s.device);
-  s.module->train();
-  s.optimizer = make_optimizer(s.module, options.train);
-  s.generator = seeded_generator(mix(options.model.seed ^ 0x44524f50ULL));
-  s.causal_mask = torch::ones({options.model.context, options.model.context}, torch::kBool).triu(1).to(s.device);
-  s.flops_per_token = stage_training_flops_per_token(options.model, plan);
-}
-
+SingleProcessTrainer::SingleProcessTrainer(const TrainerOptions& options) : core_(backend().make_trainer(options)) {}
 SingleProcessTrainer::~SingleProcessTrainer() = default;
-std::int64_t SingleProcessTrainer::step_count() const { return impl_->step; }
-
-Metrics SingleProcessTrainer::train_step(const std::vector<std::vector<std::int32_t>>& micro_batches, int batch) {
-  auto& s = *impl_;
-  const auto start = clock::now();
-  const int micro = static_cast<int>(micro_batches.size());
-  double loss_sum = 0.0, tokens = 0.0;
-  for (const auto& tokens_host : micro_batches) {
-    const int columns = static_cast<int>(tokens_host.size()) / batch;
-    const auto all = tokens_tensor(tokens_host, batch, columns).to(s.device);
-    const auto inputs = all.slice(1, 0, columns - 1), targets = all.slice(1, 1, columns);
-    auto stream = s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator);
-    const auto loss = torch::nn::functional::cross_entropy(s.module->logits(stream).reshape({-1, s.options.model.vocab}),
-                                                           targets.reshape({-1}));
-    loss_sum += loss.item<double>();
-    (loss / static_cast<double>(s.options.train.micro_batches)).backward();
-    tokens += static_cast<double>(batch) * (columns - 1);
-  }
-  const double norm = std::sqrt(sum_of_squared_grads(s.module));
-  const auto [lr, clipped] = clip_and_step(s.module, *s.optimizer, s.options.train, s.step, norm);
-  ++s.step;
-  if (s.device.is_cuda()) torch::cuda::synchronize(s.device.index());
-  return {{"loss", loss_sum / micro}, {"tokens", tokens}, {"flops", s.flops_per_token * tokens},
-          {"lr", lr}, {"grad_norm", norm}, {"clipped", clipped ? 1.0 : 0.0},
-          {"device_seconds", seconds_since(start)}};
-}
-
-EvalResult SingleProcessTrainer::evaluate(const std::vector<std::int32_t>& tokens_host, int batch) {
-  auto& s = *impl_;
-  torch::NoGradGuard no_grad;
-  s.module->eval();
-  const int columns = static_cast<int>(tokens_host.size()) / batch;
-  const auto all = tokens_tensor(tokens_host, batch, columns).to(s.device);
-  const auto inputs = all.slice(1, 0, columns - 1), targets = all.slice(1, 1, columns);
-  const auto logits = s.module->logits(s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator));
-  s.module->train();
-  EvalResult result;
-  result.loss = torch::nn::functional::cross_entropy(logits.reshape({-1, s.options.model.vocab}), targets.reshape({-1}))
-                    .item<double>();
-  const auto predicted = logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
-  result.predictions.assign(predicted.data_ptr<std::int32_t>(), predicted.data_ptr<std::int32_t>() + predicted.numel());
-  return result;
-}
-
-std::vector<std::pair<std::string, std::vector<float>>> SingleProcessTrainer::named_parameters() const {
-  return flatten(impl_->module);
-}
 
 }  // namespace tessera::engine

@@ -1,119 +1,50 @@
 // A pipeline stage worker: one contiguous run of transformer blocks (plus the embeddings on stage
 // 0, the head and loss on the last stage) with its own AdamW optimizer. It is built and trained
 // without any other stage's weights existing in the process; what crosses its boundaries is a
-// codec Payload plus the micro-batch's token ids. libtorch stays inside the engine's .cpp files;
-// the unsplit reference trainer is core/engine/reference_trainer.h.
+// codec Payload plus the micro-batch's token ids. The work is done by the backend loaded at run
+// time (core/engine/backend.h: libtorch on the CPU or on CUDA); this handle holds it and forwards.
+// The unsplit reference trainer is core/engine/reference_trainer.h.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "core/engine/model_types.h"
+#include "core/engine/stage_core.h"
+#include "core/engine/stage_types.h"
 
 namespace tessera::engine {
-
-// Named numbers a call reports: "loss" (last stage), "tokens", "flops" (DESIGN.md formula),
-// "device_seconds", and per call "lr", "grad_norm", "payload_bytes", ...
-using Metrics = std::map<std::string, double>;
-
-struct StageOptions {
-  ModelConfig model;
-  TrainConfig train;
-  int stage_count = 1;
-  int stage_index = 0;
-  CodecKind codec = CodecKind::none;
-  std::string device = "cpu";  // cpu, cuda or cuda:N
-  int threads = 0;             // CPU threads, libtorch intra-op and the BLAS pool; 0 keeps their choice
-  std::int64_t memory_limit_bytes = 0;  // 0: no limit
-  int in_flight = 0;  // micro-batches stashed at once; 0: train.micro_batches (all-forward-then-backward)
-  std::int64_t inference_cache_bytes = 256LL << 20;  // KV cache of the inference sessions (decode())
-  std::chrono::seconds inference_session_ttl{120};   // idle time after which a session is dropped
-};
-
-// What flows forward between stages for one micro-batch. Token ids travel with the activations:
-// the last stage needs the targets, and under the subspace codec every stage recomputes the
-// token embedding from them.
-struct ForwardMessage {
-  std::int64_t micro_batch = 0;
-  int batch = 0;                     // sequences
-  int sequence = 0;                  // tokens per sequence (T)
-  std::vector<std::int32_t> tokens;  // [batch, T + 1]: inputs are [:, :T], targets [:, 1:]
-  Payload activations;               // empty on the way into stage 0 and out of the last stage
-};
-
-struct ForwardResult {
-  ForwardMessage output;
-  Metrics metrics;
-};
-
-struct BackwardResult {
-  Payload grad_input;  // empty on stage 0
-  Metrics metrics;
-};
-
-struct EvalResult {
-  ForwardMessage output;               // towards the next stage (not on the last)
-  std::vector<std::int32_t> predictions;  // last stage: argmax next token, [batch, T]
-  double loss = 0.0;                   // last stage: mean cross-entropy
-};
-
-// One sequence's new positions in a decode batch (inference with a KV cache).
-struct DecodeEntry {
-  std::uint64_t session = 0;         // the caller's id of the sequence
-  std::int32_t start = 0;            // position of tokens[0]; 0 opens (or reopens, dropping the old) session
-  std::vector<std::int32_t> tokens;  // ids of the new positions, at least one; start + size <= context
-  Payload activations;  // stage > 0: the previous stage's output for exactly these positions, shape
-                        // [1, n, boundary values]; empty on stage 0
-};
-
-struct DecodeOutcome {
-  // start > 0 and this stage does not hold the session at exactly `start` cached positions
-  // (evicted, expired, stage restarted): the caller re-sends the sequence from 0. Nothing else is
-  // set then.
-  bool missing = false;
-  Payload activations;        // stages before the last: [1, n, boundary values] for the next stage, encoded with the stage's codec
-  std::vector<float> logits;  // last stage: the logits [vocab] of the entry's last new position
-};
-
-struct InferenceCacheStats {
-  std::int64_t sessions = 0;
-  std::int64_t bytes = 0;      // keys and values held
-  std::int64_t evictions = 0;  // sessions dropped to fit the budget, since the stage was built
-  std::int64_t expired = 0;    // sessions dropped after the idle ttl, since the stage was built
-};
 
 class Stage {
  public:
   // Throws std::runtime_error when the memory estimate exceeds options.memory_limit_bytes, and
   // std::invalid_argument for a bad config, plan, codec/model mismatch, device, or a negative
   // inference cache budget or ttl.
+  // The stage is made by the process's backend (backend.h), loaded on first use.
   explicit Stage(const StageOptions& options);
   ~Stage();
   Stage(Stage&&) noexcept;
   Stage& operator=(Stage&&) noexcept;
 
-  const StagePlan& plan() const;
-  const StageOptions& options() const;
-  MemoryEstimate memory_estimate() const;
-  std::string device_label() const;
+  const StagePlan& plan() const { return core_->plan(); }
+  const StageOptions& options() const { return core_->options(); }
+  MemoryEstimate memory_estimate() const { return core_->memory_estimate(); }
+  std::string device_label() const { return core_->device_label(); }
 
   // Runs the stage's blocks on one micro-batch and stashes what backward needs. Rejects (throws
   // std::invalid_argument) a payload with the wrong codec, shape or non-finite values, token ids
   // outside the vocabulary, or a micro-batch id already in flight; nothing is changed then.
-  ForwardResult forward(const ForwardMessage& input);
+  ForwardResult forward(const ForwardMessage& input) { return core_->forward(input); }
   // Back-propagates one stashed micro-batch. The last stage ignores grad_output (its loss is the
   // origin, scaled by 1 / micro_batches); other stages require a valid gradient payload.
-  BackwardResult backward(std::int64_t micro_batch, const Payload& grad_output);
+  BackwardResult backward(std::int64_t micro_batch, const Payload& grad_output) { return core_->backward(micro_batch, grad_output); }
   // This stage's sum of squared gradients: the one scalar each stage contributes to the global norm.
   // Under the subspace constraint it counts the shared embeddings on stage 0 only, so call it
   // after the shared embedding gradient has been summed (below).
-  double grad_norm_squared() const;
+  double grad_norm_squared() const { return core_->grad_norm_squared(); }
 
   // Shared embeddings. In a subspace pipeline (ModelConfig::subspace_rank > 0, more than one
   // stage) every stage holds a copy of the learned token and position embeddings, because it
@@ -123,52 +54,52 @@ class Stage {
   // the position table) to be summed element-wise over all stages, and every stage receives the
   // sum through set_shared_embedding_gradient() before grad_norm_squared() and step(); step()
   // refuses otherwise. Equal sums keep the copies equal. Empty / 0 for any other stage.
-  std::int64_t shared_embedding_size() const;
-  std::vector<float> shared_embedding_gradient() const;
+  std::int64_t shared_embedding_size() const { return core_->shared_embedding_size(); }
+  std::vector<float> shared_embedding_gradient() const { return core_->shared_embedding_gradient(); }
   // Throws std::invalid_argument for a wrong size or NaN/Inf (nothing changes then), and
   // std::logic_error on a stage without shared embeddings.
-  void set_shared_embedding_gradient(const std::vector<float>& summed);
+  void set_shared_embedding_gradient(const std::vector<float>& summed) { return core_->set_shared_embedding_gradient(summed); }
   // Clips by the agreed global norm, steps AdamW at the scheduled learning rate, zeroes gradients.
-  Metrics step(double global_grad_norm);
-  std::int64_t step_count() const;
-  int in_flight() const;
+  Metrics step(double global_grad_norm) { return core_->step(global_grad_norm); }
+  std::int64_t step_count() const { return core_->step_count(); }
+  int in_flight() const { return core_->in_flight(); }
 
   // A forward pass without gradients or stash (evaluation, inference).
-  EvalResult evaluate(const ForwardMessage& input);
+  EvalResult evaluate(const ForwardMessage& input) { return core_->evaluate(input); }
 
-  std::vector<std::pair<std::string, std::vector<float>>> named_parameters() const;
-  std::int64_t parameter_count() const;
+  std::vector<std::pair<std::string, std::vector<float>>> named_parameters() const { return core_->named_parameters(); }
+  std::int64_t parameter_count() const { return core_->parameter_count(); }
 
   // Weights, optimizer state, step and RNG state, written atomically and durably ("<file>.tmp",
-  // fsync, rename, fsync of the folder: core/engine/checkpoint_file.h).
-  void save(const std::filesystem::path& file) const;
+  // fsync, rename, fsync of the folder: core/backend/checkpoint_file.h).
+  void save(const std::filesystem::path& file) const { return core_->save(file); }
   // Throws std::runtime_error when the file is missing, damaged, or for another stage or model.
-  void load(const std::filesystem::path& file);
+  void load(const std::filesystem::path& file) { return core_->load(file); }
 
   // For the swarm (core/node): drops every stashed micro-batch and zeroes the gradients, so an
   // abandoned step leaves no trace and can be retried.
-  void discard_step();
+  void discard_step() { return core_->discard_step(); }
   // For the swarm: a stage whose replicas all missed steps that the rest of the run committed (the
   // replicas that trained them left) moves on to `step` with its weights as they are, after
   // discard_step(). Throws std::invalid_argument unless `step` is after step_count().
-  void skip_to(std::int64_t step);
+  void skip_to(std::int64_t step) { return core_->skip_to(step); }
   // All parameter gradients flattened in named_parameters() order (zeros where none), and the
   // reverse: replicas of one stage sum these in a fixed order and all set the same sum.
-  std::vector<float> gradient_vector() const;
+  std::vector<float> gradient_vector() const { return core_->gradient_vector(); }
   // Throws std::invalid_argument when the length is not the parameter count or a value is not finite.
-  void set_gradient_vector(const std::vector<float>& values);
+  void set_gradient_vector(const std::vector<float>& values) { return core_->set_gradient_vector(values); }
   // The shape of each parameter, in gradient_vector() order (a weight matrix is [out, in]).
-  std::vector<std::vector<std::int64_t>> parameter_shapes() const;
+  std::vector<std::vector<std::int64_t>> parameter_shapes() const { return core_->parameter_shapes(); }
   // All parameters flattened in named_parameters() order, and the reverse: a spot checker
   // (core/node/swarm/spot_checker.h) installs a worker's weights at the start of a step into a
   // scratch stage with it; protocol::weights_digest(parameter_vector()) is the weights digest.
-  std::vector<float> parameter_vector() const;
+  std::vector<float> parameter_vector() const { return core_->parameter_vector(); }
   // Throws std::invalid_argument when the length is not the parameter count or a value is not
   // finite; nothing changes then. Gradients, optimizer state and step are left as they are.
-  void set_parameter_vector(const std::vector<float>& values);
+  void set_parameter_vector(const std::vector<float>& values) { return core_->set_parameter_vector(values); }
   // Last stage only: a forward pass without gradients or stash, returning the logits of every
   // row's last position ([batch, vocab], row-major). Inference for the swarm's gateway.
-  std::vector<float> last_position_logits(const ForwardMessage& input);
+  std::vector<float> last_position_logits(const ForwardMessage& input) { return core_->last_position_logits(input); }
 
   // Inference with a KV cache. Runs one decode step for every entry, without gradients, stash,
   // dropout or touching the training state or RNG: the entries that add one position to a session
@@ -183,13 +114,13 @@ class Stage {
   // payload with the wrong codec, shape or non-finite values (or any payload on stage 0). Outcomes are in the entries' order.
   // load() and set_parameter_vector() clear the cache (other weights); step() and skip_to() keep
   // it: the weights moved only slightly, and a caller that wants exact results reopens its sessions.
-  std::vector<DecodeOutcome> decode(const std::vector<DecodeEntry>& batch);
-  InferenceCacheStats inference_cache_stats() const;
-  void drop_inference_session(std::uint64_t session);
+  std::vector<DecodeOutcome> decode(const std::vector<DecodeEntry>& batch) { return core_->decode(batch); }
+  InferenceCacheStats inference_cache_stats() const { return core_->inference_cache_stats(); }
+  void drop_inference_session(std::uint64_t session) { return core_->drop_inference_session(session); }
+
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<StageCore> core_;
 };
 
 }  // namespace tessera::engine

@@ -223,6 +223,13 @@ Payload encode(CodecKind kind, const std::vector<std::int64_t>& shape, const flo
   return encode_bytes(kind, shape, reinterpret_cast<const std::uint8_t*>(values), count, rounding);
 }
 
+std::size_t check_payload(const Payload& payload, CodecKind expected_codec,
+                          const std::vector<std::int64_t>& expected_shape) {
+  check_expected(payload, expected_codec, expected_shape);
+  if (!find_codec(payload.codec)) reject("unknown codec id " + std::to_string(static_cast<int>(payload.codec)));
+  return checked_count(payload);
+}
+
 HostTensor decode(const Payload& payload) {
   const auto count = checked_count(payload);
   HostTensor tensor;

@@ -62,6 +62,11 @@ Payload encode(CodecKind kind, const std::vector<std::int64_t>& shape, const flo
 // byte count must match, and every decoded value must be finite; otherwise throws
 // std::invalid_argument with a message saying what is wrong ("boundary input rejected: …").
 HostTensor decode(const Payload& payload, CodecKind expected_codec, const std::vector<std::int64_t>& expected_shape);
+// The checks of decode() that need no decoding: the codec is `expected_codec` and known, the shape
+// `expected_shape`, the byte count matches. Returns the number of float32 values it carries. For a
+// decoder elsewhere (a device), which must still check every decoded value finite.
+std::size_t check_payload(const Payload& payload, CodecKind expected_codec,
+                          const std::vector<std::int64_t>& expected_shape);
 // Decodes without an expected shape (still checks size consistency and finiteness).
 HostTensor decode(const Payload& payload);
 // Decodes with the same checks straight into `destination`, which has room for the expected

@@ -1,12 +1,14 @@
 // The doctor's facts, verdict and both renderings (text for people, JSON for scripts).
 #include "core/node/doctor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/backend_loader.h"
 #include "core/engine/device_probe.h"
 #include "core/model/model_config.h"
 #include "core/model/flops.h"
@@ -49,6 +51,10 @@ DoctorReport run_doctor(const DoctorOptions& options) {
   report.disk_free_bytes = sys::disk_free_bytes(options.data_dir);
 
   const auto torch_info = engine::probe_torch();
+  const auto& backend = engine::backend_choice();
+  report.backend = backend.name;
+  report.backend_why = backend.why;
+  report.backends = backend.available;
   report.torch_version = torch_info.version;
   report.torch_cuda_built = torch_info.cuda_built;
   report.cuda = torch_info.cuda_available;
@@ -62,6 +68,14 @@ DoctorReport run_doctor(const DoctorOptions& options) {
   const auto rate = engine::measure_matmul(device, options.matmul_seconds, options.matmul_size);
   report.matmul_gflops = rate.gflops;
   report.matmul_size = rate.size;
+  if (device.cuda && torch_info.bf16_matmul) {
+    // Tensor cores need large products to reach their rate: the size the engine benchmark's
+    // width-2048 model multiplies at.
+    const auto bf16 = engine::measure_matmul(device, options.matmul_seconds, std::max(options.matmul_size, 4096),
+                                             engine::MatmulPrecision::bf16);
+    report.bf16_gflops = bf16.gflops;
+    report.bf16_size = bf16.size;
+  }
 
   // The BLAS is known once libtorch has run a product (it is loaded by then in any case).
   const auto blas = sys::loaded_blas();
@@ -104,8 +118,9 @@ void judge(DoctorReport& report) {
       if ("cuda:" + std::to_string(gpu.index) == report.device) name = gpu.name + " (" + report.device + ")";
     report.verdict = "ready: CUDA on " + name + ", " + estimate;
   } else if (!report.devices.empty() && !report.torch_cuda_built) {
-    report.verdict = "ready: CPU only (an NVIDIA GPU is present, but this libtorch has no CUDA: build against "
-                     "the CUDA libtorch to use it), " + estimate;
+    report.verdict = "ready: CPU only (an NVIDIA GPU is present, but the CUDA backend is not in use: " +
+                     (report.backend_why.empty() ? std::string("install tessera-cuda") : report.backend_why) + "), " +
+                     estimate;
   } else {
     report.verdict = "ready: CPU only, " + estimate;
   }
@@ -134,7 +149,12 @@ nlohmann::json to_json(const DoctorReport& report) {
           {"matmul_gflops", report.matmul_gflops},
           {"demo_tokens_per_s", report.demo_tokens_per_s},
           {"ready", report.ready},
-          {"verdict", report.verdict}};
+          {"verdict", report.verdict},
+          {"backend", report.backend},
+          {"backend_why", report.backend_why},
+          {"backends", report.backends},
+          {"bf16_matmul_size", report.bf16_size},
+          {"bf16_matmul_gflops", report.bf16_gflops}};
 }
 
 std::string to_text(const DoctorReport& report) {
@@ -145,6 +165,7 @@ std::string to_text(const DoctorReport& report) {
       << "CPU           " << report.cpu_model << ", " << report.cpu_threads << " threads\n"
       << "Memory        " << gib(report.ram_bytes) << "\n"
       << "Data folder   " << report.data_dir.string() << " (" << gib(report.disk_free_bytes) << " free)\n"
+      << "Backend       " << report.backend << " (" << report.backend_why << ")\n"
       << "libtorch      " << report.torch_version << (report.torch_cuda_built ? " with CUDA" : " (CPU build)") << "\n";
   if (report.devices.empty()) {
     out << "GPUs          none" << (report.cuda_driver_note.empty() ? "" : " (" + report.cuda_driver_note + ")") << "\n";
@@ -155,8 +176,13 @@ std::string to_text(const DoctorReport& report) {
   }
   out << "BLAS          " << report.blas << (report.blas_path.empty() ? "" : " (" + report.blas_path + ")") << "\n"
       << "Matmul        " << rate << " fp32 on " << report.device << " (" << report.matmul_size << "x"
-      << report.matmul_size << ")\n"
-      << "\n" << report.verdict << "\n";
+      << report.matmul_size << ")\n";
+  if (report.bf16_gflops > 0) {
+    std::snprintf(rate, sizeof rate, "%.1f GFLOP/s", report.bf16_gflops);
+    out << "Matmul        " << rate << " bf16 on " << report.device << " (" << report.bf16_size << "x"
+        << report.bf16_size << ")\n";
+  }
+  out << "\n" << report.verdict << "\n";
   return out.str();
 }
 

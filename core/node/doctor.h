@@ -41,6 +41,11 @@ struct DoctorReport {
   double demo_tokens_per_s = 0.0;
   bool ready = false;
   std::string verdict;
+  std::string backend;      // the engine backend loaded: "cpu" or "cuda"
+  std::string backend_why;  // why that one (engine::BackendChoice::why)
+  std::vector<std::string> backends;  // the backends installed
+  double bf16_gflops = 0.0;  // CUDA only: bf16 matmul rate (fp32 accumulation), 0 when not measured
+  int bf16_size = 0;
 };
 
 // Everything doctor measures, then the verdict. Throws std::invalid_argument / runtime_error for

@@ -6,8 +6,8 @@ Reads every #include in core/, ui/ and app/ (.h .hpp .cpp .in ...) and fails on:
     to node; ui/ and app/ are one folder each),
   * an include edge that ALLOWED below does not list, or a folder under core/ it does not know,
   * Qt in core (<QString>, <QtCore/...>, ...),
-  * libtorch (torch/, ATen/, c10/, caffe2/, or the engine's core/engine/torch_pch.h) anywhere but
-    core/engine/*.cpp and core/engine/torch_pch.h (tests/ is scanned for this rule too), and a torch
+  * libtorch (torch/, ATen/, c10/, caffe2/, or the backends' core/backend/torch_pch.h) anywhere but
+    core/backend/*.cpp and core/backend/torch_pch.h (tests/ is scanned for this rule too), and a torch
     translation unit that includes headers other than TORCH_TU_MAY_INCLUDE, so that touching the
     wallet, the network or the node never recompiles anything against torch.
 Includes inside comments and raw string literals are skipped; #if 0 blocks are not.
@@ -42,7 +42,8 @@ ALLOWED = {
     "relay":    ["wallet", "sys"],  # TCP relay for nodes nobody can reach: forwards ciphertext
     "client":   ["wallet", "protocol", "net", "ledger", "model", "sys"],  # talking to a hub
     "control":  ["wallet", "protocol", "model", "net", "sys", "client", "ledger"],  # app <-> node
-    "engine":   ["model", "protocol", "wallet", "sys"],  # libtorch: Stage, pipeline, device probe
+    "engine":   ["model", "protocol", "wallet", "sys"],  # Stage, pipeline, probes: handles onto a backend
+    "backend":  ["engine", "model", "sys"],  # libtorch: the engine's backends, loaded at run time
     "hub":      ["wallet", "protocol", "model", "net", "ledger", "sys"],  # the run hub
     "demo":     ["wallet", "protocol", "model", "ledger", "hub"],  # the local network, `demo`
     "node":     ["wallet", "sys", "ledger", "model", "protocol", "net", "client", "control",
@@ -52,7 +53,7 @@ ALLOWED = {
 }
 
 # What a translation unit that includes libtorch may include from the project.
-TORCH_TU_MAY_INCLUDE = {"engine", "model", "protocol"}
+TORCH_TU_MAY_INCLUDE = {"backend", "engine", "model", "protocol"}
 
 GRAPH_ROOTS = ("core", "ui", "app")  # every rule
 TORCH_ONLY_ROOTS = ("tests",)        # only the libtorch rule
@@ -61,7 +62,7 @@ RULES = ("cycles", "edges", "qt", "torch")
 
 QT_INCLUDE = re.compile(r"^Q[A-Za-z0-9_]*(/|$)")  # <QString>, <QtCore/QObject>, <Qt>
 TORCH_INCLUDE = re.compile(r"^(torch|ATen|c10|caffe2)/")
-TORCH_PCH = "core/engine/torch_pch.h"
+TORCH_PCH = "core/backend/torch_pch.h"
 INCLUDE_LINE = re.compile(r'^\s*#\s*include\s*([<"])([^>"\n]+)[>"]')
 
 
@@ -217,14 +218,14 @@ def check(source_dir, rules=RULES, out=sys.stdout):
         if in_graph and folder not in ALLOWED and folder not in unknown:
             unknown[folder] = (path, 1, "")
 
-        torch_allowed = bool(re.fullmatch(r"core/engine/[^/]+\.cpp", path)) or path == TORCH_PCH
+        torch_allowed = bool(re.fullmatch(r"core/backend/[^/]+\.cpp", path)) or path == TORCH_PCH
         is_torch_unit = False
         for line, delimiter, name in found:
             if TORCH_INCLUDE.match(name) or name == TORCH_PCH:
                 if torch_allowed:
                     is_torch_unit = True
                 else:
-                    torch.append((path, line, f'libtorch outside core/engine/*.cpp ("{name}"): '
+                    torch.append((path, line, f'libtorch outside core/backend/*.cpp ("{name}"): '
                                   "reach it through an engine header that does not include torch"))
             if not in_graph:
                 continue
@@ -292,7 +293,7 @@ def check(source_dir, rules=RULES, out=sys.stdout):
         if "qt" in rules and "edges" not in rules:
             what.append("no Qt in core")
         if "torch" in rules and rules != RULES:
-            what.append("libtorch only in core/engine/*.cpp")
+            what.append("libtorch only in core/backend/*.cpp")
         print(f"layering: {scanned} files, {len(edge_examples)} folder edges, "
               + ", ".join(what), file=out)
         return 0
@@ -335,10 +336,10 @@ def _target_tree(root):
     _write(root, "core/version.h.in", "#pragma once", 'inline constexpr const char* v = "@V@";')
     _write(root, "core/node/swarm/swarm.cpp",  # a deeper folder belongs to node
            '#include "core/node/node.h"', '#include "../../net/net.h"', '#include "core/engine/engine.h"')
-    _write(root, "core/engine/torch_pch.h", "#pragma once", "#include <torch/torch.h>")
-    _write(root, "core/engine/stage.cpp", '#include "core/engine/torch_pch.h"',
+    _write(root, "core/backend/torch_pch.h", "#pragma once", "#include <torch/torch.h>")
+    _write(root, "core/backend/stage.cpp", '#include "core/backend/torch_pch.h"',
            "#include <ATen/CPUGeneratorImpl.h>", '#include "core/engine/engine.h"',
-           '#include "core/model/model.h"', '#include "core/protocol/protocol.h"')
+           '#include "core/model/model.h"')
     _write(root, "core/wallet/comments.cpp",  # none of these is an include
            "// #include <QString>", "/* #include <torch/torch.h>", '   #include "core/node/node.h" */',
            'const char* a = "/*"; // #include "ui/ui.h"', "int n = 1'000'000; char q = '\"';",
@@ -387,21 +388,21 @@ _VIOLATIONS = [
      ["core/ledger/table.cpp:3: Qt in core (<QtCore/QString>)",
       "core/ledger/table.cpp:4: Qt in core (<QObject>)", "2 Qt includes in core"], RULES),
     ("torch in core/node", [("core/node/trainer.cpp", "#include <torch/torch.h>")],
-     ['core/node/trainer.cpp:1: libtorch outside core/engine/*.cpp ("torch/torch.h")',
+     ['core/node/trainer.cpp:1: libtorch outside core/backend/*.cpp ("torch/torch.h")',
       "1 libtorch violations"], RULES),
     ("torch in an engine header", [("core/engine/tensor_view.h", "#pragma once",
                                     "#include <ATen/Tensor.h>")],
-     ['core/engine/tensor_view.h:2: libtorch outside core/engine/*.cpp ("ATen/Tensor.h")'], RULES),
-    ("torch pch outside the engine", [("core/hub/fast.cpp", '#include "core/engine/torch_pch.h"')],
-     ['core/hub/fast.cpp:1: libtorch outside core/engine/*.cpp ("core/engine/torch_pch.h")',
-      "forbidden edge hub -> engine"], RULES),
-    ("torch in a nested engine folder", [("core/engine/cuda/kernel.cpp", "#include <c10/cuda/CUDAStream.h>")],
-     ['core/engine/cuda/kernel.cpp:1: libtorch outside core/engine/*.cpp'], RULES),
-    ("torch TU including the wallet", [("core/engine/train.cpp", "#include <torch/torch.h>",
+     ['core/engine/tensor_view.h:2: libtorch outside core/backend/*.cpp ("ATen/Tensor.h")'], RULES),
+    ("torch pch outside the engine", [("core/hub/fast.cpp", '#include "core/backend/torch_pch.h"')],
+     ['core/hub/fast.cpp:1: libtorch outside core/backend/*.cpp ("core/backend/torch_pch.h")',
+      "forbidden edge hub -> backend"], RULES),
+    ("torch in a nested engine folder", [("core/backend/cuda/kernel.cpp", "#include <c10/cuda/CUDAStream.h>")],
+     ['core/backend/cuda/kernel.cpp:1: libtorch outside core/backend/*.cpp'], RULES),
+    ("torch TU including the wallet", [("core/backend/train.cpp", "#include <torch/torch.h>",
                                         '#include "core/wallet/wallet.h"')],
-     ['core/engine/train.cpp:2: torch translation unit includes "core/wallet/wallet.h"'], RULES),
+     ['core/backend/train.cpp:2: torch translation unit includes "core/wallet/wallet.h"'], RULES),
     ("torch in tests", [("tests/engine/test_stage.cpp", "#include <caffe2/core/macros.h>")],
-     ['tests/engine/test_stage.cpp:1: libtorch outside core/engine/*.cpp'], RULES),
+     ['tests/engine/test_stage.cpp:1: libtorch outside core/backend/*.cpp'], RULES),
     ("--only torch ignores a cycle", [("core/wallet/uses_ledger.h", '#include "core/ledger/ledger.h"'),
                                       ("core/node/trainer.cpp", "#include <torch/torch.h>")],
      ["core/node/trainer.cpp:1: libtorch outside", "1 libtorch violations"], ("torch",)),

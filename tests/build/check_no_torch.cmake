@@ -1,8 +1,8 @@
-# Fails when a program that never trains (the desktop app, the hub) loads libtorch at run time, or
-# when a program that trains (tessera-node) does not: the second half proves the check can see
-# libtorch at all. Every shared library each program loads is resolved, recursively, as the dynamic
+# Fails when a program loads libtorch at start (the desktop app, the hub, and tessera-node too, which
+# loads an engine backend at run time only when it trains), or when a backend library does not: the
+# second half proves the check can see libtorch at all. Every shared library each program loads is resolved, recursively, as the dynamic
 # loader would (file(GET_RUNTIME_DEPENDENCIES)).
-#   cmake -DWITHOUT="prog;…" -DWITH="prog;…" -P check_no_torch.cmake
+#   cmake -DWITHOUT="prog;…" -DWITH="backend.so;…" -P check_no_torch.cmake
 set(torch_regex "(^|[/\\\\])(lib)?(torch|torch_cpu|torch_cuda|c10|c10_cuda)(\\.|-|_)[^/\\\\]*$")
 set(failures "")
 
@@ -10,8 +10,12 @@ function(torch_libraries program out)
   if(NOT EXISTS "${program}")
     message(FATAL_ERROR "${program} does not exist: build it first (cmake --build … --target ${program})")
   endif()
+  set(kind EXECUTABLES)
+  if(program MATCHES "\\.(so|dylib|dll)$")
+    set(kind MODULES)
+  endif()
   file(GET_RUNTIME_DEPENDENCIES
-       EXECUTABLES "${program}"
+       ${kind} "${program}"
        RESOLVED_DEPENDENCIES_VAR resolved
        UNRESOLVED_DEPENDENCIES_VAR unresolved)
   set(found "")
@@ -27,7 +31,7 @@ foreach(program IN LISTS WITHOUT)
   torch_libraries("${program}" found)
   if(found)
     list(JOIN found ", " text)
-    list(APPEND failures "${program} loads libtorch (${text}): link it without tessera::trainer")
+    list(APPEND failures "${program} loads libtorch (${text}): only the engine backends (core/backend) may link it")
   else()
     message(STATUS "${program}: no libtorch")
   endif()

@@ -96,7 +96,7 @@ class TestDoctor : public QObject {
     report.devices.push_back({0, "NVIDIA GeForce RTX 4090", 24ull << 30, 8, 9});
     node::judge(report);
     QVERIFY(report.ready);
-    QVERIFY(report.verdict.find("this libtorch has no CUDA") != std::string::npos);
+    QVERIFY(report.verdict.find("the CUDA backend is not in use: install tessera-cuda") != std::string::npos);
   }
 
   void cudaDeviceIsNamed() {

@@ -1,12 +1,12 @@
 // The stage's KV cache for inference sessions: per session the keys and values of every block this
 // stage holds, kept within a byte budget (least recently used sessions are evicted first) and
 // dropped after an idle time. Only the storage lives here; the decode math is in
-// BlockImpl::forward_cached (core/engine/gpt_modules.h) and Stage::decode. Internal to the
-// engine's torch translation units, like core/engine/gpt_modules.h.
+// BlockImpl::forward_cached (core/backend/gpt_modules.h) and Stage::decode. Internal to the
+// engine's torch translation units, like core/backend/gpt_modules.h.
 #pragma once
 
 #ifndef TORCH_VERSION_MAJOR
-#error "core/engine/inference_cache.h is for the engine's torch translation units: include core/engine/torch_pch.h first"
+#error "core/backend/inference_cache.h is for the engine's torch translation units: include core/backend/torch_pch.h first"
 #endif
 
 #include <chrono>
@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/engine/gpt_modules.h"
-#include "core/engine/stage.h"
+#include "core/backend/gpt_modules.h"
+#include "core/engine/stage_types.h"
 
 namespace tessera::engine {
 

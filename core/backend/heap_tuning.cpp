@@ -1,5 +1,5 @@
 // glibc malloc tuning for CPU training (see heap_tuning.h for why).
-#include "core/engine/heap_tuning.h"
+#include "core/backend/heap_tuning.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,14 +1,14 @@
 // The training-step pieces the stage worker and the reference trainer share.
-#include "core/engine/torch_pch.h"
+#include "core/backend/torch_pch.h"
 
-#include "core/engine/gpt_training.h"
+#include "core/backend/gpt_training.h"
 
-#include "core/engine/device_probe.h"
+#include "core/backend/torch_probe.h"
 
 namespace tessera::engine {
 
 torch::Device choose_device(const std::string& text) {
-  const auto choice = parse_device(text, probe_torch());
+  const auto choice = parse_device(text, torch_probe());
   return choice.cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(choice.index))
                      : torch::Device(torch::kCPU);
 }

@@ -1,9 +1,9 @@
 // The Stage's part in the swarm: abandoning a step, skipping ahead, moving gradients and weights
 // between replicas, and forward-only inference (whole windows, and decode with a KV cache; the
-// cache itself is core/engine/inference_cache.h). The rest of Stage is stage.cpp.
-#include "core/engine/torch_pch.h"
+// cache itself is core/backend/inference_cache.h). The rest of Stage is stage.cpp.
+#include "core/backend/torch_pch.h"
 
-#include "core/engine/stage_impl.h"
+#include "core/backend/stage_impl.h"
 
 namespace tessera::engine {
 namespace {
@@ -33,20 +33,20 @@ void for_each_flat(StageModule& module, const std::vector<float>& values, Instal
 
 // --- swarm support: abandon a step, move gradients between replicas, inference logits --------
 
-void Stage::discard_step() {
+void TorchStage::discard_step() {
   auto& s = *impl_;
   s.stash.clear();
   s.optimizer->zero_grad();
   s.shared_gradient_pending = false;  // like load(): the abandoned step's shared part is gone too
 }
 
-void Stage::skip_to(std::int64_t step) {
+void TorchStage::skip_to(std::int64_t step) {
   if (step <= impl_->step) throw std::invalid_argument("a stage skips only forward, to a step after its own");
   discard_step();
   impl_->step = step;
 }
 
-std::vector<float> Stage::gradient_vector() const {
+std::vector<float> TorchStage::gradient_vector() const {
   const auto& s = *impl_;
   torch::NoGradGuard no_grad;
   std::vector<float> out;
@@ -62,20 +62,20 @@ std::vector<float> Stage::gradient_vector() const {
   return out;
 }
 
-std::vector<std::vector<std::int64_t>> Stage::parameter_shapes() const {
+std::vector<std::vector<std::int64_t>> TorchStage::parameter_shapes() const {
   std::vector<std::vector<std::int64_t>> out;
   for (const auto& p : impl_->module->parameters()) out.push_back(p.sizes().vec());
   return out;
 }
 
-void Stage::set_gradient_vector(const std::vector<float>& values) {
+void TorchStage::set_gradient_vector(const std::vector<float>& values) {
   auto& s = *impl_;
   check_flat(values, parameter_count(), s.plan.index, "gradient");
   for_each_flat(s.module, values,
                 [](torch::Tensor& p, const torch::Tensor& host) { p.mutable_grad() = host.to(p.device()).clone(); });
 }
 
-std::vector<float> Stage::parameter_vector() const {
+std::vector<float> TorchStage::parameter_vector() const {
   torch::NoGradGuard no_grad;
   std::vector<float> out;
   out.reserve(static_cast<std::size_t>(parameter_count()));
@@ -86,14 +86,14 @@ std::vector<float> Stage::parameter_vector() const {
   return out;
 }
 
-void Stage::set_parameter_vector(const std::vector<float>& values) {
+void TorchStage::set_parameter_vector(const std::vector<float>& values) {
   auto& s = *impl_;
   check_flat(values, parameter_count(), s.plan.index, "parameter");
   for_each_flat(s.module, values, [](torch::Tensor& p, const torch::Tensor& host) { p.copy_(host.to(p.device())); });
   s.cache.clear();  // the sessions' keys and values came from other weights
 }
 
-std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
+std::vector<float> TorchStage::last_position_logits(const ForwardMessage& input) {
   auto& s = *impl_;
   if (!s.plan.has_head()) throw std::logic_error("only the last stage computes logits");
   return s.forward_without_grad(input, [&](const torch::Tensor&, const torch::Tensor&, const torch::Tensor& stream) {
@@ -104,10 +104,10 @@ std::vector<float> Stage::last_position_logits(const ForwardMessage& input) {
 
 // --- inference with a KV cache -------------------------------------------------------------------
 
-std::vector<DecodeOutcome> Stage::decode(const std::vector<DecodeEntry>& batch) {
+std::vector<DecodeOutcome> TorchStage::decode(const std::vector<DecodeEntry>& batch) {
   auto& s = *impl_;
   const auto inputs = s.decode_inputs(batch);
-  Impl::InferenceScope scope{s.module};
+  Impl::InferenceScope scope{s.module, s.bf16};
   s.cache.expire(clock::now());
   std::vector<DecodeOutcome> outcomes(batch.size());
   // Single-position extensions go through the blocks together; prefills and longer extensions
@@ -135,8 +135,8 @@ std::vector<DecodeOutcome> Stage::decode(const std::vector<DecodeEntry>& batch) 
   return outcomes;
 }
 
-InferenceCacheStats Stage::inference_cache_stats() const { return impl_->cache.stats(); }
+InferenceCacheStats TorchStage::inference_cache_stats() const { return impl_->cache.stats(); }
 
-void Stage::drop_inference_session(std::uint64_t session) { impl_->cache.drop(session); }
+void TorchStage::drop_inference_session(std::uint64_t session) { impl_->cache.drop(session); }
 
 }  // namespace tessera::engine

@@ -1,5 +1,5 @@
 // Checkpoint files written through the durable write in core/sys.
-#include "core/engine/checkpoint_file.h"
+#include "core/backend/checkpoint_file.h"
 
 #include "core/sys/durable_file.h"
 

@@ -2,11 +2,11 @@
 // unsplit reference trainer (reference_trainer.cpp), so that the two compute the same thing: the
 // device chosen once, AdamW with its parameter groups, the global-norm clip and the scheduled step,
 // token ids as a tensor, parameters copied out by name, and the device-time clock. Internal to the
-// engine's torch translation units, like core/engine/gpt_modules.h.
+// engine's torch translation units, like core/backend/gpt_modules.h.
 #pragma once
 
 #ifndef TORCH_VERSION_MAJOR
-#error "core/engine/gpt_training.h is for the engine's torch translation units: include core/engine/torch_pch.h first"
+#error "core/backend/gpt_training.h is for the engine's torch translation units: include core/backend/torch_pch.h first"
 #endif
 
 #include <chrono>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/gpt_modules.h"
+#include "core/backend/gpt_modules.h"
 #include "core/engine/model_types.h"
 
 namespace tessera::engine {

@@ -1,11 +1,11 @@
 // The state of one Stage (stage.h) and the passes it runs, shared by the engine's translation units
 // that implement Stage: stage.cpp (construction, training, checkpoints) and stage_swarm.cpp (the
 // swarm's exchanges and inference with a KV cache). Internal to the engine's torch translation
-// units, like gpt_modules.h: include core/engine/torch_pch.h first.
+// units, like gpt_modules.h: include core/backend/torch_pch.h first.
 #pragma once
 
 #ifndef TORCH_VERSION_MAJOR
-#error "core/engine/stage_impl.h is for the engine's torch translation units: include core/engine/torch_pch.h first"
+#error "core/backend/stage_impl.h is for the engine's torch translation units: include core/backend/torch_pch.h first"
 #endif
 
 #include <cmath>
@@ -14,17 +14,21 @@
 #include <set>
 #include <stdexcept>
 
-#include "core/engine/device_probe.h"
-#include "core/engine/gpt_modules.h"
-#include "core/engine/gpt_training.h"
-#include "core/engine/heap_tuning.h"
-#include "core/engine/inference_cache.h"
-#include "core/engine/stage.h"
+#include "core/backend/torch_probe.h"
+#include "core/backend/gpt_modules.h"
+#include "core/backend/gpt_training.h"
+#include "core/backend/heap_tuning.h"
+#include "core/backend/device.h"
+#include "core/backend/device_codec.h"
+#include "core/backend/inference_cache.h"
+#include "core/backend/torch_stage.h"
 
 namespace tessera::engine {
 
-// A tensor onto the wire, encoded straight from its CPU float32 buffer (no intermediate copy).
+// A tensor onto the wire: on CUDA encoded on the device (device_codec.h), on the CPU straight from
+// its float32 buffer (no intermediate copy).
 inline Payload encode_tensor(CodecKind codec, const torch::Tensor& tensor, Rounding rounding = Rounding::nearest) {
+  if (tensor.is_cuda()) return encode_on_device(codec, tensor, rounding);
   const auto cpu = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   return encode(codec, std::vector<std::int64_t>(cpu.sizes().begin(), cpu.sizes().end()), cpu.data_ptr<float>(),
                 rounding);
@@ -34,12 +38,13 @@ inline Payload encode_tensor(CodecKind codec, const torch::Tensor& tensor, Round
 // straight into a new tensor's buffer; throws before anything else is touched.
 inline torch::Tensor decode_tensor(const Payload& payload, CodecKind codec, const std::vector<std::int64_t>& shape,
                             const torch::Device& device) {
+  if (device.is_cuda()) return decode_on_device(payload, codec, shape, device);
   auto values = torch::empty(shape, torch::kFloat32);
   decode(payload, codec, shape, values.data_ptr<float>());
   return values.to(device);
 }
 
-struct Stage::Impl {
+struct TorchStage::Impl {
   struct Stash {
     torch::Tensor input;   // leaf that receives the incoming gradient (undefined on stage 0)
     torch::Tensor output;  // boundary tensor, or the scaled loss on the last stage
@@ -56,18 +61,21 @@ struct Stage::Impl {
   torch::Tensor causal_mask;
   std::map<std::int64_t, Stash> stash;
   std::int64_t step = 0;
+  bool bf16 = false;  // forward computations under bf16 autocast (device.h)
   // A backward ran since the shared embeddings' gradient was last summed across the stages.
   bool shared_gradient_pending = false;
   double forward_flops_per_token = 0.0;
   InferenceCache cache{0, std::chrono::seconds(0)};  // set from the options in the constructor
 
-  // No gradients and eval mode (no dropout) while it lives; training mode again after.
+  // No gradients and eval mode (no dropout) while it lives, under the stage's precision; training
+  // mode again after.
   struct InferenceScope {
-    explicit InferenceScope(StageModule& m) : module(m) { module->eval(); }
+    InferenceScope(StageModule& m, bool bf16) : autocast(bf16), module(m) { module->eval(); }
     ~InferenceScope() { module->train(); }
     InferenceScope(const InferenceScope&) = delete;
     InferenceScope& operator=(const InferenceScope&) = delete;
     torch::NoGradGuard no_grad;
+    AutocastScope autocast;
     StageModule& module;
   };
 
@@ -117,7 +125,7 @@ struct Stage::Impl {
   template <typename Finish>
   auto forward_without_grad(const ForwardMessage& input, Finish finish) {
     check_tokens(input);
-    InferenceScope scope{module};
+    InferenceScope scope{module, bf16};
     const auto all = tokens_tensor(input.tokens, input.batch, input.sequence + 1).to(device);
     const auto inputs = all.slice(1, 0, input.sequence);
     auto stream = stream_in(input, inputs, false).second;

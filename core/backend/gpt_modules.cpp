@@ -1,7 +1,7 @@
 // The GPT modules: attention and MLP blocks, the stage's slice of the model, seeded initialisation.
-#include "core/engine/torch_pch.h"
+#include "core/backend/torch_pch.h"
 
-#include "core/engine/gpt_modules.h"
+#include "core/backend/gpt_modules.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -72,10 +72,20 @@ torch::Tensor BlockImpl::forward(torch::Tensor x, const torch::Tensor& causal_ma
   auto parts = qkv(ln1(x)).split(d, /*dim=*/2);
   auto shape = [&](const torch::Tensor& z) { return z.view({b, t, heads, head_dim}).transpose(1, 2); };
   auto q = shape(parts[0]), k = shape(parts[1]), v = shape(parts[2]);
-  auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
-  scores = scores.masked_fill(causal_mask.slice(0, 0, t).slice(1, 0, t), -std::numeric_limits<float>::infinity());
-  auto attention = dropout(torch::softmax(scores, -1), dropout_p, is_training(), gen);
-  auto y = torch::matmul(attention, v).transpose(1, 2).contiguous().view({b, t, d});
+  torch::Tensor y;
+#if TORCH_VERSION_MAJOR >= 2
+  // libtorch 2.x: the fused kernel (flash or memory-efficient attention on CUDA). Dropout on the
+  // attention weights stays ours below, drawn from the stage's generator.
+  if (dropout_p == 0.0 || !is_training()) {
+    y = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
+  } else
+#endif
+  {
+    auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+    scores = scores.masked_fill(causal_mask.slice(0, 0, t).slice(1, 0, t), -std::numeric_limits<float>::infinity());
+    y = torch::matmul(dropout(torch::softmax(scores, -1), dropout_p, is_training(), gen), v);
+  }
+  y = y.transpose(1, 2).contiguous().view({b, t, d});
   x = x + dropout(lift(proj(y)), dropout_p, is_training(), gen);
   auto h = down(torch::gelu(fc(ln2(x))));
   return x + dropout(lift(h), dropout_p, is_training(), gen);

@@ -1,7 +1,7 @@
 // The KV cache of a stage's inference sessions: byte accounting, LRU eviction, idle expiry.
-#include "core/engine/torch_pch.h"
+#include "core/backend/torch_pch.h"
 
-#include "core/engine/inference_cache.h"
+#include "core/backend/inference_cache.h"
 
 #include <utility>
 

@@ -2,11 +2,11 @@
 // model one stage holds, with the seeded initialisation that makes every partition start from the
 // same weights. Internal to the engine's torch translation units (core/engine/*.cpp in the
 // tessera_engine library), which see libtorch through the precompiled header
-// core/engine/torch_pch.h; nothing else may include it.
+// core/backend/torch_pch.h; nothing else may include it.
 #pragma once
 
 #ifndef TORCH_VERSION_MAJOR
-#error "core/engine/gpt_modules.h is for the engine's torch translation units: include core/engine/torch_pch.h first"
+#error "core/backend/gpt_modules.h is for the engine's torch translation units: include core/backend/torch_pch.h first"
 #endif
 
 #include <cstdint>

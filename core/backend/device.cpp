@@ -1,0 +1,87 @@
+// Device-dependent pieces of the backend (device.h).
+#include "core/backend/torch_pch.h"
+
+#include "core/backend/device.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "core/model/model_config.h"
+
+#if TESSERA_BACKEND_CUDA
+#include <ATen/autocast_mode.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace tessera::engine {
+
+torch::Device torch_device(const DeviceChoice& choice) {
+  return choice.cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(choice.index))
+                     : torch::Device(torch::kCPU);
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+bool device_has_fast_bf16(int index) {
+#if TESSERA_BACKEND_CUDA
+  return at::cuda::getDeviceProperties(static_cast<c10::DeviceIndex>(index))->major >= 8;
+#else
+  (void)index;
+  return false;
+#endif
+}
+
+std::int64_t device_total_memory(const torch::Device& device) {
+#if TESSERA_BACKEND_CUDA
+  if (device.is_cuda()) return static_cast<std::int64_t>(at::cuda::getDeviceProperties(device.index())->totalGlobalMem);
+#endif
+  (void)device;
+  return 0;
+}
+
+bool use_bf16(Precision precision, const torch::Device& device) {
+  if (precision == Precision::bf16 && !device.is_cuda())
+    throw std::invalid_argument("bf16 precision needs a CUDA device; the CPU trains in fp32");
+  const bool bf16 = device.is_cuda() && precision != Precision::fp32;
+#if TESSERA_BACKEND_CUDA
+  if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(bf16 ? "high" : "highest");
+#endif
+  return bf16;
+}
+
+void limit_device_memory(const torch::Device& device, std::int64_t bytes, const std::string& what) {
+#if TESSERA_BACKEND_CUDA
+  if (!device.is_cuda() || bytes <= 0) return;
+  const std::int64_t total = device_total_memory(device);
+  if (bytes > total)
+    throw std::runtime_error(what + " needs " + model::format_bytes(bytes) + " but " + device.str() + " has " +
+                             model::format_bytes(total) + ": use more stages or a smaller micro-batch");
+  c10::cuda::CUDACachingAllocator::setMemoryFraction(static_cast<double>(bytes) / static_cast<double>(total),
+                                                     device.index());
+#else
+  (void)device, (void)bytes, (void)what;
+#endif
+}
+
+AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
+#if TESSERA_BACKEND_CUDA
+  if (!enabled_) return;
+  was_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::increment_nesting();
+#endif
+}
+
+AutocastScope::~AutocastScope() {
+#if TESSERA_BACKEND_CUDA
+  if (!enabled_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_autocast_enabled(at::kCUDA, was_enabled_);
+#endif
+}
+
+}  // namespace tessera::engine

@@ -1,0 +1,45 @@
+// What differs between devices and between the two libtorch versions the backends build against:
+// synchronising, the allocator's memory limit, bf16 autocast and TF32. CUDA calls exist only in the
+// CUDA backend (TESSERA_BACKEND_CUDA); the CPU backend refuses what needs them.
+#pragma once
+#ifndef TORCH_VERSION_MAJOR
+#error "core/backend/device.h is for the backend's torch translation units: include core/backend/torch_pch.h first"
+#endif
+
+#include <cstdint>
+
+#include "core/engine/device_probe.h"
+#include "core/engine/stage_types.h"
+
+namespace tessera::engine {
+
+torch::Device torch_device(const DeviceChoice& choice);
+void synchronize(const torch::Device& device);
+// CUDA device `index` runs bf16 matrix products on tensor cores (compute capability 8.0 or later).
+bool device_has_fast_bf16(int index);
+std::int64_t device_total_memory(const torch::Device& device);  // 0 on the CPU
+
+// Whether a stage or trainer on `device` computes under bf16 autocast: automatic means bf16 on
+// CUDA and fp32 on the CPU; bf16 on the CPU is refused (std::invalid_argument). Also sets how
+// fp32 matrix products run on CUDA: TF32 under mixed precision, full fp32 under Precision::fp32.
+bool use_bf16(Precision precision, const torch::Device& device);
+
+// Caps what the caching allocator of a CUDA device may hold at `bytes` (the stage's memory limit or
+// its estimate), and refuses (std::runtime_error) a figure the device cannot hold. No-op on the CPU.
+void limit_device_memory(const torch::Device& device, std::int64_t bytes, const std::string& what);
+
+// Runs the enclosed forward computations under bf16 autocast on CUDA when `enabled`; restores the
+// previous state and drops the autocast weight cache on exit (weights change between steps).
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  bool was_enabled_ = false;
+};
+
+}  // namespace tessera::engine
