@@ -17,7 +17,8 @@ function(torch_libraries program out)
   file(GET_RUNTIME_DEPENDENCIES
        ${kind} "${program}"
        RESOLVED_DEPENDENCIES_VAR resolved
-       UNRESOLVED_DEPENDENCIES_VAR unresolved)
+       UNRESOLVED_DEPENDENCIES_VAR unresolved
+       CONFLICTING_DEPENDENCIES_PREFIX conflicting)  # one CUDA library both bundled and installed: fine
   set(found "")
   foreach(library IN LISTS resolved unresolved)
     if(library MATCHES "${torch_regex}")
