@@ -10,6 +10,7 @@
 
 #include "app/cli/commands.h"
 #include "core/model/data.h"
+#include "core/engine/device_bench.h"
 #include "core/engine/device_probe.h"
 #include "core/engine/pipeline.h"
 #include "core/engine/reference_trainer.h"
@@ -125,6 +126,26 @@ void bench_throughput(const BenchSettings& s, const engine::DeviceChoice& device
                   {"tokens_per_step", train.micro_batch_size * train.micro_batches * model.context}};
 }
 
+// On CUDA: the width-2048 model in bf16 against the measured bf16 matmul rate (mfu_bf16), its
+// pipelines, and the codecs' rate on the device (core/engine/device_bench.h).
+void bench_device(const BenchSettings& s, const engine::DeviceChoice& device, nlohmann::json& out) {
+  say(s, "bf16 on " + device.label() + ": the width-2048 model, its pipelines and the device codecs...");
+  engine::DeviceBenchOptions options;
+  options.device = device;
+  const auto r = engine::run_device_bench(options);
+  out["matmul_gflops_bf16"] = r.matmul_gflops;
+  out["tokens_per_s_bf16"] = r.tokens_per_s;
+  out["mfu_bf16"] = r.mfu;
+  for (const auto& [stages, ratio] : r.pipeline_ratio) out["pipeline_ratio_bf16_" + std::to_string(stages)] = ratio;
+  nlohmann::json codecs = nlohmann::json::object();
+  for (const auto& [name, rate] : r.codecs)
+    codecs[name] = {{"encode_gb_per_s", rate.encode_gb_per_s}, {"decode_gb_per_s", rate.decode_gb_per_s}};
+  out["device_codecs"] = codecs;
+  out["bf16_model"] = {{"layers", options.config.layers}, {"width", options.config.width},
+                       {"heads", options.config.heads}, {"context", options.config.context},
+                       {"micro_batch", options.micro_batch}};
+}
+
 model::ModelConfig codec_model_config(const BenchSettings& s) {
   model::ModelConfig model;
   model.layers = s.codec_layers;
@@ -200,7 +221,9 @@ nlohmann::json run_bench(const BenchSettings& s) {
   out["device"] = device.label();
   out["threads"] = threads;
   out["torch_version"] = info.version;
+  out["backend"] = info.backend;
   bench_throughput(s, device, threads, out);
+  if (device.cuda) bench_device(s, device, out);
   bench_codecs(s, device.label(), threads, out);
   return out;
 }
@@ -208,12 +231,19 @@ nlohmann::json run_bench(const BenchSettings& s) {
 std::string text_report(const nlohmann::json& r) {
   char line[256];
   std::string text;
-  std::snprintf(line, sizeof line, "device %s, %d threads, matmul %.1f GFLOP/s\n", r["device"].get<std::string>().c_str(),
-                r["threads"].get<int>(), r["matmul_gflops"].get<double>());
+  std::snprintf(line, sizeof line, "backend %s (libtorch %s), device %s, %d threads, matmul %.1f GFLOP/s\n",
+                r["backend"].get<std::string>().c_str(), r["torch_version"].get<std::string>().c_str(),
+                r["device"].get<std::string>().c_str(), r["threads"].get<int>(), r["matmul_gflops"].get<double>());
   text += line;
   std::snprintf(line, sizeof line, "single process %.0f tokens/s, %.1f GFLOP/s, utilisation %.2f\n",
                 r["single_tokens_per_s"].get<double>(), r["achieved_gflops"].get<double>(), r["mfu"].get<double>());
   text += line;
+  if (r.contains("mfu_bf16")) {
+    std::snprintf(line, sizeof line, "bf16: %.0f tokens/s on the width-2048 model, utilisation %.2f of %.1f GFLOP/s\n",
+                  r["tokens_per_s_bf16"].get<double>(), r["mfu_bf16"].get<double>(),
+                  r["matmul_gflops_bf16"].get<double>());
+    text += line;
+  }
   for (const char* key : {"pipeline_ratio_2", "pipeline_ratio_4"})
     if (r.contains(key)) {
       std::snprintf(line, sizeof line, "%s %.3f\n", key, r[key].get<double>());
@@ -243,7 +273,9 @@ void add_bench_engine_command(CLI::App& bench) {
       "  codecs:     4 layers, width 256, 4 heads, context 64, 2 stages, 300 steps of 8 sequences on the\n"
       "              arithmetic corpus, the same for every codec; subspace rank 8 (12 bytes per token\n"
       "              instead of 1024); loss = cross-entropy on 1024 held-out problems after the budget\n"
-      "JSON keys: pipeline_ratio_2, pipeline_ratio_4, mfu, matmul_gflops, codecs.{none,fp16,int8,subspace}\n"
+      "  on CUDA also: width 2048, 4 layers, 16 heads, context 512 in bf16 (mfu_bf16 against the bf16 matmul\n"
+      "              rate, pipeline_ratio_bf16_2/4, device_codecs.<codec>.{encode,decode}_gb_per_s)\n"
+      "JSON keys: backend, pipeline_ratio_2, pipeline_ratio_4, mfu, matmul_gflops, codecs.{none,fp16,int8,subspace}\n"
       "           .{bytes_per_token, compression, loss, loss_gap}; codecs.subspace\n"
       "           .shared_embedding_bytes_per_step (each stage's once-per-step embedding-gradient sum)");
   command->add_flag("--json", s->json, "Print one JSON object");
