@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/cli/bench_backends.h"
 #include "app/cli/commands.h"
 #include "core/model/data.h"
 #include "core/engine/device_bench.h"
@@ -21,6 +22,8 @@ namespace {
 
 struct BenchSettings {
   bool json = false;
+  bool throughput_only = false;   // the throughput part alone (what --compare-backends runs per backend)
+  bool compare_backends = false;
   std::string device = "auto";
   int threads = 0;
   double matmul_seconds = 2.0;
@@ -223,9 +226,19 @@ nlohmann::json run_bench(const BenchSettings& s) {
   out["torch_version"] = info.version;
   out["backend"] = info.backend;
   bench_throughput(s, device, threads, out);
+  if (s.throughput_only) return out;
   if (device.cuda) bench_device(s, device, out);
   bench_codecs(s, device.label(), threads, out);
   return out;
+}
+
+// The flags that give a child the same throughput model and budget.
+std::vector<std::string> throughput_arguments(const BenchSettings& s) {
+  return {"--json", "--throughput-only", "--device", "cpu", "--threads", std::to_string(s.threads),
+          "--seconds", std::to_string(s.matmul_seconds), "--layers", std::to_string(s.layers),
+          "--width", std::to_string(s.width), "--heads", std::to_string(s.heads),
+          "--context", std::to_string(s.context), "--micro-batch", std::to_string(s.micro_batch),
+          "--micro-batches", std::to_string(s.micro_batches), "--steps", std::to_string(s.steps)};
 }
 
 std::string text_report(const nlohmann::json& r) {
@@ -279,6 +292,10 @@ void add_bench_engine_command(CLI::App& bench) {
       "           .{bytes_per_token, compression, loss, loss_gap}; codecs.subspace\n"
       "           .shared_embedding_bytes_per_step (each stage's once-per-step embedding-gradient sum)");
   command->add_flag("--json", s->json, "Print one JSON object");
+  command->add_flag("--throughput-only", s->throughput_only, "Only the throughput part (no codec runs)");
+  command->add_flag("--compare-backends", s->compare_backends,
+                    "The throughput part on the CPU with each installed backend (a child process per backend "
+                    "and round, alternating): tokens/s of PyTorch's libtorch 2.x against Debian's 1.13");
   command->add_option("--device", s->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   command->add_option("--threads", s->threads, "CPU threads for libtorch (0: libtorch's default)")->capture_default_str();
   command->add_option("--seconds", s->matmul_seconds, "Seconds to measure the matmul rate")->capture_default_str();
@@ -297,6 +314,11 @@ void add_bench_engine_command(CLI::App& bench) {
   command->add_option("--codec-stages", s->codec_stages, "Stages in the codec runs")->capture_default_str();
   command->add_option("--rank", s->rank, "Subspace codec rank r (coefficients per token)")->capture_default_str();
   command->callback([s] {
+    if (s->compare_backends) {
+      const auto report = compare_backends(throughput_arguments(*s), 2);
+      std::cout << report.dump(2) << "\n";
+      return;
+    }
     const auto report = run_bench(*s);
     if (s->json)
       std::cout << report.dump(2) << "\n";

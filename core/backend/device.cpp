@@ -3,6 +3,7 @@
 
 #include "core/backend/device.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -52,17 +53,23 @@ bool use_bf16(Precision precision, const torch::Device& device) {
   return bf16;
 }
 
-void limit_device_memory(const torch::Device& device, std::int64_t bytes, const std::string& what) {
+void limit_device_memory(const torch::Device& device, std::int64_t limit_bytes, std::int64_t estimate_bytes,
+                         const std::string& what) {
 #if TESSERA_BACKEND_CUDA
-  if (!device.is_cuda() || bytes <= 0) return;
+  if (!device.is_cuda()) return;
   const std::int64_t total = device_total_memory(device);
-  if (bytes > total)
-    throw std::runtime_error(what + " needs " + model::format_bytes(bytes) + " but " + device.str() + " has " +
-                             model::format_bytes(total) + ": use more stages or a smaller micro-batch");
-  c10::cuda::CUDACachingAllocator::setMemoryFraction(static_cast<double>(bytes) / static_cast<double>(total),
-                                                     device.index());
+  const std::int64_t usable = limit_bytes > 0 ? std::min(limit_bytes, total) : total;
+  if (estimate_bytes > usable)
+    throw std::runtime_error(what + " needs about " + model::format_bytes(estimate_bytes) + " but " + device.str() +
+                             " has " + model::format_bytes(total) +
+                             (limit_bytes > 0 && limit_bytes < total ? " and the limit is " + model::format_bytes(limit_bytes)
+                                                                     : std::string()) +
+                             ": use more stages or a smaller micro-batch");
+  if (limit_bytes > 0 && limit_bytes < total)
+    c10::cuda::CUDACachingAllocator::setMemoryFraction(static_cast<double>(limit_bytes) / static_cast<double>(total),
+                                                       device.index());
 #else
-  (void)device, (void)bytes, (void)what;
+  (void)device, (void)limit_bytes, (void)estimate_bytes, (void)what;
 #endif
 }
 

@@ -24,9 +24,11 @@ std::int64_t device_total_memory(const torch::Device& device);  // 0 on the CPU
 // fp32 matrix products run on CUDA: TF32 under mixed precision, full fp32 under Precision::fp32.
 bool use_bf16(Precision precision, const torch::Device& device);
 
-// Caps what the caching allocator of a CUDA device may hold at `bytes` (the stage's memory limit or
-// its estimate), and refuses (std::runtime_error) a figure the device cannot hold. No-op on the CPU.
-void limit_device_memory(const torch::Device& device, std::int64_t bytes, const std::string& what);
+// On a CUDA device: refuses (std::runtime_error) a stage whose memory estimate the device cannot
+// hold, or cannot hold within `limit_bytes` (the stage's memory limit, the power settings' device
+// share; 0: none), then caps what the caching allocator may hold at that limit. No-op on the CPU.
+void limit_device_memory(const torch::Device& device, std::int64_t limit_bytes, std::int64_t estimate_bytes,
+                         const std::string& what);
 
 // Runs the enclosed forward computations under bf16 autocast on CUDA when `enabled`; restores the
 // previous state and drops the autocast weight cache on exit (weights change between steps).

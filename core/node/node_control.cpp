@@ -16,6 +16,7 @@ NodeControl::NodeControl(SwarmNode& node, std::filesystem::path data_dir, std::s
       spdlog::warn("{} is not valid, using the defaults: {}", file_.string(), error.what());
     }
   }
+  node_.set_memory_limit(settings_.memory_limit_mib << 20);
 }
 
 control::NodeStatus NodeControl::status() {
@@ -41,6 +42,7 @@ control::NodeSettings NodeControl::update_settings(const nlohmann::json& patch) 
                             wallet::IfExists::Replace);
   settings_ = std::move(merged);
   node_.set_threads(settings_.threads);
+  node_.set_memory_limit(settings_.memory_limit_mib << 20);
   return settings_;
 }
 

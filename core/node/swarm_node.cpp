@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "core/engine/backend_loader.h"
 #include "core/ledger/ledger.h"
 #include "core/node/swarm/catch_up.h"
 #include "core/node/swarm/handlers.h"
@@ -118,6 +119,9 @@ void SwarmNode::Impl::join() {
       swarm::ReachOptions{options.advertise, options.map_port, options.use_relays, options.relay_port, options.via_relay}, key);
   reach->offer_relay(join_request, server->endpoint());
   hub->attach_reachability(*reach);
+  // The engine backend (libtorch) loads in a second or more: before joining, since the hub expects
+  // the node's ready call soon after its join and forgets a node that is late.
+  engine::backend();
   const int index = reach->join(hub->client(), join_request, server->endpoint());
   build_stage(index);
   log->session_started(index);
@@ -150,6 +154,7 @@ void SwarmNode::Impl::build_stage(int index) {
   stage_options.codec = run.codec;
   stage_options.device = options.device;
   stage_options.threads = options.threads;
+  stage_options.memory_limit_bytes = options.memory_limit_bytes;
   if (options.inference_cache_bytes > 0) stage_options.inference_cache_bytes = options.inference_cache_bytes;
   {
     std::lock_guard lock(local.mutex);
@@ -360,6 +365,7 @@ void SwarmNode::set_pause_reason(std::function<std::optional<std::string>()> hoo
 void SwarmNode::set_paused(bool paused, std::string reason) { impl_->board.set_paused(paused, std::move(reason)); }
 void SwarmNode::snooze(std::chrono::seconds duration) { impl_->board.snooze(duration); }
 void SwarmNode::set_threads(int threads) { impl_->options.threads = threads; }
+void SwarmNode::set_memory_limit(std::int64_t bytes) { impl_->options.memory_limit_bytes = bytes; }
 
 control::NodeStatus SwarmNode::status() const {
   const auto& s = *impl_;

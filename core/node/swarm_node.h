@@ -69,6 +69,9 @@ struct SwarmNodeOptions {
   std::int64_t stop_after_steps = 0;          // 0: until stopped or the run's total_steps
   std::string power_profile = "balanced";     // recorded in the session rows
   WorkTamper tamper;                          // honest unless a test builds a cheat
+  // The stage's memory limit (the settings' memory_limit_mib): a stage whose estimate exceeds it is
+  // refused, and on CUDA it caps the device's allocator. 0: none.
+  std::int64_t memory_limit_bytes = 0;
 };
 
 struct SwarmStats {
@@ -99,6 +102,8 @@ class SwarmNode {
   void set_paused(bool paused, std::string reason = {});
   void snooze(std::chrono::seconds duration);
   void set_threads(int threads);
+  // Applies to the next stage this node builds (SwarmNodeOptions::memory_limit_bytes).
+  void set_memory_limit(std::int64_t bytes);
 
   // What the control API reports (network: this node's hub URL).
   control::NodeStatus status() const;

@@ -60,6 +60,7 @@ expected=(
   "usr/share/icons/hicolor/scalable/apps/$app_id.svg"
   usr/share/man/man1/tessera.1.gz usr/share/man/man1/tessera-node.1.gz usr/share/man/man1/tessera-hub.1.gz
   usr/lib/systemd/user/tessera-node.service
+  usr/lib/tessera/backends/libtessera-backend-cpu.so
 )
 for size in 16 22 24 32 48 64 128 256 512; do
   expected+=("usr/share/icons/hicolor/${size}x${size}/apps/$app_id.png")
@@ -127,6 +128,7 @@ for program in tessera tessera-node tessera-hub; do
   readelf -d "/usr/bin/$program" | grep -E 'RPATH|RUNPATH' && fail "/usr/bin/$program keeps a build-tree RPATH"
   ldd "/usr/bin/$program" | grep 'not found' && fail "/usr/bin/$program has unresolved libraries"
 done
+ldd /usr/lib/tessera/backends/libtessera-backend-cpu.so | grep 'not found' && fail "the CPU backend has unresolved libraries"
 home="$work/home"; mkdir -p "$home"
 run() { env -i HOME="$home" PATH="$PATH" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen "$@"; }
 out="$(run /usr/bin/tessera-node --version)"; echo "$out"
@@ -137,8 +139,9 @@ run /usr/bin/tessera-node doctor --json > "$work/doctor.json" || fail "tessera-n
 python3 - "$work/doctor.json" <<'PY' || fail "doctor --json is not the expected JSON object"
 import json, sys
 report = json.load(open(sys.argv[1]))
-missing = [k for k in ("os", "cpu", "ram_bytes", "torch_version", "blas", "matmul_gflops", "verdict") if k not in report]
+missing = [k for k in ("os", "cpu", "ram_bytes", "torch_version", "blas", "matmul_gflops", "verdict", "backend") if k not in report]
 assert not missing, f"missing keys {missing}"
+assert report["backend"] == "cpu", f"the installed node loaded the {report['backend']} backend, not the packaged cpu one"
 assert report["data_dir"].startswith(sys.argv[1].rsplit("/", 1)[0]), f"data_dir {report['data_dir']} is not under the test's HOME"
 print("doctor:", report["verdict"])
 PY

@@ -106,24 +106,26 @@ Outcome device_codecs_match_cpu() {
   return {true, std::to_string(compared) + " codec and rounding pairs: identical bytes and values"};
 }
 
-// A stage refuses a memory limit the device cannot meet, and an estimate above its limit.
+// A stage refuses a memory limit it cannot meet (1 MiB, below any stage's estimate), and a model
+// whose estimate the device cannot hold (64 layers of width 16384: terabytes), before allocating.
 Outcome memory_limit_refused() {
   StageOptions options;
   options.device = "cuda:0";
-  options.memory_limit_bytes = std::int64_t(1) << 50;  // a petabyte
-  try {
-    Stage stage(options);
-    return {false, "a stage accepted a 1 PiB memory limit"};
-  } catch (const std::runtime_error& error) {
-    if (std::string(error.what()).find("has") == std::string::npos) return {false, error.what()};
-  }
-  options.memory_limit_bytes = 1 << 20;  // 1 MiB: below any stage's estimate
+  options.memory_limit_bytes = 1 << 20;
   try {
     Stage stage(options);
     return {false, "a stage accepted a 1 MiB memory limit"};
   } catch (const std::runtime_error&) {
   }
-  return {true, "1 PiB and 1 MiB limits refused"};
+  options.memory_limit_bytes = 0;
+  options.model.layers = 64, options.model.width = 16384, options.model.heads = 128, options.model.context = 128;
+  try {
+    Stage stage(options);
+    return {false, "a stage accepted a model larger than the device"};
+  } catch (const std::runtime_error& error) {
+    if (std::string(error.what()).find(" has ") == std::string::npos) return {false, error.what()};
+  }
+  return {true, "a 1 MiB limit and a model larger than the device refused"};
 }
 
 }  // namespace
