@@ -3,7 +3,7 @@
 # component (installers/linux/package_cuda.sh --stage-only) and asks the dynamic loader (ldd, no
 # LD_LIBRARY_PATH) where every library of the staged CUDA backend comes from. Each must be found,
 # and each torch, CUDA or NVIDIA library must come from the stage, not from this machine (which
-# may have a CUDA toolkit or another libtorch installed); only the C and C++ runtimes may not.
+# may have a CUDA toolkit or another libtorch installed); only glibc and the C++ runtime may not.
 #   test_cuda_package_libraries.sh BUILD_DIR
 set -euo pipefail
 build="$(cd "${1:?usage: test_cuda_package_libraries.sh BUILD_DIR}" && pwd)"
@@ -19,7 +19,7 @@ echo "staged: $(du -sh "$work/stage" | cut -f1) in $(find "$work/stage" -type f 
 
 env -i PATH="$PATH" ldd "$backend" > "$work/ldd.txt" || fail "ldd failed on $backend"
 grep 'not found' "$work/ldd.txt" && fail "unresolved libraries (above)"
-system_runtime='^(linux-vdso|/lib64/ld-linux|ld-linux|libc\.|libm\.|libdl\.|libpthread\.|librt\.|libstdc\+\+\.|libgcc_s\.)'
+system_runtime='^(linux-vdso|/lib64/ld-linux|ld-linux|libc\.|libm\.|libdl\.|libpthread\.|librt\.|libutil\.|libstdc\+\+\.|libgcc_s\.)'
 outside=0
 while read -r name _ path _; do
   [ -n "$name" ] || continue
