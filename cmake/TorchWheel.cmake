@@ -27,15 +27,24 @@ if(TESSERA_CUDA_TORCH_DIR)
                         "dependencies (pip install torch), or the CUDA toolkit")
   endif()
   # The CUDA runtime the backend's own calls (events, streams) go to: the one the wheel loads.
-  find_library(TESSERA_CUDART_LIBRARY NAMES cudart libcudart.so.13 libcudart.so.12
+  # The wheel's own soname first, folder by folder: an unversioned libcudart.so from a toolkit of
+  # another version must not be linked in its place.
+  file(STRINGS "${_dir}/version.py" _cuda_line REGEX "^cuda *[:=]")
+  string(REGEX MATCH "([0-9]+)\\.([0-9]+)" _ "${_cuda_line}")
+  if(NOT CMAKE_MATCH_1)
+    message(FATAL_ERROR "${_dir}/version.py names no CUDA version: not a CUDA build of PyTorch")
+  endif()
+  set(TESSERA_CUDA_TORCH_CUDA "${CMAKE_MATCH_1}.${CMAKE_MATCH_2}")
+  math(EXPR TESSERA_CUDA_DRIVER_MIN "${CMAKE_MATCH_1} * 1000 + ${CMAKE_MATCH_2} * 10")
+  find_library(TESSERA_CUDART_LIBRARY NAMES libcudart.so.${CMAKE_MATCH_1} cudart NAMES_PER_DIR
     HINTS "${_dir}/../nvidia/cu13/lib" "${_dir}/../nvidia/cuda_runtime/lib" "$ENV{CUDA_HOME}/lib64"
           /usr/local/cuda/lib64
     NO_DEFAULT_PATH)
   if(NOT TESSERA_CUDART_LIBRARY)
     message(FATAL_ERROR "no CUDA runtime (libcudart) beside ${_dir}: install the wheel with its dependencies")
   endif()
-  file(READ "${_dir}/include/torch/csrc/api/include/torch/version.h" _version_h)
-  string(REGEX MATCH "TORCH_VERSION \"([^\"]+)\"" _ "${_version_h}")
+  file(STRINGS "${_dir}/version.py" _version_line REGEX "^__version__")
+  string(REGEX MATCH "'([^']+)'" _ "${_version_line}")
   set(TESSERA_CUDA_TORCH_VERSION "${CMAKE_MATCH_1}")
   add_library(tessera_torch_cuda INTERFACE)
   add_library(tessera::torch_cuda ALIAS tessera_torch_cuda)
@@ -49,7 +58,7 @@ if(TESSERA_CUDA_TORCH_DIR)
     "-Wl,--no-as-needed" "${_dir}/lib/libtorch_cuda.so" "${_dir}/lib/libc10_cuda.so" "-Wl,--as-needed"
     "${TESSERA_CUDART_LIBRARY}")
   set(TESSERA_CUDA_BACKEND ON)
-  message(STATUS "CUDA backend: libtorch ${TESSERA_CUDA_TORCH_VERSION} (${_dir})")
+  message(STATUS "CUDA backend: libtorch ${TESSERA_CUDA_TORCH_VERSION}, CUDA ${TESSERA_CUDA_TORCH_CUDA} (${_dir})")
 else()
   message(STATUS "CUDA backend: not built (no PyTorch wheel; scripts/setup installs it)")
 endif()

@@ -48,7 +48,8 @@ if(TESSERA_BUILD_UI)
     execute_process(
       COMMAND "${_macdeployqt}" "${_app}" -verbose=1
               "-executable=${_app}/Contents/MacOS/tessera-node"
-              "-executable=${_app}/Contents/MacOS/tessera-hub" ${_libpaths}
+              "-executable=${_app}/Contents/MacOS/tessera-hub"
+              "-executable=${_app}/Contents/lib/tessera/backends/libtessera-backend-cpu.dylib" ${_libpaths}
       RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
     message(STATUS "macdeployqt: ${_out}")
     if(NOT _rc EQUAL 0 OR _out MATCHES "ERROR:")

@@ -4,6 +4,8 @@
 #include "core/backend/device.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -46,16 +48,44 @@ std::int64_t device_total_memory(const torch::Device& device) {
 bool use_bf16(Precision precision, const torch::Device& device) {
   if (precision == Precision::bf16 && !device.is_cuda())
     throw std::invalid_argument("bf16 precision needs a CUDA device; the CPU trains in fp32");
-  const bool bf16 = device.is_cuda() && precision != Precision::fp32;
+  // automatic: bf16 where tensor cores run it (compute 8.0+); older GPUs (V100, T4) train in fp32.
+  const bool bf16 = device.is_cuda() && (precision == Precision::bf16 ||
+                                         (precision == Precision::automatic && device_has_fast_bf16(device.index())));
 #if TESSERA_BACKEND_CUDA
   if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(bf16 ? "high" : "highest");
 #endif
   return bf16;
 }
 
-void limit_device_memory(const torch::Device& device, std::int64_t limit_bytes, std::int64_t estimate_bytes,
-                         const std::string& what) {
+namespace {
+
+// What the stages alive in this process ask of each CUDA device: the caching allocator's cap is one
+// per device and process, so it is the sum of their limits, or none while one of them has none.
+struct DeviceLimits {
+  std::int64_t limited_bytes = 0;
+  int unlimited = 0;
+};
+std::mutex limits_mutex;
+std::map<int, DeviceLimits> limits;
+
+void apply_cap(const torch::Device& device, const DeviceLimits& asked) {
 #if TESSERA_BACKEND_CUDA
+  const double total = static_cast<double>(device_total_memory(device));
+  const double fraction = asked.unlimited > 0 || asked.limited_bytes <= 0
+                              ? 1.0
+                              : std::min(1.0, static_cast<double>(asked.limited_bytes) / total);
+  (void)torch::empty({1}, torch::TensorOptions().device(device));  // the allocator exists once a tensor has
+  c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, device.index());
+#else
+  (void)device, (void)asked;
+#endif
+}
+
+}  // namespace
+
+DeviceMemoryCap::DeviceMemoryCap(const torch::Device& device, std::int64_t limit_bytes, std::int64_t estimate_bytes,
+                                 const std::string& what)
+    : device_(device), limit_bytes_(limit_bytes) {
   if (!device.is_cuda()) return;
   const std::int64_t total = device_total_memory(device);
   const std::int64_t usable = limit_bytes > 0 ? std::min(limit_bytes, total) : total;
@@ -65,12 +95,22 @@ void limit_device_memory(const torch::Device& device, std::int64_t limit_bytes, 
                              (limit_bytes > 0 && limit_bytes < total ? " and the limit is " + model::format_bytes(limit_bytes)
                                                                      : std::string()) +
                              ": use more stages or a smaller micro-batch");
-  if (limit_bytes > 0 && limit_bytes < total)
-    c10::cuda::CUDACachingAllocator::setMemoryFraction(static_cast<double>(limit_bytes) / static_cast<double>(total),
-                                                       device.index());
-#else
-  (void)device, (void)limit_bytes, (void)estimate_bytes, (void)what;
-#endif
+  std::lock_guard lock(limits_mutex);
+  auto& asked = limits[device.index()];
+  if (limit_bytes > 0) asked.limited_bytes += limit_bytes; else ++asked.unlimited;
+  apply_cap(device, asked);
+  active_ = true;
+}
+
+DeviceMemoryCap::~DeviceMemoryCap() {
+  if (!active_) return;
+  std::lock_guard lock(limits_mutex);
+  auto& asked = limits[device_.index()];
+  if (limit_bytes_ > 0) asked.limited_bytes -= limit_bytes_; else --asked.unlimited;
+  try {
+    apply_cap(device_, asked);
+  } catch (...) {  // a destructor must not throw; the cap stays as it was
+  }
 }
 
 AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {

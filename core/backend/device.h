@@ -7,6 +7,8 @@
 #endif
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "core/engine/device_probe.h"
 #include "core/engine/stage_types.h"
@@ -19,16 +21,31 @@ void synchronize(const torch::Device& device);
 bool device_has_fast_bf16(int index);
 std::int64_t device_total_memory(const torch::Device& device);  // 0 on the CPU
 
-// Whether a stage or trainer on `device` computes under bf16 autocast: automatic means bf16 on
-// CUDA and fp32 on the CPU; bf16 on the CPU is refused (std::invalid_argument). Also sets how
-// fp32 matrix products run on CUDA: TF32 under mixed precision, full fp32 under Precision::fp32.
+// Whether a stage or trainer on `device` computes under bf16 autocast: automatic means bf16 on a
+// CUDA device with fast bf16 (compute 8.0+) and fp32 elsewhere; bf16 on the CPU is refused
+// (std::invalid_argument). Also sets how fp32 matrix products run on CUDA, for the whole process:
+// TF32 under mixed precision, full fp32 otherwise.
 bool use_bf16(Precision precision, const torch::Device& device);
 
-// On a CUDA device: refuses (std::runtime_error) a stage whose memory estimate the device cannot
-// hold, or cannot hold within `limit_bytes` (the stage's memory limit, the power settings' device
-// share; 0: none), then caps what the caching allocator may hold at that limit. No-op on the CPU.
-void limit_device_memory(const torch::Device& device, std::int64_t limit_bytes, std::int64_t estimate_bytes,
-                         const std::string& what);
+// On a CUDA device, for one stage's life: refuses (std::runtime_error) a stage whose memory estimate
+// the device cannot hold, or cannot hold within `limit_bytes` (the stage's memory limit, the power
+// settings' device share; 0: none); then caps the device's caching allocator at the sum of the
+// limits of the stages alive in the process, or lifts the cap while one of them has none. Nothing
+// on the CPU.
+class DeviceMemoryCap {
+ public:
+  DeviceMemoryCap() = default;
+  DeviceMemoryCap(const torch::Device& device, std::int64_t limit_bytes, std::int64_t estimate_bytes,
+                  const std::string& what);
+  ~DeviceMemoryCap();
+  DeviceMemoryCap(const DeviceMemoryCap&) = delete;
+  DeviceMemoryCap& operator=(const DeviceMemoryCap&) = delete;
+
+ private:
+  torch::Device device_{torch::kCPU};
+  std::int64_t limit_bytes_ = 0;
+  bool active_ = false;
+};
 
 // Runs the enclosed forward computations under bf16 autocast on CUDA when `enabled`; restores the
 // previous state and drops the autocast weight cache on exit (weights change between steps).

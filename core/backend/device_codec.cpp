@@ -45,7 +45,9 @@ torch::Tensor dither(const torch::Tensor& flat) {
 torch::Tensor scaled_int8(const torch::Tensor& values, Rounding rounding) {
   const auto rows = values.reshape({-1, values.size(-1)});
   const auto largest = rows.abs().amax(-1, /*keepdim=*/true);
-  const auto scale = torch::where(largest > 0, largest / 127.0, torch::ones_like(largest));
+  // A tensor divisor: CUDA divides by a scalar as a multiplication by its reciprocal, which can
+  // differ from the host's largest / 127.0f in the last bit.
+  const auto scale = torch::where(largest > 0, largest / torch::full_like(largest, 127.0f), torch::ones_like(largest));
   const auto level = rows / scale;
   torch::Tensor rounded;
   if (rounding == Rounding::stochastic) {
@@ -117,9 +119,13 @@ Payload encode_on_device(CodecKind codec, const torch::Tensor& tensor, Rounding 
   payload.codec = codec;
   payload.shape.assign(values.sizes().begin(), values.sizes().end());
   if (values.numel() == 0) return payload;
-  if (!torch::isfinite(values).all().item<bool>())
-    throw std::invalid_argument("codec " + codec_name(codec) + ": tensor holds NaN or Inf");
-  payload.bytes = to_host(encoded_bytes(codec, values, rounding));
+  // Whether every value is finite travels as one more byte with the encoded ones: one copy to the
+  // host and one wait, not a wait for the check and another for the bytes.
+  const auto finite = torch::isfinite(values).all().to(torch::kUInt8).reshape({1});
+  payload.bytes = to_host(torch::cat({encoded_bytes(codec, values, rounding), finite}));
+  const bool all_finite = payload.bytes.back() != 0;
+  payload.bytes.pop_back();
+  if (!all_finite) throw std::invalid_argument("codec " + codec_name(codec) + ": tensor holds NaN or Inf");
   return payload;
 }
 

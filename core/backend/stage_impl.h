@@ -62,6 +62,7 @@ struct TorchStage::Impl {
   std::map<std::int64_t, Stash> stash;
   std::int64_t step = 0;
   bool bf16 = false;  // forward computations under bf16 autocast (device.h)
+  std::unique_ptr<DeviceMemoryCap> memory_cap;  // this stage's share of the device's allocator cap
   // A backward ran since the shared embeddings' gradient was last summed across the stages.
   bool shared_gradient_pending = false;
   double forward_flops_per_token = 0.0;

@@ -55,8 +55,9 @@ TorchStage::TorchStage(const StageOptions& options) : impl_(std::make_unique<Imp
   if (options.threads > 0) torch_set_threads(options.threads);
   s.device = choose_device(options.device);
   s.bf16 = use_bf16(options.precision, s.device);
-  limit_device_memory(s.device, options.memory_limit_bytes, s.memory.total(),
-                      "stage " + std::to_string(s.plan.index) + " of " + std::to_string(s.plan.count));
+  s.memory_cap = std::make_unique<DeviceMemoryCap>(
+      s.device, options.memory_limit_bytes, s.memory.total(),
+      "stage " + std::to_string(s.plan.index) + " of " + std::to_string(s.plan.count));
   if (s.device.is_cpu()) keep_freed_memory_for_reuse(s.memory);
   s.module = StageModule(options.model, s.plan);
   s.module->to(s.device);

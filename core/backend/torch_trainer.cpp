@@ -58,13 +58,16 @@ Metrics TorchTrainer::train_step(const std::vector<std::vector<std::int32_t>>& m
   const int micro = static_cast<int>(micro_batches.size());
   double loss_sum = 0.0, tokens = 0.0;
   for (const auto& tokens_host : micro_batches) {
-    AutocastScope autocast{s.bf16};
     const int columns = static_cast<int>(tokens_host.size()) / batch;
     const auto all = tokens_tensor(tokens_host, batch, columns).to(s.device);
     const auto inputs = all.slice(1, 0, columns - 1), targets = all.slice(1, 1, columns);
-    auto stream = s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator);
-    const auto loss = torch::nn::functional::cross_entropy(s.module->logits(stream).reshape({-1, s.options.model.vocab}),
-                                                           targets.reshape({-1}));
+    torch::Tensor loss;
+    {
+      AutocastScope autocast{s.bf16};  // the forward only: backward runs in the dtypes autograd recorded
+      auto stream = s.module->run_blocks(s.module->embed(inputs), s.causal_mask, s.generator);
+      loss = torch::nn::functional::cross_entropy(s.module->logits(stream).reshape({-1, s.options.model.vocab}),
+                                                  targets.reshape({-1}));
+    }
     loss_sum += loss.item<double>();
     (loss / static_cast<double>(s.options.train.micro_batches)).backward();
     tokens += static_cast<double>(batch) * (columns - 1);

@@ -1,13 +1,20 @@
-// Choosing and loading the backend library (dlopen, RTLD_LOCAL: its libtorch stays its own).
+// Choosing and loading the backend library (dlopen with RTLD_LOCAL, so its libtorch stays its own;
+// LoadLibrary on Windows).
 #include "core/engine/backend_loader.h"
 
+#include <cstdint>
 #include <cstdlib>
-#include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <system_error>
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <dlfcn.h>
+#endif
+#if defined(__APPLE__)
+#include <mach-o/dyld.h>
+#endif
 
 #include "core/sys/cuda_driver.h"
 
@@ -21,9 +28,38 @@ std::string env(const char* name) {
 }
 
 std::filesystem::path program_folder() {
+#if defined(_WIN32)
+  wchar_t path[32768];
+  const DWORD length = GetModuleFileNameW(nullptr, path, 32768);
+  if (length > 0 && length < 32768) return std::filesystem::path(path).parent_path();
+#elif defined(__APPLE__)
+  char path[4096];
+  std::uint32_t size = sizeof path;
+  if (_NSGetExecutablePath(path, &size) == 0) return std::filesystem::weakly_canonical(path).parent_path();
+#else
   std::error_code error;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-  return error ? std::filesystem::current_path() : self.parent_path();
+  if (!error) return self.parent_path();
+#endif
+  return std::filesystem::current_path();
+}
+
+// The library's entry point, or an exception saying why it cannot be opened.
+TesseraBackendEntryFunction open_entry(const std::filesystem::path& file, const std::string& name) {
+#if defined(_WIN32)
+  HMODULE library = LoadLibraryExW(file.c_str(), nullptr, LOAD_WITH_ALTERED_SEARCH_PATH);
+  if (library == nullptr)
+    throw std::runtime_error("the " + name + " backend " + file.string() + " does not load (error " +
+                             std::to_string(GetLastError()) + ")");
+  return reinterpret_cast<TesseraBackendEntryFunction>(GetProcAddress(library, TESSERA_BACKEND_ENTRY_SYMBOL));
+#else
+  void* library = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) {
+    const char* why = dlerror();
+    throw std::runtime_error("the " + name + " backend " + file.string() + " does not load: " + (why ? why : "?"));
+  }
+  return reinterpret_cast<TesseraBackendEntryFunction>(dlsym(library, TESSERA_BACKEND_ENTRY_SYMBOL));
+#endif
 }
 
 struct Loaded {
@@ -33,12 +69,7 @@ struct Loaded {
 
 // Opens one library and checks its entry; returns the backend or throws with the reason.
 Backend* open_backend(const std::filesystem::path& file, const std::string& name) {
-  void* library = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    const char* why = dlerror();
-    throw std::runtime_error("the " + name + " backend " + file.string() + " does not load: " + (why ? why : "?"));
-  }
-  const auto entry_function = reinterpret_cast<TesseraBackendEntryFunction>(dlsym(library, TESSERA_BACKEND_ENTRY_SYMBOL));
+  const auto entry_function = open_entry(file, name);
   if (entry_function == nullptr)
     throw std::runtime_error(file.string() + " is not a Tessera backend (no " TESSERA_BACKEND_ENTRY_SYMBOL ")");
   const BackendEntry* entry = entry_function();
@@ -55,6 +86,10 @@ std::string describe_gpus(const sys::CudaDriverProbe& probe) {
                      (probe.gpus.size() == 1 ? " GPU" : " GPUs");
   if (!probe.gpus.empty()) text += " (" + probe.gpus.front().name + ")";
   return text;
+}
+
+std::string cuda_version(int version) {  // 13000 -> "13.0"
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
 }
 
 Loaded load_named(const std::string& name, const std::string& why, const std::vector<std::string>& available) {
@@ -89,6 +124,14 @@ Loaded choose_and_load() {
                              ": reinstall Tessera, or set TESSERA_BACKEND_DIR to the folder that holds one");
 
   const auto probe = sys::probe_cuda_driver();
+#ifdef TESSERA_CUDA_DRIVER_MIN
+  if (!probe.gpus.empty() && has("cuda") && probe.driver_version < TESSERA_CUDA_DRIVER_MIN)
+    return load_named("cpu",
+                      describe_gpus(probe) + ", but its driver supports CUDA " + cuda_version(probe.driver_version) +
+                          " and the CUDA backend needs " + cuda_version(TESSERA_CUDA_DRIVER_MIN) +
+                          ": update the NVIDIA driver",
+                      available);
+#endif
   if (!probe.gpus.empty() && has("cuda")) {
     try {
       return load_named("cuda", describe_gpus(probe), available);

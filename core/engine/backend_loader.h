@@ -1,7 +1,8 @@
 // Which backend this process uses, and loading it: once per process, on first use (the first Stage,
 // trainer or probe). The choice, in order:
 //   - TESSERA_BACKEND=cpu|cuda names one (what `tessera-node --backend` sets); auto or unset chooses:
-//   - "cuda" when the NVIDIA driver reports a GPU and the CUDA backend is installed (and loads),
+//   - "cuda" when the NVIDIA driver reports a GPU, supports the backend's CUDA version, and the CUDA
+//     backend is installed (and loads),
 //   - else "cpu"; "cuda" also when it is the only one installed (it runs on the CPU too).
 // Backends are looked for in TESSERA_BACKEND_DIR when set, else in <program dir>/../lib/tessera/backends
 // (the build tree and the installed layout alike).
@@ -28,7 +29,8 @@ std::filesystem::path backend_file(const std::filesystem::path& folder, const st
 std::filesystem::path backend_folder();
 
 // Loads the backend on first call and returns it. Throws std::runtime_error saying what is wrong
-// (none installed, the one named missing or not loadable, built from other sources) and what to do.
+// (none installed, the one named missing or not loadable, built from other sources) and what to do,
+// and std::invalid_argument for a TESSERA_BACKEND that names no backend.
 Backend& backend();
 // The choice backend() made (loads it if it has not).
 const BackendChoice& backend_choice();

@@ -13,6 +13,7 @@
 #include "core/engine/reference_trainer.h"
 #include "core/engine/stage.h"
 #include "core/model/data.h"
+#include "core/model/model_config.h"
 
 namespace tessera::engine {
 namespace {
@@ -89,7 +90,11 @@ Outcome device_codecs_match_cpu() {
   std::normal_distribution<float> normal(0.0f, 3.0f);
   std::vector<float> values(4 * 64 * 128);
   for (auto& v : values) v = normal(random);
-  values[5] = 0.5f, values[6] = -1.5f, values[7] = 6e-6f;  // ties and an fp16 subnormal
+  // Row 0: largest value 127, so the scale is 1 and levels k + 0.5 are exact ties (half-even and
+  // the host's half-away-from-zero differ there); then fp16 subnormals and its largest value.
+  for (int i = 0; i < 128; ++i) values[static_cast<std::size_t>(i)] = (i % 2 ? -1.0f : 1.0f) * (0.5f + i % 9);
+  values[0] = 127.0f;
+  values[128] = 6e-6f, values[129] = -3e-8f, values[130] = 65504.0f;
   const auto tensor = model::HostTensor::from_floats({4, 64, 128}, values);
   int compared = 0;
   for (auto codec : model::all_codecs())
@@ -106,11 +111,30 @@ Outcome device_codecs_match_cpu() {
   return {true, std::to_string(compared) + " codec and rounding pairs: identical bytes and values"};
 }
 
-// A stage refuses a memory limit it cannot meet (1 MiB, below any stage's estimate), and a model
-// whose estimate the device cannot hold (64 layers of width 16384: terabytes), before allocating.
+// Run first, in a fresh process: a stage with a memory limit between its estimate and the device's
+// memory trains (the allocator cap is set before anything else touched CUDA); one whose estimate is
+// above its limit (1 MiB) is refused; and so is a model the device cannot hold (64 layers of width
+// 16384: terabytes), before anything is allocated.
 Outcome memory_limit_refused() {
   StageOptions options;
   options.device = "cuda:0";
+  options.model.context = 64;
+  options.train.micro_batch_size = 4;
+  options.train.micro_batches = 1;
+  {
+    const auto estimate = model::estimate_stage_memory(options.model, model::plan_stage(options.model, 1, 0),
+                                                       options.train.micro_batch_size, 1);
+    options.memory_limit_bytes = 4 * estimate.total();
+    Stage stage(options);
+    const auto data = model::DataSource::arithmetic(options.model.context, options.model.seed);
+    ForwardMessage message;
+    message.batch = 4;
+    message.sequence = options.model.context;
+    message.tokens = data.micro_batch(0, 0, 1, 4);
+    stage.forward(message);
+    stage.backward(0, {});
+    stage.step(std::sqrt(stage.grad_norm_squared()));
+  }
   options.memory_limit_bytes = 1 << 20;
   try {
     Stage stage(options);
@@ -125,7 +149,8 @@ Outcome memory_limit_refused() {
   } catch (const std::runtime_error& error) {
     if (std::string(error.what()).find(" has ") == std::string::npos) return {false, error.what()};
   }
-  return {true, "a 1 MiB limit and a model larger than the device refused"};
+  return {true, "a stage under a limit 4x its estimate trained a step; a 1 MiB limit and a model larger than the "
+                "device were refused"};
 }
 
 }  // namespace
@@ -137,10 +162,10 @@ int run_gpu_checks() {
     return 77;
   }
   const std::vector<std::pair<std::string, std::function<Outcome()>>> checks = {
+      {"memory_limit_refused", memory_limit_refused},  // first: before anything else touches CUDA
       {"cuda_fp32_equals_cpu", cuda_fp32_equals_cpu},
       {"bf16_tracks_fp32", bf16_tracks_fp32},
-      {"device_codecs_match_cpu", device_codecs_match_cpu},
-      {"memory_limit_refused", memory_limit_refused}};
+      {"device_codecs_match_cpu", device_codecs_match_cpu}};
   bool all = true;
   std::printf("{\"backend\": \"%s\", \"torch_version\": \"%s\", \"checks\": {", info.backend.c_str(),
               info.version.c_str());
@@ -153,7 +178,8 @@ int run_gpu_checks() {
     }
     all = all && outcome.passed;
     std::string detail;
-    for (char c : outcome.detail) detail += (c == '"' || c == '\\') ? ' ' : c;
+    for (char c : outcome.detail)  // a JSON string: no quotes, backslashes or control characters inside
+      detail += (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
     std::printf("%s\n  \"%s\": {\"passed\": %s, \"detail\": \"%s\"}", i ? "," : "", checks[i].first.c_str(),
                 outcome.passed ? "true" : "false", detail.c_str());
     std::fflush(stdout);
