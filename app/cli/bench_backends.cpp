@@ -1,35 +1,23 @@
 // `bench engine --compare-backends` (bench_backends.h).
 #include "app/cli/bench_backends.h"
 
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
+#include "app/cli/bench_child.h"
 #include "core/engine/backend_loader.h"
 
 namespace tessera::cli {
 
 namespace {
 
-std::string quoted(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 nlohmann::json run_child(const std::string& backend, const std::vector<std::string>& arguments) {
-  std::string command = quoted(std::filesystem::read_symlink("/proc/self/exe").string()) + " --backend " + backend +
-                        " bench engine";
-  for (const auto& argument : arguments) command += " " + quoted(argument);
-  command += " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {{"error", "cannot start the benchmark child"}};
-  std::string out;
-  char buffer[4096];
-  while (const auto n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  const int status = pclose(pipe);
-  auto parsed = nlohmann::json::parse(out, nullptr, false);
-  if (status != 0 || parsed.is_discarded()) return {{"error", "the " + backend + " backend's run failed"}};
+  std::string command = shell_quote(std::filesystem::read_symlink("/proc/self/exe").string()) + " --backend " +
+                        backend + " bench engine";
+  for (const auto& argument : arguments) command += " " + shell_quote(argument);
+  const auto child = run_child_command(command + " 2>/dev/null");
+  auto parsed = nlohmann::json::parse(child.out, nullptr, false);
+  if (child.status != 0 || parsed.is_discarded()) return {{"error", "the " + backend + " backend's run failed"}};
   return parsed;
 }
 

@@ -17,6 +17,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "app/cli/bench_child.h"
 #include "app/cli/bench_inference.h"
 #include "app/cli/bench_relay.h"
 #include "app/cli/bench_traffic.h"
@@ -58,12 +59,6 @@ LocalNetworkOptions bench_network(const std::string& codec) {
   return o;
 }
 
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // A child's tokens/s, or the child's result as it is when it failed (it then says why).
 nlohmann::json tokens_per_s_or_error(const nlohmann::json& result) {
   return result.contains("tokens_per_s") ? result["tokens_per_s"] : result;
@@ -79,15 +74,10 @@ nlohmann::json run_child_with(const std::string& arguments, bool limited) {
               shell_quote("ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 80mbit burst 32kb latency 100ms && " +
                           command);
   command += " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {{"error", "cannot start the benchmark child"}};
-  std::string out;
-  char buffer[4096];
-  while (const auto n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  const int status = pclose(pipe);
+  const auto child = run_child_command(command);
   std::filesystem::remove_all(folder);
-  auto parsed = nlohmann::json::parse(out, nullptr, false);
-  if (status != 0 || parsed.is_discarded())
+  auto parsed = nlohmann::json::parse(child.out, nullptr, false);
+  if (child.status != 0 || parsed.is_discarded())
     return {{"error", limited ? "could not create a rate-limited network namespace (needs root: unshare -n, tc)"
                               : "the swarm run failed"}};
   return parsed;
@@ -105,15 +95,10 @@ nlohmann::json run_cheat_child(int trials) {
   const auto folder = std::filesystem::temp_directory_path() / ("tessera-bench-cheat-" + std::to_string(getpid()));
   const std::string command = shell_quote(self) + " --data-dir " + shell_quote(folder.string()) +
                               " bench swarm-cheat --trials " + std::to_string(trials) + " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {{"error", "cannot start the benchmark child"}};
-  std::string out;
-  char buffer[4096];
-  while (const auto n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  const int status = pclose(pipe);
+  const auto child = run_child_command(command);
   std::filesystem::remove_all(folder);
-  auto parsed = nlohmann::json::parse(out, nullptr, false);
-  if (status != 0 || parsed.is_discarded()) return {{"error", "the garbage-node run failed"}};
+  auto parsed = nlohmann::json::parse(child.out, nullptr, false);
+  if (child.status != 0 || parsed.is_discarded()) return {{"error", "the garbage-node run failed"}};
   return parsed;
 }
 
