@@ -5,23 +5,13 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 
 #include "core/model/codec.h"
+#include "tests/support/random_tensor.h"
 
 using namespace tessera::model;
 
-namespace {
-HostTensor random_tensor(std::vector<std::int64_t> shape, std::uint64_t seed, float spread = 3.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, spread);
-  std::int64_t n = 1;
-  for (auto e : shape) n *= e;
-  std::vector<float> values(static_cast<std::size_t>(n));
-  for (auto& v : values) v = normal(rng);
-  return HostTensor::from_floats(std::move(shape), values);
-}
-}  // namespace
+using tessera::test::random_tensor;
 
 class TestCodec : public QObject {
   Q_OBJECT

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 
 #include "core/engine/backend_loader.h"
+#include "tests/support/random_tensor.h"
 
 using namespace tessera;
 using namespace tessera::engine;
@@ -17,12 +17,7 @@ using namespace tessera::engine;
 namespace {
 
 model::HostTensor tensor_with_edges(std::vector<std::int64_t> shape, std::uint64_t seed, float spread) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, spread);
-  std::int64_t n = 1;
-  for (auto e : shape) n *= e;
-  std::vector<float> values(static_cast<std::size_t>(n));
-  for (auto& v : values) v = normal(rng);
+  auto values = test::random_tensor(shape, seed, spread).to_floats();
   const std::int64_t width = shape.back();
   // Row 0: levels exactly half-way (127 * k / 254 of the largest value 127), where round-half-even
   // and the host's round-half-away differ.
