@@ -148,6 +148,13 @@ void print_needs(const protocol::RunManifest& m, std::ostream& out) {
   }
 }
 
+// The key file the hub will need: the one given, the publisher's when it is also the hub key.
+std::string hub_key_hint(const InitOptions& o, const protocol::RunManifest& m) {
+  if (!o.hub_key_file.empty()) return o.hub_key_file;
+  if (m.hub_key == m.publisher_key) return o.publisher_key_file;
+  return "HUB_KEY_FILE";
+}
+
 void run_init(const InitOptions& o) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   const fs::path out = o.out;
@@ -182,7 +189,8 @@ void run_init(const InitOptions& o) {
             << "publisher: " << wallet::address_of(manifest.publisher_key)
             << "\nhub key: " << wallet::address_of(manifest.hub_key) << "\n"
             << "wrote " << out.string() << " (signed by the publisher)\n"
-            << "serve it: tessera-hub --listen HOST:PORT --manifest " << out.string() << " --hub-key HUB_KEY_FILE\n";
+            << "serve it: tessera-hub --listen HOST:PORT --manifest " << out.string() << " --hub-key "
+            << hub_key_hint(o, manifest) << "\n";
 }
 
 void add_options(CLI::App& init, InitOptions& o) {
