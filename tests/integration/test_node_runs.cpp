@@ -219,27 +219,44 @@ class TestNodeRuns : public QObject {
   }
 
   void leavesAndJoinsAgain() {
-    // A second replica of run A's stage, so that the state survives the node's leaving.
+    // A second replica of run A's stage, so that the state survives the node's leaving. Each
+    // replica fetches the other's state while that one holds still (a driver that steps on
+    // meanwhile makes a slow machine chase it).
+    const auto pid = node_->processId();
+    control_->pause(false);
+    QTest::qWait(1500);  // a step in flight ends
+    const auto paused_at = status().step;
     node::SwarmNodeOptions options;
     options.hub_url = hub_a_.link();
     options.data_dir = fs::path(dir_.path().toStdString()) / "replica";
     options.map_port = false;
     options.use_relays = false;
     replica_.launch(owner_, options);
-    QVERIFY(test::wait_until([&] { return replica_.ready(); }, std::chrono::seconds(40)));
-    const auto before = status().step;
-    QVERIFY(trains("runs-a", before));  // both replicas train together
+    QVERIFY(test::wait_until([&] { return replica_.ready() && replica_.node->status().step == paused_at; },
+                             std::chrono::seconds(40)));
+    control_->start();
+    QVERIFY2(test::wait_until([&] { return replica_.node->status().step > paused_at + 1; }, std::chrono::seconds(40)),
+             node_output().constData());  // both replicas train together
 
-    const auto pid = node_->processId();
     const auto report = control_->leave_run();
     QVERIFY(report.activity.rfind("leaving", 0) == 0 || report.activity == "idle");
+    QVERIFY(!report.current);
     QVERIFY(idle());
     QCOMPARE(node_->state(), QProcess::Running);
-    QVERIFY(!control_->runs().current);
 
+    replica_.node->set_paused(true, "the test holds the run still");
+    QTest::qWait(1500);
     const auto left_at = replica_.node->status().step;
     control_->join_run("runs-a");
-    QVERIFY(trains("runs-a", left_at));  // from the replica's state: past where it left
+    QVERIFY2(wait_until(
+                 [&] {
+                   const auto s = status();
+                   return s.run == "runs-a" && s.state == "waiting" && s.step == left_at;
+                 },
+                 40000),
+             node_output().constData());  // it has the replica's state
+    replica_.node->set_paused(false);
+    QVERIFY(trains("runs-a", left_at));  // and trains on from there
     QCOMPARE(node_->processId(), pid);
   }
 
