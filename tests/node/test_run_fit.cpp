@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/control/run_views.h"
+#include "core/node/node_runs.h"
 #include "core/node/run_fit.h"
 
 using namespace tessera;
@@ -162,6 +163,33 @@ class TestRunFit : public QObject {
     bad.erase("total_units");
     QVERIFY(refused(bad, "total_units"));
     QVERIFY(refused(nlohmann::json::array(), "not an object"));
+  }
+
+  // What the node is doing, in words, from the switcher's phase and the node's status.
+  void theActivityLine() {
+    using Phase = node::RunSwitcher::Phase;
+    node::RunSwitcher::State state;
+    QCOMPARE(node::NodeRuns::activity(state, std::nullopt), std::string("idle"));
+    state.error = "hub refused";
+    QCOMPARE(node::NodeRuns::activity(state, std::nullopt), std::string("idle (the last run stopped: hub refused)"));
+    state = {Phase::joining, "tessera://h:1/a#k", "a", std::string("a"), ""};
+    QCOMPARE(node::NodeRuns::activity(state, std::nullopt), std::string("joining a"));
+    control::NodeStatus status;
+    status.run = "a";
+    status.stage = 1;
+    status.stages = 3;
+    status.state = "joining";
+    status.reason = "fetching the stage's state from a replica";
+    state.phase = Phase::in_run;
+    QCOMPARE(node::NodeRuns::activity(state, status), std::string("fetching stage 2 of 3's state for a"));
+    status.state = "running";
+    QCOMPARE(node::NodeRuns::activity(state, status), std::string("training stage 2 of 3 of a"));
+    status.state = "paused";
+    status.reason = "on battery";
+    QCOMPARE(node::NodeRuns::activity(state, status), std::string("paused in a: on battery"));
+    state.phase = Phase::leaving;
+    state.target = "b";
+    QCOMPARE(node::NodeRuns::activity(state, std::nullopt), std::string("leaving a to join b"));
   }
 
   void theViewsRoundTrip() {
