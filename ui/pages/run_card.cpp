@@ -1,0 +1,204 @@
+// A run's card on the Runs page (see run_card.h).
+#include "ui/pages/run_card.h"
+
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+
+#include "ui/ledger_models.h"
+#include "ui/pages/page_helpers.h"
+
+namespace tessera::ui {
+
+namespace {
+
+// A small caption over a value, one cell of a card's grid; `name` names the value label.
+void addStat(QGridLayout* grid, int row, int column, const QString& caption, const QString& value, const QString& name) {
+  auto* cell = new QWidget(grid->parentWidget());
+  auto* layout = new QVBoxLayout(cell);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->setSpacing(1);
+  auto* label = makeMuted(caption, cell);
+  auto* shown = new QLabel(value, cell);
+  shown->setObjectName(name);
+  shown->setProperty("statValue", true);
+  shown->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  layout->addWidget(label);
+  layout->addWidget(shown);
+  grid->addWidget(cell, row, column);
+}
+
+QLabel* makeBadge(const QString& text, const QString& name, QWidget* parent) {
+  auto* badge = new QLabel(text, parent);
+  badge->setObjectName(name);
+  return badge;
+}
+
+QString perStage(const std::vector<int>& counts) {
+  QStringList parts;
+  for (const int count : counts) parts << QLocale().toString(count);
+  return parts.join(QStringLiteral(" · "));
+}
+
+// Micro-units to "4.10 USDC" (two decimals: a day's estimate, not an amount owed).
+QString formatMicro(double micro, const std::string& currency) {
+  return QStringLiteral("%1 %2").arg(QLocale().toString(micro / 1e6, 'f', 2), QString::fromStdString(currency));
+}
+
+// A price in micro-units with as many decimals as it has (0.02, 0.000125).
+QString formatPrice(std::uint64_t micro, const std::string& currency) {
+  QString number = QString::number(static_cast<double>(micro) / 1e6, 'f', 6);
+  while (number.endsWith(QLatin1Char('0')) && !number.endsWith(QStringLiteral(".00"))) number.chop(1);
+  return QStringLiteral("%1 %2").arg(number, QString::fromStdString(currency));
+}
+
+}  // namespace
+
+QString formatCount(double count) {
+  static const char* const suffixes[] = {"", " k", " M", " B", " T"};
+  int suffix = 0;
+  while (count >= 1000.0 && suffix < 4) {
+    count /= 1000.0;
+    ++suffix;
+  }
+  return QLocale().toString(count, 'f', suffix == 0 || count >= 100 ? 0 : 1) + QString::fromLatin1(suffixes[suffix]);
+}
+
+QString formatBytes(std::uint64_t bytes) {
+  const double gib = static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0);
+  if (gib >= 1.0) return QObject::tr("%1 GiB").arg(QLocale().toString(gib, 'f', 1));
+  return QObject::tr("%1 MiB").arg(QLocale().toString(static_cast<double>(bytes) / (1024.0 * 1024.0), 'f', 0));
+}
+
+QString describeModel(const RunCatalogInfo& catalog) {
+  return QObject::tr("%1 layers × %2 wide").arg(catalog.layers).arg(catalog.width);
+}
+
+RunCard::RunCard(const RunEntry& entry, const std::optional<std::string>& current, QWidget* parent)
+    : QFrame(parent), run_(QString::fromStdString(entry.run)), current_(current && *current == entry.run),
+      catalog_(entry.catalog), fit_(entry.fit) {
+  setObjectName(QStringLiteral("card"));
+  setProperty("run", run_);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(16, 14, 16, 14);
+  layout->setSpacing(10);
+  buildHeader(layout, entry, current.has_value() && !current_);
+  if (catalog_) buildCatalog(layout, *catalog_);
+  buildFit(layout, entry);
+  auto* link = makeMuted(QString::fromStdString(entry.link), this);
+  link->setObjectName(QStringLiteral("runLinkText"));
+  link->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  layout->addWidget(link);
+}
+
+bool RunCard::canJoin() const { return catalog_ && !catalog_->retired && fit_ && fit_->fits; }
+
+void RunCard::buildHeader(QVBoxLayout* layout, const RunEntry& entry, bool another_current) {
+  auto* header = new QHBoxLayout;
+  header->setSpacing(10);
+  auto* title = new QLabel(run_, this);
+  title->setObjectName(QStringLiteral("sectionTitle"));
+  header->addWidget(title);
+  if (current_)
+    header->addWidget(makeBadge(tr("Current"), QStringLiteral("badgeCurrent"), this));
+  else if (catalog_ && catalog_->retired)
+    header->addWidget(makeBadge(tr("Retired"), QStringLiteral("badgeNoFit"), this));
+  else if (fit_)
+    header->addWidget(fit_->fits ? makeBadge(tr("Fits this computer"), QStringLiteral("badgeFits"), this)
+                                 : makeBadge(tr("Does not fit"), QStringLiteral("badgeNoFit"), this));
+  header->addStretch(1);
+  if (!current_) {
+    remove_ = addButton(tr("Remove"), QStringLiteral("removeButton"), RunAction::Remove);
+    header->addWidget(remove_);
+  }
+  if (current_)
+    action_ = addButton(tr("Leave"), QStringLiteral("leaveButton"), RunAction::Leave);
+  else if (another_current)
+    action_ = addButton(tr("Switch to this run"), QStringLiteral("switchButton"), RunAction::Switch);
+  else
+    action_ = addButton(tr("Join"), QStringLiteral("joinButton"), RunAction::Join);
+  if (!current_ && !canJoin())
+    action_->setToolTip(!entry.error.empty() ? QString::fromStdString(entry.error)
+                        : fit_ && !fit_->reason.empty() ? QString::fromStdString(fit_->reason)
+                                                        : tr("This run cannot be joined now"));
+  header->addWidget(action_);
+  layout->addLayout(header);
+  setBusy(false);
+}
+
+QPushButton* RunCard::addButton(const QString& text, const QString& name, RunAction action) {
+  auto* button = new QPushButton(text, this);
+  button->setObjectName(name);
+  if (action == RunAction::Join || action == RunAction::Switch) button->setProperty("primaryAction", true);
+  connect(button, &QPushButton::clicked, this, [this, action] { Q_EMIT actionRequested(action, run_); });
+  return button;
+}
+
+void RunCard::buildCatalog(QVBoxLayout* layout, const RunCatalogInfo& catalog) {
+  auto* grid = new QGridLayout;
+  grid->setHorizontalSpacing(28);
+  grid->setVerticalSpacing(8);
+  layout->addLayout(grid);
+  addStat(grid, 0, 0, tr("Model"),
+          tr("%1 · %2 parameters").arg(describeModel(catalog), formatCount(static_cast<double>(catalog.parameters))),
+          QStringLiteral("modelValue"));
+  addStat(grid, 0, 1, tr("Peers per stage (%1 stages)").arg(catalog.stages), perStage(catalog.peers_per_stage),
+          QStringLiteral("peersValue"));
+  addStat(grid, 0, 2, tr("Recent loss"),
+          catalog.loss ? tr("%1 after %2 steps").arg(QLocale().toString(*catalog.loss, 'f', 3),
+                                                     QLocale().toString(static_cast<qlonglong>(catalog.steps)))
+                       : tr("no steps yet"),
+          QStringLiteral("lossValue"));
+  addStat(grid, 0, 3, tr("Price"),
+          tr("%1 per 1,000 tokens").arg(formatPrice(catalog.price_per_1k_tokens, catalog.currency)),
+          QStringLiteral("priceValue"));
+  for (int column = 0; column < 4; ++column) grid->setColumnStretch(column, 1);
+}
+
+void RunCard::buildFit(QVBoxLayout* layout, const RunEntry& entry) {
+  if (!fit_) {
+    auto* why = new QLabel(entry.error.empty() ? tr("No estimate for this computer yet.")
+                                               : tr("No estimate: %1").arg(QString::fromStdString(entry.error)),
+                           this);
+    why->setObjectName(QStringLiteral("fitReason"));
+    why->setWordWrap(true);
+    layout->addWidget(why);
+    return;
+  }
+  auto* heading = new QLabel(tr("On this computer (estimates)"), this);
+  heading->setObjectName(QStringLiteral("fitHeading"));
+  layout->addWidget(heading);
+  const std::string currency = catalog_ ? catalog_->currency : std::string();
+  const int stages = catalog_ ? catalog_->stages : 0;
+  auto* grid = new QGridLayout;
+  grid->setHorizontalSpacing(28);
+  layout->addLayout(grid);
+  const QString device = fit_->device.empty() ? QString() : tr(" (%1)").arg(QString::fromStdString(fit_->device));
+  addStat(grid, 0, 0, tr("Memory needed"),
+          tr("%1 of %2%3").arg(formatBytes(fit_->memory_needed_bytes), formatBytes(fit_->memory_available_bytes), device),
+          QStringLiteral("memoryValue"));
+  if (fit_->fits) {
+    addStat(grid, 0, 1, tr("Stage"), tr("%1 of %2").arg(fit_->stage + 1).arg(stages), QStringLiteral("stageValue"));
+    addStat(grid, 0, 2, tr("Tokens/s (estimate)"), formatCount(fit_->tokens_per_s), QStringLiteral("tokensValue"));
+    addStat(grid, 0, 3, tr("Units/day (estimate)"), formatCount(fit_->units_per_day), QStringLiteral("unitsValue"));
+    addStat(grid, 0, 4, tr("Revenue/day (estimate)"), formatMicro(fit_->revenue_per_day, currency),
+            QStringLiteral("revenueValue"));
+    for (int column = 0; column < 5; ++column) grid->setColumnStretch(column, 1);
+    return;
+  }
+  auto* why = new QLabel(tr("Does not fit: %1").arg(QString::fromStdString(fit_->reason)), this);
+  why->setObjectName(QStringLiteral("fitReason"));
+  why->setWordWrap(true);
+  grid->addWidget(why, 0, 1, 1, 4);
+  grid->setColumnStretch(0, 1);
+  grid->setColumnStretch(1, 4);
+}
+
+void RunCard::setBusy(bool busy) {
+  if (action_ != nullptr) action_->setEnabled(!busy && (current_ || canJoin()));
+  if (remove_ != nullptr) remove_->setEnabled(!busy);
+}
+
+}  // namespace tessera::ui
