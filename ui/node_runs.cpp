@@ -1,13 +1,18 @@
-// NodeRuns from the control API's JSON (see node_runs.h).
+// NodeRuns from the node's runs report (see node_runs.h).
 #include "ui/node_runs.h"
 
 #include <stdexcept>
+#include <type_traits>
 
 namespace tessera::ui {
 namespace {
 
 [[noreturn]] void refuse(const std::string& where, const char* key, const char* why) {
-  throw std::runtime_error("the node's runs list: '" + where + key + "' " + why);
+  throw std::runtime_error("the run's catalog entry: '" + where + key + "' " + why);
+}
+
+void check_text(const std::string& text, const std::string& where, const char* key) {
+  if (text.size() > kMaxText) refuse(where, key, "is too long");
 }
 
 // Reads `key` into `field` when present and not null.
@@ -20,9 +25,7 @@ void read(const nlohmann::json& json, const std::string& where, const char* key,
   } catch (const nlohmann::json::exception&) {
     refuse(where, key, "has the wrong type");
   }
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (field.size() > kMaxText) refuse(where, key, "is too long");
-  }
+  if constexpr (std::is_same_v<T, std::string>) check_text(field, where, key);
 }
 
 template <typename T>
@@ -34,64 +37,34 @@ void read(const nlohmann::json& json, const std::string& where, const char* key,
   field = value;
 }
 
-const nlohmann::json* object_at(const nlohmann::json& json, const std::string& where, const char* key) {
-  const auto found = json.find(key);
-  if (found == json.end() || found->is_null()) return nullptr;
-  if (!found->is_object()) refuse(where, key, "is not an object");
-  return &*found;
-}
+}  // namespace
 
-RunCatalogInfo catalog_from_json(const nlohmann::json& json, const std::string& where) {
+RunCatalogInfo run_catalog_info(const nlohmann::json& json) {
+  if (!json.is_object()) throw std::runtime_error("the run's catalog entry is not an object");
   RunCatalogInfo c;
-  read(json, where, "run", c.run);
-  read(json, where, "link", c.link);
-  read(json, where, "retired", c.retired);
-  if (const auto* model = object_at(json, where, "model")) {
-    const std::string inner = where + "model.";
-    read(*model, inner, "layers", c.layers);
-    read(*model, inner, "width", c.width);
-    read(*model, inner, "context", c.context);
+  read(json, "", "run", c.run);
+  read(json, "", "link", c.link);
+  read(json, "", "retired", c.retired);
+  if (const auto model = json.find("model"); model != json.end() && !model->is_null()) {
+    if (!model->is_object()) refuse("", "model", "is not an object");
+    read(*model, "model.", "layers", c.layers);
+    read(*model, "model.", "width", c.width);
+    read(*model, "model.", "context", c.context);
   }
-  read(json, where, "parameters", c.parameters);
-  read(json, where, "codec", c.codec);
-  read(json, where, "stages", c.stages);
-  read(json, where, "peers_per_stage", c.peers_per_stage);
-  if (c.peers_per_stage.size() > kMaxStages || c.stages < 0 || c.stages > static_cast<int>(kMaxStages))
-    refuse(where, "stages", "is out of range");
-  read(json, where, "steps", c.steps);
-  read(json, where, "loss", c.loss);
-  read(json, where, "price_per_1k_tokens", c.price_per_1k_tokens);
-  read(json, where, "currency", c.currency);
-  read(json, where, "last_epoch_revenue", c.last_epoch_revenue);
+  read(json, "", "parameters", c.parameters);
+  read(json, "", "codec", c.codec);
+  read(json, "", "stages", c.stages);
+  if (const auto peers = json.find("peers_per_stage"); peers != json.end() && peers->is_array() && peers->size() > kMaxStages)
+    refuse("", "peers_per_stage", "is too long");
+  read(json, "", "peers_per_stage", c.peers_per_stage);
+  if (c.stages < 0 || c.stages > static_cast<int>(kMaxStages)) refuse("", "stages", "is out of range");
+  read(json, "", "steps", c.steps);
+  read(json, "", "loss", c.loss);
+  read(json, "", "price_per_1k_tokens", c.price_per_1k_tokens);
+  read(json, "", "currency", c.currency);
+  read(json, "", "last_epoch_revenue", c.last_epoch_revenue);
   return c;
 }
-
-RunFit fit_from_json(const nlohmann::json& json, const std::string& where) {
-  RunFit f;
-  read(json, where, "fits", f.fits);
-  read(json, where, "stage", f.stage);
-  read(json, where, "memory_needed_bytes", f.memory_needed_bytes);
-  read(json, where, "memory_available_bytes", f.memory_available_bytes);
-  read(json, where, "device", f.device);
-  read(json, where, "tokens_per_s", f.tokens_per_s);
-  read(json, where, "units_per_day", f.units_per_day);
-  read(json, where, "revenue_per_day", f.revenue_per_day);
-  read(json, where, "reason", f.reason);
-  return f;
-}
-
-RunEntry entry_from_json(const nlohmann::json& json, const std::string& where) {
-  if (!json.is_object()) throw std::runtime_error("the node's runs list: '" + where + "' is not an object");
-  RunEntry e;
-  read(json, where, "link", e.link);
-  read(json, where, "run", e.run);
-  read(json, where, "error", e.error);
-  if (const auto* catalog = object_at(json, where, "catalog")) e.catalog = catalog_from_json(*catalog, where + "catalog.");
-  if (const auto* fit = object_at(json, where, "fit")) e.fit = fit_from_json(*fit, where + "fit.");
-  return e;
-}
-
-}  // namespace
 
 const RunEntry* NodeRuns::find(const std::string& run) const {
   for (const auto& entry : runs)
@@ -99,18 +72,34 @@ const RunEntry* NodeRuns::find(const std::string& run) const {
   return nullptr;
 }
 
-NodeRuns node_runs_from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw std::runtime_error("the node's runs list is not a JSON object");
+NodeRuns node_runs_from_report(const control::RunsReport& report) {
+  if (report.runs.size() > kMaxRuns) throw std::runtime_error("the node lists more runs than the app shows");
   NodeRuns n;
-  read(json, "", "current", n.current);
-  read(json, "", "activity", n.activity);
-  const auto runs = json.find("runs");
-  if (runs == json.end() || runs->is_null()) return n;
-  if (!runs->is_array()) refuse("", "runs", "is not a list");
-  if (runs->size() > kMaxRuns) refuse("", "runs", "has too many entries");
-  for (std::size_t i = 0; i < runs->size(); ++i)
-    n.runs.push_back(entry_from_json((*runs)[i], "runs[" + std::to_string(i) + "]."));
+  n.current = report.current;
+  n.activity = report.activity;
+  check_text(n.activity, "", "activity");
+  for (const auto& view : report.runs) {
+    RunEntry entry;
+    entry.link = view.link.substr(0, kMaxText);
+    entry.run = view.run.substr(0, kMaxText);
+    entry.fit = view.fit;
+    entry.error = view.error.substr(0, kMaxText);
+    if (entry.fit) {
+      entry.fit->why = entry.fit->why.substr(0, kMaxText);
+      entry.fit->memory_of = entry.fit->memory_of.substr(0, kMaxText);
+    }
+    try {
+      if (view.catalog) entry.catalog = run_catalog_info(*view.catalog);
+    } catch (const std::runtime_error& error) {
+      if (entry.error.empty()) entry.error = error.what();
+    }
+    n.runs.push_back(std::move(entry));
+  }
   return n;
+}
+
+NodeRuns node_runs_from_json(const nlohmann::json& json) {
+  return node_runs_from_report(control::RunsReport::from_json(json));
 }
 
 }  // namespace tessera::ui

@@ -16,32 +16,24 @@ void RunsWorker::perform(Command command, const QString& argument) {
 }
 
 bool RunsWorker::run(Command command, const std::string& argument) {
-  bool ok = true;
   try {
     if (!control_) control_ = factory_();
     switch (command) {
-      case Command::Refresh: break;
-      case Command::Add: control_->add(argument); break;
-      case Command::Remove: control_->remove(argument); break;
-      case Command::Join: control_->join(argument); break;
-      case Command::Leave: control_->leave(); break;
+      case Command::Refresh: Q_EMIT listed(control_->list()); break;
+      case Command::Add: Q_EMIT listed(control_->add(argument)); break;
+      case Command::Remove: Q_EMIT listed(control_->remove(argument)); break;
+      case Command::Join: Q_EMIT listed(control_->join(argument)); break;
+      case Command::Leave: Q_EMIT listed(control_->leave()); break;
     }
+    return true;
   } catch (const std::invalid_argument& error) {
     Q_EMIT failed(command, QString::fromUtf8(error.what()), true);
-    ok = false;
+    return false;
   } catch (const std::exception& error) {
     control_.reset();  // read control.json again next time
     Q_EMIT failed(command, QString::fromUtf8(error.what()), false);
     return false;
   }
-  // After a command too: what the node does now is what the page must show.
-  try {
-    Q_EMIT listed(control_->list());
-  } catch (const std::exception& error) {
-    control_.reset();
-    Q_EMIT failed(Command::Refresh, QString::fromUtf8(error.what()), false);
-  }
-  return ok;
 }
 
 RunsService::RunsService(const QString& control_file, QObject* parent)

@@ -1,6 +1,6 @@
 // The Runs page's service: the node's runs (NodeRuns) fetched and changed through RunsControl on a
-// worker thread, so no HTTP call blocks the window. Every command (add, remove, join, leave) is
-// followed by a fresh list; while polling (the page is shown) the list is fetched every few
+// worker thread, so no HTTP call blocks the window. Every command (add, remove, join, leave)
+// answers the node's runs after it; while polling (the page is shown) the list is fetched every few
 // seconds. One call runs at a time; the service says when it is busy so the page can hold its
 // buttons. A failed call drops the connection, so the next one reads control.json again (a node
 // restarted on another port).
@@ -40,7 +40,7 @@ class RunsWorker : public QObject {
   // A command the node refused or did not answer; `refused`: the node said the request is wrong
   // (400: a malformed link, a manifest that does not verify), not that it is unreachable.
   void failed(tessera::ui::RunsWorker::Command command, const QString& why, bool refused);
-  // After every command, `ok` when the node did it (the list that follows may still fail).
+  // After every command, `ok` when the node did it.
   void finished(tessera::ui::RunsWorker::Command command, bool ok);
 
  private:

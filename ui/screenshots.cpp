@@ -161,14 +161,32 @@ NodeRuns sampleRuns() {
   fitting.link = "tessera://hub.example.org:8800/tessera-1b#6rXrawwbFfkFMR8kwad269X3xCBJbWE7Vrsk9cCfiCvR";
   fitting.catalog = RunCatalogInfo{"tessera-1b", fitting.link, false, 24, 2048, 1024, 1'310'000'000, "int8", 4,
                                    {5, 3, 4, 2}, 18231, 3.184, 20'000, "USDC", 41'200'000};
-  fitting.fit = RunFit{true, 2, 5'580'000'000ull, 12'884'901'888ull, "cuda", 6900, 1.9e12, 3'400'000, ""};
+  control::RunFit fits;
+  fits.fits = true;
+  fits.stage = 2;
+  fits.stages = 4;
+  fits.memory_needed_bytes = 5'580'000'000ull;
+  fits.memory_available_bytes = 12'884'901'888ull;
+  fits.memory_of = "GPU cuda:0";
+  fits.tokens_per_s = 6900;
+  fits.units_per_day = 1.9e12;
+  fits.revenue_per_day = 3'400'000;
+  fits.currency = "USDC";
+  fits.basis = "doctor's measured rate on this GPU, scaled by the stage's FLOPs per token; last epoch's revenue";
+  fitting.fit = fits;
   RunEntry too_big;
   too_big.run = "code-7b";
   too_big.link = "tessera://runs.example.net:8800/code-7b#9h3kq2Jx7TQvBzY4cN1pL8mRkW5sE6dF2gHaUoPiVtZy";
   too_big.catalog = RunCatalogInfo{"code-7b", too_big.link, false, 32, 4096, 4096, 6'740'000'000, "int8", 8,
                                    {12, 9, 10, 8, 7, 9, 11, 6}, 120'400, 2.41, 100'000, "USDC", 630'000'000};
-  too_big.fit = RunFit{false, -1, 23'400'000'000ull, 12'884'901'888ull, "cuda", 0, 0, 0,
-                       "each of its 8 stages needs 21.8 GiB of device memory; this computer's GPU has 12.0 GiB"};
+  control::RunFit too_much;
+  too_much.stages = 8;
+  too_much.memory_needed_bytes = 23'400'000'000ull;
+  too_much.memory_available_bytes = 12'884'901'888ull;
+  too_much.memory_of = "GPU cuda:0";
+  too_much.currency = "USDC";
+  too_much.why = "each of its 8 stages needs 21.8 GiB of device memory; this computer's GPU has 12.0 GiB";
+  too_big.fit = too_much;
   runs.runs = {fitting, too_big};
   return runs;
 }
@@ -177,10 +195,10 @@ NodeRuns sampleRuns() {
 class SampleRunsControl : public RunsControl {
  public:
   NodeRuns list() override { return sampleRuns(); }
-  void add(const std::string&) override {}
-  void remove(const std::string&) override {}
-  void join(const std::string&) override {}
-  void leave() override {}
+  NodeRuns add(const std::string&) override { return sampleRuns(); }
+  NodeRuns remove(const std::string&) override { return sampleRuns(); }
+  NodeRuns join(const std::string&) override { return sampleRuns(); }
+  NodeRuns leave() override { return sampleRuns(); }
 };
 
 }  // namespace

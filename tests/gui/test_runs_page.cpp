@@ -1,10 +1,11 @@
-// The Runs page against a node's runs routes on 127.0.0.1 (GET /v1/runs, POST /v1/runs,
-// /v1/runs/remove, /v1/runs/join, /v1/runs/leave with the control API's bearer token, found
-// through control.json): the cards show what the node's JSON says (model, size, peers per stage,
-// loss, price, the fit labelled as estimates, why a run does not fit); a malformed link is refused
+// The Runs page against a real control API: a control::ControlServer on 127.0.0.1 with a test
+// ControlHandler that manages runs (the node's side of GET /v1/runs, POST /v1/runs,
+// /v1/runs/remove, /v1/runs/join, /v1/runs/leave), found through control.json like the app finds
+// its node. The cards show what the node's report says (model, size, peers per stage, loss,
+// price, the fit labelled as estimates, why a run does not fit); a malformed link is refused
 // inline without asking the node, a valid one is added, one the node refuses says why; Join,
 // Leave and Switch are enabled only when they apply and issue the right calls; an absent node is
-// said. The parser bounds and names what it refuses.
+// said. Catalog entries the page cannot read are bounded and named.
 #include <QtTest>
 
 #include <QLabel>
@@ -13,13 +14,15 @@
 #include <QTemporaryDir>
 
 #include <mutex>
-#include <thread>
+#include <stdexcept>
+#include <utility>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include "core/control/control_api.h"
 #include "core/control/control_file.h"
+#include "core/protocol/run_link.h"
 #include "core/wallet/encoding.h"
 #include "core/wallet/signing.h"
 #include "tests/gui/gui_support.h"
@@ -38,15 +41,13 @@ namespace {
 std::string publisher_key(std::uint8_t fill) {
   std::array<std::uint8_t, 32> seed{};
   seed.fill(fill);
-  const auto key = wallet::KeyPair::from_seed(seed).public_key();
-  return wallet::base58_encode(key);
+  return wallet::base58_encode(wallet::KeyPair::from_seed(seed).public_key());
 }
 
-std::string link_of(const std::string& run, std::uint8_t fill = 7) {
-  return "tessera://127.0.0.1:8800/" + run + "#" + publisher_key(fill);
-}
+std::string link_of(const std::string& run) { return "tessera://127.0.0.1:8800/" + run + "#" + publisher_key(7); }
 
-// A catalog entry and fit as the node's JSON carries them; `fits` picks a fitting or a too-big run.
+// One run as the node's report carries it (docs/control-api.md): a catalog entry from the hub and
+// the fit; `fits` picks a run this machine fits or one too big for it.
 nlohmann::json run_json(const std::string& run, bool fits) {
   nlohmann::json catalog = {
       {"run", run}, {"link", link_of(run)}, {"retired", false},
@@ -55,98 +56,92 @@ nlohmann::json run_json(const std::string& run, bool fits) {
       {"peers_per_stage", fits ? nlohmann::json{3, 2, 1, 2} : nlohmann::json{7, 9}},
       {"steps", 512}, {"loss", fits ? nlohmann::json(3.25) : nlohmann::json()},
       {"price_per_1k_tokens", 20'000}, {"currency", "USDC"}};
-  nlohmann::json fit = fits ? nlohmann::json{{"fits", true}, {"stage", 2}, {"memory_needed_bytes", 3ull << 30},
-                                             {"memory_available_bytes", 8ull << 30}, {"device", "cpu"},
-                                             {"tokens_per_s", 420.0}, {"units_per_day", 5.5e9},
-                                             {"revenue_per_day", 1'250'000.0}, {"reason", ""}}
-                            : nlohmann::json{{"fits", false}, {"stage", nullptr}, {"memory_needed_bytes", 40ull << 30},
-                                             {"memory_available_bytes", 8ull << 30}, {"device", "cpu"},
-                                             {"reason", "every stage needs 40.0 GiB; this computer has 8.0 GiB"}};
+  nlohmann::json fit = {{"estimate", true}, {"fits", fits}, {"stages", fits ? 4 : 2}, {"memory_of", "RAM"},
+                        {"memory_available_bytes", std::uint64_t(8) << 30}, {"currency", "USDC"},
+                        {"basis", "doctor's CPU rate scaled by FLOPs per token"}};
+  if (fits) {
+    fit.update({{"stage", 2}, {"memory_needed_bytes", std::uint64_t(3) << 30}, {"tokens_per_s", 420.0},
+                {"units_per_day", 5.5e9}, {"revenue_per_day", 1'250'000.0}, {"why", ""}});
+  } else {
+    fit.update({{"stage", nullptr}, {"memory_needed_bytes", std::uint64_t(40) << 30}, {"tokens_per_s", nullptr},
+                {"why", "every stage needs 40.0 GiB; this computer has 8.0 GiB"}});
+  }
   return {{"link", link_of(run)}, {"run", run}, {"catalog", catalog}, {"fit", fit}, {"error", ""}};
 }
 
-// The node's side of the runs routes, as spec #21 section 7 describes them, behind the control
-// API's bearer token; it records the calls it was asked.
-struct FakeNode {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  std::mutex mutex;
-  nlohmann::json state = {{"current", nullptr}, {"activity", "Idle: not in any run."}, {"runs", nlohmann::json::array()}};
-  std::vector<std::string> calls;
-  std::string token = std::string(64, 'a');
+// The node's side: a ControlHandler managing runs as docs/control-api.md says, recording the
+// commands it was given.
+class RunsNode : public control::ControlHandler {
+ public:
+  control::NodeStatus status() override { return {}; }
+  void start() override {}
+  void pause(bool) override {}
+  void snooze(std::chrono::seconds) override {}
+  control::NodeSettings settings() override { return {}; }
+  control::NodeSettings update_settings(const nlohmann::json&) override { return {}; }
 
-  explicit FakeNode(const QString& data_dir) {
-    server.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
-      if (request.get_header_value("Authorization") == "Bearer " + token) return httplib::Server::HandlerResponse::Unhandled;
-      response.status = 401;
-      return httplib::Server::HandlerResponse::Handled;
-    });
-    server.Get("/v1/runs", [this](const httplib::Request&, httplib::Response& response) {
-      std::lock_guard lock(mutex);
-      response.set_content(state.dump(), "application/json");
-    });
-    server.Post("/v1/runs", [this](const httplib::Request& request, httplib::Response& response) {
-      std::lock_guard lock(mutex);
-      const auto link = nlohmann::json::parse(request.body).at("link").get<std::string>();
-      calls.push_back("add " + link);
-      if (link.find("/refused#") != std::string::npos) return refuse(response, "the manifest is not signed by this publisher");
-      const auto run = link.substr(link.rfind('/') + 1, link.find('#') - link.rfind('/') - 1);
-      auto entry = run_json(run, true);
-      entry["link"] = link;
-      state["runs"].push_back(entry);
-      response.set_content("{}", "application/json");
-    });
-    server.Post("/v1/runs/join", [this](const httplib::Request& request, httplib::Response& response) {
-      std::lock_guard lock(mutex);
-      const auto run = nlohmann::json::parse(request.body).at("run").get<std::string>();
-      calls.push_back("join " + run);
-      state["current"] = run;
-      state["activity"] = "Training " + run + ".";
-      response.set_content("{}", "application/json");
-    });
-    server.Post("/v1/runs/leave", [this](const httplib::Request&, httplib::Response& response) {
-      std::lock_guard lock(mutex);
-      calls.push_back("leave");
-      state["current"] = nullptr;
-      state["activity"] = "Idle: not in any run.";
-      response.set_content("{}", "application/json");
-    });
-    server.Post("/v1/runs/remove", [this](const httplib::Request& request, httplib::Response& response) {
-      std::lock_guard lock(mutex);
-      const auto run = nlohmann::json::parse(request.body).at("run").get<std::string>();
-      calls.push_back("remove " + run);
-      auto& runs = state["runs"];
-      for (auto it = runs.begin(); it != runs.end(); ++it)
-        if ((*it)["run"] == run) {
-          runs.erase(it);
-          break;
-        }
-      response.set_content("{}", "application/json");
-    });
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    wallet::SecureBytes secret(token.size());
-    std::copy(token.begin(), token.end(), secret.data());
-    control::write_control_file((data_dir + QStringLiteral("/control.json")).toStdString(), 4242, port, secret);
+  control::RunsReport runs() override {
+    std::lock_guard lock(mutex_);
+    return report_;
   }
-  ~FakeNode() {
-    server.stop();
-    thread.join();
+  control::RunsReport add_run(const std::string& link) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("add " + link);
+    const auto parsed = protocol::parse_run_link(link);
+    if (parsed.run_id == "refused") throw std::invalid_argument("the manifest is not signed by this publisher");
+    auto view = control::RunView::from_json(run_json(parsed.run_id, true));
+    view.link = link;
+    report_.runs.push_back(view);
+    return report_;
   }
-  static void refuse(httplib::Response& response, const std::string& message) {
-    response.status = 400;
-    response.set_content(nlohmann::json{{"error", {{"message", message}, {"type", "invalid_request"}}}}.dump(),
-                         "application/json");
+  control::RunsReport remove_run(const std::string& run) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("remove " + run);
+    std::erase_if(report_.runs, [&](const control::RunView& view) { return view.run == run; });
+    return report_;
   }
-  void setRuns(const nlohmann::json& runs, const nlohmann::json& current) {
-    std::lock_guard lock(mutex);
-    state["runs"] = runs;
-    state["current"] = current;
+  control::RunsReport join_run(const std::string& run) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("join " + run);
+    report_.current = run;
+    report_.activity = "Training " + run + ".";
+    return report_;
+  }
+  control::RunsReport leave_run() override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("leave");
+    report_.current.reset();
+    report_.activity = "idle";
+    return report_;
+  }
+
+  void setRuns(const std::vector<nlohmann::json>& runs, std::optional<std::string> current) {
+    std::lock_guard lock(mutex_);
+    report_.runs.clear();
+    for (const auto& run : runs) report_.runs.push_back(control::RunView::from_json(run));
+    report_.current = std::move(current);
   }
   std::vector<std::string> takeCalls() {
-    std::lock_guard lock(mutex);
-    return std::exchange(calls, {});
+    std::lock_guard lock(mutex_);
+    return std::exchange(calls_, {});
+  }
+
+ private:
+  std::mutex mutex_;
+  control::RunsReport report_{std::nullopt, "idle", {}};
+  std::vector<std::string> calls_;
+};
+
+// The node's control API on 127.0.0.1 with its control.json in `data_dir`.
+struct FakeNode {
+  RunsNode handler;
+  control::EventBus events;
+  control::ControlServer server{handler, events};
+
+  explicit FakeNode(const QString& data_dir) {
+    server.start();
+    control::write_control_file((data_dir + QStringLiteral("/control.json")).toStdString(), 4242, server.port(),
+                                server.token());
   }
 };
 
@@ -189,25 +184,36 @@ class TestRunsPage : public QObject {
  private Q_SLOTS:
   void initTestCase() { QVERIFY(sodium_init() >= 0); }
 
-  void parsesTheNodesList() {
-    const auto runs = ui::node_runs_from_json({{"current", "a"},
-                                               {"activity", "Training a."},
-                                               {"runs", {run_json("a", true), run_json("b", false)}}});
+  void readsTheNodesReport() {
+    const auto runs = ui::node_runs_from_json(
+        {{"current", "a"}, {"activity", "Training a."}, {"runs", {run_json("a", true), run_json("b", false)}}});
     QCOMPARE(runs.current.value_or(""), std::string("a"));
     QCOMPARE(runs.runs.size(), std::size_t(2));
     const auto& a = runs.runs[0];
     QVERIFY(a.catalog && a.fit);
     QCOMPARE(a.catalog->layers, 12);
-    QCOMPARE(a.catalog->peers_per_stage, (std::vector<int>{3, 2, 1, 2}));
+    QCOMPARE(a.catalog->peers_per_stage, (std::vector<std::uint64_t>{3, 2, 1, 2}));
     QCOMPARE(a.catalog->loss.value_or(0), 3.25);
-    QCOMPARE(a.fit->stage, 2);
-    QCOMPARE(a.fit->memory_needed_bytes, 3ull << 30);
+    QCOMPARE(a.fit->stage.value_or(-1), 2);
+    QCOMPARE(a.fit->memory_needed_bytes, std::uint64_t(3) << 30);
     QVERIFY(!runs.runs[1].fit->fits);
     QVERIFY(!runs.runs[1].catalog->loss);
     QCOMPARE(runs.find("b"), &runs.runs[1]);
-    // Missing catalog and fit (the hub did not answer) are allowed; wrong types and floods are not.
+    // No catalog and no fit (the hub did not answer) is a run with its error.
     const auto bare = ui::node_runs_from_json({{"current", nullptr}, {"runs", {{{"run", "c"}, {"error", "hub down"}}}}});
     QVERIFY(!bare.current && !bare.runs[0].catalog && !bare.runs[0].fit);
+    QCOMPARE(bare.runs[0].error, std::string("hub down"));
+    // A catalog entry the page cannot read becomes that run's error, naming the key.
+    auto bad = run_json("d", true);
+    bad["catalog"]["model"]["layers"] = "twelve";
+    const auto unreadable = ui::node_runs_from_json({{"runs", {bad}}});
+    QVERIFY(!unreadable.runs[0].catalog);
+    QVERIFY2(QString::fromStdString(unreadable.runs[0].error).contains(QStringLiteral("model.layers")),
+             unreadable.runs[0].error.c_str());
+    bad = run_json("e", true);
+    bad["catalog"]["peers_per_stage"] = std::vector<int>(ui::kMaxStages + 1, 1);
+    QVERIFY(QString::fromStdString(ui::node_runs_from_json({{"runs", {bad}}}).runs[0].error).contains(QStringLiteral("too long")));
+    // The report itself: too many runs, an over-long activity, the wrong shape are refused.
     const auto refusal = [](const nlohmann::json& json) {
       try {
         ui::node_runs_from_json(json);
@@ -216,26 +222,25 @@ class TestRunsPage : public QObject {
       }
       return QString();
     };
-    QVERIFY(refusal({{"runs", {{{"run", 5}}}}}).contains("runs[0].run"));
-    QVERIFY(refusal({{"runs", {{{"run", "a"}, {"catalog", {{"model", {{"layers", "x"}}}}}}}}}).contains("model.layers"));
-    QVERIFY(refusal({{"runs", nlohmann::json(std::vector<int>(ui::kMaxRuns + 1, 0))}}).contains("too many"));
+    QVERIFY(refusal({{"runs", std::vector<nlohmann::json>(ui::kMaxRuns + 1, run_json("f", true))}}).contains("more runs"));
     QVERIFY(refusal({{"activity", std::string(ui::kMaxText + 1, 'x')}}).contains("too long"));
-    QVERIFY(refusal(nlohmann::json::array()).contains("not a JSON object"));
+    QVERIFY(refusal({{"runs", {{{"run", 5}}}}}).contains("'run'"));
+    QVERIFY(!refusal(nlohmann::json::array()).isEmpty());
   }
 
   void cardsShowTheRuns() {
     QTemporaryDir dir;
     FakeNode node(dir.path());
-    node.setRuns({run_json("small", true), run_json("huge", false)}, "small");
+    node.handler.setRuns({run_json("small", true), run_json("huge", false)}, "small");
     ShownPage shown(dir.path());
     QTRY_COMPARE(shown.page.cards().size(), 2);
-    QCOMPARE(shown.page.activityText(), QStringLiteral("Now: Idle: not in any run."));
+    QCOMPARE(shown.page.activityText(), QStringLiteral("Now: idle"));
     QCOMPARE(shown.value("small", "modelValue"), QStringLiteral("12 layers × 768 wide · 124 M parameters"));
     QCOMPARE(shown.value("small", "peersValue"), QStringLiteral("3 · 2 · 1 · 2"));
     QVERIFY(shown.value("small", "lossValue").startsWith(QStringLiteral("3.250 after 512 steps")));
     QCOMPARE(shown.value("small", "priceValue"), QStringLiteral("0.02 USDC per 1,000 tokens"));
     QCOMPARE(shown.value("small", "stageValue"), QStringLiteral("3 of 4"));
-    QCOMPARE(shown.value("small", "memoryValue"), QStringLiteral("3.0 GiB of 8.0 GiB (cpu)"));
+    QCOMPARE(shown.value("small", "memoryValue"), QStringLiteral("3.0 GiB of 8.0 GiB (RAM)"));
     QCOMPARE(shown.value("small", "tokensValue"), QStringLiteral("420"));
     QCOMPARE(shown.value("small", "unitsValue"), QStringLiteral("5.5 B"));
     QCOMPARE(shown.value("small", "revenueValue"), QStringLiteral("1.25 USDC"));
@@ -249,7 +254,7 @@ class TestRunsPage : public QObject {
     // The run that does not fit says why, and shows no earnings.
     QCOMPARE(shown.value("huge", "modelValue"), QStringLiteral("48 layers × 8192 wide · 40.0 B parameters"));
     QCOMPARE(shown.value("huge", "lossValue"), QStringLiteral("no steps yet"));
-    QCOMPARE(shown.value("huge", "memoryValue"), QStringLiteral("40.0 GiB of 8.0 GiB (cpu)"));
+    QCOMPARE(shown.value("huge", "memoryValue"), QStringLiteral("40.0 GiB of 8.0 GiB (RAM)"));
     QCOMPARE(shown.value("huge", "fitReason"),
              QStringLiteral("Does not fit: every stage needs 40.0 GiB; this computer has 8.0 GiB"));
     QVERIFY(shown.card("huge")->findChild<QLabel*>(QStringLiteral("revenueValue")) == nullptr);
@@ -264,7 +269,7 @@ class TestRunsPage : public QObject {
     auto* field = shown.page.findChild<QLineEdit*>(QStringLiteral("runLink"));
     auto* add = shown.page.findChild<QPushButton*>(QStringLiteral("addRun"));
     // Malformed: said inline, in the parser's words; the node is not asked.
-    node.takeCalls();
+    node.handler.takeCalls();
     field->setText(QStringLiteral("tessera://127.0.0.1:8800/r"));
     QVERIFY(test::clickEnabled(add));
     QVERIFY2(shown.page.addError().contains(QStringLiteral("publisher key")), qPrintable(shown.page.addError()));
@@ -272,14 +277,14 @@ class TestRunsPage : public QObject {
     QVERIFY(test::clickEnabled(add));
     QVERIFY2(shown.page.addError().startsWith(QStringLiteral("Not a run link")), qPrintable(shown.page.addError()));
     QTest::qWait(100);
-    QVERIFY(node.takeCalls().empty());
+    QVERIFY(node.handler.takeCalls().empty());
     // Valid: sent to the node, listed, the field emptied and the error gone.
     const auto link = link_of("fresh");
     field->setText(QString::fromStdString("  " + link + " "));
     QVERIFY(test::clickEnabled(add));
     QVERIFY(shown.page.addError().isEmpty());
     QTRY_VERIFY(shown.card(QStringLiteral("fresh")) != nullptr);
-    QCOMPARE(node.takeCalls(), std::vector<std::string>{"add " + link});
+    QCOMPARE(node.handler.takeCalls(), std::vector<std::string>{"add " + link});
     QTRY_VERIFY(field->text().isEmpty());
     // The same link again is already there.
     field->setText(QString::fromStdString(link));
@@ -296,11 +301,11 @@ class TestRunsPage : public QObject {
   void joinsLeavesAndSwitches() {
     QTemporaryDir dir;
     FakeNode node(dir.path());
-    node.setRuns({run_json("a", true), run_json("b", true), run_json("huge", false)}, nullptr);
+    node.handler.setRuns({run_json("a", true), run_json("b", true), run_json("huge", false)}, std::nullopt);
     ShownPage shown(dir.path());
     QTRY_COMPARE(shown.page.cards().size(), 3);
     QVERIFY(shown.settle());
-    node.takeCalls();
+    node.handler.takeCalls();
     // Idle: Join where it fits, not where it does not; no Leave, no Switch.
     QVERIFY(shown.button("a", "joinButton")->isEnabled());
     QVERIFY(!shown.button("huge", "joinButton")->isEnabled());
@@ -309,7 +314,7 @@ class TestRunsPage : public QObject {
     QVERIFY(test::clickEnabled(shown.button("a", "joinButton")));
     QTRY_VERIFY(shown.card("a") && shown.card("a")->isCurrent());
     QVERIFY(shown.settle());
-    QCOMPARE(node.takeCalls(), std::vector<std::string>{"join a"});
+    QCOMPARE(node.handler.takeCalls(), std::vector<std::string>{"join a"});
     QCOMPARE(shown.page.activityText(), QStringLiteral("Now: Training a."));
     // One current: Leave it, Switch to another that fits; the current one cannot be removed.
     QVERIFY(shown.button("a", "leaveButton")->isEnabled());
@@ -320,23 +325,23 @@ class TestRunsPage : public QObject {
     QVERIFY(test::clickEnabled(shown.button("b", "switchButton")));
     QTRY_VERIFY(shown.card("b") && shown.card("b")->isCurrent());
     QVERIFY(shown.settle());
-    QCOMPARE(node.takeCalls(), std::vector<std::string>{"join b"});
+    QCOMPARE(node.handler.takeCalls(), std::vector<std::string>{"join b"});
     QVERIFY(!shown.card("a")->isCurrent());
     QVERIFY(test::clickEnabled(shown.button("b", "leaveButton")));
     QTRY_VERIFY(shown.button("b", "joinButton") != nullptr);
     QVERIFY(shown.settle());
-    QCOMPARE(node.takeCalls(), std::vector<std::string>{"leave"});
-    QCOMPARE(shown.page.activityText(), QStringLiteral("Now: Idle: not in any run."));
+    QCOMPARE(node.handler.takeCalls(), std::vector<std::string>{"leave"});
+    QCOMPARE(shown.page.activityText(), QStringLiteral("Now: idle"));
     // Remove.
     QVERIFY(test::clickEnabled(shown.button("huge", "removeButton")));
     QTRY_COMPARE(shown.page.cards().size(), 2);
-    QCOMPARE(node.takeCalls(), std::vector<std::string>{"remove huge"});
+    QCOMPARE(node.handler.takeCalls(), std::vector<std::string>{"remove huge"});
   }
 
   void buttonsWaitWhileACommandRuns() {
     QTemporaryDir dir;
     FakeNode node(dir.path());
-    node.setRuns({run_json("a", true)}, nullptr);
+    node.handler.setRuns({run_json("a", true)}, std::nullopt);
     ShownPage shown(dir.path());
     QTRY_COMPARE(shown.page.cards().size(), 1);
     QVERIFY(shown.settle());
@@ -352,15 +357,16 @@ class TestRunsPage : public QObject {
   void saysWhenTheNodeIsAbsent() {
     QTemporaryDir dir;
     ShownPage shown(dir.path());  // no control.json: no node
-    QTRY_VERIFY(shown.page.activityText().startsWith(QStringLiteral("Cannot reach the node")));
+    QTRY_VERIFY(shown.page.activityText().startsWith(QStringLiteral("Cannot ask the node for its runs: no control file")));
     QVERIFY(shown.page.cards().isEmpty());
     // A node that starts later is found on the next poll (control.json is read again).
     FakeNode node(dir.path());
-    node.setRuns({run_json("a", true)}, nullptr);
+    node.handler.setRuns({run_json("a", true)}, std::nullopt);
     shown.service.refresh();
     QTRY_COMPARE(shown.page.cards().size(), 1);
     // A failed command is said on the page.
     node.server.stop();
+    QVERIFY(shown.settle());
     shown.service.leaveRun();
     QTRY_VERIFY(shown.page.findChild<QLabel*>(QStringLiteral("runsError"))->isVisible());
     QVERIFY(shown.page.findChild<QLabel*>(QStringLiteral("runsError"))->text().startsWith(QStringLiteral("Leave failed")));

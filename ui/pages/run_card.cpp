@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QLocale>
 #include <QPushButton>
+#include <QStringList>
 
 #include "ui/ledger_models.h"
 #include "ui/pages/page_helpers.h"
@@ -36,9 +37,9 @@ QLabel* makeBadge(const QString& text, const QString& name, QWidget* parent) {
   return badge;
 }
 
-QString perStage(const std::vector<int>& counts) {
+QString perStage(const std::vector<std::uint64_t>& counts) {
   QStringList parts;
-  for (const int count : counts) parts << QLocale().toString(count);
+  for (const auto count : counts) parts << QLocale().toString(static_cast<qulonglong>(count));
   return parts.join(QStringLiteral(" · "));
 }
 
@@ -95,6 +96,13 @@ RunCard::RunCard(const RunEntry& entry, const std::optional<std::string>& curren
 
 bool RunCard::canJoin() const { return catalog_ && !catalog_->retired && fit_ && fit_->fits; }
 
+QString RunCard::whyNotJoinable(const RunEntry& entry) const {
+  if (catalog_ && catalog_->retired) return tr("This run is retired: its hub takes no new contributors.");
+  if (fit_ && !fit_->why.empty()) return QString::fromStdString(fit_->why);
+  if (!entry.error.empty()) return QString::fromStdString(entry.error);
+  return tr("No estimate for this computer yet: the node has not heard from the run's hub.");
+}
+
 void RunCard::buildHeader(QVBoxLayout* layout, const RunEntry& entry, bool another_current) {
   auto* header = new QHBoxLayout;
   header->setSpacing(10);
@@ -119,10 +127,7 @@ void RunCard::buildHeader(QVBoxLayout* layout, const RunEntry& entry, bool anoth
     action_ = addButton(tr("Switch to this run"), QStringLiteral("switchButton"), RunAction::Switch);
   else
     action_ = addButton(tr("Join"), QStringLiteral("joinButton"), RunAction::Join);
-  if (!current_ && !canJoin())
-    action_->setToolTip(!entry.error.empty() ? QString::fromStdString(entry.error)
-                        : fit_ && !fit_->reason.empty() ? QString::fromStdString(fit_->reason)
-                                                        : tr("This run cannot be joined now"));
+  if (!current_ && !canJoin()) action_->setToolTip(whyNotJoinable(entry));
   header->addWidget(action_);
   layout->addLayout(header);
   setBusy(false);
@@ -148,7 +153,7 @@ void RunCard::buildCatalog(QVBoxLayout* layout, const RunCatalogInfo& catalog) {
           QStringLiteral("peersValue"));
   addStat(grid, 0, 2, tr("Recent loss"),
           catalog.loss ? tr("%1 after %2 steps").arg(QLocale().toString(*catalog.loss, 'f', 3),
-                                                     QLocale().toString(static_cast<qlonglong>(catalog.steps)))
+                                                     QLocale().toString(static_cast<qulonglong>(catalog.steps)))
                        : tr("no steps yet"),
           QStringLiteral("lossValue"));
   addStat(grid, 0, 3, tr("Price"),
@@ -169,26 +174,29 @@ void RunCard::buildFit(QVBoxLayout* layout, const RunEntry& entry) {
   }
   auto* heading = new QLabel(tr("On this computer (estimates)"), this);
   heading->setObjectName(QStringLiteral("fitHeading"));
+  heading->setToolTip(QString::fromStdString(fit_->basis));
   layout->addWidget(heading);
-  const std::string currency = catalog_ ? catalog_->currency : std::string();
-  const int stages = catalog_ ? catalog_->stages : 0;
+  const std::string currency = !fit_->currency.empty() ? fit_->currency : catalog_ ? catalog_->currency : std::string();
+  const int stages = fit_->stages > 0 ? fit_->stages : catalog_ ? catalog_->stages : 0;
   auto* grid = new QGridLayout;
   grid->setHorizontalSpacing(28);
   layout->addLayout(grid);
-  const QString device = fit_->device.empty() ? QString() : tr(" (%1)").arg(QString::fromStdString(fit_->device));
+  const QString of = fit_->memory_of.empty() ? QString() : tr(" (%1)").arg(QString::fromStdString(fit_->memory_of));
   addStat(grid, 0, 0, tr("Memory needed"),
-          tr("%1 of %2%3").arg(formatBytes(fit_->memory_needed_bytes), formatBytes(fit_->memory_available_bytes), device),
+          tr("%1 of %2%3").arg(formatBytes(fit_->memory_needed_bytes), formatBytes(fit_->memory_available_bytes), of),
           QStringLiteral("memoryValue"));
   if (fit_->fits) {
-    addStat(grid, 0, 1, tr("Stage"), tr("%1 of %2").arg(fit_->stage + 1).arg(stages), QStringLiteral("stageValue"));
-    addStat(grid, 0, 2, tr("Tokens/s (estimate)"), formatCount(fit_->tokens_per_s), QStringLiteral("tokensValue"));
+    const QString stage = fit_->stage ? tr("%1 of %2").arg(*fit_->stage + 1).arg(stages) : tr("any");
+    addStat(grid, 0, 1, tr("Stage"), stage, QStringLiteral("stageValue"));
+    addStat(grid, 0, 2, tr("Tokens/s (estimate)"),
+            fit_->tokens_per_s ? formatCount(*fit_->tokens_per_s) : tr("not measured yet"), QStringLiteral("tokensValue"));
     addStat(grid, 0, 3, tr("Units/day (estimate)"), formatCount(fit_->units_per_day), QStringLiteral("unitsValue"));
     addStat(grid, 0, 4, tr("Revenue/day (estimate)"), formatMicro(fit_->revenue_per_day, currency),
             QStringLiteral("revenueValue"));
     for (int column = 0; column < 5; ++column) grid->setColumnStretch(column, 1);
     return;
   }
-  auto* why = new QLabel(tr("Does not fit: %1").arg(QString::fromStdString(fit_->reason)), this);
+  auto* why = new QLabel(tr("Does not fit: %1").arg(QString::fromStdString(fit_->why)), this);
   why->setObjectName(QStringLiteral("fitReason"));
   why->setWordWrap(true);
   grid->addWidget(why, 0, 1, 1, 4);

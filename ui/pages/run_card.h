@@ -40,12 +40,13 @@ class RunCard : public QFrame {
   void buildHeader(QVBoxLayout* layout, const RunEntry& entry, bool another_current);
   void buildCatalog(QVBoxLayout* layout, const RunCatalogInfo& catalog);
   void buildFit(QVBoxLayout* layout, const RunEntry& entry);
+  QString whyNotJoinable(const RunEntry& entry) const;
   QPushButton* addButton(const QString& text, const QString& name, RunAction action);
 
   QString run_;
   bool current_ = false;
   std::optional<RunCatalogInfo> catalog_;
-  std::optional<RunFit> fit_;
+  std::optional<control::RunFit> fit_;
   QPushButton* action_ = nullptr;  // Join, Leave or Switch
   QPushButton* remove_ = nullptr;
 };

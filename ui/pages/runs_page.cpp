@@ -119,7 +119,8 @@ void RunsPage::connectService() {
   connect(service_, &RunsService::finished, this, &RunsPage::onFinished);
   connect(service_, &RunsService::failed, this, &RunsPage::onFailed);
   connect(service_, &RunsService::unreachable, this, [this](const QString& why) {
-    activity_->setText(tr("Cannot reach the node: %1. Start it on Home; this page tries again every few seconds.").arg(why));
+    activity_->setText(
+        tr("Cannot ask the node for its runs: %1. Start it on Home; this page asks again every few seconds.").arg(why));
   });
   if (service_->hasAnswered()) showRuns(service_->runs());
 }
