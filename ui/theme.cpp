@@ -107,7 +107,7 @@ void applyTheme(QApplication& app, Theme theme) {
     QLabel#badgeDemo { background: #7a4fd0; }
     QLabel#fitReason, QLabel#addError, QLabel#runsError { color: %7; }
     QLabel#fitHeading { font-weight: 600; }
-    QLabel[statValue="true"] { font-size: 11pt; font-weight: 600; }
+    QLabel[statValue="true"] { font-size: 10.5pt; font-weight: 600; }
     QLabel#wordCell { background: %3; border: 1px solid %2; border-radius: 6px; padding: 6px 10px; font-family: monospace; }
   )")
                        .arg(accent, mid, base, muted, window, nav, warn));

@@ -26,10 +26,17 @@ void addStat(QGridLayout* grid, int row, int column, const QString& caption, con
   shown->setObjectName(name);
   shown->setProperty("statValue", true);
   shown->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  shown->setWordWrap(true);  // a narrow window wraps a value rather than scrolling the page sideways
+  label->setWordWrap(true);
   layout->addWidget(label);
   layout->addWidget(shown);
-  grid->addWidget(cell, row, column);
+  grid->addWidget(cell, row, column, Qt::AlignTop);
 }
+
+// The card's figures share one grid (catalog row, heading, fit row) so their columns line up;
+// the wider figures (model, memory; peers per stage, tokens/s) get the wider columns.
+constexpr int kColumns = 5;
+constexpr int kColumnStretch[kColumns] = {5, 3, 5, 4, 4};
 
 QLabel* makeBadge(const QString& text, const QString& name, QWidget* parent) {
   auto* badge = new QLabel(text, parent);
@@ -86,11 +93,18 @@ RunCard::RunCard(const RunEntry& entry, const std::optional<std::string>& curren
   layout->setContentsMargins(16, 14, 16, 14);
   layout->setSpacing(10);
   buildHeader(layout, entry, current.has_value() && !current_);
-  if (catalog_) buildCatalog(layout, *catalog_);
-  buildFit(layout, entry);
+  auto* grid = new QGridLayout;
+  grid->setHorizontalSpacing(20);
+  grid->setVerticalSpacing(10);
+  for (int column = 0; column < kColumns; ++column) grid->setColumnStretch(column, kColumnStretch[column]);
+  layout->addLayout(grid);
+  if (catalog_) buildCatalog(grid, *catalog_);
+  buildFit(grid, entry);
   auto* link = makeMuted(QString::fromStdString(entry.link), this);
   link->setObjectName(QStringLiteral("runLinkText"));
   link->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  link->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // a long link is cut, not the card widened
+  link->setToolTip(link->text());
   layout->addWidget(link);
 }
 
@@ -141,67 +155,61 @@ QPushButton* RunCard::addButton(const QString& text, const QString& name, RunAct
   return button;
 }
 
-void RunCard::buildCatalog(QVBoxLayout* layout, const RunCatalogInfo& catalog) {
-  auto* grid = new QGridLayout;
-  grid->setHorizontalSpacing(28);
-  grid->setVerticalSpacing(8);
-  layout->addLayout(grid);
-  addStat(grid, 0, 0, tr("Model"),
-          tr("%1 · %2 parameters").arg(describeModel(catalog), formatCount(static_cast<double>(catalog.parameters))),
-          QStringLiteral("modelValue"));
-  addStat(grid, 0, 1, tr("Peers per stage (%1 stages)").arg(catalog.stages), perStage(catalog.peers_per_stage),
+void RunCard::buildCatalog(QGridLayout* grid, const RunCatalogInfo& catalog) {
+  addStat(grid, 0, 0, tr("Model"), describeModel(catalog), QStringLiteral("modelValue"));
+  addStat(grid, 0, 1, tr("Parameters"), formatCount(static_cast<double>(catalog.parameters)),
+          QStringLiteral("parametersValue"));
+  addStat(grid, 0, 2, tr("Peers per stage (%1 stages)").arg(catalog.stages), perStage(catalog.peers_per_stage),
           QStringLiteral("peersValue"));
-  addStat(grid, 0, 2, tr("Recent loss"),
-          catalog.loss ? tr("%1 after %2 steps").arg(QLocale().toString(*catalog.loss, 'f', 3),
-                                                     QLocale().toString(static_cast<qulonglong>(catalog.steps)))
-                       : tr("no steps yet"),
-          QStringLiteral("lossValue"));
-  addStat(grid, 0, 3, tr("Price"),
-          tr("%1 per 1,000 tokens").arg(formatPrice(catalog.price_per_1k_tokens, catalog.currency)),
+  if (catalog.loss)
+    addStat(grid, 0, 3, tr("Loss after %1 steps").arg(QLocale().toString(static_cast<qulonglong>(catalog.steps))),
+            QLocale().toString(*catalog.loss, 'f', 3), QStringLiteral("lossValue"));
+  else
+    addStat(grid, 0, 3, tr("Recent loss"), tr("no steps yet"), QStringLiteral("lossValue"));
+  addStat(grid, 0, 4, tr("Price per 1,000 tokens"), formatPrice(catalog.price_per_1k_tokens, catalog.currency),
           QStringLiteral("priceValue"));
-  for (int column = 0; column < 4; ++column) grid->setColumnStretch(column, 1);
 }
 
-void RunCard::buildFit(QVBoxLayout* layout, const RunEntry& entry) {
+void RunCard::buildFit(QGridLayout* grid, const RunEntry& entry) {
   if (!fit_) {
     auto* why = new QLabel(entry.error.empty() ? tr("No estimate for this computer yet.")
                                                : tr("No estimate: %1").arg(QString::fromStdString(entry.error)),
                            this);
     why->setObjectName(QStringLiteral("fitReason"));
     why->setWordWrap(true);
-    layout->addWidget(why);
+    grid->addWidget(why, 1, 0, 1, kColumns);
     return;
   }
   auto* heading = new QLabel(tr("On this computer (estimates)"), this);
   heading->setObjectName(QStringLiteral("fitHeading"));
   heading->setToolTip(QString::fromStdString(fit_->basis));
-  layout->addWidget(heading);
+  grid->addWidget(heading, 1, 0, 1, kColumns);
   const std::string currency = !fit_->currency.empty() ? fit_->currency : catalog_ ? catalog_->currency : std::string();
   const int stages = fit_->stages > 0 ? fit_->stages : catalog_ ? catalog_->stages : 0;
-  auto* grid = new QGridLayout;
-  grid->setHorizontalSpacing(28);
-  layout->addLayout(grid);
   const QString of = fit_->memory_of.empty() ? QString() : tr(" (%1)").arg(QString::fromStdString(fit_->memory_of));
-  addStat(grid, 0, 0, tr("Memory needed"),
-          tr("%1 of %2%3").arg(formatBytes(fit_->memory_needed_bytes), formatBytes(fit_->memory_available_bytes), of),
+  addStat(grid, 2, 0, tr("Memory needed%1").arg(of),
+          tr("%1 of %2").arg(formatBytes(fit_->memory_needed_bytes), formatBytes(fit_->memory_available_bytes)),
           QStringLiteral("memoryValue"));
   if (fit_->fits) {
     const QString stage = fit_->stage ? tr("%1 of %2").arg(*fit_->stage + 1).arg(stages) : tr("any");
-    addStat(grid, 0, 1, tr("Stage"), stage, QStringLiteral("stageValue"));
-    addStat(grid, 0, 2, tr("Tokens/s (estimate)"),
+    addStat(grid, 2, 1, tr("Stage"), stage, QStringLiteral("stageValue"));
+    addStat(grid, 2, 2, tr("Tokens/s (estimate)"),
             fit_->tokens_per_s ? formatCount(*fit_->tokens_per_s) : tr("not measured yet"), QStringLiteral("tokensValue"));
-    addStat(grid, 0, 3, tr("Units/day (estimate)"), formatCount(fit_->units_per_day), QStringLiteral("unitsValue"));
-    addStat(grid, 0, 4, tr("Revenue/day (estimate)"), formatMicro(fit_->revenue_per_day, currency),
+    addStat(grid, 2, 3, tr("Units/day (estimate)"), formatCount(fit_->units_per_day), QStringLiteral("unitsValue"));
+    addStat(grid, 2, 4, tr("Revenue/day (estimate)"), formatMicro(fit_->revenue_per_day, currency),
             QStringLiteral("revenueValue"));
-    for (int column = 0; column < 5; ++column) grid->setColumnStretch(column, 1);
     return;
   }
-  auto* why = new QLabel(tr("Does not fit: %1").arg(QString::fromStdString(fit_->why)), this);
+  auto* cell = new QWidget(this);
+  auto* cell_layout = new QVBoxLayout(cell);
+  cell_layout->setContentsMargins(0, 0, 0, 0);
+  cell_layout->setSpacing(1);
+  auto* why = new QLabel(QString::fromStdString(fit_->why), cell);
   why->setObjectName(QStringLiteral("fitReason"));
   why->setWordWrap(true);
-  grid->addWidget(why, 0, 1, 1, 4);
-  grid->setColumnStretch(0, 1);
-  grid->setColumnStretch(1, 4);
+  cell_layout->addWidget(makeMuted(tr("Why it does not fit"), cell));
+  cell_layout->addWidget(why);
+  grid->addWidget(cell, 2, 1, 1, kColumns - 1, Qt::AlignTop);
 }
 
 void RunCard::setBusy(bool busy) {

@@ -38,8 +38,8 @@ class RunCard : public QFrame {
 
  private:
   void buildHeader(QVBoxLayout* layout, const RunEntry& entry, bool another_current);
-  void buildCatalog(QVBoxLayout* layout, const RunCatalogInfo& catalog);
-  void buildFit(QVBoxLayout* layout, const RunEntry& entry);
+  void buildCatalog(QGridLayout* grid, const RunCatalogInfo& catalog);
+  void buildFit(QGridLayout* grid, const RunEntry& entry);
   QString whyNotJoinable(const RunEntry& entry) const;
   QPushButton* addButton(const QString& text, const QString& name, RunAction action);
 

@@ -5,6 +5,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 
 #include <stdexcept>
 
@@ -28,6 +29,7 @@ QString checkRunLink(const QString& text) {
 RunsPage::RunsPage(RunsService* service, QWidget* parent) : QWidget(parent), service_(service) {
   setObjectName(QStringLiteral("runsPage"));
   auto* content = makeScrollingPage(this);
+  if (auto* scroll = findChild<QScrollArea*>()) scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   auto* layout = makePageLayout(content, tr("Runs"),
                                 tr("Choose what this computer trains. Each run is an open model owned by the people "
                                    "whose computers train it; what it would earn here is an estimate."));
@@ -209,8 +211,9 @@ void RunsPage::onAction(RunAction action, const QString& run) {
 
 void RunsPage::onFinished(RunsWorker::Command command, bool ok) {
   if (command == RunsWorker::Command::Add && ok) link_->clear();
-  // The list that follows every command rewrites the activity; a failed one leaves ours standing.
-  if (!ok) showRuns(runs_);
+  // A command that failed leaves "Joining …" standing: show the last known state again (a failed
+  // refresh has said why already).
+  if (!ok && command != RunsWorker::Command::Refresh) showRuns(runs_);
 }
 
 void RunsPage::onFailed(RunsWorker::Command command, const QString& why, bool refused) {
