@@ -54,7 +54,7 @@ class RunsService : public QObject {
   Q_OBJECT
 
  public:
-  static constexpr int kPollMs = 5000;
+  static constexpr int kPollMs = 10'000;  // each list may ask the runs' hubs (cached 5 s by the node)
 
   // Over the node serving `control_file` (the data folder's control.json).
   explicit RunsService(const QString& control_file, QObject* parent = nullptr);
