@@ -119,13 +119,20 @@ void MainWindow::showPage(Page page) { navigation_->setCurrentRow(page); }
 MainWindow::Page MainWindow::currentPage() const { return static_cast<Page>(pages_->currentIndex()); }
 
 // The Runs page's "Try it on this computer": the demo is the local network, which the node runs
-// when no hub is set (the same change as clearing the hub URL in Settings).
+// when no hub is set (the same change as clearing the hub URL in Settings). A node already on it
+// but idle (the user left the demo) is restarted onto it.
 void MainWindow::useDemoNetwork() {
   if (services_.settings == nullptr) return;
   auto next = services_.settings->values();
+  const bool was_local = next.hub_url.empty();
   next.hub_url.clear();
   if (!services_.settings->apply(next)) return;
-  if (services_.node != nullptr) services_.node->setHubUrl({});
+  if (services_.node != nullptr) {
+    if (was_local && services_.node->hubUrl().isEmpty())
+      services_.node->restartNow();
+    else
+      services_.node->setHubUrl({});
+  }
   showPage(Home);
 }
 

@@ -391,9 +391,13 @@ class TestRunsPage : public QObject {
     QVERIFY(test::clickEnabled(button));
     QCOMPARE(asked.count(), 1);
     status.network = "local";
+    status.state = "running";
     page.showNodeStatus(status);
     QVERIFY(!button->isVisible());
     QVERIFY(page.findChild<QLabel*>(QStringLiteral("demoState"))->text().startsWith(QStringLiteral("Running now")));
+    status.state = "idle";  // the user left the demo
+    page.showNodeStatus(status);
+    QVERIFY(button->isVisible());
   }
 };
 

@@ -158,7 +158,8 @@ void RunsPage::showRuns(const NodeRuns& runs) {
 }
 
 void RunsPage::showNodeStatus(const control::NodeStatus& status) {
-  const bool demo = status.network == "local";
+  // A node started on the local network stays there until it joins a run; left, it is idle.
+  const bool demo = status.network == "local" && status.state != "idle" && status.state != "error";
   demo_state_->setText(demo ? tr("Running now: this computer is on the demo network. Home shows its progress.")
                             : tr("Not running."));
   demo_button_->setVisible(!demo);
