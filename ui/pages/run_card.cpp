@@ -8,7 +8,6 @@
 #include <QPushButton>
 #include <QStringList>
 
-#include "ui/ledger_models.h"
 #include "ui/pages/page_helpers.h"
 
 namespace tessera::ui {
@@ -55,15 +54,16 @@ QString formatMicro(double micro, const std::string& currency) {
   return QStringLiteral("%1 %2").arg(QLocale().toString(micro / 1e6, 'f', 2), QString::fromStdString(currency));
 }
 
-// A price in micro-units with as many decimals as it has (0.02, 0.000125).
+// A price in micro-units with two decimals, or as many more as it needs: 0.10, 0.02, 0.000125.
 QString formatPrice(std::uint64_t micro, const std::string& currency) {
-  QString number = QString::number(static_cast<double>(micro) / 1e6, 'f', 6);
-  while (number.endsWith(QLatin1Char('0')) && !number.endsWith(QStringLiteral(".00"))) number.chop(1);
-  return QStringLiteral("%1 %2").arg(number, QString::fromStdString(currency));
+  static constexpr std::uint64_t kScale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  int decimals = 2;
+  while (decimals < 6 && micro % kScale[6 - decimals] != 0) ++decimals;
+  return QStringLiteral("%1 %2").arg(QLocale().toString(static_cast<double>(micro) / 1e6, 'f', decimals),
+                                     QString::fromStdString(currency));
 }
 
-}  // namespace
-
+// 420, 6.9 k, 124 M, 1.3 B, 1.9 T.
 QString formatCount(double count) {
   static const char* const suffixes[] = {"", " k", " M", " B", " T"};
   int suffix = 0;
@@ -80,9 +80,7 @@ QString formatBytes(std::uint64_t bytes) {
   return QObject::tr("%1 MiB").arg(QLocale().toString(static_cast<double>(bytes) / (1024.0 * 1024.0), 'f', 0));
 }
 
-QString describeModel(const RunCatalogInfo& catalog) {
-  return QObject::tr("%1 layers × %2 wide").arg(catalog.layers).arg(catalog.width);
-}
+}  // namespace
 
 RunCard::RunCard(const RunEntry& entry, const std::optional<std::string>& current, QWidget* parent)
     : QFrame(parent), run_(QString::fromStdString(entry.run)), current_(current && *current == entry.run),
@@ -156,7 +154,8 @@ QPushButton* RunCard::addButton(const QString& text, const QString& name, RunAct
 }
 
 void RunCard::buildCatalog(QGridLayout* grid, const RunCatalogInfo& catalog) {
-  addStat(grid, 0, 0, tr("Model"), describeModel(catalog), QStringLiteral("modelValue"));
+  addStat(grid, 0, 0, tr("Model"), tr("%1 layers × %2 wide").arg(catalog.layers).arg(catalog.width),
+          QStringLiteral("modelValue"));
   addStat(grid, 0, 1, tr("Parameters"), formatCount(static_cast<double>(catalog.parameters)),
           QStringLiteral("parametersValue"));
   addStat(grid, 0, 2, tr("Peers per stage (%1 stages)").arg(catalog.stages), perStage(catalog.peers_per_stage),

@@ -51,9 +51,4 @@ class RunCard : public QFrame {
   QPushButton* remove_ = nullptr;
 };
 
-// "12 layers × 768 wide", "124.4 M", "3.1 GiB": the figures the cards and tests share.
-QString describeModel(const RunCatalogInfo& catalog);
-QString formatCount(double count);
-QString formatBytes(std::uint64_t bytes);
-
 }  // namespace tessera::ui
