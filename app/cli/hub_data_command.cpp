@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include "app/cli/global_options.h"
 #include "app/cli/hub_admin_client.h"
 #include "core/hub/hub_daemon.h"
+#include "core/hub/shard_store.h"
+#include "core/protocol/hub_api.h"
 #include "core/protocol/data_shard.h"
 #include "core/protocol/hub_admin_api.h"
 #include "core/protocol/manifest.h"
@@ -30,6 +33,7 @@ namespace api = protocol::hub_admin_api;
 constexpr char kRunsPath[] = "/admin/runs";
 
 struct DataOptions {
+  std::vector<std::string> files;
   std::string run;
   std::string hash;
   std::string publisher_key;
@@ -116,10 +120,24 @@ void reject(const GlobalOptions& global, const DataOptions& o) {
   std::cout << "shard " << shard.hash << " rejected from run " << shard.run << "; its bytes are deleted" << std::endl;
 }
 
+// The publisher's own data (contributor ""), copied into the served shards of the state folder; no
+// running hub is needed, and a manifest names them by the hashes printed.
+void add(const GlobalOptions& global, const DataOptions& o) {
+  hub::ShardStore store(hub::hub_state_dir(global.data_dir) / "shards");
+  for (const auto& file : o.files) {
+    const auto size = std::filesystem::file_size(file);
+    if (size == 0 || size > protocol::hub_api::kShardBodyLimit)
+      throw std::runtime_error(file + " has " + std::to_string(size) + " bytes; a shard has 1 to " +
+                               std::to_string(protocol::hub_api::kShardBodyLimit) + ": split it");
+    std::cout << store.add(file) << "  " << size << "  " << file << std::endl;
+  }
+}
+
 }  // namespace
 
 void add_hub_data_command(CLI::App& app, const GlobalOptions& global, bool& ran) {
-  auto* data = app.add_subcommand("data", "Data shards proposed to this hub's runs: list, accept or reject them");
+  auto* data = app.add_subcommand("data", "Data shards: your own (add), and those proposed to this hub's runs (list, "
+                                          "accept, reject)");
   data->require_subcommand(1);
   auto o = std::make_shared<DataOptions>();
   auto* list_command = data->add_subcommand("list", "The proposals waiting for review: run, hash, bytes, contributor");
@@ -138,6 +156,13 @@ void add_hub_data_command(CLI::App& app, const GlobalOptions& global, bool& ran)
   accept_command->callback([&global, o, &ran] {
     ran = true;
     accept(global, *o);
+  });
+  auto* add_command = data->add_subcommand(
+      "add", "Copy your own text files into this hub's served shards; prints each one's hash and size for the manifest");
+  add_command->add_option("files", o->files, "The shards' files (at most 64 MiB each)")->required()->check(CLI::ExistingFile);
+  add_command->callback([&global, o, &ran] {
+    ran = true;
+    add(global, *o);
   });
   auto* reject_command = data->add_subcommand("reject", "Reject a proposal; its bytes are deleted");
   reject_command->add_option("run", o->run, "The run")->required();

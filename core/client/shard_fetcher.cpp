@@ -46,13 +46,14 @@ std::vector<fs::path> ShardFetcher::fetch(const std::vector<ShardRef>& shards, c
 
 fs::path ShardFetcher::fetch_one(const ShardRef& shard, ShardProgress& progress, const std::atomic<bool>* stop) {
   const auto file = cache_ / shard.hash;
-  if (size_or_zero(file) == shard.bytes && protocol::shard_file_hash(file) == shard.hash) {
+  std::error_code ignored;
+  if (fs::is_regular_file(file, ignored) && size_or_zero(file) == shard.bytes &&
+      protocol::shard_file_hash(file) == shard.hash) {
     progress.done = shard.bytes;
     progress.state = "cached";
     report(progress, true);
     return file;
   }
-  std::error_code ignored;
   fs::remove(file, ignored);  // not the shard it is named for
   fs::create_directories(cache_);
   const auto part = cache_ / (shard.hash + ".part");

@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <vector>
@@ -43,8 +44,8 @@ void serve_file(const httplib::Request& request, httplib::Response& response, co
   if (request.ranges.size() > 1) throw net::HttpError(416, "one range at a time");
   if (request.ranges.size() == 1) {
     const auto [first, last] = request.ranges.front();
-    if (first >= static_cast<std::ptrdiff_t>(size) || (first < 0 && last <= 0) ||
-        (last >= 0 && first >= 0 && last < first))
+    const auto end = static_cast<std::ptrdiff_t>(size);
+    if (first >= end || last >= end || (first < 0 && last <= 0) || (first >= 0 && last >= 0 && last < first))
       throw net::HttpError(416, "the shard has " + std::to_string(size) + " bytes; the range is outside them");
   }
   response.set_header("Accept-Ranges", "bytes");

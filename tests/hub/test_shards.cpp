@@ -154,10 +154,11 @@ class TestShards : public QObject {
     const auto bytes = text_of(3000, 4), other = text_of(700, 5);
     const auto hash = client.propose_shard(hub.node, hub.delegation(), bytes)["hash"].get<std::string>();
     const auto rejected = client.propose_shard(hub.node, hub.delegation(), other)["hash"].get<std::string>();
-    QCOMPARE(hub.admin("POST", admin_api::kRejectShard, {{"run", "shards-run"}, {"hash", rejected}})["status"], 200);
-    QCOMPARE(hub.admin("POST", admin_api::kRejectShard, {{"run", "shards-run"}, {"hash", rejected}})["status"], 404);
+    const json decision{{"run", "shards-run"}, {"hash", rejected}};
+    QCOMPARE(hub.admin("POST", admin_api::kRejectShard, decision)["status"].get<int>(), 200);
+    QCOMPARE(hub.admin("POST", admin_api::kRejectShard, decision)["status"].get<int>(), 404);
     const auto accepted = hub.admin("POST", admin_api::kAcceptShard, {{"run", "shards-run"}, {"hash", hash}});
-    QCOMPARE(accepted["status"], 200);
+    QCOMPARE(accepted["status"].get<int>(), 200);
     QCOMPARE(accepted["contributor"].get<std::string>(), wallet::address_of(hub.owner.public_key()));
     QVERIFY(hub.admin("GET", admin_api::kShards)["shards"].empty());
     httplib::Client http(hub.url());
@@ -169,7 +170,8 @@ class TestShards : public QObject {
     QCOMPARE(tail->status, 206);
     QCOMPARE(tail->body, bytes.substr(2990));
     QCOMPARE(tail->get_header_value("Content-Range"), std::string("bytes 2990-2999/3000"));
-    QCOMPARE(http.Get(api::shard_path(hash).c_str(), {{"Range", "bytes=3000-"}})->status, 416);
+    const httplib::Headers past_the_end{{"Range", "bytes=3000-"}};
+    QCOMPARE(http.Get(api::shard_path(hash).c_str(), past_the_end)->status, 416);
     // Without the admin token nothing is listed or decided.
     const auto access = protocol::admin_access_from_json(
         json::parse(read_all(hub.state / "hub" / admin_api::kAccessFileName)));
@@ -201,7 +203,8 @@ class TestShards : public QObject {
     // Cached: the hub is not asked again (it no longer has the shard).
     std::filesystem::remove(*hub.service->shards()->accepted(hash));
     seen.clear();
-    QCOMPARE(fetcher.fetch({{hash, bytes.size()}}), files);
+    const auto again = fetcher.fetch({{hash, bytes.size()}});
+    QCOMPARE(again, files);
     QCOMPARE(seen.size(), std::size_t(1));
     QCOMPARE(seen.front().state, std::string("cached"));
     // A shard the hub does not have is refused with the hub's 404.
@@ -230,9 +233,10 @@ class TestShards : public QObject {
     QVERIFY(!std::filesystem::exists(cache / hash));
     QVERIFY(!std::filesystem::exists(cache / (hash + ".part")));
     // Fetched again from scratch, it is whole. A cached file that is not its name is replaced.
-    QCOMPARE(read_all(fetcher.fetch({{hash, bytes.size()}})[0]), bytes);
+    const std::vector<client::ShardRef> shards{{hash, bytes.size()}};
+    QCOMPARE(read_all(fetcher.fetch(shards)[0]), bytes);
     write_all(cache / hash, text_of(50000, 8));
-    QCOMPARE(read_all(fetcher.fetch({{hash, bytes.size()}})[0]), bytes);
+    QCOMPARE(read_all(fetcher.fetch(shards)[0]), bytes);
     // The manifest says another size: refused before anything is kept.
     std::filesystem::remove(cache / hash);
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, fetcher.fetch({{hash, bytes.size() + 1}}));
@@ -244,14 +248,14 @@ class TestShards : public QObject {
     hub::ShardStore store(std::filesystem::path(folder.path().toStdString()) / "shards");
     for (std::size_t i = 0; i < hub::ShardStore::kMaxPendingPerOwner; ++i) {
       const auto bytes = text_of(20, static_cast<char>(i));
-      QCOMPARE(store.propose({"run", protocol::shard_hash(bytes), 20, "owner", 1}, bytes).outcome,
-               hub::ProposalOutcome::Stored);
+      const protocol::PendingShard shard{"run", protocol::shard_hash(bytes), 20, "owner", 1};
+      QVERIFY(store.propose(shard, bytes).outcome == hub::ProposalOutcome::Stored);
     }
     const auto more = text_of(21, 0);
-    QCOMPARE(store.propose({"run", protocol::shard_hash(more), 21, "owner", 2}, more).outcome,
-             hub::ProposalOutcome::OwnerFull);
-    QCOMPARE(store.propose({"run", protocol::shard_hash(more), 21, "someone", 2}, more).outcome,
-             hub::ProposalOutcome::Stored);
+    const protocol::PendingShard mine{"run", protocol::shard_hash(more), 21, "owner", 2};
+    const protocol::PendingShard theirs{"run", protocol::shard_hash(more), 21, "someone", 2};
+    QVERIFY(store.propose(mine, more).outcome == hub::ProposalOutcome::OwnerFull);
+    QVERIFY(store.propose(theirs, more).outcome == hub::ProposalOutcome::Stored);
     QCOMPARE(store.pending("run").size(), hub::ShardStore::kMaxPendingPerOwner + 1);
     QVERIFY(store.pending("other").empty());
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, store.pending(".."));
