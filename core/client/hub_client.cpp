@@ -58,7 +58,7 @@ HubClient::HubClient(std::string address, std::chrono::milliseconds timeout, net
     : endpoint_(std::make_shared<HubEndpoint>(address)), url_(endpoint_->url()), timeout_(timeout), traffic_(traffic) {}
 
 nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
-                               const wallet::KeyPair* signer, std::size_t max_reply_bytes, const Extra& extra) {
+                               const wallet::KeyPair* signer, std::size_t max_reply_bytes, const Extra* extra) {
   if (method == "POST" && body.size() > api::body_limit(path))
     throw std::runtime_error("the request to " + path + " is " + std::to_string(body.size()) +
                              " bytes; the hub accepts at most " + std::to_string(api::body_limit(path)));
@@ -70,11 +70,12 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
                {protocol::kTimeHeader, signature.time_ms},
                {protocol::kSignatureHeader, signature.signature}};
   }
-  for (const auto& [name, value] : extra.headers) headers.emplace(name, value);
+  if (extra)
+    for (const auto& [name, value] : extra->headers) headers.emplace(name, value);
   if (!endpoint_->trusted()) endpoint_->establish(timeout_, traffic_);
   const auto connection = endpoint_->open(timeout_, traffic_);
   auto& client = connection->http();
-  auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, extra.content_type.c_str());
+  auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, extra ? extra->content_type.c_str() : "application/json");
   if (!result && !connection->refusal().empty()) throw HubUntrusted(connection->refusal());
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
@@ -272,7 +273,7 @@ nlohmann::json HubClient::propose_shard(const wallet::KeyPair& node_key, const w
   extra.headers = {{protocol::kShardHashHeader, protocol::shard_hash(bytes)},
                    {protocol::kDelegationHeader, delegation.to_json().dump()}};
   extra.content_type = "application/octet-stream";
-  return call("POST", api::kShards, bytes, &node_key, 64 * 1024, extra);
+  return call("POST", api::kShards, bytes, &node_key, 64 * 1024, &extra);
 }
 
 namespace {

@@ -151,13 +151,13 @@ class HubClient {
   // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
   // `max_reply_bytes` non-zero: a longer reply is refused, and the reply is parsed with the
   // nesting bounded (core/sys/bounded_json.h).
-  // `extra` adds headers and names the body's content type.
+  // `extra` adds headers and names the body's content type (null: none, JSON).
   struct Extra {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string content_type = "application/json";
   };
   nlohmann::json call(const std::string& method, const std::string& path, const std::string& body,
-                      const wallet::KeyPair* signer, std::size_t max_reply_bytes = 0, const Extra& extra = {});
+                      const wallet::KeyPair* signer, std::size_t max_reply_bytes = 0, const Extra* extra = nullptr);
   nlohmann::json signed_post(const std::string& path, const nlohmann::json& body, const wallet::KeyPair& signer);
   // The run id every signature binds: from the challenge or the manifest, fetched once.
   std::string run_id();

@@ -8,9 +8,12 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/protocol/hub_api.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::protocol {
+
+static_assert(hub_api::kShardBodyLimit == kMaxShardBytes, "a proposal's body is one whole shard");
 
 struct ShardHasher::State {
   crypto_generichash_state blake{};
@@ -83,6 +86,21 @@ PendingShard pending_shard_from_json(const nlohmann::json& value) {
   }
   if (!valid_shard_hash(shard.hash)) throw std::invalid_argument("pending shard: hash is not 64 lowercase hex digits");
   return shard;
+}
+
+RunManifest with_shard(const RunManifest& manifest, const ManifestShard& shard) {
+  if (!valid_shard_hash(shard.hash)) throw std::invalid_argument("a shard hash is 64 lowercase hex digits");
+  for (const auto& named : manifest.shards)
+    if (named.hash == shard.hash) throw std::invalid_argument("run " + manifest.run_id + " names shard " + shard.hash + " already");
+  if (manifest.shards.size() >= kMaxShards)
+    throw std::invalid_argument("run " + manifest.run_id + " has " + std::to_string(kMaxShards) + " shards, the most a run has");
+  RunManifest next = manifest;
+  next.revision = manifest.revision + 1;
+  next.shards.push_back(shard);
+  next.dataset.clear();
+  for (const auto& named : next.shards) next.dataset.push_back(named.hash);
+  next.signature = {};
+  return next;
 }
 
 }  // namespace tessera::protocol

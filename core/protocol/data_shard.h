@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/protocol/manifest.h"
+
 namespace tessera::protocol {
 
 inline constexpr char kShardHashHeader[] = "Tessera-Shard-Hash";   // the hash the proposer claims
@@ -54,5 +56,10 @@ struct PendingShard {
 nlohmann::json to_json(const PendingShard& shard);
 // Throws std::invalid_argument naming a missing, mistyped or malformed field.
 PendingShard pending_shard_from_json(const nlohmann::json& value);
+
+// The run's next revision with `shard` appended (revision + 1, `dataset` the shards' hashes in
+// order; a run that trained on "arithmetic" trains on its shards from then on), unsigned. Throws
+// std::invalid_argument when the run names the shard already or has kMaxShards.
+RunManifest with_shard(const RunManifest& manifest, const ManifestShard& shard);
 
 }  // namespace tessera::protocol

@@ -56,6 +56,7 @@ struct ShardHub {
   wallet::KeyPair node = wallet::KeyPair::generate();
   protocol::RunManifest manifest;
   std::unique_ptr<hub::HubService> service;
+  std::int64_t signed_at = 0;
 
   ShardHub() : state(folder.path().toStdString()) {
     manifest = test::tiny_two_stage_manifest("shards-run");
@@ -76,9 +77,10 @@ struct ShardHub {
   }
   // A proposal as a hostile client may send it: any claimed hash, any delegation header.
   httplib::Result raw_proposal(const std::string& bytes, const std::string& claimed, const std::string& delegation) {
+    // A time of its own for each request: the same bytes signed in the same millisecond are a replay.
+    signed_at = std::max<std::int64_t>(signed_at + 1, QDateTime::currentMSecsSinceEpoch());
     const auto signature =
-        protocol::to_headers(protocol::sign_hub_request(manifest.run_id, "POST", api::kShards, bytes,
-                                                        QDateTime::currentMSecsSinceEpoch(), node));
+        protocol::to_headers(protocol::sign_hub_request(manifest.run_id, "POST", api::kShards, bytes, signed_at, node));
     httplib::Headers headers{{protocol::kNodeKeyHeader, signature.node_key},
                              {protocol::kTimeHeader, signature.time_ms},
                              {protocol::kSignatureHeader, signature.signature},
@@ -241,6 +243,28 @@ class TestShards : public QObject {
     std::filesystem::remove(cache / hash);
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, fetcher.fetch({{hash, bytes.size() + 1}}));
     QVERIFY(!std::filesystem::exists(cache / hash));
+  }
+
+  void acceptanceIsTheNextRevisionWithTheShardAppended() {
+    auto publisher = wallet::KeyPair::generate();
+    auto manifest = test::tiny_two_stage_manifest("shards-run");
+    manifest.hub_key = publisher.public_key();
+    protocol::sign_manifest(manifest, publisher);
+    const auto contributor = wallet::address_of(wallet::KeyPair::generate().public_key());
+    const protocol::ManifestShard first{protocol::shard_hash("first shard"), 11, contributor};
+    auto next = protocol::with_shard(manifest, first);
+    QCOMPARE(next.revision, std::uint64_t(1));
+    QCOMPARE(next.dataset, std::vector<std::string>{first.hash});  // arithmetic no more
+    protocol::sign_manifest(next, publisher);
+    // It travels and verifies as any manifest does.
+    const auto parsed = protocol::manifest_from_json(protocol::to_json(next));
+    QVERIFY(protocol::verify_manifest(parsed, publisher.public_key()));
+    QCOMPARE(parsed.shards, std::vector<protocol::ManifestShard>{first});
+    const protocol::ManifestShard second{protocol::shard_hash("second shard"), 12, ""};
+    const auto third = protocol::with_shard(parsed, second);
+    QCOMPARE(third.revision, std::uint64_t(2));
+    QCOMPARE(third.dataset, (std::vector<std::string>{first.hash, second.hash}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, protocol::with_shard(third, first));
   }
 
   void storeBoundsProposalsPerOwner() {
