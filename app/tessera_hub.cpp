@@ -11,6 +11,7 @@
 
 #include "app/cli/global_options.h"
 #include "app/cli/hub_bench.h"
+#include "app/cli/hub_data_command.h"
 #include "app/cli/hub_init_command.h"
 #include "app/cli/keys_command.h"
 #include "app/cli/run_cli.h"
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   bool handled = false;
   tessera::cli::hub_bench::add_bench_command(app, handled);
   tessera::cli::add_keys_command(app, global, handled);
+  tessera::cli::add_hub_data_command(app, global, handled);
   tessera::cli::add_init_command(app, handled);
   app.callback([&] {
     if (handled) return;

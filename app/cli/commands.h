@@ -41,4 +41,7 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global);
 // `tessera-node bench swarm`: multi-process vs in-process pipeline, codecs, limited links.
 void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global);
 
+// `tessera-node data propose RUN FILE`: a data shard offered to a run (app/cli/node_data_command.cpp).
+void add_data_command(CLI::App& app, const GlobalOptions& global);
+
 }  // namespace tessera::cli

@@ -14,7 +14,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/hub/shard_store.h"
 #include "core/model/model_config.h"
+#include "core/protocol/data_shard.h"
 #include "core/protocol/hub_admin_api.h"
 #include "core/protocol/manifest_draft.h"
 #include "core/protocol/run_needs.h"
@@ -37,24 +39,6 @@ struct InitOptions {
   bool force = false;
 };
 
-// BLAKE2b-256 of a file's bytes, read in pieces, as 64 lowercase hex digits.
-std::string file_hash(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + file.string());
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 32);
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(buffer.data()),
-                              static_cast<unsigned long long>(in.gcount()));
-  }
-  if (in.bad()) throw std::runtime_error("cannot read " + file.string());
-  std::array<std::uint8_t, 32> digest{};
-  crypto_generichash_final(&state, digest.data(), digest.size());
-  return wallet::to_hex(digest);
-}
-
 // A data file as a shard of the publisher's own: its size checked, its bytes hashed.
 protocol::ManifestShard shard_of(const fs::path& file) {
   std::error_code error;
@@ -64,7 +48,7 @@ protocol::ManifestShard shard_of(const fs::path& file) {
     throw std::invalid_argument("--dataset " + file.string() + " has " + std::to_string(bytes) +
                                 " bytes: a shard has 1 to " + model::format_bytes(protocol::kMaxShardBytes) +
                                 " (split a larger corpus into several files)");
-  return {file_hash(file), bytes, ""};
+  return {protocol::shard_file_hash(file), bytes, ""};
 }
 
 std::vector<protocol::ManifestShard> shards_of(const std::vector<std::string>& dataset) {
@@ -81,17 +65,10 @@ std::vector<protocol::ManifestShard> shards_of(const std::vector<std::string>& d
 // Copies each file to <folder>/<hash>, checking that the copy still has the hash the manifest names.
 void copy_shards(const std::vector<std::string>& files, const std::vector<protocol::ManifestShard>& shards,
                  const fs::path& folder) {
-  fs::create_directories(folder);
-  for (std::size_t i = 0; i < shards.size(); ++i) {
-    const auto target = folder / shards[i].hash;
-    const auto temp = folder / (shards[i].hash + ".tmp");
-    fs::copy_file(files[i], temp, fs::copy_options::overwrite_existing);
-    if (file_hash(temp) != shards[i].hash) {
-      fs::remove(temp);
+  hub::ShardStore store(folder);
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    if (store.add(files[i]) != shards[i].hash)
       throw std::runtime_error(files[i] + " changed while it was copied: run init again");
-    }
-    fs::rename(temp, target);
-  }
 }
 
 std::uint64_t price_of(const std::string& text) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/delegation_file.h"
 #include "app/cli/global_options.h"
 #include "app/cli/terminal.h"
 #include "core/client/hub_http.h"
@@ -21,7 +22,6 @@
 #include "core/sys/paths.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
-#include "core/wallet/secure_file.h"
 
 namespace tessera::cli {
 namespace {
@@ -41,17 +41,6 @@ void install_stop_signals() {
     struct sigaction previous {};
     sigaction(signal_number, nullptr, &previous);
     if (previous.sa_handler != SIG_IGN) sigaction(signal_number, &action, nullptr);
-  }
-}
-
-wallet::Delegation read_delegation(const std::filesystem::path& file) {
-  if (!std::filesystem::exists(file))
-    throw std::runtime_error("no delegation at " + file.string() +
-                             ": let this machine work for your wallet first (tessera-node wallet delegate)");
-  try {
-    return wallet::Delegation::from_json(nlohmann::json::parse(wallet::read_file_text(file, 1 << 16)));
-  } catch (const std::exception& error) {
-    throw std::runtime_error("delegation " + file.string() + " is not valid: " + error.what());
   }
 }
 
