@@ -45,8 +45,9 @@ void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
 HubClient::HubClient(std::string address, std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
     : endpoint_(std::make_shared<HubEndpoint>(address)), url_(endpoint_->url()), timeout_(timeout), traffic_(traffic) {}
 
-nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
+nlohmann::json HubClient::call(const std::string& method, const std::string& route, const std::string& body,
                                const wallet::KeyPair* signer, std::size_t max_reply_bytes) {
+  const auto path = endpoint_->run_path(route);  // signed as sent, prefix included
   if (method == "POST" && body.size() > api::body_limit(path))
     throw std::runtime_error("the request to " + path + " is " + std::to_string(body.size()) +
                              " bytes; the hub accepts at most " + std::to_string(api::body_limit(path)));

@@ -1,0 +1,86 @@
+// A run's catalog entry from its service (see run_catalog_entry.h).
+#include "core/hub/run_catalog_entry.h"
+
+#include <cmath>
+
+#include "core/hub/hub_service.h"
+#include "core/hub/settlement_book.h"
+#include "core/hub/step_book.h"
+#include "core/model/model_config.h"
+#include "core/wallet/encoding.h"
+
+namespace tessera::hub {
+namespace {
+
+std::optional<double> recent_loss(const std::vector<nlohmann::json>& steps) {
+  double sum = 0;
+  std::size_t count = 0;
+  for (auto it = steps.rbegin(); it != steps.rend() && count < kCatalogLossSteps; ++it) {
+    const auto loss = it->find("loss");
+    if (loss == it->end() || !loss->is_number() || !std::isfinite(loss->get<double>())) continue;
+    sum += loss->get<double>();
+    ++count;
+  }
+  if (count == 0) return std::nullopt;
+  return sum / static_cast<double>(count);
+}
+
+}  // namespace
+
+std::vector<protocol::StageNeeds> stage_needs(const protocol::RunManifest& manifest) {
+  const auto memory = stage_memory_requirements(manifest);
+  std::vector<protocol::StageNeeds> out;
+  for (int i = 0; i < manifest.stages; ++i) {
+    const auto plan = model::plan_stage(manifest.model, manifest.stages, i);
+    protocol::StageNeeds needs;
+    needs.stage = i;
+    needs.memory_bytes = memory[static_cast<std::size_t>(i)];
+    needs.parameters = static_cast<std::uint64_t>(model::stage_parameters(manifest.model, plan));
+    needs.flops_per_token = model::stage_training_flops_per_token(manifest.model, plan);
+    out.push_back(needs);
+  }
+  return out;
+}
+
+protocol::RunCatalogEntry catalog_entry(HubService& run, const CatalogPlace& place) {
+  const auto& manifest = run.manifest();
+  protocol::RunCatalogEntry entry;
+  entry.run = manifest.run_id;
+  entry.url = place.url;
+  entry.link = place.link;
+  entry.publisher = wallet::base58_encode(manifest.publisher_key);
+  entry.retired = place.retired;
+  const auto& m = manifest.model;
+  entry.model = {m.layers, m.width, m.heads, m.context, m.vocab, m.subspace_rank};
+  entry.codec = manifest.codec;
+  entry.dataset = manifest.dataset;
+  entry.stages = manifest.stages;
+  entry.stage_needs = stage_needs(manifest);
+  for (const auto& stage : entry.stage_needs) entry.parameters += stage.parameters;
+  entry.peers_per_stage.assign(static_cast<std::size_t>(manifest.stages), 0);
+  entry.ready_per_stage.assign(static_cast<std::size_t>(manifest.stages), 0);
+  for (const auto& peer : run.peer_list().peers) {
+    if (peer.stage < 0 || peer.stage >= manifest.stages) continue;
+    ++entry.peers_per_stage[static_cast<std::size_t>(peer.stage)];
+    if (peer.ready()) ++entry.ready_per_stage[static_cast<std::size_t>(peer.stage)];
+  }
+  const auto last = run.store().read([](Database& db) { return step_book::last_step(db); });
+  entry.steps = last ? *last + 1 : 0;
+  entry.loss = recent_loss(run.progress());
+  entry.tokens_per_step = static_cast<std::uint64_t>(manifest.train.micro_batches) *
+                          static_cast<std::uint64_t>(manifest.train.micro_batch_size) *
+                          static_cast<std::uint64_t>(m.context);
+  entry.price_per_1k_tokens = manifest.price_per_1k_tokens;
+  entry.currency = manifest.currency;
+  if (auto* book = run.settlement()) {
+    if (const auto statement = book->latest_statement()) {
+      entry.last_epoch = statement->epoch;
+      entry.last_epoch_revenue = statement->epoch_revenue;
+      entry.total_units = statement->total_units;
+    }
+  }
+  entry.epoch_seconds = manifest.epoch_seconds;
+  return entry;
+}
+
+}  // namespace tessera::hub
