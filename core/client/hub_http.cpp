@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/client/http_traffic.h"
@@ -98,10 +99,11 @@ ParsedUrl parse_url(std::string_view address) {
   if (rest.size() > authority.size() && rest.substr(authority.size()) != "/") {
     // A run's URL on a hub serving several runs (the catalog's "url"): /runs/<run>.
     const auto path = rest.substr(authority.size());
-    const auto split = protocol::split_run_path(std::string(path) + "/");
-    if (!split || split->run.empty() || split->relative != "/")
+    const auto run = path.substr(std::min(path.size(), protocol::kRunsPathPrefix.size()));
+    if (path.substr(0, protocol::kRunsPathPrefix.size()) != protocol::kRunsPathPrefix ||
+        !protocol::valid_run_path_id(run))
       throw bad("a hub URL names only the host and port, or a run's path /runs/<run>");
-    out.run = std::string(split->run);
+    out.run = std::string(run);
   }
   std::string_view port_text;
   bool has_port = false;

@@ -156,9 +156,11 @@ HubDaemon::~HubDaemon() {
 }
 
 void HubDaemon::serve(const std::atomic<bool>& stop) {
-  for (const auto& run : hub_->runs())
-    log_ << (run.retired_ms ? "keeping retired run " : "serving run ") << run.run << " at " << run.url
-         << (run.is_default ? " (default run, also at " + hub_->url() + ")" : std::string()) << std::endl;
+  for (const auto& run : hub_->runs()) {
+    if (run.retired_ms) log_ << "keeping retired run " << run.run << " at " << run.url << std::endl;
+    else if (run.is_default) log_ << "serving run " << run.run << " at " << hub_->url() << " (the default run; also " << run.url << ")" << std::endl;
+    else log_ << "serving run " << run.run << " at " << run.url << std::endl;
+  }
   log_ << "catalog: " << hub_->url() << protocol::kRunCatalogPath << std::endl;
   while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   hub_->stop();

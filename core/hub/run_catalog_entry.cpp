@@ -27,12 +27,12 @@ std::optional<double> recent_loss(const std::vector<nlohmann::json>& steps) {
 
 }  // namespace
 
-std::vector<protocol::StageNeeds> stage_needs(const protocol::RunManifest& manifest) {
+std::vector<protocol::CatalogStageNeeds> stage_needs(const protocol::RunManifest& manifest) {
   const auto memory = stage_memory_requirements(manifest);
-  std::vector<protocol::StageNeeds> out;
+  std::vector<protocol::CatalogStageNeeds> out;
   for (int i = 0; i < manifest.stages; ++i) {
     const auto plan = model::plan_stage(manifest.model, manifest.stages, i);
-    protocol::StageNeeds needs;
+    protocol::CatalogStageNeeds needs;
     needs.stage = i;
     needs.memory_bytes = memory[static_cast<std::size_t>(i)];
     needs.parameters = static_cast<std::uint64_t>(model::stage_parameters(manifest.model, plan));
@@ -65,7 +65,7 @@ protocol::RunCatalogEntry catalog_entry(HubService& run, const CatalogPlace& pla
     if (peer.ready()) ++entry.ready_per_stage[static_cast<std::size_t>(peer.stage)];
   }
   const auto last = run.store().read([](Database& db) { return step_book::last_step(db); });
-  entry.steps = last ? *last + 1 : 0;
+  entry.steps = last.value_or(0);  // steps are numbered from 1
   entry.loss = recent_loss(run.progress());
   entry.tokens_per_step = static_cast<std::uint64_t>(manifest.train.micro_batches) *
                           static_cast<std::uint64_t>(manifest.train.micro_batch_size) *

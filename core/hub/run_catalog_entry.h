@@ -27,6 +27,6 @@ inline constexpr std::size_t kCatalogLossSteps = 10;
 protocol::RunCatalogEntry catalog_entry(HubService& run, const CatalogPlace& place);
 
 // Per stage: memory, parameters, training FLOPs and link bytes per token.
-std::vector<protocol::StageNeeds> stage_needs(const protocol::RunManifest& manifest);
+std::vector<protocol::CatalogStageNeeds> stage_needs(const protocol::RunManifest& manifest);
 
 }  // namespace tessera::hub

@@ -60,8 +60,8 @@ std::vector<std::uint64_t> per_stage(const json& object, const char* name, int s
   return out;
 }
 
-StageNeeds stage_needs_from_json(const json& value) {
-  StageNeeds needs;
+CatalogStageNeeds stage_needs_from_json(const json& value) {
+  CatalogStageNeeds needs;
   needs.stage = integer<int>(value, "stage");
   needs.memory_bytes = integer<std::uint64_t>(value, "memory_bytes");
   needs.parameters = integer<std::uint64_t>(value, "parameters");
@@ -86,7 +86,7 @@ CatalogModel model_from_json(const json& value) {
 
 }  // namespace
 
-json to_json(const StageNeeds& needs) {
+json to_json(const CatalogStageNeeds& needs) {
   return {{"stage", needs.stage}, {"memory_bytes", needs.memory_bytes}, {"parameters", needs.parameters},
           {"flops_per_token", needs.flops_per_token}, {"bytes_per_token", needs.bytes_per_token}};
 }

@@ -27,7 +27,7 @@ inline constexpr std::size_t kMaxCatalogStages = 1024;
 inline constexpr std::size_t kMaxCatalogDataset = 4096;
 inline constexpr std::size_t kMaxCatalogString = 512;
 
-struct StageNeeds {
+struct CatalogStageNeeds {
   int stage = 0;
   std::uint64_t memory_bytes = 0;  // fp32 training with a step's micro-batches in flight
   std::uint64_t parameters = 0;
@@ -58,7 +58,7 @@ struct RunCatalogEntry {
   int stages = 0;
   std::vector<std::uint64_t> peers_per_stage;  // one per stage
   std::vector<std::uint64_t> ready_per_stage;  // one per stage
-  std::uint64_t steps = 0;                     // committed steps (the last step's number + 1)
+  std::uint64_t steps = 0;                     // committed steps (the last one's number: they count from 1)
   std::optional<double> loss;                  // mean of the last reported steps' loss
   std::uint64_t tokens_per_step = 0;
   std::uint64_t price_per_1k_tokens = 0;       // micro-units of `currency`
@@ -68,14 +68,14 @@ struct RunCatalogEntry {
   std::uint64_t total_units = 0;
   std::int64_t epoch_seconds = 0;
   std::uint64_t data_units_per_1k_tokens = 0;
-  std::vector<StageNeeds> stage_needs;         // one per stage
+  std::vector<CatalogStageNeeds> stage_needs;         // one per stage
 };
 
 struct RunCatalog {
   std::vector<RunCatalogEntry> runs;
 };
 
-nlohmann::json to_json(const StageNeeds& needs);
+nlohmann::json to_json(const CatalogStageNeeds& needs);
 nlohmann::json to_json(const RunCatalogEntry& entry);
 nlohmann::json to_json(const RunCatalog& catalog);  // {"runs": [...]}
 

@@ -189,7 +189,7 @@ class TestMultiRunHub : public QObject {
     // Credit and settlement are per run: run-a trains and settles, run-b is untouched.
     train_one_step(hub, "run-a", manifest_a, a0, a1);
     catalog = protocol::parse_run_catalog(hub.get(protocol::kRunCatalogPath)->body);
-    QCOMPARE(catalog.runs[0].steps, std::uint64_t(2));  // steps 0..1: the last committed is 1
+    QCOMPARE(catalog.runs[0].steps, std::uint64_t(1));
     QVERIFY(catalog.runs[0].loss && *catalog.runs[0].loss == 2.5);
     QCOMPARE(hub.host->run("run-a")->close_epoch(), std::uint64_t(1));
     const auto a_statement = hub.host->run("run-a")->settlement()->latest_statement();
