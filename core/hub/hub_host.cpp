@@ -165,6 +165,7 @@ void HubHost::serve(const protocol::RunManifest& manifest, bool retired) {
   auto fresh = build(manifest);
   std::lock_guard lock(mutex_);
   served_[id] = {std::move(fresh), retired};
+  order_.push_back(id);
 }
 
 RunRegistry::Change HubHost::put(const protocol::RunManifest& manifest, bool from_operator) {
@@ -189,23 +190,18 @@ void HubHost::retire(const std::string& run_id) {
 }
 
 protocol::RunCatalog HubHost::catalog() const {
-  std::map<std::string, Served> snapshot;
+  // A snapshot under the lock (never the change lock: an update may wait for its run to drain).
+  std::vector<std::pair<std::string, Served>> snapshot;
   {
     std::lock_guard lock(mutex_);
-    snapshot = served_;
-  }
-  std::vector<RegisteredRun> order;
-  {
-    std::lock_guard change(change_mutex_);
-    order = registry_.runs();
+    for (const auto& id : order_)
+      if (const auto found = served_.find(id); found != served_.end() && found->second.service)
+        snapshot.emplace_back(id, found->second);
   }
   protocol::RunCatalog out;
-  for (const auto& registered : order) {
-    const auto& id = registered.manifest.run_id;
-    const auto found = snapshot.find(id);
-    if (found == snapshot.end() || !found->second.service) continue;
-    CatalogPlace place{run_url(id), options_.tls ? run_link(id).to_string() : std::string(), found->second.retired};
-    out.runs.push_back(catalog_entry(*found->second.service, place));
+  for (const auto& [id, served] : snapshot) {
+    CatalogPlace place{run_url(id), options_.tls ? run_link(id).to_string() : std::string(), served.retired};
+    out.runs.push_back(catalog_entry(*served.service, place));
   }
   return out;
 }
@@ -372,6 +368,7 @@ void HubHost::start() {
     api_server_.reset();
     std::lock_guard lock(mutex_);
     served_.clear();
+    order_.clear();
     throw;
   }
   started_ = true;
@@ -389,6 +386,7 @@ void HubHost::stop() {
   {
     std::lock_guard lock(mutex_);
     runs.swap(served_);
+    order_.clear();
   }
   for (auto& [id, served] : runs)
     if (served.service) served.service->stop();

@@ -100,6 +100,7 @@ class HubHost {
   std::string default_run_;          // under mutex_
   mutable std::mutex mutex_;
   std::map<std::string, Served> served_;  // under mutex_
+  std::vector<std::string> order_;        // under mutex_: the runs as they were added (the catalog's order)
   bool started_ = false;
 
   std::unique_ptr<HttpListener> api_server_;

@@ -16,6 +16,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/run_catalog.h"
 #include "core/protocol/run_paths.h"
