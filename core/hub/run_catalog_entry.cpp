@@ -1,12 +1,13 @@
 // A run's catalog entry from its service (see run_catalog_entry.h).
 #include "core/hub/run_catalog_entry.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/hub/hub_service.h"
 #include "core/hub/settlement_book.h"
 #include "core/hub/step_book.h"
-#include "core/model/model_config.h"
+#include "core/protocol/run_needs.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::hub {
@@ -28,17 +29,10 @@ std::optional<double> recent_loss(const std::vector<nlohmann::json>& steps) {
 }  // namespace
 
 std::vector<protocol::CatalogStageNeeds> stage_needs(const protocol::RunManifest& manifest) {
-  const auto memory = stage_memory_requirements(manifest);
   std::vector<protocol::CatalogStageNeeds> out;
-  for (int i = 0; i < manifest.stages; ++i) {
-    const auto plan = model::plan_stage(manifest.model, manifest.stages, i);
-    protocol::CatalogStageNeeds needs;
-    needs.stage = i;
-    needs.memory_bytes = memory[static_cast<std::size_t>(i)];
-    needs.parameters = static_cast<std::uint64_t>(model::stage_parameters(manifest.model, plan));
-    needs.flops_per_token = model::stage_training_flops_per_token(manifest.model, plan);
-    out.push_back(needs);
-  }
+  for (const auto& stage : protocol::run_needs(manifest).stages)
+    out.push_back({stage.stage, stage.memory_bytes, static_cast<std::uint64_t>(std::max<std::int64_t>(stage.parameters, 0)),
+                   stage.flops_per_token, stage.bytes_per_token});
   return out;
 }
 
@@ -55,8 +49,11 @@ protocol::RunCatalogEntry catalog_entry(HubService& run, const CatalogPlace& pla
   entry.codec = manifest.codec;
   entry.dataset = manifest.dataset;
   entry.stages = manifest.stages;
+  const auto needs = protocol::run_needs(manifest);
+  entry.parameters = static_cast<std::uint64_t>(std::max<std::int64_t>(needs.parameters, 0));
   entry.stage_needs = stage_needs(manifest);
-  for (const auto& stage : entry.stage_needs) entry.parameters += stage.parameters;
+  entry.revision = manifest.revision;
+  entry.data_units_per_1k_tokens = manifest.data_units_per_1k_tokens;
   entry.peers_per_stage.assign(static_cast<std::size_t>(manifest.stages), 0);
   entry.ready_per_stage.assign(static_cast<std::size_t>(manifest.stages), 0);
   for (const auto& peer : run.peer_list().peers) {

@@ -26,7 +26,7 @@ inline constexpr std::size_t kCatalogLossSteps = 10;
 
 protocol::RunCatalogEntry catalog_entry(HubService& run, const CatalogPlace& place);
 
-// Per stage: memory, parameters, training FLOPs and link bytes per token.
+// Per stage: memory, parameters, training FLOPs and link bytes per token (protocol/run_needs.h).
 std::vector<protocol::CatalogStageNeeds> stage_needs(const protocol::RunManifest& manifest);
 
 }  // namespace tessera::hub

@@ -18,7 +18,7 @@ std::string key_text(const wallet::PublicKey& key) { return wallet::base58_encod
 
 }  // namespace
 
-std::uint64_t manifest_revision(const protocol::RunManifest&) { return 0; }
+std::uint64_t manifest_revision(const protocol::RunManifest& manifest) { return manifest.revision; }
 
 RunRegistry::RunRegistry(std::filesystem::path state_dir, std::optional<wallet::PublicKey> hub_key)
     : dir_(std::move(state_dir)), hub_key_(hub_key) {}

@@ -37,10 +37,11 @@ struct Member {
 };
 
 protocol::RunManifest run_manifest(const std::string& run, const wallet::KeyPair& publisher,
-                                   const wallet::PublicKey& hub_key, std::uint64_t price) {
+                                   const wallet::PublicKey& hub_key, std::uint64_t price, std::uint64_t revision = 0) {
   auto manifest = test::tiny_two_stage_manifest(run);
   manifest.hub_key = hub_key;
   manifest.price_per_1k_tokens = price;
+  manifest.revision = revision;
   manifest.epoch_seconds = 3600;
   protocol::sign_manifest(manifest, publisher);
   return manifest;
@@ -256,6 +257,24 @@ class TestMultiRunHub : public QObject {
     QVERIFY(protocol::hub_run_info_from_json(listed[0]).is_default);
     QVERIFY(protocol::hub_run_info_from_json(listed[1]).retired_ms.has_value());
     QCOMPARE(hub.admin("GET", protocol::hub_admin_api::kRuns, {})->status, 200);
+
+    // An update: a higher revision from the same publisher rebuilds run-a's service on its own
+    // database (settled epochs kept, members join again); a lower one or another publisher's is refused.
+    const auto post_manifest = [&](const protocol::RunManifest& manifest) {
+      return hub.admin("POST", protocol::hub_admin_api::kRuns, {{"manifest", protocol::to_json(manifest)}});
+    };
+    auto updated = post_manifest(run_manifest("run-a", hub.alice, hub.hub_key.public_key(), 1500, 1));
+    QVERIFY2(updated && updated->status == 200, updated ? updated->body.c_str() : "no answer");
+    QCOMPARE(json::parse(updated->body)["change"].get<std::string>(), std::string("updated"));
+    QCOMPARE(hub.host->run("run-a")->manifest().price_per_1k_tokens, std::uint64_t(1500));
+    QCOMPARE(hub.get(protocol::run_path_prefix("run-a") + api::kLatestStatement)->status, 200);
+    catalog = protocol::parse_run_catalog(hub.get(protocol::kRunCatalogPath)->body);
+    QCOMPARE(catalog.runs[0].revision, std::uint64_t(1));
+    QCOMPARE(catalog.runs[0].last_epoch, std::uint64_t(1));
+    QCOMPARE(catalog.runs[0].peers_per_stage, (std::vector<std::uint64_t>{0, 0}));
+    QCOMPARE(post_manifest(run_manifest("run-a", hub.alice, hub.hub_key.public_key(), 1, 1))->status, 400);
+    QCOMPARE(post_manifest(run_manifest("run-a", hub.bob, hub.hub_key.public_key(), 1, 2))->status, 400);
+    QCOMPARE(hub.join("run-a").stage, 0);
     httplib::Client no_token(protocol::admin_access_from_json(json::parse(std::ifstream(hub.state / "admin.json"))).url);
     QCOMPARE(no_token.Get(protocol::hub_admin_api::kRuns)->status, 401);
 

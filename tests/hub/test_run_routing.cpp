@@ -45,9 +45,10 @@ protocol::RunCatalogEntry entry(const std::string& run) {
 }
 
 protocol::RunManifest signed_run(const std::string& run, const wallet::KeyPair& publisher,
-                                 const wallet::PublicKey& hub_key, int epoch_seconds = 3600) {
+                                 const wallet::PublicKey& hub_key, int epoch_seconds = 3600, std::uint64_t revision = 0) {
   auto manifest = test::tiny_two_stage_manifest(run);
   manifest.hub_key = hub_key;
+  manifest.revision = revision;
   manifest.epoch_seconds = epoch_seconds;
   protocol::sign_manifest(manifest, publisher);
   return manifest;
@@ -175,6 +176,8 @@ class TestRunRouting : public QObject {
     // Another manifest of run a at the same revision: only the operator's --manifest replaces it.
     QVERIFY(message(signed_run("a", alice, hub_key.public_key(), 60)).find("higher revision") != std::string::npos);
     QVERIFY(message(signed_run("a", alice, hub_key.public_key(), 60), true).empty());
+    QVERIFY(registry.put(signed_run("a", alice, hub_key.public_key(), 60, 2), 410) == hub::RunRegistry::Change::Updated);
+    QVERIFY(message(signed_run("a", alice, hub_key.public_key(), 90, 1), true).find("higher revision") != std::string::npos);
     auto unsigned_run = signed_run("d", alice, hub_key.public_key());
     unsigned_run.epoch_seconds = 5;
     QVERIFY(message(unsigned_run).find("not signed") != std::string::npos);
