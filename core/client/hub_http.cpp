@@ -15,6 +15,7 @@
 #include "core/client/http_traffic.h"
 #include "core/net/loopback_host.h"
 #include "core/protocol/hub_api.h"
+#include "core/protocol/run_catalog.h"
 #include "core/protocol/run_paths.h"
 #include "core/wallet/encoding.h"
 
@@ -248,7 +249,12 @@ std::unique_ptr<HubConnection> HubEndpoint::connect(std::chrono::milliseconds ti
 protocol::RunManifest HubEndpoint::establish(std::chrono::milliseconds timeout, net::TrafficMeter* traffic) {
   std::lock_guard first(establish_mutex_);
   auto connection = connect(timeout, traffic, true);
-  const auto reply = get_json(*connection, url_, run_path(protocol::hub_api::kManifest));
+  const auto manifest_path = run_path(protocol::hub_api::kManifest);
+  const auto reply = get_json(*connection, url_, manifest_path);
+  if (reply.status == 404 && manifest_path != protocol::hub_api::kManifest)
+    throw HubUntrusted("the hub at " + url_ + " serves no run at " + manifest_path +
+                       " (HTTP 404): not the run this link names; check the link, or see the hub's runs at " + url_ +
+                       protocol::kRunCatalogPath);
   if (reply.status != 200 || reply.body.is_discarded())
     throw std::runtime_error("hub " + url_ + " did not serve its run manifest (HTTP " + std::to_string(reply.status) +
                              ")");
