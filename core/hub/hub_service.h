@@ -6,6 +6,9 @@
 // workers heartbeats need) with its API keys and billing (key_billing.h), the admin API for those
 // keys on a loopback server of its own (admin_controller.h), and the loops that expire silent
 // peers and settle epochs. Its clients live in core/client. cpp-httplib stays inside the .cpp files.
+// The controllers mount into route tables (route_table.h) dispatched at request time: standalone,
+// the service's own servers serve them (its run's paths unprefixed and under /runs/<run>); hosted,
+// it opens no server and a HubHost serving several runs dispatches to them (hub_host.h).
 #pragma once
 
 #include <chrono>
