@@ -1,7 +1,8 @@
 // tessera-hub: publishes training runs (signed manifests), admits and assigns nodes, keeps the
 // peer directories and verifies their receipts (core/hub/hub_daemon.h does the work); `keys` manages
 // the gateway's API keys and `runs` the runs served, through the running hub
-// (app/cli/keys_command.h, runs_command.h); `bench` measures it under load (app/cli/hub_bench.h).
+// (app/cli/keys_command.h, hub_runs_command.h); `init` writes a run's signed manifest
+// (app/cli/hub_init_command.h); `bench` measures it under load (app/cli/hub_bench.h).
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -10,9 +11,10 @@
 
 #include "app/cli/global_options.h"
 #include "app/cli/hub_bench.h"
+#include "app/cli/hub_init_command.h"
 #include "app/cli/keys_command.h"
 #include "app/cli/run_cli.h"
-#include "app/cli/runs_command.h"
+#include "app/cli/hub_runs_command.h"
 #include "core/hub/hub_daemon.h"
 
 namespace {
@@ -68,7 +70,8 @@ int main(int argc, char** argv) {
   bool handled = false;
   tessera::cli::hub_bench::add_bench_command(app, handled);
   tessera::cli::add_keys_command(app, global, handled);
-  tessera::cli::add_runs_command(app, global, handled);
+  tessera::cli::add_hub_runs_command(app, global, handled);
+  tessera::cli::add_init_command(app, handled);
   app.callback([&] {
     if (handled) return;
     if (options.listen.empty() && options.manifest_file.empty()) {

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_bench_engine_command(*bench);
   tessera::cli::add_run_command(app, global);
   tessera::cli::add_status_command(app, global);
+  tessera::cli::add_runs_command(app, global);
   tessera::cli::add_demo_command(app, global);
   tessera::cli::add_bench_swarm_command(*bench, global);
   app.require_subcommand(1);

@@ -11,6 +11,6 @@ namespace tessera::cli {
 struct GlobalOptions;
 
 // Adds `runs` to tessera-hub; `ran` is set when it ran (the hub itself then does not start).
-void add_runs_command(CLI::App& app, const GlobalOptions& global, bool& ran);
+void add_hub_runs_command(CLI::App& app, const GlobalOptions& global, bool& ran);
 
 }  // namespace tessera::cli
