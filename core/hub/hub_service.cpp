@@ -30,6 +30,7 @@
 #include "core/hub/receipts_controller.h"
 #include "core/hub/route_seeder.h"
 #include "core/hub/route_table.h"
+#include "core/hub/run_catalog_entry.h"
 #include "core/hub/settlement_import.h"
 #include "core/hub/run_controller.h"
 #include "core/hub/statements_controller.h"
@@ -168,8 +169,13 @@ void HubService::mount_routes() {
 }
 
 // A standalone hub serves its run's paths unprefixed and under /runs/<its run>, as a host does
-// for its default run (run_paths.h).
-void HubService::serve_api(const httplib::Request& request, httplib::Response& response) const {
+// for its default run (run_paths.h), and a catalog of its one run.
+void HubService::serve_api(const httplib::Request& request, httplib::Response& response) {
+  if (request.path == protocol::kRunCatalogPath && request.method != "POST") {
+    const CatalogPlace place{url() + protocol::run_path_prefix(manifest_.run_id),
+                             options_.tls ? run_link().to_string() : std::string(), false};
+    return net::reply_json(response, protocol::to_json(protocol::RunCatalog{{catalog_entry(*this, place)}}));
+  }
   const auto path = protocol::split_run_path(request.path);
   if (!path || (!path->run.empty() && path->run != manifest_.run_id) ||
       !api_routes_->dispatch(request, response, std::string(path->relative)))

@@ -205,7 +205,7 @@ class HubService {
   void start_admin();  // binds 127.0.0.1:0 and writes the access file
   void mount_routes();
   void open_servers();  // standalone: the API, gateway and admin servers
-  void serve_api(const httplib::Request& request, httplib::Response& response) const;  // standalone
+  void serve_api(const httplib::Request& request, httplib::Response& response);  // standalone
 
   protocol::RunManifest manifest_;
   HubOptions options_;

@@ -15,6 +15,7 @@
 
 #include "core/client/hub_client.h"
 #include "core/hub/hub_host.h"
+#include "core/hub/hub_service.h"
 #include "core/hub/settlement_book.h"
 #include "core/protocol/hub_admin_api.h"
 #include "core/protocol/run_catalog.h"
@@ -287,6 +288,30 @@ class TestMultiRunHub : public QObject {
     QVERIFY(catalog.runs[1].retired);
     QCOMPARE(catalog.runs[0].last_epoch, std::uint64_t(1));
     QCOMPARE(hub.host->default_run(), std::string("run-a"));
+  }
+
+  // A one-run hub (HubService alone, as the demo's) serves its run at both paths and a catalog of it.
+  void aStandaloneHubServesItsRunBothWays() {
+    const auto publisher = wallet::KeyPair::generate();
+    hub::HubOptions options;
+    options.hub_key = &publisher;
+    hub::HubService service(run_manifest("solo", publisher, publisher.public_key(), 7), options);
+    service.start();
+    httplib::Client client(service.url());
+    QCOMPARE(client.Get(api::kManifest)->status, 200);
+    QCOMPARE(client.Get(protocol::run_path_prefix("solo") + api::kManifest)->status, 200);
+    QCOMPARE(client.Get(protocol::run_path_prefix("other") + api::kManifest)->status, 404);
+    const auto catalog = protocol::parse_run_catalog(client.Get(protocol::kRunCatalogPath)->body);
+    QCOMPARE(catalog.runs.size(), std::size_t(1));
+    QCOMPARE(catalog.runs[0].run, std::string("solo"));
+    QCOMPARE(catalog.runs[0].url, service.url() + "/runs/solo");
+    QCOMPARE(catalog.runs[0].price_per_1k_tokens, std::uint64_t(7));
+    const auto member = wallet::KeyPair::generate();
+    client::HubClient node(service.url() + "/runs/solo");
+    const protocol::JoinRequest request{
+        wallet::sign_delegation(publisher, member.public_key(), wallet::kAnyRun, 4102444800), "tcp://127.0.0.1:1",
+        {"cpu", 1ull << 34, 1000}};
+    QCOMPARE(node.join(member, request), 0);
   }
 };
 
