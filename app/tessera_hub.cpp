@@ -1,8 +1,8 @@
-// tessera-hub: publishes a training run (the signed manifest), admits and assigns nodes, keeps the
-// peer directory and verifies their receipts (core/hub/hub_daemon.h does the work); `keys` manages
-// the gateway's API keys through the running hub (app/cli/keys_command.h); `init` writes a run's
-// signed manifest (app/cli/hub_init_command.h); `bench` measures it
-// under load (app/cli/hub_bench.h).
+// tessera-hub: publishes training runs (signed manifests), admits and assigns nodes, keeps the
+// peer directories and verifies their receipts (core/hub/hub_daemon.h does the work); `keys` manages
+// the gateway's API keys and `runs` the runs served, through the running hub
+// (app/cli/keys_command.h, hub_runs_command.h); `init` writes a run's signed manifest
+// (app/cli/hub_init_command.h); `bench` measures it under load (app/cli/hub_bench.h).
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -15,6 +15,7 @@
 #include "app/cli/hub_init_command.h"
 #include "app/cli/keys_command.h"
 #include "app/cli/run_cli.h"
+#include "app/cli/hub_runs_command.h"
 #include "core/hub/hub_daemon.h"
 
 namespace {
@@ -32,7 +33,9 @@ int main(int argc, char** argv) {
   tessera::cli::add_global_options(app, global, "tessera-hub");
   tessera::hub::HubDaemonOptions options;
   app.add_option("--listen", options.listen, "Address to serve on, HOST:PORT (e.g. 127.0.0.1:8800)");
-  app.add_option("--manifest", options.manifest_file, "The run manifest (JSON); signed with --key when not signed yet");
+  app.add_option("--manifest", options.manifest_file,
+                 "A run manifest (JSON; signed with --key when not signed yet): added to the runs this hub serves, "
+                 "or updated, as its default run (without it: the runs in the state folder, `runs add`)");
   app.add_option("--key", options.publisher_key_file, "The publisher's key (a Solana keypair file) that signs the manifest");
   app.add_option("--hub-key", options.hub_key_file,
                  "The run's hub key named in the manifest (a Solana keypair file; --key when it is the same): "
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
   tessera::cli::hub_bench::add_bench_command(app, handled);
   tessera::cli::add_keys_command(app, global, handled);
   tessera::cli::add_hub_data_command(app, global, handled);
+  tessera::cli::add_hub_runs_command(app, global, handled);
   tessera::cli::add_init_command(app, handled);
   app.callback([&] {
     if (handled) return;
@@ -76,8 +80,8 @@ int main(int argc, char** argv) {
       std::cout << app.help();
       return;
     }
-    if (options.listen.empty() || options.manifest_file.empty())
-      throw std::invalid_argument("--listen and --manifest go together");
+    if (options.listen.empty())
+      throw std::invalid_argument("--listen is needed (with --manifest, or to serve the runs of the state folder)");
     options.data_dir = global.data_dir;
     tessera::hub::HubDaemon hub(options, std::cerr);
     std::signal(SIGINT, on_signal);

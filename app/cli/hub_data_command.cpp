@@ -30,7 +30,6 @@ namespace {
 namespace api = protocol::hub_admin_api;
 // POST {"manifest"}: the run update of issue 21's spec, section 3 (hub_admin_api::kRuns where the
 // multi-run hub has landed).
-constexpr char kRunsPath[] = "/admin/runs";
 
 struct DataOptions {
   std::vector<std::string> files;
@@ -104,7 +103,7 @@ void accept(const GlobalOptions& global, const DataOptions& o) {
   protocol::sign_manifest(next, publisher);
   admin.post(api::kAcceptShard, {{"run", o.run}, {"hash", o.hash}});
   try {
-    admin.post(kRunsPath, {{"manifest", protocol::to_json(next)}});
+    admin.post(protocol::hub_admin_api::kRuns, {{"manifest", protocol::to_json(next)}});
   } catch (const std::exception& error) {
     throw std::runtime_error(std::string("the shard's bytes are accepted on the hub, but the run update failed: ") +
                              error.what() + "; the signed manifest was not published");

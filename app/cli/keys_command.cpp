@@ -1,4 +1,5 @@
-// `tessera-hub keys …` over the running hub's admin API, found through its access file.
+// `tessera-hub keys …` over the running hub's admin API, found through its access file (one run's
+// keys: --run, else the default run's).
 #include "app/cli/keys_command.h"
 
 #include <ctime>
@@ -9,14 +10,12 @@
 #include <stdexcept>
 
 #include <CLI/CLI.hpp>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "app/cli/global_options.h"
-#include "core/hub/hub_daemon.h"
+#include "app/cli/hub_admin_client.h"
 #include "core/protocol/hub_admin_api.h"
-#include "core/sys/bounded_json.h"
-#include "core/wallet/secure_file.h"
+#include "core/protocol/run_paths.h"
 
 namespace tessera::cli {
 namespace {
@@ -29,45 +28,9 @@ struct KeysOptions {
   std::int64_t id = 0;
   std::string amount;
   bool json = false;
-};
-
-// The running hub's admin API, or an error saying how to start one.
-class AdminClient {
- public:
-  explicit AdminClient(const GlobalOptions& global) {
-    const auto file = hub::hub_state_dir(global.data_dir) / api::kAccessFileName;
-    if (!std::filesystem::exists(file))
-      throw std::runtime_error("no tessera-hub is running on " + file.parent_path().string() +
-                               " (its admin access file is missing): start the hub with the same --data-dir first");
-    wallet::warn_if_permissions_too_open(file);
-    access_ = protocol::admin_access_from_json(nlohmann::json::parse(wallet::read_file_text(file, 4096)));
-    client_ = std::make_unique<httplib::Client>(access_.url);
-    client_->set_read_timeout(std::chrono::seconds(10));
-    client_->set_default_headers({{api::kTokenHeader, access_.token}});
-  }
-
-  nlohmann::json get(const char* path) { return answer(client_->Get(path)); }
-  nlohmann::json post(const char* path, const nlohmann::json& body) {
-    return answer(client_->Post(path, body.dump(), "application/json"));
-  }
-
- private:
-  nlohmann::json answer(const httplib::Result& result) {
-    if (!result)
-      throw std::runtime_error("the hub's admin server at " + access_.url +
-                               " does not answer: is the hub still running? (" + httplib::to_string(result.error()) + ")");
-    auto parsed = sys::parse_bounded_json(result->body, {1 << 24, 16});
-    if (!parsed.value) throw std::runtime_error("the hub's admin server answered something that is not JSON");
-    if (result->status != 200) {
-      const auto& error = (*parsed.value)["error"];
-      throw std::runtime_error(error.is_object() && error["message"].is_string() ? error["message"].get<std::string>()
-                                                                               : "the hub refused the request");
-    }
-    return std::move(*parsed.value);
-  }
-
-  protocol::AdminAccess access_;
-  std::unique_ptr<httplib::Client> client_;
+  std::string run;  // empty: the hub's default run
+  // Where the run's keys are: /runs/<run>/admin/keys… (run_paths.h), or the default run's.
+  std::string path(const char* route) const { return run.empty() ? route : protocol::run_path_prefix(run) + route; }
 };
 
 std::string when(const std::optional<std::int64_t>& ms) {
@@ -107,7 +70,7 @@ void add_subcommands(CLI::App& keys, const GlobalOptions& global, std::shared_pt
   add->callback([&global, o, &ran] {
     ran = true;
     const auto reply = AdminClient(global).post(
-        api::kKeys, {{"name", o->name}, {"balance", protocol::parse_currency_amount(o->balance)}});
+        o->path(api::kKeys), {{"name", o->name}, {"balance", protocol::parse_currency_amount(o->balance)}});
     std::cout << reply["key"].get<std::string>() << std::endl;
     const auto key = protocol::api_key_info_from_json(reply["record"]);
     std::cerr << "API key " << key.id << " created with balance " << protocol::format_currency_amount(key.balance)
@@ -117,7 +80,7 @@ void add_subcommands(CLI::App& keys, const GlobalOptions& global, std::shared_pt
   list->add_flag("--json", o->json, "Print the admin API's JSON");
   list->callback([&global, o, &ran] {
     ran = true;
-    const auto reply = AdminClient(global).get(api::kKeys);
+    const auto reply = AdminClient(global).get(o->path(api::kKeys));
     if (o->json) std::cout << reply.dump(2) << std::endl;
     else print_table(reply);
   });
@@ -127,13 +90,13 @@ void add_subcommands(CLI::App& keys, const GlobalOptions& global, std::shared_pt
   credit->callback([&global, o, &ran] {
     ran = true;
     const nlohmann::json body{{"id", o->id}, {"amount", protocol::parse_currency_amount(o->amount)}};
-    summarise(protocol::api_key_info_from_json(AdminClient(global).post(api::kCredit, body)), "credited");
+    summarise(protocol::api_key_info_from_json(AdminClient(global).post(o->path(api::kCredit), body)), "credited");
   });
   auto* revoke = keys.add_subcommand("revoke", "Refuse a key from now on (its record and debits stay)");
   revoke->add_option("id", o->id, "The key's id (from list)")->required();
   revoke->callback([&global, o, &ran] {
     ran = true;
-    summarise(protocol::api_key_info_from_json(AdminClient(global).post(api::kRevoke, {{"id", o->id}})), "revoked");
+    summarise(protocol::api_key_info_from_json(AdminClient(global).post(o->path(api::kRevoke), {{"id", o->id}})), "revoked");
   });
 }
 
@@ -143,7 +106,9 @@ void add_keys_command(CLI::App& app, const GlobalOptions& global, bool& ran) {
   auto* keys = app.add_subcommand(
       "keys", "The gateway's API keys and balances, through the hub running on this --data-dir");
   keys->require_subcommand(1);
-  add_subcommands(*keys, global, std::make_shared<KeysOptions>(), ran);
+  auto options = std::make_shared<KeysOptions>();
+  keys->add_option("--run", options->run, "The run whose keys these are (default: the hub's default run)");
+  add_subcommands(*keys, global, options, ran);
 }
 
 }  // namespace tessera::cli

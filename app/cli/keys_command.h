@@ -1,5 +1,6 @@
 // `tessera-hub keys add|list|credit|revoke`: the gateway's API keys and their balances, managed
 // through the admin API of the hub running on this data folder (core/protocol/hub_admin_api.h).
+// Keys belong to one run (its database, its revenue): `--run RUN`, else the hub's default run.
 #pragma once
 
 namespace CLI {

@@ -57,8 +57,9 @@ void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
 HubClient::HubClient(std::string address, std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
     : endpoint_(std::make_shared<HubEndpoint>(address)), url_(endpoint_->url()), timeout_(timeout), traffic_(traffic) {}
 
-nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
+nlohmann::json HubClient::call(const std::string& method, const std::string& route, const std::string& body,
                                const wallet::KeyPair* signer, std::size_t max_reply_bytes, const Extra* extra) {
+  const auto path = endpoint_->run_path(route);  // signed as sent, prefix included
   if (method == "POST" && body.size() > api::body_limit(path))
     throw std::runtime_error("the request to " + path + " is " + std::to_string(body.size()) +
                              " bytes; the hub accepts at most " + std::to_string(api::body_limit(path)));
@@ -292,7 +293,7 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> content_range(const std::
 
 std::uint64_t HubClient::download_shard(const std::string& hash, std::uint64_t offset, const ShardReceiver& receive) {
   if (!protocol::valid_shard_hash(hash)) throw std::invalid_argument("a shard hash is 64 lowercase hex digits");
-  const auto path = api::shard_path(hash);
+  const auto path = endpoint_->run_path(api::shard_path(hash));
   if (!endpoint_->trusted()) endpoint_->establish(timeout_, traffic_);
   const auto connection = endpoint_->open(timeout_, traffic_);
   httplib::Headers headers;

@@ -148,7 +148,9 @@ class HubClient {
   std::string listed_route_seed() const;
 
  private:
-  // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
+  // `route` is a hub_api.h path, asked under /runs/<run> when the address is a run link
+  // (HubEndpoint::run_path). `signer` null: an unsigned request. `body` is sent as it is (and
+  // signed as it is, with the path as sent).
   // `max_reply_bytes` non-zero: a longer reply is refused, and the reply is parsed with the
   // nesting bounded (core/sys/bounded_json.h).
   // `extra` adds headers and names the body's content type (null: none, JSON).
@@ -156,7 +158,7 @@ class HubClient {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string content_type = "application/json";
   };
-  nlohmann::json call(const std::string& method, const std::string& path, const std::string& body,
+  nlohmann::json call(const std::string& method, const std::string& route, const std::string& body,
                       const wallet::KeyPair* signer, std::size_t max_reply_bytes = 0, const Extra* extra = nullptr);
   nlohmann::json signed_post(const std::string& path, const nlohmann::json& body, const wallet::KeyPair& signer);
   // The run id every signature binds: from the challenge or the manifest, fetched once.

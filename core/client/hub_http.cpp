@@ -9,11 +9,14 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/client/http_traffic.h"
 #include "core/net/loopback_host.h"
 #include "core/protocol/hub_api.h"
+#include "core/protocol/run_catalog.h"
+#include "core/protocol/run_paths.h"
 #include "core/wallet/encoding.h"
 
 namespace tessera::client {
@@ -75,6 +78,7 @@ struct ParsedUrl {
   bool tls = false;
   std::string host;
   int port = 0;
+  std::string run{};  // a run's URL: /runs/<run>
 };
 
 ParsedUrl parse_url(std::string_view address) {
@@ -93,8 +97,15 @@ ParsedUrl parse_url(std::string_view address) {
     throw bad("it must start with tessera://, https:// or http://");
   }
   const auto authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (rest.size() > authority.size() && rest.substr(authority.size()) != "/")
-    throw bad("a hub URL names only the host and port");
+  if (rest.size() > authority.size() && rest.substr(authority.size()) != "/") {
+    // A run's URL on a hub serving several runs (the catalog's "url"): /runs/<run>.
+    const auto path = rest.substr(authority.size());
+    const auto run = path.substr(std::min(path.size(), protocol::kRunsPathPrefix.size()));
+    if (path.substr(0, protocol::kRunsPathPrefix.size()) != protocol::kRunsPathPrefix ||
+        !protocol::valid_run_path_id(run))
+      throw bad("a hub URL names only the host and port, or a run's path /runs/<run>");
+    out.run = std::string(run);
+  }
   std::string_view port_text;
   bool has_port = false;
   if (!authority.empty() && authority.front() == '[') {
@@ -129,7 +140,7 @@ struct Reply {
   nlohmann::json body;
 };
 
-Reply get_json(HubConnection& connection, const std::string& url, const char* path) {
+Reply get_json(HubConnection& connection, const std::string& url, const std::string& path) {
   auto result = connection.http().Get(path);
   if (!result) {
     if (!connection.refusal().empty()) throw HubUntrusted(connection.refusal());
@@ -169,10 +180,17 @@ HubEndpoint::HubEndpoint(std::string_view address) {
   host_ = parsed.host;
   tls_ = parsed.tls;
   url_ = (tls_ ? "https://" : "http://") + protocol::host_port(host_, parsed.port);
+  run_ = parsed.run;
   if (!tls_ && !net::is_loopback_host(host_))
     throw std::invalid_argument("refusing plain HTTP to " + host_ +
                                 ": ask for the run's tessera:// link or an https:// URL");
   trusted_ = !tls_;
+}
+
+std::string HubEndpoint::run_path(std::string_view path) const {
+  const auto& run = link_ ? link_->run_id : run_;
+  if (run.empty()) return std::string(path);
+  return protocol::run_path_prefix(run) + std::string(path);
 }
 
 void HubEndpoint::check_manifest(const protocol::RunManifest& manifest) const {
@@ -181,6 +199,9 @@ void HubEndpoint::check_manifest(const protocol::RunManifest& manifest) const {
     throw HubUntrusted("the hub at " + url_ + " serves run " + manifest.run_id + " published by " +
                        wallet::base58_encode(manifest.publisher_key) + ", not the run this link names (run " +
                        link_->run_id + " published by " + wallet::base58_encode(link_->publisher) + "): refusing it");
+  if (!run_.empty() && manifest.run_id != run_)
+    throw HubUntrusted("the hub at " + url_ + protocol::run_path_prefix(run_) + " serves run " + manifest.run_id +
+                       ": refusing it");
   if (!protocol::verify_manifest(manifest, publisher))
     throw HubUntrusted("the hub's run manifest is not signed by its publisher" +
                        (link_ ? " " + wallet::base58_encode(link_->publisher) : std::string()));
@@ -228,7 +249,12 @@ std::unique_ptr<HubConnection> HubEndpoint::connect(std::chrono::milliseconds ti
 protocol::RunManifest HubEndpoint::establish(std::chrono::milliseconds timeout, net::TrafficMeter* traffic) {
   std::lock_guard first(establish_mutex_);
   auto connection = connect(timeout, traffic, true);
-  const auto reply = get_json(*connection, url_, protocol::hub_api::kManifest);
+  const auto manifest_path = run_path(protocol::hub_api::kManifest);
+  const auto reply = get_json(*connection, url_, manifest_path);
+  if (reply.status == 404 && manifest_path != protocol::hub_api::kManifest)
+    throw HubUntrusted("the hub at " + url_ + " serves no run at " + manifest_path +
+                       " (HTTP 404): not the run this link names; check the link, or see the hub's runs at " + url_ +
+                       protocol::kRunCatalogPath);
   if (reply.status != 200 || reply.body.is_discarded())
     throw std::runtime_error("hub " + url_ + " did not serve its run manifest (HTTP " + std::to_string(reply.status) +
                              ")");
@@ -252,7 +278,7 @@ void HubEndpoint::check_binding(const protocol::RunManifest& manifest,
                                 const protocol::CertificateFingerprint& presented, std::chrono::milliseconds timeout,
                                 net::TrafficMeter* traffic) const {
   auto connection = connect(timeout, traffic, true);
-  const auto reply = get_json(*connection, url_, protocol::hub_api::kTls);
+  const auto reply = get_json(*connection, url_, run_path(protocol::hub_api::kTls));
   const auto untrusted = [&](const std::string& why) {
     return HubUntrusted("refusing the hub at " + url_ + ": its certificate (SHA-256 " + wallet::to_hex(presented) +
                         ") is not valid for " + host_ + " under the system's CAs, and " + why);

@@ -53,6 +53,10 @@ class HubEndpoint {
   const std::string& host() const { return host_; }
   bool tls() const { return tls_; }
   const std::optional<protocol::RunLink>& link() const { return link_; }
+  // Where a run-scoped hub path (hub_api.h) is asked: under /runs/<run> when a run link or the
+  // URL's path (https://host:port/runs/<run>, the catalog's "url") names the run (a hub serving
+  // several runs, run_paths.h), as it is otherwise (the hub's default run).
+  std::string run_path(std::string_view path) const;
 
   // Throws HubUntrusted unless `manifest` is signed by the link's publisher for the link's run
   // (without a link: by its own publisher key).
@@ -85,6 +89,7 @@ class HubEndpoint {
   mutable std::mutex mutex_;
   bool trusted_ = false;
   std::optional<protocol::CertificateFingerprint> pin_;  // empty once trusted: CA-valid certificates only
+  std::string run_{};  // the run a URL's /runs/<run> names ("" for a URL without one)
 };
 
 // One HTTP client to the hub with what its certificate check saw.

@@ -33,7 +33,7 @@ Fetched http_get(HubEndpoint& endpoint, const std::string& path, std::chrono::mi
     return {};
   }
   const auto connection = endpoint.open(timeout, traffic);
-  const auto result = connection->http().Get(path);
+  const auto result = connection->http().Get(endpoint.run_path(path));
   if (!result && !connection->refusal().empty()) throw HubUntrusted(connection->refusal());
   if (!result) return {};
   Fetched fetched{result->status, {}};

@@ -6,40 +6,35 @@
 // without the right token, 400 for a bad body, 404 for an unknown key id.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/protocol/hub_admin_api.h"
 
-namespace httplib {
-class Server;
-struct Request;
-}  // namespace httplib
-
 namespace tessera::hub {
+
+class AdminToken;
+class RouteTable;
 
 class ApiKeyBook;
 
 class AdminController {
  public:
-  // `keys` must outlive the server the routes are mounted on. Draws a new admin token.
-  AdminController(ApiKeyBook& keys, std::string currency);
+  // `keys` must outlive the table the routes are mounted in. `token` null: a new admin token (a
+  // standalone hub); a hub serving several runs passes its one token to each run's controller.
+  AdminController(ApiKeyBook& keys, std::string currency, std::shared_ptr<const AdminToken> token = nullptr);
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
   // What the keys command needs to reach this controller at `url` (the token in clear: for the
   // 0600 access file only).
   protocol::AdminAccess access(const std::string& url) const;
-  // True when `request` carries the admin token (for the other admin areas: shard_admin.h).
-  bool admits(const httplib::Request& request) const;
+  // The token its routes admit (the hub's other admin areas share it: shard_admin.h).
+  const std::shared_ptr<const AdminToken>& token() const { return token_; }
 
  private:
-  bool authorized(const std::string& token) const;
-
   ApiKeyBook& keys_;
   std::string currency_;
-  std::string token_;  // handed out once, by access()
-  std::array<std::uint8_t, 32> token_hash_{};
+  std::shared_ptr<const AdminToken> token_;
 };
 
 }  // namespace tessera::hub

@@ -8,6 +8,7 @@
 #include "core/net/http_json.h"
 #include "core/protocol/spot_check.h"
 #include "core/wallet/encoding.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 namespace {
@@ -43,18 +44,18 @@ std::vector<WeightsReport> weights_reports(const wallet::PublicKey& node, const 
 
 }  // namespace
 
-void ChecksController::mount(httplib::Server& server) {
+void ChecksController::mount(RouteTable& routes) {
   namespace api = protocol::hub_api;
-  server.Post(api::kWeights, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kWeights, [this](const httplib::Request& request, httplib::Response& response) {
     const auto sent = read_signed(verifier_, request, Replays::Harmless);
     checks_.report_weights(weights_reports(sent.sender, sent.body));
     net::reply_json(response, 200, {{"ok", true}});
   });
-  server.Post(api::kChecks, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kChecks, [this](const httplib::Request& request, httplib::Response& response) {
     const auto sent = read_signed(verifier_, request, Replays::Harmless);
     net::reply_json(response, 200, checks_.report_check(sent.sender, protocol::check_report_from_json(sent.body)));
   });
-  server.Get(api::kCheckSummary, [this](const httplib::Request&, httplib::Response& response) {
+  routes.Get(api::kCheckSummary, [this](const httplib::Request&, httplib::Response& response) {
     net::reply_json(response, 200, checks_.summary());
   });
 }

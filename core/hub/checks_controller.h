@@ -4,21 +4,19 @@
 // rate). Mounted only on a hub that settles (it has a hub key to sign tickets with).
 #pragma once
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
+
+class RouteTable;
 
 class RequestVerifier;
 class SpotChecks;
 
 class ChecksController {
  public:
-  // Both must outlive the controller, which must outlive the server it is mounted on.
+  // Both must outlive the controller, which must outlive the table it is mounted in.
   ChecksController(SpotChecks& checks, const RequestVerifier& verifier) : checks_(checks), verifier_(verifier) {}
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   SpotChecks& checks_;

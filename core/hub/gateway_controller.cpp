@@ -14,6 +14,7 @@
 #include "core/net/http_json.h"
 #include "core/protocol/hub_api.h"
 #include "core/sys/bounded_json.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 namespace {
@@ -121,9 +122,9 @@ void reply_gateway_refusal(httplib::Response& response, int status, const std::s
   net::reply_json(response, status, error_body(GatewayError(status, "invalid_request_error", message)));
 }
 
-void GatewayController::mount(httplib::Server& server) {
+void GatewayController::mount(RouteTable& routes) {
   Gateway* gateway = &gateway_;  // the routes hold the gateway, not this controller
-  server.Get(protocol::hub_api::kModels, [gateway](const httplib::Request& request, httplib::Response& response) {
+  routes.Get(protocol::hub_api::kModels, [gateway](const httplib::Request& request, httplib::Response& response) {
     try {
       gateway->authorize(request.get_header_value("Authorization"));
       const nlohmann::json model{
@@ -133,14 +134,14 @@ void GatewayController::mount(httplib::Server& server) {
       reply_error(response, *gateway, error);
     }
   });
-  server.Post(protocol::hub_api::kCompletions, [gateway](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(protocol::hub_api::kCompletions, [gateway](const httplib::Request& request, httplib::Response& response) {
     serve_completion(*gateway, request, response, [gateway](const nlohmann::json& body) {
       const auto& limits = gateway->limits();
       return ParsedCompletion{parse_completion_request(body, limits),
                               std::make_shared<TextCompletionReplies>(limits.model_id)};
     });
   });
-  server.Post(protocol::hub_api::kChatCompletions, [gateway](const httplib::Request& request,
+  routes.Post(protocol::hub_api::kChatCompletions, [gateway](const httplib::Request& request,
                                                              httplib::Response& response) {
     serve_completion(*gateway, request, response, [gateway](const nlohmann::json& body) {
       const auto& limits = gateway->limits();

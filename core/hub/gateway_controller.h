@@ -10,19 +10,20 @@
 
 namespace httplib {
 struct Response;
-class Server;
 }  // namespace httplib
 
 namespace tessera::hub {
+
+class RouteTable;
 
 class Gateway;
 
 class GatewayController {
  public:
-  // `gateway` must outlive the server the routes are mounted on (the controller need not).
+  // `gateway` must outlive the table the routes are mounted in (the controller need not).
   explicit GatewayController(Gateway& gateway) : gateway_(gateway) {}
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   Gateway& gateway_;

@@ -5,12 +5,13 @@
 
 #include "core/net/http_json.h"
 #include "core/protocol/hub_api.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 
-void HealthController::mount(httplib::Server& server) {
+void HealthController::mount(RouteTable& routes) {
   const auto* report = &report_;
-  server.Get(protocol::hub_api::kHealth, [report](const httplib::Request&, httplib::Response& response) {
+  routes.Get(protocol::hub_api::kHealth, [report](const httplib::Request&, httplib::Response& response) {
     net::reply_json(response, 200, (*report)());
   });
 }

@@ -7,18 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
+
+class RouteTable;
 
 class HealthController {
  public:
   // `report` builds the reply (HubService::health); it must outlive the server.
   explicit HealthController(std::function<nlohmann::json()> report) : report_(std::move(report)) {}
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   std::function<nlohmann::json()> report_;

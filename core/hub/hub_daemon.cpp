@@ -16,11 +16,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hub/api_key_book.h"
+#include "core/hub/hub_host.h"
 #include "core/hub/hub_service.h"
 #include "core/hub/tls_identity.h"
 #include "core/net/loopback_host.h"
 #include "core/protocol/hub_admin_api.h"
 #include "core/protocol/manifest.h"
+#include "core/protocol/run_catalog.h"
 #include "core/sys/paths.h"
 #include "core/wallet/encoding.h"
 #include "core/wallet/keypair_file.h"
@@ -47,8 +49,11 @@ std::filesystem::path hub_state_dir(const std::optional<std::filesystem::path>& 
 namespace {
 
 // How the gateway admits clients, for the start-up line.
-std::string gateway_access(const HubOptions& options, const ApiKeyBook& keys) {
-  const std::string keyed = keys.has_live_keys() ? "paid with API keys" : "paid with API keys (none yet: `tessera-hub keys add`)";
+std::string gateway_access(const HubOptions& options, const HubHost& host) {
+  bool keys = false;
+  for (const auto& run : host.runs())
+    if (const auto service = host.run(run.run); service && service->api_keys()) keys = keys || service->api_keys()->has_live_keys();
+  const std::string keyed = keys ? "paid with API keys" : "paid with API keys (none yet: `tessera-hub keys add`)";
   if (options.open_gateway) return keyed + "; without a key, demo usage that earns nothing (--open-gateway)";
   return keyed + "; requests without a key are refused with 401";
 }
@@ -90,19 +95,23 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
   options.check_rate = config.check_rate;
   options.reachability_timeout = std::chrono::milliseconds(config.reachability_timeout_ms);
   options.gateway_server.threads = static_cast<std::size_t>(std::max(config.max_concurrent_completions, 1)) + 4;
-  auto manifest =
-      protocol::manifest_from_json(nlohmann::json::parse(wallet::read_file_text(config.manifest_file, 1 << 20)));
-  if (!config.publisher_key_file.empty()) {
-    const auto key = wallet::read_solana_keypair_file(config.publisher_key_file);
-    manifest.publisher_key = key.public_key();
-    if (manifest.hub_key == wallet::PublicKey{}) manifest.hub_key = key.public_key();
-    protocol::sign_manifest(manifest, key);
+  std::optional<protocol::RunManifest> manifest;
+  if (!config.manifest_file.empty()) {
+    manifest = protocol::manifest_from_json(nlohmann::json::parse(wallet::read_file_text(config.manifest_file, 1 << 20)));
+    if (!config.publisher_key_file.empty()) {
+      const auto key = wallet::read_solana_keypair_file(config.publisher_key_file);
+      manifest->publisher_key = key.public_key();
+      if (manifest->hub_key == wallet::PublicKey{}) manifest->hub_key = key.public_key();
+      protocol::sign_manifest(*manifest, key);
+    }
+    if (!protocol::verify_manifest(*manifest, manifest->publisher_key))
+      throw std::invalid_argument("the manifest is not signed by its publisher key (give --key to sign it)");
+  } else if (!config.publisher_key_file.empty()) {
+    throw std::invalid_argument("--key signs the --manifest: give both");
   }
-  if (!protocol::verify_manifest(manifest, manifest.publisher_key))
-    throw std::invalid_argument("the manifest is not signed by its publisher key (give --key to sign it)");
   if (!config.hub_key_file.empty())
     hub_key_ = std::make_unique<wallet::KeyPair>(wallet::read_solana_keypair_file(config.hub_key_file));
-  else if (!config.publisher_key_file.empty() && manifest.hub_key == manifest.publisher_key)
+  else if (manifest && !config.publisher_key_file.empty() && manifest->hub_key == manifest->publisher_key)
     hub_key_ = std::make_unique<wallet::KeyPair>(wallet::read_solana_keypair_file(config.publisher_key_file));
   if (hub_key_) options.hub_key = hub_key_.get();
   options.state_dir = hub_state_dir(config.data_dir);  // members and receipts, with or without a hub key
@@ -110,7 +119,8 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
   const auto public_host =
       !config.public_host.empty() ? config.public_host : wildcard(options.host) ? machine_name() : options.host;
   options.tls = tls_identity(config, options, public_host);
-  hub_ = std::make_unique<HubService>(manifest, options);
+  hub_ = std::make_unique<HubHost>(options, public_host);
+  if (manifest) hub_->put(*manifest, /*from_operator=*/true);
   try {
     hub_->start();
   } catch (const std::runtime_error& error) {
@@ -119,25 +129,23 @@ HubDaemon::HubDaemon(const HubDaemonOptions& config, std::ostream& log) : log_(l
                                                               : ""));
   }
   if (options.tls) {
-    auto link = hub_->run_link();
-    link.host = public_host;
-    link_ = link.to_string();
+    link_ = hub_->run_link(hub_->default_run()).to_string();
     link_file_ = options.state_dir / kRunLinkFileName;
     std::filesystem::create_directories(options.state_dir);
     const auto text = link_ + "\n";
     wallet::write_file_atomic(link_file_, wallet::as_bytes(text), {}, wallet::IfExists::Replace);
     log_ << "HTTPS with certificate SHA-256 " << wallet::to_hex(options.tls->fingerprint())
-         << (config.tls_cert_file.empty() ? " (self-signed, bound to the run by the hub key: GET /api/tls)" : "")
+         << (config.tls_cert_file.empty() ? " (self-signed, bound to each run by the hub key: GET /api/tls)" : "")
          << std::endl;
-    log_ << "run link: " << link_ << std::endl;
+    for (const auto& run : hub_->runs())
+      if (!run.retired_ms) log_ << "run link: " << run.link << (run.is_default ? " (default run)" : "") << std::endl;
     if (!hub_key_ && config.tls_cert_file.empty())
       log_ << "no --hub-key: nodes cannot pin this self-signed certificate (only a CA-signed one, --tls-cert, works)"
            << std::endl;
   }
   if (hub_key_)
-    log_ << "gateway: " << hub_->gateway_url() << ", " << gateway_access(options, *hub_->api_keys()) << ", at most "
-         << options.max_concurrent_completions << " completions at once (epochs of " << manifest.epoch_seconds << " s)"
-         << std::endl;
+    log_ << "gateway: " << hub_->gateway_url() << ", " << gateway_access(options, *hub_) << ", at most "
+         << options.max_concurrent_completions << " completions at once per run" << std::endl;
   else
     log_ << "no --hub-key: this hub neither settles epochs nor serves the gateway" << std::endl;
 }
@@ -148,7 +156,12 @@ HubDaemon::~HubDaemon() {
 }
 
 void HubDaemon::serve(const std::atomic<bool>& stop) {
-  log_ << "serving run " << hub_->manifest().run_id << " at " << hub_->url() << std::endl;
+  for (const auto& run : hub_->runs()) {
+    if (run.retired_ms) log_ << "keeping retired run " << run.run << " at " << run.url << std::endl;
+    else if (run.is_default) log_ << "serving run " << run.run << " at " << hub_->url() << " (the default run; also " << run.url << ")" << std::endl;
+    else log_ << "serving run " << run.run << " at " << run.url << std::endl;
+  }
+  log_ << "catalog: " << hub_->url() << protocol::kRunCatalogPath << std::endl;
   while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   hub_->stop();
 }

@@ -1,7 +1,8 @@
 // tessera-hub's daemon (DESIGN.md "Processes"): from what its command line names to a serving
-// hub. The run manifest is read and, given the publisher's key, signed; the hub key is loaded;
-// the HubService is started (with its admin server, whose access file `tessera-hub keys` reads)
-// and served until asked to stop.
+// hub. The runs in the state folder (run_registry.h) are served, and a run manifest given on the
+// command line is read, signed given the publisher's key, and added or updated as the default
+// run; the hub key is loaded; the HubHost is started (with its admin server, whose access file
+// `tessera-hub keys` and `tessera-hub runs` read) and served until asked to stop.
 // app/tessera_hub.cpp only parses the options (and installs the signal handlers).
 #pragma once
 
@@ -19,11 +20,11 @@ class KeyPair;
 
 namespace tessera::hub {
 
-class HubService;
+class HubHost;
 
 struct HubDaemonOptions {
   std::string listen;                              // HOST:PORT
-  std::filesystem::path manifest_file;             // the run manifest (JSON)
+  std::filesystem::path manifest_file;             // the default run's manifest (JSON); empty: the state folder's runs
   std::filesystem::path publisher_key_file;        // signs the manifest; empty: it must be signed already
   std::filesystem::path hub_key_file;              // empty: the publisher's, when the manifest names it
   std::optional<std::filesystem::path> data_dir;   // the hub's database in <data dir>/hub
@@ -45,7 +46,7 @@ struct HubDaemonOptions {
   std::string public_host;
 };
 
-// Where the daemon writes its run link (one line) in the state folder, while it serves.
+// Where the daemon writes its default run's link (one line) in the state folder, while it serves.
 inline constexpr char kRunLinkFileName[] = "run-link.txt";
 
 // The hub's state folder: <data dir>/hub (its database and the admin access file).
@@ -66,14 +67,14 @@ class HubDaemon {
 
   // Says where it serves, serves until `stop` is set, then stops the hub.
   void serve(const std::atomic<bool>& stop);
-  HubService& service() { return *hub_; }
+  HubHost& host() { return *hub_; }
 
  private:
   std::ostream& log_;
   std::string link_;                          // the run link, empty without TLS
   std::filesystem::path link_file_;
   std::unique_ptr<wallet::KeyPair> hub_key_;  // outlives hub_, which signs with it
-  std::unique_ptr<HubService> hub_;
+  std::unique_ptr<HubHost> hub_;
 };
 
 }  // namespace tessera::hub

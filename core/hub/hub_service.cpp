@@ -11,6 +11,7 @@
 
 #include "core/model/model_config.h"
 #include "core/hub/admin_controller.h"
+#include "core/hub/admin_token.h"
 #include "core/hub/api_key_book.h"
 #include "core/hub/assignments.h"
 #include "core/hub/reachability.h"
@@ -29,6 +30,8 @@
 #include "core/hub/node_tally.h"
 #include "core/hub/receipts_controller.h"
 #include "core/hub/route_seeder.h"
+#include "core/hub/route_table.h"
+#include "core/hub/run_catalog_entry.h"
 #include "core/hub/settlement_import.h"
 #include "core/hub/shard_admin.h"
 #include "core/hub/shard_store.h"
@@ -44,6 +47,7 @@
 #include "core/net/http_json.h"
 #include "core/protocol/hub_admin_api.h"
 #include "core/protocol/run_needs.h"
+#include "core/protocol/run_paths.h"
 #include "core/wallet/secure_file.h"
 
 namespace tessera::hub {
@@ -95,7 +99,8 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     billing_ = std::make_unique<KeyBilling>(*store_, *keys_, *book_, manifest_.price_per_1k_tokens,
                                             options_.open_gateway);
     gateway_ = std::make_unique<Gateway>(gateway, source, *billing_);
-    if (!options_.admin_access_file.empty()) admin_api_ = std::make_unique<AdminController>(*keys_, manifest_.currency);
+    if (!options_.admin_access_file.empty() || (options_.hosted && options_.admin_token))
+      admin_api_ = std::make_unique<AdminController>(*keys_, manifest_.currency, options_.admin_token);
     statements_api_ = std::make_unique<StatementsController>(*book_);
     book_->set_activity_source([](HubStore::Transaction& transaction, std::uint64_t epoch) {
       return statement_activity::gather(transaction.db(), epoch);
@@ -147,14 +152,54 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     shards_api_ = std::make_unique<ShardsController>(manifest_.run_id, sequence_bytes, *shards_, verifier_);
     if (admin_api_)
       shard_admin_ = std::make_unique<ShardAdmin>(
-          *shards_, [admin = admin_api_.get()](const httplib::Request& request) { return admin->admits(request); });
+          *shards_, [token = admin_api_->token()](const httplib::Request& request) { return token->admits(request); });
   }
+  mount_routes();
+}
+
+void HubService::mount_routes() {
+  api_routes_ = std::make_shared<RouteTable>();
+  auto& api = *api_routes_;
+  run_api_->mount(api);
+  membership_api_->mount(api);
+  receipts_api_->mount(api);
+  steps_api_->mount(api);
+  work_api_->mount(api);
+  health_api_->mount(api);
+  traffic_->mount(api);
+  if (statements_api_) statements_api_->mount(api);
+  if (tls_api_) tls_api_->mount(api);
+  if (checks_api_) checks_api_->mount(api);
+  if (shards_api_) shards_api_->mount(api);
+  if (gateway_api_) {
+    gateway_routes_ = std::make_shared<RouteTable>();
+    gateway_api_->mount(*gateway_routes_);
+  }
+  if (admin_api_) {
+    admin_routes_ = std::make_shared<RouteTable>();
+    admin_api_->mount(*admin_routes_);
+    if (shard_admin_) shard_admin_->mount(*admin_routes_);
+  }
+}
+
+// A standalone hub serves its run's paths unprefixed and under /runs/<its run>, as a host does
+// for its default run (run_paths.h), and a catalog of its one run.
+void HubService::serve_api(const httplib::Request& request, httplib::Response& response) {
+  if (request.path == protocol::kRunCatalogPath && request.method != "POST") {
+    const CatalogPlace place{url() + protocol::run_path_prefix(manifest_.run_id),
+                             options_.tls ? run_link().to_string() : std::string(), false};
+    return net::reply_json(response, protocol::to_json(protocol::RunCatalog{{catalog_entry(*this, place)}}));
+  }
+  const auto path = protocol::split_run_path(request.path);
+  if (!path || (!path->run.empty() && path->run != manifest_.run_id) ||
+      !api_routes_->dispatch(request, response, std::string(path->relative)))
+    reply_unrouted(response);
 }
 
 HubService::~HubService() { stop(); }
 
 void HubService::add_work_observer(WorkObserver& observer) {
-  if (api_server_) throw std::logic_error("work observers are registered before the hub serves");
+  if (started_) throw std::logic_error("work observers are registered before the hub serves");
   work_->add_observer(observer);
 }
 
@@ -211,6 +256,7 @@ nlohmann::json HubService::health() {
   for (const auto& peer : list.peers) ready += peer.ready() ? 1 : 0;
   nlohmann::json requests{{"api", api_server_ ? api_server_->stats().to_json() : nlohmann::json(nullptr)}};
   if (gateway_server_) requests["gateway"] = gateway_server_->stats().to_json();
+  if (options_.host_request_stats) requests = options_.host_request_stats();
   nlohmann::json out{{"status", "ok"}, {"run", manifest_.run_id}, {"members", list.peers.size()},
                      {"ready", ready}, {"requests", requests}};
   if (gateway_) {
@@ -229,41 +275,39 @@ nlohmann::json HubService::health() {
 }
 
 void HubService::start() {
-  if (api_server_) throw std::logic_error("the hub is already running");
+  if (started_) throw std::logic_error("the hub is already running");
+  if (!options_.hosted) open_servers();
+  started_ = true;
+  stopping_ = false;
+  expiry_ = std::thread([this] { expire_loop(); });
+  if (book_) epochs_ = std::thread([this] { epoch_loop(); });
+}
+
+void HubService::open_servers() {
   api_server_ = std::make_unique<HttpListener>(
       "hub API", options_.api_server,
       net::BodyLimits{[](const std::string& path) { return protocol::hub_api::body_limit(path); },
                       protocol::hub_api::largest_body_limit()}, net::RefusalWriter{}, options_.tls.get());
-  auto& server = api_server_->server();
-  net::reply_thrown_errors(server);
-  run_api_->mount(server);
-  membership_api_->mount(server);
-  receipts_api_->mount(server);
-  steps_api_->mount(server);
-  work_api_->mount(server);
-  health_api_->mount(server);
-  traffic_->mount(server);
-  if (statements_api_) statements_api_->mount(server);
-  if (tls_api_) tls_api_->mount(server);
-  if (checks_api_) checks_api_->mount(server);
-  if (shards_api_) shards_api_->mount(server);
-  if (gateway_api_) {
+  net::reply_thrown_errors(api_server_->server());
+  route_everything(api_server_->server(), [this](const httplib::Request& request, httplib::Response& response) {
+    serve_api(request, response);
+  });
+  if (gateway_routes_) {
     const auto limit = gateway_->body_limit();
     gateway_server_ = std::make_unique<HttpListener>(
         "gateway", options_.gateway_server, net::BodyLimits{[limit](const std::string&) { return limit; }, limit},
         reply_gateway_refusal, options_.tls.get());
     net::reply_thrown_errors(gateway_server_->server(), {"invalid_request_error", "server_error"});
-    gateway_api_->mount(gateway_server_->server());
+    serve_routes(gateway_server_->server(), gateway_routes_);
   }
-  if (admin_api_) {
+  if (admin_routes_) {
     const auto limit = protocol::hub_admin_api::kBodyLimit;
     admin_server_ = std::make_unique<HttpListener>(
         "admin", net::HttpServerLimits{2, std::chrono::milliseconds(5000), std::chrono::milliseconds(5000),
                                        std::chrono::seconds(2)},
         net::BodyLimits{[limit](const std::string&) { return limit; }, limit});
     net::reply_thrown_errors(admin_server_->server());
-    admin_api_->mount(admin_server_->server());
-    if (shard_admin_) shard_admin_->mount(admin_server_->server());
+    serve_routes(admin_server_->server(), admin_routes_);
   }
   try {
     api_server_->start(options_.host, options_.port);
@@ -280,9 +324,6 @@ void HubService::start() {
     admin_server_.reset();
     throw;
   }
-  stopping_ = false;
-  expiry_ = std::thread([this] { expire_loop(); });
-  if (book_) epochs_ = std::thread([this] { epoch_loop(); });
 }
 
 void HubService::expire_loop() {
@@ -317,6 +358,7 @@ void HubService::stop() {
   gateway_server_.reset();
   api_server_.reset();
   admin_server_.reset();
+  started_ = false;
 }
 
 void HubService::start_admin() {

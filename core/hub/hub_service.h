@@ -6,6 +6,9 @@
 // workers heartbeats need) with its API keys and billing (key_billing.h), the admin API for those
 // keys on a loopback server of its own (admin_controller.h), and the loops that expire silent
 // peers and settle epochs. Its clients live in core/client. cpp-httplib stays inside the .cpp files.
+// The controllers mount into route tables (route_table.h) dispatched at request time: standalone,
+// the service's own servers serve them (its run's paths unprefixed and under /runs/<run>); hosted,
+// it opens no server and a HubHost serving several runs dispatches to them (hub_host.h).
 #pragma once
 
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,9 +39,15 @@
 #include "core/protocol/run_link.h"
 #include "core/wallet/signing.h"
 
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
 namespace tessera::hub {
 
 class AdminController;
+class AdminToken;
 class ApiKeyBook;
 class AssignmentIssuer;
 class CommittedWork;
@@ -59,6 +69,7 @@ class ShardStore;
 class ShardsController;
 class ReceiptsController;
 class RouteSeeder;
+class RouteTable;
 class RunController;
 class StatementsController;
 class StepProgress;
@@ -118,6 +129,12 @@ struct HubOptions {
   // Spot checks (with a hub key): the probability that a node's work in a committed step is
   // recomputed by another node (`tessera-hub --check-rate`; 0: none sampled).
   double check_rate = 0.1;
+  // Hosted (hub_host.h): the service opens no server; a HubHost serving several runs dispatches to
+  // its route tables and `admin_token` (with a hub key) guards its admin routes.
+  bool hosted = false;
+  std::shared_ptr<const AdminToken> admin_token{};
+  // Hosted: the host's request counters for GET /api/health ({"api", "gateway"}); null: none.
+  std::function<nlohmann::json()> host_request_stats{};
 };
 
 // What a stage needs in memory to be served: protocol::stage_memory_bytes (run_needs.h).
@@ -132,7 +149,7 @@ class HubService {
   HubService& operator=(const HubService&) = delete;
 
   // Binds and serves on threads (the API, and the gateway with a hub key); throws
-  // std::runtime_error when it cannot bind.
+  // std::runtime_error when it cannot bind. Hosted: starts only its loops (expiry, epochs).
   void start();
   void stop();
   int port() const { return port_; }
@@ -180,10 +197,21 @@ class HubService {
   int gateway_port() const { return gateway_port_; }
   std::string gateway_url() const;  // http://gateway host:port/v1 (https:// with TLS)
 
+  // The run's routes by server, as the host dispatches to them with the run-relative path: the
+  // API (every hub_api.h path), the gateway's /v1 (null without a hub key) and the admin API's
+  // keys (null without an admin server or token).
+  const RouteTable& api_routes() const { return *api_routes_; }
+  const RouteTable* gateway_routes() const { return gateway_routes_.get(); }
+  const RouteTable* admin_routes() const { return admin_routes_.get(); }
+  Gateway* gateway() { return gateway_.get(); }
+
  private:
   void epoch_loop();
   void expire_loop();
   void start_admin();  // binds 127.0.0.1:0 and writes the access file
+  void mount_routes();
+  void open_servers();  // standalone: the API, gateway and admin servers
+  void serve_api(const httplib::Request& request, httplib::Response& response);  // standalone
 
   protocol::RunManifest manifest_;
   HubOptions options_;
@@ -222,6 +250,11 @@ class HubService {
   std::unique_ptr<ShardStore> shards_;             // with a state folder
   std::unique_ptr<ShardsController> shards_api_;   // with a state folder
   std::unique_ptr<ShardAdmin> shard_admin_;        // with a state folder and the admin server
+
+  std::shared_ptr<RouteTable> api_routes_;
+  std::shared_ptr<RouteTable> gateway_routes_;
+  std::shared_ptr<RouteTable> admin_routes_;
+  bool started_ = false;
 
   std::unique_ptr<HttpListener> api_server_;
   std::unique_ptr<HttpListener> gateway_server_;  // with a hub key

@@ -23,6 +23,7 @@
 #include "core/protocol/node_address.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 
@@ -105,23 +106,23 @@ protocol::PeerList MembershipController::peer_list() {
   return list;
 }
 
-void MembershipController::mount(httplib::Server& server) {
+void MembershipController::mount(RouteTable& routes) {
   namespace api = protocol::hub_api;
-  server.Post(api::kChallenge, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kChallenge, [this](const httplib::Request& request, httplib::Response& response) {
     take_token(challenges_per_address_, address_key(request.remote_addr), "challenges from this address");
     net::json_object_body(request, net::EmptyBody::IsEmptyObject);  // unused, but held to the rules of every body
     net::reply_json(response, 200, {{"nonce", wallet::to_hex(challenges_.issue())},
                                     {"run", manifest_.run_id},
                                     {"address", protocol::plain_address(request.remote_addr)}});
   });
-  server.Post(api::kJoin, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kJoin, [this](const httplib::Request& request, httplib::Response& response) {
     take_token(joins_per_address_, address_key(request.remote_addr), "joins from this address");
     const auto joining = read_signed(verifier_, request, Replays::Refused, net::EmptyBody::Refused);
     take_token(joins_per_key_, wallet::to_hex(joining.sender), "joins by this node key");
     net::reply_json(response, 200,
                     join(joining.sender, protocol::join_body_from_json(joining.body), request.remote_addr));
   });
-  server.Post(api::kEndpoint, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kEndpoint, [this](const httplib::Request& request, httplib::Response& response) {
     const auto moving = read_signed(verifier_, request, Replays::Refused);
     take_token(joins_per_key_, wallet::to_hex(moving.sender), "joins and address updates by this node key");
     admit_or_refuse(gate_, moving.sender, nullptr);
@@ -132,18 +133,18 @@ void MembershipController::mount(httplib::Server& server) {
     directory_.set_endpoint(moving.sender, endpoint, update.relayed_by);
     net::reply_json(response, 200, {{"endpoint", endpoint}});
   });
-  server.Get(api::kRelays, [this](const httplib::Request&, httplib::Response& response) {
+  routes.Get(api::kRelays, [this](const httplib::Request&, httplib::Response& response) {
     directory_.expire(Clock::now(), heartbeat_timeout_);
     net::reply_json(response, 200, protocol::to_json(directory_.relays()));
   });
-  server.Post(api::kReady, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kReady, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Refused).sender;
     admit_or_refuse(gate_, key, nullptr);
     if (!directory_.heartbeat(key, Clock::now())) throw net::HttpError(404, "unknown peer: join again");
     roster_.mark_ready(key);
     net::reply_json(response, 200, {{"ready", true}});
   });
-  server.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kHeartbeat, [this](const httplib::Request& request, httplib::Response& response) {
     const auto heartbeat = read_signed(verifier_, request, Replays::Refused);
     const auto& key = heartbeat.sender;
     if (gate_) {
@@ -159,13 +160,13 @@ void MembershipController::mount(httplib::Server& server) {
     if (gate_) gate_->add_to_heartbeat(reply, key);
     net::reply_json(response, 200, reply);
   });
-  server.Post(api::kLeave, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kLeave, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Refused).sender;
     directory_.remove(key);
     roster_.unready(key);
     net::reply_json(response, 200, {{"ok", true}});
   });
-  server.Get(api::kPeers, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Get(api::kPeers, [this](const httplib::Request& request, httplib::Response& response) {
     const auto key = read_signed(verifier_, request, Replays::Harmless).sender;
     if (!directory_.find(key))
       throw net::HttpError(403, "the peer list is served to members of this run only (join first)");

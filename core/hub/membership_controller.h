@@ -18,15 +18,13 @@
 #include "core/hub/rate_limiter.h"
 #include "core/protocol/hub_api.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::protocol {
 struct RunManifest;
 }
 
 namespace tessera::hub {
+
+class RouteTable;
 
 class AssignmentIssuer;
 class HubStore;
@@ -49,14 +47,14 @@ struct MembershipLimits {
 
 class MembershipController {
  public:
-  // Everything passed must outlive the controller, which must outlive the server it is mounted on.
+  // Everything passed must outlive the controller, which must outlive the table it is mounted in.
   MembershipController(const protocol::RunManifest& manifest, PeerDirectory& directory, RunRoster& roster,
                        const RequestVerifier& verifier, std::chrono::milliseconds heartbeat_timeout,
                        MembershipLimits limits = {});
 
   // POST /api/challenge, /api/join, /api/ready, /api/heartbeat, /api/leave, /api/endpoint; GET
   // /api/peers, /api/relays.
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
   // Join and heartbeat replies carry the member's stage assignment from `issuer` (which must
   // outlive the controller).
   void issue_assignments(const AssignmentIssuer& issuer) { assignments_ = &issuer; }

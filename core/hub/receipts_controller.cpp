@@ -17,6 +17,7 @@
 #include "core/net/http_json.h"
 #include "core/protocol/manifest.h"
 #include "core/protocol/work_units.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 namespace {
@@ -93,30 +94,30 @@ nlohmann::json ReceiptsController::credit(const wallet::PublicKey& sender, const
   return answer.to_json();
 }
 
-void ReceiptsController::mount(httplib::Server& server) {
+void ReceiptsController::mount(RouteTable& routes) {
   namespace api = protocol::hub_api;
-  server.Post(api::kReceipts, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kReceipts, [this](const httplib::Request& request, httplib::Response& response) {
     const auto batch = read_signed(verifier_, request, Replays::Harmless, net::EmptyBody::Refused);
     net::reply_json(response, 200, report(batch.sender, batch.body));
   });
-  server.Get(api::kReceiptSummary, [this](const httplib::Request&, httplib::Response& response) {
+  routes.Get(api::kReceiptSummary, [this](const httplib::Request&, httplib::Response& response) {
     net::reply_json(response, 200, protocol::to_json(tally()));
   });
-  server.Get(api::kReceipts, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Get(api::kReceipts, [this](const httplib::Request& request, httplib::Response& response) {
     const auto offset = std::min<std::size_t>(number_param(request, "offset", 0), std::numeric_limits<std::int64_t>::max());
     const auto limit = std::min<std::size_t>(number_param(request, "limit", 1000), 10000);
     auto list = nlohmann::json::array();
     for (const auto& receipt : log_.page(offset, limit)) list.push_back(protocol::to_json(receipt));
     net::reply_json(response, 200, {{"receipts", list}, {"total", tally().verified}});
   });
-  server.Post(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {
     const auto signed_request = read_signed(verifier_, request, Replays::Refused, net::EmptyBody::Refused);
     const auto peer = directory_.find(signed_request.sender);
     if (!peer || peer->stage != 0) throw net::HttpError(403, "only a stage-0 replica reports progress");
     progress_.add(protocol::progress_step(signed_request.body));
     net::reply_json(response, 200, {{"ok", true}});
   });
-  server.Get(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Get(api::kProgress, [this](const httplib::Request& request, httplib::Response& response) {
     const auto page = progress_.since(number_param(request, "since", 0), 1000);
     net::reply_json(response, 200, {{"steps", page.steps}, {"first", page.first}, {"total", page.total}});
   });

@@ -21,15 +21,13 @@
 #include "core/protocol/hub_api.h"
 #include "core/protocol/receipt.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::protocol {
 struct RunManifest;
 }
 
 namespace tessera::hub {
+
+class RouteTable;
 
 class CommittedWork;
 class HubStore;
@@ -46,7 +44,7 @@ class ReceiptsController {
                      const RequestVerifier& verifier, HubStore& store, CommittedWork& work, StepProgress& progress);
 
   // POST and GET /api/receipts, GET /api/receipts/summary, POST and GET /api/progress.
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
   // Receipt batches from nodes `gate` bars (excluded from the run) are refused with 403.
   void admit_through(const MemberGate& gate) { gate_ = &gate; }
 

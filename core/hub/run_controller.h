@@ -2,22 +2,20 @@
 // checks against the publisher's key before it believes anything else the hub says.
 #pragma once
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::protocol {
 struct RunManifest;
 }
 
 namespace tessera::hub {
 
+class RouteTable;
+
 class RunController {
  public:
-  // `manifest` must outlive the server the routes are mounted on (the controller need not).
+  // `manifest` must outlive the table the routes are mounted in (the controller need not).
   explicit RunController(const protocol::RunManifest& manifest) : manifest_(manifest) {}
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   const protocol::RunManifest& manifest_;

@@ -1,4 +1,5 @@
 // /admin/shards over cpp-httplib, behind the admin token.
+#include "core/hub/route_table.h"
 #include "core/hub/shard_admin.h"
 
 #include <httplib.h>
@@ -26,8 +27,8 @@ void guarded(bool admitted, httplib::Response& response, Route&& route) {
 
 }  // namespace
 
-void ShardAdmin::mount(httplib::Server& server) {
-  server.Get(api::kShards, [this](const httplib::Request& request, httplib::Response& response) {
+void ShardAdmin::mount(RouteTable& routes) {
+  routes.Get(api::kShards, [this](const httplib::Request& request, httplib::Response& response) {
     guarded(admits_(request), response, [&] {
       nlohmann::json shards = nlohmann::json::array();
       for (const auto& shard : store_.pending(request.get_param_value("run"))) shards.push_back(protocol::to_json(shard));
@@ -44,8 +45,8 @@ void ShardAdmin::mount(httplib::Server& server) {
       });
     };
   };
-  server.Post(api::kRejectShard, decide(&ShardStore::reject));
-  server.Post(api::kAcceptShard, decide(&ShardStore::accept));
+  routes.Post(api::kRejectShard, decide(&ShardStore::reject));
+  routes.Post(api::kAcceptShard, decide(&ShardStore::accept));
 }
 
 }  // namespace tessera::hub

@@ -14,6 +14,8 @@ struct Request;
 
 namespace tessera::hub {
 
+class RouteTable;
+
 class ShardStore;
 
 class ShardAdmin {
@@ -22,7 +24,7 @@ class ShardAdmin {
   // `store` must outlive the server the routes are mounted on; `admits` checks the admin token.
   ShardAdmin(ShardStore& store, Admits admits) : store_(store), admits_(std::move(admits)) {}
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   ShardStore& store_;

@@ -1,4 +1,5 @@
 // Shard downloads (with Range) and proposals over cpp-httplib.
+#include "core/hub/route_table.h"
 #include "core/hub/shards_controller.h"
 
 #include <httplib.h>
@@ -115,13 +116,13 @@ nlohmann::json ShardsController::propose(const httplib::Request& request) {
           {"state", "pending"}};
 }
 
-void ShardsController::mount(httplib::Server& server) {
-  server.Get(api::shard_pattern(), [this](const httplib::Request& request, httplib::Response& response) {
+void ShardsController::mount(RouteTable& routes) {
+  routes.Get(api::shard_pattern(), [this](const httplib::Request& request, httplib::Response& response) {
     const auto file = store_.accepted(request.matches[1]);
     if (!file) throw net::HttpError(404, "this hub has no accepted shard " + std::string(request.matches[1]));
     serve_file(request, response, *file);
   });
-  server.Post(api::kShards, [this](const httplib::Request& request, httplib::Response& response) {
+  routes.Post(api::kShards, [this](const httplib::Request& request, httplib::Response& response) {
     net::reply_json(response, 200, propose(request));
   });
 }

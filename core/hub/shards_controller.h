@@ -22,6 +22,8 @@ struct Request;
 
 namespace tessera::hub {
 
+class RouteTable;
+
 class RequestVerifier;
 class ShardStore;
 
@@ -37,7 +39,7 @@ class ShardsController {
   ShardsController(std::string run_id, std::uint64_t min_bytes, ShardStore& store, const RequestVerifier& verifier,
                    ShardLimits limits = {});
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   // The verified proposal's answer: {"hash", "bytes", "contributor", "state": "pending" | "accepted"}.

@@ -6,6 +6,7 @@
 #include "core/hub/settlement_book.h"
 #include "core/net/http_json.h"
 #include "core/protocol/hub_api.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 namespace {
@@ -25,23 +26,23 @@ std::uint64_t epoch_in(const httplib::Request& request) {
 
 }  // namespace
 
-void StatementsController::mount(httplib::Server& server) {
+void StatementsController::mount(RouteTable& routes) {
   namespace api = protocol::hub_api;
   const SettlementBook* book = &book_;  // the routes hold the book, not this controller
-  server.Get(api::kEpoch, [book](const httplib::Request&, httplib::Response& response) {
+  routes.Get(api::kEpoch, [book](const httplib::Request&, httplib::Response& response) {
     net::reply_json(response, 200, book->open_epoch_json());
   });
-  server.Get(api::kLatestStatement, [book](const httplib::Request&, httplib::Response& response) {
+  routes.Get(api::kLatestStatement, [book](const httplib::Request&, httplib::Response& response) {
     const auto statement = book->latest_statement();
     if (!statement) return reply_not_found(response, "no epoch has been settled yet");
     net::reply_json(response, 200, protocol::to_json(*statement));
   });
-  server.Get(api::statement_pattern(), [book](const httplib::Request& request, httplib::Response& response) {
+  routes.Get(api::statement_pattern(), [book](const httplib::Request& request, httplib::Response& response) {
     const auto statement = book->statement(epoch_in(request));
     if (!statement) return reply_not_found(response, "no statement for epoch " + std::string(request.matches[1]));
     net::reply_json(response, 200, protocol::to_json(*statement));
   });
-  server.Get(api::proof_pattern(), [book](const httplib::Request& request, httplib::Response& response) {
+  routes.Get(api::proof_pattern(), [book](const httplib::Request& request, httplib::Response& response) {
     const auto number = epoch_in(request);  // the tree is rebuilt from the store unless cached
     const std::string owner = request.matches[2];
     const auto published = book->epoch(number);

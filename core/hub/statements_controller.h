@@ -6,21 +6,19 @@
 // amounts past 2^64 - 1 ("overflowed").
 #pragma once
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
+
+class RouteTable;
 
 class SettlementBook;
 
 class StatementsController {
  public:
-  // `book` must outlive the server the routes are mounted on (the controller need not).
+  // `book` must outlive the table the routes are mounted in (the controller need not).
   explicit StatementsController(const SettlementBook& book) : book_(book) {}
 
   // GET /api/epoch, /api/statements/latest, /api/statements/<n>, /api/statements/<n>/proof/<owner>.
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   const SettlementBook& book_;

@@ -20,6 +20,7 @@
 #include "core/protocol/hub_api.h"
 #include "core/protocol/manifest.h"
 #include "core/wallet/encoding.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 namespace {
@@ -133,8 +134,8 @@ nlohmann::json StepsController::commit(const wallet::PublicKey& sender, const nl
   return reply;
 }
 
-void StepsController::mount(httplib::Server& server) {
-  server.Post(protocol::hub_api::kSteps, [this](const httplib::Request& request, httplib::Response& response) {
+void StepsController::mount(RouteTable& routes) {
+  routes.Post(protocol::hub_api::kSteps, [this](const httplib::Request& request, httplib::Response& response) {
     const auto report = read_signed(parts_.verifier, request, Replays::Refused, net::EmptyBody::Refused);
     net::reply_json(response, 200, commit(report.sender, report.body));
   });

@@ -12,15 +12,13 @@
 #include "core/protocol/route_seed.h"
 #include "core/protocol/step_record.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::protocol {
 struct RunManifest;
 }
 
 namespace tessera::hub {
+
+class RouteTable;
 
 class CommittedWork;
 class HubStore;
@@ -47,7 +45,7 @@ class StepsController {
   explicit StepsController(Parts parts) : parts_(parts) {}
 
   // POST /api/steps.
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
   // A signed step report's answer: {"step", "route_seed": hex of the next step's seed (with a hub
   // key)}. Throws net::HttpError (400 malformed, 403 refused, 409 a step not above the last).
   nlohmann::json commit(const wallet::PublicKey& sender, const nlohmann::json& body);

@@ -5,11 +5,9 @@
 
 #include "core/protocol/tls_binding.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
+
+class RouteTable;
 
 class TlsController {
  public:
@@ -17,7 +15,7 @@ class TlsController {
                 const wallet::KeyPair& hub_key)
       : binding_(protocol::sign_tls_binding(run_id, fingerprint, hub_key)) {}
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   protocol::TlsBinding binding_;  // signed once: the certificate does not change while the hub runs

@@ -9,6 +9,7 @@
 #include "core/net/http_json.h"
 #include "core/protocol/hub_api.h"
 #include "core/wallet/encoding.h"
+#include "core/hub/route_table.h"
 
 namespace tessera::hub {
 
@@ -58,8 +59,8 @@ nlohmann::json TrafficReports::to_json() const {
             {"bytes_per_token", per_token ? nlohmann::json(*per_token) : nlohmann::json()}}}};
 }
 
-void TrafficReports::mount(httplib::Server& server) {
-  server.Get(protocol::hub_api::kTraffic, [this](const httplib::Request&, httplib::Response& response) {
+void TrafficReports::mount(RouteTable& routes) {
+  routes.Get(protocol::hub_api::kTraffic, [this](const httplib::Request&, httplib::Response& response) {
     net::reply_json(response, 200, to_json());
   });
 }

@@ -18,11 +18,9 @@
 #include "core/net/traffic_meter.h"
 #include "core/wallet/signing.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
+
+class RouteTable;
 
 struct NodeTraffic {
   wallet::PublicKey node{};
@@ -41,7 +39,7 @@ class TrafficReports {
   std::vector<NodeTraffic> reports() const;  // by node key
   nlohmann::json to_json() const;             // the GET /api/traffic reply
 
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   struct Entry {

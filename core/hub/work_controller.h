@@ -5,11 +5,9 @@
 
 #include <cstddef>
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::hub {
+
+class RouteTable;
 
 class NodeTally;
 
@@ -17,9 +15,9 @@ inline constexpr std::size_t kWorkEpochs = 30;
 
 class WorkController {
  public:
-  // `tally` must outlive the controller, which must outlive the server it is mounted on.
+  // `tally` must outlive the controller, which must outlive the table it is mounted in.
   explicit WorkController(const NodeTally& tally) : tally_(tally) {}
-  void mount(httplib::Server& server);
+  void mount(RouteTable& routes);
 
  private:
   const NodeTally& tally_;

@@ -61,6 +61,34 @@ ApiKeyInfo api_key_info_from_json(const nlohmann::json& value) {
   return key;
 }
 
+nlohmann::json to_json(const HubRunInfo& run) {
+  return {{"run", run.run},
+          {"revision", run.revision},
+          {"publisher", run.publisher},
+          {"added_ms", run.added_ms},
+          {"retired_ms", run.retired_ms ? nlohmann::json(*run.retired_ms) : nlohmann::json(nullptr)},
+          {"default", run.is_default},
+          {"url", run.url},
+          {"link", run.link}};
+}
+
+HubRunInfo hub_run_info_from_json(const nlohmann::json& value) {
+  HubRunInfo run;
+  run.run = string_field(value, "run");
+  if (!value.contains("revision")) throw std::invalid_argument("missing field 'revision'");
+  run.revision = sys::json_integer<std::uint64_t>(value.at("revision"), "field 'revision'");
+  run.publisher = string_field(value, "publisher");
+  run.added_ms = integer_field(value, "added_ms");
+  if (!value.contains("retired_ms")) throw std::invalid_argument("missing field 'retired_ms'");
+  if (!value.at("retired_ms").is_null()) run.retired_ms = integer_field(value, "retired_ms");
+  if (!value.contains("default") || !value.at("default").is_boolean())
+    throw std::invalid_argument("field 'default' must be true or false");
+  run.is_default = value.at("default").get<bool>();
+  run.url = string_field(value, "url");
+  run.link = string_field(value, "link");
+  return run;
+}
+
 nlohmann::json to_json(const AdminAccess& access) { return {{"url", access.url}, {"token", access.token}}; }
 
 AdminAccess admin_access_from_json(const nlohmann::json& value) {

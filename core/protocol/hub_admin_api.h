@@ -31,6 +31,14 @@ inline constexpr char kRevoke[] = "/admin/keys/revoke";
 inline constexpr char kShards[] = "/admin/shards";
 inline constexpr char kRejectShard[] = "/admin/shards/reject";
 inline constexpr char kAcceptShard[] = "/admin/shards/accept";
+// The runs the hub serves (issue 21): GET lists them ({"runs": [HubRunInfo…]}); POST
+// {"manifest": {…signed…}} adds a run or updates one to a higher revision from the same publisher
+// ({"change": "added" | "updated" | "unchanged", "run": HubRunInfo}); POST {"run"} to kRetireRun
+// retires one (joins are refused with 410 from then on; its statements stay served). A run's keys
+// are reached at /runs/<run>/admin/keys…; /admin/keys… are the default run's.
+inline constexpr char kRuns[] = "/admin/runs";
+inline constexpr char kRetireRun[] = "/admin/runs/retire";
+inline constexpr std::size_t kRunsBodyLimit = 1024 * 1024;  // a manifest with its shards
 inline constexpr char kTokenHeader[] = "Tessera-Admin-Token";
 inline constexpr std::size_t kBodyLimit = 4 * 1024;
 inline constexpr std::size_t kMaxNameBytes = 100;
@@ -54,6 +62,23 @@ struct ApiKeyInfo {
 nlohmann::json to_json(const ApiKeyInfo& key);
 // Throws std::invalid_argument naming a missing or mistyped field.
 ApiKeyInfo api_key_info_from_json(const nlohmann::json& value);
+
+// One run as the hub's operator sees it.
+struct HubRunInfo {
+  std::string run;
+  std::uint64_t revision = 0;
+  std::string publisher;  // base58
+  std::int64_t added_ms = 0;
+  std::optional<std::int64_t> retired_ms;
+  bool is_default = false;  // the run the unprefixed paths serve
+  std::string url;          // where nodes reach it
+  std::string link;         // its run link ("" without TLS)
+};
+
+// {"run", "revision", "publisher", "added_ms", "retired_ms" (null while served), "default", "url", "link"}
+nlohmann::json to_json(const HubRunInfo& run);
+// Throws std::invalid_argument naming a missing or mistyped field.
+HubRunInfo hub_run_info_from_json(const nlohmann::json& value);
 
 // How the keys command reaches a running hub: its admin server's URL and the token.
 struct AdminAccess {

@@ -8,6 +8,7 @@
 
 #include "core/protocol/little_endian.h"
 #include "core/protocol/node_address.h"
+#include "core/protocol/run_paths.h"
 #include "core/sys/json_number.h"
 #include "core/wallet/encoding.h"
 
@@ -57,6 +58,7 @@ const std::string& shard_pattern() {
 }
 
 std::size_t body_limit(std::string_view path) {
+  path = run_relative_path(path);  // /runs/<run>/api/… is bounded as /api/… is
   for (const auto& route : kBodyLimits)
     if (route.path == path) return route.bytes;
   return kSmallBodyLimit;

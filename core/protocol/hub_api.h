@@ -82,6 +82,7 @@ inline constexpr char kChatCompletions[] = "/v1/chat/completions";
 
 // The most bytes of a POST body the hub reads, by route, checked against Content-Length before any
 // of the body is read (413 beyond). Sized for what an honest node sends, with room to spare.
+// A path under /runs/<run> is bounded by its run-relative part (run_paths.h).
 inline constexpr std::size_t kSmallBodyLimit = 4 * 1024;           // challenge, ready, heartbeat, leave, unknown paths
 inline constexpr std::size_t kJoinBodyLimit = 16 * 1024;           // a delegation, an endpoint, a device
 inline constexpr std::size_t kHeartbeatBodyLimit = 16 * 1024;      // traffic by kind, a relay's byte counts

@@ -17,6 +17,7 @@
 #include "core/hub/tls_identity.h"
 #include "core/ledger/ledger.h"
 #include "core/protocol/hub_api.h"
+#include "core/protocol/run_paths.h"
 #include "core/protocol/tls_binding.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
@@ -144,17 +145,19 @@ class TestHubTls : public QObject {
     for (const bool replay : {false, true}) {
       ImpostorServer impostor(*impostor_identity);
       const auto manifest_text = protocol::to_json(manifest_).dump();
-      impostor.server.Get(api::kManifest, [&](const httplib::Request&, httplib::Response& response) {
+      // A hub serving the link's run answers under /runs/<run> (docs/hub.md, "Several runs").
+      const auto at = protocol::run_path_prefix(manifest_.run_id);
+      impostor.server.Get(at + api::kManifest, [&](const httplib::Request&, httplib::Response& response) {
         response.set_content(manifest_text, "application/json");
       });
       const auto binding = replay ? protocol::sign_tls_binding(manifest_.run_id, identity_->fingerprint(), hub_key_)
                                   : protocol::sign_tls_binding(manifest_.run_id, impostor_identity->fingerprint(), forger);
       const auto binding_text = protocol::to_json(binding).dump();
-      impostor.server.Get(api::kTls, [&](const httplib::Request&, httplib::Response& response) {
+      impostor.server.Get(at + api::kTls, [&](const httplib::Request&, httplib::Response& response) {
         response.set_content(binding_text, "application/json");
       });
       bool other_path_asked = false;
-      impostor.server.Get(api::kPeers, [&](const httplib::Request&, httplib::Response& response) {
+      impostor.server.Get(at + api::kPeers, [&](const httplib::Request&, httplib::Response& response) {
         other_path_asked = true;
         response.set_content("{}", "application/json");
       });
@@ -186,7 +189,7 @@ class TestHubTls : public QObject {
 
     ImpostorServer impostor(*hub::TlsIdentity::self_signed({"127.0.0.1"}, {}));
     bool asked = false;
-    impostor.server.Get(api::kReceiptSummary, [&](const httplib::Request&, httplib::Response& response) {
+    impostor.server.Get(protocol::run_path_prefix(manifest_.run_id) + api::kReceiptSummary, [&](const httplib::Request&, httplib::Response& response) {
       asked = true;
       response.set_content("{}", "application/json");
     });

@@ -10,6 +10,7 @@
 #include "core/client/statement_sync.h"
 #include "core/hub/hub_store.h"
 #include "core/hub/settlement_book.h"
+#include "core/hub/route_table.h"
 #include "core/hub/statements_controller.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
@@ -33,7 +34,7 @@ class TestStatementSync : public QObject {
     hub::HubStore store({}, "run-1");
     hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
     LocalServer server;
-    hub::StatementsController(book).mount(server.server);
+    hub::serve_controller(server.server, hub::StatementsController(book));
     server.start();
     const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
     // One start of the node: a fresh writer and sync over the same log, polled until nothing is new.

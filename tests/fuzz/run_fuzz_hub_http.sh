@@ -8,7 +8,7 @@ command -v clang++-14 >/dev/null || { echo "clang++-14 is missing: run scripts/s
 sources=(
   tests/fuzz/fuzz_hub_http.cpp
   core/hub/request_verifier.cpp core/hub/replay_guard.cpp core/hub/completion.cpp core/hub/chat.cpp
-  core/protocol/hub_api.cpp core/protocol/node_address.cpp core/protocol/receipt.cpp core/sys/bounded_json.cpp core/sys/durable_file.cpp
+  core/protocol/hub_api.cpp core/protocol/run_paths.cpp core/protocol/node_address.cpp core/protocol/receipt.cpp core/sys/bounded_json.cpp core/sys/durable_file.cpp
   core/wallet/signing.cpp core/wallet/encoding.cpp core/wallet/secure_bytes.cpp core/wallet/delegation.cpp
   core/wallet/slip10.cpp core/wallet/secure_file.cpp core/wallet/keypair_file.cpp
 )

@@ -16,6 +16,7 @@
 #include "core/hub/hub_store.h"
 #include "core/hub/settlement_book.h"
 #include "core/hub/settlement_import.h"
+#include "core/hub/route_table.h"
 #include "core/hub/statements_controller.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/reader.h"
@@ -229,7 +230,7 @@ class TestSettlementFlow : public QObject {
     hub::HubStore store({}, "run-1");
     hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
     LocalServer server;
-    hub::StatementsController(book).mount(server.server);
+    hub::serve_controller(server.server, hub::StatementsController(book));
     server.start();
     const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
     {
@@ -300,7 +301,7 @@ class TestSettlementFlow : public QObject {
       };
     };
     const std::vector<Case> cases{
-        {"signed by another key", [&](httplib::Server& server) { hub::StatementsController(forged).mount(server); }},
+        {"signed by another key", [&](httplib::Server& server) { hub::serve_controller(server, hub::StatementsController(forged)); }},
         {"leaf units raised", alter("units")},
         {"statement totals changed", alter("total_units")},
     };

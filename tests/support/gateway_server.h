@@ -19,6 +19,7 @@
 #include "core/hub/gateway_controller.h"
 #include "core/hub/hub_store.h"
 #include "core/hub/key_billing.h"
+#include "core/hub/route_table.h"
 #include "core/hub/settlement_book.h"
 #include "core/wallet/signing.h"
 
@@ -79,7 +80,7 @@ struct GatewayServer {
     options.limits = limits;
     options.max_concurrent = 8;
     gateway = std::make_unique<hub::Gateway>(options, source, billing);
-    hub::GatewayController(*gateway).mount(server);
+    hub::serve_controller(server, hub::GatewayController(*gateway));
     server.new_task_queue = [] { return new httplib::ThreadPool(12); };
     port = server.bind_to_any_port("127.0.0.1");
     thread = std::thread([this] { server.listen_after_bind(); });
