@@ -48,6 +48,28 @@ std::map<std::string, double> take_work(Database& db) {
   return work;
 }
 
+// Each contributor's whole data units out; the fractions stay (milli < 1000), the epoch's tokens
+// are reset. Amounts keep their unsigned bits in SQL, so the arithmetic is done here.
+std::map<std::string, std::uint64_t> take_data(Database& db, std::uint64_t& withheld_units) {
+  std::map<std::string, std::uint64_t> units, fractions;
+  auto query = db.prepare("SELECT owner, milli, withheld_milli FROM open_data");
+  while (query.step()) {
+    const auto owner = query.column_text(0);
+    const auto milli = from_sql(query.column_int(1));
+    if (milli >= 1000) units[owner] = milli / 1000;
+    if (milli % 1000 != 0) fractions[owner] = milli % 1000;
+    withheld_units = protocol::saturating_add(withheld_units, from_sql(query.column_int(2)) / 1000);
+  }
+  db.exec("DELETE FROM open_data");
+  auto carry = db.prepare("INSERT INTO open_data (owner, tokens, milli, withheld_milli) VALUES (?, 0, ?, 0)");
+  for (const auto& [owner, milli] : fractions) {
+    carry.bind(1, owner);
+    carry.bind(2, to_sql(milli));
+    carry.run();
+  }
+  return units;
+}
+
 }  // namespace
 
 void OpenEpoch::credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops) {
@@ -96,6 +118,30 @@ void OpenEpoch::credit_demo(HubStore::Transaction& transaction, std::uint64_t to
   write_usage(transaction.db(), usage);
 }
 
+void OpenEpoch::credit_data(HubStore::Transaction& transaction, const std::string& owner, std::uint64_t tokens,
+                            std::uint64_t units_per_1k_tokens) {
+  if (tokens == 0) return;
+  auto& db = transaction.db();
+  std::uint64_t held_tokens = 0, milli = 0, withheld = 0;
+  auto query = db.prepare("SELECT tokens, milli, withheld_milli FROM open_data WHERE owner = ?");
+  query.bind(1, owner);
+  if (query.step()) {
+    held_tokens = from_sql(query.column_int(0));
+    milli = from_sql(query.column_int(1));
+    withheld = from_sql(query.column_int(2));
+  }
+  const u128 sum = static_cast<u128>(milli) + static_cast<u128>(tokens) * units_per_1k_tokens;
+  if (sum > kMax) withheld = protocol::saturating_add(withheld, sum - kMax > kMax ? kMax : static_cast<std::uint64_t>(sum - kMax));
+  auto upsert = db.prepare(
+      "INSERT INTO open_data (owner, tokens, milli, withheld_milli) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (owner) DO UPDATE SET tokens = ?2, milli = ?3, withheld_milli = ?4");
+  upsert.bind(1, owner);
+  upsert.bind(2, to_sql(protocol::saturating_add(held_tokens, tokens)));
+  upsert.bind(3, to_sql(sum > kMax ? kMax : static_cast<std::uint64_t>(sum)));
+  upsert.bind(4, to_sql(withheld));
+  upsert.run();
+}
+
 EpochIntake OpenEpoch::close(HubStore::Transaction& transaction) {
   auto& db = transaction.db();
   EpochIntake intake;
@@ -117,6 +163,7 @@ EpochIntake OpenEpoch::close(HubStore::Transaction& transaction) {
       carry.run();
     }
   }
+  intake.data_units = take_data(db, intake.units_withheld);
   auto usage = read_usage(db);
   intake.revenue = usage.revenue_milli / 1000;
   intake.revenue_withheld = usage.withheld_milli / 1000;
@@ -135,6 +182,11 @@ OpenEpochSummary OpenEpoch::summary() const {
     summary.tokens = usage.tokens;
     summary.revenue = usage.revenue_milli / 1000;
     summary.demo_tokens = usage.demo_tokens;
+    auto data = db.prepare("SELECT owner, tokens FROM open_data WHERE tokens != 0");
+    while (data.step()) {
+      summary.data_tokens = protocol::saturating_add(summary.data_tokens, from_sql(data.column_int(1)));
+      ++summary.data_contributors;
+    }
     return summary;
   });
 }
