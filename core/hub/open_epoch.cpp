@@ -16,6 +16,8 @@ __extension__ typedef unsigned __int128 u128;
 constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
 constexpr double kTwoTo64 = 18446744073709551616.0;
 
+std::uint64_t saturate(u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); }
+
 struct Usage {
   std::uint64_t tokens = 0, revenue_milli = 0, withheld_milli = 0, demo_tokens = 0;
 };
@@ -105,7 +107,6 @@ std::uint64_t OpenEpoch::number(HubStore::Transaction& transaction) {
 void OpenEpoch::credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount) {
   auto usage = read_usage(transaction.db());
   usage.tokens = protocol::saturating_add(usage.tokens, tokens);
-  const auto saturate = [](u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); };
   const u128 revenue = static_cast<u128>(usage.revenue_milli) + static_cast<u128>(amount) * 1000;
   if (revenue > kMax) usage.withheld_milli = protocol::saturating_add(usage.withheld_milli, saturate(revenue - kMax));
   usage.revenue_milli = saturate(revenue);
@@ -131,13 +132,13 @@ void OpenEpoch::credit_data(HubStore::Transaction& transaction, const std::strin
     withheld = from_sql(query.column_int(2));
   }
   const u128 sum = static_cast<u128>(milli) + static_cast<u128>(tokens) * units_per_1k_tokens;
-  if (sum > kMax) withheld = protocol::saturating_add(withheld, sum - kMax > kMax ? kMax : static_cast<std::uint64_t>(sum - kMax));
+  if (sum > kMax) withheld = protocol::saturating_add(withheld, saturate(sum - kMax));
   auto upsert = db.prepare(
       "INSERT INTO open_data (owner, tokens, milli, withheld_milli) VALUES (?1, ?2, ?3, ?4) "
       "ON CONFLICT (owner) DO UPDATE SET tokens = ?2, milli = ?3, withheld_milli = ?4");
   upsert.bind(1, owner);
   upsert.bind(2, to_sql(protocol::saturating_add(held_tokens, tokens)));
-  upsert.bind(3, to_sql(sum > kMax ? kMax : static_cast<std::uint64_t>(sum)));
+  upsert.bind(3, to_sql(saturate(sum)));
   upsert.bind(4, to_sql(withheld));
   upsert.run();
 }
