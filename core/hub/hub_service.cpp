@@ -41,19 +41,13 @@
 #include "core/hub/work_controller.h"
 #include "core/net/http_json.h"
 #include "core/protocol/hub_admin_api.h"
+#include "core/protocol/run_needs.h"
 #include "core/wallet/secure_file.h"
 
 namespace tessera::hub {
 
 std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest& manifest) {
-  std::vector<std::uint64_t> out;
-  for (int i = 0; i < manifest.stages; ++i) {
-    const auto plan = model::plan_stage(manifest.model, manifest.stages, i);
-    out.push_back(static_cast<std::uint64_t>(
-        model::estimate_stage_memory(manifest.model, plan, manifest.train.micro_batch_size,
-                                      manifest.train.micro_batches).total()));
-  }
-  return out;
+  return protocol::stage_memory_bytes(manifest);
 }
 
 namespace {

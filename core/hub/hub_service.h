@@ -117,8 +117,7 @@ struct HubOptions {
   double check_rate = 0.1;
 };
 
-// What a stage needs in memory to be served: fp32 training with every micro-batch of a step in
-// flight, as the swarm's pipeline schedule keeps them (and as a node's Stage budgets).
+// What a stage needs in memory to be served: protocol::stage_memory_bytes (run_needs.h).
 std::vector<std::uint64_t> stage_memory_requirements(const protocol::RunManifest& manifest);
 
 class HubService {

@@ -7,15 +7,27 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/model/splitmix.h"
+
 namespace tessera::model {
 
 namespace {
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
+// The single-text corpus's one shard, refused with the corpus's name when too short.
+std::vector<std::uint64_t> one_shard(const std::string& text, int context, const std::string& description) {
+  if (context >= 1 && text.size() < static_cast<std::size_t>(context) + 1)
+    throw std::invalid_argument("corpus " + description + " has " + std::to_string(text.size()) +
+                                " bytes; a sequence needs " + std::to_string(context + 1));
+  return {text.size()};
+}
+
+std::string concatenated(const std::vector<std::string>& shards) {
+  std::size_t total = 0;
+  for (const auto& shard : shards) total += shard.size();
+  std::string text;
+  text.reserve(total);
+  for (const auto& shard : shards) text += shard;
+  return text;
 }
 
 std::string expression_text(int a, char op, int b) {
@@ -52,22 +64,36 @@ std::string read_file(const std::filesystem::path& path) {
 
 bool arithmetic_held_out(int a, char op, int b, std::uint64_t seed, int held_out_percent) {
   const std::uint64_t key = (static_cast<std::uint64_t>(a) << 32) ^ (static_cast<std::uint64_t>(b) << 1) ^ (op == '-');
-  return static_cast<int>(mix(mix(seed ^ 0x4845'4c44ULL) ^ key) % 100) < held_out_percent;
+  return static_cast<int>(splitmix(splitmix(seed ^ 0x4845'4c44ULL) ^ key) % 100) < held_out_percent;
 }
 
+DataSource::DataSource(std::string text, std::vector<std::uint64_t> shard_bytes, int context, std::uint64_t seed,
+                       std::string description)
+    : text_(std::move(text)),
+      layout_(std::move(shard_bytes), context),
+      order_(layout_.sequences(), seed),
+      description_(std::move(description)) {}
+
 DataSource::DataSource(std::string text, int context, std::uint64_t seed, std::string description)
-    : text_(std::move(text)), context_(context), seed_(seed), description_(std::move(description)) {
-  if (context < 1) throw std::invalid_argument("context must be at least 1");
-  if (text_.size() < static_cast<std::size_t>(context) + 1)
-    throw std::invalid_argument("corpus " + description_ + " has " + std::to_string(text_.size()) +
-                                " bytes; a sequence needs " + std::to_string(context + 1));
-  // Windows start every `context` bytes so that every byte is a target once per epoch.
-  sequence_count_ = (text_.size() - 1) / static_cast<std::size_t>(context);
+    : DataSource(text, one_shard(text, context, description), context, seed, description) {}
+
+DataSource DataSource::from_shards(const std::vector<std::string>& shards, int context, std::uint64_t seed,
+                                   std::string description) {
+  std::vector<std::uint64_t> sizes;
+  for (const auto& shard : shards) sizes.push_back(shard.size());
+  return DataSource(concatenated(shards), std::move(sizes), context, seed, std::move(description));
+}
+
+DataSource DataSource::from_shard_files(const std::vector<std::filesystem::path>& files, int context,
+                                        std::uint64_t seed) {
+  std::vector<std::string> shards;
+  for (const auto& file : files) shards.push_back(read_file(file));
+  return from_shards(shards, context, seed, std::to_string(files.size()) + " shard" + (files.size() == 1 ? "" : "s"));
 }
 
 DataSource DataSource::arithmetic(int context, std::uint64_t seed, const ArithmeticOptions& options) {
   if (options.max_operand < 1) throw std::invalid_argument("arithmetic corpus: max operand must be at least 1");
-  std::mt19937_64 rng(mix(seed ^ 0x41524954ULL));
+  std::mt19937_64 rng(splitmix(seed ^ 0x41524954ULL));
   std::string text;
   text.reserve(options.expressions * 12);
   for (std::size_t i = 0; i < options.expressions; ++i) {
@@ -103,26 +129,14 @@ DataSource DataSource::from_spec(const std::string& spec, int context, std::uint
   return from_path(spec, context, seed);
 }
 
-std::vector<std::uint32_t> DataSource::permutation(std::uint64_t epoch) const {
-  if (epoch != cached_epoch_) {
-    cached_permutation_.resize(sequence_count_);
-    for (std::size_t i = 0; i < sequence_count_; ++i) cached_permutation_[i] = static_cast<std::uint32_t>(i);
-    std::mt19937_64 rng(mix(seed_ ^ mix(epoch + 1)));
-    std::shuffle(cached_permutation_.begin(), cached_permutation_.end(), rng);
-    cached_epoch_ = epoch;
-  }
-  return cached_permutation_;
-}
-
 std::vector<std::int32_t> DataSource::micro_batch(std::int64_t step, int micro, int micro_batches, int batch) const {
   std::vector<std::int32_t> tokens;
-  tokens.reserve(static_cast<std::size_t>(batch) * (context_ + 1));
+  const int context = layout_.context();
+  tokens.reserve(static_cast<std::size_t>(batch) * static_cast<std::size_t>(context + 1));
   for (int row = 0; row < batch; ++row) {
-    const auto index = static_cast<std::uint64_t>((step * micro_batches + micro) * batch + row);
-    const auto epoch = index / sequence_count_;
-    if (epoch != cached_epoch_) permutation(epoch);
-    const std::size_t start = static_cast<std::size_t>(cached_permutation_[index % sequence_count_]) * context_;
-    for (int i = 0; i <= context_; ++i) tokens.push_back(static_cast<unsigned char>(text_[start + i]));
+    const auto sequence = order_.at(stream_position(step, micro, micro_batches, batch, row));
+    const auto start = static_cast<std::size_t>(layout_.start_of(sequence));
+    for (int i = 0; i <= context; ++i) tokens.push_back(static_cast<unsigned char>(text_[start + i]));
   }
   return tokens;
 }
@@ -130,7 +144,7 @@ std::vector<std::int32_t> DataSource::micro_batch(std::int64_t step, int micro, 
 ArithmeticEvalSet arithmetic_eval_set(int context, std::uint64_t seed, int count, const ArithmeticOptions& options) {
   ArithmeticEvalSet set;
   set.batch = count;
-  std::mt19937_64 rng(mix(seed ^ 0x4556414cULL));
+  std::mt19937_64 rng(splitmix(seed ^ 0x4556414cULL));
   for (int row = 0; row < count; ++row) {
     const auto target = draw(rng, seed, options, true);
     const std::string full = expression_text(target.a, target.op, target.b);

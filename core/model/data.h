@@ -1,12 +1,14 @@
-// Training data, owned by stage 0: a byte-level corpus (a generated arithmetic corpus, or a text
-// file or folder of them) cut into sequences and shuffled deterministically from the run seed.
-// Plain C++, no libtorch.
+// Training data, owned by stage 0: a byte-level corpus (a generated arithmetic corpus, a text file
+// or folder of them, or a run's shards) cut into sequences and shuffled deterministically from the
+// run seed (the layout and order: core/model/corpus_layout.h). Plain C++, no libtorch.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "core/model/corpus_layout.h"
 
 namespace tessera::model {
 
@@ -28,8 +30,13 @@ bool arithmetic_held_out(int a, char op, int b, std::uint64_t seed, int held_out
 
 class DataSource {
  public:
-  // `text` is the whole corpus; sequences are windows of context + 1 bytes.
+  // `text` is the whole corpus (one shard); sequences are windows of context + 1 bytes.
   DataSource(std::string text, int context, std::uint64_t seed, std::string description);
+  // Several shards in manifest order, each cut into its own sequences (ShardAttribution's layout).
+  static DataSource from_shards(const std::vector<std::string>& shards, int context, std::uint64_t seed,
+                                std::string description);
+  // The shard files (a run's shards from the node's cache), read whole, in this order.
+  static DataSource from_shard_files(const std::vector<std::filesystem::path>& files, int context, std::uint64_t seed);
 
   // `--corpus arithmetic` or `--corpus PATH` (a file, or a folder read recursively in name order).
   static DataSource arithmetic(int context, std::uint64_t seed, const ArithmeticOptions& options = {});
@@ -40,20 +47,19 @@ class DataSource {
   // Pure function of (seed, indices): resuming at a step continues the same stream.
   std::vector<std::int32_t> micro_batch(std::int64_t step, int micro, int micro_batches, int batch) const;
 
-  std::size_t sequences() const { return sequence_count_; }
+  std::size_t sequences() const { return static_cast<std::size_t>(layout_.sequences()); }
   std::size_t bytes() const { return text_.size(); }
   const std::string& description() const { return description_; }
+  const CorpusLayout& layout() const { return layout_; }
 
  private:
-  std::vector<std::uint32_t> permutation(std::uint64_t epoch) const;
+  DataSource(std::string text, std::vector<std::uint64_t> shard_bytes, int context, std::uint64_t seed,
+             std::string description);
 
-  std::string text_;
-  int context_;
-  std::uint64_t seed_;
+  std::string text_;  // the shards' bytes, concatenated
+  CorpusLayout layout_;
+  SequenceOrder order_;
   std::string description_;
-  std::size_t sequence_count_ = 0;
-  mutable std::uint64_t cached_epoch_ = ~0ULL;
-  mutable std::vector<std::uint32_t> cached_permutation_;
 };
 
 // Held-out arithmetic problems for answer accuracy: rows of [context + 1] tokens, each ending with

@@ -1,10 +1,14 @@
 // Manifest JSON, validation and signing (domain tessera/manifest/v1 over the canonical text).
 #include "core/protocol/manifest.h"
 
+#include <algorithm>
+#include <cctype>
+#include <set>
 #include <stdexcept>
 
 #include "core/model/codec.h"
 #include "core/wallet/encoding.h"
+#include "core/wallet/slip10.h"
 
 namespace tessera::protocol {
 namespace {
@@ -37,6 +41,14 @@ json body(const RunManifest& m) {
           {"publisher_key", wallet::to_hex(m.publisher_key)}};
   if (m.averaging.scheme != model::AveragingConfig::Scheme::exact)
     out["averaging"] = {{"scheme", model::averaging_name(m.averaging.scheme)}, {"rank", m.averaging.rank}};
+  if (m.revision != 0) out["revision"] = m.revision;
+  if (!m.shards.empty()) {
+    json shards = json::array();
+    for (const auto& shard : m.shards)
+      shards.push_back({{"hash", shard.hash}, {"bytes", shard.bytes}, {"contributor", shard.contributor}});
+    out["shards"] = shards;
+  }
+  if (m.data_units_per_1k_tokens != 0) out["data_units_per_1k_tokens"] = m.data_units_per_1k_tokens;
   return out;
 }
 
@@ -81,14 +93,81 @@ model::AveragingConfig averaging_from(const json& document) {
   return config;
 }
 
+bool non_negative_integer(const json& value) {
+  return value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0);
+}
+
+// An optional non-negative integer that defaults to 0 (absent from older manifests).
+std::uint64_t optional_count(const json& object, const char* name, const std::string& where = "") {
+  if (!object.contains(name)) return 0;
+  const auto& value = object.at(name);
+  if (!non_negative_integer(value)) throw std::invalid_argument("manifest: " + where + name + " must be a non-negative integer");
+  return value.get<std::uint64_t>();
+}
+
+bool lowercase_hex(const std::string& text, std::size_t digits) {
+  if (text.size() != digits) return false;
+  for (const char c : text)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+ManifestShard shard_from(const json& entry, const std::string& where) {
+  if (!entry.is_object()) throw std::invalid_argument("manifest: " + where + " must be an object");
+  ManifestShard shard;
+  shard.hash = get<std::string>(entry, "hash", where + ".");
+  if (!lowercase_hex(shard.hash, 64))
+    throw std::invalid_argument("manifest: " + where + ".hash must be 64 lowercase hex digits (BLAKE2b-256)");
+  const auto& bytes = member(entry, "bytes", where + ".");
+  if (!non_negative_integer(bytes) || bytes.get<std::uint64_t>() == 0 || bytes.get<std::uint64_t>() > kMaxShardBytes)
+    throw std::invalid_argument("manifest: " + where + ".bytes must be between 1 and " + std::to_string(kMaxShardBytes));
+  shard.bytes = bytes.get<std::uint64_t>();
+  shard.contributor = get<std::string>(entry, "contributor", where + ".");
+  if (!shard.contributor.empty()) {
+    bool valid = shard.contributor.size() <= 64;
+    try {
+      if (valid) valid = wallet::address_of(wallet::parse_address(shard.contributor)) == shard.contributor;
+    } catch (const std::invalid_argument&) {
+      valid = false;
+    }
+    if (!valid)
+      throw std::invalid_argument("manifest: " + where + ".contributor must be an owner address (base58) or empty");
+  }
+  return shard;
+}
+
+// Shards are optional; when present the dataset names exactly their hashes, in order.
+std::vector<ManifestShard> shards_from(const json& document, const std::vector<std::string>& dataset) {
+  std::vector<ManifestShard> shards;
+  if (!document.contains("shards")) return shards;
+  const auto& list = document.at("shards");
+  if (!list.is_array()) throw std::invalid_argument("manifest: shards must be an array");
+  if (list.size() > kMaxShards)
+    throw std::invalid_argument("manifest: shards has " + std::to_string(list.size()) + " entries, at most " +
+                                std::to_string(kMaxShards) + " are allowed");
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    shards.push_back(shard_from(list[i], "shards[" + std::to_string(i) + "]"));
+    if (!seen.insert(shards.back().hash).second)
+      throw std::invalid_argument("manifest: shards[" + std::to_string(i) + "].hash " + shards.back().hash +
+                                  " appears twice");
+  }
+  const bool matches = dataset.size() == shards.size() &&
+                       std::equal(shards.begin(), shards.end(), dataset.begin(),
+                                  [](const ManifestShard& shard, const std::string& name) { return shard.hash == name; });
+  if (!shards.empty() && !matches)
+    throw std::invalid_argument("manifest: dataset must list the shards' hashes, in the shards' order");
+  return shards;
+}
+
+}  // namespace
+
 bool valid_run_id(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
   for (const char c : id)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
   return true;
 }
-
-}  // namespace
 
 std::string canonical_text(const RunManifest& manifest) { return body(manifest).dump(); }
 
@@ -155,6 +234,9 @@ RunManifest manifest_from_json(const json& document) {
   m.hub_key = hex<32>(document, "hub_key");
   m.publisher_key = hex<32>(document, "publisher_key");
   m.signature = hex<64>(document, "signature");
+  m.revision = optional_count(document, "revision");
+  m.shards = shards_from(document, m.dataset);
+  m.data_units_per_1k_tokens = optional_count(document, "data_units_per_1k_tokens");
   return m;
 }
 
