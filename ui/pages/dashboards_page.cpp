@@ -119,11 +119,13 @@ void DashboardsPage::buildLowerCards(QWidget* content, QVBoxLayout* layout) {
   layout->addLayout(lower);
 }
 
-// The latest statement of each run, summed: units earned by compute and by data, apart.
+// The latest verified statement of each run, summed: units earned by compute and by data, apart
+// (only a verified leaf says how many were for data).
 void DashboardsPage::showOwnershipSplit() {
-  QMap<QString, int> latest;  // run -> its last row (rows are ordered by run, epoch)
+  QMap<QString, int> latest;  // run -> its last verified row (rows are ordered by run, epoch)
   for (int row = 0; row < ownership_model_->rowCount(); ++row)
-    latest[ownership_model_->index(row, OwnershipModel::Run).data().toString()] = row;
+    if (ownership_model_->index(row, OwnershipModel::Verified).data(Qt::EditRole).toBool())
+      latest[ownership_model_->index(row, OwnershipModel::Run).data().toString()] = row;
   double units = 0;
   qint64 data_units = 0;
   for (const int row : latest) {
@@ -132,7 +134,7 @@ void DashboardsPage::showOwnershipSplit() {
   }
   const double data_flops = static_cast<double>(data_units) * 1e6;
   ownership_split_->setText(latest.isEmpty() ? QString()
-                                             : tr("Compute units: %1 · data units: %2")
+                                             : tr("Verified: compute units %1 · data units %2")
                                                    .arg(formatFlops(std::max(0.0, units - data_flops)),
                                                         formatDataUnits(data_units)));
 }
