@@ -2,7 +2,6 @@
 #include "core/hub/data_credit.h"
 
 #include <map>
-#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 

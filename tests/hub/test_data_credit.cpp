@@ -1,7 +1,8 @@
 // Data credit (docs/hub.md "Data credit"): each committed step's trained tokens of a shard go to
 // its contributor; at each close an owner earns floor(tokens x rate / 1000) data units and the
 // fraction is carried exactly, across closes and restarts; the publisher's own shards earn
-// nothing; data units earn revenue shares; past 2^64 - 1 they are withheld like compute. Then a
+// nothing; data units earn revenue shares; a database of a hub before data credit opens with its
+// statements; past 2^64 - 1 they are withheld like compute. Then a
 // real HubService whose manifest names a contributor: steps posted as the driver posts them, the
 // epoch closed, and the contributor's signed leaf holds exactly the data units its tokens earn.
 #include <QtTest>
@@ -10,6 +11,7 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "core/client/hub_client.h"
 #include "core/hub/data_credit.h"
@@ -119,6 +121,39 @@ class TestDataCredit : public QObject {
     hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
     const auto rebuilt = book.epoch(3);
     QVERIFY(rebuilt && protocol::verify_leaf(rebuilt->statement(), *rebuilt->proof_for("erin")));
+  }
+
+  void aSchemaTwoDatabaseOpensAndKeepsItsStatements() {
+    QTemporaryDir dir;
+    const auto file = std::filesystem::path(dir.path().toStdString()) / "hub-run-1.db";
+    const auto hub_key = wallet::KeyPair::generate();
+    protocol::Statement before;
+    {
+      hub::HubStore store(file, "run-1");
+      hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
+      book.credit_work("grace", 7e6);
+      book.close_epoch();
+      before = *book.latest_statement();
+    }
+    // The file as a hub before data credit left it (schema 2).
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(file.string().c_str(), &db), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(db,
+                          "DROP TABLE open_data; ALTER TABLE balance_history DROP COLUMN data_units; "
+                          "ALTER TABLE statements DROP COLUMN total_data_units; PRAGMA user_version = 2",
+                          nullptr, nullptr, nullptr),
+             SQLITE_OK);
+    sqlite3_close(db);
+    hub::HubStore store(file, "run-1");  // migrates to schema 3
+    hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
+    QCOMPARE(book.latest_statement()->signature, before.signature);
+    const auto published = book.epoch(1);
+    QVERIFY(published && protocol::verify_leaf(published->statement(), *published->proof_for("grace")));
+    hub::DataCredit credit({"grace"}, 1000, [](std::uint64_t) { return std::vector<std::uint64_t>{2}; }, book);
+    commit_step(store, credit, 1);
+    book.close_epoch();
+    QCOMPARE(book.latest()->proof_for("grace")->leaf.units, std::uint64_t(9));
+    QCOMPARE(leaf_data_units(book, "grace"), std::uint64_t(2));
   }
 
   void unitsPastTheCapAreWithheld() {
