@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/control/control_file.h"
 #include "core/sys/paths.h"
 #include "tessera/version.h"
 #include "ui/ledger_service.h"
@@ -25,6 +26,7 @@
 #include "ui/node_settings.h"
 #include "ui/node_supervisor.h"
 #include "ui/quit_on_signals.h"
+#include "ui/runs_service.h"
 #include "ui/pages/first_run_dialog.h"
 #include "ui/screenshots.h"
 #include "ui/theme.h"
@@ -197,7 +199,9 @@ int main(int argc, char** argv) {
   if (node) node->setHubUrl(QString::fromStdString(settings.values().hub_url));
   wallet.probe();
   WatchService watch;  // the watched addresses live in the app's settings
-  MainWindow window(AppServices{*data_dir, node.get(), &wallet, &ledger, &settings, &watch});
+  // The Runs page asks whichever node serves the folder (this app's, or one it attached to).
+  RunsService runs(QDir(*data_dir).filePath(QString::fromLatin1(tessera::control::kControlFileName)));
+  MainWindow window(AppServices{*data_dir, node.get(), &wallet, &ledger, &settings, &watch, &runs});
   QObject::connect(&app, &QApplication::aboutToQuit, [&node] { node.reset(); });  // stops the node cleanly
   QSettings preferences;
   remember_contributing(node.get(), preferences);

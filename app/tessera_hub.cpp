@@ -1,6 +1,7 @@
 // tessera-hub: publishes a training run (the signed manifest), admits and assigns nodes, keeps the
 // peer directory and verifies their receipts (core/hub/hub_daemon.h does the work); `keys` manages
-// the gateway's API keys through the running hub (app/cli/keys_command.h); `bench` measures it
+// the gateway's API keys through the running hub (app/cli/keys_command.h); `init` writes a run's
+// signed manifest (app/cli/hub_init_command.h); `bench` measures it
 // under load (app/cli/hub_bench.h).
 #include <atomic>
 #include <csignal>
@@ -10,6 +11,8 @@
 
 #include "app/cli/global_options.h"
 #include "app/cli/hub_bench.h"
+#include "app/cli/hub_data_command.h"
+#include "app/cli/hub_init_command.h"
 #include "app/cli/keys_command.h"
 #include "app/cli/run_cli.h"
 #include "core/hub/hub_daemon.h"
@@ -65,6 +68,8 @@ int main(int argc, char** argv) {
   bool handled = false;
   tessera::cli::hub_bench::add_bench_command(app, handled);
   tessera::cli::add_keys_command(app, global, handled);
+  tessera::cli::add_hub_data_command(app, global, handled);
+  tessera::cli::add_init_command(app, handled);
   app.callback([&] {
     if (handled) return;
     if (options.listen.empty() && options.manifest_file.empty()) {

@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
   tessera::cli::add_bench_engine_command(*bench);
   tessera::cli::add_run_command(app, global);
   tessera::cli::add_status_command(app, global);
+  tessera::cli::add_runs_command(app, global);
   tessera::cli::add_demo_command(app, global);
+  tessera::cli::add_data_command(app, global);
   tessera::cli::add_bench_swarm_command(*bench, global);
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::help);

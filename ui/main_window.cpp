@@ -21,6 +21,7 @@
 #include "ui/pages/dashboards_page.h"
 #include "ui/pages/home_page.h"
 #include "ui/pages/log_page.h"
+#include "ui/pages/runs_page.h"
 #include "ui/pages/settings_page.h"
 #include "ui/pages/wallet_page.h"
 
@@ -32,6 +33,7 @@ namespace tessera::ui {
 QString MainWindow::pageName(Page page) {
   switch (page) {
     case Home: return QStringLiteral("home");
+    case Runs: return QStringLiteral("runs");
     case Dashboards: return QStringLiteral("dashboards");
     case Wallet: return QStringLiteral("wallet");
     case Log: return QStringLiteral("log");
@@ -59,10 +61,12 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
   QFont nav_font = navigation_->font();
   nav_font.setPointSizeF(nav_font.pointSizeF() * 1.1);
   navigation_->setFont(nav_font);
-  const QString names[] = {tr("Home"), tr("Dashboards"), tr("Wallet"), tr("Contribution log"), tr("Settings")};
+  const QString names[] = {tr("Home"), tr("Runs"), tr("Dashboards"), tr("Wallet"), tr("Contribution log"), tr("Settings")};
   for (const auto& name : names) navigation_->addItem(name);
   pages_ = new QStackedWidget(central);
   home_ = new HomePage(services_.node, services_.settings, pages_);
+  runs_page_ = new RunsPage(services_.runs, pages_);
+  connect(runs_page_, &RunsPage::demoRequested, this, &MainWindow::useDemoNetwork);
   dashboards_ = new DashboardsPage(services_.ledger, pages_);
   wallet_page_ = new WalletPage(services_.wallet, services_.ledger, services_.watch, pages_);
   if (services_.watch != nullptr && services_.settings != nullptr) {
@@ -75,7 +79,7 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
   }
   log_page_ = new LogPage(services_.ledger, services_.data_dir + QStringLiteral("/node_key.json"), pages_);
   settings_page_ = new SettingsPage(services_.settings, services_.data_dir, pages_);
-  for (QWidget* page : std::initializer_list<QWidget*>{home_, dashboards_, wallet_page_, log_page_, settings_page_})
+  for (QWidget* page : std::initializer_list<QWidget*>{home_, runs_page_, dashboards_, wallet_page_, log_page_, settings_page_})
     pages_->addWidget(page);
   layout->addWidget(navigation_);
   layout->addWidget(pages_, 1);
@@ -93,6 +97,7 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
   if (services_.node != nullptr) {
     connect(services_.node, &NodeSupervisor::statusChanged, this, &MainWindow::onStatus);
     connect(services_.node, &NodeSupervisor::statusChanged, dashboards_, &DashboardsPage::showNodeStatus);
+    connect(services_.node, &NodeSupervisor::statusChanged, runs_page_, &RunsPage::showNodeStatus);
     connect(services_.node, &NodeSupervisor::phaseChanged, this, [this](NodeSupervisor::Phase phase) {
       switch (phase) {
         case NodeSupervisor::Phase::Stopped: node_line_->setText(tr("Node stopped")); break;
@@ -112,6 +117,24 @@ MainWindow::MainWindow(const AppServices& services, QWidget* parent) : QMainWind
 
 void MainWindow::showPage(Page page) { navigation_->setCurrentRow(page); }
 MainWindow::Page MainWindow::currentPage() const { return static_cast<Page>(pages_->currentIndex()); }
+
+// The Runs page's "Try it on this computer": the demo is the local network, which the node runs
+// when no hub is set (the same change as clearing the hub URL in Settings). A node already on it
+// but idle (the user left the demo) is restarted onto it.
+void MainWindow::useDemoNetwork() {
+  if (services_.settings == nullptr) return;
+  auto next = services_.settings->values();
+  const bool was_local = next.hub_url.empty();
+  next.hub_url.clear();
+  if (!services_.settings->apply(next)) return;
+  if (services_.node != nullptr) {
+    if (was_local && services_.node->hubUrl().isEmpty())
+      services_.node->restartNow();
+    else
+      services_.node->setHubUrl({});
+  }
+  showPage(Home);
+}
 
 void MainWindow::setupTray() {
   if (!QSystemTrayIcon::isSystemTrayAvailable()) return;

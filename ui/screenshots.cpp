@@ -26,9 +26,11 @@
 #include "ui/pages/first_run_dialog.h"
 #include "ui/pages/home_page.h"
 #include "ui/pages/log_page.h"
+#include "ui/pages/runs_page.h"
 #include "ui/pages/wallet_page.h"
 #include "ui/sample_log.h"
 #include "ui/theme.h"
+#include "ui/runs_service.h"
 #include "ui/wallet_service.h"
 #include "ui/watch_service.h"
 #include "ui/ledger_models.h"
@@ -149,6 +151,56 @@ WatchSnapshot sampleWatch(WatchModel& model) {
   return snapshot;
 }
 
+// The Runs page's fixed state: a run this computer fits and trains, and one too big for it.
+NodeRuns sampleRuns() {
+  NodeRuns runs;
+  runs.current = "tessera-1b";
+  runs.activity = "Training tessera-1b: stage 3 of 4, step 18,231, 6,880 tokens/s.";
+  RunEntry fitting;
+  fitting.run = "tessera-1b";
+  fitting.link = "tessera://hub.example.org:8800/tessera-1b#6rXrawwbFfkFMR8kwad269X3xCBJbWE7Vrsk9cCfiCvR";
+  fitting.catalog = RunCatalogInfo{"tessera-1b", fitting.link, false, 24, 2048, 1024, 1'310'000'000, "int8", 4,
+                                   {5, 3, 4, 2}, 18231, 3.184, 20'000, "USDC", 41'200'000};
+  control::RunFit fits;
+  fits.fits = true;
+  fits.stage = 2;
+  fits.stages = 4;
+  fits.memory_needed_bytes = 5'580'000'000ull;
+  fits.memory_available_bytes = 12'884'901'888ull;
+  fits.memory_of = "GPU cuda:0";
+  fits.tokens_per_s = 6900;
+  fits.units_per_day = 1.9e12;
+  fits.revenue_per_day = 3'400'000;
+  fits.currency = "USDC";
+  fits.basis = "doctor's measured rate on this GPU, scaled by the stage's FLOPs per token; last epoch's revenue";
+  fitting.fit = fits;
+  RunEntry too_big;
+  too_big.run = "code-7b";
+  too_big.link = "tessera://runs.example.net:8800/code-7b#9h3kq2Jx7TQvBzY4cN1pL8mRkW5sE6dF2gHaUoPiVtZy";
+  too_big.catalog = RunCatalogInfo{"code-7b", too_big.link, false, 32, 4096, 4096, 6'740'000'000, "int8", 8,
+                                   {12, 9, 10, 8, 7, 9, 11, 6}, 120'400, 2.41, 100'000, "USDC", 630'000'000};
+  control::RunFit too_much;
+  too_much.stages = 8;
+  too_much.memory_needed_bytes = 23'400'000'000ull;
+  too_much.memory_available_bytes = 12'884'901'888ull;
+  too_much.memory_of = "GPU cuda:0";
+  too_much.currency = "USDC";
+  too_much.why = "each of its 8 stages needs 21.8 GiB of device memory; this computer's GPU has 12.0 GiB";
+  too_big.fit = too_much;
+  runs.runs = {fitting, too_big};
+  return runs;
+}
+
+// A node that always lists the sample runs and ignores commands.
+class SampleRunsControl : public RunsControl {
+ public:
+  NodeRuns list() override { return sampleRuns(); }
+  NodeRuns add(const std::string&) override { return sampleRuns(); }
+  NodeRuns remove(const std::string&) override { return sampleRuns(); }
+  NodeRuns join(const std::string&) override { return sampleRuns(); }
+  NodeRuns leave() override { return sampleRuns(); }
+};
+
 }  // namespace
 
 int renderScreenshots(QApplication& app, const QString& dir) {
@@ -183,16 +235,18 @@ int renderScreenshots(QApplication& app, const QString& dir) {
   NodeSettings settings(nullptr, data_dir);
   WatchService watch(data_dir + QStringLiteral("/watching.ini"));  // never the user's own list
   const auto watched = sampleWatch(*watch.model());
+  RunsService runs([] { return std::make_unique<SampleRunsControl>(); });
 
   bool ok = true;
   for (const auto& [theme, suffix] : {std::pair{Theme::Light, QStringLiteral("light")},
                                       std::pair{Theme::Dark, QStringLiteral("dark")}}) {
     applyTheme(app, theme);
-    MainWindow window(AppServices{data_dir, nullptr, &wallet, &ledger, &settings, &watch});
+    MainWindow window(AppServices{data_dir, nullptr, &wallet, &ledger, &settings, &watch, &runs});
     watch.showSample(watched);
     window.setFixedSize(1280, 800);
     window.homePage()->showStatus(sampleStatus());
     window.dashboardsPage()->showNodeStatus(sampleStatus());
+    window.runsPage()->showNodeStatus(sampleStatus());
     window.show();
     for (int page = 0; page < MainWindow::PageCount; ++page) {
       window.showPage(static_cast<MainWindow::Page>(page));

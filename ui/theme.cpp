@@ -77,6 +77,7 @@ void applyTheme(QApplication& app, Theme theme) {
   const QString muted = palette.color(QPalette::PlaceholderText).name();
   const QString window = palette.color(QPalette::Window).name();
   const QString nav = theme == Theme::Dark ? QStringLiteral("#15181c") : QStringLiteral("#eceff3");
+  const QString warn = theme == Theme::Dark ? QStringLiteral("#ff8a80") : QStringLiteral("#b3261e");
   app.setStyleSheet(QStringLiteral(R"(
     QListWidget#navigation { background: %6; border: none; border-right: 1px solid %2; padding-top: 12px; outline: 0; }
     QListWidget#navigation::item { padding: 10px 16px; border-radius: 6px; margin: 2px 8px; }
@@ -97,9 +98,19 @@ void applyTheme(QApplication& app, Theme theme) {
     QFrame#banner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 8px; }
     QFrame#banner QLabel { color: #611a15; }
     QFrame#infoBanner { background: %5; border: 1px solid %2; border-radius: 8px; }
+    QPushButton[primaryAction="true"] { background: %1; color: white; border: none; border-radius: 6px; padding: 6px 16px; font-weight: 600; }
+    QPushButton[primaryAction="true"]:disabled { background: %2; color: %4; }
+    QLabel#badgeCurrent, QLabel#badgeFits, QLabel#badgeNoFit, QLabel#badgeDemo { color: white; border-radius: 9px; padding: 2px 9px; font-weight: 600; }
+    QLabel#badgeCurrent { background: %1; }
+    QLabel#badgeFits { background: #1a7f37; }
+    QLabel#badgeNoFit { background: #b3261e; }
+    QLabel#badgeDemo { background: #7a4fd0; }
+    QLabel#fitReason, QLabel#addError, QLabel#runsError { color: %7; }
+    QLabel#fitHeading { font-weight: 600; }
+    QLabel[statValue="true"] { font-size: 10.5pt; font-weight: 600; }
     QLabel#wordCell { background: %3; border: 1px solid %2; border-radius: 6px; padding: 6px 10px; font-family: monospace; }
   )")
-                       .arg(accent, mid, base, muted, window, nav));
+                       .arg(accent, mid, base, muted, window, nav, warn));
 }
 
 }  // namespace tessera::ui

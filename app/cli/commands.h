@@ -34,9 +34,14 @@ void add_bench_engine_command(CLI::App& bench);
 void add_run_command(CLI::App& app, const GlobalOptions& global);
 // `tessera-node status`: the running node's state, run and traffic, through its control API.
 void add_status_command(CLI::App& app, const GlobalOptions& global);
+// `tessera-node runs …`: the runs the node knows, their fit, join/leave/switch (control API).
+void add_runs_command(CLI::App& app, const GlobalOptions& global);
 // `tessera-node demo`: an embedded hub and local peer processes train, then a summary.
 void add_demo_command(CLI::App& app, const GlobalOptions& global);
 // `tessera-node bench swarm`: multi-process vs in-process pipeline, codecs, limited links.
 void add_bench_swarm_command(CLI::App& bench, const GlobalOptions& global);
+
+// `tessera-node data propose RUN FILE`: a data shard offered to a run (app/cli/node_data_command.cpp).
+void add_data_command(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace tessera::cli

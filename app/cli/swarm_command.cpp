@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/delegation_file.h"
 #include "app/cli/global_options.h"
 #include "app/cli/terminal.h"
 #include "core/client/hub_http.h"
@@ -21,7 +22,6 @@
 #include "core/sys/paths.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
-#include "core/wallet/secure_file.h"
 
 namespace tessera::cli {
 namespace {
@@ -41,17 +41,6 @@ void install_stop_signals() {
     struct sigaction previous {};
     sigaction(signal_number, nullptr, &previous);
     if (previous.sa_handler != SIG_IGN) sigaction(signal_number, &action, nullptr);
-  }
-}
-
-wallet::Delegation read_delegation(const std::filesystem::path& file) {
-  if (!std::filesystem::exists(file))
-    throw std::runtime_error("no delegation at " + file.string() +
-                             ": let this machine work for your wallet first (tessera-node wallet delegate)");
-  try {
-    return wallet::Delegation::from_json(nlohmann::json::parse(wallet::read_file_text(file, 1 << 16)));
-  } catch (const std::exception& error) {
-    throw std::runtime_error("delegation " + file.string() + " is not valid: " + error.what());
   }
 }
 
@@ -78,8 +67,9 @@ struct RunSettings {
 
 // A node of a hub elsewhere listens on every address at a fixed port (one to forward on a router);
 // one of a hub on this machine, or of the local network, on loopback at any port.
-std::string default_listen(const std::string& hub) {
-  const bool loopback = hub.empty() || net::is_loopback_host(client::HubEndpoint(hub).host());
+// A node started with no run listens as one of a hub elsewhere (the runs it joins may be anywhere).
+std::string default_listen(const std::string& hub, bool local) {
+  const bool loopback = local || (!hub.empty() && net::is_loopback_host(client::HubEndpoint(hub).host()));
   return loopback ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:7000";
 }
 
@@ -95,7 +85,7 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
   std::string hub_url = s.hub, network = s.hub;
   wallet::Delegation delegation;
   int threads = s.threads;
-  if (hub_url.empty()) {  // the local network: an embedded hub and peers for the other stages
+  if (s.local) {  // the local network: an embedded hub and peers for the other stages
     auto options = demo::demo_network_defaults();
     options.stages = s.stages;
     options.replicas = s.replicas;
@@ -110,13 +100,16 @@ void run_node(const RunSettings& s, const GlobalOptions& global) {
     const auto own = data_dir / "delegation.json";
     delegation = std::filesystem::exists(own) ? read_delegation(own) : local->delegate(key.public_key());
     if (threads == 0) threads = 1;
-  } else {
+  } else {  // a hub's run, or none until one is joined through the control API (tessera-node runs)
+    if (hub_url.empty() && s.no_control)
+      throw std::invalid_argument("without --hub or --local the node waits for a run to join through its control API: "
+                                  "drop --no-control");
     delegation = read_delegation(data_dir / "delegation.json");
   }
   node::NodeDaemonOptions options;
   options.swarm.hub_url = hub_url;
   options.swarm.data_dir = data_dir;
-  options.swarm.listen = s.listen.empty() ? default_listen(s.hub) : s.listen;
+  options.swarm.listen = s.listen.empty() ? default_listen(s.hub, s.local) : s.listen;
   options.swarm.advertise = s.advertise;
   options.swarm.map_port = !s.no_port_mapping;
   options.swarm.use_relays = !s.no_relay;
@@ -255,8 +248,10 @@ void add_run_command(CLI::App& app, const GlobalOptions& global) {
   auto s = std::make_shared<RunSettings>();
   auto* command = app.add_subcommand("run", "Run the contributor daemon: join a hub's run (or the local network) and train");
   command->add_option("--hub", s->hub, "The run's link (tessera://host:port/<run>#<publisher key>), or the hub's https:// URL "
-                      "(http:// only to this machine); without it, the local network");
-  command->add_flag("--local", s->local, "The local network: an embedded hub and local peers for the other stages");
+                      "(http:// only to this machine); without it and --local, the node waits in no run for a join "
+                      "through its control API (tessera-node runs join RUN)");
+  command->add_flag("--local", s->local, "The local network: an embedded hub and local peers for the other stages (a demo "
+                    "on this computer)");
   command->add_flag("--paused", s->paused, "Join, but do not train until started (control API)");
   command->add_option("--device", s->device, "cpu, cuda or cuda:N")->capture_default_str();
   command->add_option("--threads", s->threads, "libtorch CPU threads (0: default; 1 on the local network)");

@@ -5,8 +5,12 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <charconv>
+#include <cinttypes>
+#include <cstdio>
 #include <utility>
 
+#include "core/protocol/data_shard.h"
 #include "core/sys/bounded_json.h"
 #include "core/wallet/encoding.h"
 
@@ -40,13 +44,21 @@ void throw_if_excluded(const std::string& path, const nlohmann::json& reply) {
   throw HubExcluded("hub refused " + path + ": " + message, reason.empty() ? std::string("no reason given") : reason);
 }
 
+// An error answer as HubRefused, with the hub's message when it gave one.
+[[noreturn]] void throw_refused(const std::string& path, int status, const nlohmann::json& reply) {
+  std::string message = "HTTP " + std::to_string(status);
+  const bool explained = !reply.is_discarded() && reply.is_object() && reply.contains("error") && reply["error"].is_object();
+  if (explained) message = reply["error"].value("message", message);
+  throw HubRefused("hub refused " + path + ": " + message, status, explained);
+}
+
 }  // namespace
 
 HubClient::HubClient(std::string address, std::chrono::milliseconds timeout, net::TrafficMeter* traffic)
     : endpoint_(std::make_shared<HubEndpoint>(address)), url_(endpoint_->url()), timeout_(timeout), traffic_(traffic) {}
 
 nlohmann::json HubClient::call(const std::string& method, const std::string& path, const std::string& body,
-                               const wallet::KeyPair* signer, std::size_t max_reply_bytes) {
+                               const wallet::KeyPair* signer, std::size_t max_reply_bytes, const Extra* extra) {
   if (method == "POST" && body.size() > api::body_limit(path))
     throw std::runtime_error("the request to " + path + " is " + std::to_string(body.size()) +
                              " bytes; the hub accepts at most " + std::to_string(api::body_limit(path)));
@@ -58,10 +70,12 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
                {protocol::kTimeHeader, signature.time_ms},
                {protocol::kSignatureHeader, signature.signature}};
   }
+  if (extra)
+    for (const auto& [name, value] : extra->headers) headers.emplace(name, value);
   if (!endpoint_->trusted()) endpoint_->establish(timeout_, traffic_);
   const auto connection = endpoint_->open(timeout_, traffic_);
   auto& client = connection->http();
-  auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, "application/json");
+  auto result = method == "GET" ? client.Get(path, headers) : client.Post(path, headers, body, extra ? extra->content_type.c_str() : "application/json");
   if (!result && !connection->refusal().empty()) throw HubUntrusted(connection->refusal());
   if (!result)
     throw HubUnreachable("hub " + url_ + " did not answer " + path + " (" + httplib::to_string(result.error()) + ")");
@@ -72,12 +86,7 @@ nlohmann::json HubClient::call(const std::string& method, const std::string& pat
                                     : sys::parse_bounded_json(result->body, {max_reply_bytes, 8})
                                           .value.value_or(nlohmann::json::value_t::discarded);
   if (result->status == 403) throw_if_excluded(path, reply);
-  if (result->status != 200) {
-    std::string message = "HTTP " + std::to_string(result->status);
-    const bool explained = !reply.is_discarded() && reply.is_object() && reply.contains("error") && reply["error"].is_object();
-    if (explained) message = reply["error"].value("message", message);
-    throw HubRefused("hub refused " + path + ": " + message, result->status, explained);
-  }
+  if (result->status != 200) throw_refused(path, result->status, reply);
   if (reply.is_discarded()) throw std::runtime_error("hub " + url_ + " answered " + path + " with something not JSON");
   return reply;
 }
@@ -256,6 +265,84 @@ NodeWork HubClient::work(const wallet::PublicKey& node) {
   } catch (const std::invalid_argument& error) {
     throw std::runtime_error("the hub's " + std::string(api::kWork) + " reply is malformed: " + error.what());
   }
+}
+
+nlohmann::json HubClient::propose_shard(const wallet::KeyPair& node_key, const wallet::Delegation& delegation,
+                                       const std::string& bytes) {
+  Extra extra;
+  extra.headers = {{protocol::kShardHashHeader, protocol::shard_hash(bytes)},
+                   {protocol::kDelegationHeader, delegation.to_json().dump()}};
+  extra.content_type = "application/octet-stream";
+  return call("POST", api::kShards, bytes, &node_key, 64 * 1024, &extra);
+}
+
+namespace {
+
+// "bytes FIRST-LAST/TOTAL" → (FIRST, TOTAL); nothing when it is not that.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> content_range(const std::string& text) {
+  std::uint64_t first = 0, last = 0, total = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &first, &last, &total, &tail) != 3)
+    return std::nullopt;
+  if (last < first || last >= total) return std::nullopt;
+  return std::pair{first, total};
+}
+
+}  // namespace
+
+std::uint64_t HubClient::download_shard(const std::string& hash, std::uint64_t offset, const ShardReceiver& receive) {
+  if (!protocol::valid_shard_hash(hash)) throw std::invalid_argument("a shard hash is 64 lowercase hex digits");
+  const auto path = api::shard_path(hash);
+  if (!endpoint_->trusted()) endpoint_->establish(timeout_, traffic_);
+  const auto connection = endpoint_->open(timeout_, traffic_);
+  httplib::Headers headers;
+  if (offset > 0) headers.emplace("Range", "bytes=" + std::to_string(offset) + "-");
+  int status = 0;
+  std::uint64_t total = 0, received = 0;
+  std::string refusal;  // an error answer's body, bounded
+  std::string malformed;
+  bool stopped = false;
+  auto result = connection->http().Get(
+      path, headers,
+      [&](const httplib::Response& response) {
+        status = response.status;
+        if (status == 200 && offset == 0) {
+          const auto length = response.get_header_value("Content-Length");
+          const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), total);
+          if (length.empty() || error != std::errc() || end != length.data() + length.size())
+            malformed = "no Content-Length";
+        } else if (status == 206) {
+          const auto range = content_range(response.get_header_value("Content-Range"));
+          if (!range || range->first != offset) malformed = "a range other than the one asked for";
+          else total = range->second;
+        } else if (status == 200) {
+          malformed = "the whole shard where a range was asked for";
+        }
+        return malformed.empty();
+      },
+      [&](const char* data, std::size_t size) {
+        if (status != 200 && status != 206) {
+          refusal.append(data, std::min(size, 64 * 1024 - std::min<std::size_t>(refusal.size(), 64 * 1024)));
+          return true;
+        }
+        received += size;
+        if (offset + received > total) {
+          malformed = "more bytes than the shard has";
+          return false;
+        }
+        if (!receive(data, size)) stopped = true;
+        return !stopped;
+      });
+  if (stopped) return total;
+  if (!malformed.empty()) throw std::runtime_error("hub " + url_ + " answered " + path + " with " + malformed);
+  if (!result && !connection->refusal().empty()) throw HubUntrusted(connection->refusal());
+  if (!result)
+    throw HubUnreachable("hub " + url_ + " did not finish " + path + " (" + httplib::to_string(result.error()) + ")");
+  if (status != 200 && status != 206) throw_refused(path, status, nlohmann::json::parse(refusal, nullptr, false));
+  if (offset + received != total)
+    throw HubUnreachable("hub " + url_ + " cut " + path + " short at byte " + std::to_string(offset + received) + " of " +
+                         std::to_string(total));
+  return total;
 }
 
 }  // namespace tessera::client

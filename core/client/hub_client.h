@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "core/protocol/receipt.h"
 #include "core/protocol/spot_check.h"
 #include "core/protocol/step_record.h"
+#include "core/wallet/delegation.h"
 #include "core/wallet/signing.h"
 
 namespace tessera::client {
@@ -127,6 +129,16 @@ class HubClient {
   // unsigned). Throws std::runtime_error when the reply is larger than kMaxWorkReplyBytes or
   // malformed (node_work.h).
   NodeWork work(const wallet::PublicKey& node);
+  // Data shards (protocol/data_shard.h, docs/data.md). A proposal of `bytes` to the run, signed by
+  // the node key with its owner's delegation; answers the hub's {"hash", "bytes", "contributor",
+  // "state"}. Throws HubRefused (400: the bytes do not match; 429: too many).
+  nlohmann::json propose_shard(const wallet::KeyPair& node_key, const wallet::Delegation& delegation,
+                               const std::string& bytes);
+  // An accepted shard's bytes from `offset` on (HTTP Range), handed to `receive` as they arrive
+  // (false from it stops the download); answers the shard's whole size. Throws HubRefused (404: the
+  // hub has no such shard), HubUnreachable, or std::runtime_error for a cut or malformed answer.
+  using ShardReceiver = std::function<bool(const char* data, std::size_t size)>;
+  std::uint64_t download_shard(const std::string& hash, std::uint64_t offset, const ShardReceiver& receive);
   const std::string& url() const { return url_; }  // scheme://host:port
   // Where the hub is and what trusts it; share it (StatementSync) so the pin is made once.
   std::shared_ptr<HubEndpoint> endpoint() const { return endpoint_; }
@@ -139,8 +151,13 @@ class HubClient {
   // `signer` null: an unsigned request. `body` is sent as it is (and signed as it is).
   // `max_reply_bytes` non-zero: a longer reply is refused, and the reply is parsed with the
   // nesting bounded (core/sys/bounded_json.h).
+  // `extra` adds headers and names the body's content type (null: none, JSON).
+  struct Extra {
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string content_type = "application/json";
+  };
   nlohmann::json call(const std::string& method, const std::string& path, const std::string& body,
-                      const wallet::KeyPair* signer, std::size_t max_reply_bytes = 0);
+                      const wallet::KeyPair* signer, std::size_t max_reply_bytes = 0, const Extra* extra = nullptr);
   nlohmann::json signed_post(const std::string& path, const nlohmann::json& body, const wallet::KeyPair& signer);
   // The run id every signature binds: from the challenge or the manifest, fetched once.
   std::string run_id();

@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/net/http_json.h"
@@ -35,7 +36,34 @@ std::string sse_frame(const Event& event) {
   return "id: " + std::to_string(event.id) + "\nevent: " + event.type + "\ndata: " + event.data.dump() + "\n\n";
 }
 
+RunsReport decode_runs(const nlohmann::json& json) {
+  try {
+    return RunsReport::from_json(json);
+  } catch (const std::exception& error) {
+    throw std::runtime_error(std::string("node control API: ") + error.what());
+  }
+}
+
+// A string field of at most `max_bytes` a runs command needs ("link", "run").
+std::string text_field(const nlohmann::json& body, const char* name, std::size_t max_bytes) {
+  const auto found = body.find(name);
+  if (found == body.end() || !found->is_string() || found->get_ref<const std::string&>().empty())
+    throw std::invalid_argument(std::string("this command needs \"") + name + "\": a non-empty string");
+  if (found->get_ref<const std::string&>().size() > max_bytes)
+    throw std::invalid_argument(std::string("\"") + name + "\" is longer than " + std::to_string(max_bytes) + " bytes");
+  return found->get<std::string>();
+}
+
+constexpr std::size_t kMaxLinkBytes = 1024;
+constexpr std::size_t kMaxRunIdBytes = 256;
+
 }  // namespace
+
+RunsReport ControlHandler::runs() { throw std::invalid_argument("this node does not manage runs"); }
+RunsReport ControlHandler::add_run(const std::string&) { return runs(); }
+RunsReport ControlHandler::remove_run(const std::string&) { return runs(); }
+RunsReport ControlHandler::join_run(const std::string&) { return runs(); }
+RunsReport ControlHandler::leave_run() { return runs(); }
 
 ControlServer::ControlServer(ControlHandler& handler, EventBus& events)
     : handler_(handler), events_(events), token_(64) {
@@ -98,6 +126,22 @@ void ControlServer::start(int port) {
   server.Put("/v1/settings", [this](const httplib::Request& request, httplib::Response& response) {
     reply_json(response, 200, handler_.update_settings(body_of(request)).to_json());
   });
+  server.Get(kRunsPath, [this](const httplib::Request&, httplib::Response& response) {
+    reply_json(response, 200, handler_.runs().to_json());
+  });
+  server.Post(kRunsPath, [this](const httplib::Request& request, httplib::Response& response) {
+    reply_json(response, 200, handler_.add_run(text_field(body_of(request), "link", kMaxLinkBytes)).to_json());
+  });
+  server.Post(kRunsRemovePath, [this](const httplib::Request& request, httplib::Response& response) {
+    reply_json(response, 200, handler_.remove_run(text_field(body_of(request), "run", kMaxRunIdBytes)).to_json());
+  });
+  server.Post(kRunsJoinPath, [this](const httplib::Request& request, httplib::Response& response) {
+    reply_json(response, 200, handler_.join_run(text_field(body_of(request), "run", kMaxRunIdBytes)).to_json());
+  });
+  server.Post(kRunsLeavePath, [this](const httplib::Request& request, httplib::Response& response) {
+    body_of(request);  // an object or nothing
+    reply_json(response, 200, handler_.leave_run().to_json());
+  });
   server.Get("/v1/events", [this](const httplib::Request&, httplib::Response& response) {
     auto subscription = events_.subscribe();
     response.set_header("Cache-Control", "no-cache");
@@ -146,9 +190,14 @@ ControlClient::ControlClient(int port, const wallet::SecureBytes& token, std::ch
 ControlClient::~ControlClient() { sodium_memzero(authorization_.data(), authorization_.size()); }
 
 nlohmann::json ControlClient::call(const char* method, const std::string& path, const nlohmann::json* body) {
+  return call(method, path, body, timeout_);
+}
+
+nlohmann::json ControlClient::call(const char* method, const std::string& path, const nlohmann::json* body,
+                                   std::chrono::milliseconds timeout) {
   httplib::Client client("127.0.0.1", port_);
   client.set_connection_timeout(timeout_);
-  client.set_read_timeout(timeout_);
+  client.set_read_timeout(timeout);
   client.set_write_timeout(timeout_);
   const httplib::Headers headers{{"Authorization", authorization_}};
   const std::string payload = body ? body->dump() : std::string();
@@ -183,6 +232,28 @@ NodeStatus ControlClient::snooze(std::chrono::seconds duration) {
 NodeSettings ControlClient::settings() { return decode_settings(call("GET", "/v1/settings", nullptr)); }
 NodeSettings ControlClient::update_settings(const nlohmann::json& patch) {
   return decode_settings(call("PUT", "/v1/settings", &patch));
+}
+
+// The runs commands may contact hubs (add verifies the link's manifest; every answer carries the
+// report): they wait as long as GET /v1/runs does.
+constexpr auto kRunsTimeout = std::chrono::milliseconds(30000);
+
+RunsReport ControlClient::runs() { return decode_runs(call("GET", kRunsPath, nullptr, std::max(timeout_, kRunsTimeout))); }
+RunsReport ControlClient::add_run(const std::string& link) {
+  const nlohmann::json body{{"link", link}};
+  return decode_runs(call("POST", kRunsPath, &body, std::max(timeout_, kRunsTimeout)));
+}
+RunsReport ControlClient::remove_run(const std::string& run) {
+  const nlohmann::json body{{"run", run}};
+  return decode_runs(call("POST", kRunsRemovePath, &body, std::max(timeout_, kRunsTimeout)));
+}
+RunsReport ControlClient::join_run(const std::string& run) {
+  const nlohmann::json body{{"run", run}};
+  return decode_runs(call("POST", kRunsJoinPath, &body, std::max(timeout_, kRunsTimeout)));
+}
+RunsReport ControlClient::leave_run() {
+  const nlohmann::json body = nlohmann::json::object();
+  return decode_runs(call("POST", kRunsLeavePath, &body, std::max(timeout_, kRunsTimeout)));
 }
 
 void ControlClient::watch_events(const std::function<bool(const Event&)>& on_event) {

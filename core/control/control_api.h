@@ -16,6 +16,7 @@
 #include "core/control/event_bus.h"
 #include "core/control/node_settings.h"
 #include "core/control/node_status.h"
+#include "core/control/run_views.h"
 #include "core/wallet/secure_bytes.h"
 
 namespace httplib {
@@ -24,6 +25,12 @@ class Client;
 }  // namespace httplib
 
 namespace tessera::control {
+
+// The runs routes (docs/control-api.md, docs/runs.md).
+inline constexpr const char* kRunsPath = "/v1/runs";              // GET: the report; POST {"link"}: add
+inline constexpr const char* kRunsRemovePath = "/v1/runs/remove";  // POST {"run"}
+inline constexpr const char* kRunsJoinPath = "/v1/runs/join";      // POST {"run"}: join, or switch to it
+inline constexpr const char* kRunsLeavePath = "/v1/runs/leave";    // POST {}
 
 // What the API can ask of the node. Calls come from the server's threads; implementations are
 // thread-safe. Throw std::invalid_argument for a request the user must correct (answered 400).
@@ -37,6 +44,16 @@ class ControlHandler {
   virtual NodeSettings settings() = 0;
   // `patch`: a JSON merge patch (NodeSettings::merged); returns the new settings.
   virtual NodeSettings update_settings(const nlohmann::json& patch) = 0;
+
+  // The runs the user added (docs/runs.md). A handler that does not manage runs refuses them (400).
+  // runs() fetches the hubs' catalogs (cached for a few seconds) and computes the fits.
+  virtual RunsReport runs();
+  // Adds a run by its link once the hub's manifest verifies under it; answers the report.
+  virtual RunsReport add_run(const std::string& link);
+  virtual RunsReport remove_run(const std::string& run);
+  // Joins `run` (leaving the current one first: a switch); the join itself goes on after the answer.
+  virtual RunsReport join_run(const std::string& run);
+  virtual RunsReport leave_run();
 };
 
 class ControlServer {
@@ -77,11 +94,20 @@ class ControlClient {
   NodeStatus snooze(std::chrono::seconds duration);
   NodeSettings settings();
   NodeSettings update_settings(const nlohmann::json& patch);
+  // GET /v1/runs: may take seconds (the hubs' catalogs, and the first time the doctor's
+  // measurement), so it waits up to 30 s whatever the client's timeout.
+  RunsReport runs();
+  RunsReport add_run(const std::string& link);
+  RunsReport remove_run(const std::string& run);
+  RunsReport join_run(const std::string& run);  // switches when another run is current
+  RunsReport leave_run();
   // Streams events until `on_event` returns false or the connection ends.
   void watch_events(const std::function<bool(const Event&)>& on_event);
 
  private:
   nlohmann::json call(const char* method, const std::string& path, const nlohmann::json* body);
+  nlohmann::json call(const char* method, const std::string& path, const nlohmann::json* body,
+                      std::chrono::milliseconds timeout);
 
   int port_;
   std::string authorization_;  // "Bearer …": httplib wants a std::string header value

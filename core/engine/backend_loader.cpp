@@ -88,7 +88,7 @@ std::string describe_gpus(const sys::CudaDriverProbe& probe) {
   return text;
 }
 
-std::string cuda_version(int version) {  // 13000 -> "13.0"
+[[maybe_unused]] std::string cuda_version(int version) {  // 13000 -> "13.0" (unused without the CUDA backend)
   return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
 }
 

@@ -50,10 +50,12 @@ bool AdminController::authorized(const std::string& token) const {
   return sodium_memcmp(presented.data(), token_hash_.data(), presented.size()) == 0;
 }
 
+bool AdminController::admits(const httplib::Request& request) const {
+  return authorized(request.get_header_value(api::kTokenHeader));
+}
+
 void AdminController::mount(httplib::Server& server) {
-  const auto allowed = [this](const httplib::Request& request) {
-    return authorized(request.get_header_value(api::kTokenHeader));
-  };
+  const auto allowed = [this](const httplib::Request& request) { return admits(request); };
   server.Get(api::kKeys, [this, allowed](const httplib::Request& request, httplib::Response& response) {
     guarded(allowed(request), response, [&] {
       nlohmann::json keys = nlohmann::json::array();

@@ -14,7 +14,8 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+}  // namespace httplib
 
 namespace tessera::hub {
 
@@ -29,6 +30,8 @@ class AdminController {
   // What the keys command needs to reach this controller at `url` (the token in clear: for the
   // 0600 access file only).
   protocol::AdminAccess access(const std::string& url) const;
+  // True when `request` carries the admin token (for the other admin areas: shard_admin.h).
+  bool admits(const httplib::Request& request) const;
 
  private:
   bool authorized(const std::string& token) const;

@@ -31,6 +31,9 @@
 #include "core/hub/receipts_controller.h"
 #include "core/hub/route_seeder.h"
 #include "core/hub/settlement_import.h"
+#include "core/hub/shard_admin.h"
+#include "core/hub/shard_store.h"
+#include "core/hub/shards_controller.h"
 #include "core/hub/run_controller.h"
 #include "core/hub/statements_controller.h"
 #include "core/hub/step_progress.h"
@@ -140,6 +143,14 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
   }
   if (book_ && (data_credit_ = DataCredit::for_manifest(manifest_, *book_))) work_->add_observer(*data_credit_);
   health_api_ = std::make_unique<HealthController>([this] { return health(); });
+  if (!options_.state_dir.empty()) {
+    shards_ = std::make_unique<ShardStore>(options_.state_dir / "shards");
+    const auto sequence_bytes = static_cast<std::uint64_t>(manifest_.model.context) + 1;
+    shards_api_ = std::make_unique<ShardsController>(manifest_.run_id, sequence_bytes, *shards_, verifier_);
+    if (admin_api_)
+      shard_admin_ = std::make_unique<ShardAdmin>(
+          *shards_, [admin = admin_api_.get()](const httplib::Request& request) { return admin->admits(request); });
+  }
 }
 
 HubService::~HubService() { stop(); }
@@ -237,6 +248,7 @@ void HubService::start() {
   if (statements_api_) statements_api_->mount(server);
   if (tls_api_) tls_api_->mount(server);
   if (checks_api_) checks_api_->mount(server);
+  if (shards_api_) shards_api_->mount(server);
   if (gateway_api_) {
     const auto limit = gateway_->body_limit();
     gateway_server_ = std::make_unique<HttpListener>(
@@ -253,6 +265,7 @@ void HubService::start() {
         net::BodyLimits{[limit](const std::string&) { return limit; }, limit});
     net::reply_thrown_errors(admin_server_->server());
     admin_api_->mount(admin_server_->server());
+    if (shard_admin_) shard_admin_->mount(admin_server_->server());
   }
   try {
     api_server_->start(options_.host, options_.port);

@@ -54,6 +54,9 @@ class NextTokenSource;
 class NodeTally;
 class ReceiptLog;
 class SpotChecks;
+class ShardAdmin;
+class ShardStore;
+class ShardsController;
 class ReceiptsController;
 class RouteSeeder;
 class RunController;
@@ -77,7 +80,8 @@ struct HubOptions {
   const wallet::KeyPair* hub_key = nullptr;
   std::chrono::milliseconds epoch_length{0};  // 0: the manifest's epoch_seconds
   // The hub's database, hub-<run>.db (members, receipts, credits, statements), kept across
-  // restarts; a settlement-<run>.json of older hubs there is imported. Empty: in memory only.
+  // restarts; a settlement-<run>.json of older hubs there is imported; the data shards, in
+  // shards/ (shard_store.h). Empty: in memory only, and no shards are served or proposed.
   std::filesystem::path state_dir;
   std::size_t max_peers = PeerDirectory::kDefaultMaxPeers;  // live peers; beyond, joins are refused
   // HTTPS for the API and gateway servers with this certificate (tls_identity.h); null: plain
@@ -171,6 +175,8 @@ class HubService {
   // receipts, the tickets in heartbeats, the reports, weights digests and exclusions.
   SpotChecks* spot_checks() { return checks_.get(); }
   HubStore& store() { return *store_; }
+  // The data shards, accepted and proposed, in <state dir>/shards (null without a state folder).
+  ShardStore* shards() { return shards_.get(); }
   // The gateway's server once started (0 and "" without a hub key).
   int gateway_port() const { return gateway_port_; }
   std::string gateway_url() const;  // http://gateway host:port/v1 (https:// with TLS)
@@ -215,6 +221,9 @@ class HubService {
   std::unique_ptr<TrafficReports> traffic_;  // also the GET /api/traffic controller
   std::unique_ptr<ReachabilityCheck> reachability_;
   std::unique_ptr<RelayCredits> relay_credits_;  // with a hub key
+  std::unique_ptr<ShardStore> shards_;             // with a state folder
+  std::unique_ptr<ShardsController> shards_api_;   // with a state folder
+  std::unique_ptr<ShardAdmin> shard_admin_;        // with a state folder and the admin server
 
   std::unique_ptr<HttpListener> api_server_;
   std::unique_ptr<HttpListener> gateway_server_;  // with a hub key

@@ -25,18 +25,6 @@
 #include "core/wallet/encoding.h"
 
 namespace tessera::hub {
-namespace {
-
-// Spends one of `key`'s tokens, or refuses with 429 and when to try again.
-void take_token(RateLimiter& limiter, const std::string& key, const char* what) {
-  const auto wait = limiter.acquire(key);
-  if (!wait) return;
-  const auto seconds = std::max<std::int64_t>(1, (wait->count() + 999) / 1000);
-  throw net::HttpError(429, std::string("too many ") + what + "; try again in " + std::to_string(seconds) + " s",
-                       std::chrono::seconds(seconds));
-}
-
-}  // namespace
 
 void admit_or_refuse(const MemberGate* gate, const wallet::PublicKey& node, const std::string* owner) {
   if (!gate) return;

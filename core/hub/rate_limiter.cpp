@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/net/http_json.h"
+
 namespace tessera::hub {
 
 RateLimiter::RateLimiter(RateLimit limit, std::size_t capacity) : limit_(limit), capacity_(std::max<std::size_t>(capacity, 1)) {
@@ -70,6 +72,14 @@ std::string address_key(const std::string& remote_address) {
     prefix += kHex[bytes[i] & 15];
   }
   return prefix + "::/64";
+}
+
+void take_token(RateLimiter& limiter, const std::string& key, const char* what) {
+  const auto wait = limiter.acquire(key);
+  if (!wait) return;
+  const auto seconds = std::max<std::int64_t>(1, (wait->count() + 999) / 1000);
+  throw net::HttpError(429, std::string("too many ") + what + "; try again in " + std::to_string(seconds) + " s",
+                       std::chrono::seconds(seconds));
 }
 
 }  // namespace tessera::hub

@@ -45,4 +45,8 @@ class RateLimiter {
 // /64 prefix (one home network gets a whole /64, so its single addresses cost nothing to change).
 std::string address_key(const std::string& remote_address);
 
+// Spends one of `key`'s tokens, or throws net::HttpError 429 "too many <what>; try again in N s"
+// with its Retry-After.
+void take_token(RateLimiter& limiter, const std::string& key, const char* what);
+
 }  // namespace tessera::hub

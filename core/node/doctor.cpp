@@ -87,12 +87,14 @@ DoctorReport run_doctor(const DoctorOptions& options) {
   return report;
 }
 
-void judge(DoctorReport& report) {
+double demo_training_flops_per_token() {
   const auto config = model::demo_model_config();
-  const model::StageShape whole{model::non_embedding_parameters(config), config.layers,
-                                   config.width, config.context};
-  const double flops_per_token = model::training_flops_per_token(whole);
-  report.demo_tokens_per_s = report.matmul_gflops * 1e9 * kExpectedUtilisation / flops_per_token;
+  const model::StageShape whole{model::non_embedding_parameters(config), config.layers, config.width, config.context};
+  return model::training_flops_per_token(whole);
+}
+
+void judge(DoctorReport& report) {
+  report.demo_tokens_per_s = report.matmul_gflops * 1e9 * kExpectedUtilisation / demo_training_flops_per_token();
 
   std::vector<std::string> problems;
   if (report.ram_bytes != 0 && report.ram_bytes < kMinRamBytes)

@@ -52,6 +52,10 @@ struct DoctorReport {
 // an unusable --device.
 DoctorReport run_doctor(const DoctorOptions& options);
 
+// The demo model's (model::demo_model_config) training FLOPs per token: what demo_tokens_per_s is
+// a rate of. The fit of a run (run_fit.h) scales that rate by the ratio of FLOPs per token.
+double demo_training_flops_per_token();
+
 // Fills `ready`, `demo_tokens_per_s` and `verdict` from the facts (pure; tested on its own).
 void judge(DoctorReport& report);
 

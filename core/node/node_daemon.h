@@ -1,8 +1,10 @@
-// The contributor daemon assembled (`tessera-node run`): the swarm node, its control handler and
-// the control API on 127.0.0.1 (announced in <data-dir>/control.json), the event bus between them,
-// and the power policy checked before each step with this machine's probes (input idle time,
-// battery, schedule, GPU temperature and power through NVML), so a headless node obeys the user's
-// settings too. The command line only chooses the options (and the local network, if any).
+// The contributor daemon assembled (`tessera-node run`): the run switcher and the swarm node of the
+// current run (none: idle, waiting for a join through the control API), the runs the user added,
+// its control handler and the control API on 127.0.0.1 (announced in <data-dir>/control.json, up
+// through every join, leave and switch), the event bus between them, and the power policy checked
+// before each step with this machine's probes (input idle time, battery, schedule, GPU temperature
+// and power through NVML), so a headless node obeys the user's settings too. The command line only
+// chooses the options (and the local network, if any).
 #pragma once
 
 #include <atomic>
@@ -18,7 +20,9 @@
 namespace tessera::node {
 
 struct NodeDaemonOptions {
-  SwarmNodeOptions swarm;     // data_dir: where control.json and settings.json live
+  // data_dir: where control.json, settings.json and runs.json live; hub_url: the run to join at
+  // start (empty: none, the node is idle until a join through the control API).
+  SwarmNodeOptions swarm;
   std::string network;        // as the status reports it: "local" or the hub URL
   bool paused = false;        // join, but do not train until started
   bool serve_control = true;  // false: no control API and no control.json (the local network's peers)
@@ -34,10 +38,12 @@ class NodeDaemon {
   NodeDaemon(const NodeDaemon&) = delete;
   NodeDaemon& operator=(const NodeDaemon&) = delete;
 
-  // Serves the control API and writes control.json, runs the node until `stop` is set (or it is
-  // done), then stops the API, removes control.json and closes the event stream. Throws what
-  // SwarmNode::run throws (joining failed for good); control.json is removed then too. Throws
-  // std::runtime_error when the control API cannot listen.
+  // Serves the control API and writes control.json, runs the node (joining, leaving and switching
+  // runs as asked) until `stop` is set (or the start run is done), then stops the API, removes
+  // control.json and closes the event stream. Throws what SwarmNode::run throws for the start run
+  // (joining failed for good); control.json is removed then too. A run joined through the control
+  // API that fails leaves the node idle instead. Throws std::runtime_error when the control API
+  // cannot listen.
   void run(const std::atomic<bool>& stop);
 
  private:

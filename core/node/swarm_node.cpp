@@ -193,7 +193,10 @@ void SwarmNode::Impl::sync(const std::atomic<bool>& stop) {
   serving = true;
   server_thread = std::thread([this] { stage_server->serve(serving); });
   hub->refresh_peers();
-  if (has_replica()) std::this_thread::sleep_for(700ms);  // the replicas' allowlists refresh every 500 ms
+  if (has_replica()) {
+    board.set_state("joining", "fetching the stage's state from a replica");
+    std::this_thread::sleep_for(700ms);  // the replicas' allowlists refresh every 500 ms
+  }
   while (!stop && has_replica() && state->fetch(hub->peers(), stop) != swarm::StateTransfer::Fetch::Loaded) {
     std::this_thread::sleep_for(500ms);
     hub->refresh_peers();

@@ -24,6 +24,13 @@ inline constexpr char kKeys[] = "/admin/keys";
 inline constexpr char kCredit[] = "/admin/keys/credit";
 // POST {"id"}: the key is refused from now on (its record and debits stay); answers its ApiKeyInfo.
 inline constexpr char kRevoke[] = "/admin/keys/revoke";
+// Data shards proposed to the hub's runs (data_shard.h): GET ?run= (every run's without) lists
+// those waiting for review ({"shards": [PendingShard…]}); POST {"run", "hash"} to kRejectShard
+// drops one, to kAcceptShard moves its bytes to the served shards (the publisher's acceptance is a
+// new manifest revision naming it, posted to kRuns). Both answer the PendingShard.
+inline constexpr char kShards[] = "/admin/shards";
+inline constexpr char kRejectShard[] = "/admin/shards/reject";
+inline constexpr char kAcceptShard[] = "/admin/shards/accept";
 inline constexpr char kTokenHeader[] = "Tessera-Admin-Token";
 inline constexpr std::size_t kBodyLimit = 4 * 1024;
 inline constexpr std::size_t kMaxNameBytes = 100;

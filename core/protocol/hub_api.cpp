@@ -29,6 +29,7 @@ constexpr RouteLimit kBodyLimits[] = {
     {kReceipts, kReceiptsBodyLimit},
     {kSteps, kStepsBodyLimit},
     {kWeights, kWeightsBodyLimit},
+    {kShards, kShardBodyLimit},
 };
 }  // namespace
 
@@ -45,6 +46,13 @@ const std::string& statement_pattern() {
 
 const std::string& proof_pattern() {
   static const std::string pattern = statement_pattern() + R"(/proof/([1-9A-HJ-NP-Za-km-z]{32,44}))";
+  return pattern;
+}
+
+std::string shard_path(const std::string& hash) { return std::string(kShards) + "/" + hash; }
+
+const std::string& shard_pattern() {
+  static const std::string pattern = std::string(kShards) + "/([0-9a-f]{64})";
   return pattern;
 }
 

@@ -69,6 +69,12 @@ std::string proof_path(std::uint64_t epoch, const std::string& owner);  // /api/
 // The server's patterns for the two paths above: group 1 the epoch, group 2 a base58 owner address.
 const std::string& statement_pattern();
 const std::string& proof_pattern();
+// Data shards (data_shard.h, docs/data.md): an accepted shard's bytes (GET /api/shards/<hash>,
+// public, with HTTP Range), and a proposal (signed POST /api/shards: the raw bytes as the body, the
+// claimed hash and the owner's delegation in headers; answered with the pending proposal).
+inline constexpr char kShards[] = "/api/shards";
+std::string shard_path(const std::string& hash);  // /api/shards/<hash>
+const std::string& shard_pattern();                // the server's pattern: group 1 the hash
 // The OpenAI-compatible inference gateway (served on its own port: HubService::gateway_url).
 inline constexpr char kModels[] = "/v1/models";
 inline constexpr char kCompletions[] = "/v1/completions";
@@ -83,6 +89,7 @@ inline constexpr std::size_t kProgressBodyLimit = 8 * 1024;        // one step's
 inline constexpr std::size_t kReceiptsBodyLimit = 2 * 1024 * 1024;  // a batch: about 3,700 receipts of ~560 bytes
 inline constexpr std::size_t kStepsBodyLimit = 512 * 1024;        // a step record: 4,096 micro-batches at most
 inline constexpr std::size_t kWeightsBodyLimit = 16 * 1024;       // 64 weights digests of one node
+inline constexpr std::size_t kShardBodyLimit = 64 * 1024 * 1024;  // a shard (manifest.h's largest)
 inline constexpr std::size_t kMaxReceiptsPerBatch = 2000;          // nodes send 500 (core/node/swarm/hub_link.cpp)
 std::size_t body_limit(std::string_view path);
 std::size_t largest_body_limit();

@@ -46,6 +46,19 @@ class RecordingNode : public control::ControlHandler {
     settings_ = settings_.merged(patch);
     return settings_;
   }
+  // The runs commands: each recorded as "<command> <argument>", answered with one listed run.
+  control::RunsReport runs() override { return report("list", ""); }
+  control::RunsReport add_run(const std::string& link) override { return report("add", link); }
+  control::RunsReport remove_run(const std::string& run) override { return report("remove", run); }
+  control::RunsReport join_run(const std::string& run) override {
+    if (run == "unknown") throw std::invalid_argument("no run \"unknown\" in the list");
+    return report("join", run);
+  }
+  control::RunsReport leave_run() override { return report("leave", ""); }
+  std::string last_runs_command() {
+    std::lock_guard lock(mutex_);
+    return last_runs_command_;
+  }
   std::int64_t snoozed_seconds() {
     std::lock_guard lock(mutex_);
     return snoozed_;
@@ -53,7 +66,22 @@ class RecordingNode : public control::ControlHandler {
 
  private:
   std::mutex mutex_;
+  control::RunsReport report(const std::string& command, const std::string& argument) {
+    std::lock_guard lock(mutex_);
+    last_runs_command_ = command + " " + argument;
+    control::RunsReport out;
+    out.current = "run-1";
+    out.activity = "training stage 1 of 2 of run-1";
+    control::RunFit fit;
+    fit.fits = true;
+    fit.stage = 0;
+    fit.tokens_per_s = 12.5;
+    out.runs.push_back({"tessera://127.0.0.1:9/run-1#key", "run-1", nlohmann::json{{"run", "run-1"}}, fit, ""});
+    return out;
+  }
+
   std::string state_ = "paused";
+  std::string last_runs_command_;
   std::int64_t snoozed_ = 0;
   control::NodeSettings settings_;
 };
@@ -94,6 +122,37 @@ class TestControlApi : public QObject {
     QCOMPARE(QString::fromStdString(node_.status().state), QStringLiteral("paused"));
     result = raw.Get("/v1/status", {{"Authorization", "Bearer " + token_text(server_->token())}});
     QCOMPARE(result->status, 200);
+  }
+
+  // The runs routes reach the node with their argument and answer its report (docs/runs.md).
+  void runsCommandsReachTheNode() {
+    control::ControlClient client(server_->port(), server_->token());
+    auto report = client.runs();
+    QCOMPARE(QString::fromStdString(node_.last_runs_command()), QStringLiteral("list "));
+    QCOMPARE(QString::fromStdString(report.current.value_or("")), QStringLiteral("run-1"));
+    QCOMPARE(report.runs.size(), std::size_t(1));
+    QCOMPARE(report.runs[0].fit->tokens_per_s.value_or(0), 12.5);
+    client.add_run("tessera://127.0.0.1:9/run-2#key");
+    QCOMPARE(QString::fromStdString(node_.last_runs_command()), QStringLiteral("add tessera://127.0.0.1:9/run-2#key"));
+    client.remove_run("run-2");
+    QCOMPARE(QString::fromStdString(node_.last_runs_command()), QStringLiteral("remove run-2"));
+    client.join_run("run-1");
+    QCOMPARE(QString::fromStdString(node_.last_runs_command()), QStringLiteral("join run-1"));
+    client.leave_run();
+    QCOMPARE(QString::fromStdString(node_.last_runs_command()), QStringLiteral("leave "));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, client.join_run("unknown"));
+
+    httplib::Client raw("127.0.0.1", server_->port());
+    const httplib::Headers auth{{"Authorization", "Bearer " + token_text(server_->token())}};
+    const auto missing = raw.Post("/v1/runs/join", auth, "{}", "application/json");
+    QCOMPARE(missing->status, 400);
+    const auto message = nlohmann::json::parse(missing->body)["error"]["message"].get<std::string>();
+    QVERIFY2(message.find("\"run\"") != std::string::npos, message.c_str());
+    QCOMPARE(raw.Post("/v1/runs", auth, R"({"link": 5})", "application/json")->status, 400);
+    const auto json = nlohmann::json::parse(raw.Get("/v1/runs", auth)->body);
+    QCOMPARE(json.size(), std::size_t{3});
+    for (const char* key : {"link", "run", "catalog", "fit", "error"}) QVERIFY2(json["runs"][0].contains(key), key);
+    QCOMPARE(json["runs"][0]["fit"]["estimate"], nlohmann::json(true));
   }
 
   // curl users read the JSON: the keys are the ones the API has always had.

@@ -1,4 +1,4 @@
-// The main window on the offscreen platform: five pages behind the navigation, each shown at
+// The main window on the offscreen platform: six pages behind the navigation, each shown at
 // 1280×800 without a node, and the status line saying there is none; Home says plainly when the
 // hub excluded the node from its run.
 #include <QtTest>
@@ -18,6 +18,7 @@
 #include "ui/main_window.h"
 #include "ui/node_settings.h"
 #include "ui/pages/home_page.h"
+#include "ui/pages/runs_page.h"
 #include "ui/pages/settings_page.h"
 #include "ui/wallet_service.h"
 
@@ -100,6 +101,24 @@ class TestMainWindow : public QObject {
     QCOMPARE(reread.schedule.enabled, true);
     QCOMPARE(QString::fromStdString(format_clock(reread.schedule.start_minute)),
              QStringLiteral("22:00"));  // the nested default survives a partial patch
+  }
+
+  // The Runs page's "Try it on this computer" puts the node on the local demo network: the hub
+  // setting is cleared (and saved) and Home shows.
+  void runsPageTriesTheDemo() {
+    QTemporaryDir dir;
+    ShownWindow shown(dir.path());
+    auto next = shown.settings.values();
+    next.hub_url = "https://hub.example:8080";
+    QVERIFY(shown.settings.apply(next));
+    shown.window.showPage(MainWindow::Runs);
+    QCOMPARE(shown.window.currentPage(), MainWindow::Runs);
+    auto* demo = shown.window.runsPage()->findChild<QPushButton*>(QStringLiteral("demoButton"));
+    QVERIFY(demo != nullptr && demo->isVisible());
+    demo->click();
+    QVERIFY(shown.settings.values().hub_url.empty());
+    QCOMPARE(shown.window.currentPage(), MainWindow::Home);
+    QTRY_VERIFY_WITH_TIMEOUT(NodeSettings(nullptr, dir.path()).values().hub_url.empty(), 5000);
   }
 
   // The hub URL follows the node's rule, with the node's words, before anything is saved or the

@@ -157,7 +157,8 @@ class TestHubRequests : public QObject {
     QCOMPARE(api::body_limit(api::kJoin), api::kJoinBodyLimit);
     QCOMPARE(api::body_limit(api::kProgress), api::kProgressBodyLimit);
     QCOMPARE(api::body_limit(api::kReceipts), api::kReceiptsBodyLimit);
-    QCOMPARE(api::largest_body_limit(), api::kReceiptsBodyLimit);
+    QCOMPARE(api::body_limit(api::kShards), api::kShardBodyLimit);
+    QCOMPARE(api::largest_body_limit(), api::kShardBodyLimit);
     // The batch a node sends fits, with room to spare: 2,000 receipts of the longest run id.
     protocol::SignedReceipt receipt;
     receipt.receipt.run_id = std::string(64, 'r');

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <future>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,7 @@
 #include "core/node/swarm/run_context.h"
 #include "core/node/swarm/status_board.h"
 #include "core/node/swarm/step_record_builder.h"
+#include "core/node/swarm/training_data.h"
 #include "core/protocol/step_ticket.h"
 #include "core/protocol/unix_time.h"
 #include "core/wallet/encoding.h"
@@ -231,10 +233,22 @@ std::set<wallet::PublicKey> StepDriver::abort(const StepAttempt& attempt) {
   return answered;
 }
 
+bool StepDriver::load_data() {
+  try {
+    if (!run_.manifest.shards.empty()) board_.set_state("waiting", "fetching the run's data shards");
+    data_.emplace(load_training_data(run_, hub_.client(), events_));
+    return true;
+  } catch (const std::exception& error) {
+    spdlog::error("the run's data: {}", error.what());
+    board_.set_state("error", std::string("the run's data: ") + error.what());
+    if (events_) events_->publish("error", {{"message", std::string("the run's data: ") + error.what()}});
+    std::this_thread::sleep_for(2s);  // then the next turn of the training loop tries again
+    return false;
+  }
+}
+
 bool StepDriver::drive_step(const std::vector<protocol::PeerInfo>& peers, std::uint64_t step) {
-  if (!data_)
-    data_.emplace(model::DataSource::from_spec(run_.manifest.dataset.empty() ? "arithmetic" : run_.manifest.dataset.front(),
-                                                run_.manifest.model.context, run_.manifest.model.seed));
+  if (!data_ && !load_data()) return false;
   StepAttempt attempt;
   attempt.step = step;
   // A step's time counts its pings, and when it follows a committed step straight away also the

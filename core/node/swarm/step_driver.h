@@ -48,6 +48,9 @@ class StepDriver {
  private:
   // Who is alive and at this step, per stage; nothing when a stage has no live replica.
   bool ping(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt);
+  // The training data, before the first step (training_data.h); false, with the error published,
+  // when it cannot be had yet.
+  bool load_data();
   // Each stage's live replicas in route order: by the hub's seed for this step when the driver
   // has a valid one (the last report's answer, else the peer list's), else by node key.
   void order_routes(const std::vector<protocol::PeerInfo>& peers, StepAttempt& attempt);
