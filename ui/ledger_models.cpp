@@ -27,6 +27,11 @@ QString formatFlops(double flops) {
   return QStringLiteral("%1 %2").arg(formatNumber(flops, flops < 10 ? 2 : 1), QString::fromLatin1(units[unit]));
 }
 
+QString formatDataUnits(qint64 units) {
+  if (units == 0) return QStringLiteral("0");
+  return QStringLiteral("%1 = %2").arg(QLocale().toString(units), formatFlops(static_cast<double>(units) * 1e6));
+}
+
 QString formatAmount(qint64 amount, const QString& currency) {
   // Amounts are recorded in micro-units (6 decimals, as USDC and the run manifest's price).
   return QStringLiteral("%1 %2").arg(formatNumber(static_cast<double>(amount) / 1e6, 6), currency);
@@ -192,6 +197,7 @@ QVariant OwnershipModel::data(const QModelIndex& index, int role) const {
     case Epoch: return QVariant::fromValue<qint64>(point.epoch);
     case Time: return edit ? QVariant::fromValue<qint64>(point.at_ms) : QVariant(formatTime(point.at_ms));
     case Units: return edit ? QVariant(point.units) : QVariant(formatFlops(point.units));
+    case DataUnits: return edit ? QVariant::fromValue<qint64>(point.data_units) : QVariant(formatDataUnits(point.data_units));
     case Share: return edit ? QVariant(point.share()) : QVariant(formatNumber(point.share() * 100.0, 4) + QStringLiteral(" %"));
     case Verified: return edit ? QVariant(point.verified) : QVariant(point.verified ? tr("verified") : tr("pending"));
     default: return {};
@@ -205,6 +211,7 @@ QVariant OwnershipModel::headerData(int section, Qt::Orientation orientation, in
     case Epoch: return tr("Epoch");
     case Time: return tr("Time");
     case Units: return tr("Units");
+    case DataUnits: return tr("Of them for data");
     case Share: return tr("Share");
     case Verified: return tr("Statement");
     default: return {};
@@ -264,6 +271,7 @@ void BalancesModel::setSnapshot(const DashboardSnapshot& data) {
       auto& balance = by_run[point.run];
       balance.run = QString::fromStdString(point.run);
       balance.units = point.units;
+      balance.data_units = point.data_units;
       balance.share = point.share();
       if (point.verified) balance.last_verified_epoch = point.epoch;
     }
@@ -303,6 +311,7 @@ QVariant BalancesModel::data(const QModelIndex& index, int role) const {
   switch (index.column()) {
     case Run: return balance.run;
     case Units: return hidden_ ? dots : formatFlops(balance.units);
+    case DataUnits: return hidden_ ? dots : formatDataUnits(balance.data_units);
     case Share: return hidden_ ? dots : formatNumber(balance.share * 100.0, 4) + QStringLiteral(" %");
     case Verified: return hidden_ ? dots : formatAmount(balance.verified, currency);
     case Pending: return hidden_ ? dots : formatAmount(balance.pending, currency);
@@ -318,6 +327,7 @@ QVariant BalancesModel::headerData(int section, Qt::Orientation orientation, int
   switch (section) {
     case Run: return tr("Run");
     case Units: return tr("Ownership units");
+    case DataUnits: return tr("Of them for data");
     case Share: return tr("Share");
     case Verified: return tr("Verified, claimable");
     case Pending: return tr("Accrued, pending");

@@ -16,6 +16,8 @@ namespace tessera::ui {
 QString formatTime(qint64 at_ms);
 QString formatNumber(double value, int decimals = 2);
 QString formatFlops(double flops);        // "3.2 PFLOP"
+// Whole ownership units credited for data, beside the FLOPs they count as: "4,000 = 4.00 GFLOP".
+QString formatDataUnits(qint64 units);
 QString formatAmount(qint64 amount, const QString& currency);  // micro-units → "12.340000 USDC"
 
 // One page of one table, newest first.
@@ -57,12 +59,12 @@ class DonatedSeriesModel : public QAbstractTableModel {
   std::vector<ledger::DonatedBucket> buckets_;
 };
 
-// Ownership per run and epoch: run, epoch, time, units, share, verified.
+// Ownership per run and epoch: run, epoch, time, units, of them data units, share, verified.
 class OwnershipModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum Column { Run, Epoch, Time, Units, Share, Verified, ColumnCount };
+  enum Column { Run, Epoch, Time, Units, DataUnits, Share, Verified, ColumnCount };
   using QAbstractTableModel::QAbstractTableModel;
   void setSnapshot(const DashboardSnapshot& data);
   int rowCount(const QModelIndex& parent = {}) const override;
@@ -91,13 +93,13 @@ class RevenueModel : public QAbstractTableModel {
   std::vector<ledger::EpochRevenue> epochs_;
 };
 
-// The wallet's balances, one row per run: ownership units and share (latest epoch), revenue
+// The wallet's balances, one row per run: ownership units, of them data units, and share (latest epoch), revenue
 // verified (claimable) and accrued but not yet verified (pending), and the last verified epoch.
 class BalancesModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum Column { Run, Units, Share, Verified, Pending, LastVerifiedEpoch, ColumnCount };
+  enum Column { Run, Units, DataUnits, Share, Verified, Pending, LastVerifiedEpoch, ColumnCount };
   struct Balance {
     QString run;
     double units = 0;
@@ -106,6 +108,7 @@ class BalancesModel : public QAbstractTableModel {
     qint64 pending = 0;
     QString currency;
     qint64 last_verified_epoch = -1;
+    qint64 data_units = 0;  // of `units`, credited for data shards (whole ownership units)
   };
   using QAbstractTableModel::QAbstractTableModel;
   void setSnapshot(const DashboardSnapshot& data);

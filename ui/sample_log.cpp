@@ -68,10 +68,11 @@ std::int64_t writeSampleLog(const std::filesystem::path& file, const std::filesy
     statement.cumulative_revenue = revenue_1b;
     statement.currency = "USDC";
     statement.merkle_root.assign(32, static_cast<std::uint8_t>(day));
-    // The leaf as a verified statement's proof keeps it: the epoch's rejected receipts and checks.
+    // The leaf as a verified statement's proof keeps it: the epoch's rejected receipts and checks, and the data units.
     const std::string proof = "{\"epoch_rejected\": " + std::to_string(day % 4 == 1 ? 2 : 0) +
                               ", \"epoch_checks_passed\": " + std::to_string(3 + day % 3) +
-                              ", \"epoch_checks_failed\": 0}";
+                              ", \"epoch_checks_failed\": 0, \"data_units\": " +
+                              std::to_string(static_cast<std::int64_t>(units_1b / 1e6 / 25)) + "}";  // 4 % for data
     statement.proof.assign(proof.begin(), proof.end());
     statement.hub_signature.assign(64, 0xa5);
     statement.verified = verified;

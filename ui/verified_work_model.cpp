@@ -39,8 +39,10 @@ std::vector<VerifiedWorkModel::Row> verifiedRows(const std::vector<ledger::Owner
     VerifiedWorkModel::Row row;
     row.epoch = it->first;
     row.verified = true;
-    if (const auto before = by_epoch.find(it->first - 1); before != by_epoch.end())
+    if (const auto before = by_epoch.find(it->first - 1); before != by_epoch.end()) {
       row.credited_flops = it->second->units - before->second->units;
+      row.credited_data_units = it->second->data_units - before->second->data_units;
+    }
     row.rejected = it->second->epoch_rejected;
     row.checks_passed = it->second->epoch_checks_passed;
     row.checks_failed = it->second->epoch_checks_failed;
@@ -102,6 +104,7 @@ QString VerifiedWorkModel::text(const Row& row, int column) const {
       return (row.credited_receipts == 1 ? tr("%1 · %2 receipt") : tr("%1 · %2 receipts"))
           .arg(flops, locale.toString(row.credited_receipts));
     }
+    case DataCredited: return row.credited_data_units ? formatDataUnits(*row.credited_data_units) : QStringLiteral("—");
     case Rejected:
       return row.rejected_reasons.isEmpty() ? locale.toString(row.rejected)
                                             : QStringLiteral("%1 (%2)").arg(locale.toString(row.rejected), row.rejected_reasons);
@@ -127,11 +130,15 @@ QVariant VerifiedWorkModel::data(const QModelIndex& index, int role) const {
     return row.verified ? tr("Ownership units this epoch added (the statement's cumulative units minus the epoch "
                              "before's); shown when both statements are in the log.")
                         : tr("Checking others' work earned %1 more.").arg(formatFlops(row.verification_flops));
+  if (role == Qt::ToolTipRole && index.column() == DataCredited)
+    return tr("Of the units credited, those this epoch added for training on the data shards this owner "
+              "contributed (from the statement's leaf).");
   if (role == Qt::EditRole) {
     switch (index.column()) {
       case Epoch: return row.epoch;
       case Source: return row.verified;
       case Credited: return row.credited_flops ? QVariant(*row.credited_flops) : QVariant();
+      case DataCredited: return row.credited_data_units ? QVariant(*row.credited_data_units) : QVariant();
       case Rejected: return row.rejected;
       case ChecksPassed: return row.checks_passed;
       case ChecksFailed: return row.checks_failed;
@@ -147,6 +154,7 @@ QVariant VerifiedWorkModel::headerData(int section, Qt::Orientation orientation,
     case Epoch: return tr("Epoch");
     case Source: return tr("Counted");
     case Credited: return tr("Credited");
+    case DataCredited: return tr("Of them for data");
     case Rejected: return tr("Rejected (why)");
     case ChecksPassed: return tr("Checks passed");
     case ChecksFailed: return tr("Checks failed");

@@ -20,7 +20,7 @@ class VerifiedWorkModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum Column { Epoch, Source, Credited, Rejected, ChecksPassed, ChecksFailed, ColumnCount };
+  enum Column { Epoch, Source, Credited, DataCredited, Rejected, ChecksPassed, ChecksFailed, ColumnCount };
   static constexpr int kMaxRows = 8;
 
   struct Row {
@@ -33,6 +33,9 @@ class VerifiedWorkModel : public QAbstractTableModel {
     qint64 checks_passed = 0;
     qint64 checks_failed = 0;
     double verification_flops = 0;  // hub rows only
+    // Verified rows: of the units credited, the data units the epoch added (the growth of the
+    // statement's cumulative data units), if known.
+    std::optional<qint64> credited_data_units{};
   };
 
   using QAbstractTableModel::QAbstractTableModel;

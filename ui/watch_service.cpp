@@ -213,7 +213,10 @@ QVariant WatchModel::data(const QModelIndex& index, int role) const {
     case Run: return last.run.isEmpty() ? none : last.run;
     case Units:
       if (!known) return none;
-      return hidden_ ? dots : formatFlops(static_cast<double>(last.units) * 1e6);
+      if (hidden_) return dots;
+      if (last.data_units == 0) return formatFlops(static_cast<double>(last.units) * 1e6);
+      return tr("%1 (data %2)").arg(formatFlops(static_cast<double>(last.units) * 1e6),
+                                    QLocale().toString(static_cast<qulonglong>(last.data_units)));
     case Share:
       if (!known) return none;
       if (hidden_) return dots;
@@ -294,6 +297,7 @@ void WatchWorker::check(const QString& hub_url, const QStringList& addresses, in
           check.epoch_rejected = owner.proof.leaf.rejected_receipts;
           check.epoch_checks_passed = owner.proof.leaf.checks_passed;
           check.epoch_checks_failed = owner.proof.leaf.checks_failed;
+          check.data_units = owner.proof.leaf.data_units;
           if (!owner.currency.empty()) check.currency = QString::fromStdString(owner.currency);
         }
       }

@@ -45,6 +45,7 @@ struct WatchCheck {
   quint64 epoch_rejected = 0;       // receipts the hub rejected
   quint64 epoch_checks_passed = 0;  // spot checks of its work that passed
   quint64 epoch_checks_failed = 0;  // and that failed
+  quint64 data_units = 0;  // of `units`, credited for its data shards (statement version 3)
 };
 
 struct WatchSnapshot {

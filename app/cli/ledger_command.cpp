@@ -1,5 +1,6 @@
 // `tessera-node log summary|verify|export`: the contribution log from the command line. Each
 // works on <data dir>/contributions.db unless --db names another file, and only reads it.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -85,7 +86,8 @@ void print_summary(const ledger::LedgerReader& reader, bool json) {
     for (const auto& point : summary.ownership)
       out["ownership"].push_back({{"run", point.run}, {"epoch", point.epoch}, {"at_ms", point.at_ms},
                                   {"units", point.units}, {"run_units", point.run_units}, {"share", point.share()},
-                                  {"verified", point.verified}});
+                                  {"verified", point.verified}, {"data_units", point.data_units},
+                                  {"compute_flops", std::max(0.0, point.units - point.data_flops())}});
     out["revenue"] = nlohmann::json::array();
     for (const auto& epoch : summary.revenue)
       out["revenue"].push_back({{"run", epoch.run}, {"epoch", epoch.epoch}, {"currency", epoch.currency},
@@ -125,6 +127,9 @@ void print_summary(const ledger::LedgerReader& reader, bool json) {
     std::cout << "  " << pad(run, 18) << "epoch " << pad(std::to_string(point->epoch), 8)
               << pad(human(point->units, "FLOP"), 14) << "share " << pad(share.str(), 12)
               << (point->verified ? "verified" : "NOT verified yet") << "\n";
+    if (point->data_units > 0)  // data units are units too: shown apart from the compute they sit beside
+      std::cout << "  " << pad("", 18) << "of which compute " << human(std::max(0.0, point->units - point->data_flops()), "FLOP")
+                << ", data " << point->data_units << " units (" << human(point->data_flops(), "FLOP") << " equivalent)\n";
   }
 
   std::cout << "\nInference revenue per epoch (accrued vs verified)\n";

@@ -132,8 +132,10 @@ OwnerStatement StatementFetcher::fetch_checked(std::uint64_t epoch, const std::s
   if (!protocol::verify_statement(out.statement, hub_key_)) return reject("the hub signature does not verify");
   if (out.proof.leaf.owner != owner) return reject("the proof is for another owner");
   if (!protocol::verify_leaf(out.statement, out.proof)) return reject("the Merkle proof does not lead to the signed root");
+  const auto data = out.statement.version >= 3 ? " (" + std::to_string(out.proof.leaf.data_units) + " of them for data)"
+                                                : std::string();
   return result(Outcome::Verified, "epoch " + number + " verified: " + std::to_string(out.proof.leaf.units) + " of " +
-                                       std::to_string(out.statement.total_units) + " units, revenue " +
+                                       std::to_string(out.statement.total_units) + " units" + data + ", revenue " +
                                        std::to_string(out.proof.leaf.revenue) + "; this epoch " +
                                        std::to_string(out.proof.leaf.rejected_receipts) + " receipts rejected, " +
                                        std::to_string(out.proof.leaf.checks_passed) + " spot checks passed, " +
@@ -214,7 +216,7 @@ StatementCheck StatementSync::check_epoch(std::uint64_t epoch) {
   record.cumulative_revenue = static_cast<std::int64_t>(proof.leaf.revenue);
   record.currency = fetched.currency;
   record.merkle_root.assign(statement.root.begin(), statement.root.end());
-  record.proof = bytes_of(protocol::to_json(proof).dump());
+  record.proof = bytes_of(protocol::to_json(proof).dump());  // the leaf as verified: its data units too
   record.hub_signature.assign(statement.signature.begin(), statement.signature.end());
   record.verified = true;
   records.push_back(std::move(record));

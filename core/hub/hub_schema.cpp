@@ -109,12 +109,26 @@ CREATE TABLE leaf_activity (
   failed INTEGER NOT NULL, PRIMARY KEY (owner, epoch)) WITHOUT ROWID;
 )sql";
 
+// Version 3: data credit (data_credit.h, open_epoch.cpp, statement_archive.cpp). Per contributor
+// the open epoch's trained tokens of its shards and the thousandths of a data unit not settled
+// yet (the epoch's tokens x rate plus the fraction carried from earlier closes; what would pass
+// 2^64 - 1 is counted in withheld_milli); each balance's cumulative data units and each
+// statement's total of them (0 for the epochs before).
+constexpr const char* kVersion3DataSql = R"sql(
+CREATE TABLE open_data (
+  owner TEXT PRIMARY KEY, tokens INTEGER NOT NULL, milli INTEGER NOT NULL, withheld_milli INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE balance_history ADD COLUMN data_units INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE statements ADD COLUMN total_data_units INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 void apply(ledger::detail::Connection& db, int version) {
   db.exec("BEGIN IMMEDIATE");
   try {
     if (version == 1) db.exec(kVersion1Sql);
     if (version == 2)
       for (const char* sql : {kVersion2StepsSql, kVersion2TallySql, kVersion2KeysSql, kVersion2ChecksSql}) db.exec(sql);
+    if (version == 3) db.exec(kVersion3DataSql);
     db.exec("PRAGMA application_id = " + std::to_string(kHubApplicationId));
     db.exec("PRAGMA user_version = " + std::to_string(version));
     db.exec("COMMIT");

@@ -17,6 +17,7 @@
 #include "core/hub/reachability.h"
 #include "core/hub/relay_credits.h"
 #include "core/hub/committed_work.h"
+#include "core/hub/data_credit.h"
 #include "core/hub/checks_controller.h"
 #include "core/hub/exclusions.h"
 #include "core/hub/node_tally.h"
@@ -145,6 +146,7 @@ HubService::HubService(protocol::RunManifest manifest, HubOptions options)
     receipts_api_->admit_through(*checks_);
     work_->add_observer(*checks_);
   }
+  if (book_ && (data_credit_ = DataCredit::for_manifest(manifest_, *book_))) work_->add_observer(*data_credit_);
   health_api_ = std::make_unique<HealthController>([this] { return health(); });
   if (!options_.state_dir.empty()) {
     shards_ = std::make_unique<ShardStore>(options_.state_dir / "shards");

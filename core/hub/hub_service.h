@@ -79,6 +79,7 @@ class TlsController;
 class TlsIdentity;
 class WorkController;
 class WorkObserver;
+class DataCredit;
 
 struct HubOptions {
   std::string host = "127.0.0.1";
@@ -228,6 +229,7 @@ class HubService {
   std::unique_ptr<SettlementBook> book_;
   std::unique_ptr<Exclusions> exclusions_;
   std::unique_ptr<SpotChecks> checks_;  // with a hub key
+  std::unique_ptr<DataCredit> data_credit_;  // with a hub key and shards with contributors
   std::unique_ptr<SwarmInference> inference_;
   std::unique_ptr<ApiKeyBook> keys_;
   std::unique_ptr<KeyBilling> billing_;

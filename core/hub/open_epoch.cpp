@@ -16,6 +16,8 @@ __extension__ typedef unsigned __int128 u128;
 constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
 constexpr double kTwoTo64 = 18446744073709551616.0;
 
+std::uint64_t saturate(u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); }
+
 struct Usage {
   std::uint64_t tokens = 0, revenue_milli = 0, withheld_milli = 0, demo_tokens = 0;
 };
@@ -46,6 +48,28 @@ std::map<std::string, double> take_work(Database& db) {
     db.exec(std::string("DELETE FROM ") + table);
   }
   return work;
+}
+
+// Each contributor's whole data units out; the fractions stay (milli < 1000), the epoch's tokens
+// are reset. Amounts keep their unsigned bits in SQL, so the arithmetic is done here.
+std::map<std::string, std::uint64_t> take_data(Database& db, std::uint64_t& withheld_units) {
+  std::map<std::string, std::uint64_t> units, fractions;
+  auto query = db.prepare("SELECT owner, milli, withheld_milli FROM open_data");
+  while (query.step()) {
+    const auto owner = query.column_text(0);
+    const auto milli = from_sql(query.column_int(1));
+    if (milli >= 1000) units[owner] = milli / 1000;
+    if (milli % 1000 != 0) fractions[owner] = milli % 1000;
+    withheld_units = protocol::saturating_add(withheld_units, from_sql(query.column_int(2)) / 1000);
+  }
+  db.exec("DELETE FROM open_data");
+  auto carry = db.prepare("INSERT INTO open_data (owner, tokens, milli, withheld_milli) VALUES (?, 0, ?, 0)");
+  for (const auto& [owner, milli] : fractions) {
+    carry.bind(1, owner);
+    carry.bind(2, to_sql(milli));
+    carry.run();
+  }
+  return units;
 }
 
 }  // namespace
@@ -83,7 +107,6 @@ std::uint64_t OpenEpoch::number(HubStore::Transaction& transaction) {
 void OpenEpoch::credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount) {
   auto usage = read_usage(transaction.db());
   usage.tokens = protocol::saturating_add(usage.tokens, tokens);
-  const auto saturate = [](u128 value) { return value > kMax ? kMax : static_cast<std::uint64_t>(value); };
   const u128 revenue = static_cast<u128>(usage.revenue_milli) + static_cast<u128>(amount) * 1000;
   if (revenue > kMax) usage.withheld_milli = protocol::saturating_add(usage.withheld_milli, saturate(revenue - kMax));
   usage.revenue_milli = saturate(revenue);
@@ -94,6 +117,30 @@ void OpenEpoch::credit_demo(HubStore::Transaction& transaction, std::uint64_t to
   auto usage = read_usage(transaction.db());
   usage.demo_tokens = protocol::saturating_add(usage.demo_tokens, tokens);
   write_usage(transaction.db(), usage);
+}
+
+void OpenEpoch::credit_data(HubStore::Transaction& transaction, const std::string& owner, std::uint64_t tokens,
+                            std::uint64_t units_per_1k_tokens) {
+  if (tokens == 0) return;
+  auto& db = transaction.db();
+  std::uint64_t held_tokens = 0, milli = 0, withheld = 0;
+  auto query = db.prepare("SELECT tokens, milli, withheld_milli FROM open_data WHERE owner = ?");
+  query.bind(1, owner);
+  if (query.step()) {
+    held_tokens = from_sql(query.column_int(0));
+    milli = from_sql(query.column_int(1));
+    withheld = from_sql(query.column_int(2));
+  }
+  const u128 sum = static_cast<u128>(milli) + static_cast<u128>(tokens) * units_per_1k_tokens;
+  if (sum > kMax) withheld = protocol::saturating_add(withheld, saturate(sum - kMax));
+  auto upsert = db.prepare(
+      "INSERT INTO open_data (owner, tokens, milli, withheld_milli) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (owner) DO UPDATE SET tokens = ?2, milli = ?3, withheld_milli = ?4");
+  upsert.bind(1, owner);
+  upsert.bind(2, to_sql(protocol::saturating_add(held_tokens, tokens)));
+  upsert.bind(3, to_sql(saturate(sum)));
+  upsert.bind(4, to_sql(withheld));
+  upsert.run();
 }
 
 EpochIntake OpenEpoch::close(HubStore::Transaction& transaction) {
@@ -117,6 +164,7 @@ EpochIntake OpenEpoch::close(HubStore::Transaction& transaction) {
       carry.run();
     }
   }
+  intake.data_units = take_data(db, intake.units_withheld);
   auto usage = read_usage(db);
   intake.revenue = usage.revenue_milli / 1000;
   intake.revenue_withheld = usage.withheld_milli / 1000;
@@ -135,6 +183,11 @@ OpenEpochSummary OpenEpoch::summary() const {
     summary.tokens = usage.tokens;
     summary.revenue = usage.revenue_milli / 1000;
     summary.demo_tokens = usage.demo_tokens;
+    auto data = db.prepare("SELECT owner, tokens FROM open_data WHERE tokens != 0");
+    while (data.step()) {
+      summary.data_tokens = protocol::saturating_add(summary.data_tokens, from_sql(data.column_int(1)));
+      ++summary.data_contributors;
+    }
     return summary;
   });
 }

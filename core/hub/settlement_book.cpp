@@ -30,6 +30,11 @@ void SettlementBook::credit_work(HubStore::Transaction& transaction, const std::
   open_.credit_work(transaction, owner, flops);
 }
 
+void SettlementBook::credit_data(HubStore::Transaction& transaction, const std::string& owner, std::uint64_t tokens,
+                                 std::uint64_t units_per_1k_tokens) {
+  open_.credit_data(transaction, owner, tokens, units_per_1k_tokens);
+}
+
 double SettlementBook::forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops) {
   return open_.forfeit_work(transaction, owner, flops);
 }
@@ -61,7 +66,7 @@ std::uint64_t SettlementBook::close_epoch() {
   auto transaction = store_.begin();  // also keeps any other close (and every credit) out until done
   const auto previous = settled();
   const auto intake = open_.close(transaction);
-  auto settlement = protocol::settle_epoch(previous, intake.units, intake.revenue);
+  auto settlement = protocol::settle_epoch(previous, intake.units, intake.revenue, intake.data_units);
   settlement.units_withheld = protocol::saturating_add(settlement.units_withheld, intake.units_withheld);
   settlement.revenue_withheld = protocol::saturating_add(settlement.revenue_withheld, intake.revenue_withheld);
   const auto activity = activity_ ? activity_(transaction, settlement.state.epoch) : protocol::EpochActivity{};
@@ -114,10 +119,13 @@ nlohmann::json SettlementBook::open_epoch_json() const {
                      {"tokens", open.tokens},
                      {"revenue", open.revenue},
                      {"demo_tokens", open.demo_tokens},
+                     {"data_tokens", open.data_tokens},
+                     {"data_contributors", open.data_contributors},
                      {"currency", currency_},
                      {"price_per_1k_tokens", price_per_1k_},
                      {"settled_epochs", state.epoch},
                      {"total_units", state.total_units()},
+                     {"total_data_units", state.total_data_units()},
                      {"total_revenue", state.total_revenue()},
                      {"overflowed", overflow.has_value()}};
   if (overflow)

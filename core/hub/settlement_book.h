@@ -1,9 +1,10 @@
 // The hub's settlement book for one run: verified work (FLOPs per owner) and paid inference
-// revenue (the gateway's debits, key_billing.h) accumulate in the open epoch (open_epoch.h); closing it settles
+// revenue (the gateway's debits, key_billing.h) and the trained tokens of contributed data shards
+// (data_credit.h) accumulate in the open epoch (open_epoch.h); closing it settles
 // (core/protocol/settlement.h), publishes the hub-signed Merkle statement and archives it
 // (statement_archive.h) for the statement endpoints (statements_controller.h). Whole units are
-// MFLOPs and revenue is counted in thousandths of a micro-unit, so the fractions of both are
-// carried to the next epoch: nothing is created or lost.
+// MFLOPs, revenue is counted in thousandths of a micro-unit and data in thousandths of a data
+// unit, so the fractions of all three are carried to the next epoch: nothing is created or lost.
 //
 // Everything is in the hub's store: a credit commits with its caller's transaction (a receipt
 // batch) or its own, and a close is one transaction (the statement and the new state together),
@@ -44,6 +45,10 @@ class SettlementBook {
   void credit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
   // Within the caller's transaction (the key's debit commits with it); returns the epoch credited.
   std::uint64_t credit_paid(HubStore::Transaction& transaction, std::uint64_t tokens, std::uint64_t amount);
+  // Within the caller's transaction (the step's commit): `tokens` trained tokens of `owner`'s data
+  // shards, earning `units_per_1k_tokens` data units per 1,000 (OpenEpoch::credit_data).
+  void credit_data(HubStore::Transaction& transaction, const std::string& owner, std::uint64_t tokens,
+                   std::uint64_t units_per_1k_tokens);
   // Within the caller's transaction: takes up to `flops` back from the owner's open epoch and
   // returns what it took (OpenEpoch::forfeit_work).
   double forfeit_work(HubStore::Transaction& transaction, const std::string& owner, double flops);
@@ -62,7 +67,8 @@ class SettlementBook {
   std::shared_ptr<const protocol::PublishedEpoch> epoch(std::uint64_t number) const;
   // This epoch's revenue part of `owner` (what the statement's growth will show), 0 if none.
   std::uint64_t revenue_part(std::uint64_t epoch, const std::string& owner) const;
-  // The open epoch: number, work, paid tokens and revenue, demo tokens so far, the run's totals, and whether a settlement
+  // The open epoch: number, work, paid tokens and revenue, demo tokens, data tokens so far, the run's totals (units,
+  // of them data units, revenue), and whether a settlement
   // ever withheld anything ("overflowed", with "overflow": the last such epoch and amounts).
   nlohmann::json open_epoch_json() const;
   std::uint64_t open_epoch() const;

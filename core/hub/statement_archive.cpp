@@ -12,7 +12,8 @@ namespace tessera::hub {
 namespace {
 
 constexpr const char* kStatementColumns =
-    "epoch, owner_count, total_units, total_revenue, epoch_revenue, carried_revenue, root, signature, version";
+    "epoch, owner_count, total_units, total_revenue, epoch_revenue, carried_revenue, root, signature, version, "
+    "total_data_units";
 
 template <std::size_t N>
 std::array<std::uint8_t, N> fixed_blob(const Query& query, int column) {
@@ -35,6 +36,7 @@ protocol::Statement statement_row(const Query& query, const std::string& run_id,
   statement.root = fixed_blob<32>(query, 6);
   statement.signature = fixed_blob<64>(query, 7);
   statement.version = static_cast<std::uint8_t>(query.column_int(8));
+  statement.total_data_units = from_sql(query.column_int(9));  // 0 before version 3
   statement.hub_key = hub_key;
   return statement;
 }
@@ -47,7 +49,8 @@ std::int64_t now_ms() {
 void insert_statement(Database& db, const protocol::EpochSettlement& settlement, const protocol::Statement& statement) {
   auto insert = db.prepare(
       "INSERT INTO statements (epoch, owner_count, total_units, total_revenue, epoch_revenue, carried_revenue, root, "
-      "signature, units_withheld, revenue_withheld, settled_ms, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "signature, units_withheld, revenue_withheld, settled_ms, version, total_data_units) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, to_sql(statement.epoch));
   insert.bind(2, to_sql(statement.owner_count));
   insert.bind(3, to_sql(statement.total_units));
@@ -60,6 +63,7 @@ void insert_statement(Database& db, const protocol::EpochSettlement& settlement,
   insert.bind(10, to_sql(settlement.revenue_withheld));
   insert.bind(11, now_ms());
   insert.bind(12, static_cast<std::int64_t>(statement.version));
+  insert.bind(13, to_sql(statement.total_data_units));
   insert.run();
 }
 
@@ -78,7 +82,7 @@ void StatementArchive::record(HubStore::Transaction& transaction, const protocol
   const auto epoch = settlement.state.epoch;
   auto new_owner = db.prepare("INSERT INTO owners (owner, first_epoch) VALUES (?, ?)");
   auto history = db.prepare(
-      "INSERT INTO balance_history (owner, epoch, units, revenue, revenue_part) VALUES (?, ?, ?, ?, ?)");
+      "INSERT INTO balance_history (owner, epoch, units, revenue, revenue_part, data_units) VALUES (?, ?, ?, ?, ?, ?)");
   for (const auto& [owner, balance] : settlement.state.owners) {
     const auto before = previous.owners.find(owner);
     if (before != previous.owners.end() && before->second == balance) continue;
@@ -93,6 +97,7 @@ void StatementArchive::record(HubStore::Transaction& transaction, const protocol
     history.bind(3, to_sql(balance.units));
     history.bind(4, to_sql(balance.revenue));
     history.bind(5, to_sql(part == settlement.revenue_parts.end() ? 0 : part->second));
+    history.bind(6, to_sql(balance.data_units));
     history.run();
   }
 }
@@ -169,12 +174,13 @@ protocol::SettlementState StatementArchive::state_at(std::uint64_t epoch) const 
     state.carried_revenue = from_sql(carried.column_int(0));
     // Each owner's balance from the last epoch (up to this one) on which it changed.
     auto leaves = db.prepare(
-        "SELECT h.owner, h.units, h.revenue FROM owners o JOIN balance_history h ON h.owner = o.owner "
+        "SELECT h.owner, h.units, h.revenue, h.data_units FROM owners o JOIN balance_history h ON h.owner = o.owner "
         "WHERE o.first_epoch <= ?1 AND h.epoch = "
         "(SELECT MAX(epoch) FROM balance_history WHERE owner = o.owner AND epoch <= ?1)");
     leaves.bind(1, to_sql(epoch));
     while (leaves.step())
-      state.owners[leaves.column_text(0)] = {from_sql(leaves.column_int(1)), from_sql(leaves.column_int(2))};
+      state.owners[leaves.column_text(0)] = {from_sql(leaves.column_int(1)), from_sql(leaves.column_int(2)),
+                                             from_sql(leaves.column_int(3))};
     return 0;
   });
   return state;

@@ -109,13 +109,13 @@ struct LedgerWriter::Impl {
       INSERT INTO rollup_ownership VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, )sql" +
         detail::proof_count_sql("?10", "rejected_receipts") + ", " +
         detail::proof_count_sql("?10", "checks_passed") + ", " +
-        detail::proof_count_sql("?10", "checks_failed") + R"sql()
+        detail::proof_count_sql("?10", "checks_failed") + ", " + detail::proof_data_units_sql("?10") + R"sql()
       ON CONFLICT (run, epoch) DO UPDATE SET
         at_ms = excluded.at_ms, units = excluded.units, run_units = excluded.run_units,
         cumulative_revenue = excluded.cumulative_revenue, currency = excluded.currency,
         verified = excluded.verified, statement_seq = excluded.statement_seq,
         epoch_rejected = excluded.epoch_rejected, epoch_checks_passed = excluded.epoch_checks_passed,
-        epoch_checks_failed = excluded.epoch_checks_failed
+        epoch_checks_failed = excluded.epoch_checks_failed, data_units = excluded.data_units
       WHERE excluded.verified >= rollup_ownership.verified)sql");
     upsert_revenue.emplace(connection, R"sql(
       INSERT INTO rollup_revenue VALUES (?, ?, ?, ?, ?)

@@ -38,6 +38,7 @@ struct Pick {
   std::string currency;
   bool verified = false;
   std::int64_t rejected = 0, checks_passed = 0, checks_failed = 0;
+  std::int64_t data_units = 0;
 };
 
 struct Accrued {
@@ -52,7 +53,7 @@ std::vector<OwnershipPoint> to_ownership(const std::vector<Pick>& picks) {
   points.reserve(picks.size());
   for (const auto& pick : picks)
     points.push_back({pick.run, pick.epoch, pick.at_ms, pick.units, pick.run_units, pick.verified, pick.rejected,
-                      pick.checks_passed, pick.checks_failed});
+                      pick.checks_passed, pick.checks_failed, pick.data_units});
   return points;
 }
 
@@ -217,11 +218,12 @@ struct LedgerReader::Impl {
       auto query = connection.prepare(
           "SELECT run, epoch, at_ms, units, run_units, cumulative_revenue, currency, verified, " +
           (version >= 4 ? detail::proof_activity_sql("proof") : std::string("0, 0, 0")) +  // as its roll-up has them
+          ", " + (version >= 5 ? detail::proof_data_units_sql("proof") : std::string("0")) +
           " FROM statements ORDER BY run, epoch, verified, seq");
       while (query.step()) {
         Pick pick{query.column_text(0), query.column_int(1), query.column_int(2), query.column_double(3),
                   query.column_double(4), query.column_int(5), query.column_text(6), query.column_int(7) != 0,
-                  query.column_int(8), query.column_int(9), query.column_int(10)};
+                  query.column_int(8), query.column_int(9), query.column_int(10), query.column_int(11)};
         if (!result.empty() && result.back().run == pick.run && result.back().epoch == pick.epoch)
           result.back() = std::move(pick);
         else
@@ -232,11 +234,11 @@ struct LedgerReader::Impl {
     auto query = connection.prepare(
         std::string("SELECT run, epoch, at_ms, units, run_units, cumulative_revenue, currency, verified, ") +
         (version >= 4 ? "epoch_rejected, epoch_checks_passed, epoch_checks_failed" : "0, 0, 0") +
-        " FROM rollup_ownership ORDER BY run, epoch");
+        (version >= 5 ? ", data_units" : ", 0") + " FROM rollup_ownership ORDER BY run, epoch");
     while (query.step())
       result.push_back({query.column_text(0), query.column_int(1), query.column_int(2), query.column_double(3),
                         query.column_double(4), query.column_int(5), query.column_text(6), query.column_int(7) != 0,
-                        query.column_int(8), query.column_int(9), query.column_int(10)});
+                        query.column_int(8), query.column_int(9), query.column_int(10), query.column_int(11)});
     return result;
   }
 

@@ -49,6 +49,10 @@ struct OwnershipPoint {
   std::int64_t epoch_rejected = 0;
   std::int64_t epoch_checks_passed = 0;
   std::int64_t epoch_checks_failed = 0;
+  // Of the units, the whole ownership units credited for the owner's data shards (cumulative;
+  // schema version 5, from statement version 3 on; `units` is in FLOPs: one unit = 1e6 FLOPs).
+  std::int64_t data_units = 0;
+  double data_flops() const { return static_cast<double>(data_units) * 1e6; }
 };
 
 // Revenue of one epoch: what the node saw accrue, and what verified statements confirm (the

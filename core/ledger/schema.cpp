@@ -97,6 +97,13 @@ std::string version_4_sql() {
   return sql;
 }
 
+// Version 5: the leaf's data units beside the units they are part of (schema.h).
+std::string version_5_sql() {
+  return "ALTER TABLE rollup_ownership ADD COLUMN data_units INTEGER NOT NULL DEFAULT 0;\n"
+         "UPDATE rollup_ownership SET data_units = (SELECT " + proof_data_units_sql("s.proof") +
+         " FROM statements s WHERE s.seq = rollup_ownership.statement_seq);\n";
+}
+
 void apply(Connection& connection, int version) {
   connection.exec("BEGIN IMMEDIATE");
   try {
@@ -104,6 +111,7 @@ void apply(Connection& connection, int version) {
     if (version == 2) connection.exec(kVersion2Sql);
     if (version == 3) connection.exec(kVersion3Sql);
     if (version == 4) connection.exec(version_4_sql());
+    if (version == 5) connection.exec(version_5_sql());
     connection.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     connection.exec("PRAGMA user_version = " + std::to_string(version));
     connection.exec("COMMIT");
@@ -126,6 +134,8 @@ std::string proof_activity_sql(std::string_view proof) {
          proof_count_sql(proof, "checks_passed") + " AS epoch_checks_passed, " +
          proof_count_sql(proof, "checks_failed") + " AS epoch_checks_failed";
 }
+
+std::string proof_data_units_sql(std::string_view proof) { return proof_count_sql(proof, "data_units"); }
 
 int check_file(Connection& connection, bool allow_empty) {
   const auto application_id = connection.pragma_int("application_id");

@@ -13,6 +13,9 @@
 //      row's proof (the leaf as verified, JSON keys rejected_receipts, checks_passed,
 //      checks_failed; 0 for statements whose leaves carry none), so they stay covered by the
 //      chain: the row itself is not changed
+//   5  data units: rollup_ownership gains data_units, how many of the owner's cumulative units
+//      were credited for its data shards, read the same way from the proof (JSON key data_units;
+//      0 for statements before version 3)
 // A file is recognised by PRAGMA application_id; a newer user_version than this build knows is
 // refused before anything is written.
 #pragma once
@@ -26,7 +29,7 @@
 
 namespace tessera::ledger {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 inline constexpr std::int32_t kApplicationId = 0x54455353;  // "TESS"
 
 namespace detail {
@@ -41,6 +44,8 @@ int check_file(Connection& connection, bool allow_empty);
 std::string proof_count_sql(std::string_view proof, std::string_view key);
 // The three, as "expr AS epoch_rejected, …" for a SELECT over the statements table.
 std::string proof_activity_sql(std::string_view proof);
+// The leaf's cumulative data units (schema version 5) the same way.
+std::string proof_data_units_sql(std::string_view proof);
 
 // Applies the migrations from the file's version up to `target`, each in its own transaction.
 void migrate(Connection& connection, int target = kSchemaVersion);

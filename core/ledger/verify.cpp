@@ -339,7 +339,8 @@ std::optional<std::string> rollup_mismatch(const Summary& rollup, const Summary&
     const auto &a = rollup.ownership[i], &b = raw.ownership[i];
     if (a.run != b.run || a.epoch != b.epoch || !same(a.units, b.units) || !same(a.run_units, b.run_units) ||
         a.verified != b.verified || a.epoch_rejected != b.epoch_rejected ||
-        a.epoch_checks_passed != b.epoch_checks_passed || a.epoch_checks_failed != b.epoch_checks_failed)
+        a.epoch_checks_passed != b.epoch_checks_passed || a.epoch_checks_failed != b.epoch_checks_failed ||
+        a.data_units != b.data_units)
       return "ownership";
   }
   if (rollup.revenue.size() != raw.revenue.size()) return "revenue";

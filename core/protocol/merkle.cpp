@@ -11,6 +11,7 @@ namespace {
 
 constexpr char kLeafTag[] = "tessera/merkle-leaf/v1";
 constexpr char kLeafTagV2[] = "tessera/merkle-leaf/v2";
+constexpr char kLeafTagV3[] = "tessera/merkle-leaf/v3";
 constexpr char kNodeTag[] = "tessera/merkle-node/v1";
 constexpr char kEmptyTag[] = "tessera/merkle-empty/v1";
 
@@ -33,21 +34,29 @@ Hash finish(crypto_generichash_state& state) {
 }  // namespace
 
 Hash leaf_hash(const OwnerLeaf& leaf, std::uint8_t version) {
-  if (version != 1 && version != 2) throw std::invalid_argument("no Merkle leaf layout " + std::to_string(version));
+  if (version < 1 || version > 3) throw std::invalid_argument("no Merkle leaf layout " + std::to_string(version));
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, 32);
   if (version == 1) update_tag(state, kLeafTag, sizeof kLeafTag);
-  else update_tag(state, kLeafTagV2, sizeof kLeafTagV2);
+  else if (version == 2) update_tag(state, kLeafTagV2, sizeof kLeafTagV2);
+  else update_tag(state, kLeafTagV3, sizeof kLeafTagV3);
   update_u64(state, leaf.owner.size());
   crypto_generichash_update(&state, reinterpret_cast<const std::uint8_t*>(leaf.owner.data()), leaf.owner.size());
   update_u64(state, leaf.units);
   update_u64(state, leaf.revenue);
-  if (version == 2) {
+  if (version >= 2) {
     update_u64(state, leaf.rejected_receipts);
     update_u64(state, leaf.checks_passed);
     update_u64(state, leaf.checks_failed);
   }
+  if (version >= 3) update_u64(state, leaf.data_units);
   return finish(state);
+}
+
+bool leaf_fits_version(const OwnerLeaf& leaf, std::uint8_t version) {
+  if (version < 2 && (leaf.rejected_receipts != 0 || leaf.checks_passed != 0 || leaf.checks_failed != 0)) return false;
+  if (version < 3 && leaf.data_units != 0) return false;
+  return true;
 }
 
 Hash node_hash(const Hash& left, const Hash& right) {

@@ -1,6 +1,7 @@
-// The Merkle tree over epoch statements' leaves: per owner its cumulative units and revenue and
+// The Merkle tree over epoch statements' leaves: per owner its cumulative units and revenue,
 // (from statement version 2) what its nodes' work came to in the epoch: receipts rejected, spot
-// checks passed and failed, so a watch-only view shows them from the statement alone.
+// checks passed and failed, so a watch-only view shows them from the statement alone, and (from
+// version 3) how many of its cumulative units were credited for data rather than compute.
 // BLAKE2b-256 with domain separation: leaves and inner nodes are hashed under different tags,
 // so a leaf can never pass for a node. An odd node at the end of a level moves up unchanged
 // (no duplication, so no two leaf lists share a root).
@@ -23,14 +24,20 @@ struct OwnerLeaf {
   std::uint64_t rejected_receipts = 0;
   std::uint64_t checks_passed = 0;
   std::uint64_t checks_failed = 0;
+  // Of `units`, those credited for training on the owner's data shards (cumulative); leaf version 3.
+  std::uint64_t data_units = 0;
   bool operator==(const OwnerLeaf&) const = default;
 };
 
 // The leaf layout of a statement version (statement.h kStatementVersion):
 //   1: "tessera/merkle-leaf/v1\0" ‖ owner length u64 ‖ owner ‖ units u64 ‖ revenue u64
 //   2: "tessera/merkle-leaf/v2\0" ‖ the same ‖ rejected_receipts u64 ‖ checks_passed u64 ‖ checks_failed u64
-// (integers little-endian). Version 1 leaves ignore the activity fields.
-Hash leaf_hash(const OwnerLeaf& leaf, std::uint8_t version = 2);
+//   3: "tessera/merkle-leaf/v3\0" ‖ the version 2 fields ‖ data_units u64
+// (integers little-endian). A layout ignores the fields it does not list.
+Hash leaf_hash(const OwnerLeaf& leaf, std::uint8_t version = 3);
+// Whether `leaf` holds only what layout `version` signs (the fields it ignores are zero), so a
+// proof cannot carry unsigned figures past verification.
+bool leaf_fits_version(const OwnerLeaf& leaf, std::uint8_t version);
 Hash node_hash(const Hash& left, const Hash& right);
 Hash empty_root();
 

@@ -48,26 +48,39 @@ void distribute_revenue(const SettlementState& previous, EpochSettlement& result
   }
 }
 
-// The epoch's units, in full while the run's total fits, else in proportion up to the cap.
+// The epoch's units, compute and data, in full while the run's total fits, else in proportion up
+// to the cap (the weights: compute credits in address order, then data credits in address order).
 void credit_units(const SettlementState& previous, const std::map<std::string, std::uint64_t>& epoch_units,
-                  EpochSettlement& result) {
-  std::vector<std::string> owners;
+                  const std::map<std::string, std::uint64_t>& epoch_data_units, EpochSettlement& result) {
+  struct Credit {
+    std::string owner;
+    bool data = false;
+  };
+  std::vector<Credit> credits;
   std::vector<std::uint64_t> earned;
   u128 sum = 0;
-  for (const auto& [owner, units] : epoch_units) {
-    if (units == 0) continue;
-    owners.push_back(owner);
-    earned.push_back(units);
-    sum += units;
-  }
+  const auto add = [&](const std::map<std::string, std::uint64_t>& units, bool data) {
+    for (const auto& [owner, amount] : units) {
+      if (amount == 0) continue;
+      credits.push_back({owner, data});
+      earned.push_back(amount);
+      sum += amount;
+    }
+  };
+  add(epoch_units, false);
+  add(epoch_data_units, true);
   const std::uint64_t room = kMax - previous.total_units();
   auto credited = earned;
   if (sum > room) {
     credited = split_proportional(room, earned);  // each part is at most what the owner earned
     result.units_withheld = saturate(sum - room);
   }
-  for (std::size_t i = 0; i < owners.size(); ++i)
-    if (credited[i] != 0) result.state.owners[owners[i]].units += credited[i];  // fits: the total does
+  for (std::size_t i = 0; i < credits.size(); ++i) {
+    if (credited[i] == 0) continue;
+    auto& balance = result.state.owners[credits[i].owner];
+    balance.units += credited[i];  // fits: the total does
+    if (credits[i].data) balance.data_units += credited[i];
+  }
 }
 
 }  // namespace
@@ -83,6 +96,12 @@ std::uint64_t SettlementState::total_units() const {
 std::uint64_t SettlementState::total_revenue() const {
   std::uint64_t total = 0;
   for (const auto& [owner, balance] : owners) total = checked_add(total, balance.revenue);
+  return total;
+}
+
+std::uint64_t SettlementState::total_data_units() const {
+  std::uint64_t total = 0;
+  for (const auto& [owner, balance] : owners) total = checked_add(total, balance.data_units);
   return total;
 }
 
@@ -108,20 +127,20 @@ std::vector<std::uint64_t> split_proportional(std::uint64_t amount, const std::v
 }
 
 EpochSettlement settle_epoch(const SettlementState& previous, const std::map<std::string, std::uint64_t>& epoch_units,
-                             std::uint64_t epoch_revenue) {
+                             std::uint64_t epoch_revenue, const std::map<std::string, std::uint64_t>& epoch_data_units) {
   EpochSettlement result;
   result.state = previous;
   result.state.epoch = previous.epoch + 1;
   result.epoch_revenue = epoch_revenue;
   distribute_revenue(previous, result);
-  credit_units(previous, epoch_units, result);
+  credit_units(previous, epoch_units, epoch_data_units, result);
   return result;
 }
 
 std::vector<OwnerLeaf> statement_leaves(const SettlementState& state) {
   std::vector<OwnerLeaf> leaves;
   leaves.reserve(state.owners.size());
-  for (const auto& [owner, balance] : state.owners) leaves.push_back({owner, balance.units, balance.revenue});
+  for (const auto& [owner, balance] : state.owners) leaves.push_back({owner, balance.units, balance.revenue, 0, 0, 0, balance.data_units});
   return leaves;  // std::map iterates in address order
 }
 

@@ -5,6 +5,9 @@
 // carried to the next epoch: nothing is created or lost. Amounts are summed in 128 bits; the
 // run's totals are capped at 2^64 - 1 (what a statement can sign), and what would pass the cap is
 // withheld and reported, never thrown: a run that reaches it keeps settling.
+// Data units (credited to the contributors of the run's data shards for their trained tokens) are
+// ownership units like any other: they count in `units` and earn revenue shares; each balance
+// also keeps how many of its units came from data, so the two are shown apart.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,7 @@ inline constexpr double kFlopsPerUnit = 1e6;  // one ownership unit = one verifi
 struct OwnerBalance {
   std::uint64_t units = 0;    // cumulative ownership units
   std::uint64_t revenue = 0;  // cumulative revenue, micro-units
+  std::uint64_t data_units = 0;  // of `units`, those credited for data (cumulative)
   bool operator==(const OwnerBalance&) const = default;
 };
 
@@ -30,6 +34,7 @@ struct SettlementState {
   std::uint64_t carried_revenue = 0;            // waiting for the first owner with units
   std::uint64_t total_units() const;
   std::uint64_t total_revenue() const;          // distributed so far
+  std::uint64_t total_data_units() const;       // of total_units()
 };
 
 struct EpochSettlement {
@@ -53,10 +58,14 @@ std::vector<std::uint64_t> split_proportional(std::uint64_t amount, const std::v
 // a + b, or 2^64 - 1 when it does not fit.
 std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b);
 
-// Settles epoch `previous.epoch + 1`; never throws for `previous` states it made (their totals
-// fit), whatever the epoch adds: see EpochSettlement::units_withheld.
+// Settles epoch `previous.epoch + 1`: `epoch_units` (compute) and `epoch_data_units` (data) per
+// owner are both credited as units, and data units also to each balance's data_units. Never
+// throws for `previous` states it made (their totals fit), whatever the epoch adds: past the cap
+// the room left is split in proportion to every credit, compute and data alike (see
+// EpochSettlement::units_withheld, which counts both).
 EpochSettlement settle_epoch(const SettlementState& previous, const std::map<std::string, std::uint64_t>& epoch_units,
-                             std::uint64_t epoch_revenue);
+                             std::uint64_t epoch_revenue,
+                             const std::map<std::string, std::uint64_t>& epoch_data_units = {});
 
 // The statement leaves, sorted by owner address, and the position of each owner.
 std::vector<OwnerLeaf> statement_leaves(const SettlementState& state);

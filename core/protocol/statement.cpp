@@ -1,4 +1,4 @@
-// Statement canonical bytes (both versions), the events digest, signing, publishing and the JSON
+// Statement canonical bytes (every version), the events digest, signing, publishing and the JSON
 // the hub serves.
 #include "core/protocol/statement.h"
 
@@ -37,6 +37,8 @@ std::uint64_t number_or_zero(const nlohmann::json& json, const char* name) {
   return json.contains(name) ? number(json, name) : 0;
 }
 
+bool known_version(std::uint8_t version) { return version >= 1 && version <= kStatementVersion; }
+
 // At most 1,000 bytes: an owner address, an event kind or reason.
 std::string text(const nlohmann::json& json, const char* name) {
   if (!json.contains(name) || !json.at(name).is_string() || json.at(name).get_ref<const std::string&>().size() > 1000)
@@ -68,9 +70,9 @@ Hash events_digest(const std::vector<StatementEvent>& events) {
 }
 
 std::vector<std::uint8_t> Statement::canonical_bytes() const {
-  if (version != 1 && version != 2) throw std::invalid_argument("no statement version " + std::to_string(version));
+  if (!known_version(version)) throw std::invalid_argument("no statement version " + std::to_string(version));
   std::vector<std::uint8_t> out;
-  const char* magic = version == 1 ? "TSST1" : "TSST2";
+  const char* magic = version == 1 ? "TSST1" : version == 2 ? "TSST2" : "TSST3";
   out.insert(out.end(), magic, magic + 5);
   put_u64(out, run_id.size());
   out.insert(out.end(), run_id.begin(), run_id.end());
@@ -86,6 +88,7 @@ std::vector<std::uint8_t> Statement::canonical_bytes() const {
     const auto digest = events_digest(events);
     out.insert(out.end(), digest.begin(), digest.end());
   }
+  if (version >= 3) put_u64(out, total_data_units);
   return out;
 }
 
@@ -99,6 +102,8 @@ std::vector<Hash> hashes_of(const std::vector<OwnerLeaf>& leaves, std::uint8_t v
 
 std::vector<OwnerLeaf> leaves_with(const SettlementState& state, const EpochActivity& activity, std::uint8_t version) {
   auto leaves = statement_leaves(state);
+  if (version < 3)
+    for (auto& leaf : leaves) leaf.data_units = 0;  // not in the layout (an older epoch has none)
   if (version < 2) return leaves;
   for (auto& leaf : leaves) {
     const auto found = activity.owners.find(leaf.owner);
@@ -126,6 +131,7 @@ PublishedEpoch::PublishedEpoch(const std::string& run_id, const EpochSettlement&
   statement_.carried_revenue = settlement.state.carried_revenue;
   statement_.hub_key = hub_key.public_key();
   if (version >= 2) statement_.events = activity.events;
+  if (version >= 3) statement_.total_data_units = settlement.state.total_data_units();
   statement_.signature = hub_key.sign(wallet::SignatureDomain::Statement, statement_.canonical_bytes());
 }
 
@@ -137,14 +143,14 @@ std::optional<LeafProof> PublishedEpoch::proof_for(const std::string& owner) con
 
 bool verify_statement(const Statement& statement, const wallet::PublicKey& expected_hub_key) {
   if (statement.hub_key != expected_hub_key) return false;
-  if (statement.version != 1 && statement.version != 2) return false;
+  if (!known_version(statement.version)) return false;
   return wallet::verify(wallet::SignatureDomain::Statement, statement.canonical_bytes(), statement.signature,
                         expected_hub_key);
 }
 
 bool verify_leaf(const Statement& statement, const LeafProof& leaf_proof) {
   if (leaf_proof.proof.leaf_count != statement.owner_count) return false;
-  if (statement.version != 1 && statement.version != 2) return false;
+  if (!known_version(statement.version) || !leaf_fits_version(leaf_proof.leaf, statement.version)) return false;
   return verify_proof(leaf_hash(leaf_proof.leaf, statement.version), leaf_proof.proof, statement.root);
 }
 
@@ -155,7 +161,7 @@ nlohmann::json to_json(const StatementEvent& e) {
 nlohmann::json to_json(const Statement& s) {
   nlohmann::json events = nlohmann::json::array();
   for (const auto& event : s.events) events.push_back(to_json(event));
-  return {{"version", s.version},
+  nlohmann::json out{{"version", s.version},
           {"events", events},
           {"run", s.run_id},
           {"epoch", s.epoch},
@@ -167,6 +173,8 @@ nlohmann::json to_json(const Statement& s) {
           {"carried_revenue", s.carried_revenue},
           {"hub_key", wallet::to_hex(s.hub_key)},
           {"signature", wallet::to_hex(s.signature)}};
+  if (s.version >= 3) out["total_data_units"] = s.total_data_units;
+  return out;
 }
 
 StatementEvent event_from_json(const nlohmann::json& json) {
@@ -183,7 +191,7 @@ StatementEvent event_from_json(const nlohmann::json& json) {
 // Version 1 statements have neither "version" nor "events".
 void read_version_and_events(const nlohmann::json& json, Statement& s) {
   s.version = json.contains("version") ? sys::json_integer<std::uint8_t>(json.at("version"), "statement: version") : 1;
-  if (s.version != 1 && s.version != 2) throw std::invalid_argument("statement: unknown version");
+  if (!known_version(s.version)) throw std::invalid_argument("statement: unknown version");
   if (s.version == 1) return;
   const auto found = json.find("events");
   if (found == json.end() || !found->is_array() || found->size() > kMaxStatementEvents)
@@ -206,6 +214,7 @@ Statement statement_from_json(const nlohmann::json& json) {
   s.carried_revenue = number(json, "carried_revenue");
   s.hub_key = hex_array<32>(json, "hub_key");
   s.signature = hex_array<64>(json, "signature");
+  if (s.version >= 3) s.total_data_units = number(json, "total_data_units");
   return s;
 }
 
@@ -218,6 +227,7 @@ nlohmann::json to_json(const LeafProof& p) {
           {"rejected_receipts", p.leaf.rejected_receipts},
           {"checks_passed", p.leaf.checks_passed},
           {"checks_failed", p.leaf.checks_failed},
+          {"data_units", p.leaf.data_units},
           {"index", p.proof.index},
           {"leaf_count", p.proof.leaf_count},
           {"siblings", siblings}};
@@ -233,6 +243,7 @@ LeafProof leaf_proof_from_json(const nlohmann::json& json) {
   p.leaf.rejected_receipts = number_or_zero(json, "rejected_receipts");  // absent in version 1 proofs
   p.leaf.checks_passed = number_or_zero(json, "checks_passed");
   p.leaf.checks_failed = number_or_zero(json, "checks_failed");
+  p.leaf.data_units = number_or_zero(json, "data_units");  // absent before version 3
   p.proof.index = number(json, "index");
   p.proof.leaf_count = number(json, "leaf_count");
   if (!json.contains("siblings") || !json.at("siblings").is_array() || json.at("siblings").size() > 64)

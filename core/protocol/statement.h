@@ -3,7 +3,9 @@
 // checks passed and failed) with the totals and the epoch's events (nodes excluded from the run
 // and why), signed by the run's hub key. A node checks the signature against the key in the run
 // manifest and its own leaf's proof against the root before it records anything as earned.
-// Version 1 statements (before events and leaf activity) still verify as they were signed.
+// Version 3 leaves add each owner's cumulative data units (of its units) and the statement the
+// run's total of them. Version 1 statements (before events and leaf activity) and version 2 ones
+// (before data units) still verify as they were signed.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +23,7 @@
 
 namespace tessera::protocol {
 
-inline constexpr std::uint8_t kStatementVersion = 2;
+inline constexpr std::uint8_t kStatementVersion = 3;
 inline constexpr std::size_t kMaxStatementEvents = 10000;
 
 // Something the hub did to a node in the epoch, for everyone to see: kind "excluded" (its work
@@ -65,10 +67,12 @@ struct Statement {
   wallet::PublicKey hub_key{};
   std::vector<StatementEvent> events;  // version 2
   wallet::Signature signature{};
+  std::uint64_t total_data_units = 0;  // version 3: of total_units, those credited for data
 
   // Everything but the signature: "TSST1" ‖ run (length u64 ‖ bytes) ‖ epoch ‖ root[32] ‖
   // owner_count ‖ total_units ‖ total_revenue ‖ epoch_revenue ‖ carried_revenue (u64 each) ‖
-  // hub_key[32]; version 2 begins "TSST2" and ends with events_digest(events).
+  // hub_key[32]; version 2 begins "TSST2" and ends with events_digest(events); version 3 begins
+  // "TSST3" and ends with events_digest(events) ‖ total_data_units u64.
   std::vector<std::uint8_t> canonical_bytes() const;
 };
 
@@ -81,7 +85,8 @@ struct LeafProof {
 class PublishedEpoch {
  public:
   // Leaves carry `activity`'s per-owner figures and the statement its events (version 2; a
-  // version 1 epoch, rebuilt from an older hub's store, has neither).
+  // version 1 epoch, rebuilt from an older hub's store, has neither) and, from version 3, each
+  // owner's data units.
   PublishedEpoch(const std::string& run_id, const EpochSettlement& settlement, const wallet::KeyPair& hub_key,
                  const EpochActivity& activity = {}, std::uint8_t version = kStatementVersion);
   const Statement& statement() const { return statement_; }
@@ -96,7 +101,8 @@ class PublishedEpoch {
 
 // The signature is the expected hub key's over the statement.
 bool verify_statement(const Statement& statement, const wallet::PublicKey& expected_hub_key);
-// The leaf belongs to the statement's tree (and the statement's owner count matches the proof).
+// The leaf belongs to the statement's tree (and the statement's owner count matches the proof),
+// and carries no figure its version does not sign (leaf_fits_version).
 bool verify_leaf(const Statement& statement, const LeafProof& leaf_proof);
 
 nlohmann::json to_json(const Statement& statement);

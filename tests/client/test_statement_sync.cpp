@@ -1,6 +1,7 @@
 // Statement sync across node restarts: each start opens the log and a new StatementSync, as a
 // restarted node does. It resumes after the newest epoch the log has verified (not from epoch 1),
 // and whatever the number of starts each epoch's accrued revenue and statement are recorded once.
+// A version 3 statement's leaf is accepted and its data units recorded apart from compute.
 #include <QtTest>
 
 #include <thread>
@@ -70,6 +71,47 @@ class TestStatementSync : public QObject {
       QCOMPARE(epoch.accrued, std::int64_t(epoch.epoch == 1 ? 0 : 1000));
       QCOMPARE(epoch.verified, std::optional<std::int64_t>(epoch.epoch == 1 ? 0 : 1000));
     }
+    QVERIFY(reader.verify(node_key.public_key()).intact);
+  }
+
+  void dataUnitsOfAVersionThreeLeafAreRecorded() {
+    QTemporaryDir dir;
+    const auto hub_key = wallet::KeyPair::generate();
+    const auto node_key = wallet::KeyPair::generate();
+    const auto owner = wallet::base58_encode(wallet::KeyPair::generate().public_key());
+    hub::HubStore store({}, "run-1");
+    hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
+    LocalServer server;
+    hub::StatementsController(book).mount(server.server);
+    server.start();
+    // 5e6 FLOPs of compute (5 units) and 2,500 trained tokens of the owner's data at 1,200 units
+    // per 1,000 tokens (3,000 data units) in epoch 1; 10 more tokens in epoch 2 (12 units).
+    book.credit_work(owner, 5e6);
+    const auto credit_data = [&](std::uint64_t tokens) {
+      auto transaction = store.begin();
+      book.credit_data(transaction, owner, tokens, 1200);
+      transaction.commit();
+    };
+    credit_data(2500);
+    book.close_epoch();
+    credit_data(10);
+    book.close_epoch();
+    const auto log = std::filesystem::path(dir.path().toStdString()) / "contributions.db";
+    {
+      ledger::LedgerWriter writer(log, node_key);
+      client::StatementSync sync(server.url(), "run-1", hub_key.public_key(), owner, writer);
+      auto check = sync.poll();
+      QCOMPARE(check.outcome, Outcome::Verified);
+      QVERIFY2(check.message.find("3012 of them for data") != std::string::npos, check.message.c_str());
+      QCOMPARE(sync.last_verified_epoch(), std::uint64_t(2));
+    }
+    ledger::LedgerReader reader(log);
+    const auto ownership = reader.ownership_series();
+    QCOMPARE(ownership.size(), std::size_t(2));
+    QCOMPARE(ownership[0].data_units, std::int64_t(3000));
+    QCOMPARE(ownership[0].units, 3005e6);  // data units are ownership units, counted in the same FLOPs
+    QCOMPARE(ownership[1].data_units, std::int64_t(3012));
+    QVERIFY(ownership[1].verified);
     QVERIFY(reader.verify(node_key.public_key()).intact);
   }
 

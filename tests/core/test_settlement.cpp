@@ -1,5 +1,6 @@
 // Settlement arithmetic: exact splits, rounding remainders, carry-over, many owners, and runs whose
-// totals reach 2^64 - 1 (withheld and reported, never thrown, later epochs still settle).
+// totals reach 2^64 - 1 (withheld and reported, never thrown, later epochs still settle); data
+// units are units that earn revenue shares, counted apart, and share the cap with compute.
 #include <QtTest>
 
 #include <limits>
@@ -147,6 +148,45 @@ class TestSettlement : public QObject {
     QCOMPARE(carried.revenue_withheld, std::uint64_t(5));
     QCOMPARE(saturating_add(max - 1, 5), max);
     QCOMPARE(saturating_add(2, 5), std::uint64_t(7));
+  }
+
+  void dataUnitsAreUnitsCountedApart() {
+    // Epoch 1: alice computes 300, carol's shard earns her 100 data units, alice also 50 for hers.
+    const auto first = settle_epoch({}, {{"alice", 300}}, 0, {{"carol", 100}, {"alice", 50}});
+    QCOMPARE(first.state.owners.at("alice"), (OwnerBalance{350, 0, 50}));
+    QCOMPARE(first.state.owners.at("carol"), (OwnerBalance{100, 0, 100}));
+    QCOMPARE(first.state.total_units(), std::uint64_t(450));
+    QCOMPARE(first.state.total_data_units(), std::uint64_t(150));
+    // Epoch 2: 900 of revenue split by the units at the end of epoch 1, data included (350:100).
+    const auto second = settle_epoch(first.state, {{"carol", 10}}, 900, {{"carol", 5}});
+    QCOMPARE(second.revenue_parts.at("alice"), std::uint64_t(700));
+    QCOMPARE(second.revenue_parts.at("carol"), std::uint64_t(200));
+    QCOMPARE(second.state.owners.at("carol"), (OwnerBalance{115, 200, 105}));
+    // The statement's leaves carry both.
+    const auto leaves = statement_leaves(second.state);
+    QCOMPARE(leaves.size(), std::size_t(2));
+    QCOMPARE(leaves[1].owner, std::string("carol"));
+    QCOMPARE(leaves[1].units, std::uint64_t(115));
+    QCOMPARE(leaves[1].data_units, std::uint64_t(105));
+    // No data: nothing changes from before data existed.
+    QCOMPARE(settle_epoch(first.state, {{"alice", 1}}, 0).state.total_data_units(), std::uint64_t(150));
+  }
+
+  void dataUnitsShareTheCapWithCompute() {
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    SettlementState state;
+    state.owners["alice"] = {max - 1000, 0};
+    // 2,000 compute (alice) and 1,000 data (dave) with room for 1,000: 667 and 333 credited.
+    const auto full = settle_epoch(state, {{"alice", 2000}}, 0, {{"dave", 1000}});
+    QCOMPARE(full.state.total_units(), max);
+    QCOMPARE(full.units_withheld, std::uint64_t(2000));
+    QCOMPARE(full.state.owners.at("dave"), (OwnerBalance{333, 0, 333}));
+    QCOMPARE(full.state.owners.at("alice").data_units, std::uint64_t(0));
+    QVERIFY(full.overflowed());
+    // An owner with both kinds gets each part counted where it belongs.
+    const auto both = settle_epoch(state, {{"bob", 1000}}, 0, {{"bob", 1000}});
+    QCOMPARE(both.state.owners.at("bob"), (OwnerBalance{1000, 0, 500}));
+    QCOMPARE(both.units_withheld, std::uint64_t(1000));
   }
 };
 

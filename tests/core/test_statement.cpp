@@ -189,8 +189,62 @@ class TestStatement : public QObject {
     // Version 1 and 2 leaves of the same balances hash apart.
     QVERIFY(leaf_hash({"a", 1, 1}, 1) != leaf_hash({"a", 1, 1}, 2));
     auto unknown = to_json(published.statement());
-    unknown["version"] = 3;
+    unknown["version"] = 4;
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, statement_from_json(unknown));
+  }
+
+  void versionTwoStatementsStillVerify() {
+    const auto hub = wallet::KeyPair::generate();
+    auto settlement = settled(5);
+    const PublishedEpoch published("demo-run", settlement, hub, activity(), 2);
+    auto json = to_json(published.statement());
+    QVERIFY(!json.contains("total_data_units"));
+    const auto statement = statement_from_json(json);
+    QCOMPARE(statement.version, std::uint8_t(2));
+    QVERIFY(verify_statement(statement, hub.public_key()));
+    auto proof_json = to_json(*published.proof_for("owner-3"));
+    QVERIFY(verify_leaf(statement, leaf_proof_from_json(proof_json)));
+    proof_json.erase("data_units");  // as an older hub served it
+    QVERIFY(verify_leaf(statement, leaf_proof_from_json(proof_json)));
+    // A figure the version does not sign cannot ride along on a proof.
+    proof_json["data_units"] = 7;
+    QVERIFY(!verify_leaf(statement, leaf_proof_from_json(proof_json)));
+    QVERIFY(leaf_hash({"a", 1, 1}, 2) != leaf_hash({"a", 1, 1}, 3));
+  }
+
+  void dataUnitsAreSignedInVersionThree() {
+    const auto hub = wallet::KeyPair::generate();
+    auto previous = settled(4).state;
+    const auto settlement = settle_epoch(previous, {{"owner-1", 10}}, 500, {{"owner-2", 40}, {"contributor", 9}});
+    const PublishedEpoch published("demo-run", settlement, hub, activity());
+    const auto statement_json = to_json(published.statement());
+    const auto statement = statement_from_json(statement_json);
+    QCOMPARE(statement.version, std::uint8_t(3));
+    QCOMPARE(statement.total_data_units, std::uint64_t(49));
+    QCOMPARE(statement.owner_count, std::uint64_t(5));
+    QVERIFY(verify_statement(statement, hub.public_key()));
+    auto more = statement_json;
+    more["total_data_units"] = 50;
+    QVERIFY(!verify_statement(statement_from_json(more), hub.public_key()));
+    auto older = statement_json;
+    older["version"] = 2;  // passing it off as a statement without data units
+    QVERIFY(!verify_statement(statement_from_json(older), hub.public_key()));
+
+    const auto proof = *published.proof_for("contributor");
+    QCOMPARE(proof.leaf.units, std::uint64_t(9));
+    QCOMPARE(proof.leaf.data_units, std::uint64_t(9));
+    const auto proof_json = to_json(proof);
+    QCOMPARE(proof_json["data_units"].get<std::uint64_t>(), std::uint64_t(9));
+    QVERIFY(verify_leaf(statement, leaf_proof_from_json(proof_json)));
+    for (const std::uint64_t changed_units : {std::uint64_t(8), std::uint64_t(10), std::uint64_t(0)}) {
+      auto changed = proof_json;
+      changed["data_units"] = changed_units;
+      QVERIFY(!verify_leaf(statement, leaf_proof_from_json(changed)));
+    }
+    const auto worker = *published.proof_for("owner-2");
+    QCOMPARE(worker.leaf.data_units, std::uint64_t(40));
+    QCOMPARE(worker.leaf.units, std::uint64_t(1000 + 37 * 2) * 2 + 40);
+    QVERIFY(verify_leaf(statement, worker));
   }
 
   void badJsonIsNamed() {

@@ -165,7 +165,7 @@ class TestDashboards : public QObject {
       ledger::LedgerWriter writer(file.toStdString(), wallet::KeyPair::generate());
       auto first = statement(now_ - 48 * ledger::kHourMs, "run-a", 1, 1e12, 1e14, 0, true);
       auto second = statement(now_ - 24 * ledger::kHourMs, "run-a", 2, 3.5e12, 2e14, 0, true);
-      const std::string leaf = R"({"rejected_receipts": 4, "checks_passed": 6, "checks_failed": 1})";
+      const std::string leaf = R"({"rejected_receipts": 4, "checks_passed": 6, "checks_failed": 1, "data_units": 500000})";
       second.proof.assign(leaf.begin(), leaf.end());
       writer.append({first, second, statement(now_, "run-a", 3, 4e12, 3e14, 0, false)});
     }
@@ -197,8 +197,16 @@ class TestDashboards : public QObject {
     QCOMPARE(cell(1, C::Rejected), QStringLiteral("4"));
     QCOMPARE(cell(1, C::ChecksPassed), QStringLiteral("6"));
     QCOMPARE(cell(1, C::ChecksFailed), QStringLiteral("1"));
+    // Of the 2.5e12 FLOPs of units, the data units the epoch added (epoch 1's leaf had none).
+    QCOMPARE(model->index(1, C::DataCredited).data(Qt::EditRole).toLongLong(), 500000);
+    QVERIFY2(cell(1, C::DataCredited).contains(QStringLiteral("GFLOP")), qPrintable(cell(1, C::DataCredited)));
+    QCOMPARE(cell(0, C::DataCredited), QStringLiteral("—"));  // the hub's count has none
     QCOMPARE(cell(2, C::Epoch), QStringLiteral("1"));
     QCOMPARE(cell(2, C::Credited), QStringLiteral("—"));  // the epoch before is not in the log
+    // The ownership card: the latest verified statement's units, compute and data apart (3.5e12 − 5e11).
+    const auto split = page.findChild<QLabel*>(QStringLiteral("ownershipSplit"))->text();
+    QVERIFY2(split.contains(QStringLiteral("3.0 TFLOP")) || split.contains(QStringLiteral("3.00 TFLOP")), qPrintable(split));
+    QVERIFY2(split.contains(QStringLiteral("500")), qPrintable(split));
     QVERIFY(model->index(0, C::Source).data(Qt::ToolTipRole).toString().contains(QStringLiteral("not signed")));
     const QString png = QDir::temp().filePath(QStringLiteral("tessera-verified-work.png"));
     auto* table = page.findChild<QWidget*>(QStringLiteral("verifiedWorkTable"));

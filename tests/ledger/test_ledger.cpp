@@ -18,8 +18,10 @@ using namespace ledger_test;
 
 namespace {
 
-// Takes a file's roll-ups back to before version 4 (the hand edits that make an older file).
-constexpr const char* kBeforeVersion4 =
+// Takes a file's roll-ups back to before version 5, or before version 4 (the hand edits that make
+// an older file).
+const std::string kBeforeVersion5 = "ALTER TABLE rollup_ownership DROP COLUMN data_units; ";
+const std::string kBeforeVersion4 = kBeforeVersion5 +
     "ALTER TABLE rollup_ownership DROP COLUMN epoch_rejected; ALTER TABLE rollup_ownership DROP COLUMN "
     "epoch_checks_passed; ALTER TABLE rollup_ownership DROP COLUMN epoch_checks_failed; ";
 
@@ -393,6 +395,41 @@ class TestLedger : public QObject {
     const auto report = LedgerReader(file).verify(key.public_key());
     QVERIFY(!report.intact);
     QCOMPARE(QString::fromStdString(report.problem->table), QStringLiteral("roll-ups"));
+  }
+
+  void versionFourFileGainsDataUnits() {
+    QTemporaryDir dir;
+    const auto file = path_in(dir);
+    const auto key = tessera::wallet::KeyPair::generate();
+    {
+      LedgerWriter writer(file, key);
+      // Epoch 1 (a version 2 leaf) has none; epoch 2's version 3 leaf: 40 of its 52 units for data.
+      const std::string old_leaf = R"({"owner": "owner1", "units": 12, "checks_passed": 1})";
+      const std::string leaf = R"({"owner": "owner1", "units": 52, "data_units": 40, "checks_passed": 2})";
+      auto first = statement("run-a", 1, 12e6, 100e6, 100, true);
+      first.proof.assign(old_leaf.begin(), old_leaf.end());
+      auto second = statement("run-a", 2, 52e6, 200e6, 200, true);
+      second.proof.assign(leaf.begin(), leaf.end());
+      writer.append(std::vector<Record>{first, second});
+    }
+    const auto check = [&](const LedgerReader& reader, std::int64_t data_units) {
+      for (const auto& series : {reader.ownership_series(), reader.ownership_series_from_raw()}) {
+        QCOMPARE(series.size(), std::size_t{2});
+        QCOMPARE(series[0].data_units, std::int64_t{0});
+        QCOMPARE(series[1].data_units, data_units);
+        QCOMPARE(series[1].data_flops(), static_cast<double>(data_units) * 1e6);
+      }
+      const auto report = reader.verify(key.public_key());
+      QVERIFY2(report.intact, report.to_text().c_str());
+    };
+    check(LedgerReader(file), 40);
+    hand_edit(file, std::string(kBeforeVersion5) + "PRAGMA user_version = 4");  // as version 4 wrote it
+    check(LedgerReader(file), 0);
+    { LedgerWriter writer(file, key); }  // migrates, back-filling from the signed proofs
+    QCOMPARE(query_int(file, "PRAGMA user_version"), std::int64_t{kSchemaVersion});
+    check(LedgerReader(file), 40);
+    hand_edit(file, "UPDATE rollup_ownership SET data_units = 1000 WHERE epoch = 2");
+    QVERIFY(!LedgerReader(file).verify(key.public_key()).intact);  // the roll-up disagrees with the proof
   }
 
   void exportsCsv() {

@@ -69,6 +69,27 @@ class TestLedgerCli : public QObject {
     QVERIFY(text.out.contains(QStringLiteral("accrued 0.000040 USDC")));
   }
 
+  void summaryShowsDataUnitsApart() {
+    QTemporaryDir other;
+    const auto file = other.filePath(QStringLiteral("contributions.db"));
+    {
+      LedgerWriter writer(file.toStdString(), *key_);
+      auto with_data = statement("run-d", 2, 5000e6, 20000e6, 0, true);  // 5,000 units, 4,000 of them for data
+      const std::string leaf = R"({"owner": "o", "units": 5000, "data_units": 4000})";
+      with_data.proof.assign(leaf.begin(), leaf.end());
+      writer.append(with_data);
+    }
+    const auto json = node({QStringLiteral("log"), QStringLiteral("summary"), QStringLiteral("--db"), file,
+                            QStringLiteral("--json")});
+    QVERIFY2(json.exit_code == 0, qPrintable(json.err));
+    const auto point = QJsonDocument::fromJson(json.out.toUtf8()).object().value(QStringLiteral("ownership")).toArray()[0].toObject();
+    QCOMPARE(point.value(QStringLiteral("data_units")).toInt(), 4000);
+    QCOMPARE(point.value(QStringLiteral("compute_flops")).toDouble(), 1000e6);
+    const auto text = node({QStringLiteral("log"), QStringLiteral("summary"), QStringLiteral("--db"), file});
+    QCOMPARE(text.exit_code, 0);
+    QVERIFY2(text.out.contains(QStringLiteral("data 4000 units")), qPrintable(text.out));
+  }
+
   void verifyIntact() {
     const auto plain = node({QStringLiteral("log"), QStringLiteral("verify"), QStringLiteral("--db"), file_});
     QVERIFY2(plain.exit_code == 0, qPrintable(plain.err));

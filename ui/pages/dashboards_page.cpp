@@ -12,6 +12,8 @@
 #include <QScrollArea>
 #include <QTableView>
 
+#include <algorithm>
+
 #include "ui/charts/chart_view.h"
 #include "ui/ledger_models.h"
 #include "ui/pages/page_helpers.h"
@@ -101,6 +103,10 @@ void DashboardsPage::buildLowerCards(QWidget* content, QVBoxLayout* layout) {
   ownership_chart_ = new charts::ChartView(ownership_card);
   ownership_chart_->setObjectName(QStringLiteral("ownershipChart"));
   ownership_layout->addWidget(ownership_chart_);
+  ownership_split_ = makeMuted({}, ownership_card);
+  ownership_split_->setObjectName(QStringLiteral("ownershipSplit"));
+  ownership_split_->setWordWrap(true);
+  ownership_layout->addWidget(ownership_split_);
   lower->addWidget(ownership_card, 1);
 
   QVBoxLayout* revenue_layout = nullptr;
@@ -111,6 +117,26 @@ void DashboardsPage::buildLowerCards(QWidget* content, QVBoxLayout* layout) {
   revenue_layout->addWidget(revenue_chart_);
   lower->addWidget(revenue_card, 1);
   layout->addLayout(lower);
+}
+
+// The latest verified statement of each run, summed: units earned by compute and by data, apart
+// (only a verified leaf says how many were for data).
+void DashboardsPage::showOwnershipSplit() {
+  QMap<QString, int> latest;  // run -> its last verified row (rows are ordered by run, epoch)
+  for (int row = 0; row < ownership_model_->rowCount(); ++row)
+    if (ownership_model_->index(row, OwnershipModel::Verified).data(Qt::EditRole).toBool())
+      latest[ownership_model_->index(row, OwnershipModel::Run).data().toString()] = row;
+  double units = 0;
+  qint64 data_units = 0;
+  for (const int row : latest) {
+    units += ownership_model_->index(row, OwnershipModel::Units).data(Qt::EditRole).toDouble();
+    data_units += ownership_model_->index(row, OwnershipModel::DataUnits).data(Qt::EditRole).toLongLong();
+  }
+  const double data_flops = static_cast<double>(data_units) * 1e6;
+  ownership_split_->setText(latest.isEmpty() ? QString()
+                                             : tr("Verified: compute units %1 · data units %2")
+                                                   .arg(formatFlops(std::max(0.0, units - data_flops)),
+                                                        formatDataUnits(data_units)));
 }
 
 // Per epoch: credited, rejected (why), spot checks; the hub's count labelled apart from what verified.
@@ -208,6 +234,7 @@ void DashboardsPage::showData(const DashboardSnapshot& snapshot) {
     series.points.push_back({ownership_model_->index(row, OwnershipModel::Time).data(Qt::EditRole).toDouble(),
                              ownership_model_->index(row, OwnershipModel::Share).data(Qt::EditRole).toDouble() * 100.0});
   }
+  showOwnershipSplit();
   if (per_run.isEmpty())
     ownership_chart_->showEmpty(tr("No statements yet: ownership appears once the hub settles an epoch."));
   else

@@ -58,6 +58,7 @@ class DashboardsPage : public QWidget {
   void buildDonatedCard(QWidget* content, QVBoxLayout* layout);
   void buildLowerCards(QWidget* content, QVBoxLayout* layout);
   void buildVerifiedCard(QWidget* content, QVBoxLayout* layout);
+  void showOwnershipSplit();
   void connectLedger();
 
   void showData(const DashboardSnapshot& snapshot);
@@ -75,6 +76,7 @@ class DashboardsPage : public QWidget {
   QLabel* ownership_updated_ = nullptr;
   QLabel* revenue_updated_ = nullptr;
   QLabel* verified_updated_ = nullptr;
+  QLabel* ownership_split_ = nullptr;  // the latest statements' units: compute and data apart
   charts::ChartView* donated_chart_ = nullptr;
   charts::ChartView* ownership_chart_ = nullptr;
   charts::ChartView* revenue_chart_ = nullptr;
