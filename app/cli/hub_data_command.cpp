@@ -28,8 +28,6 @@ namespace tessera::cli {
 namespace {
 
 namespace api = protocol::hub_admin_api;
-// POST {"manifest"}: the run update of issue 21's spec, section 3 (hub_admin_api::kRuns where the
-// multi-run hub has landed).
 
 struct DataOptions {
   std::vector<std::string> files;
@@ -103,7 +101,7 @@ void accept(const GlobalOptions& global, const DataOptions& o) {
   protocol::sign_manifest(next, publisher);
   admin.post(api::kAcceptShard, {{"run", o.run}, {"hash", o.hash}});
   try {
-    admin.post(protocol::hub_admin_api::kRuns, {{"manifest", protocol::to_json(next)}});
+    admin.post(api::kRuns, {{"manifest", protocol::to_json(next)}});
   } catch (const std::exception& error) {
     throw std::runtime_error(std::string("the shard's bytes are accepted on the hub, but the run update failed: ") +
                              error.what() + "; the signed manifest was not published");

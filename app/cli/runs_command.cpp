@@ -95,7 +95,7 @@ void show(const ShowSettings& s, const GlobalOptions& global) {
     node::DoctorOptions doctor;
     doctor.data_dir = data_dir;
     doctor.device = s.device;
-    view.fit = node::estimate_fit(node::run_offer_from_json(*answer.entry),
+    view.fit = node::estimate_fit(protocol::run_catalog_entry_from_json(*answer.entry),
                                   node::machine_capacity(node::run_doctor(doctor), limit));
   }
   if (s.json) std::cout << view.to_json().dump(2) << "\n";

@@ -7,15 +7,15 @@
 #include <future>
 
 #include "core/client/hub_http.h"
-#include "core/node/run_offer.h"
+#include "core/protocol/run_catalog.h"
 #include "core/protocol/run_link.h"
 #include "core/sys/bounded_json.h"
 
 namespace tessera::node {
 namespace {
 
-constexpr const char* kCatalogPath = "/api/runs";
-constexpr std::size_t kMaxCatalogBytes = 4 << 20;
+constexpr const char* kCatalogPath = protocol::kRunCatalogPath;
+constexpr std::size_t kMaxCatalogBytes = protocol::kMaxCatalogBytes;
 
 // The body of GET /api/runs, at most kMaxCatalogBytes; throws what the endpoint throws.
 nlohmann::json get_catalog(client::HubEndpoint& endpoint, std::chrono::milliseconds timeout) {
@@ -59,7 +59,7 @@ CatalogAnswer CatalogCache::fetch(const std::string& link, std::shared_ptr<clien
     const auto catalog = get_catalog(*endpoint, timeout_);
     for (const auto& entry : catalog["runs"])
       if (entry.is_object() && entry.value("run", std::string()) == run) {
-        run_offer_from_json(entry);  // throws what is wrong with it
+        protocol::run_catalog_entry_from_json(entry);  // throws what is wrong with it
         answer.entry = entry;
         return answer;
       }

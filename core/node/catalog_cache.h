@@ -24,7 +24,7 @@ class HubEndpoint;
 namespace tessera::node {
 
 struct CatalogAnswer {
-  std::optional<nlohmann::json> entry;  // the hub's entry for the link's run, checked (run_offer.h)
+  std::optional<nlohmann::json> entry;  // the hub's entry for the link's run, checked (protocol::run_catalog_entry_from_json)
   std::string error;                    // why there is none
 };
 

@@ -71,7 +71,7 @@ control::RunsReport NodeRuns::build(bool fetch) {
       view.catalog = found->second.entry;
       view.error = found->second.error;
     }
-    if (view.catalog && machine) view.fit = estimate_fit(run_offer_from_json(*view.catalog), *machine);
+    if (view.catalog && machine) view.fit = estimate_fit(protocol::run_catalog_entry_from_json(*view.catalog), *machine);
     report.runs.push_back(std::move(view));
   }
   const auto state = switcher_.state();

@@ -17,7 +17,7 @@ constexpr const char* kBasis =
     "the last epoch's revenue shared with the run's units";
 
 // The hub's rule (hub::PeerDirectory::choose_stage): the least-served stage that fits.
-std::optional<int> least_served_fitting(const RunOffer& offer, std::uint64_t available) {
+std::optional<int> least_served_fitting(const protocol::RunCatalogEntry& offer, std::uint64_t available) {
   std::optional<int> best;
   for (int stage = 0; stage < offer.stages; ++stage) {
     if (offer.stage_needs[static_cast<std::size_t>(stage)].memory_bytes > available) continue;
@@ -47,7 +47,7 @@ MachineCapacity machine_capacity(const DoctorReport& report, std::uint64_t memor
   return out;
 }
 
-control::RunFit estimate_fit(const RunOffer& offer, const MachineCapacity& machine) {
+control::RunFit estimate_fit(const protocol::RunCatalogEntry& offer, const MachineCapacity& machine) {
   control::RunFit fit;
   fit.stages = offer.stages;
   fit.currency = offer.currency;
@@ -61,7 +61,7 @@ control::RunFit estimate_fit(const RunOffer& offer, const MachineCapacity& machi
   fit.stage = least_served_fitting(offer, fit.memory_available_bytes);
   if (!fit.stage) {
     const auto smallest = std::min_element(offer.stage_needs.begin(), offer.stage_needs.end(),
-                                           [](const StageNeed& a, const StageNeed& b) { return a.memory_bytes < b.memory_bytes; });
+                                           [](const protocol::CatalogStageNeeds& a, const protocol::CatalogStageNeeds& b) { return a.memory_bytes < b.memory_bytes; });
     fit.memory_needed_bytes = smallest->memory_bytes;
     fit.why = "no stage fits: the smallest needs " + bytes(fit.memory_needed_bytes) + ", this machine has " +
               bytes(fit.memory_available_bytes) + " (" + fit.memory_of + ")";

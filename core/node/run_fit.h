@@ -17,7 +17,7 @@
 
 #include "core/control/run_views.h"
 #include "core/node/doctor.h"
-#include "core/node/run_offer.h"
+#include "core/protocol/run_catalog.h"
 
 namespace tessera::node {
 
@@ -33,6 +33,7 @@ struct MachineCapacity {
 // From doctor's report (its measured device) and the memory limit setting (0: none).
 MachineCapacity machine_capacity(const DoctorReport& report, std::uint64_t memory_limit_bytes);
 
-control::RunFit estimate_fit(const RunOffer& offer, const MachineCapacity& machine);
+// `offer`: the run's catalog entry as protocol::run_catalog_entry_from_json checked it.
+control::RunFit estimate_fit(const protocol::RunCatalogEntry& offer, const MachineCapacity& machine);
 
 }  // namespace tessera::node

@@ -166,7 +166,12 @@ RunCatalogEntry run_catalog_entry_from_json(const json& value) {
   entry.data_units_per_1k_tokens = integer<std::uint64_t>(value, "data_units_per_1k_tokens");
   const auto& needs = array(value, "stage_needs", kMaxCatalogStages);
   if (needs.size() != static_cast<std::size_t>(entry.stages)) bad("'stage_needs' must have one entry per stage");
-  for (const auto& item : needs) entry.stage_needs.push_back(stage_needs_from_json(item));
+  for (const auto& item : needs) {
+    entry.stage_needs.push_back(stage_needs_from_json(item));
+    const auto& added = entry.stage_needs.back();
+    if (added.stage != static_cast<int>(entry.stage_needs.size()) - 1) bad("'stage_needs' must list the stages in order");
+    if (!(added.flops_per_token > 0)) bad("'stage_needs' must give each stage's flops_per_token, more than 0");
+  }
   return entry;
 }
 

@@ -82,7 +82,7 @@ class TestStatementSync : public QObject {
     hub::HubStore store({}, "run-1");
     hub::SettlementBook book(store, "run-1", hub_key, 1000, "USDC");
     LocalServer server;
-    hub::StatementsController(book).mount(server.server);
+    hub::serve_controller(server.server, hub::StatementsController(book));
     server.start();
     // 5e6 FLOPs of compute (5 units) and 2,500 trained tokens of the owner's data at 1,200 units
     // per 1,000 tokens (3,000 data units) in epoch 1; 10 more tokens in epoch 2 (12 units).

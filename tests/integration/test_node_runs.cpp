@@ -13,6 +13,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "core/control/control_api.h"
 #include "core/control/control_file.h"
@@ -20,7 +21,7 @@
 #include "core/hub/tls_identity.h"
 #include "core/ledger/reader.h"
 #include "core/model/model_config.h"
-#include "core/node/run_fit.h"
+#include "core/control/run_views.h"
 #include "core/wallet/delegation.h"
 #include "core/wallet/encoding.h"
 #include "tests/support/run_process.h"
@@ -63,25 +64,6 @@ struct TlsHub {
   }
   std::string link() const { return service->run_link().to_string(); }
 };
-
-// The catalog entry a hub would publish for a one-stage run (docs/runs.md), from its manifest.
-nlohmann::json catalog_entry(const protocol::RunManifest& manifest) {
-  const auto plan = model::plan_stage(manifest.model, 1, 0);
-  return {{"run", manifest.run_id},
-          {"retired", false},
-          {"stages", 1},
-          {"peers_per_stage", {0}},
-          {"currency", "USDC"},
-          {"last_epoch_revenue", 0},
-          {"total_units", 0},
-          {"epoch_seconds", manifest.epoch_seconds},
-          {"stage_needs",
-           {{{"stage", 0},
-             {"memory_bytes", hub::stage_memory_requirements(manifest).front()},
-             {"parameters", 0},
-             {"flops_per_token", model::stage_training_flops_per_token(manifest.model, plan)},
-             {"bytes_per_token", 0.0}}}}};
-}
 
 }  // namespace
 
@@ -175,10 +157,8 @@ class TestNodeRuns : public QObject {
     QCOMPARE(report.runs.size(), std::size_t(2));
     QCOMPARE(QString::fromStdString(report.runs[0].run), QStringLiteral("runs-a"));
     QCOMPARE(QString::fromStdString(report.runs[1].link), QString::fromStdString(hub_b_.link()));
-    for (const auto& run : report.runs) {  // a hub that serves a catalog gives the fit; one that does not says so
-      if (run.catalog) QVERIFY(run.fit && run.fit->fits && run.fit->stage == 0);
-      else QVERIFY2(!run.error.empty() && !run.fit, run.to_json().dump().c_str());
-    }
+    for (const auto& run : report.runs)  // each hub's catalog gives the fit for this machine
+      QVERIFY2(run.catalog && run.fit && run.fit->fits && run.fit->stage == 0, run.to_json().dump().c_str());
     QVERIFY(fs::exists(data_dir() / "runs.json"));
     // A link whose publisher key is not the run's is refused, and so is something that is no link.
     auto forged = hub_a_.service->run_link();
@@ -189,14 +169,14 @@ class TestNodeRuns : public QObject {
     QCOMPARE(control_->runs().runs.size(), std::size_t(2));
   }
 
-  // Doctor's estimate for run A against what the node trains on it alone.
+  // The node's own estimate for run A (its hub's catalog and doctor's rate) against what the node
+  // trains on it alone.
   void joinsAndTrainsNearTheFit() {
-    node::DoctorOptions doctor;
-    doctor.data_dir = dir_.path().toStdString();
-    doctor.device = "cpu";
-    const auto machine = node::machine_capacity(node::run_doctor(doctor), 0);
-    const auto fit = node::estimate_fit(node::run_offer_from_json(catalog_entry(run_a_)), machine);
-    QVERIFY(fit.fits && fit.tokens_per_s);
+    std::optional<control::RunFit> estimate;
+    for (const auto& run : control_->runs().runs)
+      if (run.run == "runs-a") estimate = run.fit;
+    QVERIFY(estimate && estimate->fits && estimate->tokens_per_s);
+    const auto& fit = *estimate;
 
     const auto report = control_->join_run("runs-a");
     QCOMPARE(QString::fromStdString(report.current.value_or("")), QStringLiteral("runs-a"));

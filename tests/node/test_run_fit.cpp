@@ -9,6 +9,8 @@
 #include "core/control/run_views.h"
 #include "core/node/node_runs.h"
 #include "core/node/run_fit.h"
+#include "core/protocol/run_catalog.h"
+#include "core/wallet/encoding.h"
 
 using namespace tessera;
 
@@ -18,17 +20,24 @@ constexpr std::uint64_t kGiB = 1ull << 30;
 
 // Three stages: 4, 2 and 1 GiB; 3e9, 2e9 and 1e9 training FLOPs per token; 2, 0 and 1 peers.
 nlohmann::json entry() {
-  auto needs = nlohmann::json::array();
+  protocol::RunCatalogEntry e;
+  e.run = "fit-run";
+  e.url = "https://hub.example:7443/runs/fit-run";
+  e.publisher = wallet::base58_encode(std::vector<std::uint8_t>(32, 7));
+  e.model = {4, 256, 4, 128, 256, 0};
+  e.codec = "none";
+  e.dataset = {"arithmetic"};
+  e.stages = 3;
+  e.peers_per_stage = {2, 0, 1};
+  e.ready_per_stage = {2, 0, 1};
+  e.currency = "USDC";
+  e.last_epoch_revenue = 1000000;
+  e.total_units = 8640000000ull;
+  e.epoch_seconds = 3600;
   const std::uint64_t memory[] = {4 * kGiB, 2 * kGiB, 1 * kGiB};
   const double flops[] = {3e9, 2e9, 1e9};
-  for (int i = 0; i < 3; ++i)
-    needs.push_back({{"stage", i}, {"memory_bytes", memory[i]}, {"parameters", 1000}, {"flops_per_token", flops[i]},
-                     {"bytes_per_token", 512.0}});
-  return {{"run", "fit-run"},     {"retired", false},
-          {"stages", 3},          {"peers_per_stage", {2, 0, 1}},
-          {"currency", "USDC"},   {"last_epoch_revenue", 1000000},
-          {"total_units", 8640000000ull}, {"epoch_seconds", 3600},
-          {"stage_needs", needs}, {"model", {{"layers", 4}}}};
+  for (int i = 0; i < 3; ++i) e.stage_needs.push_back({i, memory[i], 1000, flops[i], 512.0});
+  return protocol::to_json(e);
 }
 
 // 1,000 demo tokens/s at 1e8 FLOPs per token, 8 GiB of RAM, no limit.
@@ -48,7 +57,7 @@ class TestRunFit : public QObject {
 
  private Q_SLOTS:
   void theLeastServedStageThatFitsAndItsEarnings() {
-    const auto fit = node::estimate_fit(node::run_offer_from_json(entry()), machine());
+    const auto fit = node::estimate_fit(protocol::run_catalog_entry_from_json(entry()), machine());
     QVERIFY(fit.fits);
     QVERIFY(fit.why.empty());
     QCOMPARE(fit.stage.value_or(-1), 1);  // no peers on stage 1
@@ -68,7 +77,7 @@ class TestRunFit : public QObject {
   void theMemoryLimitNarrowsTheChoice() {
     auto limited = machine();
     limited.memory_limit_bytes = 1536ull << 20;  // 1.5 GiB: only stage 2 (1 GiB) fits
-    const auto fit = node::estimate_fit(node::run_offer_from_json(entry()), limited);
+    const auto fit = node::estimate_fit(protocol::run_catalog_entry_from_json(entry()), limited);
     QVERIFY(fit.fits);
     QCOMPARE(fit.stage.value_or(-1), 2);
     QCOMPARE(fit.memory_available_bytes, 1536ull << 20);
@@ -80,13 +89,13 @@ class TestRunFit : public QObject {
   void aTieGoesToTheLowestStage() {
     auto even = entry();
     even["peers_per_stage"] = {1, 1, 1};
-    QCOMPARE(node::estimate_fit(node::run_offer_from_json(even), machine()).stage.value_or(-1), 0);
+    QCOMPARE(node::estimate_fit(protocol::run_catalog_entry_from_json(even), machine()).stage.value_or(-1), 0);
   }
 
   void noStageFitsSaysWhy() {
     auto small = machine();
     small.memory_bytes = 512ull << 20;
-    const auto fit = node::estimate_fit(node::run_offer_from_json(entry()), small);
+    const auto fit = node::estimate_fit(protocol::run_catalog_entry_from_json(entry()), small);
     QVERIFY(!fit.fits);
     QVERIFY(!fit.stage);
     QCOMPARE(fit.memory_needed_bytes, kGiB);  // the smallest stage's
@@ -99,7 +108,7 @@ class TestRunFit : public QObject {
   void aRetiredRunDoesNotFit() {
     auto retired = entry();
     retired["retired"] = true;
-    const auto fit = node::estimate_fit(node::run_offer_from_json(retired), machine());
+    const auto fit = node::estimate_fit(protocol::run_catalog_entry_from_json(retired), machine());
     QVERIFY(!fit.fits);
     QVERIFY(fit.why.find("retired") != std::string::npos);
   }
@@ -107,7 +116,7 @@ class TestRunFit : public QObject {
   void withoutAMeasuredRateNoEarnings() {
     auto unmeasured = machine();
     unmeasured.demo_tokens_per_s = 0;
-    const auto fit = node::estimate_fit(node::run_offer_from_json(entry()), unmeasured);
+    const auto fit = node::estimate_fit(protocol::run_catalog_entry_from_json(entry()), unmeasured);
     QVERIFY(fit.fits);
     QVERIFY(!fit.tokens_per_s);
     QCOMPARE(fit.revenue_per_day, 0.0);
@@ -116,9 +125,9 @@ class TestRunFit : public QObject {
   void aRunWithoutUnitsOrEpochsEarnsTheWholeRevenueOrNothing() {
     auto first = entry();
     first["total_units"] = 0;  // the only contributor gets the whole epoch's revenue
-    QCOMPARE(node::estimate_fit(node::run_offer_from_json(first), machine()).revenue_per_day, 24e6);
+    QCOMPARE(node::estimate_fit(protocol::run_catalog_entry_from_json(first), machine()).revenue_per_day, 24e6);
     first["epoch_seconds"] = 0;
-    QCOMPARE(node::estimate_fit(node::run_offer_from_json(first), machine()).revenue_per_day, 0.0);
+    QCOMPARE(node::estimate_fit(protocol::run_catalog_entry_from_json(first), machine()).revenue_per_day, 0.0);
   }
 
   void theGpuIsTheDeviceOnCuda() {
@@ -141,7 +150,7 @@ class TestRunFit : public QObject {
   void aBadEntryIsRefusedByName() {
     const auto refused = [](nlohmann::json bad, const char* field) {
       try {
-        node::run_offer_from_json(bad);
+        protocol::run_catalog_entry_from_json(bad);
       } catch (const std::invalid_argument& error) {
         return std::string(error.what()).find(field) != std::string::npos;
       }
@@ -200,7 +209,7 @@ class TestRunFit : public QObject {
     view.link = "tessera://127.0.0.1:9/fit-run#key";
     view.run = "fit-run";
     view.catalog = entry();
-    view.fit = node::estimate_fit(node::run_offer_from_json(entry()), machine());
+    view.fit = node::estimate_fit(protocol::run_catalog_entry_from_json(entry()), machine());
     report.runs.push_back(view);
     control::RunView unreachable;
     unreachable.link = "tessera://127.0.0.1:10/other#key";
