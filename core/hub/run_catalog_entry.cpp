@@ -61,8 +61,7 @@ protocol::RunCatalogEntry catalog_entry(HubService& run, const CatalogPlace& pla
     ++entry.peers_per_stage[static_cast<std::size_t>(peer.stage)];
     if (peer.ready()) ++entry.ready_per_stage[static_cast<std::size_t>(peer.stage)];
   }
-  const auto last = run.store().read([](Database& db) { return step_book::last_step(db); });
-  entry.steps = last.value_or(0);  // steps are numbered from 1
+  entry.steps = run.store().read([](Database& db) { return step_book::committed_steps(db); });
   entry.loss = recent_loss(run.progress());
   entry.tokens_per_step = static_cast<std::uint64_t>(manifest.train.micro_batches) *
                           static_cast<std::uint64_t>(manifest.train.micro_batch_size) *

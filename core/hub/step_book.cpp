@@ -11,6 +11,11 @@ std::optional<std::uint64_t> last_step(Database& db) {
   return from_sql(query.column_int(0));
 }
 
+std::uint64_t committed_steps(Database& db) {
+  auto query = db.prepare("SELECT COUNT(*) FROM steps");
+  return query.step() ? static_cast<std::uint64_t>(query.column_int(0)) : 0;
+}
+
 std::optional<std::int64_t> committed_ms(Database& db, std::uint64_t step) {
   auto query = db.prepare("SELECT committed_ms FROM steps WHERE step = ?");
   query.bind(1, to_sql(step));

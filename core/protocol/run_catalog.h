@@ -58,7 +58,7 @@ struct RunCatalogEntry {
   int stages = 0;
   std::vector<std::uint64_t> peers_per_stage;  // one per stage
   std::vector<std::uint64_t> ready_per_stage;  // one per stage
-  std::uint64_t steps = 0;                     // committed steps (the last one's number: they count from 1)
+  std::uint64_t steps = 0;                     // how many steps the run has committed
   std::optional<double> loss;                  // mean of the last reported steps' loss
   std::uint64_t tokens_per_step = 0;
   std::uint64_t price_per_1k_tokens = 0;       // micro-units of `currency`
