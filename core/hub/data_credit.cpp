@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hub/settlement_book.h"
+#include "core/hub/step_book.h"
 #include "core/model/corpus_layout.h"
 
 namespace tessera::hub {
@@ -45,6 +46,14 @@ std::unique_ptr<DataCredit> DataCredit::for_manifest(const protocol::RunManifest
 }
 
 void DataCredit::step_committed(HubStore::Transaction& transaction, const protocol::StepRecord& record) {
+  // The driver numbers the steps, and which shard a step trains follows from its number: a step
+  // that does not follow the last one earns no data credit, so no driver can pick the numbers
+  // that train its own shards.
+  if (const auto before = step_book::step_before(transaction.db(), record.step); before && *before + 1 != record.step) {
+    spdlog::warn("run {}: step {} follows step {}: no data credit for a step that skips numbers", record.run_id,
+                 record.step, *before);
+    return;
+  }
   std::vector<std::uint64_t> tokens;
   try {
     std::lock_guard lock(mutex_);

@@ -285,6 +285,7 @@ void HubHost::serve_gateway(const httplib::Request& request, httplib::Response& 
   std::shared_ptr<HubService> target;
   for (const auto& service : serving)
     if (service->manifest().run_id == model) target = service;
+  serving.clear();  // only the target is held while it answers: the other runs may be updated meanwhile
   if (!target) return reply_model_not_found(response, model);
   if (!target->gateway_routes()->dispatch(request, response, request.path)) return reply_unrouted(response);
   hold_while_streaming(response, std::move(target));

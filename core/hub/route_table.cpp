@@ -19,14 +19,17 @@ bool RouteTable::dispatch(const httplib::Request& request, httplib::Response& re
   const bool get = request.method == "GET" || request.method == "HEAD";
   if (!get && request.method != "POST") return false;
   const auto& routes = get ? get_ : post_;
-  // The matches point into `relative`, which outlives the handler's call; the copy carries them.
+  // The matches point into `relative`, which outlives the handler's call. They are set on the
+  // request itself, as cpp-httplib's own routing does: its server hands handlers a request it owns
+  // and does not read `matches` after them, and a copy would duplicate a body of up to 64 MiB.
   const std::string relative = path;
   for (const auto& route : routes) {
     std::smatch matches;
     if (!std::regex_match(relative, matches, route.pattern)) continue;
-    httplib::Request routed = request;
+    auto& routed = const_cast<httplib::Request&>(request);
     routed.matches = std::move(matches);
     route.handler(routed, response);
+    routed.matches = std::smatch{};  // nothing keeps iterators into `relative`
     return true;
   }
   return false;

@@ -16,6 +16,13 @@ std::uint64_t committed_steps(Database& db) {
   return query.step() ? static_cast<std::uint64_t>(query.column_int(0)) : 0;
 }
 
+std::optional<std::uint64_t> step_before(Database& db, std::uint64_t step) {
+  auto query = db.prepare("SELECT MAX(step) FROM steps WHERE step < ?");
+  query.bind(1, to_sql(step));
+  if (!query.step() || query.column_is_null(0)) return std::nullopt;
+  return from_sql(query.column_int(0));
+}
+
 std::optional<std::int64_t> committed_ms(Database& db, std::uint64_t step) {
   auto query = db.prepare("SELECT committed_ms FROM steps WHERE step = ?");
   query.bind(1, to_sql(step));

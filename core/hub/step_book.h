@@ -23,6 +23,8 @@ namespace step_book {
 std::optional<std::uint64_t> last_step(Database& db);
 // How many step records are stored (the steps the run has committed).
 std::uint64_t committed_steps(Database& db);
+// The highest stored step below `step` (none: `step` is the first).
+std::optional<std::uint64_t> step_before(Database& db, std::uint64_t step);
 std::optional<protocol::SignedStepRecord> record(Database& db, std::uint64_t step);
 // When the hub stored the step's record (Unix ms); nothing for a step without one.
 std::optional<std::int64_t> committed_ms(Database& db, std::uint64_t step);

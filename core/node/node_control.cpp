@@ -79,17 +79,23 @@ control::NodeSettings NodeControl::settings() {
 }
 
 control::NodeSettings NodeControl::update_settings(const nlohmann::json& patch) {
-  std::lock_guard lock(mutex_);
-  auto merged = settings_.merged(patch);
-  const auto text = merged.to_json().dump(2) + "\n";
-  wallet::write_file_atomic(file_, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), {},
-                            wallet::IfExists::Replace);
-  settings_ = std::move(merged);
-  if (const auto node = switcher_.node()) {
-    node->set_threads(settings_.threads);
-    node->set_memory_limit(settings_.memory_limit_mib << 20);
+  control::NodeSettings updated;
+  {
+    std::lock_guard lock(mutex_);
+    auto merged = settings_.merged(patch);
+    const auto text = merged.to_json().dump(2) + "\n";
+    wallet::write_file_atomic(file_, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), {},
+                              wallet::IfExists::Replace);
+    settings_ = std::move(merged);
+    updated = settings_;
   }
-  return settings_;
+  // Outside mutex_: the switcher builds a node under its own lock and configures it through this
+  // handler (which takes mutex_), so holding both here in the other order could deadlock.
+  if (const auto node = switcher_.node()) {
+    node->set_threads(updated.threads);
+    node->set_memory_limit(updated.memory_limit_mib << 20);
+  }
+  return updated;
 }
 
 control::RunsReport NodeControl::runs() { return runs_.report(); }

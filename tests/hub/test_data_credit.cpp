@@ -220,6 +220,15 @@ class TestDataCredit : public QObject {
     QCOMPARE(tokens + publisher_tokens, std::uint64_t(6 * 2 * 2 * 8));  // every trained token is some shard's
     QVERIFY(tokens > 0);
     QCOMPARE(service.settlement()->open_epoch_json()["data_tokens"].get<std::uint64_t>(), tokens);
+    // A driver that skips step numbers (to pick the steps that train its own shards) is committed,
+    // but that step earns no data credit.
+    const auto seed = test::next_route_seed(service.url(), manifest.run_id, driver.key);
+    const auto skipping = test::step_record(manifest, 9, driver.key.public_key(),
+                                            {{driver.key.public_key()}, {last.key.public_key()}}, seed);
+    const auto skipped = test::post_step(service.url(), skipping, driver.key);
+    QVERIFY(skipped);
+    QVERIFY2(skipped->status == 200, skipped->body.c_str());
+    QCOMPARE(service.settlement()->open_epoch_json()["data_tokens"].get<std::uint64_t>(), tokens);
     QCOMPARE(service.close_epoch(), std::uint64_t(1));
 
     httplib::Client http(service.url());

@@ -70,7 +70,7 @@ class TestRunRouting : public QObject {
     routes.Post(api::kJoin, [&](const httplib::Request& r, httplib::Response&) { seen = "join " + r.path; });
     httplib::Response response;
     const std::string owner = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
-    const auto proof = request("GET", "/runs/b/api/statements/12/proof/" + owner);
+    auto proof = request("GET", "/runs/b/api/statements/12/proof/" + owner);
     QVERIFY(routes.dispatch(proof, response, protocol::hub_api::proof_path(12, owner)));
     // The groups come from the relative path; the request keeps the path as sent (signatures).
     QCOMPARE(seen, "proof 12 " + owner + " /runs/b/api/statements/12/proof/" + owner);
