@@ -24,7 +24,7 @@ inline constexpr char kRunCatalogPath[] = "/api/runs";
 inline constexpr std::size_t kMaxCatalogBytes = 8 * 1024 * 1024;
 inline constexpr std::size_t kMaxCatalogRuns = 1000;
 inline constexpr std::size_t kMaxCatalogStages = 1024;
-inline constexpr std::size_t kMaxCatalogDataset = 4096;
+inline constexpr std::size_t kMaxCatalogDataset = 10000;  // a manifest's most shards (manifest.h kMaxShards)
 inline constexpr std::size_t kMaxCatalogString = 512;
 
 struct CatalogStageNeeds {
