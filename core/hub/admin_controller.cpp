@@ -5,6 +5,7 @@
 
 #include "core/hub/admin_token.h"
 #include "core/hub/api_key_book.h"
+#include "core/hub/admin_reply.h"
 #include "core/net/http_json.h"
 #include "core/hub/route_table.h"
 
@@ -12,19 +13,6 @@ namespace tessera::hub {
 namespace {
 
 namespace api = protocol::hub_admin_api;
-
-// Runs `route` for a request with the admin token; refusals and the book's errors become replies.
-template <typename Route>
-void guarded(bool authorized, httplib::Response& response, Route&& route) {
-  if (!authorized) return net::reply_error(response, 401, "the admin token is missing or wrong");
-  try {
-    net::reply_json(response, route());
-  } catch (const std::out_of_range& error) {
-    net::reply_error(response, 404, error.what());
-  } catch (const std::invalid_argument& error) {
-    net::reply_error(response, 400, error.what());
-  }
-}
 
 }  // namespace
 
@@ -36,14 +24,14 @@ protocol::AdminAccess AdminController::access(const std::string& url) const { re
 void AdminController::mount(RouteTable& routes) {
   const auto allowed = [token = token_](const httplib::Request& request) { return token->admits(request); };
   routes.Get(api::kKeys, [this, allowed](const httplib::Request& request, httplib::Response& response) {
-    guarded(allowed(request), response, [&] {
+    admin_reply(allowed(request), response, [&] {
       nlohmann::json keys = nlohmann::json::array();
       for (const auto& key : keys_.list()) keys.push_back(protocol::to_json(key));
       return nlohmann::json{{"currency", currency_}, {"keys", keys}};
     });
   });
   routes.Post(api::kKeys, [this, allowed](const httplib::Request& request, httplib::Response& response) {
-    guarded(allowed(request), response, [&] {
+    admin_reply(allowed(request), response, [&] {
       const auto body = net::json_object_body(request, net::EmptyBody::IsEmptyObject);
       const auto name = body.contains("name") ? net::json_field<std::string>(body, "name") : std::string();
       const auto balance = body.contains("balance") ? net::json_field<std::int64_t>(body, "balance") : 0;
@@ -52,14 +40,14 @@ void AdminController::mount(RouteTable& routes) {
     });
   });
   routes.Post(api::kCredit, [this, allowed](const httplib::Request& request, httplib::Response& response) {
-    guarded(allowed(request), response, [&] {
+    admin_reply(allowed(request), response, [&] {
       const auto body = net::json_object_body(request);
       return protocol::to_json(
           keys_.credit(net::json_field<std::int64_t>(body, "id"), net::json_field<std::int64_t>(body, "amount")));
     });
   });
   routes.Post(api::kRevoke, [this, allowed](const httplib::Request& request, httplib::Response& response) {
-    guarded(allowed(request), response, [&] {
+    admin_reply(allowed(request), response, [&] {
       return protocol::to_json(keys_.revoke(net::json_field<std::int64_t>(net::json_object_body(request), "id")));
     });
   });

@@ -7,6 +7,7 @@
 
 #include "core/hub/admin_token.h"
 #include "core/hub/hub_host.h"
+#include "core/hub/admin_reply.h"
 #include "core/net/http_json.h"
 #include "core/protocol/hub_admin_api.h"
 
@@ -26,14 +27,9 @@ const char* change_name(RunRegistry::Change change) {
 
 template <typename Route>
 void guarded(const AdminToken& token, const httplib::Request& request, httplib::Response& response, Route&& route) {
-  if (!token.admits(request)) return net::reply_error(response, 401, "the admin token is missing or wrong");
   try {
-    net::reply_json(response, route());
-  } catch (const std::out_of_range& error) {
-    net::reply_error(response, 404, error.what());
-  } catch (const std::invalid_argument& error) {
-    net::reply_error(response, 400, error.what());
-  } catch (const std::runtime_error& error) {
+    admin_reply(token.admits(request), response, route);
+  } catch (const std::runtime_error& error) {  // a run that could not be built now
     net::reply_error(response, 503, error.what());
   }
 }
