@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "core/control/json_fields.h"
+
 namespace tessera::control {
 namespace {
 
@@ -10,22 +12,7 @@ nlohmann::json or_null(const std::optional<double>& value) { return value ? nloh
 
 template <typename T>
 void read(const nlohmann::json& json, const char* key, T& field) {
-  const auto found = json.find(key);
-  if (found == json.end() || found->is_null()) return;
-  try {
-    field = found->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw std::runtime_error(std::string("node status: '") + key + "' has the wrong type");
-  }
-}
-
-template <typename T>
-void read(const nlohmann::json& json, const char* key, std::optional<T>& field) {
-  T value{};
-  const auto found = json.find(key);
-  if (found == json.end() || found->is_null()) return;
-  read(json, key, value);
-  field = value;
+  read_json_field(json, key, field, "node status");
 }
 
 void read_verification(const nlohmann::json& json, client::NodeWork& field) {

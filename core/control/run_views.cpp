@@ -3,27 +3,14 @@
 
 #include <stdexcept>
 
+#include "core/control/json_fields.h"
+
 namespace tessera::control {
 namespace {
 
 template <typename T>
 void read(const nlohmann::json& json, const char* key, T& field) {
-  const auto found = json.find(key);
-  if (found == json.end() || found->is_null()) return;
-  try {
-    field = found->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw std::runtime_error(std::string("node runs: '") + key + "' has the wrong type");
-  }
-}
-
-template <typename T>
-void read(const nlohmann::json& json, const char* key, std::optional<T>& field) {
-  const auto found = json.find(key);
-  if (found == json.end() || found->is_null()) return;
-  T value{};
-  read(json, key, value);
-  field = value;
+  read_json_field(json, key, field, "node runs");
 }
 
 template <typename T>
